@@ -1,0 +1,132 @@
+# netfabric — top-level build. `make` builds; `make check` installs what a
+# fresh Debian 12 machine needs, builds with warnings as errors and runs
+# every test; `make run` is the demo.
+
+VERSION := 0.1.0
+CC ?= gcc
+PREFIX ?= /usr/local
+DESTDIR ?=
+BUILD := build
+
+PKGS := libxml-2.0 jansson
+CFLAGS ?= -O2 -g
+CFLAGS += -std=gnu11 -Wall -Wextra -Werror -Wno-format-truncation \
+	  -DNF_VERSION='"$(VERSION)"' -MMD -MP
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+# Debian packages: build, run and test dependencies.
+DEB_PKGS := build-essential pkg-config libxml2-dev libjansson-dev \
+	libnl-3-dev libnl-route-3-dev libmnl-dev libnftnl-dev libcmocka-dev \
+	dnsmasq-base iproute2 nftables busybox-static clang procps psmisc \
+	libxml2-utils
+
+LIB_SRCS := lib/nf.c
+NETD_CORE := netd/netxml.c netd/store.c netd/proto.c netd/network.c
+NETD_SRCS := $(NETD_CORE) netd/netd.c
+NETCTL_SRCS := netd/proto.c netd/netctl.c
+
+objs = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
+
+BINS := $(BUILD)/netd $(BUILD)/netctl
+UNIT_TESTS := $(BUILD)/tests/test_netxml $(BUILD)/tests/test_store \
+	$(BUILD)/tests/test_conformance
+
+.PHONY: all deps check test run bench fuzz install clean format check-format
+all: $(BINS)
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -c $< -o $@
+
+$(BUILD)/netd: $(call objs,$(NETD_SRCS) $(LIB_SRCS))
+	$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS)
+
+$(BUILD)/netctl: $(call objs,$(NETCTL_SRCS) $(LIB_SRCS))
+	$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS)
+
+$(BUILD)/tests/test_netxml: $(call objs,tests/unit/test_netxml.c \
+		tests/unit/xmlcmp.c $(NETD_CORE) $(LIB_SRCS))
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS) -lcmocka
+
+$(BUILD)/tests/test_store: $(call objs,tests/unit/test_store.c \
+		$(NETD_CORE) $(LIB_SRCS))
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS) -lcmocka
+
+$(BUILD)/tests/test_conformance: $(call objs,tests/unit/test_conformance.c \
+		tests/unit/xmlcmp.c $(NETD_CORE) $(LIB_SRCS))
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS)
+
+# Installs missing Debian packages; silent when everything is there.
+deps:
+	@missing=$$(for p in $(DEB_PKGS); do \
+		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | \
+		grep -q 'install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		echo "installing:" $$missing; \
+		if [ "$$(id -u)" != 0 ]; then \
+			echo "make deps: run as root to install these"; exit 1; fi; \
+		export DEBIAN_FRONTEND=noninteractive; \
+		apt-get update -qq >/dev/null && \
+		apt-get install -y -qq --no-install-recommends $$missing >/dev/null \
+			|| exit 1; \
+	fi
+
+check: deps
+	$(MAKE) all tests
+	@tests/run-tests.sh $(BUILD)
+
+tests: $(UNIT_TESTS)
+
+run: deps
+	$(MAKE) all
+	@tests/demo.sh $(BUILD)
+
+bench: deps
+	$(MAKE) all
+	@tests/bench/bench.sh $(BUILD)
+
+FUZZ_SECONDS ?= 60
+fuzz: deps
+	@mkdir -p $(BUILD)/fuzz
+	clang -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined \
+		-DNF_VERSION='"$(VERSION)"' $(PKG_CFLAGS) \
+		-o $(BUILD)/fuzz/fuzz_netxml tests/fuzz/fuzz_netxml.c \
+		$(NETD_CORE) $(LIB_SRCS) $(PKG_LIBS)
+	@rm -rf $(BUILD)/fuzz/corpus && mkdir -p $(BUILD)/fuzz/corpus
+	@cp ../shared/conformance/libvirt/networkxml2xmlin/*.xml \
+		../shared/conformance/libvirt/networkxml2confdata/*.xml \
+		examples/*.xml $(BUILD)/fuzz/corpus/ 2>/dev/null || \
+		cp examples/*.xml $(BUILD)/fuzz/corpus/
+	$(BUILD)/fuzz/fuzz_netxml -max_total_time=$(FUZZ_SECONDS) \
+		-timeout=10 -rss_limit_mb=2048 -max_len=65536 \
+		-dict=tests/fuzz/netxml.dict $(BUILD)/fuzz/corpus
+
+install: all
+	install -D -m 0755 $(BUILD)/netd $(DESTDIR)$(PREFIX)/sbin/netd
+	install -D -m 0755 $(BUILD)/netctl $(DESTDIR)$(PREFIX)/bin/netctl
+	install -D -m 0644 doc/netd.8 $(DESTDIR)$(PREFIX)/share/man/man8/netd.8
+	install -D -m 0644 doc/netctl.1 \
+		$(DESTDIR)$(PREFIX)/share/man/man1/netctl.1
+	install -D -m 0644 contrib/netd.service \
+		$(DESTDIR)$(PREFIX)/lib/systemd/system/netd.service
+	sed -i 's|@SBINDIR@|$(PREFIX)/sbin|' \
+		$(DESTDIR)$(PREFIX)/lib/systemd/system/netd.service
+	install -D -m 0644 contrib/netctl.bash-completion \
+		$(DESTDIR)$(PREFIX)/share/bash-completion/completions/netctl
+
+format:
+	clang-format -i $$(git ls-files '*.c' '*.h')
+
+check-format:
+	@bad=$$(for f in $$(git ls-files '*.c' '*.h'); do \
+		clang-format --dry-run $$f 2>&1 | grep -q warning && echo $$f; \
+		done); [ -z "$$bad" ] || { echo "needs clang-format: $$bad"; exit 1; }
+
+clean:
+	rm -rf $(BUILD)
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -1,0 +1,434 @@
+#define _GNU_SOURCE
+#include "nf.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+
+int nf_errf(struct nf_err *e, int errnum, const char *fmt, ...)
+{
+	if (e) {
+		va_list ap;
+		va_start(ap, fmt);
+		vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
+		va_end(ap);
+		e->code = errnum;
+	}
+	return -errnum;
+}
+
+int nf_err_prefix(struct nf_err *e, const char *fmt, ...)
+{
+	char pre[512], old[sizeof(e->msg)];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(pre, sizeof(pre), fmt, ap);
+	va_end(ap);
+	memcpy(old, e->msg, sizeof(old));
+	/* Truncation is fine: a long message is still a message. */
+	size_t pl = strnlen(pre, sizeof(pre) - 1);
+	memcpy(e->msg, pre, pl);
+	memcpy(e->msg + pl, ": ", 2);
+	size_t rest = sizeof(e->msg) - pl - 3;
+	size_t ol = strnlen(old, rest);
+	memcpy(e->msg + pl + 2, old, ol);
+	e->msg[pl + 2 + ol] = '\0';
+	return -e->code;
+}
+
+const char *nf_err_codename(int errnum)
+{
+	switch (errnum) {
+	case ENOENT: return "not-found";
+	case EEXIST: return "already-exists";
+	case EPERM:
+	case EACCES: return "permission-denied";
+	case EINVAL: return "invalid-argument";
+	case EBUSY: return "busy";
+	case EFBIG:
+	case E2BIG: return "too-large";
+	case EBADMSG: return "bad-message";
+	case ENOTSUP: return "not-supported";
+	default: return "internal-error";
+	}
+}
+
+static struct {
+	bool syslog;
+	enum nf_log_level level;
+	const char *ident;
+} logcfg = { false, NF_LOG_INFO, "netfabric" };
+
+void nf_log_init(const char *ident, bool use_syslog, enum nf_log_level level)
+{
+	logcfg.ident = ident;
+	logcfg.syslog = use_syslog;
+	logcfg.level = level;
+	if (use_syslog)
+		openlog(ident, LOG_PID, LOG_DAEMON);
+}
+
+int nf_log_parse_level(const char *s)
+{
+	static const char *names[] = { "error", "warning", "info", "debug" };
+	for (size_t i = 0; i < NF_ARRAY_SIZE(names); i++)
+		if (!strcmp(s, names[i]))
+			return (int)i;
+	return -EINVAL;
+}
+
+void nf_log(enum nf_log_level lvl, const char *fmt, ...)
+{
+	static const int prio[] = { LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG };
+	static const char *tag[] = { "error", "warning", "info", "debug" };
+	va_list ap;
+
+	if (lvl > logcfg.level)
+		return;
+	va_start(ap, fmt);
+	if (logcfg.syslog) {
+		vsyslog(prio[lvl], fmt, ap);
+	} else {
+		char line[2048];
+		vsnprintf(line, sizeof(line), fmt, ap);
+		fprintf(stderr, "%s: %s: %s\n", logcfg.ident, tag[lvl], line);
+	}
+	va_end(ap);
+}
+
+void *nf_xmalloc(size_t n)
+{
+	void *p = malloc(n ? n : 1);
+	if (!p)
+		abort();
+	return p;
+}
+
+void *nf_xcalloc(size_t n, size_t sz)
+{
+	void *p = calloc(n ? n : 1, sz ? sz : 1);
+	if (!p)
+		abort();
+	return p;
+}
+
+void *nf_xrealloc(void *p, size_t n)
+{
+	p = realloc(p, n ? n : 1);
+	if (!p)
+		abort();
+	return p;
+}
+
+char *nf_xstrdup(const char *s)
+{
+	char *p = strdup(s ? s : "");
+	if (!p)
+		abort();
+	return p;
+}
+
+void nf_buf_add(struct nf_buf *b, const char *s, size_t n)
+{
+	if (b->len + n + 1 > b->cap) {
+		size_t cap = b->cap ? b->cap : 256;
+		while (cap < b->len + n + 1)
+			cap *= 2;
+		b->s = nf_xrealloc(b->s, cap);
+		b->cap = cap;
+	}
+	memcpy(b->s + b->len, s, n);
+	b->len += n;
+	b->s[b->len] = '\0';
+}
+
+void nf_buf_vprintf(struct nf_buf *b, const char *fmt, va_list ap)
+{
+	va_list ap2;
+	char tmp[256];
+	int n;
+
+	va_copy(ap2, ap);
+	n = vsnprintf(tmp, sizeof(tmp), fmt, ap2);
+	va_end(ap2);
+	if (n < 0)
+		return;
+	if ((size_t)n < sizeof(tmp)) {
+		nf_buf_add(b, tmp, (size_t)n);
+		return;
+	}
+	char *big = nf_xmalloc((size_t)n + 1);
+	vsnprintf(big, (size_t)n + 1, fmt, ap);
+	nf_buf_add(b, big, (size_t)n);
+	free(big);
+}
+
+void nf_buf_printf(struct nf_buf *b, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	nf_buf_vprintf(b, fmt, ap);
+	va_end(ap);
+}
+
+char *nf_buf_steal(struct nf_buf *b)
+{
+	char *s = b->s ? b->s : nf_xstrdup("");
+	b->s = NULL;
+	b->len = b->cap = 0;
+	return s;
+}
+
+void nf_buf_free(struct nf_buf *b)
+{
+	free(b->s);
+	b->s = NULL;
+	b->len = b->cap = 0;
+}
+
+int nf_fsync_dir(const char *dir)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int r = 0;
+	if (fd < 0)
+		return -errno;
+	if (fsync(fd) < 0)
+		r = -errno;
+	close(fd);
+	return r;
+}
+
+int nf_write_file_atomic(const char *path, const void *data, size_t len,
+			 mode_t mode, struct nf_err *e)
+{
+	char *dcopy = nf_xstrdup(path), *bcopy = nf_xstrdup(path);
+	char *dir = dirname(dcopy), *base = basename(bcopy);
+	char tmp[4096];
+	const char *p = data;
+	int fd, r = 0;
+
+	if (snprintf(tmp, sizeof(tmp), "%s/.%s.tmpXXXXXX", dir, base) >=
+	    (int)sizeof(tmp)) {
+		r = nf_errf(e, ENAMETOOLONG, "path too long: %s", path);
+		goto out;
+	}
+	fd = mkostemp(tmp, O_CLOEXEC);
+	if (fd < 0) {
+		r = nf_errf(e, errno, "cannot create temporary file in %s: %s",
+			    dir, strerror(errno));
+		goto out;
+	}
+	while (len > 0) {
+		ssize_t n = write(fd, p, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			r = nf_errf(e, errno, "cannot write %s: %s", tmp,
+				    strerror(errno));
+			break;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	if (!r && fchmod(fd, mode) < 0)
+		r = nf_errf(e, errno, "cannot chmod %s: %s", tmp,
+			    strerror(errno));
+	if (!r && fsync(fd) < 0)
+		r = nf_errf(e, errno, "cannot fsync %s: %s", tmp,
+			    strerror(errno));
+	close(fd);
+	if (!r && rename(tmp, path) < 0)
+		r = nf_errf(e, errno, "cannot rename %s to %s: %s", tmp, path,
+			    strerror(errno));
+	if (r)
+		unlink(tmp);
+	else
+		nf_fsync_dir(dir);
+out:
+	free(dcopy);
+	free(bcopy);
+	return r;
+}
+
+int nf_read_file(const char *path, size_t max, char **out, size_t *lenp,
+		 struct nf_err *e)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	struct stat st;
+	char *buf;
+	size_t len = 0;
+
+	if (fd < 0)
+		return nf_errf(e, errno, "cannot open %s: %s", path,
+			       strerror(errno));
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+	    (size_t)st.st_size > max) {
+		close(fd);
+		return nf_errf(e, EFBIG, "%s is %lld bytes; the limit is %zu",
+			       path, (long long)st.st_size, max);
+	}
+	buf = nf_xmalloc(max + 1);
+	for (;;) {
+		ssize_t n = read(fd, buf + len, max + 1 - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			int err = errno;
+			free(buf);
+			close(fd);
+			return nf_errf(e, err, "cannot read %s: %s", path,
+				       strerror(err));
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+		if (len > max) {
+			free(buf);
+			close(fd);
+			return nf_errf(e, EFBIG,
+				       "%s is larger than the limit of %zu bytes",
+				       path, max);
+		}
+	}
+	close(fd);
+	buf[len] = '\0';
+	*out = buf;
+	if (lenp)
+		*lenp = len;
+	return 0;
+}
+
+int nf_mkdir_p(const char *path, mode_t mode, struct nf_err *e)
+{
+	char buf[4096];
+	size_t n = strlen(path);
+
+	if (n == 0 || n >= sizeof(buf))
+		return nf_errf(e, EINVAL, "bad directory path '%s'", path);
+	memcpy(buf, path, n + 1);
+	for (char *p = buf + 1;; p++) {
+		if (*p == '/' || *p == '\0') {
+			char c = *p;
+			*p = '\0';
+			if (mkdir(buf, mode) < 0 && errno != EEXIST)
+				return nf_errf(e, errno,
+					       "cannot create directory %s: %s",
+					       buf, strerror(errno));
+			*p = c;
+			if (!c)
+				break;
+		}
+	}
+	return 0;
+}
+
+int nf_random_bytes(void *buf, size_t n)
+{
+	uint8_t *p = buf;
+	while (n > 0) {
+		ssize_t r = getrandom(p, n, 0);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return -errno;
+		p += r;
+		n -= (size_t)r;
+	}
+	return 0;
+}
+
+void nf_uuid_generate(uint8_t u[16])
+{
+	if (nf_random_bytes(u, 16) < 0)
+		abort();
+	u[6] = (u[6] & 0x0f) | 0x40; /* version 4 */
+	u[8] = (u[8] & 0x3f) | 0x80; /* RFC 4122 variant */
+}
+
+static int hexval(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	c = tolower(c);
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+/* Accepts the canonical 8-4-4-4-12 form and, as libvirt does, 32 hex digits
+ * with dashes anywhere between bytes. */
+int nf_uuid_parse(const char *s, uint8_t u[16])
+{
+	int i = 0;
+	while (*s == ' ')
+		s++;
+	while (i < 16) {
+		if (*s == '-') {
+			s++;
+			continue;
+		}
+		int hi = hexval(s[0]), lo = hi < 0 ? -1 : hexval(s[1]);
+		if (hi < 0 || lo < 0)
+			return -EINVAL;
+		u[i++] = (uint8_t)(hi << 4 | lo);
+		s += 2;
+	}
+	while (*s == ' ')
+		s++;
+	return *s ? -EINVAL : 0;
+}
+
+void nf_uuid_format(const uint8_t u[16], char out[37])
+{
+	snprintf(out, 37,
+		 "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-"
+		 "%02x%02x%02x%02x%02x%02x",
+		 u[0], u[1], u[2], u[3], u[4], u[5], u[6], u[7], u[8], u[9],
+		 u[10], u[11], u[12], u[13], u[14], u[15]);
+}
+
+int nf_mac_parse(const char *s, uint8_t mac[6])
+{
+	for (int i = 0; i < 6; i++) {
+		int hi = hexval(s[0]), lo;
+		if (hi < 0)
+			return -EINVAL;
+		lo = hexval(s[1]);
+		if (lo < 0) { /* libvirt accepts one-digit octets: 0:16:3e:... */
+			mac[i] = (uint8_t)hi;
+			s += 1;
+		} else {
+			mac[i] = (uint8_t)(hi << 4 | lo);
+			s += 2;
+		}
+		if (i < 5) {
+			if (*s != ':')
+				return -EINVAL;
+			s++;
+		}
+	}
+	return *s ? -EINVAL : 0;
+}
+
+void nf_mac_format(const uint8_t m[6], char out[18])
+{
+	snprintf(out, 18, "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2],
+		 m[3], m[4], m[5]);
+}
+
+uint64_t nf_now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}

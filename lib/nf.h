@@ -1,0 +1,85 @@
+/* netfabric shared helpers: error type, logging, small utilities.
+ * Every module uses these; nothing here knows about networks. */
+#ifndef NF_H
+#define NF_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define NF_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+/* One error idiom across the tree: functions return 0 or a negative errno,
+ * and fill a struct nf_err with the sentence a user will read. The message
+ * is written once, where the context (network, element, line) is known. */
+struct nf_err {
+	int code; /* positive errno */
+	char msg[1024];
+};
+
+/* Sets e (if not NULL) and returns -errnum. */
+int nf_errf(struct nf_err *e, int errnum, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* Prefixes an existing message: "ctx: old message". Returns -e->code. */
+int nf_err_prefix(struct nf_err *e, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/* Machine-readable code for the control protocol ("not-found", ...). */
+const char *nf_err_codename(int errnum);
+
+enum nf_log_level { NF_LOG_ERR, NF_LOG_WARN, NF_LOG_INFO, NF_LOG_DEBUG };
+void nf_log_init(const char *ident, bool use_syslog, enum nf_log_level level);
+int nf_log_parse_level(const char *s);
+void nf_log(enum nf_log_level lvl, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+#define nf_err_log(...) nf_log(NF_LOG_ERR, __VA_ARGS__)
+#define nf_warn(...) nf_log(NF_LOG_WARN, __VA_ARGS__)
+#define nf_info(...) nf_log(NF_LOG_INFO, __VA_ARGS__)
+#define nf_debug(...) nf_log(NF_LOG_DEBUG, __VA_ARGS__)
+
+/* Growable string buffer. On allocation failure it aborts: out of memory in
+ * a daemon that only builds small strings is not a recoverable state. */
+struct nf_buf {
+	char *s;
+	size_t len, cap;
+};
+void nf_buf_printf(struct nf_buf *b, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+void nf_buf_vprintf(struct nf_buf *b, const char *fmt, va_list ap);
+void nf_buf_add(struct nf_buf *b, const char *s, size_t n);
+char *nf_buf_steal(struct nf_buf *b); /* never NULL; caller frees */
+void nf_buf_free(struct nf_buf *b);
+
+void *nf_xmalloc(size_t n);
+void *nf_xcalloc(size_t n, size_t sz);
+void *nf_xrealloc(void *p, size_t n);
+char *nf_xstrdup(const char *s);
+/* Appends one element to a growable array *arr of *n elements. */
+#define NF_APPEND(arr, n, val)                                                \
+	do {                                                                  \
+		(arr) = nf_xrealloc((arr), ((n) + 1) * sizeof(*(arr)));       \
+		(arr)[(n)++] = (val);                                         \
+	} while (0)
+
+/* Atomic file replace: temp file in the same dir, fsync, rename, fsync dir.
+ * After a crash the path holds either the old or the new content. */
+int nf_write_file_atomic(const char *path, const void *data, size_t len,
+			 mode_t mode, struct nf_err *e);
+/* Reads a whole file up to max bytes; -EFBIG if larger. */
+int nf_read_file(const char *path, size_t max, char **out, size_t *len,
+		 struct nf_err *e);
+int nf_mkdir_p(const char *path, mode_t mode, struct nf_err *e);
+int nf_fsync_dir(const char *dir);
+
+int nf_random_bytes(void *buf, size_t n);
+void nf_uuid_generate(uint8_t uuid[16]);
+int nf_uuid_parse(const char *s, uint8_t uuid[16]);
+void nf_uuid_format(const uint8_t uuid[16], char out[37]);
+int nf_mac_parse(const char *s, uint8_t mac[6]);
+void nf_mac_format(const uint8_t mac[6], char out[18]);
+
+/* Monotonic clock in nanoseconds. */
+uint64_t nf_now_ns(void);
+
+#endif

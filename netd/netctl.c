@@ -1,0 +1,514 @@
+/* netctl: the command line for netd. Tables for people, --json for
+ * scripts, a non-zero exit status on any error. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "proto.h"
+
+static const char *sock_path;
+static bool opt_json;
+
+struct cmd {
+	const char *name;
+	int (*fn)(int argc, char **argv);
+	const char *usage;
+	const char *help;
+};
+
+static int die_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static int call(const char *cmd, json_t *args, json_t **result)
+{
+	struct nf_err e = { 0 };
+	json_t *reply = NULL;
+	int s = proto_connect(sock_path, &e);
+	if (s < 0) {
+		fprintf(stderr, "netctl: %s\n", e.msg);
+		json_decref(args);
+		return 1;
+	}
+	int r = proto_call(s, cmd, args, &reply, NULL, NULL, &e);
+	json_decref(args);
+	close(s);
+	if (r < 0) {
+		fprintf(stderr, "netctl: %s\n", e.msg);
+		return 1;
+	}
+	if (!json_is_true(json_object_get(reply, "ok"))) {
+		json_t *err = json_object_get(reply, "error");
+		fprintf(stderr, "netctl: error: %s\n",
+			json_string_value(json_object_get(err, "message")));
+		json_decref(reply);
+		return 1;
+	}
+	*result = json_incref(json_object_get(reply, "result"));
+	json_decref(reply);
+	return 0;
+}
+
+static int print_json(json_t *j)
+{
+	char *s = json_dumps(j, JSON_INDENT(2) | JSON_ENCODE_ANY);
+	puts(s);
+	free(s);
+	return 0;
+}
+
+static const char *yesno(json_t *o, const char *k)
+{
+	return json_is_true(json_object_get(o, k)) ? "yes" : "no";
+}
+
+static const char *jstr(json_t *o, const char *k)
+{
+	const char *s = json_string_value(json_object_get(o, k));
+	return s ? s : "";
+}
+
+static int need_args(int argc, int want, const char *usage)
+{
+	if (argc != want)
+		return die_usage("usage: netctl %s", usage);
+	return 0;
+}
+
+static int die_usage(const char *fmt, ...)
+{
+	va_list ap;
+	fprintf(stderr, "netctl: ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\n");
+	return 2;
+}
+
+static char *read_input(const char *path)
+{
+	struct nf_err e;
+	char *buf = NULL;
+	if (nf_read_file(path, 4u << 20, &buf, NULL, &e) < 0) {
+		fprintf(stderr, "netctl: %s\n", e.msg);
+		return NULL;
+	}
+	return buf;
+}
+
+static int define_xml(const char *xml, const char *source,
+		      const char *expect_uuid, json_t **res)
+{
+	json_t *args = json_pack("{s:s, s:s, s:s?}", "xml", xml, "source",
+				 source, "expect_uuid", expect_uuid);
+	return call("net-define", args, res);
+}
+
+static int c_define(int argc, char **argv)
+{
+	json_t *res;
+	if (need_args(argc, 2, "net-define FILE"))
+		return 2;
+	char *xml = read_input(argv[1]);
+	if (!xml)
+		return 1;
+	int r = define_xml(xml, argv[1], NULL, &res);
+	free(xml);
+	if (r)
+		return r;
+	if (opt_json)
+		print_json(res);
+	else
+		printf("Network %s defined from %s\n", jstr(res, "name"),
+		       argv[1]);
+	json_decref(res);
+	return 0;
+}
+
+static int simple(const char *cmd, const char *net, json_t **res)
+{
+	return call(cmd, json_pack("{s:s}", "network", net), res);
+}
+
+static int c_undefine(int argc, char **argv)
+{
+	json_t *res;
+	if (need_args(argc, 2, "net-undefine NETWORK"))
+		return 2;
+	if (simple("net-undefine", argv[1], &res))
+		return 1;
+	if (opt_json)
+		print_json(res);
+	else
+		printf("Network %s has been undefined\n", jstr(res, "name"));
+	json_decref(res);
+	return 0;
+}
+
+static void print_table(json_t *rows, const char **cols, const char **heads,
+			size_t ncols)
+{
+	size_t w[16] = { 0 }, i;
+	json_t *row;
+	for (size_t c = 0; c < ncols; c++)
+		w[c] = strlen(heads[c]);
+	json_array_foreach(rows, i, row)
+		for (size_t c = 0; c < ncols; c++) {
+			size_t l = strlen(jstr(row, cols[c]));
+			if (l > w[c])
+				w[c] = l;
+		}
+	size_t total = 1;
+	for (size_t c = 0; c < ncols; c++) {
+		printf(" %-*s", (int)w[c] + 2, heads[c]);
+		total += w[c] + 3;
+	}
+	printf("\n");
+	for (size_t c = 0; c < total; c++)
+		putchar('-');
+	printf("\n");
+	json_array_foreach(rows, i, row)
+	{
+		for (size_t c = 0; c < ncols; c++)
+			printf(" %-*s", (int)w[c] + 2, jstr(row, cols[c]));
+		printf("\n");
+	}
+	printf("\n");
+}
+
+static int c_list(int argc, char **argv)
+{
+	bool all = false, inactive = false, autostart = false,
+	     no_autostart = false, persistent = false, transient = false,
+	     names = false, uuids = false;
+	json_t *res, *out, *n;
+	size_t i;
+	for (int k = 1; k < argc; k++) {
+		const char *a = argv[k];
+		if (!strcmp(a, "--all")) all = true;
+		else if (!strcmp(a, "--inactive")) inactive = true;
+		else if (!strcmp(a, "--autostart")) autostart = true;
+		else if (!strcmp(a, "--no-autostart")) no_autostart = true;
+		else if (!strcmp(a, "--persistent")) persistent = true;
+		else if (!strcmp(a, "--transient")) transient = true;
+		else if (!strcmp(a, "--name")) names = true;
+		else if (!strcmp(a, "--uuid")) uuids = true;
+		else
+			return die_usage("net-list: unknown option '%s'", a);
+	}
+	if (call("net-list", NULL, &res))
+		return 1;
+	out = json_array();
+	json_array_foreach(res, i, n)
+	{
+		bool act = json_is_true(json_object_get(n, "active"));
+		bool as = json_is_true(json_object_get(n, "autostart"));
+		bool per = json_is_true(json_object_get(n, "persistent"));
+		if (inactive && act) continue;
+		if (!all && !inactive && !act) continue;
+		if (autostart && !as) continue;
+		if (no_autostart && as) continue;
+		if (persistent && !per) continue;
+		if (transient && per) continue;
+		json_t *row = json_deep_copy(n);
+		json_object_set_new(row, "state",
+				    json_string(act ? "active" : "inactive"));
+		json_object_set_new(row, "autostart_s",
+				    json_string(as ? "yes" : "no"));
+		json_object_set_new(row, "persistent_s",
+				    json_string(per ? "yes" : "no"));
+		json_array_append_new(out, row);
+	}
+	if (opt_json) {
+		json_array_foreach(out, i, n)
+		{
+			json_object_del(n, "autostart_s");
+			json_object_del(n, "persistent_s");
+		}
+		print_json(out);
+	} else if (names || uuids) {
+		json_array_foreach(out, i, n)
+			printf("%s%s%s\n", uuids ? jstr(n, "uuid") : "",
+			       names && uuids ? " " : "",
+			       names ? jstr(n, "name") : "");
+	} else {
+		static const char *cols[] = { "name", "state", "autostart_s",
+					      "persistent_s" };
+		static const char *heads[] = { "Name", "State", "Autostart",
+					       "Persistent" };
+		print_table(out, cols, heads, 4);
+	}
+	json_decref(out);
+	json_decref(res);
+	return 0;
+}
+
+static int c_info(int argc, char **argv)
+{
+	json_t *r;
+	if (need_args(argc, 2, "net-info NETWORK"))
+		return 2;
+	if (simple("net-info", argv[1], &r))
+		return 1;
+	if (opt_json) {
+		print_json(r);
+	} else {
+		printf("%-15s %s\n", "Name:", jstr(r, "name"));
+		printf("%-15s %s\n", "UUID:", jstr(r, "uuid"));
+		printf("%-15s %s\n", "Active:", yesno(r, "active"));
+		printf("%-15s %s\n", "Persistent:", yesno(r, "persistent"));
+		printf("%-15s %s\n", "Autostart:", yesno(r, "autostart"));
+		printf("%-15s %s\n", "Forward:", jstr(r, "forward"));
+		printf("%-15s %s\n", "Bridge:", jstr(r, "bridge"));
+	}
+	json_decref(r);
+	return 0;
+}
+
+static int dumpxml(const char *net, bool inactive, char **xml)
+{
+	json_t *r;
+	if (call("net-dumpxml",
+		 json_pack("{s:s, s:b}", "network", net, "inactive", inactive),
+		 &r))
+		return 1;
+	*xml = nf_xstrdup(jstr(r, "xml"));
+	json_decref(r);
+	return 0;
+}
+
+static int c_dumpxml(int argc, char **argv)
+{
+	bool inactive = false;
+	const char *net = NULL;
+	char *xml;
+	for (int k = 1; k < argc; k++) {
+		if (!strcmp(argv[k], "--inactive"))
+			inactive = true;
+		else if (!net && argv[k][0] != '-')
+			net = argv[k];
+		else
+			return die_usage("usage: netctl net-dumpxml NETWORK "
+					 "[--inactive]");
+	}
+	if (!net)
+		return die_usage("usage: netctl net-dumpxml NETWORK "
+				 "[--inactive]");
+	if (dumpxml(net, inactive, &xml))
+		return 1;
+	fputs(xml, stdout);
+	free(xml);
+	return 0;
+}
+
+static int c_autostart(int argc, char **argv)
+{
+	bool disable = argc == 3 && !strcmp(argv[2], "--disable");
+	json_t *r;
+	if (argc != 2 && !disable)
+		return die_usage("usage: netctl net-autostart NETWORK "
+				 "[--disable]");
+	if (call("net-autostart",
+		 json_pack("{s:s, s:b}", "network", argv[1], "enable",
+			   !disable),
+		 &r))
+		return 1;
+	if (opt_json)
+		print_json(r);
+	else
+		printf("Network %s %s\n", jstr(r, "name"),
+		       disable ? "unmarked as autostarted"
+			       : "marked as autostarted");
+	json_decref(r);
+	return 0;
+}
+
+static int lookup(int argc, char **argv, const char *field, const char *u)
+{
+	json_t *r;
+	if (need_args(argc, 2, u))
+		return 2;
+	if (simple("net-info", argv[1], &r))
+		return 1;
+	if (opt_json)
+		print_json(json_object_get(r, field));
+	else
+		printf("%s\n", jstr(r, field));
+	json_decref(r);
+	return 0;
+}
+
+static int c_uuid(int argc, char **argv)
+{
+	return lookup(argc, argv, "uuid", "net-uuid NETWORK");
+}
+
+static int c_name(int argc, char **argv)
+{
+	return lookup(argc, argv, "name", "net-name UUID");
+}
+
+/* Runs $EDITOR (or $VISUAL, else vi) on path. */
+static int run_editor(const char *path)
+{
+	const char *ed = getenv("VISUAL");
+	if (!ed || !*ed)
+		ed = getenv("EDITOR");
+	if (!ed || !*ed)
+		ed = "vi";
+	char *cmd;
+	if (asprintf(&cmd, "%s '%s'", ed, path) < 0)
+		return -1;
+	int st = system(cmd);
+	free(cmd);
+	return st == 0 ? 0 : -1;
+}
+
+static int c_edit(int argc, char **argv)
+{
+	char tmpl[] = "/tmp/netctl-edit-XXXXXX.xml", *orig, *edited = NULL;
+	json_t *info, *res;
+	int fd, rc = 1;
+	if (need_args(argc, 2, "net-edit NETWORK"))
+		return 2;
+	if (simple("net-info", argv[1], &info))
+		return 1;
+	if (dumpxml(argv[1], true, &orig)) {
+		json_decref(info);
+		return 1;
+	}
+	fd = mkstemps(tmpl, 4);
+	if (fd < 0 || write(fd, orig, strlen(orig)) < 0) {
+		perror("netctl: temporary file");
+		goto out;
+	}
+	close(fd);
+	for (;;) {
+		if (run_editor(tmpl) < 0) {
+			fprintf(stderr, "netctl: the editor failed; the "
+					"definition is unchanged\n");
+			goto out;
+		}
+		free(edited);
+		if (!(edited = read_input(tmpl)))
+			goto out;
+		if (!strcmp(edited, orig)) {
+			printf("Network %s XML configuration not changed.\n",
+			       jstr(info, "name"));
+			rc = 0;
+			goto out;
+		}
+		if (define_xml(edited, tmpl, jstr(info, "uuid"), &res) == 0) {
+			printf("Network %s XML configuration edited.\n",
+			       jstr(res, "name"));
+			json_decref(res);
+			rc = 0;
+			goto out;
+		}
+		/* keep the old definition; offer another go when a person
+		 * is at the terminal */
+		if (!isatty(0))
+			goto out;
+		fprintf(stderr, "Failed. Try again? [y,n]: ");
+		char ans[16];
+		if (!fgets(ans, sizeof(ans), stdin) || ans[0] != 'y')
+			goto out;
+	}
+out:
+	unlink(tmpl);
+	free(orig);
+	free(edited);
+	json_decref(info);
+	return rc;
+}
+
+static int c_version(int argc, char **argv)
+{
+	json_t *r;
+	(void)argv;
+	if (need_args(argc, 1, "version"))
+		return 2;
+	printf("netctl %s\n", NF_VERSION);
+	if (call("version", NULL, &r))
+		return 1;
+	printf("netd %s\n", jstr(r, "version"));
+	json_decref(r);
+	return 0;
+}
+
+static int c_help(int argc, char **argv);
+
+static const struct cmd cmds[] = {
+	{ "net-define", c_define, "net-define FILE",
+	  "define (or redefine) a persistent network from libvirt network "
+	  "XML" },
+	{ "net-undefine", c_undefine, "net-undefine NETWORK",
+	  "remove a network's persistent definition" },
+	{ "net-list", c_list,
+	  "net-list [--all|--inactive] [--autostart|--no-autostart] "
+	  "[--persistent|--transient] [--name] [--uuid]",
+	  "list networks (active ones unless --all or --inactive)" },
+	{ "net-info", c_info, "net-info NETWORK", "show a network's state" },
+	{ "net-dumpxml", c_dumpxml, "net-dumpxml NETWORK [--inactive]",
+	  "print a network's XML" },
+	{ "net-autostart", c_autostart, "net-autostart NETWORK [--disable]",
+	  "start the network when netd starts" },
+	{ "net-uuid", c_uuid, "net-uuid NETWORK", "print a network's UUID" },
+	{ "net-name", c_name, "net-name UUID", "print a network's name" },
+	{ "net-edit", c_edit, "net-edit NETWORK",
+	  "edit the definition with $EDITOR; it is checked before saving" },
+	{ "version", c_version, "version", "print netctl and netd versions" },
+	{ "help", c_help, "help", "this list" },
+};
+
+static int c_help(int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	printf("usage: netctl [--socket PATH] [--json] COMMAND [ARGS]\n\n");
+	for (size_t i = 0; i < NF_ARRAY_SIZE(cmds); i++)
+		printf("  %-58s %s\n", cmds[i].usage, cmds[i].help);
+	printf("\nNETWORK is a name or a UUID. The socket defaults to "
+	       "$NETD_SOCKET or /run/netd/netd.sock.\n");
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	char **rest = calloc((size_t)argc + 1, sizeof(char *));
+	int n = 0;
+	sock_path = getenv("NETD_SOCKET");
+	if (!sock_path || !*sock_path)
+		sock_path = "/run/netd/netd.sock";
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--json")) {
+			opt_json = true;
+		} else if (!strcmp(argv[i], "--socket")) {
+			if (++i == argc)
+				return die_usage("--socket needs a path");
+			sock_path = argv[i];
+		} else if (!strncmp(argv[i], "--socket=", 9)) {
+			sock_path = argv[i] + 9;
+		} else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+			return c_help(0, NULL);
+		} else {
+			rest[n++] = argv[i];
+		}
+	}
+	if (n == 0) {
+		c_help(0, NULL);
+		return 2;
+	}
+	for (size_t i = 0; i < NF_ARRAY_SIZE(cmds); i++)
+		if (!strcmp(cmds[i].name, rest[0])) {
+			int r = cmds[i].fn(n, rest);
+			free(rest);
+			return r;
+		}
+	die_usage("unknown command '%s'; 'netctl help' lists them", rest[0]);
+	free(rest);
+	return 2;
+}

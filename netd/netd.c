@@ -1,0 +1,396 @@
+/* netd: the netfabric daemon. Owns the host's virtual networks; serves
+ * requests from netctl (and netvm) on a unix socket. Single-threaded: one
+ * epoll loop, so every request sees and leaves a consistent state. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <grp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/file.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "network.h"
+#include "proto.h"
+
+struct client {
+	int fd;
+	struct proto_rx rx;
+	struct ucred cred;
+	bool admin;
+};
+
+struct netd {
+	const char *config_dir, *run_dir, *state_dir, *socket_path;
+	gid_t admin_gid;
+	bool have_admin_group;
+	int epfd, lfd, sigfd;
+	struct registry reg;
+	bool stop;
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: netd [options]\n"
+		"  --config-dir DIR   network definitions (default /etc/netd)\n"
+		"  --run-dir DIR      live state and socket (default /run/netd)\n"
+		"  --state-dir DIR    leases and saved state (default "
+		"/var/lib/netd)\n"
+		"  --socket PATH      control socket (default RUN_DIR/netd.sock)\n"
+		"  --group NAME       group allowed to change networks "
+		"(besides root)\n"
+		"  --foreground       stay in the foreground, log to stderr\n"
+		"  --syslog           log to syslog (default when not "
+		"--foreground)\n"
+		"  --log-level LEVEL  error, warning, info (default) or debug\n"
+		"  --version\n");
+}
+
+/* Peer may change things: root, or the configured group as primary or
+ * supplementary group (read from /proc, which SO_PEERCRED does not give). */
+static bool peer_is_admin(struct netd *d, const struct ucred *c)
+{
+	if (c->uid == 0)
+		return true;
+	if (!d->have_admin_group)
+		return false;
+	if (c->gid == d->admin_gid)
+		return true;
+	char path[64], line[4096];
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)c->pid);
+	FILE *f = fopen(path, "r");
+	bool ok = false;
+	while (f && fgets(line, sizeof(line), f)) {
+		if (strncmp(line, "Groups:", 7))
+			continue;
+		for (char *tok = strtok(line + 7, " \t\n"); tok;
+		     tok = strtok(NULL, " \t\n"))
+			if ((gid_t)strtoul(tok, NULL, 10) == d->admin_gid)
+				ok = true;
+	}
+	if (f)
+		fclose(f);
+	return ok;
+}
+
+static json_t *error_reply(json_t *id, int rc, const struct nf_err *e)
+{
+	int code = rc < 0 ? -rc : EIO;
+	return json_pack("{s:O?, s:b, s:{s:s, s:s}}", "id", id, "ok", 0,
+			 "error", "code", nf_err_codename(code), "message",
+			 e->msg[0] ? e->msg : strerror(code));
+}
+
+static json_t *dispatch(struct netd *d, struct client *c, json_t *req)
+{
+	json_t *id = json_object_get(req, "id"), *args, *result = NULL;
+	const char *cmd = json_string_value(json_object_get(req, "cmd"));
+	struct nf_err e = { 0 };
+	const struct handler *h;
+	int rc;
+
+	if (!cmd) {
+		rc = nf_errf(&e, EINVAL, "request without a \"cmd\" string");
+		return error_reply(id, rc, &e);
+	}
+	h = network_handler(cmd);
+	if (!h) {
+		rc = nf_errf(&e, ENOTSUP, "unknown command '%s'", cmd);
+		return error_reply(id, rc, &e);
+	}
+	if (h->writes && !c->admin) {
+		rc = nf_errf(&e, EPERM,
+			     "'%s' changes the host's networks: it needs "
+			     "root%s; uid %u may only read (list, info, "
+			     "dumpxml)",
+			     cmd,
+			     d->have_admin_group ? " or the netd admin group"
+						 : "",
+			     (unsigned)c->cred.uid);
+		return error_reply(id, rc, &e);
+	}
+	args = json_object_get(req, "args");
+	if (args && !json_is_object(args)) {
+		rc = nf_errf(&e, EINVAL, "\"args\" must be an object");
+		return error_reply(id, rc, &e);
+	}
+	if (!args)
+		args = json_object();
+	else
+		json_incref(args);
+	uint64_t t0 = nf_now_ns();
+	rc = h->fn(&d->reg, args, &result, &e);
+	json_decref(args);
+	nf_debug("%s by uid %u: %s in %.3f ms", cmd, (unsigned)c->cred.uid,
+		 rc < 0 ? "failed" : "ok", (double)(nf_now_ns() - t0) / 1e6);
+	if (rc < 0) {
+		json_decref(result);
+		return error_reply(id, rc, &e);
+	}
+	return json_pack("{s:O?, s:b, s:o}", "id", id, "ok", 1, "result",
+			 result ? result : json_null());
+}
+
+static void client_close(struct netd *d, struct client *c)
+{
+	epoll_ctl(d->epfd, EPOLL_CTL_DEL, c->fd, NULL);
+	close(c->fd);
+	proto_rx_free(&c->rx);
+	free(c);
+}
+
+static void client_event(struct netd *d, struct client *c)
+{
+	for (;;) {
+		int n = proto_rx_fill(&c->rx, c->fd);
+		if (n == -EAGAIN)
+			break;
+		if (n <= 0) {
+			client_close(d, c);
+			return;
+		}
+		for (;;) {
+			json_t *req = NULL, *rep;
+			struct nf_err e = { 0 };
+			int fds[PROTO_MAX_FDS];
+			size_t nfds = 0;
+			int r = proto_rx_next(&c->rx, &req, fds, &nfds, &e);
+			if (r == 0)
+				break;
+			for (size_t i = 0; i < nfds; i++)
+				close(fds[i]); /* no request takes fds yet */
+			if (r < 0) {
+				/* framing is lost: answer once, then hang up */
+				rep = error_reply(NULL, r, &e);
+				proto_send(c->fd, rep, NULL, 0, NULL);
+				json_decref(rep);
+				client_close(d, c);
+				return;
+			}
+			rep = dispatch(d, c, req);
+			json_decref(req);
+			if (proto_send(c->fd, rep, NULL, 0, &e) < 0) {
+				json_decref(rep);
+				client_close(d, c);
+				return;
+			}
+			json_decref(rep);
+		}
+	}
+}
+
+static void accept_clients(struct netd *d)
+{
+	for (;;) {
+		int fd = accept4(d->lfd, NULL, NULL,
+				 SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd < 0)
+			return;
+		struct client *c = nf_xcalloc(1, sizeof(*c));
+		socklen_t l = sizeof(c->cred);
+		c->fd = fd;
+		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &c->cred, &l) < 0) {
+			close(fd);
+			free(c);
+			continue;
+		}
+		c->admin = peer_is_admin(d, &c->cred);
+		struct epoll_event ev = { .events = EPOLLIN, .data.ptr = c };
+		epoll_ctl(d->epfd, EPOLL_CTL_ADD, fd, &ev);
+	}
+}
+
+static int lock_dir(const char *dir, const char *name, struct nf_err *e)
+{
+	char path[4096], pid[32];
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return nf_errf(e, errno, "cannot open %s: %s", path,
+			       strerror(errno));
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		ssize_t n = read(fd, pid, sizeof(pid) - 1);
+		pid[n > 0 ? n : 0] = '\0';
+		pid[strcspn(pid, "\n")] = '\0';
+		close(fd);
+		return nf_errf(e, EBUSY,
+			       "another netd (pid %s) already uses %s; one "
+			       "netd per set of directories",
+			       *pid ? pid : "?", dir);
+	}
+	if (ftruncate(fd, 0) == 0) {
+		int l = snprintf(pid, sizeof(pid), "%d\n", (int)getpid());
+		if (write(fd, pid, (size_t)l) < 0)
+			nf_debug("cannot write pid to %s", path);
+	}
+	return fd; /* kept open for the daemon's lifetime */
+}
+
+static int listen_socket(const char *path, struct nf_err *e)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd;
+	if (strlen(path) >= sizeof(sa.sun_path))
+		return nf_errf(e, ENAMETOOLONG, "socket path too long: %s",
+			       path);
+	strcpy(sa.sun_path, path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return nf_errf(e, errno, "socket: %s", strerror(errno));
+	unlink(path); /* we hold the lock: any socket file here is stale */
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+	    chmod(path, 0666) < 0 || listen(fd, 256) < 0) {
+		int err = errno;
+		close(fd);
+		return nf_errf(e, err, "cannot listen on %s: %s", path,
+			       strerror(err));
+	}
+	return fd;
+}
+
+static int setup(struct netd *d, struct nf_err *e)
+{
+	const char *dirs[] = { d->config_dir, d->run_dir, d->state_dir };
+	sigset_t mask;
+	int r;
+
+	for (size_t i = 0; i < NF_ARRAY_SIZE(dirs); i++) {
+		if ((r = nf_mkdir_p(dirs[i], 0755, e)) < 0)
+			return r;
+		if ((r = lock_dir(dirs[i], ".netd.lock", e)) < 0)
+			return r;
+	}
+	if ((r = registry_open(&d->reg, d->config_dir, e)) < 0)
+		return r;
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	d->sigfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+	d->epfd = epoll_create1(EPOLL_CLOEXEC);
+	if ((d->lfd = listen_socket(d->socket_path, e)) < 0)
+		return d->lfd;
+	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = &d->lfd };
+	epoll_ctl(d->epfd, EPOLL_CTL_ADD, d->lfd, &ev);
+	ev.data.ptr = &d->sigfd;
+	epoll_ctl(d->epfd, EPOLL_CTL_ADD, d->sigfd, &ev);
+	return 0;
+}
+
+static void loop(struct netd *d)
+{
+	struct epoll_event evs[64];
+	while (!d->stop) {
+		int n = epoll_wait(d->epfd, evs, 64, -1);
+		for (int i = 0; i < n; i++) {
+			void *p = evs[i].data.ptr;
+			if (p == &d->lfd) {
+				accept_clients(d);
+			} else if (p == &d->sigfd) {
+				struct signalfd_siginfo si;
+				while (read(d->sigfd, &si, sizeof(si)) ==
+				       sizeof(si))
+					if (si.ssi_signo != SIGHUP) {
+						nf_info("signal %u: shutting "
+							"down",
+							si.ssi_signo);
+						d->stop = true;
+					}
+			} else {
+				client_event(d, p);
+			}
+		}
+	}
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "config-dir", required_argument, NULL, 'c' },
+		{ "run-dir", required_argument, NULL, 'r' },
+		{ "state-dir", required_argument, NULL, 's' },
+		{ "socket", required_argument, NULL, 'S' },
+		{ "group", required_argument, NULL, 'g' },
+		{ "foreground", no_argument, NULL, 'f' },
+		{ "syslog", no_argument, NULL, 'l' },
+		{ "log-level", required_argument, NULL, 'L' },
+		{ "version", no_argument, NULL, 'V' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 }
+	};
+	struct netd d = { .config_dir = "/etc/netd",
+			  .run_dir = "/run/netd",
+			  .state_dir = "/var/lib/netd" };
+	bool foreground = false, use_syslog = false;
+	int level = NF_LOG_INFO, c;
+	char sockbuf[4096];
+	struct nf_err e = { 0 };
+
+	while ((c = getopt_long(argc, argv, "fh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c': d.config_dir = optarg; break;
+		case 'r': d.run_dir = optarg; break;
+		case 's': d.state_dir = optarg; break;
+		case 'S': d.socket_path = optarg; break;
+		case 'f': foreground = true; break;
+		case 'l': use_syslog = true; break;
+		case 'g': {
+			struct group *g = getgrnam(optarg);
+			if (!g) {
+				fprintf(stderr, "netd: no group '%s'\n",
+					optarg);
+				return 2;
+			}
+			d.admin_gid = g->gr_gid;
+			d.have_admin_group = true;
+			break;
+		}
+		case 'L':
+			level = nf_log_parse_level(optarg);
+			if (level < 0) {
+				fprintf(stderr,
+					"netd: --log-level takes error, "
+					"warning, info or debug\n");
+				return 2;
+			}
+			break;
+		case 'V': printf("netd %s\n", NF_VERSION); return 0;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "netd: unexpected argument '%s'\n", argv[optind]);
+		usage(stderr);
+		return 2;
+	}
+	if (!d.socket_path) {
+		snprintf(sockbuf, sizeof(sockbuf), "%s/netd.sock", d.run_dir);
+		d.socket_path = sockbuf;
+	}
+	nf_log_init("netd", use_syslog || !foreground, (enum nf_log_level)level);
+	if (!foreground && daemon(0, 0) < 0) {
+		nf_err_log("cannot daemonize: %s", strerror(errno));
+		return 1;
+	}
+	if (setup(&d, &e) < 0) {
+		nf_err_log("%s", e.msg);
+		return 1;
+	}
+	nf_info("netd %s ready on %s", NF_VERSION, d.socket_path);
+	loop(&d);
+	unlink(d.socket_path);
+	registry_close(&d.reg);
+	return 0;
+}

@@ -1,0 +1,369 @@
+#define _GNU_SOURCE
+#include "network.h"
+
+#include <errno.h>
+#include <net/if.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void loaded(struct netxml *nx, bool autostart, void *ctx)
+{
+	struct registry *r = ctx;
+	char u[37];
+	nf_uuid_format(nx->def.uuid, u);
+	for (size_t i = 0; i < r->n; i++) {
+		const struct netdef *o = &r->nets[i]->def->def;
+		if (!memcmp(o->uuid, nx->def.uuid, 16)) {
+			nf_warn("skipping network '%s': its uuid %s is also "
+				"network '%s'",
+				nx->def.name, u, o->name);
+			netxml_free(nx);
+			return;
+		}
+	}
+	struct network *n = nf_xcalloc(1, sizeof(*n));
+	n->def = nx;
+	n->autostart = autostart;
+	NF_APPEND(r->nets, r->n, n);
+}
+
+int registry_open(struct registry *r, const char *config_dir,
+		  struct nf_err *e)
+{
+	memset(r, 0, sizeof(*r));
+	int rc = store_open(&r->config, config_dir, e);
+	if (rc < 0)
+		return rc;
+	rc = store_load(&r->config, loaded, r);
+	if (rc < 0)
+		return nf_errf(e, -rc, "cannot read %s: %s", config_dir,
+			       strerror(-rc));
+	nf_info("loaded %zu network definition(s) from %s", r->n, config_dir);
+	return 0;
+}
+
+static void network_free(struct network *n)
+{
+	netxml_free(n->def);
+	netxml_free(n->live);
+	free(n);
+}
+
+void registry_close(struct registry *r)
+{
+	for (size_t i = 0; i < r->n; i++)
+		network_free(r->nets[i]);
+	free(r->nets);
+	store_close(&r->config);
+}
+
+const struct netxml *network_current(const struct network *n)
+{
+	return n->live ? n->live : n->def;
+}
+
+const char *network_name(const struct network *n)
+{
+	return network_current(n)->def.name;
+}
+
+struct network *registry_find(struct registry *r, const char *key)
+{
+	uint8_t u[16];
+	bool by_uuid = nf_uuid_parse(key, u) == 0;
+	for (size_t i = 0; i < r->n; i++) {
+		const struct netdef *d = &network_current(r->nets[i])->def;
+		if (!strcmp(d->name, key) ||
+		    (by_uuid && !memcmp(d->uuid, u, 16)))
+			return r->nets[i];
+	}
+	return NULL;
+}
+
+static void registry_remove(struct registry *r, struct network *n)
+{
+	for (size_t i = 0; i < r->n; i++)
+		if (r->nets[i] == n) {
+			memmove(&r->nets[i], &r->nets[i + 1],
+				(r->n - i - 1) * sizeof(*r->nets));
+			r->n--;
+			break;
+		}
+	network_free(n);
+}
+
+/* ---------------------------------------------------------- arguments */
+
+static const char *arg_str(json_t *args, const char *key)
+{
+	return json_string_value(json_object_get(args, key));
+}
+
+static int need_str(json_t *args, const char *key, const char **out,
+		    struct nf_err *e)
+{
+	*out = arg_str(args, key);
+	if (!*out)
+		return nf_errf(e, EINVAL, "missing string argument '%s'", key);
+	return 0;
+}
+
+static int need_network(struct registry *r, json_t *args,
+			struct network **out, struct nf_err *e)
+{
+	const char *key;
+	int rc = need_str(args, "network", &key, e);
+	if (rc < 0)
+		return rc;
+	*out = registry_find(r, key);
+	if (!*out)
+		return nf_errf(e, ENOENT,
+			       "no network named '%s' (and no network with "
+			       "that UUID); 'netctl net-list --all' lists "
+			       "them",
+			       key);
+	return 0;
+}
+
+static json_t *network_json(const struct network *n)
+{
+	const struct netdef *d = &network_current(n)->def;
+	char u[37];
+	nf_uuid_format(d->uuid, u);
+	return json_pack("{s:s, s:s, s:b, s:b, s:b, s:s?, s:s}", "name",
+			 d->name, "uuid", u, "active", n->live != NULL,
+			 "persistent", n->def != NULL, "autostart",
+			 n->autostart, "bridge", d->bridge, "forward",
+			 netxml_fwd_name(d->mode));
+}
+
+/* ----------------------------------------------------------- handlers */
+
+struct bridge_ctx {
+	struct registry *r;
+	const struct network *self;
+};
+
+static bool bridge_in_use(const char *name, void *ctx)
+{
+	struct bridge_ctx *b = ctx;
+	for (size_t i = 0; i < b->r->n; i++) {
+		const struct network *n = b->r->nets[i];
+		if (n == b->self)
+			continue;
+		for (int k = 0; k < 2; k++) {
+			const struct netxml *x = k ? n->live : n->def;
+			if (x && x->def.bridge && !strcmp(x->def.bridge, name))
+				return true;
+		}
+	}
+	return if_nametoindex(name) != 0;
+}
+
+static int h_define(struct registry *r, json_t *args, json_t **res,
+		    struct nf_err *e)
+{
+	const char *xml, *expect;
+	struct netxml *nx;
+	struct network *by_name, *by_uuid = NULL;
+	char u[37];
+	int rc = need_str(args, "xml", &xml, e);
+	if (rc < 0)
+		return rc;
+	rc = netxml_parse(xml, strlen(xml), arg_str(args, "source")
+						    ? arg_str(args, "source")
+						    : "network XML",
+			  &nx, e);
+	if (rc < 0)
+		return rc;
+	struct netdef *d = &nx->def;
+	by_name = registry_find(r, d->name);
+	if (d->has_uuid) {
+		nf_uuid_format(d->uuid, u);
+		by_uuid = registry_find(r, u);
+	}
+	if (by_name && d->has_uuid &&
+	    memcmp(network_current(by_name)->def.uuid, d->uuid, 16)) {
+		nf_uuid_format(network_current(by_name)->def.uuid, u);
+		rc = nf_errf(e, EEXIST,
+			     "network '%s' already exists with uuid %s; "
+			     "drop <uuid> to redefine it, or pick another "
+			     "name",
+			     d->name, u);
+		goto fail;
+	}
+	if (by_uuid && by_uuid != by_name) {
+		rc = nf_errf(e, EEXIST,
+			     "uuid %s already belongs to network '%s'; "
+			     "a network cannot be renamed by defining it",
+			     u, network_name(by_uuid));
+		goto fail;
+	}
+	expect = arg_str(args, "expect_uuid"); /* net-edit: same network */
+	if (expect && !by_name) {
+		rc = nf_errf(e, EINVAL,
+			     "the edited definition names '%s', which is not "
+			     "the network being edited; renaming is not "
+			     "supported",
+			     d->name);
+		goto fail;
+	}
+	if (by_name && !d->has_uuid) { /* redefining by name keeps the uuid */
+		rc = netxml_set_uuid(nx, network_current(by_name)->def.uuid, e);
+		if (rc < 0)
+			goto fail;
+	}
+	struct bridge_ctx bc = { r, by_name };
+	rc = netxml_fill_defaults(nx, bridge_in_use, &bc, e);
+	if (rc < 0)
+		goto fail;
+	if (d->bridge && netxml_fwd_has_bridge(d->mode)) {
+		for (size_t i = 0; i < r->n; i++) {
+			const struct network *o = r->nets[i];
+			const char *ob = network_current(o)->def.bridge;
+			if (o != by_name && ob && !strcmp(ob, d->bridge)) {
+				rc = nf_errf(e, EEXIST,
+					     "bridge '%s' is already used by "
+					     "network '%s'; choose another "
+					     "<bridge name=...> or leave it "
+					     "out to get a free one",
+					     d->bridge, network_name(o));
+				goto fail;
+			}
+		}
+	}
+	rc = store_save(&r->config, nx, e);
+	if (rc < 0)
+		goto fail;
+	if (by_name) {
+		netxml_free(by_name->def);
+		by_name->def = nx;
+	} else {
+		struct network *n = nf_xcalloc(1, sizeof(*n));
+		n->def = nx;
+		NF_APPEND(r->nets, r->n, n);
+		by_name = n;
+	}
+	nf_info("network '%s' defined", d->name);
+	*res = network_json(by_name);
+	return 0;
+fail:
+	netxml_free(nx);
+	return rc;
+}
+
+static int h_undefine(struct registry *r, json_t *args, json_t **res,
+		      struct nf_err *e)
+{
+	struct network *n;
+	int rc = need_network(r, args, &n, e);
+	if (rc < 0)
+		return rc;
+	if (!n->def)
+		return nf_errf(e, EINVAL,
+			       "network '%s' is transient: it has no "
+			       "definition to remove (destroy it instead)",
+			       network_name(n));
+	char *name = nf_xstrdup(network_name(n));
+	rc = store_delete(&r->config, name, e);
+	if (rc == 0) {
+		nf_info("network '%s' undefined", name);
+		if (n->live) {
+			netxml_free(n->def); /* stays running, transient */
+			n->def = NULL;
+			n->autostart = false;
+		} else {
+			registry_remove(r, n);
+		}
+		*res = json_pack("{s:s}", "name", name);
+	}
+	free(name);
+	return rc;
+}
+
+static int h_list(struct registry *r, json_t *args, json_t **res,
+		  struct nf_err *e)
+{
+	(void)args;
+	(void)e;
+	json_t *a = json_array();
+	for (size_t i = 0; i < r->n; i++)
+		json_array_append_new(a, network_json(r->nets[i]));
+	*res = a;
+	return 0;
+}
+
+static int h_info(struct registry *r, json_t *args, json_t **res,
+		  struct nf_err *e)
+{
+	struct network *n;
+	int rc = need_network(r, args, &n, e);
+	if (rc == 0)
+		*res = network_json(n);
+	return rc;
+}
+
+static int h_dumpxml(struct registry *r, json_t *args, json_t **res,
+		     struct nf_err *e)
+{
+	struct network *n;
+	int rc = need_network(r, args, &n, e);
+	if (rc < 0)
+		return rc;
+	const struct netxml *x = network_current(n);
+	if (json_is_true(json_object_get(args, "inactive")) && n->def)
+		x = n->def;
+	char *s = netxml_format(x);
+	*res = json_pack("{s:s}", "xml", s);
+	free(s);
+	return 0;
+}
+
+static int h_autostart(struct registry *r, json_t *args, json_t **res,
+		       struct nf_err *e)
+{
+	struct network *n;
+	int rc = need_network(r, args, &n, e);
+	if (rc < 0)
+		return rc;
+	bool on = !json_is_false(json_object_get(args, "enable"));
+	if (!n->def)
+		return nf_errf(e, EINVAL,
+			       "network '%s' is transient; only defined "
+			       "networks can autostart",
+			       network_name(n));
+	rc = store_set_autostart(&r->config, network_name(n), on, e);
+	if (rc == 0) {
+		n->autostart = on;
+		*res = network_json(n);
+	}
+	return rc;
+}
+
+static int h_version(struct registry *r, json_t *args, json_t **res,
+		     struct nf_err *e)
+{
+	(void)r;
+	(void)args;
+	(void)e;
+	*res = json_pack("{s:s}", "version", NF_VERSION);
+	return 0;
+}
+
+static const struct handler handlers[] = {
+	{ "version", h_version, false },
+	{ "net-define", h_define, true },
+	{ "net-undefine", h_undefine, true },
+	{ "net-list", h_list, false },
+	{ "net-info", h_info, false },
+	{ "net-dumpxml", h_dumpxml, false },
+	{ "net-autostart", h_autostart, true },
+};
+
+const struct handler *network_handler(const char *cmd)
+{
+	for (size_t i = 0; i < NF_ARRAY_SIZE(handlers); i++)
+		if (!strcmp(handlers[i].cmd, cmd))
+			return &handlers[i];
+	return NULL;
+}

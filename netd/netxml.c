@@ -1,0 +1,1870 @@
+/* Network XML: schema table, structural validation, normalisation, the typed
+ * view with libvirt's semantic rules, and the formatter. See netxml.h. */
+#define _GNU_SOURCE
+#include "netxml.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libxml/parser.h>
+#include <libxml/xmlsave.h>
+
+/* ---------------------------------------------------------------- schema */
+
+enum vtype {
+	V_STR,	    /* any text */
+	V_NONEMPTY, /* any non-empty text */
+	V_NETNAME,
+	V_UUID,
+	V_YESNO,
+	V_ONOFF,
+	V_ENUM, /* choices: "a|b|c" */
+	V_UINT, /* min..max */
+	V_MAC,
+	V_IP,
+	V_IPV4,
+	V_DEV, /* a network device name */
+	V_DNSNAME,
+	V_DUID,
+	V_HEX, /* 0x-prefixed or plain hex, min..max */
+};
+
+#define REQ 1u
+
+struct aspec {
+	const char *name;
+	enum vtype type;
+	const char *choices;
+	unsigned long long min, max;
+	unsigned flags;
+};
+
+struct espec;
+struct cspec {
+	const struct espec *e;
+	unsigned min, max; /* max 0: unbounded */
+};
+
+struct espec {
+	const char *name;
+	const char *ns; /* NULL: no namespace */
+	const struct aspec *attrs;
+	const struct cspec *children;
+	bool text;	  /* has text content of text_type */
+	enum vtype text_type;
+	bool any;	  /* free-form content (metadata) */
+};
+
+#define A(n, t) { n, t, NULL, 0, 0, 0 }
+#define AR(n, t) { n, t, NULL, 0, 0, REQ }
+#define AE(n, c) { n, V_ENUM, c, 0, 0, 0 }
+#define AER(n, c) { n, V_ENUM, c, 0, 0, REQ }
+#define AU(n, lo, hi) { n, V_UINT, NULL, lo, hi, 0 }
+#define AUR(n, lo, hi) { n, V_UINT, NULL, lo, hi, REQ }
+#define AH(n, hi) { n, V_HEX, NULL, 0, hi, 0 }
+#define AEND { NULL, 0, NULL, 0, 0, 0 }
+#define CEND { NULL, 0, 0 }
+#define U32 4294967295ull
+#define U64 18446744073709551615ull
+
+static const struct aspec no_attrs[] = { AEND };
+static const struct cspec no_children[] = { CEND };
+
+#define TEXT_ELEM(var, nm, tt)                                                \
+	static const struct espec var = { nm, NULL, no_attrs, no_children,    \
+					  true, tt, false }
+#define LEAF(var, nm, at)                                                     \
+	static const struct espec var = { nm, NULL, at, no_children, false,   \
+					  V_STR, false }
+#define NODE(var, nm, at, ch)                                                 \
+	static const struct espec var = { nm, NULL, at, ch, false, V_STR,     \
+					  false }
+
+TEXT_ELEM(e_name, "name", V_NETNAME);
+TEXT_ELEM(e_uuid, "uuid", V_UUID);
+TEXT_ELEM(e_title, "title", V_STR);
+TEXT_ELEM(e_description, "description", V_STR);
+static const struct espec e_metadata = { "metadata", NULL, no_attrs,
+					 no_children, false, V_STR, true };
+
+static const struct aspec a_driver[] = { AE("name", "vfio|kvm|xen"),
+					 A("model", V_NONEMPTY), AEND };
+LEAF(e_driver, "driver", a_driver);
+static const struct aspec a_startend_ip[] = { AR("start", V_IPV4),
+					      AR("end", V_IPV4), AEND };
+LEAF(e_nat_address, "address", a_startend_ip);
+static const struct aspec a_startend_port[] = { AUR("start", 1, 65535),
+						AUR("end", 1, 65535), AEND };
+LEAF(e_nat_port, "port", a_startend_port);
+static const struct aspec a_nat[] = { A("ipv6", V_YESNO), AEND };
+static const struct cspec c_nat[] = { { &e_nat_address, 0, 1 },
+				      { &e_nat_port, 0, 1 }, CEND };
+NODE(e_nat, "nat", a_nat, c_nat);
+static const struct aspec a_pf[] = { AR("dev", V_DEV), AEND };
+LEAF(e_pf, "pf", a_pf);
+static const struct aspec a_fwd_if[] = { AR("dev", V_DEV),
+					 AU("connections", 0, U32), AEND };
+LEAF(e_fwd_if, "interface", a_fwd_if);
+static const struct aspec a_pci[] = { AER("type", "pci"),
+				      AH("domain", 0xffff),
+				      AH("bus", 0xff),
+				      AH("slot", 0x1f),
+				      AH("function", 0x7),
+				      AE("multifunction", "on|off"),
+				      AU("connections", 0, U32),
+				      AEND };
+LEAF(e_fwd_addr, "address", a_pci);
+static const struct aspec a_forward[] = {
+	A("dev", V_DEV),
+	AE("mode", "nat|route|open|bridge|passthrough|private|vepa|hostdev"),
+	A("managed", V_YESNO), AEND
+};
+static const struct cspec c_forward[] = {
+	{ &e_driver, 0, 1 },   { &e_nat, 0, 1 },      { &e_pf, 0, 1 },
+	{ &e_fwd_if, 0, 0 },   { &e_fwd_addr, 0, 0 }, CEND
+};
+NODE(e_forward, "forward", a_forward, c_forward);
+
+static const struct aspec a_bridge[] = {
+	A("name", V_DEV), A("zone", V_NONEMPTY), A("stp", V_ONOFF),
+	AU("delay", 0, U64), AE("macTableManager", "kernel|libvirt"), AEND
+};
+LEAF(e_bridge, "bridge", a_bridge);
+static const struct aspec a_mtu[] = { AUR("size", 68, 65535), AEND };
+LEAF(e_mtu, "mtu", a_mtu);
+static const struct aspec a_mac[] = { AR("address", V_MAC), AEND };
+LEAF(e_mac, "mac", a_mac);
+static const struct aspec a_domain[] = { AR("name", V_DNSNAME),
+					 A("localOnly", V_YESNO),
+					 A("register", V_YESNO), AEND };
+LEAF(e_domain, "domain", a_domain);
+
+static const struct aspec a_forwarder[] = { A("domain", V_DNSNAME),
+					    A("addr", V_IP), AEND };
+LEAF(e_forwarder, "forwarder", a_forwarder);
+static const struct aspec a_txt[] = { AR("name", V_DNSNAME),
+				      AR("value", V_STR), AEND };
+LEAF(e_txt, "txt", a_txt);
+static const struct aspec a_srv[] = {
+	AR("service", V_NONEMPTY), AER("protocol", "tcp|udp"),
+	A("domain", V_DNSNAME),	   A("target", V_NONEMPTY),
+	AU("port", 0, 65535),	   AU("priority", 0, 65535),
+	AU("weight", 0, 65535),	   AEND
+};
+LEAF(e_srv, "srv", a_srv);
+TEXT_ELEM(e_hostname, "hostname", V_DNSNAME);
+static const struct aspec a_dns_host[] = { AR("ip", V_IP), AEND };
+static const struct cspec c_dns_host[] = { { &e_hostname, 1, 0 }, CEND };
+NODE(e_dns_host, "host", a_dns_host, c_dns_host);
+static const struct aspec a_dns[] = { A("enable", V_YESNO),
+				      A("forwardPlainNames", V_YESNO), AEND };
+static const struct cspec c_dns[] = { { &e_forwarder, 0, 0 },
+				      { &e_txt, 0, 0 },
+				      { &e_srv, 0, 0 },
+				      { &e_dns_host, 0, 0 },
+				      CEND };
+NODE(e_dns, "dns", a_dns, c_dns);
+
+static const struct aspec a_tag[] = { AUR("id", 0, 4095),
+				      AE("nativeMode", "tagged|untagged"),
+				      AEND };
+LEAF(e_tag, "tag", a_tag);
+static const struct aspec a_vlan[] = { AE("trunk", "yes"), AEND };
+static const struct cspec c_vlan[] = { { &e_tag, 1, 0 }, CEND };
+NODE(e_vlan, "vlan", a_vlan, c_vlan);
+
+static const struct aspec a_bw_dir[] = {
+	AU("average", 1, 18014398509481984ull),
+	AU("peak", 1, 18014398509481984ull),
+	AU("floor", 1, 18014398509481984ull), AU("burst", 1, U32), AEND
+};
+LEAF(e_inbound, "inbound", a_bw_dir);
+LEAF(e_outbound, "outbound", a_bw_dir);
+static const struct aspec a_bandwidth[] = { AU("classID", 1, U32), AEND };
+static const struct cspec c_bandwidth[] = { { &e_inbound, 0, 1 },
+					    { &e_outbound, 0, 1 }, CEND };
+NODE(e_bandwidth, "bandwidth", a_bandwidth, c_bandwidth);
+
+static const struct aspec a_port[] = { A("isolated", V_YESNO), AEND };
+LEAF(e_port, "port", a_port);
+
+static const struct aspec a_tftp[] = { AR("root", V_NONEMPTY), AEND };
+LEAF(e_tftp, "tftp", a_tftp);
+static const struct aspec a_lease[] = { AUR("expiry", 0, U64),
+					AE("unit", "seconds|minutes|hours"),
+					AEND };
+LEAF(e_lease, "lease", a_lease);
+static const struct cspec c_leased[] = { { &e_lease, 0, 1 }, CEND };
+static const struct aspec a_range[] = { AR("start", V_IP), AR("end", V_IP),
+					AEND };
+NODE(e_range, "range", a_range, c_leased);
+static const struct aspec a_dhcp_host[] = { A("mac", V_MAC), A("id", V_DUID),
+					    A("name", V_NONEMPTY),
+					    AR("ip", V_IP), AEND };
+NODE(e_dhcp_host, "host", a_dhcp_host, c_leased);
+static const struct aspec a_bootp[] = { AR("file", V_NONEMPTY),
+					A("server", V_DNSNAME), AEND };
+LEAF(e_bootp, "bootp", a_bootp);
+static const struct cspec c_dhcp[] = { { &e_range, 0, 0 },
+				       { &e_dhcp_host, 0, 0 },
+				       { &e_bootp, 0, 1 }, CEND };
+NODE(e_dhcp, "dhcp", no_attrs, c_dhcp);
+static const struct aspec a_ip[] = {
+	AE("family", "ipv4|ipv6"), A("address", V_IP), A("netmask", V_IPV4),
+	AU("prefix", 0, 128), A("localPtr", V_YESNO), AEND
+};
+static const struct cspec c_ip[] = { { &e_tftp, 0, 1 }, { &e_dhcp, 0, 1 },
+				     CEND };
+NODE(e_ip, "ip", a_ip, c_ip);
+
+static const struct aspec a_route[] = {
+	AE("family", "ipv4|ipv6"), AR("address", V_IP), A("netmask", V_IPV4),
+	AU("prefix", 0, 128), AR("gateway", V_IP), AU("metric", 0, U32), AEND
+};
+LEAF(e_route, "route", a_route);
+
+static const struct aspec a_vp_params[] = {
+	AU("managerid", 0, 255), AU("typeid", 0, 0xffffff),
+	AU("typeidversion", 0, 255), A("instanceid", V_UUID),
+	A("profileid", V_NONEMPTY), A("interfaceid", V_UUID), AEND
+};
+LEAF(e_vp_params, "parameters", a_vp_params);
+static const struct aspec a_virtualport[] = {
+	AE("type", "802.1Qbg|802.1Qbh|openvswitch|midonet"), AEND
+};
+static const struct cspec c_virtualport[] = { { &e_vp_params, 0, 1 }, CEND };
+NODE(e_virtualport, "virtualport", a_virtualport, c_virtualport);
+
+static const struct aspec a_portgroup[] = { AR("name", V_NONEMPTY),
+					    A("default", V_YESNO),
+					    A("trustGuestRxFilters", V_YESNO),
+					    AEND };
+static const struct cspec c_portgroup[] = { { &e_vlan, 0, 1 },
+					    { &e_virtualport, 0, 1 },
+					    { &e_bandwidth, 0, 1 }, CEND };
+NODE(e_portgroup, "portgroup", a_portgroup, c_portgroup);
+
+static const struct aspec a_option[] = { AR("value", V_STR), AEND };
+static const struct espec e_option = { "option", NETXML_DNSMASQ_NS, a_option,
+				       no_children, false, V_STR, false };
+static const struct cspec c_options[] = { { &e_option, 0, 0 }, CEND };
+static const struct espec e_options = { "options", NETXML_DNSMASQ_NS,
+					no_attrs, c_options, false, V_STR,
+					false };
+
+static const struct aspec a_network[] = { AU("connections", 0, U32),
+					  A("ipv6", V_YESNO),
+					  A("trustGuestRxFilters", V_YESNO),
+					  AEND };
+/* Order here is the order libvirt formats in. */
+static const struct cspec c_network[] = {
+	{ &e_name, 1, 1 },	  { &e_uuid, 0, 1 },
+	{ &e_title, 0, 1 },	  { &e_description, 0, 1 },
+	{ &e_metadata, 0, 1 },	  { &e_forward, 0, 1 },
+	{ &e_bridge, 0, 1 },	  { &e_mtu, 0, 1 },
+	{ &e_mac, 0, 1 },	  { &e_domain, 0, 1 },
+	{ &e_dns, 0, 1 },	  { &e_vlan, 0, 1 },
+	{ &e_bandwidth, 0, 1 },	  { &e_port, 0, 1 },
+	{ &e_ip, 0, 0 },	  { &e_route, 0, 0 },
+	{ &e_virtualport, 0, 1 }, { &e_portgroup, 0, 0 },
+	{ &e_options, 0, 1 },	  CEND
+};
+NODE(e_network, "network", a_network, c_network);
+
+/* --------------------------------------------------------------- helpers */
+
+static const char *attr(xmlNodePtr n, const char *name)
+{
+	if (!n)
+		return NULL;
+	for (xmlAttrPtr a = n->properties; a; a = a->next)
+		if (!a->ns && !strcmp((const char *)a->name, name))
+			return a->children && a->children->content
+				       ? (const char *)a->children->content
+				       : "";
+	return NULL;
+}
+
+static const char *text(xmlNodePtr n)
+{
+	for (xmlNodePtr c = n->children; c; c = c->next)
+		if (c->type == XML_TEXT_NODE && c->content)
+			return (const char *)c->content;
+	return "";
+}
+
+static int line(xmlNodePtr n)
+{
+	return (int)xmlGetLineNo(n);
+}
+
+static bool is(xmlNodePtr n, const char *name)
+{
+	return n->type == XML_ELEMENT_NODE &&
+	       !strcmp((const char *)n->name, name);
+}
+
+static xmlNodePtr child(xmlNodePtr n, const char *name)
+{
+	for (xmlNodePtr c = n ? n->children : NULL; c; c = c->next)
+		if (is(c, name))
+			return c;
+	return NULL;
+}
+
+#define FOR_CHILD(c, parent, nm)                                              \
+	for (xmlNodePtr c = (parent) ? (parent)->children : NULL; c;          \
+	     c = c->next)                                                     \
+		if (is(c, nm))
+
+/* Error at a node: "what: line N: <elem attr='val'>: message". */
+static int nerr(struct nf_err *e, const char *what, xmlNodePtr n,
+		const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+static int nerr(struct nf_err *e, const char *what, xmlNodePtr n,
+		const char *fmt, ...)
+{
+	char msg[768];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (n)
+		return nf_errf(e, EINVAL, "%s: line %d: <%s>: %s", what,
+			       line(n), (const char *)n->name, msg);
+	return nf_errf(e, EINVAL, "%s: %s", what, msg);
+}
+
+const char *netxml_fwd_name(enum netxml_fwd m)
+{
+	static const char *names[] = { "none",	  "nat",	 "route",
+				       "open",	  "bridge",	 "private",
+				       "vepa",	  "passthrough", "hostdev" };
+	return (unsigned)m < NF_ARRAY_SIZE(names) ? names[m] : "?";
+}
+
+bool netxml_fwd_has_bridge(enum netxml_fwd m)
+{
+	return m == NETXML_FWD_NONE || m == NETXML_FWD_NAT ||
+	       m == NETXML_FWD_ROUTE || m == NETXML_FWD_OPEN;
+}
+
+int netxml_addr_parse(const char *s, struct netxml_addr *a)
+{
+	memset(a, 0, sizeof(*a));
+	if (!s)
+		return -EINVAL;
+	if (inet_pton(AF_INET, s, &a->v4) == 1) {
+		a->family = AF_INET;
+		return 0;
+	}
+	if (inet_pton(AF_INET6, s, &a->v6) == 1) {
+		a->family = AF_INET6;
+		return 0;
+	}
+	return -EINVAL;
+}
+
+void netxml_addr_format(const struct netxml_addr *a, char *out, size_t n)
+{
+	if (!a->family || !inet_ntop(a->family, &a->v6, out, (socklen_t)n))
+		snprintf(out, n, "?");
+}
+
+static size_t addr_len(const struct netxml_addr *a)
+{
+	return a->family == AF_INET ? 4 : 16;
+}
+
+int netxml_addr_cmp(const struct netxml_addr *a, const struct netxml_addr *b)
+{
+	if (a->family != b->family)
+		return a->family - b->family;
+	return memcmp(&a->v6, &b->v6, addr_len(a));
+}
+
+bool netxml_addr_in_subnet(const struct netxml_addr *a,
+			   const struct netxml_addr *net, int prefix)
+{
+	const uint8_t *x = (const uint8_t *)&a->v6, *y = (const uint8_t *)&net->v6;
+	if (a->family != net->family)
+		return false;
+	for (int i = 0; i < prefix / 8; i++)
+		if (x[i] != y[i])
+			return false;
+	if (prefix % 8) {
+		uint8_t m = (uint8_t)(0xff << (8 - prefix % 8));
+		if ((x[prefix / 8] & m) != (y[prefix / 8] & m))
+			return false;
+	}
+	return true;
+}
+
+/* Network address of a/prefix, printed "192.168.122.0/24". */
+static void subnet_str(const struct netxml_addr *a, int prefix, char *out,
+		       size_t n)
+{
+	struct netxml_addr net = *a;
+	uint8_t *p = (uint8_t *)&net.v6;
+	char s[INET6_ADDRSTRLEN];
+	for (size_t i = 0; i < addr_len(a); i++) {
+		int bits = prefix - (int)i * 8;
+		if (bits >= 8)
+			continue;
+		p[i] &= bits <= 0 ? 0 : (uint8_t)(0xff << (8 - bits));
+	}
+	netxml_addr_format(&net, s, sizeof(s));
+	snprintf(out, n, "%s/%d", s, prefix);
+}
+
+static bool host_bits_zero(const struct netxml_addr *a, int prefix)
+{
+	const uint8_t *p = (const uint8_t *)&a->v6;
+	for (size_t i = 0; i < addr_len(a); i++) {
+		int bits = prefix - (int)i * 8;
+		uint8_t hostmask = bits >= 8 ? 0
+				   : bits <= 0 ? 0xff
+					       : (uint8_t)(0xff >> bits);
+		if (p[i] & hostmask)
+			return false;
+	}
+	return true;
+}
+
+static int netmask_prefix(const char *s)
+{
+	struct in_addr m;
+	if (inet_pton(AF_INET, s, &m) != 1)
+		return -1;
+	uint32_t v = ntohl(m.s_addr);
+	int p = 0;
+	while (p < 32 && (v & (1u << (31 - p))))
+		p++;
+	if (p < 32 && (v << p) != 0)
+		return -1; /* not contiguous */
+	return p;
+}
+
+/* ------------------------------------------------- structural validation */
+
+static bool valid_uuid(const char *s)
+{
+	uint8_t u[16];
+	return nf_uuid_parse(s, u) == 0;
+}
+
+static bool valid_dev(const char *s)
+{
+	size_t n = strlen(s);
+	if (n == 0 || n > 15 || !strcmp(s, ".") || !strcmp(s, ".."))
+		return false;
+	for (const char *p = s; *p; p++)
+		if (*p == '/' || isspace((unsigned char)*p) || *p == ':' ||
+		    (unsigned char)*p < 0x21 || (unsigned char)*p > 0x7e)
+			return false;
+	return true;
+}
+
+static bool valid_dnsname(const char *s)
+{
+	if (!*s)
+		return false;
+	for (const char *p = s; *p; p++)
+		if (!isalnum((unsigned char)*p) && !strchr("._-", *p))
+			return false;
+	return true;
+}
+
+static bool valid_duid(const char *s)
+{
+	/* hex octets, 1 or 2 digits each, separated by ':' */
+	int digits = 0, octets = 0;
+	for (const char *p = s;; p++) {
+		if (isxdigit((unsigned char)*p)) {
+			if (++digits > 2)
+				return false;
+		} else if (*p == ':' || *p == '\0') {
+			if (!digits)
+				return false;
+			digits = 0;
+			octets++;
+			if (!*p)
+				break;
+		} else {
+			return false;
+		}
+	}
+	return octets >= 2 && octets <= 130;
+}
+
+static bool parse_ull(const char *s, int base, unsigned long long *v)
+{
+	char *end;
+	if (!*s || *s == '-' || *s == '+' || isspace((unsigned char)*s))
+		return false;
+	errno = 0;
+	*v = strtoull(s, &end, base);
+	return !errno && !*end;
+}
+
+static bool in_choices(const char *v, const char *choices)
+{
+	size_t n = strlen(v);
+	for (const char *p = choices; p;) {
+		const char *bar = strchr(p, '|');
+		size_t len = bar ? (size_t)(bar - p) : strlen(p);
+		if (len == n && !strncmp(p, v, n))
+			return true;
+		p = bar ? bar + 1 : NULL;
+	}
+	return false;
+}
+
+/* Checks one value; on failure writes what was expected into exp. */
+static bool check_value(enum vtype t, const char *v, const struct aspec *as,
+			char *exp, size_t n)
+{
+	unsigned long long u;
+	uint8_t mac[6];
+	struct netxml_addr a;
+
+	switch (t) {
+	case V_STR:
+		return true;
+	case V_NONEMPTY:
+		snprintf(exp, n, "a non-empty value");
+		return *v != '\0';
+	case V_NETNAME:
+		snprintf(exp, n,
+			 "a name of 1 to 200 bytes without '/', control "
+			 "characters or a leading '.'");
+		if (!*v || strlen(v) > 200 || strchr(v, '/') || v[0] == '.')
+			return false;
+		for (const char *p = v; *p; p++)
+			if ((unsigned char)*p < 0x20 || *p == 0x7f)
+				return false;
+		return true;
+	case V_UUID:
+		snprintf(exp, n,
+			 "a UUID like 81ff0d90-c91e-6742-64da-4a736edb9a9b");
+		return valid_uuid(v);
+	case V_YESNO:
+		snprintf(exp, n, "'yes' or 'no'");
+		return !strcmp(v, "yes") || !strcmp(v, "no");
+	case V_ONOFF:
+		snprintf(exp, n, "'on' or 'off'");
+		return !strcmp(v, "on") || !strcmp(v, "off");
+	case V_ENUM:
+		snprintf(exp, n, "one of: %s", as->choices);
+		return in_choices(v, as->choices);
+	case V_UINT:
+		snprintf(exp, n, "an integer from %llu to %llu", as->min,
+			 as->max);
+		return parse_ull(v, 10, &u) && u >= as->min && u <= as->max;
+	case V_HEX:
+		snprintf(exp, n, "a hex number from 0x0 to %#llx", as->max);
+		if (!strncmp(v, "0x", 2) || !strncmp(v, "0X", 2))
+			v += 2;
+		return parse_ull(v, 16, &u) && u <= as->max;
+	case V_MAC:
+		snprintf(exp, n, "a MAC address like 52:54:00:12:34:56");
+		return nf_mac_parse(v, mac) == 0;
+	case V_IP:
+		snprintf(exp, n, "an IPv4 or IPv6 address");
+		return netxml_addr_parse(v, &a) == 0;
+	case V_IPV4:
+		snprintf(exp, n, "an IPv4 address");
+		return netxml_addr_parse(v, &a) == 0 && a.family == AF_INET;
+	case V_DEV:
+		snprintf(exp, n,
+			 "a device name of 1 to 15 bytes without '/', ':' "
+			 "or white space");
+		return valid_dev(v);
+	case V_DNSNAME:
+		snprintf(exp, n,
+			 "a DNS name (letters, digits, '.', '-', '_')");
+		return valid_dnsname(v);
+	case V_DUID:
+		snprintf(exp, n,
+			 "a DHCP unique identifier: hex octets separated by "
+			 "':'");
+		return valid_duid(v);
+	}
+	return false;
+}
+
+static void trim_text_node(xmlNodePtr n)
+{
+	xmlChar *c = xmlNodeGetContent(n);
+	const char *s = (const char *)c, *e;
+	if (!c)
+		return;
+	while (isspace((unsigned char)*s))
+		s++;
+	e = s + strlen(s);
+	while (e > s && isspace((unsigned char)e[-1]))
+		e--;
+	char *t = strndup(s, (size_t)(e - s));
+	xmlChar *enc = xmlEncodeSpecialChars(n->doc, (const xmlChar *)t);
+	xmlNodeSetContent(n, enc);
+	xmlFree(enc);
+	free(t);
+	xmlFree(c);
+}
+
+static void expected_children(const struct espec *s, char *out, size_t n)
+{
+	size_t len = 0;
+	out[0] = '\0';
+	for (const struct cspec *c = s->children; c->e; c++) {
+		int w = snprintf(out + len, n - len, "%s<%s%s>",
+				 len ? ", " : "", c->e->ns ? "dnsmasq:" : "",
+				 c->e->name);
+		if (w < 0 || (size_t)w >= n - len)
+			break;
+		len += (size_t)w;
+	}
+	if (!len)
+		snprintf(out, n, "no child elements");
+}
+
+static int validate_elem(xmlNodePtr n, const struct espec *s,
+			 const char *what, struct nf_err *e);
+
+static int validate_attrs(xmlNodePtr n, const struct espec *s,
+			  const char *what, struct nf_err *e)
+{
+	char exp[256];
+
+	for (xmlAttrPtr a = n->properties; a; a = a->next) {
+		const struct aspec *as = NULL;
+		if (a->ns)
+			return nerr(e, what, n,
+				    "attribute '%s:%s' is not allowed here",
+				    (const char *)a->ns->prefix,
+				    (const char *)a->name);
+		for (const struct aspec *p = s->attrs; p->name; p++)
+			if (!strcmp(p->name, (const char *)a->name))
+				as = p;
+		if (!as) {
+			size_t len = 0;
+			exp[0] = '\0';
+			for (const struct aspec *p = s->attrs; p->name; p++)
+				len += (size_t)snprintf(
+					exp + len,
+					len < sizeof(exp) ? sizeof(exp) - len
+							  : 0,
+					"%s%s", len ? ", " : "", p->name);
+			return nerr(e, what, n,
+				    "unknown attribute '%s'; allowed: %s",
+				    (const char *)a->name,
+				    *exp ? exp : "none");
+		}
+		/* One text node per value, so the view can point at it. */
+		if (!a->children || a->children->next ||
+		    a->children->type != XML_TEXT_NODE) {
+			xmlChar *v = xmlNodeListGetString(n->doc, a->children,
+							  1);
+			xmlSetProp(n, a->name, v ? v : (const xmlChar *)"");
+			xmlFree(v);
+		}
+		const char *v = attr(n, as->name);
+		if (!check_value(as->type, v, as, exp, sizeof(exp)))
+			return nerr(e, what, n,
+				    "attribute %s='%s' is invalid; expected %s",
+				    as->name, v, exp);
+	}
+	for (const struct aspec *p = s->attrs; p->name; p++)
+		if ((p->flags & REQ) && !attr(n, p->name))
+			return nerr(e, what, n,
+				    "missing required attribute '%s'",
+				    p->name);
+	return 0;
+}
+
+static int validate_children(xmlNodePtr n, const struct espec *s,
+			     const char *what, struct nf_err *e)
+{
+	size_t nspecs = 0;
+	while (s->children[nspecs].e)
+		nspecs++;
+	unsigned counts[32] = { 0 };
+	char exp[512];
+
+	for (xmlNodePtr c = n->children; c; c = c->next) {
+		switch (c->type) {
+		case XML_COMMENT_NODE:
+		case XML_PI_NODE:
+			continue;
+		case XML_TEXT_NODE:
+		case XML_CDATA_SECTION_NODE: {
+			const char *t = (const char *)c->content;
+			while (t && isspace((unsigned char)*t))
+				t++;
+			if (t && *t && !s->text)
+				return nerr(e, what, n,
+					    "unexpected text '%.40s' inside "
+					    "the element",
+					    t);
+			continue;
+		}
+		case XML_ELEMENT_NODE:
+			break;
+		default:
+			return nerr(e, what, n,
+				    "entity references and other special "
+				    "nodes are not accepted");
+		}
+		if (s->text)
+			return nerr(e, what, n,
+				    "unexpected child element <%s>; this "
+				    "element holds only text",
+				    (const char *)c->name);
+		size_t i;
+		for (i = 0; i < nspecs; i++) {
+			const struct espec *cs = s->children[i].e;
+			const char *href = c->ns ? (const char *)c->ns->href
+						 : NULL;
+			if (strcmp(cs->name, (const char *)c->name))
+				continue;
+			if ((cs->ns == NULL) != (href == NULL) ||
+			    (cs->ns && strcmp(cs->ns, href)))
+				continue;
+			break;
+		}
+		if (i == nspecs) {
+			expected_children(s, exp, sizeof(exp));
+			if (c->ns)
+				return nerr(e, what, c,
+					    "element in namespace '%s' is not "
+					    "allowed inside <%s>",
+					    (const char *)c->ns->href,
+					    (const char *)n->name);
+			return nerr(e, what, c,
+				    "unknown element inside <%s>; expected "
+				    "one of: %s",
+				    (const char *)n->name, exp);
+		}
+		counts[i]++;
+		if (s->children[i].max && counts[i] > s->children[i].max)
+			return nerr(e, what, c,
+				    "element may appear only %s inside <%s>",
+				    s->children[i].max == 1 ? "once" : "a few times",
+				    (const char *)n->name);
+		int r = validate_elem(c, s->children[i].e, what, e);
+		if (r < 0)
+			return r;
+	}
+	for (size_t i = 0; i < nspecs; i++)
+		if (counts[i] < s->children[i].min)
+			return nerr(e, what, n, "missing required element <%s>",
+				    s->children[i].e->name);
+	return 0;
+}
+
+static int validate_elem(xmlNodePtr n, const struct espec *s,
+			 const char *what, struct nf_err *e)
+{
+	char exp[256];
+	int r;
+
+	if (s->any) {
+		/* Application metadata: each child in its own namespace. */
+		for (xmlNodePtr c = n->children; c; c = c->next)
+			if (c->type == XML_ELEMENT_NODE && !c->ns)
+				return nerr(e, what, c,
+					    "metadata elements need their own "
+					    "XML namespace");
+		return n->properties ? nerr(e, what, n,
+					    "attributes are not allowed")
+				     : 0;
+	}
+	r = validate_attrs(n, s, what, e);
+	if (r < 0)
+		return r;
+	r = validate_children(n, s, what, e);
+	if (r < 0)
+		return r;
+	if (s->text) {
+		if (s->text_type != V_STR)
+			trim_text_node(n);
+		const char *t = text(n);
+		if (!check_value(s->text_type, t, NULL, exp, sizeof(exp)))
+			return nerr(e, what, n, "'%s' is invalid; expected %s",
+				    t, exp);
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------- normalisation */
+
+static void lowercase_attr(xmlNodePtr n, const char *name)
+{
+	const char *v = attr(n, name);
+	if (!v)
+		return;
+	char *l = nf_xstrdup(v);
+	for (char *p = l; *p; p++)
+		*p = (char)tolower((unsigned char)*p);
+	xmlSetProp(n, (const xmlChar *)name, (const xmlChar *)l);
+	free(l);
+}
+
+static void canon_mac_attr(xmlNodePtr n, const char *name)
+{
+	uint8_t mac[6];
+	char s[18];
+	const char *v = attr(n, name);
+	if (!v || nf_mac_parse(v, mac) < 0)
+		return;
+	nf_mac_format(mac, s);
+	xmlSetProp(n, (const xmlChar *)name, (const xmlChar *)s);
+}
+
+/* Edits the validated tree the way libvirt's parse+format round trip does. */
+static int normalise(xmlNodePtr root, const char *what, struct nf_err *e)
+{
+	xmlNodePtr fwd = child(root, "forward"), uuid = child(root, "uuid");
+	const char *mode;
+
+	if (uuid) {
+		uint8_t u[16];
+		char s[37];
+		nf_uuid_parse(text(uuid), u);
+		nf_uuid_format(u, s);
+		xmlNodeSetContent(uuid, (const xmlChar *)s);
+	}
+	if (attr(root, "ipv6") && !strcmp(attr(root, "ipv6"), "no"))
+		xmlUnsetProp(root, (const xmlChar *)"ipv6");
+	canon_mac_attr(child(root, "mac"), "address");
+	FOR_CHILD(ip, root, "ip")
+	{
+		FOR_CHILD(dhcp, ip, "dhcp")
+		{
+			FOR_CHILD(h, dhcp, "host")
+			canon_mac_attr(h, "mac");
+		}
+		lowercase_attr(ip, "address");
+	}
+	if (fwd) {
+		if (!attr(fwd, "mode"))
+			xmlSetProp(fwd, (const xmlChar *)"mode",
+				   (const xmlChar *)"nat");
+		mode = attr(fwd, "mode");
+		const char *dev = attr(fwd, "dev");
+		xmlNodePtr first_if = child(fwd, "interface");
+		if (dev && first_if && strcmp(dev, attr(first_if, "dev")))
+			return nerr(e, what, fwd,
+				    "dev='%s' must match the first <interface "
+				    "dev='%s'/> (line %d)",
+				    dev, attr(first_if, "dev"),
+				    line(first_if));
+		if (dev && !first_if && strcmp(mode, "hostdev")) {
+			xmlNodePtr i = xmlNewNode(NULL,
+						  (const xmlChar *)"interface");
+			xmlSetProp(i, (const xmlChar *)"dev",
+				   (const xmlChar *)dev);
+			xmlAddChild(fwd, i);
+		}
+		if (!dev && first_if)
+			xmlSetProp(fwd, (const xmlChar *)"dev",
+				   (const xmlChar *)attr(first_if, "dev"));
+	} else {
+		mode = "none";
+	}
+	xmlNodePtr br = child(root, "bridge");
+	if (br && (!strcmp(mode, "none") || !strcmp(mode, "nat") ||
+		   !strcmp(mode, "route") || !strcmp(mode, "open"))) {
+		if (!attr(br, "stp"))
+			xmlSetProp(br, (const xmlChar *)"stp",
+				   (const xmlChar *)"on");
+		if (!attr(br, "delay"))
+			xmlSetProp(br, (const xmlChar *)"delay",
+				   (const xmlChar *)"0");
+	}
+	return 0;
+}
+
+/* ------------------------------------------------- typed view + semantics */
+
+static void netdef_clear(struct netdef *d)
+{
+	free(d->fwd_ifs);
+	for (size_t i = 0; i < d->nips; i++) {
+		free(d->ips[i].ranges);
+		free(d->ips[i].hosts);
+	}
+	free(d->ips);
+	free(d->routes);
+	free(d->forwarders);
+	free(d->txts);
+	free(d->srvs);
+	for (size_t i = 0; i < d->ndns_hosts; i++)
+		free(d->dns_hosts[i].names);
+	free(d->dns_hosts);
+	free(d->dnsmasq_options);
+	memset(d, 0, sizeof(*d));
+}
+
+static bool yes(xmlNodePtr n, const char *name)
+{
+	const char *v = n ? attr(n, name) : NULL;
+	return v && !strcmp(v, "yes");
+}
+
+static int tristate(xmlNodePtr n, const char *name)
+{
+	const char *v = n ? attr(n, name) : NULL;
+	return !v ? -1 : !strcmp(v, "yes");
+}
+
+static unsigned long long uattr(xmlNodePtr n, const char *name,
+				unsigned long long dflt)
+{
+	const char *v = attr(n, name);
+	return v ? strtoull(v, NULL, 10) : dflt;
+}
+
+static long lease_secs(xmlNodePtr owner)
+{
+	xmlNodePtr l = child(owner, "lease");
+	if (!l)
+		return NETXML_LEASE_NONE;
+	unsigned long long x = uattr(l, "expiry", 0);
+	const char *unit = attr(l, "unit");
+	unsigned long long mul = !unit || !strcmp(unit, "minutes") ? 60
+				 : !strcmp(unit, "hours")	   ? 3600
+								   : 1;
+	if (x == 0)
+		return NETXML_LEASE_INFINITE;
+	if (x > (unsigned long long)LONG_MAX / mul)
+		return LONG_MAX;
+	return (long)(x * mul);
+}
+
+static int parse_fwd_mode(const char *m)
+{
+	for (int i = NETXML_FWD_NAT; i <= NETXML_FWD_HOSTDEV; i++)
+		if (!strcmp(m, netxml_fwd_name(i)))
+			return i;
+	return -1;
+}
+
+/* Address + prefix of an <ip> or <route>; checks family, netmask, prefix. */
+static int addr_prefix(xmlNodePtr n, const char *addrname, const char *what,
+		       struct netxml_addr *a, int *prefix, struct nf_err *e)
+{
+	const char *fam = attr(n, "family"), *nm = attr(n, "netmask"),
+		   *pf = attr(n, "prefix"), *av = attr(n, addrname);
+	if (!av)
+		return nerr(e, what, n, "missing required attribute '%s'",
+			    addrname);
+	netxml_addr_parse(av, a);
+	if (fam && strcmp(fam, a->family == AF_INET ? "ipv4" : "ipv6"))
+		return nerr(e, what, n,
+			    "%s='%s' is not an %s address as family='%s' says",
+			    addrname, av, fam, fam);
+	if (nm && pf)
+		return nerr(e, what, n,
+			    "give either netmask='%s' or prefix='%s', not "
+			    "both",
+			    nm, pf);
+	if (nm) {
+		if (a->family != AF_INET)
+			return nerr(e, what, n,
+				    "netmask is for IPv4 only; use prefix "
+				    "for %s",
+				    av);
+		*prefix = netmask_prefix(nm);
+		if (*prefix < 0)
+			return nerr(e, what, n,
+				    "netmask='%s' is not a contiguous netmask",
+				    nm);
+	} else if (pf) {
+		*prefix = atoi(pf);
+		int max = a->family == AF_INET ? 32 : 128;
+		if (*prefix > max)
+			return nerr(e, what, n,
+				    "prefix='%s' is too long for %s (at most "
+				    "%d)",
+				    pf, av, max);
+	} else if (a->family == AF_INET) {
+		uint8_t first = ((uint8_t *)&a->v4)[0];
+		*prefix = first < 128 ? 8 : first < 192 ? 16 : first < 224 ? 24 : -1;
+		if (*prefix < 0)
+			return nerr(e, what, n,
+				    "%s='%s' is a class D/E address; give a "
+				    "netmask or prefix",
+				    addrname, av);
+	} else {
+		*prefix = 64;
+	}
+	return 0;
+}
+
+static int view_forward(xmlNodePtr root, struct netdef *d, const char *what,
+			struct nf_err *e)
+{
+	xmlNodePtr f = child(root, "forward"), nat, pf;
+
+	d->mode = NETXML_FWD_NONE;
+	if (!f)
+		return 0;
+	d->mode = (enum netxml_fwd)parse_fwd_mode(attr(f, "mode"));
+	const char *m = netxml_fwd_name(d->mode);
+	d->fwd_dev = attr(f, "dev");
+	FOR_CHILD(i, f, "interface")
+	{
+		for (size_t k = 0; k < d->nfwd_ifs; k++)
+			if (!strcmp(d->fwd_ifs[k], attr(i, "dev")))
+				return nerr(e, what, i,
+					    "forward interface dev='%s' is "
+					    "listed twice",
+					    attr(i, "dev"));
+		NF_APPEND(d->fwd_ifs, d->nfwd_ifs, attr(i, "dev"));
+	}
+	size_t naddrs = 0;
+	FOR_CHILD(a, f, "address")
+	{
+		naddrs++;
+		FOR_CHILD(b, f, "address")
+		{
+			if (b == a)
+				break;
+			unsigned long long x[4], y[4];
+			static const char *k[] = { "domain", "bus", "slot",
+						   "function" };
+			bool same = true;
+			for (int j = 0; j < 4; j++) {
+				const char *va = attr(a, k[j]),
+					   *vb = attr(b, k[j]);
+				x[j] = va ? strtoull(va, NULL, 16) : 0;
+				y[j] = vb ? strtoull(vb, NULL, 16) : 0;
+				same = same && x[j] == y[j];
+			}
+			if (same)
+				return nerr(e, what, a,
+					    "PCI address "
+					    "%04llx:%02llx:%02llx.%llx is "
+					    "listed twice (also line %d)",
+					    x[0], x[1], x[2], x[3], line(b));
+		}
+	}
+	pf = child(f, "pf");
+	d->fwd_pf = pf ? attr(pf, "dev") : NULL;
+	nat = child(f, "nat");
+	if (nat && d->mode != NETXML_FWD_NAT)
+		return nerr(e, what, nat, "<nat> is only valid with mode='nat', "
+				       "not mode='%s'", m);
+	if (nat) {
+		xmlNodePtr a = child(nat, "address"), p = child(nat, "port");
+		d->nat_ipv6 = yes(nat, "ipv6");
+		if (a) {
+			netxml_addr_parse(attr(a, "start"), &d->nat_start);
+			netxml_addr_parse(attr(a, "end"), &d->nat_end);
+			if (netxml_addr_cmp(&d->nat_start, &d->nat_end) > 0)
+				return nerr(e, what, a,
+					    "start='%s' is after end='%s'",
+					    attr(a, "start"), attr(a, "end"));
+		}
+		if (p) {
+			d->nat_port_start = (int)uattr(p, "start", 0);
+			d->nat_port_end = (int)uattr(p, "end", 0);
+			if (d->nat_port_start > d->nat_port_end)
+				return nerr(e, what, p,
+					    "start='%d' is after end='%d'",
+					    d->nat_port_start, d->nat_port_end);
+		}
+	}
+	if (attr(f, "managed") && d->mode != NETXML_FWD_HOSTDEV)
+		return nerr(e, what, f,
+			    "managed= is only valid with mode='hostdev'");
+	if (child(f, "driver") && d->mode != NETXML_FWD_HOSTDEV)
+		return nerr(e, what, child(f, "driver"),
+			    "<driver> is only valid with mode='hostdev'");
+	switch (d->mode) {
+	case NETXML_FWD_OPEN:
+		if (d->fwd_dev || d->nfwd_ifs)
+			return nerr(e, what, f,
+				    "mode='open' forwards to no particular "
+				    "device; remove dev='%s' and any "
+				    "<interface>",
+				    d->fwd_dev ? d->fwd_dev : d->fwd_ifs[0]);
+		/* fall through */
+	case NETXML_FWD_NAT:
+	case NETXML_FWD_ROUTE:
+		if (naddrs || pf)
+			return nerr(e, what, f,
+				    "mode='%s' takes dev= or <interface>, "
+				    "not <address> or <pf>",
+				    m);
+		if (d->nfwd_ifs > 1)
+			return nerr(e, what, f,
+				    "mode='%s' uses one uplink; %zu "
+				    "<interface> elements given",
+				    m, d->nfwd_ifs);
+		break;
+	case NETXML_FWD_HOSTDEV:
+		if (d->nfwd_ifs)
+			return nerr(e, what, f,
+				    "mode='hostdev' takes <pf> or <address "
+				    "type='pci'>, not <interface>");
+		break;
+	case NETXML_FWD_PASSTHROUGH: /* VF netdevs, or VFs by PCI address */
+		break;
+	default: /* bridge, private, vepa: netdevs */
+		if (naddrs)
+			return nerr(e, what, f,
+				    "mode='%s' takes <interface> or <pf>, not "
+				    "<address>",
+				    m);
+		break;
+	}
+	if (pf && (d->nfwd_ifs || naddrs))
+		return nerr(e, what, pf,
+			    "give either <pf> or a list of devices, not "
+			    "both");
+	return 0;
+}
+
+static int view_bridge(xmlNodePtr root, struct netdef *d, const char *what,
+		       struct nf_err *e)
+{
+	xmlNodePtr b = child(root, "bridge"), mac = child(root, "mac"),
+		   mtu = child(root, "mtu");
+	const char *m = netxml_fwd_name(d->mode);
+
+	if (b) {
+		d->bridge = attr(b, "name");
+		d->stp = !attr(b, "stp") || !strcmp(attr(b, "stp"), "on");
+		d->delay = (unsigned long)uattr(b, "delay", 0);
+		d->zone = attr(b, "zone");
+		d->mac_table_manager = attr(b, "macTableManager");
+	}
+	if (b && !netxml_fwd_has_bridge(d->mode)) {
+		if (d->mode != NETXML_FWD_BRIDGE)
+			return nerr(e, what, b,
+				    "a <bridge> is not used with mode='%s'",
+				    m);
+		if (d->zone || attr(b, "stp") || attr(b, "delay"))
+			return nerr(e, what, b,
+				    "zone, stp and delay are not valid with "
+				    "mode='bridge': the bridge is not managed "
+				    "here");
+	}
+	if (d->mode == NETXML_FWD_BRIDGE) {
+		if (d->bridge && (d->nfwd_ifs || d->fwd_pf))
+			return nerr(e, what, b,
+				    "mode='bridge' takes a bridge name or a "
+				    "forward device, not both");
+	}
+	if (mac) {
+		nf_mac_parse(attr(mac, "address"), d->mac);
+		d->has_mac = true;
+		if (d->mac[0] & 1)
+			return nerr(e, what, mac,
+				    "address='%s' is a multicast MAC; a bridge "
+				    "needs a unicast one",
+				    attr(mac, "address"));
+	}
+	d->mtu = mtu ? (unsigned)uattr(mtu, "size", 0) : 0;
+	return 0;
+}
+
+static int view_dns(xmlNodePtr root, struct netdef *d, const char *what,
+		    struct nf_err *e)
+{
+	xmlNodePtr dns = child(root, "dns"), dom = child(root, "domain");
+
+	if (dom) {
+		d->domain = attr(dom, "name");
+		d->domain_local_only = yes(dom, "localOnly");
+		d->domain_register = yes(dom, "register");
+	}
+	d->dns_enable = true;
+	d->dns_forward_plain_names = -1;
+	if (!dns)
+		return 0;
+	d->dns_enable = !attr(dns, "enable") || yes(dns, "enable");
+	d->dns_forward_plain_names = tristate(dns, "forwardPlainNames");
+	if (!d->dns_enable) {
+		for (xmlNodePtr c = dns->children; c; c = c->next)
+			if (c->type == XML_ELEMENT_NODE)
+				return nerr(e, what, c,
+					    "DNS is disabled (enable='no' on "
+					    "line %d), so DNS records and "
+					    "forwarders cannot be given",
+					    line(dns));
+		if (attr(dns, "forwardPlainNames"))
+			return nerr(e, what, dns,
+				    "forwardPlainNames needs enable='yes'");
+	}
+	FOR_CHILD(f, dns, "forwarder")
+	{
+		struct netxml_dns_forwarder fw = { attr(f, "addr"),
+						   attr(f, "domain") };
+		if (!fw.addr && !fw.domain)
+			return nerr(e, what, f, "needs addr= or domain=");
+		NF_APPEND(d->forwarders, d->nforwarders, fw);
+	}
+	FOR_CHILD(t, dns, "txt")
+	{
+		struct netxml_dns_txt x = { attr(t, "name"), attr(t, "value") };
+		for (size_t i = 0; i < d->ntxts; i++)
+			if (!strcmp(d->txts[i].name, x.name))
+				return nerr(e, what, t,
+					    "TXT record name='%s' is given "
+					    "twice",
+					    x.name);
+		NF_APPEND(d->txts, d->ntxts, x);
+	}
+	FOR_CHILD(s, dns, "srv")
+	{
+		struct netxml_dns_srv x = {
+			attr(s, "service"), attr(s, "protocol"),
+			attr(s, "domain"),  attr(s, "target"),
+			attr(s, "port") ? (int)uattr(s, "port", 0) : -1,
+			attr(s, "priority") ? (int)uattr(s, "priority", 0) : -1,
+			attr(s, "weight") ? (int)uattr(s, "weight", 0) : -1,
+		};
+		if (strlen(x.service) > 15)
+			return nerr(e, what, s,
+				    "service='%s' is longer than 15 bytes",
+				    x.service);
+		for (const char *p = x.service; *p; p++)
+			if (!isalnum((unsigned char)*p) && !strchr("-_", *p))
+				return nerr(e, what, s,
+					    "service='%s' may hold only "
+					    "letters, digits, '-' and '_'",
+					    x.service);
+		NF_APPEND(d->srvs, d->nsrvs, x);
+	}
+	FOR_CHILD(h, dns, "host")
+	{
+		struct netxml_dns_host x = { 0 };
+		netxml_addr_parse(attr(h, "ip"), &x.ip);
+		FOR_CHILD(hn, h, "hostname")
+		NF_APPEND(x.names, x.nnames, text(hn));
+		NF_APPEND(d->dns_hosts, d->ndns_hosts, x);
+	}
+	return 0;
+}
+
+static int view_dhcp(struct netxml_ip *ip, xmlNodePtr dhcp, const char *what,
+		     struct nf_err *e)
+{
+	char sub[80], ipstr[INET6_ADDRSTRLEN];
+	bool v4 = ip->address.family == AF_INET;
+
+	ip->has_dhcp = true;
+	subnet_str(&ip->address, ip->prefix, sub, sizeof(sub));
+	netxml_addr_format(&ip->address, ipstr, sizeof(ipstr));
+	FOR_CHILD(r, dhcp, "range")
+	{
+		struct netxml_range x = { .lease = lease_secs(r),
+					  .line = line(r) };
+		netxml_addr_parse(attr(r, "start"), &x.start);
+		netxml_addr_parse(attr(r, "end"), &x.end);
+		if (x.start.family != ip->address.family ||
+		    x.end.family != ip->address.family)
+			return nerr(e, what, r,
+				    "range %s-%s is not of the family of "
+				    "<ip address='%s'>",
+				    attr(r, "start"), attr(r, "end"), ipstr);
+		if (!netxml_addr_in_subnet(&x.start, &ip->address,
+					   ip->prefix) ||
+		    !netxml_addr_in_subnet(&x.end, &ip->address, ip->prefix))
+			return nerr(e, what, r,
+				    "range %s-%s is outside the subnet %s",
+				    attr(r, "start"), attr(r, "end"), sub);
+		if (netxml_addr_cmp(&x.start, &x.end) > 0)
+			return nerr(e, what, r,
+				    "range start %s is after its end %s",
+				    attr(r, "start"), attr(r, "end"));
+		NF_APPEND(ip->ranges, ip->nranges, x);
+	}
+	FOR_CHILD(h, dhcp, "host")
+	{
+		struct netxml_host x = { attr(h, "mac"), attr(h, "id"),
+					 attr(h, "name"), { 0 },
+					 lease_secs(h), line(h) };
+		netxml_addr_parse(attr(h, "ip"), &x.ip);
+		if (v4 && x.id)
+			return nerr(e, what, h,
+				    "id= (a DHCPv6 DUID) is for IPv6 hosts; "
+				    "use mac= for IPv4");
+		if (!v4 && x.mac)
+			return nerr(e, what, h,
+				    "mac='%s' cannot identify an IPv6 host; "
+				    "use id= (DUID) or name=",
+				    x.mac);
+		if (x.mac && x.id)
+			return nerr(e, what, h, "give mac= or id=, not both");
+		if (!x.mac && !x.id && !x.name)
+			return nerr(e, what, h,
+				    "a host needs mac=%s or name= to be "
+				    "matched",
+				    v4 ? "" : " (id=)");
+		if (x.ip.family != ip->address.family ||
+		    !netxml_addr_in_subnet(&x.ip, &ip->address, ip->prefix))
+			return nerr(e, what, h,
+				    "host %s ip='%s' is outside the subnet %s "
+				    "of <ip address='%s'> (line %d); dnsmasq "
+				    "would never hand it out. Use an address "
+				    "inside %s, or add an <ip> element for "
+				    "the subnet of %s",
+				    x.mac ? x.mac : x.id ? x.id : x.name,
+				    attr(h, "ip"), sub, ipstr, line(ip->node),
+				    sub, attr(h, "ip"));
+		if (!netxml_addr_cmp(&x.ip, &ip->address))
+			return nerr(e, what, h,
+				    "host ip='%s' is the network's own "
+				    "address",
+				    attr(h, "ip"));
+		for (size_t i = 0; i < ip->nhosts; i++) {
+			struct netxml_host *o = &ip->hosts[i];
+			if (x.mac && o->mac && !strcmp(x.mac, o->mac))
+				return nerr(e, what, h,
+					    "mac='%s' already has a host entry "
+					    "on line %d",
+					    x.mac, o->line);
+			if (x.id && o->id && !strcasecmp(x.id, o->id))
+				return nerr(e, what, h,
+					    "id='%s' already has a host entry "
+					    "on line %d",
+					    x.id, o->line);
+			if (!netxml_addr_cmp(&x.ip, &o->ip))
+				return nerr(e, what, h,
+					    "ip='%s' is already reserved on "
+					    "line %d",
+					    attr(h, "ip"), o->line);
+			if (x.name && o->name && !strcmp(x.name, o->name))
+				return nerr(e, what, h,
+					    "name='%s' already has a host "
+					    "entry on line %d",
+					    x.name, o->line);
+		}
+		NF_APPEND(ip->hosts, ip->nhosts, x);
+	}
+	xmlNodePtr bootp = child(dhcp, "bootp");
+	if (bootp) {
+		if (!v4)
+			return nerr(e, what, bootp, "BOOTP is IPv4 only");
+		ip->bootp_file = attr(bootp, "file");
+		ip->bootp_server = attr(bootp, "server");
+	}
+	return 0;
+}
+
+static int view_ips(xmlNodePtr root, struct netdef *d, const char *what,
+		    struct nf_err *e)
+{
+	int dhcp4 = 0, dhcp6 = 0;
+
+	FOR_CHILD(n, root, "ip")
+	{
+		struct netxml_ip ip = { .node = n };
+		int r = addr_prefix(n, "address", what, &ip.address, &ip.prefix,
+				    e);
+		NF_APPEND(d->ips, d->nips, ip);
+		if (r < 0)
+			return r;
+		struct netxml_ip *p = &d->ips[d->nips - 1];
+		p->local_ptr = yes(n, "localPtr");
+		xmlNodePtr tftp = child(n, "tftp"), dhcp = child(n, "dhcp");
+		if (tftp) {
+			if (p->address.family != AF_INET)
+				return nerr(e, what, tftp,
+					    "TFTP is IPv4 only");
+			p->tftp_root = attr(tftp, "root");
+		}
+		if (dhcp) {
+			int *cnt = p->address.family == AF_INET ? &dhcp4
+								: &dhcp6;
+			if (++*cnt > 1)
+				return nerr(e, what, dhcp,
+					    "DHCP can serve only one %s subnet "
+					    "per network; move this <dhcp> or "
+					    "define another network",
+					    p->address.family == AF_INET
+						    ? "IPv4"
+						    : "IPv6");
+			r = view_dhcp(p, dhcp, what, e);
+			if (r < 0)
+				return r;
+		}
+	}
+	FOR_CHILD(n, root, "route")
+	{
+		struct netxml_route rt = { 0 };
+		int r = addr_prefix(n, "address", what, &rt.address,
+				    &rt.prefix, e);
+		if (r < 0)
+			return r;
+		netxml_addr_parse(attr(n, "gateway"), &rt.gateway);
+		if (rt.gateway.family != rt.address.family)
+			return nerr(e, what, n,
+				    "gateway='%s' is not of the family of "
+				    "address='%s'",
+				    attr(n, "gateway"), attr(n, "address"));
+		if (!host_bits_zero(&rt.address, rt.prefix))
+			return nerr(e, what, n,
+				    "address='%s' has host bits set for "
+				    "prefix %d; give the network address",
+				    attr(n, "address"), rt.prefix);
+		rt.metric = (unsigned)uattr(n, "metric", 0);
+		NF_APPEND(d->routes, d->nroutes, rt);
+	}
+	return 0;
+}
+
+static int view_misc(xmlNodePtr root, struct netdef *d, const char *what,
+		     struct nf_err *e)
+{
+	xmlNodePtr title = child(root, "title");
+	int ndefault = 0;
+
+	if (title) {
+		d->title = text(title);
+		if (strchr(d->title, '\n'))
+			return nerr(e, what, title,
+				    "a title is one line; use <description> "
+				    "for more");
+	}
+	d->ipv6 = yes(root, "ipv6");
+	d->port_isolated = tristate(child(root, "port"), "isolated");
+	FOR_CHILD(pg, root, "portgroup")
+	{
+		if (yes(pg, "default") && ++ndefault > 1)
+			return nerr(e, what, pg,
+				    "only one portgroup can be default='yes'");
+		FOR_CHILD(o, root, "portgroup")
+		{
+			if (o == pg)
+				break;
+			if (!strcmp(attr(o, "name"), attr(pg, "name")))
+				return nerr(e, what, pg,
+					    "portgroup name='%s' is already "
+					    "used on line %d",
+					    attr(pg, "name"), line(o));
+		}
+	}
+	/* vlan and virtualport checks apply wherever they appear */
+	for (xmlNodePtr scope = root; scope;) {
+		xmlNodePtr vlan = child(scope, "vlan"),
+			   vp = child(scope, "virtualport");
+		if (vlan) {
+			size_t ntags = 0;
+			bool native = false;
+			FOR_CHILD(t, vlan, "tag")
+			{
+				ntags++;
+				native = native || attr(t, "nativeMode");
+			}
+			if (native && ntags < 2 && !attr(vlan, "trunk"))
+				return nerr(e, what, vlan,
+					    "nativeMode needs trunk='yes'");
+		}
+		if (vp) {
+			const char *t = attr(vp, "type");
+			xmlNodePtr p = child(vp, "parameters");
+			static const struct {
+				const char *type, *allowed;
+			} rules[] = {
+				{ "802.1Qbg",
+				  "managerid typeid typeidversion instanceid" },
+				{ "802.1Qbh", "profileid" },
+				{ "openvswitch", "profileid interfaceid" },
+				{ "midonet", "interfaceid" },
+			};
+			for (size_t i = 0; t && p && i < NF_ARRAY_SIZE(rules);
+			     i++) {
+				if (strcmp(t, rules[i].type))
+					continue;
+				for (xmlAttrPtr a = p->properties; a;
+				     a = a->next)
+					if (!strstr(rules[i].allowed,
+						    (const char *)a->name))
+						return nerr(
+							e, what, p,
+							"%s is not a parameter "
+							"of virtualport "
+							"type='%s'",
+							(const char *)a->name,
+							t);
+			}
+			if (t && !strcmp(t, "midonet") &&
+			    (!p || !attr(p, "interfaceid")))
+				return nerr(e, what, vp,
+					    "type='midonet' needs <parameters "
+					    "interfaceid=...>");
+		}
+		/* next scope: the portgroups */
+		xmlNodePtr next = scope == root ? root->children : scope->next;
+		while (next && !is(next, "portgroup"))
+			next = next->next;
+		scope = next;
+	}
+	xmlNodePtr opts = NULL;
+	for (xmlNodePtr c = root->children; c; c = c->next)
+		if (c->type == XML_ELEMENT_NODE && c->ns &&
+		    !strcmp((const char *)c->name, "options"))
+			opts = c;
+	for (xmlNodePtr o = opts ? opts->children : NULL; o; o = o->next)
+		if (o->type == XML_ELEMENT_NODE)
+			NF_APPEND(d->dnsmasq_options, d->ndnsmasq_options,
+				  attr(o, "value"));
+	return 0;
+}
+
+static int build_view(xmlDocPtr doc, struct netdef *d, const char *what,
+		      struct nf_err *e)
+{
+	xmlNodePtr root = xmlDocGetRootElement(doc), uuid;
+	int r;
+
+	memset(d, 0, sizeof(*d));
+	d->name = text(child(root, "name"));
+	uuid = child(root, "uuid");
+	if (uuid) {
+		nf_uuid_parse(text(uuid), d->uuid);
+		d->has_uuid = true;
+	}
+	if ((r = view_forward(root, d, what, e)) < 0 ||
+	    (r = view_bridge(root, d, what, e)) < 0 ||
+	    (r = view_dns(root, d, what, e)) < 0 ||
+	    (r = view_ips(root, d, what, e)) < 0 ||
+	    (r = view_misc(root, d, what, e)) < 0) {
+		netdef_clear(d);
+		return r;
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------------- parsing */
+
+/* Returns the 1-based line of the first invalid UTF-8 sequence, or 0. */
+static int bad_utf8_line(const unsigned char *s, size_t n)
+{
+	int ln = 1;
+	for (size_t i = 0; i < n;) {
+		unsigned c = s[i];
+		size_t len;
+		unsigned min;
+		if (c == '\n')
+			ln++;
+		if (c < 0x80) {
+			if (c == 0)
+				return ln;
+			i++;
+			continue;
+		}
+		if ((c & 0xe0) == 0xc0)
+			len = 2, min = 0x80;
+		else if ((c & 0xf0) == 0xe0)
+			len = 3, min = 0x800;
+		else if ((c & 0xf8) == 0xf0)
+			len = 4, min = 0x10000;
+		else
+			return ln;
+		if (i + len > n)
+			return ln;
+		unsigned cp = c & (0xff >> (len + 1));
+		for (size_t k = 1; k < len; k++) {
+			if ((s[i + k] & 0xc0) != 0x80)
+				return ln;
+			cp = cp << 6 | (s[i + k] & 0x3f);
+		}
+		if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+			return ln;
+		i += len;
+	}
+	return 0;
+}
+
+static void quiet_xml_errors(void *ctx, const char *msg, ...)
+{
+	(void)ctx;
+	(void)msg;
+}
+
+int netxml_parse(const char *buf, size_t len, const char *what,
+		 struct netxml **out, struct nf_err *e)
+{
+	xmlParserCtxtPtr ctxt;
+	xmlDocPtr doc;
+	xmlNodePtr root;
+	int r, bad;
+
+	if (len > NETXML_MAX_SIZE)
+		return nf_errf(e, EFBIG,
+			       "%s: the XML is %zu bytes; at most %u are "
+			       "accepted",
+			       what, len, NETXML_MAX_SIZE);
+	if ((bad = bad_utf8_line((const unsigned char *)buf, len)))
+		return nf_errf(e, EINVAL,
+			       "%s: line %d: the input is not valid UTF-8 "
+			       "(or holds a NUL byte)",
+			       what, bad);
+	if (memmem(buf, len, "<!DOCTYPE", 9) || memmem(buf, len, "<!ENTITY", 8))
+		return nf_errf(e, EINVAL,
+			       "%s: DOCTYPE and ENTITY declarations are not "
+			       "accepted in network XML",
+			       what);
+	xmlSetGenericErrorFunc(NULL, quiet_xml_errors);
+	ctxt = xmlNewParserCtxt();
+	if (!ctxt)
+		return nf_errf(e, ENOMEM, "%s: out of memory", what);
+	doc = xmlCtxtReadMemory(ctxt, buf, (int)len, what, "UTF-8",
+				XML_PARSE_NONET | XML_PARSE_NOWARNING |
+					XML_PARSE_NOERROR | XML_PARSE_NOCDATA);
+	if (!doc) {
+		const xmlError *x = xmlCtxtGetLastError(ctxt);
+		char msg[512] = "not well-formed XML";
+		if (x && x->message) {
+			snprintf(msg, sizeof(msg), "%s", x->message);
+			msg[strcspn(msg, "\n")] = '\0';
+		}
+		r = nf_errf(e, EINVAL, "%s: line %d: %s", what,
+			    x ? x->line : 0, msg);
+		xmlFreeParserCtxt(ctxt);
+		return r;
+	}
+	xmlFreeParserCtxt(ctxt);
+	root = xmlDocGetRootElement(doc);
+	if (!root || strcmp((const char *)root->name, "network") ||
+	    root->ns) {
+		r = nf_errf(e, EINVAL,
+			    "%s: the root element is <%s>; expected <network> "
+			    "(libvirt network XML)",
+			    what, root ? (const char *)root->name : "none");
+		xmlFreeDoc(doc);
+		return r;
+	}
+	for (xmlNodePtr c = doc->children; c; c = c->next)
+		if (c->type == XML_DTD_NODE || c->type == XML_ENTITY_DECL) {
+			xmlFreeDoc(doc);
+			return nf_errf(e, EINVAL, "%s: DTDs are not accepted",
+				       what);
+		}
+	struct netxml *nx = nf_xcalloc(1, sizeof(*nx));
+	nx->doc = doc;
+	if ((r = validate_elem(root, &e_network, what, e)) < 0 ||
+	    (r = normalise(root, what, e)) < 0 ||
+	    (r = build_view(doc, &nx->def, what, e)) < 0) {
+		xmlFreeDoc(doc);
+		free(nx);
+		return r;
+	}
+	*out = nx;
+	return 0;
+}
+
+void netxml_free(struct netxml *nx)
+{
+	if (!nx)
+		return;
+	netdef_clear(&nx->def);
+	xmlFreeDoc(nx->doc);
+	free(nx);
+}
+
+int netxml_refresh(struct netxml *nx, struct nf_err *e)
+{
+	struct netdef d;
+	xmlNodePtr root = xmlDocGetRootElement(nx->doc);
+	int r = validate_elem(root, &e_network, "network", e);
+	if (r < 0)
+		return r;
+	r = normalise(root, "network", e);
+	if (r < 0)
+		return r;
+	r = build_view(nx->doc, &d, "network", e);
+	if (r < 0)
+		return r;
+	netdef_clear(&nx->def);
+	nx->def = d;
+	return 0;
+}
+
+struct netxml *netxml_dup(const struct netxml *nx)
+{
+	struct netxml *c = nf_xcalloc(1, sizeof(*c));
+	struct nf_err e;
+	c->doc = xmlCopyDoc(nx->doc, 1);
+	if (!c->doc || build_view(c->doc, &c->def, "network", &e) < 0)
+		abort(); /* a copy of a valid document is valid */
+	return c;
+}
+
+/* Inserts a new element before the first sibling that comes later in
+ * libvirt's order, so the document stays in canonical order. */
+static xmlNodePtr insert_ordered(xmlNodePtr root, const char *name)
+{
+	xmlNodePtr n = xmlNewNode(NULL, (const xmlChar *)name);
+	size_t want = 0;
+	for (size_t i = 0; c_network[i].e; i++)
+		if (!strcmp(c_network[i].e->name, name))
+			want = i;
+	for (xmlNodePtr c = root->children; c; c = c->next) {
+		if (c->type != XML_ELEMENT_NODE)
+			continue;
+		for (size_t i = want + 1; c_network[i].e; i++)
+			if (!strcmp(c_network[i].e->name, (const char *)c->name))
+				return xmlAddPrevSibling(c, n);
+	}
+	return xmlAddChild(root, n);
+}
+
+int netxml_set_uuid(struct netxml *nx, const uint8_t uuid[16],
+		    struct nf_err *e)
+{
+	xmlNodePtr root = xmlDocGetRootElement(nx->doc);
+	xmlNodePtr n = child(root, "uuid");
+	char s[37];
+	nf_uuid_format(uuid, s);
+	xmlNodeSetContent(n ? n : insert_ordered(root, "uuid"),
+			  (const xmlChar *)s);
+	return netxml_refresh(nx, e);
+}
+
+int netxml_fill_defaults(struct netxml *nx,
+			 bool (*bridge_in_use)(const char *name, void *ctx),
+			 void *ctx, struct nf_err *e)
+{
+	xmlNodePtr root = xmlDocGetRootElement(nx->doc);
+	struct netdef *d = &nx->def;
+
+	if (!d->has_uuid) {
+		uint8_t u[16];
+		char s[37];
+		nf_uuid_generate(u);
+		nf_uuid_format(u, s);
+		xmlNodeSetContent(insert_ordered(root, "uuid"),
+				  (const xmlChar *)s);
+	}
+	if (netxml_fwd_has_bridge(d->mode)) {
+		xmlNodePtr br = child(root, "bridge");
+		if (!br)
+			br = insert_ordered(root, "bridge");
+		if (!attr(br, "name")) {
+			char name[16];
+			for (unsigned i = 0;; i++) {
+				if (i > 4096)
+					return nf_errf(e, ENOSPC,
+						       "no free bridge name "
+						       "nfbr0..nfbr4096");
+				snprintf(name, sizeof(name), "nfbr%u", i);
+				if (!bridge_in_use(name, ctx))
+					break;
+			}
+			xmlSetProp(br, (const xmlChar *)"name",
+				   (const xmlChar *)name);
+		}
+		if (!d->has_mac) {
+			uint8_t m[6] = { 0x52, 0x54, 0x00 };
+			char s[18];
+			nf_random_bytes(m + 3, 3);
+			nf_mac_format(m, s);
+			xmlSetProp(insert_ordered(root, "mac"),
+				   (const xmlChar *)"address",
+				   (const xmlChar *)s);
+		}
+	}
+	return netxml_refresh(nx, e);
+}
+
+/* ---------------------------------------------------------- formatting */
+
+static void esc(struct nf_buf *b, const char *s, bool in_attr)
+{
+	for (; *s; s++) {
+		switch (*s) {
+		case '&': nf_buf_add(b, "&amp;", 5); break;
+		case '<': nf_buf_add(b, "&lt;", 4); break;
+		case '>': nf_buf_add(b, "&gt;", 4); break;
+		case '\'':
+			if (in_attr) {
+				nf_buf_add(b, "&apos;", 6);
+				break;
+			}
+			/* fall through */
+		case '"':
+			if (in_attr && *s == '"') {
+				nf_buf_add(b, "&quot;", 6);
+				break;
+			}
+			/* fall through */
+		default: nf_buf_add(b, s, 1);
+		}
+	}
+}
+
+static void format_elem(struct nf_buf *b, xmlNodePtr n, const struct espec *s,
+			int depth)
+{
+	bool any_child = false;
+	const char *prefix = s->ns ? "dnsmasq:" : "";
+
+	nf_buf_printf(b, "%*s<%s%s", depth * 2, "", prefix, s->name);
+	if (s == &e_network && child(n, "options") &&
+	    child(n, "options")->ns)
+		nf_buf_printf(b, " xmlns:dnsmasq='%s'", NETXML_DNSMASQ_NS);
+	for (const struct aspec *a = s->attrs; a->name; a++) {
+		const char *v = attr(n, a->name);
+		if (!v)
+			continue;
+		nf_buf_printf(b, " %s='", a->name);
+		esc(b, v, true);
+		nf_buf_add(b, "'", 1);
+	}
+	if (s->text) {
+		nf_buf_add(b, ">", 1);
+		esc(b, text(n), false);
+		nf_buf_printf(b, "</%s>\n", s->name);
+		return;
+	}
+	if (s->any) {
+		xmlBufferPtr xb = xmlBufferCreate();
+		nf_buf_add(b, ">\n", 2);
+		for (xmlNodePtr c = n->children; c; c = c->next) {
+			if (c->type != XML_ELEMENT_NODE)
+				continue;
+			xmlBufferEmpty(xb);
+			xmlNodeDump(xb, n->doc, c, depth + 1, 1);
+			nf_buf_printf(b, "%*s%s\n", (depth + 1) * 2, "",
+				      (const char *)xmlBufferContent(xb));
+		}
+		xmlBufferFree(xb);
+		nf_buf_printf(b, "%*s</%s>\n", depth * 2, "", s->name);
+		return;
+	}
+	for (const struct cspec *cs = s->children; cs->e; cs++) {
+		for (xmlNodePtr c = n->children; c; c = c->next) {
+			if (c->type != XML_ELEMENT_NODE ||
+			    strcmp((const char *)c->name, cs->e->name) ||
+			    (cs->e->ns == NULL) != (c->ns == NULL))
+				continue;
+			if (!any_child)
+				nf_buf_add(b, ">\n", 2);
+			any_child = true;
+			format_elem(b, c, cs->e, depth + 1);
+		}
+	}
+	if (any_child)
+		nf_buf_printf(b, "%*s</%s%s>\n", depth * 2, "", prefix,
+			      s->name);
+	else
+		nf_buf_add(b, "/>\n", 3);
+}
+
+char *netxml_format(const struct netxml *nx)
+{
+	struct nf_buf b = { 0 };
+	format_elem(&b, xmlDocGetRootElement(nx->doc), &e_network, 0);
+	return nf_buf_steal(&b);
+}

@@ -1,0 +1,185 @@
+/* Network XML: libvirt's network format (formatnetwork), parsed with libxml2,
+ * validated against a schema table plus libvirt's semantic rules, normalised
+ * as libvirt normalises, and formatted back.
+ *
+ * The document (libxml2 tree) is the source of truth for formatting and for
+ * net-update; struct netdef is a typed, read-only view of it for the code
+ * that acts on a network (bridge, nat, dhcp). Strings in the view point into
+ * the document and live as long as it. */
+#ifndef NETXML_H
+#define NETXML_H
+
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <libxml/tree.h>
+
+#include "../lib/nf.h"
+
+#define NETXML_MAX_SIZE (4u << 20) /* bytes of XML accepted */
+#define NETXML_DNSMASQ_NS "http://libvirt.org/schemas/network/dnsmasq/1.0"
+
+enum netxml_fwd {
+	NETXML_FWD_NONE, /* isolated: no <forward> */
+	NETXML_FWD_NAT,
+	NETXML_FWD_ROUTE,
+	NETXML_FWD_OPEN,
+	NETXML_FWD_BRIDGE,
+	NETXML_FWD_PRIVATE,
+	NETXML_FWD_VEPA,
+	NETXML_FWD_PASSTHROUGH,
+	NETXML_FWD_HOSTDEV,
+};
+const char *netxml_fwd_name(enum netxml_fwd m);
+/* True for the modes where netd creates and owns a bridge with addresses. */
+bool netxml_fwd_has_bridge(enum netxml_fwd m);
+
+struct netxml_addr {
+	int family; /* AF_INET or AF_INET6; 0 when absent */
+	union {
+		struct in_addr v4;
+		struct in6_addr v6;
+	};
+};
+int netxml_addr_parse(const char *s, struct netxml_addr *a);
+void netxml_addr_format(const struct netxml_addr *a, char *out, size_t n);
+int netxml_addr_cmp(const struct netxml_addr *a, const struct netxml_addr *b);
+bool netxml_addr_in_subnet(const struct netxml_addr *a,
+			   const struct netxml_addr *net, int prefix);
+
+#define NETXML_LEASE_NONE (-1L)    /* no <lease>: dnsmasq default */
+#define NETXML_LEASE_INFINITE (0L) /* expiry='0' */
+
+struct netxml_range {
+	struct netxml_addr start, end;
+	long lease; /* seconds, or NETXML_LEASE_* */
+	int line;
+};
+
+struct netxml_host {
+	const char *mac; /* normalised lower case, or NULL */
+	const char *id;  /* DHCPv6 DUID, or NULL */
+	const char *name;
+	struct netxml_addr ip;
+	long lease;
+	int line;
+};
+
+struct netxml_ip {
+	struct netxml_addr address;
+	int prefix; /* from prefix= or netmask=, or the class default */
+	bool local_ptr;
+	const char *tftp_root;
+	bool has_dhcp;
+	struct netxml_range *ranges;
+	size_t nranges;
+	struct netxml_host *hosts;
+	size_t nhosts;
+	const char *bootp_file, *bootp_server;
+	xmlNodePtr node;
+};
+
+struct netxml_route {
+	struct netxml_addr address, gateway;
+	int prefix;
+	unsigned metric;
+};
+
+struct netxml_dns_host {
+	struct netxml_addr ip;
+	const char **names;
+	size_t nnames;
+};
+
+struct netxml_dns_srv {
+	const char *service, *protocol, *domain, *target;
+	int port, priority, weight; /* -1 when absent */
+};
+
+struct netxml_dns_txt {
+	const char *name, *value;
+};
+
+struct netxml_dns_forwarder {
+	const char *addr, *domain;
+};
+
+struct netdef {
+	const char *name;
+	uint8_t uuid[16];
+	bool has_uuid;
+	const char *title;
+	enum netxml_fwd mode;
+	const char *fwd_dev;
+	const char **fwd_ifs;
+	size_t nfwd_ifs;
+	const char *fwd_pf;
+	bool nat_ipv6;
+	struct netxml_addr nat_start, nat_end; /* family 0 when absent */
+	int nat_port_start, nat_port_end;      /* 0 when absent */
+	const char *bridge;
+	bool stp;
+	unsigned long delay;
+	const char *zone;
+	const char *mac_table_manager;
+	bool has_mac;
+	uint8_t mac[6];
+	unsigned mtu; /* 0 when absent */
+	const char *domain;
+	bool domain_local_only, domain_register;
+	bool dns_enable; /* default yes */
+	int dns_forward_plain_names; /* -1 absent, 0 no, 1 yes */
+	struct netxml_dns_forwarder *forwarders;
+	size_t nforwarders;
+	struct netxml_dns_txt *txts;
+	size_t ntxts;
+	struct netxml_dns_srv *srvs;
+	size_t nsrvs;
+	struct netxml_dns_host *dns_hosts;
+	size_t ndns_hosts;
+	struct netxml_ip *ips;
+	size_t nips;
+	struct netxml_route *routes;
+	size_t nroutes;
+	bool ipv6;		  /* <network ipv6='yes'> */
+	int port_isolated;	  /* -1 absent, 0 no, 1 yes */
+	const char **dnsmasq_options;
+	size_t ndnsmasq_options;
+};
+
+/* A parsed, validated network: the normalised document and its view. */
+struct netxml {
+	xmlDocPtr doc;
+	struct netdef def;
+};
+
+/* Parses and validates buf (len bytes). `what` names the input in messages
+ * (a file name or "request"). On failure e says element, attribute, value,
+ * line, and what was expected; *out is untouched. */
+int netxml_parse(const char *buf, size_t len, const char *what,
+		 struct netxml **out, struct nf_err *e);
+void netxml_free(struct netxml *nx);
+
+/* Formats the (normalised) document as libvirt does. Caller frees. */
+char *netxml_format(const struct netxml *nx);
+
+/* Rebuilds the view after the document was changed (net-update, defaults);
+ * re-runs every check. On failure the view is left as it was. */
+int netxml_refresh(struct netxml *nx, struct nf_err *e);
+
+/* Define-time defaults, as libvirt's network driver applies them: a uuid,
+ * a 52:54:00 bridge MAC and a free bridge name for the modes that own a
+ * bridge. bridge_in_use(name, ctx) says whether a name is taken. */
+int netxml_fill_defaults(struct netxml *nx,
+			 bool (*bridge_in_use)(const char *name, void *ctx),
+			 void *ctx, struct nf_err *e);
+
+/* Sets (or replaces) the <uuid>. */
+int netxml_set_uuid(struct netxml *nx, const uint8_t uuid[16],
+		    struct nf_err *e);
+
+/* Deep copy (used to keep a live and an inactive definition apart). */
+struct netxml *netxml_dup(const struct netxml *nx);
+
+#endif

@@ -1,0 +1,165 @@
+#define _GNU_SOURCE
+#include "store.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static char *path_of(const struct store *s, const char *sub, const char *name,
+		     const char *suffix)
+{
+	char *p;
+	if (asprintf(&p, "%s%s%s/%s%s", s->dir, sub ? "/" : "", sub ? sub : "",
+		     name, suffix) < 0)
+		abort();
+	return p;
+}
+
+int store_open(struct store *s, const char *dir, struct nf_err *e)
+{
+	memset(s, 0, sizeof(*s));
+	s->dir = nf_xstrdup(dir);
+	char *as = path_of(s, NULL, "autostart", "");
+	int r = nf_mkdir_p(as, 0755, e);
+	free(as);
+	return r;
+}
+
+void store_close(struct store *s)
+{
+	for (size_t i = 0; i < s->nforeign; i++)
+		free(s->foreign[i]);
+	free(s->foreign);
+	free(s->dir);
+	memset(s, 0, sizeof(*s));
+}
+
+bool store_autostart(struct store *s, const char *name)
+{
+	char *p = path_of(s, "autostart", name, ".xml");
+	struct stat st;
+	bool on = lstat(p, &st) == 0;
+	free(p);
+	return on;
+}
+
+int store_load(struct store *s, store_load_cb cb, void *ctx)
+{
+	DIR *d = opendir(s->dir);
+	struct dirent *de;
+	int n = 0;
+
+	if (!d)
+		return -errno;
+	while ((de = readdir(d))) {
+		size_t l = strlen(de->d_name);
+		if (de->d_name[0] == '.' || l < 5 ||
+		    strcmp(de->d_name + l - 4, ".xml"))
+			continue;
+		char *path = path_of(s, NULL, de->d_name, ""), *buf = NULL;
+		struct netxml *nx = NULL;
+		struct nf_err e;
+		size_t len;
+		int r = nf_read_file(path, NETXML_MAX_SIZE, &buf, &len, &e);
+		if (r == 0)
+			r = netxml_parse(buf, len, path, &nx, &e);
+		if (r == 0 && (strlen(nx->def.name) != l - 4 ||
+			       strncmp(nx->def.name, de->d_name, l - 4))) {
+			r = nf_errf(&e, EINVAL,
+				    "%s: holds network '%s'; the file name "
+				    "must be the network name",
+				    path, nx->def.name);
+			netxml_free(nx);
+		}
+		if (r == 0 && !nx->def.has_uuid) {
+			r = nf_errf(&e, EINVAL, "%s: has no <uuid>", path);
+			netxml_free(nx);
+		}
+		if (r < 0) {
+			nf_warn("skipping %s (left untouched): %s", de->d_name,
+				e.msg);
+			NF_APPEND(s->foreign, s->nforeign,
+				  nf_xstrdup(de->d_name));
+		} else {
+			cb(nx, store_autostart(s, nx->def.name), ctx);
+			n++;
+		}
+		free(buf);
+		free(path);
+	}
+	closedir(d);
+	return n;
+}
+
+static int check_not_foreign(struct store *s, const char *name,
+			     struct nf_err *e)
+{
+	for (size_t i = 0; i < s->nforeign; i++) {
+		size_t l = strlen(s->foreign[i]);
+		if (l - 4 == strlen(name) && !strncmp(s->foreign[i], name, l - 4))
+			return nf_errf(e, EEXIST,
+				       "%s/%s exists but is not a valid "
+				       "definition netd loaded; move it away "
+				       "before using the name '%s'",
+				       s->dir, s->foreign[i], name);
+	}
+	return 0;
+}
+
+int store_save(struct store *s, const struct netxml *nx, struct nf_err *e)
+{
+	int r = check_not_foreign(s, nx->def.name, e);
+	if (r < 0)
+		return r;
+	char *xml = netxml_format(nx), *path = path_of(s, NULL, nx->def.name,
+						       ".xml");
+	r = nf_write_file_atomic(path, xml, strlen(xml), 0600, e);
+	free(xml);
+	free(path);
+	return r;
+}
+
+int store_delete(struct store *s, const char *name, struct nf_err *e)
+{
+	int r = check_not_foreign(s, name, e);
+	if (r < 0)
+		return r;
+	store_set_autostart(s, name, false, NULL);
+	char *path = path_of(s, NULL, name, ".xml");
+	if (unlink(path) < 0 && errno != ENOENT)
+		r = nf_errf(e, errno, "cannot remove %s: %s", path,
+			    strerror(errno));
+	else
+		nf_fsync_dir(s->dir);
+	free(path);
+	return r;
+}
+
+int store_set_autostart(struct store *s, const char *name, bool on,
+			struct nf_err *e)
+{
+	char *link = path_of(s, "autostart", name, ".xml");
+	char *target = path_of(s, NULL, name, ".xml");
+	int r = 0;
+
+	if (on) {
+		if (symlink(target, link) < 0 && errno != EEXIST)
+			r = nf_errf(e, errno, "cannot create %s: %s", link,
+				    strerror(errno));
+	} else if (unlink(link) < 0 && errno != ENOENT) {
+		r = nf_errf(e, errno, "cannot remove %s: %s", link,
+			    strerror(errno));
+	}
+	if (r == 0) {
+		char *as = path_of(s, NULL, "autostart", "");
+		nf_fsync_dir(as);
+		free(as);
+	}
+	free(link);
+	free(target);
+	return r;
+}

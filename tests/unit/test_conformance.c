@@ -1,0 +1,149 @@
+/* libvirt conformance: parses and formats every case of libvirt's own
+ * network test data (../shared/conformance/libvirt, or $NF_CONFORMANCE_DIR)
+ * and prints a TAP line per case and the count. */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../netd/netxml.h"
+#include "xmlcmp.h"
+
+static int passed, failed, tapn;
+
+static void result(bool ok, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+static void result(bool ok, const char *fmt, ...)
+{
+	va_list ap;
+	printf("%sok %d - ", ok ? "" : "not ", ++tapn);
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	printf("\n");
+	if (ok)
+		passed++;
+	else
+		failed++;
+}
+
+static char *slurp(const char *path)
+{
+	char *s;
+	struct nf_err e;
+	if (nf_read_file(path, 1 << 22, &s, NULL, &e) < 0)
+		return NULL;
+	return s;
+}
+
+static void xml2xml(const char *dir, const char *expect, const char *name)
+{
+	char in[4096], out[4096], why[512];
+	struct netxml *nx = NULL;
+	struct nf_err e = { 0 };
+	snprintf(in, sizeof(in), "%s/networkxml2xmlin/%s.xml", dir, name);
+	snprintf(out, sizeof(out), "%s/networkxml2xmlout/%s.xml", dir, name);
+	char *src = slurp(in);
+	if (!src) {
+		result(false, "xml2xml %s: cannot read %s", name, in);
+		return;
+	}
+	int r = netxml_parse(src, strlen(src), name, &nx, &e);
+	if (!strcmp(expect, "parse-error")) {
+		result(r < 0, "xml2xml %s rejected: %s", name,
+		       r < 0 ? e.msg : "ACCEPTED");
+	} else if (r < 0) {
+		result(false, "xml2xml %s: %s", name, e.msg);
+	} else {
+		char *mine = netxml_format(nx), *want = slurp(out);
+		bool ok = want && xmlcmp_strings(mine, want, why, sizeof(why));
+		/* the output must parse again to the same thing */
+		struct netxml *again = NULL;
+		if (ok && netxml_parse(mine, strlen(mine), "reformat", &again,
+				       &e) < 0) {
+			ok = false;
+			snprintf(why, sizeof(why), "re-parse: %s", e.msg);
+		}
+		if (ok) {
+			char *twice = netxml_format(again);
+			if (strcmp(twice, mine)) {
+				ok = false;
+				snprintf(why, sizeof(why), "not idempotent");
+			}
+			free(twice);
+		}
+		netxml_free(again);
+		result(ok, "xml2xml %s%s%s", name, ok ? "" : ": ",
+		       ok ? "" : why);
+		if (!ok && getenv("VERBOSE"))
+			printf("%s", mine);
+		free(mine);
+		free(want);
+		netxml_free(nx);
+	}
+	free(src);
+}
+
+static void parse_dir(const char *dir, const char *sub)
+{
+	char path[4096];
+	snprintf(path, sizeof(path), "%s/%s", dir, sub);
+	DIR *d = opendir(path);
+	struct dirent *de;
+	char **names = NULL;
+	size_t n = 0;
+	while (d && (de = readdir(d))) {
+		size_t l = strlen(de->d_name);
+		if (l > 4 && !strcmp(de->d_name + l - 4, ".xml"))
+			NF_APPEND(names, n, nf_xstrdup(de->d_name));
+	}
+	if (d)
+		closedir(d);
+	for (size_t i = 0; i < n; i++) {
+		struct netxml *nx = NULL;
+		struct nf_err e = { 0 };
+		snprintf(path, sizeof(path), "%s/%s/%s", dir, sub, names[i]);
+		char *src = slurp(path);
+		int r = src ? netxml_parse(src, strlen(src), names[i], &nx, &e)
+			    : -1;
+		result(r == 0, "%s %s parses%s%s", sub, names[i],
+		       r ? ": " : "", r ? e.msg : "");
+		netxml_free(nx);
+		free(src);
+		free(names[i]);
+	}
+	free(names);
+}
+
+int main(int argc, char **argv)
+{
+	const char *dir = getenv("NF_CONFORMANCE_DIR");
+	char path[4096], line[1024];
+	if (!dir)
+		dir = argc > 1 ? argv[1] : "../shared/conformance/libvirt";
+	snprintf(path, sizeof(path), "%s/INDEX.md", dir);
+	FILE *f = fopen(path, "r");
+	if (!f) {
+		printf("not ok 1 - conformance data not found at %s\n", dir);
+		printf("1..1\n");
+		return 1;
+	}
+	bool in_xml2xml = false;
+	while (fgets(line, sizeof(line), f)) {
+		if (!strncmp(line, "## ", 3))
+			in_xml2xml = strstr(line, "networkxml2xmltest") != NULL;
+		char expect[32], flags[128], name[256];
+		if (in_xml2xml &&
+		    sscanf(line, "%31s %127s %255s", expect, flags, name) == 3 &&
+		    (!strcmp(expect, "ok") || !strcmp(expect, "parse-error")))
+			xml2xml(dir, expect, name);
+	}
+	fclose(f);
+	parse_dir(dir, "networkxml2confdata");
+	parse_dir(dir, "networkxml2firewalldata");
+	printf("# conformance: %d of %d cases pass\n", passed,
+	       passed + failed);
+	printf("1..%d\n", tapn);
+	return failed ? 1 : 0;
+}
