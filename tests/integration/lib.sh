@@ -1,0 +1,60 @@
+# Shared helpers for integration tests: TAP output, a netd in temp dirs.
+# Sourced by tests/integration/*.sh. NF_BUILD points at the build dir.
+NF_BUILD=${NF_BUILD:-$(cd "$(dirname "$0")/../../build" && pwd)}
+NETD=$NF_BUILD/netd
+NETCTL=$NF_BUILD/netctl
+EXAMPLES=$(cd "$(dirname "$0")/../../examples" && pwd)
+TAPN=0
+TAPFAIL=0
+T=$(mktemp -d /tmp/nf-test.XXXXXX)
+export NETD_SOCKET=$T/run/netd.sock
+
+ok() { # ok DESCRIPTION CMD... : passes when CMD succeeds
+	local desc=$1; shift
+	TAPN=$((TAPN + 1))
+	if "$@" >"$T/last.out" 2>&1; then
+		echo "ok $TAPN - $desc"
+	else
+		echo "not ok $TAPN - $desc"
+		sed 's/^/#   /' "$T/last.out" | head -20
+		TAPFAIL=$((TAPFAIL + 1))
+	fi
+}
+fails() { # fails DESCRIPTION PATTERN CMD... : CMD fails and says PATTERN
+	local desc=$1 pat=$2; shift 2
+	TAPN=$((TAPN + 1))
+	if "$@" >"$T/last.out" 2>&1; then
+		echo "not ok $TAPN - $desc (succeeded)"
+		TAPFAIL=$((TAPFAIL + 1))
+	elif ! grep -qE -- "$pat" "$T/last.out"; then
+		echo "not ok $TAPN - $desc (message lacks /$pat/)"
+		sed 's/^/#   /' "$T/last.out" | head -5
+		TAPFAIL=$((TAPFAIL + 1))
+	else
+		echo "ok $TAPN - $desc"
+	fi
+}
+start_netd() {
+	"$NETD" --foreground --config-dir "$T/etc" --run-dir "$T/run" \
+		--state-dir "$T/lib" "$@" 2>>"$T/netd.log" &
+	NETD_PID=$!
+	for _ in $(seq 100); do
+		[ -S "$NETD_SOCKET" ] && "$NETCTL" version >/dev/null 2>&1 && return 0
+		kill -0 $NETD_PID 2>/dev/null || return 1
+		sleep 0.05
+	done
+	return 1
+}
+stop_netd() {
+	[ -n "${NETD_PID:-}" ] || return 0
+	kill "${1:--TERM}" $NETD_PID 2>/dev/null
+	wait $NETD_PID 2>/dev/null
+	NETD_PID=
+}
+finish() {
+	stop_netd
+	rm -rf "$T"
+	echo "1..$TAPN"
+	[ $TAPFAIL -eq 0 ]
+}
+trap 'stop_netd; rm -rf "$T"' INT TERM

@@ -1,0 +1,329 @@
+/* Unit tests for the network XML model: parse, reject, normalise, format,
+ * defaults. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "../../netd/netxml.h"
+#include "xmlcmp.h"
+
+static struct netxml *ok_parse(const char *xml)
+{
+	struct netxml *nx = NULL;
+	struct nf_err e = { 0 };
+	int r = netxml_parse(xml, strlen(xml), "test", &nx, &e);
+	if (r < 0)
+		fail_msg("unexpected error: %s", e.msg);
+	return nx;
+}
+
+/* Parses xml expecting failure; every fragment must be in the message. */
+static void rejects(const char *xml, ...)
+{
+	struct netxml *nx = NULL;
+	struct nf_err e = { 0 };
+	va_list ap;
+	int r = netxml_parse(xml, strlen(xml), "test", &nx, &e);
+	if (r == 0) {
+		netxml_free(nx);
+		fail_msg("accepted: %s", xml);
+	}
+	va_start(ap, xml);
+	for (const char *frag; (frag = va_arg(ap, const char *));)
+		if (!strstr(e.msg, frag))
+			fail_msg("message '%s' lacks '%s'", e.msg, frag);
+	va_end(ap);
+}
+
+#define NET(body) "<network><name>t</name>" body "</network>"
+#define IP24(body)                                                            \
+	NET("<ip address='192.168.10.1' prefix='24'><dhcp>" body              \
+	    "</dhcp></ip>")
+
+static void test_default_view(void **st)
+{
+	(void)st;
+	char *xml;
+	struct nf_err e;
+	assert_int_equal(nf_read_file("examples/default.xml", 1 << 20, &xml,
+				      NULL, &e),
+			 0);
+	struct netxml *nx = ok_parse(xml);
+	const struct netdef *d = &nx->def;
+	assert_string_equal(d->name, "default");
+	assert_int_equal(d->mode, NETXML_FWD_NAT);
+	assert_string_equal(d->bridge, "nfbr0");
+	assert_int_equal(d->nips, 1);
+	assert_int_equal(d->ips[0].prefix, 24);
+	assert_int_equal(d->ips[0].nranges, 1);
+	assert_int_equal(d->ips[0].nhosts, 5);
+	assert_string_equal(d->ips[0].hosts[0].mac, "52:54:00:00:00:11");
+	assert_string_equal(d->ips[0].hosts[4].name, "vm5");
+	assert_int_equal(d->ndns_hosts, 1);
+	assert_string_equal(d->domain, "lab.test");
+	netxml_free(nx);
+	free(xml);
+}
+
+static void test_normalise(void **st)
+{
+	(void)st;
+	struct netxml *nx = ok_parse(
+		"<network ipv6='no'><name>n</name>"
+		"<uuid>81FF0D90C91E674264DA4A736EDB9A9B</uuid>"
+		"<bridge name='br9'/><forward dev='eth1'/>"
+		"<mac address='52:54:00:AB:CD:EF'/>"
+		"<ip address='10.1.0.1'><dhcp><host mac='0:16:3E:a:b:c' "
+		"ip='10.1.0.5'/></dhcp></ip></network>");
+	char *out = netxml_format(nx), why[256];
+	const char *want =
+		"<network><name>n</name>"
+		"<uuid>81ff0d90-c91e-6742-64da-4a736edb9a9b</uuid>"
+		"<forward dev='eth1' mode='nat'><interface dev='eth1'/>"
+		"</forward><bridge name='br9' stp='on' delay='0'/>"
+		"<mac address='52:54:00:ab:cd:ef'/>"
+		"<ip address='10.1.0.1'><dhcp><host mac='00:16:3e:0a:0b:0c' "
+		"ip='10.1.0.5'/></dhcp></ip></network>";
+	if (!xmlcmp_strings(out, want, why, sizeof(why)))
+		fail_msg("%s\n%s", why, out);
+	assert_int_equal(nx->def.ips[0].prefix, 8); /* class A default */
+	/* canonical order: <forward> printed before <bridge> */
+	assert_true(strstr(out, "<forward") < strstr(out, "<bridge"));
+	/* formatting is a fixed point */
+	struct netxml *again = ok_parse(out);
+	char *out2 = netxml_format(again);
+	assert_string_equal(out, out2);
+	free(out2);
+	netxml_free(again);
+	free(out);
+	netxml_free(nx);
+}
+
+static void test_structure_errors(void **st)
+{
+	(void)st;
+	rejects("<network><name>t</name>\n<frobnicate/></network>",
+		"line 2", "<frobnicate>", "unknown element", "expected one of",
+		NULL);
+	rejects(NET("<bridge name='b' colour='red'/>"), "<bridge>",
+		"unknown attribute 'colour'", "allowed: name", NULL);
+	rejects(NET("<mac address='52:54:00:zz:00:01'/>"), "<mac>",
+		"address='52:54:00:zz:00:01'", "MAC address", NULL);
+	rejects(NET("<ip address='300.1.1.1'/>"), "address='300.1.1.1'",
+		"IPv4 or IPv6", NULL);
+	rejects(NET("<ip address='10.0.0.1' prefix='33'/>"), "prefix='33'",
+		"too long", NULL);
+	rejects(NET("<ip address='10.0.0.1' prefix='129'/>"), "prefix='129'",
+		"0 to 128", NULL);
+	rejects(NET("<ip address='10.0.0.1' netmask='255.0.255.0'/>"),
+		"not a contiguous netmask", NULL);
+	rejects(NET("<ip address='10.0.0.1' netmask='255.0.0.0' "
+		    "prefix='8'/>"),
+		"not both", NULL);
+	rejects(NET("<bridge name='abcdefghijklmnop'/>"),
+		"name='abcdefghijklmnop'", "1 to 15 bytes", NULL);
+	rejects(NET("<mtu/>"), "missing required attribute 'size'", NULL);
+	rejects("<network><uuid>81ff0d90-c91e-6742-64da-4a736edb9a9b</uuid>"
+		"</network>",
+		"missing required element <name>", NULL);
+	rejects(NET("<name>again</name>"), "only once", NULL);
+	rejects("<net><name>t</name></net>", "root element is <net>",
+		"expected <network>", NULL);
+	rejects("<network><name>t</name>", "line 1", NULL); /* not closed */
+	rejects(NET("<forward mode='tunnel'/>"), "mode='tunnel'",
+		"one of: nat|route", NULL);
+	rejects("<network><name>a/b</name></network>", "'a/b' is invalid",
+		NULL);
+	rejects(NET("<bridge>text</bridge>"), "unexpected text", NULL);
+}
+
+static void test_semantic_errors(void **st)
+{
+	(void)st;
+	rejects(IP24("<range start='192.168.11.2' end='192.168.11.9'/>"),
+		"range 192.168.11.2-192.168.11.9", "outside the subnet "
+						   "192.168.10.0/24",
+		NULL);
+	rejects(IP24("<range start='192.168.10.9' end='192.168.10.2'/>"),
+		"after its end", NULL);
+	rejects(IP24("<host mac='52:54:00:00:00:01' ip='192.168.10.5'/>\n"
+		     "<host mac='52:54:00:00:00:01' ip='192.168.10.6'/>"),
+		"line 2", "mac='52:54:00:00:00:01' already", NULL);
+	rejects(IP24("<host mac='52:54:00:00:00:01' ip='192.168.10.5'/>"
+		     "<host mac='52:54:00:00:00:02' ip='192.168.10.5'/>"),
+		"ip='192.168.10.5' is already reserved", NULL);
+	rejects(IP24("<host mac='52:54:00:00:00:01' name='a' "
+		     "ip='192.168.10.5'/><host mac='52:54:00:00:00:02' "
+		     "name='a' ip='192.168.10.6'/>"),
+		"name='a' already", NULL);
+	/* what libvirt accepts and then silently never serves */
+	rejects(IP24("<host mac='52:54:00:00:00:01' ip='10.9.9.9'/>"),
+		"ip='10.9.9.9' is outside the subnet 192.168.10.0/24",
+		"dnsmasq would never hand it out", "Use an address inside",
+		NULL);
+	rejects(IP24("<host ip='192.168.10.5'/>"), "needs mac=", NULL);
+	rejects(NET("<forward mode='open' dev='eth0'/>"), "mode='open'",
+		"remove dev='eth0'", NULL);
+	rejects(NET("<forward mode='hostdev'>"
+		    "<address type='pci' bus='1' slot='0' function='1'/>"
+		    "<address type='pci' bus='0x01' slot='0' function='1'/>"
+		    "</forward>"),
+		"listed twice", NULL);
+	rejects(NET("<forward mode='passthrough'><interface dev='e1'/>"
+		    "<interface dev='e1'/></forward>"),
+		"dev='e1' is listed twice", NULL);
+	rejects(NET("<forward mode='route'><nat/></forward>"),
+		"<nat> is only valid with mode='nat'", NULL);
+	rejects(NET("<dns enable='no'><txt name='a' value='b'/></dns>"),
+		"DNS is disabled", NULL);
+	rejects(NET("<ip family='ipv6' address='10.0.0.1'/>"),
+		"not an ipv6 address", NULL);
+	rejects(NET("<mac address='01:00:5e:00:00:01'/>"), "multicast",
+		NULL);
+	rejects(NET("<forward mode='private' dev='e1'/><bridge name='b'/>"),
+		"<bridge> is not used with mode='private'", NULL);
+	rejects(NET("<ip address='10.0.0.1' prefix='24'><dhcp/></ip>"
+		    "<ip address='10.0.1.1' prefix='24'><dhcp/></ip>"),
+		"only one IPv4 subnet", NULL);
+	rejects(NET("<portgroup name='a'/><portgroup name='a'/>"),
+		"portgroup name='a' is already used", NULL);
+	rejects(NET("<route address='10.1.0.5' prefix='24' "
+		    "gateway='10.0.0.2'/>"),
+		"host bits set", NULL);
+	rejects(NET("<ip family='ipv6' address='fd00::1' prefix='64'><dhcp>"
+		    "<host mac='52:54:00:00:00:01' ip='fd00::5'/></dhcp></ip>"),
+		"cannot identify an IPv6 host", NULL);
+	rejects(NET("<title>two\nlines</title>"), "one line", NULL);
+}
+
+static void test_hostile_input(void **st)
+{
+	(void)st;
+	rejects("<?xml version='1.0'?>\n<!DOCTYPE network [\n"
+		"<!ENTITY a 'aaaaaaaaaa'><!ENTITY b '&a;&a;&a;&a;&a;&a;'>\n"
+		"]><network><name>&b;</name></network>",
+		"DOCTYPE", NULL);
+	rejects("<!DOCTYPE network SYSTEM 'file:///etc/passwd'>"
+		"<network><name>t</name></network>",
+		"DOCTYPE", NULL);
+	rejects("<network><name>t\xff\xfe</name></network>", "UTF-8", NULL);
+	rejects("<network><name>t\xc0\xaf</name></network>", "UTF-8", NULL);
+	/* over the size bound */
+	size_t n = NETXML_MAX_SIZE + 64;
+	char *big = malloc(n + 1);
+	memset(big, ' ', n);
+	memcpy(big, "<network><name>t</name>", 23);
+	memcpy(big + n - 10, "</network>", 10);
+	big[n] = '\0';
+	struct netxml *nx = NULL;
+	struct nf_err e;
+	assert_int_equal(netxml_parse(big, n, "big", &nx, &e), -EFBIG);
+	assert_non_null(strstr(e.msg, "at most"));
+	free(big);
+	/* a name element full of markup-looking escapes stays text */
+	nx = ok_parse(NET("<description>&lt;b&gt; &amp; 'q'</description>"));
+	char *out = netxml_format(nx);
+	assert_non_null(strstr(out, "&lt;b&gt; &amp; 'q'"));
+	free(out);
+	netxml_free(nx);
+}
+
+static bool in_use(const char *name, void *ctx)
+{
+	const char **used = ctx;
+	for (; *used; used++)
+		if (!strcmp(*used, name))
+			return true;
+	return false;
+}
+
+static void test_defaults(void **st)
+{
+	(void)st;
+	const char *used[] = { "nfbr0", "nfbr1", NULL };
+	struct nf_err e;
+	struct netxml *nx = ok_parse(
+		NET("<forward mode='nat'/><ip address='10.5.0.1' prefix='24'/>"
+		    "<route address='10.6.0.0' prefix='16' gateway='10.5.0.9'/>"));
+	assert_false(nx->def.has_uuid);
+	assert_int_equal(netxml_fill_defaults(nx, in_use, used, &e), 0);
+	assert_true(nx->def.has_uuid);
+	assert_string_equal(nx->def.bridge, "nfbr2");
+	assert_true(nx->def.has_mac);
+	assert_int_equal(nx->def.mac[0], 0x52);
+	assert_int_equal(nx->def.mac[1], 0x54);
+	assert_int_equal(nx->def.mac[2], 0x00);
+	char *out = netxml_format(nx);
+	/* filled elements land in libvirt's order */
+	assert_true(strstr(out, "<uuid>") < strstr(out, "<forward"));
+	assert_true(strstr(out, "<bridge") < strstr(out, "<mac"));
+	assert_true(strstr(out, "<mac") < strstr(out, "<ip"));
+	free(out);
+	netxml_free(nx);
+	/* modes without a bridge of ours get neither bridge nor mac */
+	nx = ok_parse(NET("<forward mode='bridge'><interface dev='eth0'/>"
+			  "</forward>"));
+	assert_int_equal(netxml_fill_defaults(nx, in_use, used, &e), 0);
+	assert_null(nx->def.bridge);
+	assert_false(nx->def.has_mac);
+	netxml_free(nx);
+}
+
+static void test_dnsmasq_options_and_metadata(void **st)
+{
+	(void)st;
+	struct netxml *nx = ok_parse(
+		"<network xmlns:dnsmasq='" NETXML_DNSMASQ_NS "'><name>t</name>"
+		"<metadata><a:x xmlns:a='urn:a'>v</a:x></metadata>"
+		"<dnsmasq:options><dnsmasq:option value='foo=bar'/>"
+		"</dnsmasq:options></network>");
+	assert_int_equal(nx->def.ndnsmasq_options, 1);
+	assert_string_equal(nx->def.dnsmasq_options[0], "foo=bar");
+	char *out = netxml_format(nx);
+	assert_non_null(strstr(out, "xmlns:dnsmasq="));
+	assert_non_null(strstr(out, "<a:x xmlns:a=\"urn:a\">v</a:x>"));
+	free(out);
+	netxml_free(nx);
+	rejects("<network><name>t</name><metadata><x/></metadata></network>",
+		"namespace", NULL);
+	rejects("<network xmlns:o='urn:other'><name>t</name><o:options/>"
+		"</network>",
+		"namespace 'urn:other' is not allowed", NULL);
+}
+
+static void test_leases(void **st)
+{
+	(void)st;
+	struct netxml *nx = ok_parse(IP24(
+		"<range start='192.168.10.2' end='192.168.10.9'>"
+		"<lease expiry='2' unit='hours'/></range>"
+		"<host mac='52:54:00:00:00:01' ip='192.168.10.20'>"
+		"<lease expiry='0'/></host>"
+		"<host name='n' ip='192.168.10.21'><lease expiry='5'/></host>"));
+	assert_int_equal(nx->def.ips[0].ranges[0].lease, 7200);
+	assert_int_equal(nx->def.ips[0].hosts[0].lease, NETXML_LEASE_INFINITE);
+	assert_int_equal(nx->def.ips[0].hosts[1].lease, 300);
+	netxml_free(nx);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_default_view),
+		cmocka_unit_test(test_normalise),
+		cmocka_unit_test(test_structure_errors),
+		cmocka_unit_test(test_semantic_errors),
+		cmocka_unit_test(test_hostile_input),
+		cmocka_unit_test(test_defaults),
+		cmocka_unit_test(test_dnsmasq_options_and_metadata),
+		cmocka_unit_test(test_leases),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
