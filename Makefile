@@ -30,7 +30,7 @@ objs = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 
 BINS := $(BUILD)/netd $(BUILD)/netctl
 UNIT_TESTS := $(BUILD)/tests/test_netxml $(BUILD)/tests/test_store \
-	$(BUILD)/tests/test_conformance
+	$(BUILD)/tests/test_conformance $(BUILD)/tests/test_protocol
 
 .PHONY: all deps check test run bench fuzz install clean format check-format
 all: $(BINS)
@@ -52,6 +52,11 @@ $(BUILD)/tests/test_netxml: $(call objs,tests/unit/test_netxml.c \
 
 $(BUILD)/tests/test_store: $(call objs,tests/unit/test_store.c \
 		$(NETD_CORE) $(LIB_SRCS))
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS) -lcmocka
+
+$(BUILD)/tests/test_protocol: $(call objs,tests/unit/test_protocol.c \
+		tests/common/netd_spawn.c $(NETD_CORE) $(LIB_SRCS))
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS) -lcmocka
 
@@ -79,15 +84,20 @@ check: deps
 	$(MAKE) all tests
 	@tests/run-tests.sh $(BUILD)
 
-tests: $(UNIT_TESTS)
+tests: $(BINS) $(UNIT_TESTS)
 
 run: deps
 	$(MAKE) all
 	@tests/demo.sh $(BUILD)
 
+$(BUILD)/bench/bench_defs: $(call objs,tests/bench/bench_defs.c \
+		tests/common/netd_spawn.c $(NETD_CORE) $(LIB_SRCS))
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS)
+
 bench: deps
-	$(MAKE) all
-	@tests/bench/bench.sh $(BUILD)
+	$(MAKE) all $(BUILD)/bench/bench_defs
+	@NF_BUILD=$(abspath $(BUILD)) $(BUILD)/bench/bench_defs
 
 FUZZ_SECONDS ?= 60
 fuzz: deps
