@@ -56,7 +56,8 @@ const char *nf_err_codename(int errnum)
 	case EINVAL: return "invalid-argument";
 	case EBUSY: return "busy";
 	case EFBIG:
-	case E2BIG: return "too-large";
+	case E2BIG:
+	case EMSGSIZE: return "too-large";
 	case EBADMSG: return "bad-message";
 	case ENOTSUP: return "not-supported";
 	default: return "internal-error";
