@@ -632,11 +632,13 @@ static void expected_children(const struct espec *s, char *out, size_t n)
 		snprintf(out, n, "no child elements");
 }
 
+/* lenient: required attributes may be missing (net-update delete matches
+ * entries by whatever they give); values are still checked. */
 static int validate_elem(xmlNodePtr n, const struct espec *s,
-			 const char *what, struct nf_err *e);
+			 const char *what, bool lenient, struct nf_err *e);
 
 static int validate_attrs(xmlNodePtr n, const struct espec *s,
-			  const char *what, struct nf_err *e)
+			  const char *what, bool lenient, struct nf_err *e)
 {
 	char exp[256];
 
@@ -678,7 +680,7 @@ static int validate_attrs(xmlNodePtr n, const struct espec *s,
 				    "attribute %s='%s' is invalid; expected %s",
 				    as->name, v, exp);
 	}
-	for (const struct aspec *p = s->attrs; p->name; p++)
+	for (const struct aspec *p = s->attrs; p->name && !lenient; p++)
 		if ((p->flags & REQ) && !attr(n, p->name))
 			return nerr(e, what, n,
 				    "missing required attribute '%s'",
@@ -687,7 +689,7 @@ static int validate_attrs(xmlNodePtr n, const struct espec *s,
 }
 
 static int validate_children(xmlNodePtr n, const struct espec *s,
-			     const char *what, struct nf_err *e)
+			     const char *what, bool lenient, struct nf_err *e)
 {
 	size_t nspecs = 0;
 	while (s->children[nspecs].e)
@@ -755,11 +757,11 @@ static int validate_children(xmlNodePtr n, const struct espec *s,
 				    "element may appear only %s inside <%s>",
 				    s->children[i].max == 1 ? "once" : "a few times",
 				    (const char *)n->name);
-		int r = validate_elem(c, s->children[i].e, what, e);
+		int r = validate_elem(c, s->children[i].e, what, lenient, e);
 		if (r < 0)
 			return r;
 	}
-	for (size_t i = 0; i < nspecs; i++)
+	for (size_t i = 0; i < nspecs && !lenient; i++)
 		if (counts[i] < s->children[i].min)
 			return nerr(e, what, n, "missing required element <%s>",
 				    s->children[i].e->name);
@@ -767,7 +769,7 @@ static int validate_children(xmlNodePtr n, const struct espec *s,
 }
 
 static int validate_elem(xmlNodePtr n, const struct espec *s,
-			 const char *what, struct nf_err *e)
+			 const char *what, bool lenient, struct nf_err *e)
 {
 	char exp[256];
 	int r;
@@ -783,10 +785,10 @@ static int validate_elem(xmlNodePtr n, const struct espec *s,
 					    "attributes are not allowed")
 				     : 0;
 	}
-	r = validate_attrs(n, s, what, e);
+	r = validate_attrs(n, s, what, lenient, e);
 	if (r < 0)
 		return r;
-	r = validate_children(n, s, what, e);
+	r = validate_children(n, s, what, lenient, e);
 	if (r < 0)
 		return r;
 	if (s->text) {
@@ -1592,8 +1594,10 @@ static void quiet_xml_errors(void *ctx, const char *msg, ...)
 	(void)msg;
 }
 
-int netxml_parse(const char *buf, size_t len, const char *what,
-		 struct netxml **out, struct nf_err *e)
+/* Reads untrusted XML into a tree: size bound, UTF-8, no DTD/entities.
+ * The root must be <root_name>. */
+static int read_xml(const char *buf, size_t len, const char *what,
+		    const char *root_name, xmlDocPtr *out, struct nf_err *e)
 {
 	xmlParserCtxtPtr ctxt;
 	xmlDocPtr doc;
@@ -1636,12 +1640,12 @@ int netxml_parse(const char *buf, size_t len, const char *what,
 	}
 	xmlFreeParserCtxt(ctxt);
 	root = xmlDocGetRootElement(doc);
-	if (!root || strcmp((const char *)root->name, "network") ||
+	if (!root || strcmp((const char *)root->name, root_name) ||
 	    root->ns) {
-		r = nf_errf(e, EINVAL,
-			    "%s: the root element is <%s>; expected <network> "
-			    "(libvirt network XML)",
-			    what, root ? (const char *)root->name : "none");
+		r = nf_errf(e, EINVAL, "%s: the root element is <%s>; expected "
+				       "<%s>",
+			    what, root ? (const char *)root->name : "none",
+			    root_name);
 		xmlFreeDoc(doc);
 		return r;
 	}
@@ -1651,9 +1655,21 @@ int netxml_parse(const char *buf, size_t len, const char *what,
 			return nf_errf(e, EINVAL, "%s: DTDs are not accepted",
 				       what);
 		}
+	*out = doc;
+	return 0;
+}
+
+int netxml_parse(const char *buf, size_t len, const char *what,
+		 struct netxml **out, struct nf_err *e)
+{
+	xmlDocPtr doc;
+	int r = read_xml(buf, len, what, "network", &doc, e);
+	if (r < 0)
+		return r;
+	xmlNodePtr root = xmlDocGetRootElement(doc);
 	struct netxml *nx = nf_xcalloc(1, sizeof(*nx));
 	nx->doc = doc;
-	if ((r = validate_elem(root, &e_network, what, e)) < 0 ||
+	if ((r = validate_elem(root, &e_network, what, false, e)) < 0 ||
 	    (r = normalise(root, what, e)) < 0 ||
 	    (r = build_view(doc, &nx->def, what, e)) < 0) {
 		xmlFreeDoc(doc);
@@ -1661,6 +1677,53 @@ int netxml_parse(const char *buf, size_t len, const char *what,
 		return r;
 	}
 	*out = nx;
+	return 0;
+}
+
+static const struct {
+	const char *name;
+	const struct espec *spec;
+} sections[] = {
+	[NETXML_SEC_IP_DHCP_HOST] = { "ip-dhcp-host", &e_dhcp_host },
+	[NETXML_SEC_IP_DHCP_RANGE] = { "ip-dhcp-range", &e_range },
+	[NETXML_SEC_DNS_HOST] = { "dns-host", &e_dns_host },
+	[NETXML_SEC_DNS_TXT] = { "dns-txt", &e_txt },
+	[NETXML_SEC_DNS_SRV] = { "dns-srv", &e_srv },
+	[NETXML_SEC_PORTGROUP] = { "portgroup", &e_portgroup },
+	[NETXML_SEC_FORWARD_INTERFACE] = { "forward-interface", &e_fwd_if },
+};
+
+int netxml_section_from_name(const char *name)
+{
+	for (size_t i = 0; i < NF_ARRAY_SIZE(sections); i++)
+		if (!strcmp(sections[i].name, name))
+			return (int)i;
+	return -EINVAL;
+}
+
+const char *netxml_section_name(enum netxml_section sec)
+{
+	return sections[sec].name;
+}
+
+int netxml_parse_fragment(enum netxml_section sec, const char *buf,
+			  size_t len, bool complete, xmlDocPtr *out,
+			  struct nf_err *e)
+{
+	const struct espec *s = sections[sec].spec;
+	char what[64];
+	xmlDocPtr doc;
+	snprintf(what, sizeof(what), "%s XML", sections[sec].name);
+	int r = read_xml(buf, len, what, s->name, &doc, e);
+	if (r < 0)
+		return r;
+	r = validate_elem(xmlDocGetRootElement(doc), s, what, !complete, e);
+	if (r < 0) {
+		xmlFreeDoc(doc);
+		return r;
+	}
+	canon_mac_attr(xmlDocGetRootElement(doc), "mac");
+	*out = doc;
 	return 0;
 }
 
@@ -1677,7 +1740,7 @@ int netxml_refresh(struct netxml *nx, struct nf_err *e)
 {
 	struct netdef d;
 	xmlNodePtr root = xmlDocGetRootElement(nx->doc);
-	int r = validate_elem(root, &e_network, "network", e);
+	int r = validate_elem(root, &e_network, "network", false, e);
 	if (r < 0)
 		return r;
 	r = normalise(root, "network", e);

@@ -179,6 +179,25 @@ int netxml_fill_defaults(struct netxml *nx,
 int netxml_set_uuid(struct netxml *nx, const uint8_t uuid[16],
 		    struct nf_err *e);
 
+/* net-update sections (libvirt's names) and their XML fragments. */
+enum netxml_section {
+	NETXML_SEC_IP_DHCP_HOST,
+	NETXML_SEC_IP_DHCP_RANGE,
+	NETXML_SEC_DNS_HOST,
+	NETXML_SEC_DNS_TXT,
+	NETXML_SEC_DNS_SRV,
+	NETXML_SEC_PORTGROUP,
+	NETXML_SEC_FORWARD_INTERFACE,
+};
+int netxml_section_from_name(const char *name); /* or -EINVAL */
+const char *netxml_section_name(enum netxml_section sec);
+/* Parses one section element. complete=false (deleting) lets required
+ * attributes be missing, since an entry may be matched by a part of it;
+ * every value given is still checked. */
+int netxml_parse_fragment(enum netxml_section sec, const char *buf,
+			  size_t len, bool complete, xmlDocPtr *out,
+			  struct nf_err *e);
+
 /* Deep copy (used to keep a live and an inactive definition apart). */
 struct netxml *netxml_dup(const struct netxml *nx);
 
