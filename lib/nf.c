@@ -68,7 +68,7 @@ static struct {
 	bool syslog;
 	enum nf_log_level level;
 	const char *ident;
-} logcfg = { false, NF_LOG_INFO, "netfabric" };
+} logcfg = {false, NF_LOG_INFO, "netfabric"};
 
 void nf_log_init(const char *ident, bool use_syslog, enum nf_log_level level)
 {
@@ -81,7 +81,7 @@ void nf_log_init(const char *ident, bool use_syslog, enum nf_log_level level)
 
 int nf_log_parse_level(const char *s)
 {
-	static const char *names[] = { "error", "warning", "info", "debug" };
+	static const char *names[] = {"error", "warning", "info", "debug"};
 	for (size_t i = 0; i < NF_ARRAY_SIZE(names); i++)
 		if (!strcmp(s, names[i]))
 			return (int)i;
@@ -90,8 +90,8 @@ int nf_log_parse_level(const char *s)
 
 void nf_log(enum nf_log_level lvl, const char *fmt, ...)
 {
-	static const int prio[] = { LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG };
-	static const char *tag[] = { "error", "warning", "info", "debug" };
+	static const int prio[] = {LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG};
+	static const char *tag[] = {"error", "warning", "info", "debug"};
 	va_list ap;
 
 	if (lvl > logcfg.level)
@@ -296,9 +296,10 @@ int nf_read_file(const char *path, size_t max, char **out, size_t *lenp,
 		if (len > max) {
 			free(buf);
 			close(fd);
-			return nf_errf(e, EFBIG,
-				       "%s is larger than the limit of %zu bytes",
-				       path, max);
+			return nf_errf(
+				e, EFBIG,
+				"%s is larger than the limit of %zu bytes",
+				path, max);
 		}
 	}
 	close(fd);
@@ -405,7 +406,8 @@ int nf_mac_parse(const char *s, uint8_t mac[6])
 		if (hi < 0)
 			return -EINVAL;
 		lo = hexval(s[1]);
-		if (lo < 0) { /* libvirt accepts one-digit octets: 0:16:3e:... */
+		if (lo <
+		    0) { /* libvirt accepts one-digit octets: 0:16:3e:... */
 			mac[i] = (uint8_t)hi;
 			s += 1;
 		} else {

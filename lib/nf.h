@@ -34,9 +34,9 @@ int nf_log_parse_level(const char *s);
 void nf_log(enum nf_log_level lvl, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 #define nf_err_log(...) nf_log(NF_LOG_ERR, __VA_ARGS__)
-#define nf_warn(...) nf_log(NF_LOG_WARN, __VA_ARGS__)
-#define nf_info(...) nf_log(NF_LOG_INFO, __VA_ARGS__)
-#define nf_debug(...) nf_log(NF_LOG_DEBUG, __VA_ARGS__)
+#define nf_warn(...)	nf_log(NF_LOG_WARN, __VA_ARGS__)
+#define nf_info(...)	nf_log(NF_LOG_INFO, __VA_ARGS__)
+#define nf_debug(...)	nf_log(NF_LOG_DEBUG, __VA_ARGS__)
 
 /* Growable string buffer. On allocation failure it aborts: out of memory in
  * a daemon that only builds small strings is not a recoverable state. */
@@ -56,10 +56,10 @@ void *nf_xcalloc(size_t n, size_t sz);
 void *nf_xrealloc(void *p, size_t n);
 char *nf_xstrdup(const char *s);
 /* Appends one element to a growable array *arr of *n elements. */
-#define NF_APPEND(arr, n, val)                                                \
-	do {                                                                  \
-		(arr) = nf_xrealloc((arr), ((n) + 1) * sizeof(*(arr)));       \
-		(arr)[(n)++] = (val);                                         \
+#define NF_APPEND(arr, n, val)                                                 \
+	do {                                                                   \
+		(arr) = nf_xrealloc((arr), ((n) + 1) * sizeof(*(arr)));        \
+		(arr)[(n)++] = (val);                                          \
 	} while (0)
 
 /* Atomic file replace: temp file in the same dir, fsync, rename, fsync dir.

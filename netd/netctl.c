@@ -20,11 +20,12 @@ struct cmd {
 	const char *help;
 };
 
-static int die_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int die_usage(const char *fmt, ...)
+	__attribute__((format(printf, 1, 2)));
 
 static int call(const char *cmd, json_t *args, json_t **result)
 {
-	struct nf_err e = { 0 };
+	struct nf_err e = {0};
 	json_t *reply = NULL;
 	int s = proto_connect(sock_path, &e);
 	if (s < 0) {
@@ -151,11 +152,11 @@ static int c_undefine(int argc, char **argv)
 static void print_table(json_t *rows, const char **cols, const char **heads,
 			size_t ncols)
 {
-	size_t w[16] = { 0 }, i;
+	size_t w[16] = {0}, i;
 	json_t *row;
 	for (size_t c = 0; c < ncols; c++)
 		w[c] = strlen(heads[c]);
-	json_array_foreach(rows, i, row)
+	json_array_foreach (rows, i, row)
 		for (size_t c = 0; c < ncols; c++) {
 			size_t l = strlen(jstr(row, cols[c]));
 			if (l > w[c])
@@ -170,8 +171,7 @@ static void print_table(json_t *rows, const char **cols, const char **heads,
 	for (size_t c = 0; c < total; c++)
 		putchar('-');
 	printf("\n");
-	json_array_foreach(rows, i, row)
-	{
+	json_array_foreach (rows, i, row) {
 		for (size_t c = 0; c < ncols; c++)
 			printf(" %-*s", (int)w[c] + 2, jstr(row, cols[c]));
 		printf("\n");
@@ -188,31 +188,44 @@ static int c_list(int argc, char **argv)
 	size_t i;
 	for (int k = 1; k < argc; k++) {
 		const char *a = argv[k];
-		if (!strcmp(a, "--all")) all = true;
-		else if (!strcmp(a, "--inactive")) inactive = true;
-		else if (!strcmp(a, "--autostart")) autostart = true;
-		else if (!strcmp(a, "--no-autostart")) no_autostart = true;
-		else if (!strcmp(a, "--persistent")) persistent = true;
-		else if (!strcmp(a, "--transient")) transient = true;
-		else if (!strcmp(a, "--name")) names = true;
-		else if (!strcmp(a, "--uuid")) uuids = true;
+		if (!strcmp(a, "--all"))
+			all = true;
+		else if (!strcmp(a, "--inactive"))
+			inactive = true;
+		else if (!strcmp(a, "--autostart"))
+			autostart = true;
+		else if (!strcmp(a, "--no-autostart"))
+			no_autostart = true;
+		else if (!strcmp(a, "--persistent"))
+			persistent = true;
+		else if (!strcmp(a, "--transient"))
+			transient = true;
+		else if (!strcmp(a, "--name"))
+			names = true;
+		else if (!strcmp(a, "--uuid"))
+			uuids = true;
 		else
 			return die_usage("net-list: unknown option '%s'", a);
 	}
 	if (call("net-list", NULL, &res))
 		return 1;
 	out = json_array();
-	json_array_foreach(res, i, n)
-	{
+	json_array_foreach (res, i, n) {
 		bool act = json_is_true(json_object_get(n, "active"));
 		bool as = json_is_true(json_object_get(n, "autostart"));
 		bool per = json_is_true(json_object_get(n, "persistent"));
-		if (inactive && act) continue;
-		if (!all && !inactive && !act) continue;
-		if (autostart && !as) continue;
-		if (no_autostart && as) continue;
-		if (persistent && !per) continue;
-		if (transient && per) continue;
+		if (inactive && act)
+			continue;
+		if (!all && !inactive && !act)
+			continue;
+		if (autostart && !as)
+			continue;
+		if (no_autostart && as)
+			continue;
+		if (persistent && !per)
+			continue;
+		if (transient && per)
+			continue;
 		json_t *row = json_deep_copy(n);
 		json_object_set_new(row, "state",
 				    json_string(act ? "active" : "inactive"));
@@ -223,22 +236,21 @@ static int c_list(int argc, char **argv)
 		json_array_append_new(out, row);
 	}
 	if (opt_json) {
-		json_array_foreach(out, i, n)
-		{
+		json_array_foreach (out, i, n) {
 			json_object_del(n, "autostart_s");
 			json_object_del(n, "persistent_s");
 		}
 		print_json(out);
 	} else if (names || uuids) {
-		json_array_foreach(out, i, n)
+		json_array_foreach (out, i, n)
 			printf("%s%s%s\n", uuids ? jstr(n, "uuid") : "",
 			       names && uuids ? " " : "",
 			       names ? jstr(n, "name") : "");
 	} else {
-		static const char *cols[] = { "name", "state", "autostart_s",
-					      "persistent_s" };
-		static const char *heads[] = { "Name", "State", "Autostart",
-					       "Persistent" };
+		static const char *cols[] = {"name", "state", "autostart_s",
+					     "persistent_s"};
+		static const char *heads[] = {"Name", "State", "Autostart",
+					      "Persistent"};
 		print_table(out, cols, heads, 4);
 	}
 	json_decref(out);
@@ -442,26 +454,26 @@ static int c_version(int argc, char **argv)
 static int c_help(int argc, char **argv);
 
 static const struct cmd cmds[] = {
-	{ "net-define", c_define, "net-define FILE",
-	  "define (or redefine) a persistent network from libvirt network "
-	  "XML" },
-	{ "net-undefine", c_undefine, "net-undefine NETWORK",
-	  "remove a network's persistent definition" },
-	{ "net-list", c_list,
-	  "net-list [--all|--inactive] [--autostart|--no-autostart] "
-	  "[--persistent|--transient] [--name] [--uuid]",
-	  "list networks (active ones unless --all or --inactive)" },
-	{ "net-info", c_info, "net-info NETWORK", "show a network's state" },
-	{ "net-dumpxml", c_dumpxml, "net-dumpxml NETWORK [--inactive]",
-	  "print a network's XML" },
-	{ "net-autostart", c_autostart, "net-autostart NETWORK [--disable]",
-	  "start the network when netd starts" },
-	{ "net-uuid", c_uuid, "net-uuid NETWORK", "print a network's UUID" },
-	{ "net-name", c_name, "net-name UUID", "print a network's name" },
-	{ "net-edit", c_edit, "net-edit NETWORK",
-	  "edit the definition with $EDITOR; it is checked before saving" },
-	{ "version", c_version, "version", "print netctl and netd versions" },
-	{ "help", c_help, "help", "this list" },
+	{"net-define", c_define, "net-define FILE",
+	 "define (or redefine) a persistent network from libvirt network "
+	 "XML"},
+	{"net-undefine", c_undefine, "net-undefine NETWORK",
+	 "remove a network's persistent definition"},
+	{"net-list", c_list,
+	 "net-list [--all|--inactive] [--autostart|--no-autostart] "
+	 "[--persistent|--transient] [--name] [--uuid]",
+	 "list networks (active ones unless --all or --inactive)"},
+	{"net-info", c_info, "net-info NETWORK", "show a network's state"},
+	{"net-dumpxml", c_dumpxml, "net-dumpxml NETWORK [--inactive]",
+	 "print a network's XML"},
+	{"net-autostart", c_autostart, "net-autostart NETWORK [--disable]",
+	 "start the network when netd starts"},
+	{"net-uuid", c_uuid, "net-uuid NETWORK", "print a network's UUID"},
+	{"net-name", c_name, "net-name UUID", "print a network's name"},
+	{"net-edit", c_edit, "net-edit NETWORK",
+	 "edit the definition with $EDITOR; it is checked before saving"},
+	{"version", c_version, "version", "print netctl and netd versions"},
+	{"help", c_help, "help", "this list"},
 };
 
 static int c_help(int argc, char **argv)
@@ -492,7 +504,8 @@ int main(int argc, char **argv)
 			sock_path = argv[i];
 		} else if (!strncmp(argv[i], "--socket=", 9)) {
 			sock_path = argv[i] + 9;
-		} else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+		} else if (!strcmp(argv[i], "--help") ||
+			   !strcmp(argv[i], "-h")) {
 			return c_help(0, NULL);
 		} else {
 			rest[n++] = argv[i];

@@ -42,10 +42,12 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: netd [options]\n"
 		"  --config-dir DIR   network definitions (default /etc/netd)\n"
-		"  --run-dir DIR      live state and socket (default /run/netd)\n"
+		"  --run-dir DIR      live state and socket (default "
+		"/run/netd)\n"
 		"  --state-dir DIR    leases and saved state (default "
 		"/var/lib/netd)\n"
-		"  --socket PATH      control socket (default RUN_DIR/netd.sock)\n"
+		"  --socket PATH      control socket (default "
+		"RUN_DIR/netd.sock)\n"
 		"  --group NAME       group allowed to change networks "
 		"(besides root)\n"
 		"  --foreground       stay in the foreground, log to stderr\n"
@@ -94,7 +96,7 @@ static json_t *dispatch(struct netd *d, struct client *c, json_t *req)
 {
 	json_t *id = json_object_get(req, "id"), *args, *result = NULL;
 	const char *cmd = json_string_value(json_object_get(req, "cmd"));
-	struct nf_err e = { 0 };
+	struct nf_err e = {0};
 	const struct handler *h;
 	int rc;
 
@@ -160,7 +162,7 @@ static void client_event(struct netd *d, struct client *c)
 		}
 		for (;;) {
 			json_t *req = NULL, *rep;
-			struct nf_err e = { 0 };
+			struct nf_err e = {0};
 			int fds[PROTO_MAX_FDS];
 			size_t nfds = 0;
 			int r = proto_rx_next(&c->rx, &req, fds, &nfds, &e);
@@ -204,7 +206,7 @@ static void accept_clients(struct netd *d)
 			continue;
 		}
 		c->admin = peer_is_admin(d, &c->cred);
-		struct epoll_event ev = { .events = EPOLLIN, .data.ptr = c };
+		struct epoll_event ev = {.events = EPOLLIN, .data.ptr = c};
 		epoll_ctl(d->epfd, EPOLL_CTL_ADD, fd, &ev);
 	}
 }
@@ -237,7 +239,7 @@ static int lock_dir(const char *dir, const char *name, struct nf_err *e)
 
 static int listen_socket(const char *path, struct nf_err *e)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	int fd;
 	if (strlen(path) >= sizeof(sa.sun_path))
 		return nf_errf(e, ENAMETOOLONG, "socket path too long: %s",
@@ -259,7 +261,7 @@ static int listen_socket(const char *path, struct nf_err *e)
 
 static int setup(struct netd *d, struct nf_err *e)
 {
-	const char *dirs[] = { d->config_dir, d->run_dir, d->state_dir };
+	const char *dirs[] = {d->config_dir, d->run_dir, d->state_dir};
 	sigset_t mask;
 	int r;
 
@@ -281,7 +283,7 @@ static int setup(struct netd *d, struct nf_err *e)
 	d->epfd = epoll_create1(EPOLL_CLOEXEC);
 	if ((d->lfd = listen_socket(d->socket_path, e)) < 0)
 		return d->lfd;
-	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = &d->lfd };
+	struct epoll_event ev = {.events = EPOLLIN, .data.ptr = &d->lfd};
 	epoll_ctl(d->epfd, EPOLL_CTL_ADD, d->lfd, &ev);
 	ev.data.ptr = &d->sigfd;
 	epoll_ctl(d->epfd, EPOLL_CTL_ADD, d->sigfd, &ev);
@@ -317,25 +319,24 @@ static void loop(struct netd *d)
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "config-dir", required_argument, NULL, 'c' },
-		{ "run-dir", required_argument, NULL, 'r' },
-		{ "state-dir", required_argument, NULL, 's' },
-		{ "socket", required_argument, NULL, 'S' },
-		{ "group", required_argument, NULL, 'g' },
-		{ "foreground", no_argument, NULL, 'f' },
-		{ "syslog", no_argument, NULL, 'l' },
-		{ "log-level", required_argument, NULL, 'L' },
-		{ "version", no_argument, NULL, 'V' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 }
-	};
-	struct netd d = { .config_dir = "/etc/netd",
-			  .run_dir = "/run/netd",
-			  .state_dir = "/var/lib/netd" };
+		{"config-dir", required_argument, NULL, 'c'},
+		{"run-dir", required_argument, NULL, 'r'},
+		{"state-dir", required_argument, NULL, 's'},
+		{"socket", required_argument, NULL, 'S'},
+		{"group", required_argument, NULL, 'g'},
+		{"foreground", no_argument, NULL, 'f'},
+		{"syslog", no_argument, NULL, 'l'},
+		{"log-level", required_argument, NULL, 'L'},
+		{"version", no_argument, NULL, 'V'},
+		{"help", no_argument, NULL, 'h'},
+		{0}};
+	struct netd d = {.config_dir = "/etc/netd",
+			 .run_dir = "/run/netd",
+			 .state_dir = "/var/lib/netd"};
 	bool foreground = false, use_syslog = false;
 	int level = NF_LOG_INFO, c;
 	char sockbuf[4096];
-	struct nf_err e = { 0 };
+	struct nf_err e = {0};
 
 	while ((c = getopt_long(argc, argv, "fh", opts, NULL)) != -1) {
 		switch (c) {
@@ -371,7 +372,8 @@ int main(int argc, char **argv)
 		}
 	}
 	if (optind < argc) {
-		fprintf(stderr, "netd: unexpected argument '%s'\n", argv[optind]);
+		fprintf(stderr, "netd: unexpected argument '%s'\n",
+			argv[optind]);
 		usage(stderr);
 		return 2;
 	}
@@ -379,7 +381,8 @@ int main(int argc, char **argv)
 		snprintf(sockbuf, sizeof(sockbuf), "%s/netd.sock", d.run_dir);
 		d.socket_path = sockbuf;
 	}
-	nf_log_init("netd", use_syslog || !foreground, (enum nf_log_level)level);
+	nf_log_init("netd", use_syslog || !foreground,
+		    (enum nf_log_level)level);
 	if (!foreground && daemon(0, 0) < 0) {
 		nf_err_log("cannot daemonize: %s", strerror(errno));
 		return 1;

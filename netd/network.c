@@ -27,8 +27,7 @@ static void loaded(struct netxml *nx, bool autostart, void *ctx)
 	NF_APPEND(r->nets, r->n, n);
 }
 
-int registry_open(struct registry *r, const char *config_dir,
-		  struct nf_err *e)
+int registry_open(struct registry *r, const char *config_dir, struct nf_err *e)
 {
 	memset(r, 0, sizeof(*r));
 	int rc = store_open(&r->config, config_dir, e);
@@ -108,8 +107,8 @@ static int need_str(json_t *args, const char *key, const char **out,
 	return 0;
 }
 
-static int need_network(struct registry *r, json_t *args,
-			struct network **out, struct nf_err *e)
+static int need_network(struct registry *r, json_t *args, struct network **out,
+			struct nf_err *e)
 {
 	const char *key;
 	int rc = need_str(args, "network", &key, e);
@@ -170,9 +169,9 @@ static int h_define(struct registry *r, json_t *args, json_t **res,
 	int rc = need_str(args, "xml", &xml, e);
 	if (rc < 0)
 		return rc;
-	rc = netxml_parse(xml, strlen(xml), arg_str(args, "source")
-						    ? arg_str(args, "source")
-						    : "network XML",
+	rc = netxml_parse(xml, strlen(xml),
+			  arg_str(args, "source") ? arg_str(args, "source")
+						  : "network XML",
 			  &nx, e);
 	if (rc < 0)
 		return rc;
@@ -213,7 +212,7 @@ static int h_define(struct registry *r, json_t *args, json_t **res,
 		if (rc < 0)
 			goto fail;
 	}
-	struct bridge_ctx bc = { r, by_name };
+	struct bridge_ctx bc = {r, by_name};
 	rc = netxml_fill_defaults(nx, bridge_in_use, &bc, e);
 	if (rc < 0)
 		goto fail;
@@ -351,13 +350,10 @@ static int h_version(struct registry *r, json_t *args, json_t **res,
 }
 
 static const struct handler handlers[] = {
-	{ "version", h_version, false },
-	{ "net-define", h_define, true },
-	{ "net-undefine", h_undefine, true },
-	{ "net-list", h_list, false },
-	{ "net-info", h_info, false },
-	{ "net-dumpxml", h_dumpxml, false },
-	{ "net-autostart", h_autostart, true },
+	{"version", h_version, false},	      {"net-define", h_define, true},
+	{"net-undefine", h_undefine, true},   {"net-list", h_list, false},
+	{"net-info", h_info, false},	      {"net-dumpxml", h_dumpxml, false},
+	{"net-autostart", h_autostart, true},
 };
 
 const struct handler *network_handler(const char *cmd)

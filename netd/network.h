@@ -21,8 +21,7 @@ struct registry {
 	struct store config;
 };
 
-int registry_open(struct registry *r, const char *config_dir,
-		  struct nf_err *e);
+int registry_open(struct registry *r, const char *config_dir, struct nf_err *e);
 void registry_close(struct registry *r);
 
 /* Finds by name or by UUID string. */

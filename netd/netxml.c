@@ -55,225 +55,241 @@ struct espec {
 	const char *ns; /* NULL: no namespace */
 	const struct aspec *attrs;
 	const struct cspec *children;
-	bool text;	  /* has text content of text_type */
+	bool text; /* has text content of text_type */
 	enum vtype text_type;
-	bool any;	  /* free-form content (metadata) */
+	bool any; /* free-form content (metadata) */
 };
 
-#define A(n, t) { n, t, NULL, 0, 0, 0 }
-#define AR(n, t) { n, t, NULL, 0, 0, REQ }
-#define AE(n, c) { n, V_ENUM, c, 0, 0, 0 }
-#define AER(n, c) { n, V_ENUM, c, 0, 0, REQ }
-#define AU(n, lo, hi) { n, V_UINT, NULL, lo, hi, 0 }
-#define AUR(n, lo, hi) { n, V_UINT, NULL, lo, hi, REQ }
-#define AH(n, hi) { n, V_HEX, NULL, 0, hi, 0 }
-#define AEND { NULL, 0, NULL, 0, 0, 0 }
-#define CEND { NULL, 0, 0 }
+#define A(n, t)                                                                \
+	{                                                                      \
+		n, t, NULL, 0, 0, 0                                            \
+	}
+#define AR(n, t)                                                               \
+	{                                                                      \
+		n, t, NULL, 0, 0, REQ                                          \
+	}
+#define AE(n, c)                                                               \
+	{                                                                      \
+		n, V_ENUM, c, 0, 0, 0                                          \
+	}
+#define AER(n, c)                                                              \
+	{                                                                      \
+		n, V_ENUM, c, 0, 0, REQ                                        \
+	}
+#define AU(n, lo, hi)                                                          \
+	{                                                                      \
+		n, V_UINT, NULL, lo, hi, 0                                     \
+	}
+#define AUR(n, lo, hi)                                                         \
+	{                                                                      \
+		n, V_UINT, NULL, lo, hi, REQ                                   \
+	}
+#define AH(n, hi)                                                              \
+	{                                                                      \
+		n, V_HEX, NULL, 0, hi, 0                                       \
+	}
+#define AEND                                                                   \
+	{                                                                      \
+		NULL, 0, NULL, 0, 0, 0                                         \
+	}
+#define CEND                                                                   \
+	{                                                                      \
+		NULL, 0, 0                                                     \
+	}
 #define U32 4294967295ull
 #define U64 18446744073709551615ull
 
-static const struct aspec no_attrs[] = { AEND };
-static const struct cspec no_children[] = { CEND };
+static const struct aspec no_attrs[] = {AEND};
+static const struct cspec no_children[] = {CEND};
 
-#define TEXT_ELEM(var, nm, tt)                                                \
-	static const struct espec var = { nm, NULL, no_attrs, no_children,    \
-					  true, tt, false }
-#define LEAF(var, nm, at)                                                     \
-	static const struct espec var = { nm, NULL, at, no_children, false,   \
-					  V_STR, false }
-#define NODE(var, nm, at, ch)                                                 \
-	static const struct espec var = { nm, NULL, at, ch, false, V_STR,     \
-					  false }
+#define TEXT_ELEM(var, nm, tt)                                                 \
+	static const struct espec var = {nm,   NULL, no_attrs, no_children,    \
+					 true, tt,   false}
+#define LEAF(var, nm, at)                                                      \
+	static const struct espec var = {nm,	NULL,  at,   no_children,      \
+					 false, V_STR, false}
+#define NODE(var, nm, at, ch)                                                  \
+	static const struct espec var = {nm, NULL, at, ch, false, V_STR, false}
 
 TEXT_ELEM(e_name, "name", V_NETNAME);
 TEXT_ELEM(e_uuid, "uuid", V_UUID);
 TEXT_ELEM(e_title, "title", V_STR);
 TEXT_ELEM(e_description, "description", V_STR);
-static const struct espec e_metadata = { "metadata", NULL, no_attrs,
-					 no_children, false, V_STR, true };
+static const struct espec e_metadata = {
+	"metadata", NULL, no_attrs, no_children, false, V_STR, true};
 
-static const struct aspec a_driver[] = { AE("name", "vfio|kvm|xen"),
-					 A("model", V_NONEMPTY), AEND };
+static const struct aspec a_driver[] = {AE("name", "vfio|kvm|xen"),
+					A("model", V_NONEMPTY), AEND};
 LEAF(e_driver, "driver", a_driver);
-static const struct aspec a_startend_ip[] = { AR("start", V_IPV4),
-					      AR("end", V_IPV4), AEND };
+static const struct aspec a_startend_ip[] = {AR("start", V_IPV4),
+					     AR("end", V_IPV4), AEND};
 LEAF(e_nat_address, "address", a_startend_ip);
-static const struct aspec a_startend_port[] = { AUR("start", 1, 65535),
-						AUR("end", 1, 65535), AEND };
+static const struct aspec a_startend_port[] = {AUR("start", 1, 65535),
+					       AUR("end", 1, 65535), AEND};
 LEAF(e_nat_port, "port", a_startend_port);
-static const struct aspec a_nat[] = { A("ipv6", V_YESNO), AEND };
-static const struct cspec c_nat[] = { { &e_nat_address, 0, 1 },
-				      { &e_nat_port, 0, 1 }, CEND };
+static const struct aspec a_nat[] = {A("ipv6", V_YESNO), AEND};
+static const struct cspec c_nat[] = {
+	{&e_nat_address, 0, 1}, {&e_nat_port, 0, 1}, CEND};
 NODE(e_nat, "nat", a_nat, c_nat);
-static const struct aspec a_pf[] = { AR("dev", V_DEV), AEND };
+static const struct aspec a_pf[] = {AR("dev", V_DEV), AEND};
 LEAF(e_pf, "pf", a_pf);
-static const struct aspec a_fwd_if[] = { AR("dev", V_DEV),
-					 AU("connections", 0, U32), AEND };
+static const struct aspec a_fwd_if[] = {AR("dev", V_DEV),
+					AU("connections", 0, U32), AEND};
 LEAF(e_fwd_if, "interface", a_fwd_if);
-static const struct aspec a_pci[] = { AER("type", "pci"),
-				      AH("domain", 0xffff),
-				      AH("bus", 0xff),
-				      AH("slot", 0x1f),
-				      AH("function", 0x7),
-				      AE("multifunction", "on|off"),
-				      AU("connections", 0, U32),
-				      AEND };
+static const struct aspec a_pci[] = {
+	AER("type", "pci"),	   AH("domain", 0xffff),
+	AH("bus", 0xff),	   AH("slot", 0x1f),
+	AH("function", 0x7),	   AE("multifunction", "on|off"),
+	AU("connections", 0, U32), AEND};
 LEAF(e_fwd_addr, "address", a_pci);
 static const struct aspec a_forward[] = {
 	A("dev", V_DEV),
 	AE("mode", "nat|route|open|bridge|passthrough|private|vepa|hostdev"),
-	A("managed", V_YESNO), AEND
-};
-static const struct cspec c_forward[] = {
-	{ &e_driver, 0, 1 },   { &e_nat, 0, 1 },      { &e_pf, 0, 1 },
-	{ &e_fwd_if, 0, 0 },   { &e_fwd_addr, 0, 0 }, CEND
-};
+	A("managed", V_YESNO), AEND};
+static const struct cspec c_forward[] = {{&e_driver, 0, 1},   {&e_nat, 0, 1},
+					 {&e_pf, 0, 1},	      {&e_fwd_if, 0, 0},
+					 {&e_fwd_addr, 0, 0}, CEND};
 NODE(e_forward, "forward", a_forward, c_forward);
 
-static const struct aspec a_bridge[] = {
-	A("name", V_DEV), A("zone", V_NONEMPTY), A("stp", V_ONOFF),
-	AU("delay", 0, U64), AE("macTableManager", "kernel|libvirt"), AEND
-};
+static const struct aspec a_bridge[] = {A("name", V_DEV),
+					A("zone", V_NONEMPTY),
+					A("stp", V_ONOFF),
+					AU("delay", 0, U64),
+					AE("macTableManager", "kernel|libvirt"),
+					AEND};
 LEAF(e_bridge, "bridge", a_bridge);
-static const struct aspec a_mtu[] = { AUR("size", 68, 65535), AEND };
+static const struct aspec a_mtu[] = {AUR("size", 68, 65535), AEND};
 LEAF(e_mtu, "mtu", a_mtu);
-static const struct aspec a_mac[] = { AR("address", V_MAC), AEND };
+static const struct aspec a_mac[] = {AR("address", V_MAC), AEND};
 LEAF(e_mac, "mac", a_mac);
-static const struct aspec a_domain[] = { AR("name", V_DNSNAME),
-					 A("localOnly", V_YESNO),
-					 A("register", V_YESNO), AEND };
+static const struct aspec a_domain[] = {AR("name", V_DNSNAME),
+					A("localOnly", V_YESNO),
+					A("register", V_YESNO), AEND};
 LEAF(e_domain, "domain", a_domain);
 
-static const struct aspec a_forwarder[] = { A("domain", V_DNSNAME),
-					    A("addr", V_IP), AEND };
+static const struct aspec a_forwarder[] = {A("domain", V_DNSNAME),
+					   A("addr", V_IP), AEND};
 LEAF(e_forwarder, "forwarder", a_forwarder);
-static const struct aspec a_txt[] = { AR("name", V_DNSNAME),
-				      AR("value", V_STR), AEND };
+static const struct aspec a_txt[] = {AR("name", V_DNSNAME), AR("value", V_STR),
+				     AEND};
 LEAF(e_txt, "txt", a_txt);
 static const struct aspec a_srv[] = {
 	AR("service", V_NONEMPTY), AER("protocol", "tcp|udp"),
 	A("domain", V_DNSNAME),	   A("target", V_NONEMPTY),
 	AU("port", 0, 65535),	   AU("priority", 0, 65535),
-	AU("weight", 0, 65535),	   AEND
-};
+	AU("weight", 0, 65535),	   AEND};
 LEAF(e_srv, "srv", a_srv);
 TEXT_ELEM(e_hostname, "hostname", V_DNSNAME);
-static const struct aspec a_dns_host[] = { AR("ip", V_IP), AEND };
-static const struct cspec c_dns_host[] = { { &e_hostname, 1, 0 }, CEND };
+static const struct aspec a_dns_host[] = {AR("ip", V_IP), AEND};
+static const struct cspec c_dns_host[] = {{&e_hostname, 1, 0}, CEND};
 NODE(e_dns_host, "host", a_dns_host, c_dns_host);
-static const struct aspec a_dns[] = { A("enable", V_YESNO),
-				      A("forwardPlainNames", V_YESNO), AEND };
-static const struct cspec c_dns[] = { { &e_forwarder, 0, 0 },
-				      { &e_txt, 0, 0 },
-				      { &e_srv, 0, 0 },
-				      { &e_dns_host, 0, 0 },
-				      CEND };
+static const struct aspec a_dns[] = {A("enable", V_YESNO),
+				     A("forwardPlainNames", V_YESNO), AEND};
+static const struct cspec c_dns[] = {{&e_forwarder, 0, 0},
+				     {&e_txt, 0, 0},
+				     {&e_srv, 0, 0},
+				     {&e_dns_host, 0, 0},
+				     CEND};
 NODE(e_dns, "dns", a_dns, c_dns);
 
-static const struct aspec a_tag[] = { AUR("id", 0, 4095),
-				      AE("nativeMode", "tagged|untagged"),
-				      AEND };
+static const struct aspec a_tag[] = {AUR("id", 0, 4095),
+				     AE("nativeMode", "tagged|untagged"), AEND};
 LEAF(e_tag, "tag", a_tag);
-static const struct aspec a_vlan[] = { AE("trunk", "yes"), AEND };
-static const struct cspec c_vlan[] = { { &e_tag, 1, 0 }, CEND };
+static const struct aspec a_vlan[] = {AE("trunk", "yes"), AEND};
+static const struct cspec c_vlan[] = {{&e_tag, 1, 0}, CEND};
 NODE(e_vlan, "vlan", a_vlan, c_vlan);
 
-static const struct aspec a_bw_dir[] = {
-	AU("average", 1, 18014398509481984ull),
-	AU("peak", 1, 18014398509481984ull),
-	AU("floor", 1, 18014398509481984ull), AU("burst", 1, U32), AEND
-};
+static const struct aspec a_bw_dir[] = {AU("average", 1, 18014398509481984ull),
+					AU("peak", 1, 18014398509481984ull),
+					AU("floor", 1, 18014398509481984ull),
+					AU("burst", 1, U32), AEND};
 LEAF(e_inbound, "inbound", a_bw_dir);
 LEAF(e_outbound, "outbound", a_bw_dir);
-static const struct aspec a_bandwidth[] = { AU("classID", 1, U32), AEND };
-static const struct cspec c_bandwidth[] = { { &e_inbound, 0, 1 },
-					    { &e_outbound, 0, 1 }, CEND };
+static const struct aspec a_bandwidth[] = {AU("classID", 1, U32), AEND};
+static const struct cspec c_bandwidth[] = {
+	{&e_inbound, 0, 1}, {&e_outbound, 0, 1}, CEND};
 NODE(e_bandwidth, "bandwidth", a_bandwidth, c_bandwidth);
 
-static const struct aspec a_port[] = { A("isolated", V_YESNO), AEND };
+static const struct aspec a_port[] = {A("isolated", V_YESNO), AEND};
 LEAF(e_port, "port", a_port);
 
-static const struct aspec a_tftp[] = { AR("root", V_NONEMPTY), AEND };
+static const struct aspec a_tftp[] = {AR("root", V_NONEMPTY), AEND};
 LEAF(e_tftp, "tftp", a_tftp);
-static const struct aspec a_lease[] = { AUR("expiry", 0, U64),
-					AE("unit", "seconds|minutes|hours"),
-					AEND };
+static const struct aspec a_lease[] = {
+	AUR("expiry", 0, U64), AE("unit", "seconds|minutes|hours"), AEND};
 LEAF(e_lease, "lease", a_lease);
-static const struct cspec c_leased[] = { { &e_lease, 0, 1 }, CEND };
-static const struct aspec a_range[] = { AR("start", V_IP), AR("end", V_IP),
-					AEND };
+static const struct cspec c_leased[] = {{&e_lease, 0, 1}, CEND};
+static const struct aspec a_range[] = {AR("start", V_IP), AR("end", V_IP),
+				       AEND};
 NODE(e_range, "range", a_range, c_leased);
-static const struct aspec a_dhcp_host[] = { A("mac", V_MAC), A("id", V_DUID),
-					    A("name", V_NONEMPTY),
-					    AR("ip", V_IP), AEND };
+static const struct aspec a_dhcp_host[] = {A("mac", V_MAC), A("id", V_DUID),
+					   A("name", V_NONEMPTY),
+					   AR("ip", V_IP), AEND};
 NODE(e_dhcp_host, "host", a_dhcp_host, c_leased);
-static const struct aspec a_bootp[] = { AR("file", V_NONEMPTY),
-					A("server", V_DNSNAME), AEND };
+static const struct aspec a_bootp[] = {AR("file", V_NONEMPTY),
+				       A("server", V_DNSNAME), AEND};
 LEAF(e_bootp, "bootp", a_bootp);
-static const struct cspec c_dhcp[] = { { &e_range, 0, 0 },
-				       { &e_dhcp_host, 0, 0 },
-				       { &e_bootp, 0, 1 }, CEND };
+static const struct cspec c_dhcp[] = {
+	{&e_range, 0, 0}, {&e_dhcp_host, 0, 0}, {&e_bootp, 0, 1}, CEND};
 NODE(e_dhcp, "dhcp", no_attrs, c_dhcp);
 static const struct aspec a_ip[] = {
-	AE("family", "ipv4|ipv6"), A("address", V_IP), A("netmask", V_IPV4),
-	AU("prefix", 0, 128), A("localPtr", V_YESNO), AEND
-};
-static const struct cspec c_ip[] = { { &e_tftp, 0, 1 }, { &e_dhcp, 0, 1 },
-				     CEND };
+	AE("family", "ipv4|ipv6"), A("address", V_IP),	   A("netmask", V_IPV4),
+	AU("prefix", 0, 128),	   A("localPtr", V_YESNO), AEND};
+static const struct cspec c_ip[] = {{&e_tftp, 0, 1}, {&e_dhcp, 0, 1}, CEND};
 NODE(e_ip, "ip", a_ip, c_ip);
 
-static const struct aspec a_route[] = {
-	AE("family", "ipv4|ipv6"), AR("address", V_IP), A("netmask", V_IPV4),
-	AU("prefix", 0, 128), AR("gateway", V_IP), AU("metric", 0, U32), AEND
-};
+static const struct aspec a_route[] = {AE("family", "ipv4|ipv6"),
+				       AR("address", V_IP),
+				       A("netmask", V_IPV4),
+				       AU("prefix", 0, 128),
+				       AR("gateway", V_IP),
+				       AU("metric", 0, U32),
+				       AEND};
 LEAF(e_route, "route", a_route);
 
-static const struct aspec a_vp_params[] = {
-	AU("managerid", 0, 255), AU("typeid", 0, 0xffffff),
-	AU("typeidversion", 0, 255), A("instanceid", V_UUID),
-	A("profileid", V_NONEMPTY), A("interfaceid", V_UUID), AEND
-};
+static const struct aspec a_vp_params[] = {AU("managerid", 0, 255),
+					   AU("typeid", 0, 0xffffff),
+					   AU("typeidversion", 0, 255),
+					   A("instanceid", V_UUID),
+					   A("profileid", V_NONEMPTY),
+					   A("interfaceid", V_UUID),
+					   AEND};
 LEAF(e_vp_params, "parameters", a_vp_params);
 static const struct aspec a_virtualport[] = {
-	AE("type", "802.1Qbg|802.1Qbh|openvswitch|midonet"), AEND
-};
-static const struct cspec c_virtualport[] = { { &e_vp_params, 0, 1 }, CEND };
+	AE("type", "802.1Qbg|802.1Qbh|openvswitch|midonet"), AEND};
+static const struct cspec c_virtualport[] = {{&e_vp_params, 0, 1}, CEND};
 NODE(e_virtualport, "virtualport", a_virtualport, c_virtualport);
 
-static const struct aspec a_portgroup[] = { AR("name", V_NONEMPTY),
-					    A("default", V_YESNO),
-					    A("trustGuestRxFilters", V_YESNO),
-					    AEND };
-static const struct cspec c_portgroup[] = { { &e_vlan, 0, 1 },
-					    { &e_virtualport, 0, 1 },
-					    { &e_bandwidth, 0, 1 }, CEND };
+static const struct aspec a_portgroup[] = {
+	AR("name", V_NONEMPTY), A("default", V_YESNO),
+	A("trustGuestRxFilters", V_YESNO), AEND};
+static const struct cspec c_portgroup[] = {
+	{&e_vlan, 0, 1}, {&e_virtualport, 0, 1}, {&e_bandwidth, 0, 1}, CEND};
 NODE(e_portgroup, "portgroup", a_portgroup, c_portgroup);
 
-static const struct aspec a_option[] = { AR("value", V_STR), AEND };
-static const struct espec e_option = { "option", NETXML_DNSMASQ_NS, a_option,
-				       no_children, false, V_STR, false };
-static const struct cspec c_options[] = { { &e_option, 0, 0 }, CEND };
-static const struct espec e_options = { "options", NETXML_DNSMASQ_NS,
-					no_attrs, c_options, false, V_STR,
-					false };
+static const struct aspec a_option[] = {AR("value", V_STR), AEND};
+static const struct espec e_option = {
+	"option", NETXML_DNSMASQ_NS, a_option, no_children, false, V_STR,
+	false};
+static const struct cspec c_options[] = {{&e_option, 0, 0}, CEND};
+static const struct espec e_options = {
+	"options", NETXML_DNSMASQ_NS, no_attrs, c_options, false, V_STR, false};
 
-static const struct aspec a_network[] = { AU("connections", 0, U32),
-					  A("ipv6", V_YESNO),
-					  A("trustGuestRxFilters", V_YESNO),
-					  AEND };
+static const struct aspec a_network[] = {
+	AU("connections", 0, U32), A("ipv6", V_YESNO),
+	A("trustGuestRxFilters", V_YESNO), AEND};
 /* Order here is the order libvirt formats in. */
 static const struct cspec c_network[] = {
-	{ &e_name, 1, 1 },	  { &e_uuid, 0, 1 },
-	{ &e_title, 0, 1 },	  { &e_description, 0, 1 },
-	{ &e_metadata, 0, 1 },	  { &e_forward, 0, 1 },
-	{ &e_bridge, 0, 1 },	  { &e_mtu, 0, 1 },
-	{ &e_mac, 0, 1 },	  { &e_domain, 0, 1 },
-	{ &e_dns, 0, 1 },	  { &e_vlan, 0, 1 },
-	{ &e_bandwidth, 0, 1 },	  { &e_port, 0, 1 },
-	{ &e_ip, 0, 0 },	  { &e_route, 0, 0 },
-	{ &e_virtualport, 0, 1 }, { &e_portgroup, 0, 0 },
-	{ &e_options, 0, 1 },	  CEND
-};
+	{&e_name, 1, 1},	{&e_uuid, 0, 1},
+	{&e_title, 0, 1},	{&e_description, 0, 1},
+	{&e_metadata, 0, 1},	{&e_forward, 0, 1},
+	{&e_bridge, 0, 1},	{&e_mtu, 0, 1},
+	{&e_mac, 0, 1},		{&e_domain, 0, 1},
+	{&e_dns, 0, 1},		{&e_vlan, 0, 1},
+	{&e_bandwidth, 0, 1},	{&e_port, 0, 1},
+	{&e_ip, 0, 0},		{&e_route, 0, 0},
+	{&e_virtualport, 0, 1}, {&e_portgroup, 0, 0},
+	{&e_options, 0, 1},	CEND};
 NODE(e_network, "network", a_network, c_network);
 
 /* --------------------------------------------------------------- helpers */
@@ -317,9 +333,9 @@ static xmlNodePtr child(xmlNodePtr n, const char *name)
 	return NULL;
 }
 
-#define FOR_CHILD(c, parent, nm)                                              \
-	for (xmlNodePtr c = (parent) ? (parent)->children : NULL; c;          \
-	     c = c->next)                                                     \
+#define FOR_CHILD(c, parent, nm)                                               \
+	for (xmlNodePtr c = (parent) ? (parent)->children : NULL; c;           \
+	     c = c->next)                                                      \
 		if (is(c, nm))
 
 /* Error at a node: "what: line N: <elem attr='val'>: message". */
@@ -341,9 +357,9 @@ static int nerr(struct nf_err *e, const char *what, xmlNodePtr n,
 
 const char *netxml_fwd_name(enum netxml_fwd m)
 {
-	static const char *names[] = { "none",	  "nat",	 "route",
-				       "open",	  "bridge",	 "private",
-				       "vepa",	  "passthrough", "hostdev" };
+	static const char *names[] = {"none", "nat",	     "route",
+				      "open", "bridge",	     "private",
+				      "vepa", "passthrough", "hostdev"};
 	return (unsigned)m < NF_ARRAY_SIZE(names) ? names[m] : "?";
 }
 
@@ -390,7 +406,8 @@ int netxml_addr_cmp(const struct netxml_addr *a, const struct netxml_addr *b)
 bool netxml_addr_in_subnet(const struct netxml_addr *a,
 			   const struct netxml_addr *net, int prefix)
 {
-	const uint8_t *x = (const uint8_t *)&a->v6, *y = (const uint8_t *)&net->v6;
+	const uint8_t *x = (const uint8_t *)&a->v6,
+		      *y = (const uint8_t *)&net->v6;
 	if (a->family != net->family)
 		return false;
 	for (int i = 0; i < prefix / 8; i++)
@@ -426,7 +443,7 @@ static bool host_bits_zero(const struct netxml_addr *a, int prefix)
 	const uint8_t *p = (const uint8_t *)&a->v6;
 	for (size_t i = 0; i < addr_len(a); i++) {
 		int bits = prefix - (int)i * 8;
-		uint8_t hostmask = bits >= 8 ? 0
+		uint8_t hostmask = bits >= 8   ? 0
 				   : bits <= 0 ? 0xff
 					       : (uint8_t)(0xff >> bits);
 		if (p[i] & hostmask)
@@ -533,8 +550,7 @@ static bool check_value(enum vtype t, const char *v, const struct aspec *as,
 	struct netxml_addr a;
 
 	switch (t) {
-	case V_STR:
-		return true;
+	case V_STR: return true;
 	case V_NONEMPTY:
 		snprintf(exp, n, "a non-empty value");
 		return *v != '\0';
@@ -585,8 +601,7 @@ static bool check_value(enum vtype t, const char *v, const struct aspec *as,
 			 "or white space");
 		return valid_dev(v);
 	case V_DNSNAME:
-		snprintf(exp, n,
-			 "a DNS name (letters, digits, '.', '-', '_')");
+		snprintf(exp, n, "a DNS name (letters, digits, '.', '-', '_')");
 		return valid_dnsname(v);
 	case V_DUID:
 		snprintf(exp, n,
@@ -634,11 +649,11 @@ static void expected_children(const struct espec *s, char *out, size_t n)
 
 /* lenient: required attributes may be missing (net-update delete matches
  * entries by whatever they give); values are still checked. */
-static int validate_elem(xmlNodePtr n, const struct espec *s,
-			 const char *what, bool lenient, struct nf_err *e);
+static int validate_elem(xmlNodePtr n, const struct espec *s, const char *what,
+			 bool lenient, struct nf_err *e);
 
-static int validate_attrs(xmlNodePtr n, const struct espec *s,
-			  const char *what, bool lenient, struct nf_err *e)
+static int validate_attrs(xmlNodePtr n, const struct espec *s, const char *what,
+			  bool lenient, struct nf_err *e)
 {
 	char exp[256];
 
@@ -663,14 +678,13 @@ static int validate_attrs(xmlNodePtr n, const struct espec *s,
 					"%s%s", len ? ", " : "", p->name);
 			return nerr(e, what, n,
 				    "unknown attribute '%s'; allowed: %s",
-				    (const char *)a->name,
-				    *exp ? exp : "none");
+				    (const char *)a->name, *exp ? exp : "none");
 		}
 		/* One text node per value, so the view can point at it. */
 		if (!a->children || a->children->next ||
 		    a->children->type != XML_TEXT_NODE) {
-			xmlChar *v = xmlNodeListGetString(n->doc, a->children,
-							  1);
+			xmlChar *v =
+				xmlNodeListGetString(n->doc, a->children, 1);
 			xmlSetProp(n, a->name, v ? v : (const xmlChar *)"");
 			xmlFree(v);
 		}
@@ -683,8 +697,7 @@ static int validate_attrs(xmlNodePtr n, const struct espec *s,
 	for (const struct aspec *p = s->attrs; p->name && !lenient; p++)
 		if ((p->flags & REQ) && !attr(n, p->name))
 			return nerr(e, what, n,
-				    "missing required attribute '%s'",
-				    p->name);
+				    "missing required attribute '%s'", p->name);
 	return 0;
 }
 
@@ -694,14 +707,13 @@ static int validate_children(xmlNodePtr n, const struct espec *s,
 	size_t nspecs = 0;
 	while (s->children[nspecs].e)
 		nspecs++;
-	unsigned counts[32] = { 0 };
+	unsigned counts[32] = {0};
 	char exp[512];
 
 	for (xmlNodePtr c = n->children; c; c = c->next) {
 		switch (c->type) {
 		case XML_COMMENT_NODE:
-		case XML_PI_NODE:
-			continue;
+		case XML_PI_NODE: continue;
 		case XML_TEXT_NODE:
 		case XML_CDATA_SECTION_NODE: {
 			const char *t = (const char *)c->content;
@@ -714,8 +726,7 @@ static int validate_children(xmlNodePtr n, const struct espec *s,
 					    t);
 			continue;
 		}
-		case XML_ELEMENT_NODE:
-			break;
+		case XML_ELEMENT_NODE: break;
 		default:
 			return nerr(e, what, n,
 				    "entity references and other special "
@@ -729,8 +740,8 @@ static int validate_children(xmlNodePtr n, const struct espec *s,
 		size_t i;
 		for (i = 0; i < nspecs; i++) {
 			const struct espec *cs = s->children[i].e;
-			const char *href = c->ns ? (const char *)c->ns->href
-						 : NULL;
+			const char *href =
+				c->ns ? (const char *)c->ns->href : NULL;
 			if (strcmp(cs->name, (const char *)c->name))
 				continue;
 			if ((cs->ns == NULL) != (href == NULL) ||
@@ -755,7 +766,8 @@ static int validate_children(xmlNodePtr n, const struct espec *s,
 		if (s->children[i].max && counts[i] > s->children[i].max)
 			return nerr(e, what, c,
 				    "element may appear only %s inside <%s>",
-				    s->children[i].max == 1 ? "once" : "a few times",
+				    s->children[i].max == 1 ? "once"
+							    : "a few times",
 				    (const char *)n->name);
 		int r = validate_elem(c, s->children[i].e, what, lenient, e);
 		if (r < 0)
@@ -768,8 +780,8 @@ static int validate_children(xmlNodePtr n, const struct espec *s,
 	return 0;
 }
 
-static int validate_elem(xmlNodePtr n, const struct espec *s,
-			 const char *what, bool lenient, struct nf_err *e)
+static int validate_elem(xmlNodePtr n, const struct espec *s, const char *what,
+			 bool lenient, struct nf_err *e)
 {
 	char exp[256];
 	int r;
@@ -781,9 +793,9 @@ static int validate_elem(xmlNodePtr n, const struct espec *s,
 				return nerr(e, what, c,
 					    "metadata elements need their own "
 					    "XML namespace");
-		return n->properties ? nerr(e, what, n,
-					    "attributes are not allowed")
-				     : 0;
+		return n->properties
+			       ? nerr(e, what, n, "attributes are not allowed")
+			       : 0;
 	}
 	r = validate_attrs(n, s, what, lenient, e);
 	if (r < 0)
@@ -843,12 +855,10 @@ static int normalise(xmlNodePtr root, const char *what, struct nf_err *e)
 	if (attr(root, "ipv6") && !strcmp(attr(root, "ipv6"), "no"))
 		xmlUnsetProp(root, (const xmlChar *)"ipv6");
 	canon_mac_attr(child(root, "mac"), "address");
-	FOR_CHILD(ip, root, "ip")
-	{
-		FOR_CHILD(dhcp, ip, "dhcp")
-		{
-			FOR_CHILD(h, dhcp, "host")
-			canon_mac_attr(h, "mac");
+	FOR_CHILD (ip, root, "ip") {
+		FOR_CHILD (dhcp, ip, "dhcp") {
+			FOR_CHILD (h, dhcp, "host")
+				canon_mac_attr(h, "mac");
 		}
 		lowercase_attr(ip, "address");
 	}
@@ -863,11 +873,10 @@ static int normalise(xmlNodePtr root, const char *what, struct nf_err *e)
 			return nerr(e, what, fwd,
 				    "dev='%s' must match the first <interface "
 				    "dev='%s'/> (line %d)",
-				    dev, attr(first_if, "dev"),
-				    line(first_if));
+				    dev, attr(first_if, "dev"), line(first_if));
 		if (dev && !first_if && strcmp(mode, "hostdev")) {
-			xmlNodePtr i = xmlNewNode(NULL,
-						  (const xmlChar *)"interface");
+			xmlNodePtr i =
+				xmlNewNode(NULL, (const xmlChar *)"interface");
 			xmlSetProp(i, (const xmlChar *)"dev",
 				   (const xmlChar *)dev);
 			xmlAddChild(fwd, i);
@@ -996,7 +1005,10 @@ static int addr_prefix(xmlNodePtr n, const char *addrname, const char *what,
 				    pf, av, max);
 	} else if (a->family == AF_INET) {
 		uint8_t first = ((uint8_t *)&a->v4)[0];
-		*prefix = first < 128 ? 8 : first < 192 ? 16 : first < 224 ? 24 : -1;
+		*prefix = first < 128	? 8
+			  : first < 192 ? 16
+			  : first < 224 ? 24
+					: -1;
 		if (*prefix < 0)
 			return nerr(e, what, n,
 				    "%s='%s' is a class D/E address; give a "
@@ -1019,8 +1031,7 @@ static int view_forward(xmlNodePtr root, struct netdef *d, const char *what,
 	d->mode = (enum netxml_fwd)parse_fwd_mode(attr(f, "mode"));
 	const char *m = netxml_fwd_name(d->mode);
 	d->fwd_dev = attr(f, "dev");
-	FOR_CHILD(i, f, "interface")
-	{
+	FOR_CHILD (i, f, "interface") {
 		for (size_t k = 0; k < d->nfwd_ifs; k++)
 			if (!strcmp(d->fwd_ifs[k], attr(i, "dev")))
 				return nerr(e, what, i,
@@ -1030,16 +1041,14 @@ static int view_forward(xmlNodePtr root, struct netdef *d, const char *what,
 		NF_APPEND(d->fwd_ifs, d->nfwd_ifs, attr(i, "dev"));
 	}
 	size_t naddrs = 0;
-	FOR_CHILD(a, f, "address")
-	{
+	FOR_CHILD (a, f, "address") {
 		naddrs++;
-		FOR_CHILD(b, f, "address")
-		{
+		FOR_CHILD (b, f, "address") {
 			if (b == a)
 				break;
 			unsigned long long x[4], y[4];
-			static const char *k[] = { "domain", "bus", "slot",
-						   "function" };
+			static const char *k[] = {"domain", "bus", "slot",
+						  "function"};
 			bool same = true;
 			for (int j = 0; j < 4; j++) {
 				const char *va = attr(a, k[j]),
@@ -1060,8 +1069,10 @@ static int view_forward(xmlNodePtr root, struct netdef *d, const char *what,
 	d->fwd_pf = pf ? attr(pf, "dev") : NULL;
 	nat = child(f, "nat");
 	if (nat && d->mode != NETXML_FWD_NAT)
-		return nerr(e, what, nat, "<nat> is only valid with mode='nat', "
-				       "not mode='%s'", m);
+		return nerr(e, what, nat,
+			    "<nat> is only valid with mode='nat', "
+			    "not mode='%s'",
+			    m);
 	if (nat) {
 		xmlNodePtr a = child(nat, "address"), p = child(nat, "port");
 		d->nat_ipv6 = yes(nat, "ipv6");
@@ -1150,8 +1161,7 @@ static int view_bridge(xmlNodePtr root, struct netdef *d, const char *what,
 	if (b && !netxml_fwd_has_bridge(d->mode)) {
 		if (d->mode != NETXML_FWD_BRIDGE)
 			return nerr(e, what, b,
-				    "a <bridge> is not used with mode='%s'",
-				    m);
+				    "a <bridge> is not used with mode='%s'", m);
 		if (d->zone || attr(b, "stp") || attr(b, "delay"))
 			return nerr(e, what, b,
 				    "zone, stp and delay are not valid with "
@@ -1205,17 +1215,15 @@ static int view_dns(xmlNodePtr root, struct netdef *d, const char *what,
 			return nerr(e, what, dns,
 				    "forwardPlainNames needs enable='yes'");
 	}
-	FOR_CHILD(f, dns, "forwarder")
-	{
-		struct netxml_dns_forwarder fw = { attr(f, "addr"),
-						   attr(f, "domain") };
+	FOR_CHILD (f, dns, "forwarder") {
+		struct netxml_dns_forwarder fw = {attr(f, "addr"),
+						  attr(f, "domain")};
 		if (!fw.addr && !fw.domain)
 			return nerr(e, what, f, "needs addr= or domain=");
 		NF_APPEND(d->forwarders, d->nforwarders, fw);
 	}
-	FOR_CHILD(t, dns, "txt")
-	{
-		struct netxml_dns_txt x = { attr(t, "name"), attr(t, "value") };
+	FOR_CHILD (t, dns, "txt") {
+		struct netxml_dns_txt x = {attr(t, "name"), attr(t, "value")};
 		for (size_t i = 0; i < d->ntxts; i++)
 			if (!strcmp(d->txts[i].name, x.name))
 				return nerr(e, what, t,
@@ -1224,11 +1232,12 @@ static int view_dns(xmlNodePtr root, struct netdef *d, const char *what,
 					    x.name);
 		NF_APPEND(d->txts, d->ntxts, x);
 	}
-	FOR_CHILD(s, dns, "srv")
-	{
+	FOR_CHILD (s, dns, "srv") {
 		struct netxml_dns_srv x = {
-			attr(s, "service"), attr(s, "protocol"),
-			attr(s, "domain"),  attr(s, "target"),
+			attr(s, "service"),
+			attr(s, "protocol"),
+			attr(s, "domain"),
+			attr(s, "target"),
 			attr(s, "port") ? (int)uattr(s, "port", 0) : -1,
 			attr(s, "priority") ? (int)uattr(s, "priority", 0) : -1,
 			attr(s, "weight") ? (int)uattr(s, "weight", 0) : -1,
@@ -1245,12 +1254,11 @@ static int view_dns(xmlNodePtr root, struct netdef *d, const char *what,
 					    x.service);
 		NF_APPEND(d->srvs, d->nsrvs, x);
 	}
-	FOR_CHILD(h, dns, "host")
-	{
-		struct netxml_dns_host x = { 0 };
+	FOR_CHILD (h, dns, "host") {
+		struct netxml_dns_host x = {0};
 		netxml_addr_parse(attr(h, "ip"), &x.ip);
-		FOR_CHILD(hn, h, "hostname")
-		NF_APPEND(x.names, x.nnames, text(hn));
+		FOR_CHILD (hn, h, "hostname")
+			NF_APPEND(x.names, x.nnames, text(hn));
 		NF_APPEND(d->dns_hosts, d->ndns_hosts, x);
 	}
 	return 0;
@@ -1265,10 +1273,9 @@ static int view_dhcp(struct netxml_ip *ip, xmlNodePtr dhcp, const char *what,
 	ip->has_dhcp = true;
 	subnet_str(&ip->address, ip->prefix, sub, sizeof(sub));
 	netxml_addr_format(&ip->address, ipstr, sizeof(ipstr));
-	FOR_CHILD(r, dhcp, "range")
-	{
-		struct netxml_range x = { .lease = lease_secs(r),
-					  .line = line(r) };
+	FOR_CHILD (r, dhcp, "range") {
+		struct netxml_range x = {.lease = lease_secs(r),
+					 .line = line(r)};
 		netxml_addr_parse(attr(r, "start"), &x.start);
 		netxml_addr_parse(attr(r, "end"), &x.end);
 		if (x.start.family != ip->address.family ||
@@ -1289,11 +1296,10 @@ static int view_dhcp(struct netxml_ip *ip, xmlNodePtr dhcp, const char *what,
 				    attr(r, "start"), attr(r, "end"));
 		NF_APPEND(ip->ranges, ip->nranges, x);
 	}
-	FOR_CHILD(h, dhcp, "host")
-	{
-		struct netxml_host x = { attr(h, "mac"), attr(h, "id"),
-					 attr(h, "name"), { 0 },
-					 lease_secs(h), line(h) };
+	FOR_CHILD (h, dhcp, "host") {
+		struct netxml_host x = {attr(h, "mac"),	 attr(h, "id"),
+					attr(h, "name"), {0},
+					lease_secs(h),	 line(h)};
 		netxml_addr_parse(attr(h, "ip"), &x.ip);
 		if (v4 && x.id)
 			return nerr(e, what, h,
@@ -1319,7 +1325,9 @@ static int view_dhcp(struct netxml_ip *ip, xmlNodePtr dhcp, const char *what,
 				    "would never hand it out. Use an address "
 				    "inside %s, or add an <ip> element for "
 				    "the subnet of %s",
-				    x.mac ? x.mac : x.id ? x.id : x.name,
+				    x.mac  ? x.mac
+				    : x.id ? x.id
+					   : x.name,
 				    attr(h, "ip"), sub, ipstr, line(ip->node),
 				    sub, attr(h, "ip"));
 		if (!netxml_addr_cmp(&x.ip, &ip->address))
@@ -1367,9 +1375,8 @@ static int view_ips(xmlNodePtr root, struct netdef *d, const char *what,
 {
 	int dhcp4 = 0, dhcp6 = 0;
 
-	FOR_CHILD(n, root, "ip")
-	{
-		struct netxml_ip ip = { .node = n };
+	FOR_CHILD (n, root, "ip") {
+		struct netxml_ip ip = {.node = n};
 		int r = addr_prefix(n, "address", what, &ip.address, &ip.prefix,
 				    e);
 		NF_APPEND(d->ips, d->nips, ip);
@@ -1380,13 +1387,12 @@ static int view_ips(xmlNodePtr root, struct netdef *d, const char *what,
 		xmlNodePtr tftp = child(n, "tftp"), dhcp = child(n, "dhcp");
 		if (tftp) {
 			if (p->address.family != AF_INET)
-				return nerr(e, what, tftp,
-					    "TFTP is IPv4 only");
+				return nerr(e, what, tftp, "TFTP is IPv4 only");
 			p->tftp_root = attr(tftp, "root");
 		}
 		if (dhcp) {
-			int *cnt = p->address.family == AF_INET ? &dhcp4
-								: &dhcp6;
+			int *cnt =
+				p->address.family == AF_INET ? &dhcp4 : &dhcp6;
 			if (++*cnt > 1)
 				return nerr(e, what, dhcp,
 					    "DHCP can serve only one %s subnet "
@@ -1400,11 +1406,10 @@ static int view_ips(xmlNodePtr root, struct netdef *d, const char *what,
 				return r;
 		}
 	}
-	FOR_CHILD(n, root, "route")
-	{
-		struct netxml_route rt = { 0 };
-		int r = addr_prefix(n, "address", what, &rt.address,
-				    &rt.prefix, e);
+	FOR_CHILD (n, root, "route") {
+		struct netxml_route rt = {0};
+		int r = addr_prefix(n, "address", what, &rt.address, &rt.prefix,
+				    e);
 		if (r < 0)
 			return r;
 		netxml_addr_parse(attr(n, "gateway"), &rt.gateway);
@@ -1439,13 +1444,11 @@ static int view_misc(xmlNodePtr root, struct netdef *d, const char *what,
 	}
 	d->ipv6 = yes(root, "ipv6");
 	d->port_isolated = tristate(child(root, "port"), "isolated");
-	FOR_CHILD(pg, root, "portgroup")
-	{
+	FOR_CHILD (pg, root, "portgroup") {
 		if (yes(pg, "default") && ++ndefault > 1)
 			return nerr(e, what, pg,
 				    "only one portgroup can be default='yes'");
-		FOR_CHILD(o, root, "portgroup")
-		{
+		FOR_CHILD (o, root, "portgroup") {
 			if (o == pg)
 				break;
 			if (!strcmp(attr(o, "name"), attr(pg, "name")))
@@ -1462,8 +1465,7 @@ static int view_misc(xmlNodePtr root, struct netdef *d, const char *what,
 		if (vlan) {
 			size_t ntags = 0;
 			bool native = false;
-			FOR_CHILD(t, vlan, "tag")
-			{
+			FOR_CHILD (t, vlan, "tag") {
 				ntags++;
 				native = native || attr(t, "nativeMode");
 			}
@@ -1477,11 +1479,11 @@ static int view_misc(xmlNodePtr root, struct netdef *d, const char *what,
 			static const struct {
 				const char *type, *allowed;
 			} rules[] = {
-				{ "802.1Qbg",
-				  "managerid typeid typeidversion instanceid" },
-				{ "802.1Qbh", "profileid" },
-				{ "openvswitch", "profileid interfaceid" },
-				{ "midonet", "interfaceid" },
+				{"802.1Qbg",
+				 "managerid typeid typeidversion instanceid"},
+				{"802.1Qbh", "profileid"},
+				{"openvswitch", "profileid interfaceid"},
+				{"midonet", "interfaceid"},
 			};
 			for (size_t i = 0; t && p && i < NF_ARRAY_SIZE(rules);
 			     i++) {
@@ -1633,17 +1635,17 @@ static int read_xml(const char *buf, size_t len, const char *what,
 			snprintf(msg, sizeof(msg), "%s", x->message);
 			msg[strcspn(msg, "\n")] = '\0';
 		}
-		r = nf_errf(e, EINVAL, "%s: line %d: %s", what,
-			    x ? x->line : 0, msg);
+		r = nf_errf(e, EINVAL, "%s: line %d: %s", what, x ? x->line : 0,
+			    msg);
 		xmlFreeParserCtxt(ctxt);
 		return r;
 	}
 	xmlFreeParserCtxt(ctxt);
 	root = xmlDocGetRootElement(doc);
-	if (!root || strcmp((const char *)root->name, root_name) ||
-	    root->ns) {
-		r = nf_errf(e, EINVAL, "%s: the root element is <%s>; expected "
-				       "<%s>",
+	if (!root || strcmp((const char *)root->name, root_name) || root->ns) {
+		r = nf_errf(e, EINVAL,
+			    "%s: the root element is <%s>; expected "
+			    "<%s>",
 			    what, root ? (const char *)root->name : "none",
 			    root_name);
 		xmlFreeDoc(doc);
@@ -1684,13 +1686,13 @@ static const struct {
 	const char *name;
 	const struct espec *spec;
 } sections[] = {
-	[NETXML_SEC_IP_DHCP_HOST] = { "ip-dhcp-host", &e_dhcp_host },
-	[NETXML_SEC_IP_DHCP_RANGE] = { "ip-dhcp-range", &e_range },
-	[NETXML_SEC_DNS_HOST] = { "dns-host", &e_dns_host },
-	[NETXML_SEC_DNS_TXT] = { "dns-txt", &e_txt },
-	[NETXML_SEC_DNS_SRV] = { "dns-srv", &e_srv },
-	[NETXML_SEC_PORTGROUP] = { "portgroup", &e_portgroup },
-	[NETXML_SEC_FORWARD_INTERFACE] = { "forward-interface", &e_fwd_if },
+	[NETXML_SEC_IP_DHCP_HOST] = {"ip-dhcp-host", &e_dhcp_host},
+	[NETXML_SEC_IP_DHCP_RANGE] = {"ip-dhcp-range", &e_range},
+	[NETXML_SEC_DNS_HOST] = {"dns-host", &e_dns_host},
+	[NETXML_SEC_DNS_TXT] = {"dns-txt", &e_txt},
+	[NETXML_SEC_DNS_SRV] = {"dns-srv", &e_srv},
+	[NETXML_SEC_PORTGROUP] = {"portgroup", &e_portgroup},
+	[NETXML_SEC_FORWARD_INTERFACE] = {"forward-interface", &e_fwd_if},
 };
 
 int netxml_section_from_name(const char *name)
@@ -1706,9 +1708,8 @@ const char *netxml_section_name(enum netxml_section sec)
 	return sections[sec].name;
 }
 
-int netxml_parse_fragment(enum netxml_section sec, const char *buf,
-			  size_t len, bool complete, xmlDocPtr *out,
-			  struct nf_err *e)
+int netxml_parse_fragment(enum netxml_section sec, const char *buf, size_t len,
+			  bool complete, xmlDocPtr *out, struct nf_err *e)
 {
 	const struct espec *s = sections[sec].spec;
 	char what[64];
@@ -1777,14 +1778,14 @@ static xmlNodePtr insert_ordered(xmlNodePtr root, const char *name)
 		if (c->type != XML_ELEMENT_NODE)
 			continue;
 		for (size_t i = want + 1; c_network[i].e; i++)
-			if (!strcmp(c_network[i].e->name, (const char *)c->name))
+			if (!strcmp(c_network[i].e->name,
+				    (const char *)c->name))
 				return xmlAddPrevSibling(c, n);
 	}
 	return xmlAddChild(root, n);
 }
 
-int netxml_set_uuid(struct netxml *nx, const uint8_t uuid[16],
-		    struct nf_err *e)
+int netxml_set_uuid(struct netxml *nx, const uint8_t uuid[16], struct nf_err *e)
 {
 	xmlNodePtr root = xmlDocGetRootElement(nx->doc);
 	xmlNodePtr n = child(root, "uuid");
@@ -1829,7 +1830,7 @@ int netxml_fill_defaults(struct netxml *nx,
 				   (const xmlChar *)name);
 		}
 		if (!d->has_mac) {
-			uint8_t m[6] = { 0x52, 0x54, 0x00 };
+			uint8_t m[6] = {0x52, 0x54, 0x00};
 			char s[18];
 			nf_random_bytes(m + 3, 3);
 			nf_mac_format(m, s);
@@ -1874,8 +1875,7 @@ static void format_elem(struct nf_buf *b, xmlNodePtr n, const struct espec *s,
 	const char *prefix = s->ns ? "dnsmasq:" : "";
 
 	nf_buf_printf(b, "%*s<%s%s", depth * 2, "", prefix, s->name);
-	if (s == &e_network && child(n, "options") &&
-	    child(n, "options")->ns)
+	if (s == &e_network && child(n, "options") && child(n, "options")->ns)
 		nf_buf_printf(b, " xmlns:dnsmasq='%s'", NETXML_DNSMASQ_NS);
 	for (const struct aspec *a = s->attrs; a->name; a++) {
 		const char *v = attr(n, a->name);
@@ -1927,7 +1927,7 @@ static void format_elem(struct nf_buf *b, xmlNodePtr n, const struct espec *s,
 
 char *netxml_format(const struct netxml *nx)
 {
-	struct nf_buf b = { 0 };
+	struct nf_buf b = {0};
 	format_elem(&b, xmlDocGetRootElement(nx->doc), &e_network, 0);
 	return nf_buf_steal(&b);
 }

@@ -17,7 +17,7 @@
 
 #include "../lib/nf.h"
 
-#define NETXML_MAX_SIZE (4u << 20) /* bytes of XML accepted */
+#define NETXML_MAX_SIZE	  (4u << 20) /* bytes of XML accepted */
 #define NETXML_DNSMASQ_NS "http://libvirt.org/schemas/network/dnsmasq/1.0"
 
 enum netxml_fwd {
@@ -48,8 +48,8 @@ int netxml_addr_cmp(const struct netxml_addr *a, const struct netxml_addr *b);
 bool netxml_addr_in_subnet(const struct netxml_addr *a,
 			   const struct netxml_addr *net, int prefix);
 
-#define NETXML_LEASE_NONE (-1L)    /* no <lease>: dnsmasq default */
-#define NETXML_LEASE_INFINITE (0L) /* expiry='0' */
+#define NETXML_LEASE_NONE     (-1L) /* no <lease>: dnsmasq default */
+#define NETXML_LEASE_INFINITE (0L)  /* expiry='0' */
 
 struct netxml_range {
 	struct netxml_addr start, end;
@@ -59,7 +59,7 @@ struct netxml_range {
 
 struct netxml_host {
 	const char *mac; /* normalised lower case, or NULL */
-	const char *id;  /* DHCPv6 DUID, or NULL */
+	const char *id;	 /* DHCPv6 DUID, or NULL */
 	const char *name;
 	struct netxml_addr ip;
 	long lease;
@@ -128,7 +128,7 @@ struct netdef {
 	unsigned mtu; /* 0 when absent */
 	const char *domain;
 	bool domain_local_only, domain_register;
-	bool dns_enable; /* default yes */
+	bool dns_enable;	     /* default yes */
 	int dns_forward_plain_names; /* -1 absent, 0 no, 1 yes */
 	struct netxml_dns_forwarder *forwarders;
 	size_t nforwarders;
@@ -142,8 +142,8 @@ struct netdef {
 	size_t nips;
 	struct netxml_route *routes;
 	size_t nroutes;
-	bool ipv6;		  /* <network ipv6='yes'> */
-	int port_isolated;	  /* -1 absent, 0 no, 1 yes */
+	bool ipv6;	   /* <network ipv6='yes'> */
+	int port_isolated; /* -1 absent, 0 no, 1 yes */
 	const char **dnsmasq_options;
 	size_t ndnsmasq_options;
 };
@@ -194,9 +194,8 @@ const char *netxml_section_name(enum netxml_section sec);
 /* Parses one section element. complete=false (deleting) lets required
  * attributes be missing, since an entry may be matched by a part of it;
  * every value given is still checked. */
-int netxml_parse_fragment(enum netxml_section sec, const char *buf,
-			  size_t len, bool complete, xmlDocPtr *out,
-			  struct nf_err *e);
+int netxml_parse_fragment(enum netxml_section sec, const char *buf, size_t len,
+			  bool complete, xmlDocPtr *out, struct nf_err *e);
 
 /* Deep copy (used to keep a live and an inactive definition apart). */
 struct netxml *netxml_dup(const struct netxml *nx);

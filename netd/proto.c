@@ -13,8 +13,8 @@ static int send_all(int sock, const char *p, size_t len, const int *fds,
 		    size_t nfds)
 {
 	while (len > 0) {
-		struct iovec iov = { (void *)p, len };
-		struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+		struct iovec iov = {(void *)p, len};
+		struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1};
 		char cbuf[CMSG_SPACE(sizeof(int) * PROTO_MAX_FDS)];
 		if (nfds) {
 			memset(cbuf, 0, sizeof(cbuf));
@@ -72,11 +72,11 @@ int proto_rx_fill(struct proto_rx *rx, int sock)
 		rx->cap = rx->cap ? rx->cap * 2 : 131072;
 		rx->buf = nf_xrealloc(rx->buf, rx->cap);
 	}
-	struct iovec iov = { rx->buf + rx->len, rx->cap - rx->len };
-	struct msghdr mh = { .msg_iov = &iov,
-			     .msg_iovlen = 1,
-			     .msg_control = cbuf,
-			     .msg_controllen = sizeof(cbuf) };
+	struct iovec iov = {rx->buf + rx->len, rx->cap - rx->len};
+	struct msghdr mh = {.msg_iov = &iov,
+			    .msg_iovlen = 1,
+			    .msg_control = cbuf,
+			    .msg_controllen = sizeof(cbuf)};
 	ssize_t n;
 	do
 		n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC);
@@ -147,7 +147,7 @@ void proto_rx_free(struct proto_rx *rx)
 
 int proto_connect(const char *path, struct nf_err *e)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	int s;
 	if (strlen(path) >= sizeof(sa.sun_path))
 		return nf_errf(e, ENAMETOOLONG, "socket path too long: %s",
@@ -175,7 +175,7 @@ int proto_call(int sock, const char *cmd, json_t *args, json_t **reply,
 	json_int_t id = next_id++;
 	json_t *req = json_pack("{s:I, s:s, s:o}", "id", id, "cmd", cmd, "args",
 				args ? json_incref(args) : json_object());
-	struct proto_rx rx = { 0 };
+	struct proto_rx rx = {0};
 	int r;
 
 	r = proto_send(sock, req, NULL, 0, e);

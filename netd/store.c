@@ -100,7 +100,8 @@ static int check_not_foreign(struct store *s, const char *name,
 {
 	for (size_t i = 0; i < s->nforeign; i++) {
 		size_t l = strlen(s->foreign[i]);
-		if (l - 4 == strlen(name) && !strncmp(s->foreign[i], name, l - 4))
+		if (l - 4 == strlen(name) &&
+		    !strncmp(s->foreign[i], name, l - 4))
 			return nf_errf(e, EEXIST,
 				       "%s/%s exists but is not a valid "
 				       "definition netd loaded; move it away "
@@ -115,8 +116,8 @@ int store_save(struct store *s, const struct netxml *nx, struct nf_err *e)
 	int r = check_not_foreign(s, nx->def.name, e);
 	if (r < 0)
 		return r;
-	char *xml = netxml_format(nx), *path = path_of(s, NULL, nx->def.name,
-						       ".xml");
+	char *xml = netxml_format(nx),
+	     *path = path_of(s, NULL, nx->def.name, ".xml");
 	r = nf_write_file_atomic(path, xml, strlen(xml), 0600, e);
 	free(xml);
 	free(path);

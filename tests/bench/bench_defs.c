@@ -106,8 +106,7 @@ int main(void)
 	       "of all: %.1f ms total)\n\n",
 	       NNETS, (double)(nf_now_ns() - t0) / 1e6);
 
-	printf("%-34s %10s %8s\n", "operation (socket)", "median ms",
-	       "ratio");
+	printf("%-34s %10s %8s\n", "operation (socket)", "median ms", "ratio");
 	for (int i = 0; i < N; i++)
 		t[i] = sock_op(fd, "version", NULL);
 	double base = median_ms(t, N);
@@ -131,8 +130,7 @@ int main(void)
 	for (int i = 0; i < N; i++)
 		t[i] = sock_op(fd, "net-list", NULL);
 	m = median_ms(t, N);
-	printf("%-34s %10.3f %8.1f\n", "net-list (1,000 entries)", m,
-	       m / base);
+	printf("%-34s %10.3f %8.1f\n", "net-list (1,000 entries)", m, m / base);
 	close(fd);
 
 	snprintf(netctl, sizeof(netctl), "%s/netctl", b ? b : "build");
@@ -140,7 +138,7 @@ int main(void)
 	printf("\n%-34s %10s %8s\n", "operation (netctl command line)",
 	       "median ms", "ratio");
 	enum { M = 60 };
-	char *ver[] = { netctl, "--socket", sock, "version", NULL };
+	char *ver[] = {netctl, "--socket", sock, "version", NULL};
 	for (int i = 0; i < M; i++)
 		t[i] = cli_op(ver);
 	base = median_ms(t, M);
@@ -149,18 +147,18 @@ int main(void)
 	char *x = net_xml(7);
 	nf_write_file_atomic(file, x, strlen(x), 0644, &e);
 	free(x);
-	char *def[] = { netctl, "--socket", sock, "net-define", file, NULL };
+	char *def[] = {netctl, "--socket", sock, "net-define", file, NULL};
 	for (int i = 0; i < M; i++)
 		t[i] = cli_op(def);
 	m = median_ms(t, M);
 	printf("%-34s %10.3f %8.1f\n", "netctl net-define", m, m / base);
-	char *dump[] = { netctl, "--socket", sock, "net-dumpxml", "bench7",
-			 NULL };
+	char *dump[] = {netctl,	       "--socket", sock,
+			"net-dumpxml", "bench7",   NULL};
 	for (int i = 0; i < M; i++)
 		t[i] = cli_op(dump);
 	m = median_ms(t, M);
 	printf("%-34s %10.3f %8.1f\n", "netctl net-dumpxml", m, m / base);
-	char *list[] = { netctl, "--socket", sock, "net-list", "--all", NULL };
+	char *list[] = {netctl, "--socket", sock, "net-list", "--all", NULL};
 	for (int i = 0; i < M; i++)
 		t[i] = cli_op(list);
 	m = median_ms(t, M);

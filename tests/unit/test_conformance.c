@@ -42,7 +42,7 @@ static void xml2xml(const char *dir, const char *expect, const char *name)
 {
 	char in[4096], out[4096], why[512];
 	struct netxml *nx = NULL;
-	struct nf_err e = { 0 };
+	struct nf_err e = {0};
 	snprintf(in, sizeof(in), "%s/networkxml2xmlin/%s.xml", dir, name);
 	snprintf(out, sizeof(out), "%s/networkxml2xmlout/%s.xml", dir, name);
 	char *src = slurp(in);
@@ -109,13 +109,13 @@ static void update_input(const char *dir, const char *expect,
 		 file);
 	char *src = slurp(path);
 	xmlDocPtr doc = NULL;
-	struct nf_err e = { 0 };
+	struct nf_err e = {0};
 	int r = src ? netxml_parse_fragment(s, src, strlen(src),
 					    strcmp(command, "DELETE") != 0,
 					    &doc, &e)
 		    : -1;
-	result(r == 0, "update input %s (%s %s) parses%s%s", file, sec,
-	       command, r ? ": " : "", r ? e.msg : "");
+	result(r == 0, "update input %s (%s %s) parses%s%s", file, sec, command,
+	       r ? ": " : "", r ? e.msg : "");
 	xmlFreeDoc(doc);
 	free(src);
 }
@@ -137,13 +137,13 @@ static void parse_dir(const char *dir, const char *sub)
 		closedir(d);
 	for (size_t i = 0; i < n; i++) {
 		struct netxml *nx = NULL;
-		struct nf_err e = { 0 };
+		struct nf_err e = {0};
 		snprintf(path, sizeof(path), "%s/%s/%s", dir, sub, names[i]);
 		char *src = slurp(path);
 		int r = src ? netxml_parse(src, strlen(src), names[i], &nx, &e)
 			    : -1;
-		result(r == 0, "%s %s parses%s%s", sub, names[i],
-		       r ? ": " : "", r ? e.msg : "");
+		result(r == 0, "%s %s parses%s%s", sub, names[i], r ? ": " : "",
+		       r ? e.msg : "");
 		netxml_free(nx);
 		free(src);
 		free(names[i]);
@@ -178,15 +178,15 @@ int main(int argc, char **argv)
 		    (!strcmp(expect, "ok") || !strcmp(expect, "fail")))
 			update_input(dir, expect, sec, cmd, name, upd);
 		if (in_xml2xml &&
-		    sscanf(line, "%31s %127s %255s", expect, flags, name) == 3 &&
+		    sscanf(line, "%31s %127s %255s", expect, flags, name) ==
+			    3 &&
 		    (!strcmp(expect, "ok") || !strcmp(expect, "parse-error")))
 			xml2xml(dir, expect, name);
 	}
 	fclose(f);
 	parse_dir(dir, "networkxml2confdata");
 	parse_dir(dir, "networkxml2firewalldata");
-	printf("# conformance: %d of %d cases pass\n", passed,
-	       passed + failed);
+	printf("# conformance: %d of %d cases pass\n", passed, passed + failed);
 	printf("1..%d\n", tapn);
 	return failed ? 1 : 0;
 }

@@ -17,7 +17,7 @@
 static struct netxml *ok_parse(const char *xml)
 {
 	struct netxml *nx = NULL;
-	struct nf_err e = { 0 };
+	struct nf_err e = {0};
 	int r = netxml_parse(xml, strlen(xml), "test", &nx, &e);
 	if (r < 0)
 		fail_msg("unexpected error: %s", e.msg);
@@ -28,7 +28,7 @@ static struct netxml *ok_parse(const char *xml)
 static void rejects(const char *xml, ...)
 {
 	struct netxml *nx = NULL;
-	struct nf_err e = { 0 };
+	struct nf_err e = {0};
 	va_list ap;
 	int r = netxml_parse(xml, strlen(xml), "test", &nx, &e);
 	if (r == 0) {
@@ -43,18 +43,18 @@ static void rejects(const char *xml, ...)
 }
 
 #define NET(body) "<network><name>t</name>" body "</network>"
-#define IP24(body)                                                            \
-	NET("<ip address='192.168.10.1' prefix='24'><dhcp>" body              \
-	    "</dhcp></ip>")
+#define IP24(body)                                                             \
+	NET("<ip address='192.168.10.1' prefix='24'><dhcp>" body "</dhcp></"   \
+	    "ip>")
 
 static void test_default_view(void **st)
 {
 	(void)st;
 	char *xml;
 	struct nf_err e;
-	assert_int_equal(nf_read_file("examples/default.xml", 1 << 20, &xml,
-				      NULL, &e),
-			 0);
+	assert_int_equal(
+		nf_read_file("examples/default.xml", 1 << 20, &xml, NULL, &e),
+		0);
 	struct netxml *nx = ok_parse(xml);
 	const struct netdef *d = &nx->def;
 	assert_string_equal(d->name, "default");
@@ -109,9 +109,8 @@ static void test_normalise(void **st)
 static void test_structure_errors(void **st)
 {
 	(void)st;
-	rejects("<network><name>t</name>\n<frobnicate/></network>",
-		"line 2", "<frobnicate>", "unknown element", "expected one of",
-		NULL);
+	rejects("<network><name>t</name>\n<frobnicate/></network>", "line 2",
+		"<frobnicate>", "unknown element", "expected one of", NULL);
 	rejects(NET("<bridge name='b' colour='red'/>"), "<bridge>",
 		"unknown attribute 'colour'", "allowed: name", NULL);
 	rejects(NET("<mac address='52:54:00:zz:00:01'/>"), "<mac>",
@@ -148,8 +147,9 @@ static void test_semantic_errors(void **st)
 {
 	(void)st;
 	rejects(IP24("<range start='192.168.11.2' end='192.168.11.9'/>"),
-		"range 192.168.11.2-192.168.11.9", "outside the subnet "
-						   "192.168.10.0/24",
+		"range 192.168.11.2-192.168.11.9",
+		"outside the subnet "
+		"192.168.10.0/24",
 		NULL);
 	rejects(IP24("<range start='192.168.10.9' end='192.168.10.2'/>"),
 		"after its end", NULL);
@@ -185,8 +185,7 @@ static void test_semantic_errors(void **st)
 		"DNS is disabled", NULL);
 	rejects(NET("<ip family='ipv6' address='10.0.0.1'/>"),
 		"not an ipv6 address", NULL);
-	rejects(NET("<mac address='01:00:5e:00:00:01'/>"), "multicast",
-		NULL);
+	rejects(NET("<mac address='01:00:5e:00:00:01'/>"), "multicast", NULL);
 	rejects(NET("<forward mode='private' dev='e1'/><bridge name='b'/>"),
 		"<bridge> is not used with mode='private'", NULL);
 	rejects(NET("<ip address='10.0.0.1' prefix='24'><dhcp/></ip>"
@@ -247,11 +246,11 @@ static bool in_use(const char *name, void *ctx)
 static void test_defaults(void **st)
 {
 	(void)st;
-	const char *used[] = { "nfbr0", "nfbr1", NULL };
+	const char *used[] = {"nfbr0", "nfbr1", NULL};
 	struct nf_err e;
-	struct netxml *nx = ok_parse(
-		NET("<forward mode='nat'/><ip address='10.5.0.1' prefix='24'/>"
-		    "<route address='10.6.0.0' prefix='16' gateway='10.5.0.9'/>"));
+	struct netxml *nx = ok_parse(NET(
+		"<forward mode='nat'/><ip address='10.5.0.1' prefix='24'/>"
+		"<route address='10.6.0.0' prefix='16' gateway='10.5.0.9'/>"));
 	assert_false(nx->def.has_uuid);
 	assert_int_equal(netxml_fill_defaults(nx, in_use, used, &e), 0);
 	assert_true(nx->def.has_uuid);
@@ -301,12 +300,13 @@ static void test_dnsmasq_options_and_metadata(void **st)
 static void test_leases(void **st)
 {
 	(void)st;
-	struct netxml *nx = ok_parse(IP24(
-		"<range start='192.168.10.2' end='192.168.10.9'>"
-		"<lease expiry='2' unit='hours'/></range>"
-		"<host mac='52:54:00:00:00:01' ip='192.168.10.20'>"
-		"<lease expiry='0'/></host>"
-		"<host name='n' ip='192.168.10.21'><lease expiry='5'/></host>"));
+	struct netxml *nx = ok_parse(
+		IP24("<range start='192.168.10.2' end='192.168.10.9'>"
+		     "<lease expiry='2' unit='hours'/></range>"
+		     "<host mac='52:54:00:00:00:01' ip='192.168.10.20'>"
+		     "<lease expiry='0'/></host>"
+		     "<host name='n' ip='192.168.10.21'><lease "
+		     "expiry='5'/></host>"));
 	assert_int_equal(nx->def.ips[0].ranges[0].lease, 7200);
 	assert_int_equal(nx->def.ips[0].hosts[0].lease, NETXML_LEASE_INFINITE);
 	assert_int_equal(nx->def.ips[0].hosts[1].lease, 300);

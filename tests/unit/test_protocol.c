@@ -61,7 +61,7 @@ static json_t *raw_exchange(const void *bytes, size_t n)
 	int fd = proto_connect(sock, &e);
 	assert_true(fd >= 0);
 	assert_int_equal(write(fd, bytes, n), (ssize_t)n);
-	struct proto_rx rx = { 0 };
+	struct proto_rx rx = {0};
 	json_t *msg = NULL;
 	while (proto_rx_next(&rx, &msg, NULL, NULL, &e) == 0)
 		if (proto_rx_fill(&rx, fd) <= 0)
@@ -78,8 +78,8 @@ static void assert_error_code(json_t *rep, const char *code)
 	json_t *err = json_object_get(rep, "error");
 	assert_string_equal(json_string_value(json_object_get(err, "code")),
 			    code);
-	assert_true(strlen(json_string_value(
-			    json_object_get(err, "message"))) > 10);
+	assert_true(strlen(json_string_value(json_object_get(err, "message"))) >
+		    10);
 	json_decref(rep);
 }
 
@@ -109,9 +109,9 @@ static void test_malformed(void **st)
 	assert_error_code(call("no-such-command", NULL), "not-supported");
 	assert_error_code(call("net-info", json_pack("{s:i}", "network", 5)),
 			  "invalid-argument");
-	assert_error_code(call("net-define",
-			       json_pack("{s:s}", "xml", "<network>")),
-			  "invalid-argument");
+	assert_error_code(
+		call("net-define", json_pack("{s:s}", "xml", "<network>")),
+		"invalid-argument");
 	/* netd is still serving */
 	json_t *rep = call("version", NULL);
 	assert_true(json_is_true(json_object_get(rep, "ok")));
@@ -129,7 +129,7 @@ static void test_fds_not_leaked(void **st)
 	json_t *req = json_pack("{s:i, s:s}", "id", 7, "cmd", "version");
 	assert_int_equal(proto_send(fd, req, &p[1], 1, &e), 0);
 	json_decref(req);
-	struct proto_rx rx = { 0 };
+	struct proto_rx rx = {0};
 	json_t *rep = NULL;
 	while (proto_rx_next(&rx, &rep, NULL, NULL, &e) == 0)
 		assert_true(proto_rx_fill(&rx, fd) > 0);
@@ -186,13 +186,15 @@ static void test_concurrent_clients(void **st)
 	/* every bridge name is distinct */
 	size_t i, j;
 	json_t *a, *b;
-	json_array_foreach(list, i, a) json_array_foreach(list, j, b)
-	{
-		if (i < j)
-			assert_string_not_equal(
-				json_string_value(json_object_get(a, "bridge")),
-				json_string_value(json_object_get(b, "bridge")));
-	}
+	json_array_foreach (list, i, a)
+		json_array_foreach (list, j, b) {
+			if (i < j)
+				assert_string_not_equal(
+					json_string_value(
+						json_object_get(a, "bridge")),
+					json_string_value(
+						json_object_get(b, "bridge")));
+		}
 	json_decref(rep);
 	/* the store holds exactly those, each a valid definition, and a
 	 * restarted netd loads them all */
@@ -209,7 +211,8 @@ static void test_concurrent_clients(void **st)
 		struct nf_err e;
 		struct netxml *nx;
 		snprintf(path, sizeof(path), "%s/etc/%s", dir, de->d_name);
-		assert_int_equal(nf_read_file(path, 1 << 20, &buf, NULL, &e), 0);
+		assert_int_equal(nf_read_file(path, 1 << 20, &buf, NULL, &e),
+				 0);
 		assert_int_equal(netxml_parse(buf, strlen(buf), path, &nx, &e),
 				 0);
 		netxml_free(nx);

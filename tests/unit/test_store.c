@@ -86,7 +86,7 @@ static void test_roundtrip_and_autostart(void **st)
 	(void)st;
 	struct store s;
 	struct nf_err e;
-	struct seen seen = { 0 };
+	struct seen seen = {0};
 	assert_int_equal(store_open(&s, dir, &e), 0);
 	struct netxml *a = net("alpha"), *b = net("beta");
 	assert_int_equal(store_save(&s, a, &e), 0);
@@ -121,7 +121,7 @@ static void test_corrupt_and_foreign_left_alone(void **st)
 	(void)st;
 	struct store s;
 	struct nf_err e;
-	struct seen seen = { 0 };
+	struct seen seen = {0};
 	const char *corrupt = "<network><name>broken</name><ip address=";
 	const char *foreign = "<network><name>other</name></network>";
 	write_file("broken.xml", corrupt);

@@ -54,17 +54,19 @@ bool xmlcmp_equal(xmlNodePtr a, xmlNodePtr b, char *why, size_t n)
 		return false;
 	}
 	if (count_attrs(a) != count_attrs(b)) {
-		snprintf(why, n, "<%s> (line %ld vs %ld): %zu vs %zu attributes",
+		snprintf(why, n,
+			 "<%s> (line %ld vs %ld): %zu vs %zu attributes",
 			 a->name, xmlGetLineNo(a), xmlGetLineNo(b),
 			 count_attrs(a), count_attrs(b));
 		return false;
 	}
 	for (xmlAttrPtr x = a->properties; x; x = x->next) {
 		xmlChar *va = xmlNodeListGetString(a->doc, x->children, 1);
-		xmlChar *vb = xmlGetNsProp(b, x->name,
-					   x->ns ? x->ns->href : NULL);
-		bool ok = vb && !strcmp((const char *)va ? (const char *)va : "",
-					(const char *)vb);
+		xmlChar *vb =
+			xmlGetNsProp(b, x->name, x->ns ? x->ns->href : NULL);
+		bool ok =
+			vb && !strcmp((const char *)va ? (const char *)va : "",
+				      (const char *)vb);
 		if (!ok)
 			snprintf(why, n, "<%s %s>: '%s' vs '%s'", a->name,
 				 x->name, va ? (const char *)va : "",
