@@ -18,7 +18,7 @@ PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 # Debian packages: build, run and test dependencies.
 DEB_PKGS := build-essential pkg-config libxml2-dev libjansson-dev \
 	libnl-3-dev libnl-route-3-dev libmnl-dev libnftnl-dev libcmocka-dev \
-	dnsmasq-base iproute2 nftables busybox-static clang procps psmisc \
+	dnsmasq-base iproute2 nftables busybox-static clang clang-format procps psmisc \
 	libxml2-utils
 
 LIB_SRCS := lib/nf.c
@@ -81,6 +81,7 @@ deps:
 	fi
 
 check: deps
+	$(MAKE) check-format
 	$(MAKE) all tests
 	@tests/run-tests.sh $(BUILD)
 
