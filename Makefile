@@ -8,7 +8,7 @@ PREFIX ?= /usr/local
 DESTDIR ?=
 BUILD := build
 
-PKGS := libxml-2.0 jansson
+PKGS := libxml-2.0 jansson libnl-3.0 libnl-route-3.0 libmnl libnftnl
 CFLAGS ?= -O2 -g
 CFLAGS += -std=gnu11 -Wall -Wextra -Werror -Wno-format-truncation \
 	  -DNF_VERSION='"$(VERSION)"' -MMD -MP
@@ -21,16 +21,19 @@ DEB_PKGS := build-essential pkg-config libxml2-dev libjansson-dev \
 	dnsmasq-base iproute2 nftables busybox-static clang clang-format procps psmisc \
 	libxml2-utils
 
-LIB_SRCS := lib/nf.c
-NETD_CORE := netd/netxml.c netd/store.c netd/proto.c netd/network.c
-NETD_SRCS := $(NETD_CORE) netd/netd.c
+LIB_SRCS := lib/nf.c lib/nfaddr.c
+NETD_CORE := netd/netxml.c netd/store.c netd/proto.c
+MODULES := bridge/bridge.c nat/nat.c dhcp/dhcp.c
+NETD_SRCS := $(NETD_CORE) $(MODULES) netd/network.c netd/lifecycle.c \
+	netd/doctor.c netd/loop.c netd/netd.c
 NETCTL_SRCS := netd/proto.c netd/netctl.c
 
 objs = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 
 BINS := $(BUILD)/netd $(BUILD)/netctl
 UNIT_TESTS := $(BUILD)/tests/test_netxml $(BUILD)/tests/test_store \
-	$(BUILD)/tests/test_conformance $(BUILD)/tests/test_protocol
+	$(BUILD)/tests/test_conformance $(BUILD)/tests/test_protocol \
+	$(BUILD)/tests/test_dnsmasq_conf
 
 .PHONY: all deps check test run bench fuzz install clean format check-format
 all: $(BINS)
@@ -59,6 +62,11 @@ $(BUILD)/tests/test_protocol: $(call objs,tests/unit/test_protocol.c \
 		tests/common/netd_spawn.c $(NETD_CORE) $(LIB_SRCS))
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS) -lcmocka
+
+$(BUILD)/tests/test_dnsmasq_conf: $(call objs,tests/unit/test_dnsmasq_conf.c \
+		dhcp/dhcp.c $(NETD_CORE) $(LIB_SRCS))
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS)
 
 $(BUILD)/tests/test_conformance: $(call objs,tests/unit/test_conformance.c \
 		tests/unit/xmlcmp.c $(NETD_CORE) $(LIB_SRCS))

@@ -1,7 +1,10 @@
 /* netctl: the command line for netd. Tables for people, --json for
  * scripts, a non-zero exit status on any error. */
 #define _GNU_SOURCE
+#include <ctype.h>
 #include <errno.h>
+#include <poll.h>
+#include <time.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -275,6 +278,10 @@ static int c_info(int argc, char **argv)
 		printf("%-15s %s\n", "Autostart:", yesno(r, "autostart"));
 		printf("%-15s %s\n", "Forward:", jstr(r, "forward"));
 		printf("%-15s %s\n", "Bridge:", jstr(r, "bridge"));
+		if (json_object_get(r, "dnsmasq_pid"))
+			printf("%-15s %lld\n", "dnsmasq pid:",
+			       (long long)json_integer_value(
+				       json_object_get(r, "dnsmasq_pid")));
 	}
 	json_decref(r);
 	return 0;
@@ -451,12 +458,236 @@ static int c_version(int argc, char **argv)
 	return 0;
 }
 
+static int c_start(int argc, char **argv)
+{
+	json_t *r;
+	if (need_args(argc, 2, "net-start NETWORK"))
+		return 2;
+	if (simple("net-start", argv[1], &r))
+		return 1;
+	if (opt_json)
+		print_json(r);
+	else
+		printf("Network %s started\n", jstr(r, "name"));
+	json_decref(r);
+	return 0;
+}
+
+static int c_destroy(int argc, char **argv)
+{
+	json_t *r;
+	if (need_args(argc, 2, "net-destroy NETWORK"))
+		return 2;
+	if (simple("net-destroy", argv[1], &r))
+		return 1;
+	if (opt_json)
+		print_json(r);
+	else
+		printf("Network %s destroyed\n", jstr(r, "name"));
+	json_decref(r);
+	return 0;
+}
+
+static int c_create(int argc, char **argv)
+{
+	json_t *res;
+	if (need_args(argc, 2, "net-create FILE"))
+		return 2;
+	char *xml = read_input(argv[1]);
+	if (!xml)
+		return 1;
+	int r = call("net-create",
+		     json_pack("{s:s, s:s}", "xml", xml, "source", argv[1]),
+		     &res);
+	free(xml);
+	if (r)
+		return r;
+	if (opt_json)
+		print_json(res);
+	else
+		printf("Network %s created from %s\n", jstr(res, "name"),
+		       argv[1]);
+	json_decref(res);
+	return 0;
+}
+
+static int c_leases(int argc, char **argv)
+{
+	const char *net = NULL, *mac = NULL;
+	json_t *r, *l;
+	size_t i;
+	for (int k = 1; k < argc; k++) {
+		if (!strcmp(argv[k], "--mac") && k + 1 < argc)
+			mac = argv[++k];
+		else if (!net && argv[k][0] != '-')
+			net = argv[k];
+		else
+			return die_usage("usage: netctl net-dhcp-leases "
+					 "NETWORK [--mac MAC]");
+	}
+	if (!net)
+		return die_usage("usage: netctl net-dhcp-leases NETWORK "
+				 "[--mac MAC]");
+	if (call("net-dhcp-leases",
+		 json_pack("{s:s, s:s?}", "network", net, "mac", mac), &r))
+		return 1;
+	if (opt_json) {
+		print_json(r);
+		json_decref(r);
+		return 0;
+	}
+	json_t *rows = json_array();
+	json_array_foreach (r, i, l) {
+		char when[64] = "never";
+		time_t t = (time_t)json_integer_value(
+			json_object_get(l, "expiry"));
+		if (t)
+			strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S",
+				 localtime(&t));
+		json_t *row = json_pack(
+			"{s:s, s:s, s:s, s:s, s:s, s:s}", "expiry", when, "mac",
+			jstr(l, "mac"), "type", jstr(l, "type"), "ip",
+			jstr(l, "ip"), "hostname",
+			*jstr(l, "hostname") ? jstr(l, "hostname") : "-",
+			"clientid",
+			*jstr(l, "clientid") ? jstr(l, "clientid") : "-");
+		json_array_append_new(rows, row);
+	}
+	static const char *cols[] = {"expiry", "mac",	   "type",
+				     "ip",     "hostname", "clientid"};
+	static const char *heads[] = {"Expiry Time", "MAC address",
+				      "Protocol",    "IP address",
+				      "Hostname",    "Client ID or DUID"};
+	print_table(rows, cols, heads, 6);
+	json_decref(rows);
+	json_decref(r);
+	return 0;
+}
+
+/* Prints lifecycle events as they happen: one, or all with --loop. */
+static int c_event(int argc, char **argv)
+{
+	bool loop = false;
+	int timeout = -1;
+	struct nf_err e = {0};
+	json_t *rep = NULL;
+	for (int k = 1; k < argc; k++) {
+		if (!strcmp(argv[k], "--loop"))
+			loop = true;
+		else if (!strcmp(argv[k], "--timeout") && k + 1 < argc)
+			timeout = atoi(argv[++k]);
+		else
+			return die_usage("usage: netctl net-event [--loop] "
+					 "[--timeout SECONDS]");
+	}
+	int s = proto_connect(sock_path, &e);
+	if (s < 0 ||
+	    proto_call(s, "event-subscribe", NULL, &rep, NULL, NULL, &e) < 0) {
+		fprintf(stderr, "netctl: %s\n", e.msg);
+		return 1;
+	}
+	json_decref(rep);
+	struct proto_rx rx = {0};
+	uint64_t deadline =
+		timeout >= 0 ? nf_now_ns() + (uint64_t)timeout * 1000000000ull
+			     : 0;
+	int count = 0, rc = 0;
+	for (;;) {
+		json_t *ev = NULL;
+		int r = proto_rx_next(&rx, &ev, NULL, NULL, &e);
+		if (r == 1) {
+			if (opt_json) {
+				char *t = json_dumps(ev, JSON_COMPACT);
+				puts(t);
+				free(t);
+			} else {
+				const char *what = jstr(ev, "event");
+				printf("event 'lifecycle' for network %s: "
+				       "%c%s\n",
+				       jstr(ev, "network"), toupper(what[0]),
+				       what + 1);
+			}
+			fflush(stdout);
+			json_decref(ev);
+			count++;
+			if (!loop)
+				break;
+			continue;
+		}
+		if (r < 0) {
+			rc = 1;
+			break;
+		}
+		if (deadline) {
+			uint64_t now = nf_now_ns();
+			if (now >= deadline)
+				break;
+			struct pollfd pf = {s, POLLIN, 0};
+			if (poll(&pf, 1,
+				 (int)((deadline - now) / 1000000 + 1)) == 0)
+				break;
+		}
+		r = proto_rx_fill(&rx, s);
+		if (r <= 0) {
+			fprintf(stderr, "netctl: netd closed the connection\n");
+			rc = 1;
+			break;
+		}
+	}
+	proto_rx_free(&rx);
+	close(s);
+	if (!opt_json)
+		printf("events received: %d\n", count);
+	return rc;
+}
+
+static int c_doctor(int argc, char **argv)
+{
+	json_t *r, *c;
+	size_t i;
+	int worst = 0;
+	(void)argv;
+	if (need_args(argc, 1, "doctor"))
+		return 2;
+	if (call("doctor", NULL, &r))
+		return 1;
+	json_array_foreach (r, i, c) {
+		const char *st = jstr(c, "status");
+		if (!strcmp(st, "error"))
+			worst = 2;
+		else if (!strcmp(st, "warning") && worst < 1)
+			worst = 1;
+		if (opt_json)
+			continue;
+		printf("[%-7s] %-15s %s\n", st, jstr(c, "check"),
+		       jstr(c, "detail"));
+		if (*jstr(c, "fix"))
+			printf("          %-15s fix: %s\n", "", jstr(c, "fix"));
+	}
+	if (opt_json)
+		print_json(r);
+	json_decref(r);
+	return worst == 2 ? 1 : 0;
+}
+
 static int c_help(int argc, char **argv);
 
 static const struct cmd cmds[] = {
 	{"net-define", c_define, "net-define FILE",
 	 "define (or redefine) a persistent network from libvirt network "
 	 "XML"},
+	{"net-start", c_start, "net-start NETWORK",
+	 "start a defined network: bridge, firewall, DHCP/DNS"},
+	{"net-destroy", c_destroy, "net-destroy NETWORK",
+	 "stop a network and remove all it made"},
+	{"net-create", c_create, "net-create FILE",
+	 "create and start a transient network"},
+	{"net-dhcp-leases", c_leases, "net-dhcp-leases NETWORK [--mac MAC]",
+	 "DHCP leases dnsmasq has handed out"},
+	{"net-event", c_event, "net-event [--loop] [--timeout SECONDS]",
+	 "print lifecycle events (defined, undefined, started, stopped)"},
+	{"doctor", c_doctor, "doctor",
+	 "check the host for what breaks virtual networks"},
 	{"net-undefine", c_undefine, "net-undefine NETWORK",
 	 "remove a network's persistent definition"},
 	{"net-list", c_list,

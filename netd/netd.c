@@ -15,26 +15,35 @@
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/prctl.h>
 #include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "loop.h"
 #include "network.h"
 #include "proto.h"
+
+struct netd;
 
 struct client {
 	int fd;
 	struct proto_rx rx;
 	struct ucred cred;
 	bool admin;
+	bool events; /* subscribed to lifecycle events */
+	struct netd *d;
 };
 
 struct netd {
 	const char *config_dir, *run_dir, *state_dir, *socket_path;
 	gid_t admin_gid;
 	bool have_admin_group;
-	int epfd, lfd, sigfd;
+	int lfd, sigfd;
 	struct registry reg;
-	bool stop;
+	struct client **clients;
+	size_t nclients;
 };
 
 static void usage(FILE *f)
@@ -54,6 +63,8 @@ static void usage(FILE *f)
 		"  --syslog           log to syslog (default when not "
 		"--foreground)\n"
 		"  --log-level LEVEL  error, warning, info (default) or debug\n"
+		"  --dnsmasq PATH     dnsmasq binary (default "
+		"/usr/sbin/dnsmasq)\n"
 		"  --version\n");
 }
 
@@ -104,6 +115,11 @@ static json_t *dispatch(struct netd *d, struct client *c, json_t *req)
 		rc = nf_errf(&e, EINVAL, "request without a \"cmd\" string");
 		return error_reply(id, rc, &e);
 	}
+	if (!strcmp(cmd, "event-subscribe")) {
+		c->events = true;
+		return json_pack("{s:O?, s:b, s:{}}", "id", id, "ok", 1,
+				 "result");
+	}
 	h = network_handler(cmd);
 	if (!h) {
 		rc = nf_errf(&e, ENOTSUP, "unknown command '%s'", cmd);
@@ -144,14 +160,37 @@ static json_t *dispatch(struct netd *d, struct client *c, json_t *req)
 
 static void client_close(struct netd *d, struct client *c)
 {
-	epoll_ctl(d->epfd, EPOLL_CTL_DEL, c->fd, NULL);
+	loop_unwatch(c->fd);
 	close(c->fd);
 	proto_rx_free(&c->rx);
+	for (size_t i = 0; i < d->nclients; i++)
+		if (d->clients[i] == c)
+			d->clients[i] = d->clients[--d->nclients];
 	free(c);
 }
 
-static void client_event(struct netd *d, struct client *c)
+/* Lifecycle events go to every subscribed client, as messages without an
+ * id: {"event": "started", "network": "default", "time": ...}. */
+static void emit_event(const char *event, const char *network, void *ctx)
 {
+	struct netd *d = ctx;
+	json_t *ev = json_pack("{s:s, s:s, s:I}", "event", event, "network",
+			       network, "time", (json_int_t)time(NULL));
+	for (size_t i = 0; i < d->nclients;) {
+		struct client *c = d->clients[i];
+		if (c->events && proto_send(c->fd, ev, NULL, 0, NULL) < 0) {
+			client_close(d, c);
+			continue;
+		}
+		i++;
+	}
+	json_decref(ev);
+}
+
+static void client_event(void *ctx)
+{
+	struct client *c = ctx;
+	struct netd *d = c->d;
 	for (;;) {
 		int n = proto_rx_fill(&c->rx, c->fd);
 		if (n == -EAGAIN)
@@ -190,8 +229,9 @@ static void client_event(struct netd *d, struct client *c)
 	}
 }
 
-static void accept_clients(struct netd *d)
+static void accept_clients(void *ctx)
 {
+	struct netd *d = ctx;
 	for (;;) {
 		int fd = accept4(d->lfd, NULL, NULL,
 				 SOCK_NONBLOCK | SOCK_CLOEXEC);
@@ -206,8 +246,9 @@ static void accept_clients(struct netd *d)
 			continue;
 		}
 		c->admin = peer_is_admin(d, &c->cred);
-		struct epoll_event ev = {.events = EPOLLIN, .data.ptr = c};
-		epoll_ctl(d->epfd, EPOLL_CTL_ADD, fd, &ev);
+		c->d = d;
+		NF_APPEND(d->clients, d->nclients, c);
+		loop_watch(fd, client_event, c);
 	}
 }
 
@@ -259,6 +300,39 @@ static int listen_socket(const char *path, struct nf_err *e)
 	return fd;
 }
 
+static void on_signal(void *ctx)
+{
+	struct netd *d = ctx;
+	struct signalfd_siginfo si;
+	while (read(d->sigfd, &si, sizeof(si)) == sizeof(si)) {
+		if (si.ssi_signo == SIGCHLD) {
+			/* dnsmasq daemonises: as subreaper we inherit and
+			 * reap it */
+			while (waitpid(-1, NULL, WNOHANG) > 0)
+				;
+			continue;
+		}
+		if (si.ssi_signo != SIGHUP) {
+			nf_info("signal %u: shutting down (networks keep "
+				"running)",
+				si.ssi_signo);
+			loop_stop();
+		}
+	}
+}
+
+/* The owner tag marks what this netd creates: one per run dir, so two
+ * netds with different directories never touch each other's objects. */
+static void owner_tag(const char *run_dir, char *out, size_t n)
+{
+	char abs[4096];
+	const char *p = realpath(run_dir, abs) ? abs : run_dir;
+	uint32_t h = 2166136261u;
+	for (; *p; p++)
+		h = (h ^ (uint8_t)*p) * 16777619u;
+	snprintf(out, n, "netd:%08x", h);
+}
+
 static int setup(struct netd *d, struct nf_err *e)
 {
 	const char *dirs[] = {d->config_dir, d->run_dir, d->state_dir};
@@ -271,49 +345,33 @@ static int setup(struct netd *d, struct nf_err *e)
 		if ((r = lock_dir(dirs[i], ".netd.lock", e)) < 0)
 			return r;
 	}
+	d->reg.run_dir = d->run_dir;
+	d->reg.state_dir = d->state_dir;
+	owner_tag(d->run_dir, d->reg.owner, sizeof(d->reg.owner));
+	d->reg.emit = emit_event;
+	d->reg.emit_ctx = d;
+	if ((r = bridge_open(&d->reg.br, e)) < 0 ||
+	    (r = nat_open(&d->reg.nat, e)) < 0)
+		return r;
 	if ((r = registry_open(&d->reg, d->config_dir, e)) < 0)
 		return r;
+	if (loop_init() < 0)
+		return nf_errf(e, errno, "epoll: %s", strerror(errno));
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGTERM);
 	sigaddset(&mask, SIGINT);
 	sigaddset(&mask, SIGHUP);
+	sigaddset(&mask, SIGCHLD);
 	sigprocmask(SIG_BLOCK, &mask, NULL);
+	prctl(PR_SET_CHILD_SUBREAPER, 1);
 	signal(SIGPIPE, SIG_IGN);
 	d->sigfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
-	d->epfd = epoll_create1(EPOLL_CLOEXEC);
+	loop_watch(d->sigfd, on_signal, d);
+	registry_recover(&d->reg);
 	if ((d->lfd = listen_socket(d->socket_path, e)) < 0)
 		return d->lfd;
-	struct epoll_event ev = {.events = EPOLLIN, .data.ptr = &d->lfd};
-	epoll_ctl(d->epfd, EPOLL_CTL_ADD, d->lfd, &ev);
-	ev.data.ptr = &d->sigfd;
-	epoll_ctl(d->epfd, EPOLL_CTL_ADD, d->sigfd, &ev);
+	loop_watch(d->lfd, accept_clients, d);
 	return 0;
-}
-
-static void loop(struct netd *d)
-{
-	struct epoll_event evs[64];
-	while (!d->stop) {
-		int n = epoll_wait(d->epfd, evs, 64, -1);
-		for (int i = 0; i < n; i++) {
-			void *p = evs[i].data.ptr;
-			if (p == &d->lfd) {
-				accept_clients(d);
-			} else if (p == &d->sigfd) {
-				struct signalfd_siginfo si;
-				while (read(d->sigfd, &si, sizeof(si)) ==
-				       sizeof(si))
-					if (si.ssi_signo != SIGHUP) {
-						nf_info("signal %u: shutting "
-							"down",
-							si.ssi_signo);
-						d->stop = true;
-					}
-			} else {
-				client_event(d, p);
-			}
-		}
-	}
 }
 
 int main(int argc, char **argv)
@@ -327,12 +385,14 @@ int main(int argc, char **argv)
 		{"foreground", no_argument, NULL, 'f'},
 		{"syslog", no_argument, NULL, 'l'},
 		{"log-level", required_argument, NULL, 'L'},
+		{"dnsmasq", required_argument, NULL, 'D'},
 		{"version", no_argument, NULL, 'V'},
 		{"help", no_argument, NULL, 'h'},
 		{0}};
 	struct netd d = {.config_dir = "/etc/netd",
 			 .run_dir = "/run/netd",
-			 .state_dir = "/var/lib/netd"};
+			 .state_dir = "/var/lib/netd",
+			 .reg.dnsmasq = "/usr/sbin/dnsmasq"};
 	bool foreground = false, use_syslog = false;
 	int level = NF_LOG_INFO, c;
 	char sockbuf[4096];
@@ -366,6 +426,7 @@ int main(int argc, char **argv)
 				return 2;
 			}
 			break;
+		case 'D': d.reg.dnsmasq = optarg; break;
 		case 'V': printf("netd %s\n", NF_VERSION); return 0;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
@@ -392,8 +453,10 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	nf_info("netd %s ready on %s", NF_VERSION, d.socket_path);
-	loop(&d);
+	loop_run();
 	unlink(d.socket_path);
 	registry_close(&d.reg);
+	bridge_close(d.reg.br);
+	nat_close(d.reg.nat);
 	return 0;
 }

@@ -21,15 +21,20 @@ static void loaded(struct netxml *nx, bool autostart, void *ctx)
 			return;
 		}
 	}
+	registry_add(r, nx)->autostart = autostart;
+}
+
+struct network *registry_add(struct registry *r, struct netxml *def)
+{
 	struct network *n = nf_xcalloc(1, sizeof(*n));
-	n->def = nx;
-	n->autostart = autostart;
+	n->def = def;
+	n->dnsmasq_pidfd = -1;
 	NF_APPEND(r->nets, r->n, n);
+	return n;
 }
 
 int registry_open(struct registry *r, const char *config_dir, struct nf_err *e)
 {
-	memset(r, 0, sizeof(*r));
 	int rc = store_open(&r->config, config_dir, e);
 	if (rc < 0)
 		return rc;
@@ -79,7 +84,7 @@ struct network *registry_find(struct registry *r, const char *key)
 	return NULL;
 }
 
-static void registry_remove(struct registry *r, struct network *n)
+void registry_remove(struct registry *r, struct network *n)
 {
 	for (size_t i = 0; i < r->n; i++)
 		if (r->nets[i] == n) {
@@ -129,11 +134,17 @@ static json_t *network_json(const struct network *n)
 	const struct netdef *d = &network_current(n)->def;
 	char u[37];
 	nf_uuid_format(d->uuid, u);
-	return json_pack("{s:s, s:s, s:b, s:b, s:b, s:s?, s:s}", "name",
-			 d->name, "uuid", u, "active", n->live != NULL,
-			 "persistent", n->def != NULL, "autostart",
-			 n->autostart, "bridge", d->bridge, "forward",
-			 netxml_fwd_name(d->mode));
+	json_t *j = json_pack("{s:s, s:s, s:b, s:b, s:b, s:s?, s:s}", "name",
+			      d->name, "uuid", u, "active", n->live != NULL,
+			      "persistent", n->def != NULL, "autostart",
+			      n->autostart, "bridge", d->bridge, "forward",
+			      netxml_fwd_name(d->mode));
+	if (n->live && n->has_dnsmasq)
+		json_object_set_new(j, "dnsmasq_pid",
+				    json_integer(n->dnsmasq_pid));
+	if (n->live && n->table[0])
+		json_object_set_new(j, "nft_table", json_string(n->table));
+	return j;
 }
 
 /* ----------------------------------------------------------- handlers */
@@ -238,12 +249,11 @@ static int h_define(struct registry *r, json_t *args, json_t **res,
 		netxml_free(by_name->def);
 		by_name->def = nx;
 	} else {
-		struct network *n = nf_xcalloc(1, sizeof(*n));
-		n->def = nx;
-		NF_APPEND(r->nets, r->n, n);
-		by_name = n;
+		by_name = registry_add(r, nx);
 	}
 	nf_info("network '%s' defined", d->name);
+	if (r->emit)
+		r->emit("defined", d->name, r->emit_ctx);
 	*res = network_json(by_name);
 	return 0;
 fail:
@@ -267,6 +277,8 @@ static int h_undefine(struct registry *r, json_t *args, json_t **res,
 	rc = store_delete(&r->config, name, e);
 	if (rc == 0) {
 		nf_info("network '%s' undefined", name);
+		if (r->emit)
+			r->emit("undefined", name, r->emit_ctx);
 		if (n->live) {
 			netxml_free(n->def); /* stays running, transient */
 			n->def = NULL;
@@ -349,11 +361,130 @@ static int h_version(struct registry *r, json_t *args, json_t **res,
 	return 0;
 }
 
+static int h_start(struct registry *r, json_t *args, json_t **res,
+		   struct nf_err *e)
+{
+	struct network *n;
+	int rc = need_network(r, args, &n, e);
+	if (rc == 0)
+		rc = network_start(r, n, e);
+	if (rc == 0)
+		*res = network_json(n);
+	return rc;
+}
+
+static int h_destroy(struct registry *r, json_t *args, json_t **res,
+		     struct nf_err *e)
+{
+	struct network *n;
+	int rc = need_network(r, args, &n, e);
+	if (rc < 0)
+		return rc;
+	char *name = nf_xstrdup(network_name(n));
+	rc = network_destroy(r, n, e);
+	if (rc == 0)
+		*res = json_pack("{s:s}", "name", name);
+	free(name);
+	return rc;
+}
+
+/* net-create: a transient network, started at once, gone when destroyed */
+static int h_create(struct registry *r, json_t *args, json_t **res,
+		    struct nf_err *e)
+{
+	const char *xml;
+	struct netxml *nx;
+	char u[37];
+	int rc = need_str(args, "xml", &xml, e);
+	if (rc < 0)
+		return rc;
+	rc = netxml_parse(xml, strlen(xml),
+			  arg_str(args, "source") ? arg_str(args, "source")
+						  : "network XML",
+			  &nx, e);
+	if (rc < 0)
+		return rc;
+	struct network *o = registry_find(r, nx->def.name);
+	if (!o && nx->def.has_uuid) {
+		nf_uuid_format(nx->def.uuid, u);
+		o = registry_find(r, u);
+	}
+	if (o) {
+		netxml_free(nx);
+		return nf_errf(e, EEXIST,
+			       "network '%s' already exists; net-start it, or "
+			       "give the new one another name and uuid",
+			       network_name(o));
+	}
+	struct bridge_ctx bc = {r, NULL};
+	if ((rc = netxml_fill_defaults(nx, bridge_in_use, &bc, e)) < 0) {
+		netxml_free(nx);
+		return rc;
+	}
+	/* started from a scratch entry that holds the definition only until
+	 * it runs */
+	struct network *n = registry_add(r, nx);
+	rc = network_start(r, n, e);
+	netxml_free(n->def);
+	n->def = NULL;
+	if (rc < 0) {
+		registry_remove(r, n);
+		return rc;
+	}
+	*res = network_json(n);
+	return 0;
+}
+
+static int h_leases(struct registry *r, json_t *args, json_t **res,
+		    struct nf_err *e)
+{
+	struct network *n;
+	struct dhcp_files f;
+	struct dhcp_lease *l;
+	size_t nl;
+	int rc = need_network(r, args, &n, e);
+	if (rc < 0)
+		return rc;
+	if (!n->live)
+		return nf_errf(e, EINVAL, "network '%s' is not active",
+			       network_name(n));
+	const char *mac = arg_str(args, "mac");
+	network_files(r, n, &f);
+	if ((rc = dhcp_leases(&f, &l, &nl)) < 0)
+		return nf_errf(e, -rc, "cannot read %s: %s", f.leases,
+			       strerror(-rc));
+	json_t *a = json_array();
+	for (size_t i = 0; i < nl; i++) {
+		if (mac && strcasecmp(mac, l[i].mac))
+			continue;
+		json_array_append_new(
+			a, json_pack("{s:I, s:s, s:s, s:s, s:s, s:s}", "expiry",
+				     (json_int_t)l[i].expiry, "mac", l[i].mac,
+				     "ip", l[i].ip, "hostname", l[i].hostname,
+				     "clientid", l[i].clientid, "type",
+				     strchr(l[i].ip, ':') ? "ipv6" : "ipv4"));
+	}
+	free(l);
+	*res = a;
+	return 0;
+}
+
+static int h_doctor(struct registry *r, json_t *args, json_t **res,
+		    struct nf_err *e)
+{
+	(void)args;
+	(void)e;
+	*res = doctor_run(r);
+	return 0;
+}
+
 static const struct handler handlers[] = {
-	{"version", h_version, false},	      {"net-define", h_define, true},
-	{"net-undefine", h_undefine, true},   {"net-list", h_list, false},
-	{"net-info", h_info, false},	      {"net-dumpxml", h_dumpxml, false},
-	{"net-autostart", h_autostart, true},
+	{"net-start", h_start, true},	   {"net-destroy", h_destroy, true},
+	{"net-create", h_create, true},	   {"net-dhcp-leases", h_leases, false},
+	{"doctor", h_doctor, false},	   {"version", h_version, false},
+	{"net-define", h_define, true},	   {"net-undefine", h_undefine, true},
+	{"net-list", h_list, false},	   {"net-info", h_info, false},
+	{"net-dumpxml", h_dumpxml, false}, {"net-autostart", h_autostart, true},
 };
 
 const struct handler *network_handler(const char *cmd)

@@ -6,6 +6,11 @@
 #include <jansson.h>
 #include <stdbool.h>
 
+#include <sys/types.h>
+
+#include "../bridge/bridge.h"
+#include "../dhcp/dhcp.h"
+#include "../nat/nat.h"
 #include "netxml.h"
 #include "store.h"
 
@@ -13,22 +18,54 @@ struct network {
 	struct netxml *def;  /* persistent definition; NULL when transient */
 	struct netxml *live; /* running definition; NULL when inactive */
 	bool autostart;
+	/* while active */
+	char table[128]; /* our nft table, "" when none */
+	bool has_dnsmasq;
+	pid_t dnsmasq_pid; /* 0 while (re)starting */
+	int dnsmasq_pidfd;
+	unsigned restarts;	/* consecutive, for the backoff */
+	uint64_t restart_timer; /* pending restart, 0 if none */
+	uint64_t dnsmasq_since; /* when it last started */
 };
 
 struct registry {
 	struct network **nets;
 	size_t n;
 	struct store config;
+	/* environment, set up by netd before registry_open */
+	const char *run_dir, *state_dir, *dnsmasq;
+	char owner[32]; /* "netd:xxxxxxxx": marks what this netd made */
+	struct bridge_ctx *br;
+	struct nat_ctx *nat;
+	void (*emit)(const char *event, const char *network, void *ctx);
+	void *emit_ctx;
 };
 
+/* Loads definitions; r's environment fields must be set. */
 int registry_open(struct registry *r, const char *config_dir, struct nf_err *e);
 void registry_close(struct registry *r);
+/* After a restart: re-adopts what still runs from the run dir's status,
+ * removes what netd made that no longer belongs, then autostarts. */
+void registry_recover(struct registry *r);
 
 /* Finds by name or by UUID string. */
 struct network *registry_find(struct registry *r, const char *name_or_uuid);
 /* The definition that describes the network now (live if active). */
 const struct netxml *network_current(const struct network *n);
 const char *network_name(const struct network *n);
+
+/* Lifecycle (lifecycle.c). start/destroy emit "started"/"stopped". */
+int network_start(struct registry *r, struct network *n, struct nf_err *e);
+int network_destroy(struct registry *r, struct network *n, struct nf_err *e);
+void network_files(const struct registry *r, const struct network *n,
+		   struct dhcp_files *f);
+/* Adds a network entry holding def (may be NULL for a transient one). */
+struct network *registry_add(struct registry *r, struct netxml *def);
+/* Removes a network from the registry and frees it. */
+void registry_remove(struct registry *r, struct network *n);
+/* Host checks for `netctl doctor` (doctor.c): an array of
+ * {check, status: ok|warning|error, detail, fix}. */
+json_t *doctor_run(struct registry *r);
 
 /* Request handlers: args in, result out, or an error with its message. */
 typedef int (*handler_fn)(struct registry *r, json_t *args, json_t **result,

@@ -369,89 +369,6 @@ bool netxml_fwd_has_bridge(enum netxml_fwd m)
 	       m == NETXML_FWD_ROUTE || m == NETXML_FWD_OPEN;
 }
 
-int netxml_addr_parse(const char *s, struct netxml_addr *a)
-{
-	memset(a, 0, sizeof(*a));
-	if (!s)
-		return -EINVAL;
-	if (inet_pton(AF_INET, s, &a->v4) == 1) {
-		a->family = AF_INET;
-		return 0;
-	}
-	if (inet_pton(AF_INET6, s, &a->v6) == 1) {
-		a->family = AF_INET6;
-		return 0;
-	}
-	return -EINVAL;
-}
-
-void netxml_addr_format(const struct netxml_addr *a, char *out, size_t n)
-{
-	if (!a->family || !inet_ntop(a->family, &a->v6, out, (socklen_t)n))
-		snprintf(out, n, "?");
-}
-
-static size_t addr_len(const struct netxml_addr *a)
-{
-	return a->family == AF_INET ? 4 : 16;
-}
-
-int netxml_addr_cmp(const struct netxml_addr *a, const struct netxml_addr *b)
-{
-	if (a->family != b->family)
-		return a->family - b->family;
-	return memcmp(&a->v6, &b->v6, addr_len(a));
-}
-
-bool netxml_addr_in_subnet(const struct netxml_addr *a,
-			   const struct netxml_addr *net, int prefix)
-{
-	const uint8_t *x = (const uint8_t *)&a->v6,
-		      *y = (const uint8_t *)&net->v6;
-	if (a->family != net->family)
-		return false;
-	for (int i = 0; i < prefix / 8; i++)
-		if (x[i] != y[i])
-			return false;
-	if (prefix % 8) {
-		uint8_t m = (uint8_t)(0xff << (8 - prefix % 8));
-		if ((x[prefix / 8] & m) != (y[prefix / 8] & m))
-			return false;
-	}
-	return true;
-}
-
-/* Network address of a/prefix, printed "192.168.122.0/24". */
-static void subnet_str(const struct netxml_addr *a, int prefix, char *out,
-		       size_t n)
-{
-	struct netxml_addr net = *a;
-	uint8_t *p = (uint8_t *)&net.v6;
-	char s[INET6_ADDRSTRLEN];
-	for (size_t i = 0; i < addr_len(a); i++) {
-		int bits = prefix - (int)i * 8;
-		if (bits >= 8)
-			continue;
-		p[i] &= bits <= 0 ? 0 : (uint8_t)(0xff << (8 - bits));
-	}
-	netxml_addr_format(&net, s, sizeof(s));
-	snprintf(out, n, "%s/%d", s, prefix);
-}
-
-static bool host_bits_zero(const struct netxml_addr *a, int prefix)
-{
-	const uint8_t *p = (const uint8_t *)&a->v6;
-	for (size_t i = 0; i < addr_len(a); i++) {
-		int bits = prefix - (int)i * 8;
-		uint8_t hostmask = bits >= 8   ? 0
-				   : bits <= 0 ? 0xff
-					       : (uint8_t)(0xff >> bits);
-		if (p[i] & hostmask)
-			return false;
-	}
-	return true;
-}
-
 static int netmask_prefix(const char *s)
 {
 	struct in_addr m;
@@ -547,7 +464,7 @@ static bool check_value(enum vtype t, const char *v, const struct aspec *as,
 {
 	unsigned long long u;
 	uint8_t mac[6];
-	struct netxml_addr a;
+	struct nf_addr a;
 
 	switch (t) {
 	case V_STR: return true;
@@ -591,10 +508,10 @@ static bool check_value(enum vtype t, const char *v, const struct aspec *as,
 		return nf_mac_parse(v, mac) == 0;
 	case V_IP:
 		snprintf(exp, n, "an IPv4 or IPv6 address");
-		return netxml_addr_parse(v, &a) == 0;
+		return nf_addr_parse(v, &a) == 0;
 	case V_IPV4:
 		snprintf(exp, n, "an IPv4 address");
-		return netxml_addr_parse(v, &a) == 0 && a.family == AF_INET;
+		return nf_addr_parse(v, &a) == 0 && a.family == AF_INET;
 	case V_DEV:
 		snprintf(exp, n,
 			 "a device name of 1 to 15 bytes without '/', ':' "
@@ -940,6 +857,12 @@ static unsigned long long uattr(xmlNodePtr n, const char *name,
 	return v ? strtoull(v, NULL, 10) : dflt;
 }
 
+static char lease_unit(xmlNodePtr owner)
+{
+	const char *u = attr(child(owner, "lease"), "unit");
+	return !u ? 'm' : u[0];
+}
+
 static long lease_secs(xmlNodePtr owner)
 {
 	xmlNodePtr l = child(owner, "lease");
@@ -967,14 +890,14 @@ static int parse_fwd_mode(const char *m)
 
 /* Address + prefix of an <ip> or <route>; checks family, netmask, prefix. */
 static int addr_prefix(xmlNodePtr n, const char *addrname, const char *what,
-		       struct netxml_addr *a, int *prefix, struct nf_err *e)
+		       struct nf_addr *a, int *prefix, struct nf_err *e)
 {
 	const char *fam = attr(n, "family"), *nm = attr(n, "netmask"),
 		   *pf = attr(n, "prefix"), *av = attr(n, addrname);
 	if (!av)
 		return nerr(e, what, n, "missing required attribute '%s'",
 			    addrname);
-	netxml_addr_parse(av, a);
+	nf_addr_parse(av, a);
 	if (fam && strcmp(fam, a->family == AF_INET ? "ipv4" : "ipv6"))
 		return nerr(e, what, n,
 			    "%s='%s' is not an %s address as family='%s' says",
@@ -1077,9 +1000,9 @@ static int view_forward(xmlNodePtr root, struct netdef *d, const char *what,
 		xmlNodePtr a = child(nat, "address"), p = child(nat, "port");
 		d->nat_ipv6 = yes(nat, "ipv6");
 		if (a) {
-			netxml_addr_parse(attr(a, "start"), &d->nat_start);
-			netxml_addr_parse(attr(a, "end"), &d->nat_end);
-			if (netxml_addr_cmp(&d->nat_start, &d->nat_end) > 0)
+			nf_addr_parse(attr(a, "start"), &d->nat_start);
+			nf_addr_parse(attr(a, "end"), &d->nat_end);
+			if (nf_addr_cmp(&d->nat_start, &d->nat_end) > 0)
 				return nerr(e, what, a,
 					    "start='%s' is after end='%s'",
 					    attr(a, "start"), attr(a, "end"));
@@ -1256,7 +1179,7 @@ static int view_dns(xmlNodePtr root, struct netdef *d, const char *what,
 	}
 	FOR_CHILD (h, dns, "host") {
 		struct netxml_dns_host x = {0};
-		netxml_addr_parse(attr(h, "ip"), &x.ip);
+		nf_addr_parse(attr(h, "ip"), &x.ip);
 		FOR_CHILD (hn, h, "hostname")
 			NF_APPEND(x.names, x.nnames, text(hn));
 		NF_APPEND(d->dns_hosts, d->ndns_hosts, x);
@@ -1271,36 +1194,39 @@ static int view_dhcp(struct netxml_ip *ip, xmlNodePtr dhcp, const char *what,
 	bool v4 = ip->address.family == AF_INET;
 
 	ip->has_dhcp = true;
-	subnet_str(&ip->address, ip->prefix, sub, sizeof(sub));
-	netxml_addr_format(&ip->address, ipstr, sizeof(ipstr));
+	nf_addr_subnet_str(&ip->address, ip->prefix, sub, sizeof(sub));
+	nf_addr_format(&ip->address, ipstr, sizeof(ipstr));
 	FOR_CHILD (r, dhcp, "range") {
 		struct netxml_range x = {.lease = lease_secs(r),
+					 .lease_unit = lease_unit(r),
 					 .line = line(r)};
-		netxml_addr_parse(attr(r, "start"), &x.start);
-		netxml_addr_parse(attr(r, "end"), &x.end);
+		nf_addr_parse(attr(r, "start"), &x.start);
+		nf_addr_parse(attr(r, "end"), &x.end);
 		if (x.start.family != ip->address.family ||
 		    x.end.family != ip->address.family)
 			return nerr(e, what, r,
 				    "range %s-%s is not of the family of "
 				    "<ip address='%s'>",
 				    attr(r, "start"), attr(r, "end"), ipstr);
-		if (!netxml_addr_in_subnet(&x.start, &ip->address,
-					   ip->prefix) ||
-		    !netxml_addr_in_subnet(&x.end, &ip->address, ip->prefix))
+		if (!nf_addr_in_subnet(&x.start, &ip->address, ip->prefix) ||
+		    !nf_addr_in_subnet(&x.end, &ip->address, ip->prefix))
 			return nerr(e, what, r,
 				    "range %s-%s is outside the subnet %s",
 				    attr(r, "start"), attr(r, "end"), sub);
-		if (netxml_addr_cmp(&x.start, &x.end) > 0)
+		if (nf_addr_cmp(&x.start, &x.end) > 0)
 			return nerr(e, what, r,
 				    "range start %s is after its end %s",
 				    attr(r, "start"), attr(r, "end"));
 		NF_APPEND(ip->ranges, ip->nranges, x);
 	}
 	FOR_CHILD (h, dhcp, "host") {
-		struct netxml_host x = {attr(h, "mac"),	 attr(h, "id"),
-					attr(h, "name"), {0},
-					lease_secs(h),	 line(h)};
-		netxml_addr_parse(attr(h, "ip"), &x.ip);
+		struct netxml_host x = {.mac = attr(h, "mac"),
+					.id = attr(h, "id"),
+					.name = attr(h, "name"),
+					.lease = lease_secs(h),
+					.lease_unit = lease_unit(h),
+					.line = line(h)};
+		nf_addr_parse(attr(h, "ip"), &x.ip);
 		if (v4 && x.id)
 			return nerr(e, what, h,
 				    "id= (a DHCPv6 DUID) is for IPv6 hosts; "
@@ -1318,7 +1244,7 @@ static int view_dhcp(struct netxml_ip *ip, xmlNodePtr dhcp, const char *what,
 				    "matched",
 				    v4 ? "" : " (id=)");
 		if (x.ip.family != ip->address.family ||
-		    !netxml_addr_in_subnet(&x.ip, &ip->address, ip->prefix))
+		    !nf_addr_in_subnet(&x.ip, &ip->address, ip->prefix))
 			return nerr(e, what, h,
 				    "host %s ip='%s' is outside the subnet %s "
 				    "of <ip address='%s'> (line %d); dnsmasq "
@@ -1330,7 +1256,7 @@ static int view_dhcp(struct netxml_ip *ip, xmlNodePtr dhcp, const char *what,
 					   : x.name,
 				    attr(h, "ip"), sub, ipstr, line(ip->node),
 				    sub, attr(h, "ip"));
-		if (!netxml_addr_cmp(&x.ip, &ip->address))
+		if (!nf_addr_cmp(&x.ip, &ip->address))
 			return nerr(e, what, h,
 				    "host ip='%s' is the network's own "
 				    "address",
@@ -1347,7 +1273,7 @@ static int view_dhcp(struct netxml_ip *ip, xmlNodePtr dhcp, const char *what,
 					    "id='%s' already has a host entry "
 					    "on line %d",
 					    x.id, o->line);
-			if (!netxml_addr_cmp(&x.ip, &o->ip))
+			if (!nf_addr_cmp(&x.ip, &o->ip))
 				return nerr(e, what, h,
 					    "ip='%s' is already reserved on "
 					    "line %d",
@@ -1412,13 +1338,13 @@ static int view_ips(xmlNodePtr root, struct netdef *d, const char *what,
 				    e);
 		if (r < 0)
 			return r;
-		netxml_addr_parse(attr(n, "gateway"), &rt.gateway);
+		nf_addr_parse(attr(n, "gateway"), &rt.gateway);
 		if (rt.gateway.family != rt.address.family)
 			return nerr(e, what, n,
 				    "gateway='%s' is not of the family of "
 				    "address='%s'",
 				    attr(n, "gateway"), attr(n, "address"));
-		if (!host_bits_zero(&rt.address, rt.prefix))
+		if (!nf_addr_host_bits_zero(&rt.address, rt.prefix))
 			return nerr(e, what, n,
 				    "address='%s' has host bits set for "
 				    "prefix %d; give the network address",

@@ -16,6 +16,7 @@
 #include <libxml/tree.h>
 
 #include "../lib/nf.h"
+#include "../lib/nfaddr.h"
 
 #define NETXML_MAX_SIZE	  (4u << 20) /* bytes of XML accepted */
 #define NETXML_DNSMASQ_NS "http://libvirt.org/schemas/network/dnsmasq/1.0"
@@ -35,25 +36,13 @@ const char *netxml_fwd_name(enum netxml_fwd m);
 /* True for the modes where netd creates and owns a bridge with addresses. */
 bool netxml_fwd_has_bridge(enum netxml_fwd m);
 
-struct netxml_addr {
-	int family; /* AF_INET or AF_INET6; 0 when absent */
-	union {
-		struct in_addr v4;
-		struct in6_addr v6;
-	};
-};
-int netxml_addr_parse(const char *s, struct netxml_addr *a);
-void netxml_addr_format(const struct netxml_addr *a, char *out, size_t n);
-int netxml_addr_cmp(const struct netxml_addr *a, const struct netxml_addr *b);
-bool netxml_addr_in_subnet(const struct netxml_addr *a,
-			   const struct netxml_addr *net, int prefix);
-
 #define NETXML_LEASE_NONE     (-1L) /* no <lease>: dnsmasq default */
 #define NETXML_LEASE_INFINITE (0L)  /* expiry='0' */
 
 struct netxml_range {
-	struct netxml_addr start, end;
-	long lease; /* seconds, or NETXML_LEASE_* */
+	struct nf_addr start, end;
+	long lease;	 /* seconds, or NETXML_LEASE_* */
+	char lease_unit; /* 's', 'm' or 'h' as written */
 	int line;
 };
 
@@ -61,13 +50,14 @@ struct netxml_host {
 	const char *mac; /* normalised lower case, or NULL */
 	const char *id;	 /* DHCPv6 DUID, or NULL */
 	const char *name;
-	struct netxml_addr ip;
+	struct nf_addr ip;
 	long lease;
+	char lease_unit;
 	int line;
 };
 
 struct netxml_ip {
-	struct netxml_addr address;
+	struct nf_addr address;
 	int prefix; /* from prefix= or netmask=, or the class default */
 	bool local_ptr;
 	const char *tftp_root;
@@ -81,13 +71,13 @@ struct netxml_ip {
 };
 
 struct netxml_route {
-	struct netxml_addr address, gateway;
+	struct nf_addr address, gateway;
 	int prefix;
 	unsigned metric;
 };
 
 struct netxml_dns_host {
-	struct netxml_addr ip;
+	struct nf_addr ip;
 	const char **names;
 	size_t nnames;
 };
@@ -116,8 +106,8 @@ struct netdef {
 	size_t nfwd_ifs;
 	const char *fwd_pf;
 	bool nat_ipv6;
-	struct netxml_addr nat_start, nat_end; /* family 0 when absent */
-	int nat_port_start, nat_port_end;      /* 0 when absent */
+	struct nf_addr nat_start, nat_end; /* family 0 when absent */
+	int nat_port_start, nat_port_end;  /* 0 when absent */
 	const char *bridge;
 	bool stp;
 	unsigned long delay;

@@ -1,23 +1,51 @@
 #!/usr/bin/env bash
-# `make run`: the demo. Starts netd in a temporary directory (nothing on the
-# host is touched), defines examples/default.xml and shows it.
+# `make run`: the demo. netd runs in a network namespace of its own with its
+# directories in a temp dir (nothing on the host is touched), defines and
+# starts examples/default.xml, and a guest (a namespace on the bridge, until
+# netvm boots real ones) gets its pinned IP from dnsmasq.
 set -euo pipefail
 BUILD=$(cd "${1:-build}" && pwd)
 EX=$(cd "$(dirname "$0")/../examples" && pwd)
 T=$(mktemp -d /tmp/netfabric-demo.XXXXXX)
+chmod 755 "$T"
+H=nfdemo$$h G=nfdemo$$g
 export NETD_SOCKET=$T/run/netd.sock
-cleanup() { [ -n "${PID:-}" ] && kill $PID 2>/dev/null; wait 2>/dev/null; rm -rf "$T"; }
+cleanup() {
+	[ -n "${PID:-}" ] && kill $PID 2>/dev/null
+	for n in $H $G; do
+		ip netns pids $n 2>/dev/null | xargs -r kill 2>/dev/null || true
+		ip netns del $n 2>/dev/null || true
+	done
+	rm -rf "$T"
+}
 trap cleanup EXIT
-"$BUILD/netd" --foreground --config-dir "$T/etc" --run-dir "$T/run" \
-	--state-dir "$T/lib" 2>"$T/netd.log" &
-PID=$!
-for _ in $(seq 100); do [ -S "$NETD_SOCKET" ] && break; sleep 0.05; done
 say() { printf '\n\033[1m$ %s\033[0m\n' "$*"; "$@"; }
-echo "netd running (pid $PID) with its directories under $T"
+ip netns add $H
+ip -n $H link set lo up
+ip netns exec $H "$BUILD/netd" --foreground --config-dir "$T/etc" \
+	--run-dir "$T/run" --state-dir "$T/lib" 2>"$T/netd.log" &
+PID=$!
+for _ in $(seq 100); do "$BUILD/netctl" version >/dev/null 2>&1 && break; sleep 0.05; done
+echo "netd running (pid $PID) in namespace $H, directories under $T"
 say "$BUILD/netctl" net-define "$EX/default.xml"
-say "$BUILD/netctl" net-autostart default
-say "$BUILD/netctl" net-list --all
+say "$BUILD/netctl" net-start default
+say "$BUILD/netctl" net-list
 say "$BUILD/netctl" net-info default
-say "$BUILD/netctl" net-dumpxml default
 echo
-echo "The definition is stored at $T/etc/default.xml; the demo removes it on exit."
+echo "A guest with MAC 52:54:00:00:00:11 (reserved for vm1) joins nfbr0 and asks for an address:"
+ip netns add $G
+ip link add vdemo netns $H type veth peer name eth0 netns $G
+ip -n $G link set eth0 address 52:54:00:00:00:11
+ip -n $G link set eth0 up
+ip -n $H link set vdemo master nfbr0 up
+cat >"$T/dhcp.sh" <<'SH'
+#!/bin/sh
+[ "$1" = bound ] && ip addr add "$ip/${mask:-24}" dev "$interface" &&
+	echo "guest: got $ip, hostname $hostname, domain $domain, router $router"
+SH
+chmod +x "$T/dhcp.sh"
+ip netns exec $G busybox udhcpc -i eth0 -n -q -t 10 -T 1 -s "$T/dhcp.sh" 2>/dev/null
+say "$BUILD/netctl" net-dhcp-leases default
+say "$BUILD/netctl" net-destroy default
+echo
+echo "Demo done: namespaces, bridge, firewall table and dnsmasq are gone."

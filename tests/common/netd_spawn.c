@@ -1,6 +1,7 @@
 #define _GNU_SOURCE
 #include "netd_spawn.h"
 
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +23,10 @@ pid_t netd_spawn(const char *dir, char *sock, size_t socklen)
 	if (pid == 0) {
 		if (!freopen("/dev/null", "w", stderr))
 			_exit(126);
+		/* a private network namespace: nothing netd makes can reach
+		 * the host, and it all goes when netd does */
+		if (unshare(CLONE_NEWNET) < 0)
+			_exit(125);
 		execl(netd, "netd", "--foreground", "--config-dir", c,
 		      "--run-dir", r, "--state-dir", s, (char *)NULL);
 		_exit(127);

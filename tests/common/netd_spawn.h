@@ -1,5 +1,6 @@
-/* Starts a netd of this build in temp dirs under `dir` for tests and
- * benchmarks. The binary is $NF_BUILD/netd (default build/netd). */
+/* Starts a netd of this build in temp dirs under `dir`, in a network
+ * namespace of its own, for tests and benchmarks. The binary is
+ * $NF_BUILD/netd (default build/netd). */
 #ifndef NETD_SPAWN_H
 #define NETD_SPAWN_H
 #include <sys/types.h>

@@ -34,9 +34,16 @@ fails() { # fails DESCRIPTION PATTERN CMD... : CMD fails and says PATTERN
 		echo "ok $TAPN - $desc"
 	fi
 }
+# netd always runs inside a namespace of the test's (NETD_NS, made here
+# unless the test chose one), so nothing it creates reaches the host.
+. "$(dirname "${BASH_SOURCE[0]}")/netns.sh"
 start_netd() {
-	"$NETD" --foreground --config-dir "$T/etc" --run-dir "$T/run" \
-		--state-dir "$T/lib" "$@" 2>>"$T/netd.log" &
+	if [ -z "${NETD_NS:-}" ]; then
+		ns_add d || return 1
+		NETD_NS=${NS}d
+	fi
+	ip netns exec "$NETD_NS" "$NETD" --foreground --config-dir "$T/etc" \
+		--run-dir "$T/run" --state-dir "$T/lib" "$@" 2>>"$T/netd.log" &
 	NETD_PID=$!
 	for _ in $(seq 100); do
 		[ -S "$NETD_SOCKET" ] && "$NETCTL" version >/dev/null 2>&1 && return 0
@@ -47,14 +54,14 @@ start_netd() {
 }
 stop_netd() {
 	[ -n "${NETD_PID:-}" ] || return 0
-	kill "${1:--TERM}" $NETD_PID 2>/dev/null
-	wait $NETD_PID 2>/dev/null
+	{ kill "${1:--TERM}" $NETD_PID; wait $NETD_PID; } 2>/dev/null
 	NETD_PID=
 }
 finish() {
 	stop_netd
+	ns_cleanup
 	rm -rf "$T"
 	echo "1..$TAPN"
 	[ $TAPFAIL -eq 0 ]
 }
-trap 'stop_netd; rm -rf "$T"' INT TERM
+trap 'stop_netd; ns_cleanup; rm -rf "$T"' EXIT

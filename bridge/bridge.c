@@ -1,0 +1,349 @@
+#define _GNU_SOURCE
+#include "bridge.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/ethtool.h>
+#include <linux/if_link.h>
+#include <linux/rtnetlink.h>
+#include <linux/sockios.h>
+#include <net/if.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include <netlink/netlink.h>
+#include <netlink/route/link.h>
+#include <netlink/route/route.h>
+
+struct bridge_ctx {
+	struct nl_sock *sk;
+};
+
+/* libnl reports its own codes; the rest of the tree speaks errno. */
+static int nle_errno(int nle)
+{
+	switch (-nle) {
+	case NLE_EXIST: return EEXIST;
+	case NLE_NODEV:
+	case NLE_OBJ_NOTFOUND: return ENODEV;
+	case NLE_PERM: return EPERM;
+	case NLE_BUSY: return EBUSY;
+	case NLE_NOMEM: return ENOMEM;
+	case NLE_RANGE: return ERANGE;
+	case NLE_NOADDR: return EADDRNOTAVAIL;
+	case NLE_INVAL: return EINVAL;
+	case NLE_OPNOTSUPP: return EOPNOTSUPP;
+	default: return EIO;
+	}
+}
+
+int bridge_open(struct bridge_ctx **out, struct nf_err *e)
+{
+	struct bridge_ctx *c = nf_xcalloc(1, sizeof(*c));
+	int r;
+	c->sk = nl_socket_alloc();
+	if (!c->sk) {
+		free(c);
+		return nf_errf(e, ENOMEM, "cannot allocate a netlink socket");
+	}
+	r = nl_connect(c->sk, NETLINK_ROUTE);
+	if (r < 0) {
+		nl_socket_free(c->sk);
+		free(c);
+		return nf_errf(e, nle_errno(r), "rtnetlink: %s",
+			       nl_geterror(r));
+	}
+	*out = c;
+	return 0;
+}
+
+void bridge_close(struct bridge_ctx *c)
+{
+	if (!c)
+		return;
+	nl_socket_free(c->sk);
+	free(c);
+}
+
+/* Sends m (consumed) and waits for the kernel's ack. */
+static int request(struct bridge_ctx *c, struct nl_msg *m, struct nf_err *e,
+		   const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+static int request(struct bridge_ctx *c, struct nl_msg *m, struct nf_err *e,
+		   const char *fmt, ...)
+{
+	int r = nl_send_sync(c->sk, m);
+	if (r < 0) {
+		char what[256];
+		va_list ap;
+		va_start(ap, fmt);
+		vsnprintf(what, sizeof(what), fmt, ap);
+		va_end(ap);
+		return nf_errf(e, nle_errno(r), "%s: %s", what,
+			       nl_geterror(r));
+	}
+	return 0;
+}
+
+static struct nl_msg *link_msg(int type, int flags, int ifindex)
+{
+	struct ifinfomsg ifi = { .ifi_family = AF_UNSPEC,
+				 .ifi_index = ifindex };
+	struct nl_msg *m = nlmsg_alloc_simple(type, flags);
+	if (!m || nlmsg_append(m, &ifi, sizeof(ifi), NLMSG_ALIGNTO) < 0)
+		abort();
+	return m;
+}
+
+int bridge_create(struct bridge_ctx *c, const struct bridge_spec *s,
+		  struct nf_err *e)
+{
+	struct nl_msg *m = link_msg(RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, 0);
+	struct nlattr *li, *data;
+
+	NLA_PUT_STRING(m, IFLA_IFNAME, s->name);
+	if (s->mac)
+		NLA_PUT(m, IFLA_ADDRESS, 6, s->mac);
+	if (s->mtu)
+		NLA_PUT_U32(m, IFLA_MTU, s->mtu);
+	NLA_PUT_U32(m, IFLA_GROUP, BRIDGE_GROUP);
+	li = nla_nest_start(m, IFLA_LINKINFO);
+	NLA_PUT_STRING(m, IFLA_INFO_KIND, "bridge");
+	data = nla_nest_start(m, IFLA_INFO_DATA);
+	/* the kernel checks the delay only while STP runs: set it first */
+	NLA_PUT_U32(m, IFLA_BR_FORWARD_DELAY, (uint32_t)(s->delay * 100));
+	NLA_PUT_U32(m, IFLA_BR_STP_STATE, s->stp);
+	nla_nest_end(m, data);
+	nla_nest_end(m, li);
+	int r = request(c, m, e, "cannot create bridge %s", s->name);
+	if (r < 0 || !s->owner)
+		return r;
+	m = link_msg(RTM_NEWLINK, 0, (int)if_nametoindex(s->name));
+	NLA_PUT_STRING(m, IFLA_IFALIAS, s->owner);
+	return request(c, m, e, "cannot name the owner of bridge %s", s->name);
+nla_put_failure:
+	nlmsg_free(m);
+	return nf_errf(e, EMSGSIZE, "netlink message too large");
+}
+
+static int link_info(struct bridge_ctx *c, const char *name, char *alias,
+		     size_t n, uint32_t *group)
+{
+	struct rtnl_link *l = NULL;
+	int r = rtnl_link_get_kernel(c->sk, 0, name, &l);
+	if (r < 0)
+		return -ENOENT;
+	const char *a = rtnl_link_get_ifalias(l);
+	snprintf(alias, n, "%s", a ? a : "");
+	if (group)
+		*group = rtnl_link_get_group(l);
+	rtnl_link_put(l);
+	return 0;
+}
+
+int bridge_get_alias(struct bridge_ctx *c, const char *name, char *alias,
+		     size_t n)
+{
+	return link_info(c, name, alias, n, NULL);
+}
+
+int bridge_delete(struct bridge_ctx *c, const char *name, const char *owner,
+		  struct nf_err *e)
+{
+	char alias[256];
+	uint32_t group = 0;
+	if (link_info(c, name, alias, sizeof(alias), &group) < 0)
+		return 0;
+	if (strcmp(alias, owner) && !(!alias[0] && group == BRIDGE_GROUP))
+		return nf_errf(e, EPERM,
+			       "link %s is not netd's (alias '%s'); left alone",
+			       name, alias);
+	struct nl_msg *m = link_msg(RTM_DELLINK, 0, 0);
+	NLA_PUT_STRING(m, IFLA_IFNAME, name);
+	return request(c, m, e, "cannot delete bridge %s", name);
+nla_put_failure:
+	nlmsg_free(m);
+	return nf_errf(e, EMSGSIZE, "netlink message too large");
+}
+
+int bridge_set_up(struct bridge_ctx *c, const char *name, struct nf_err *e)
+{
+	int idx = (int)if_nametoindex(name);
+	if (!idx)
+		return nf_errf(e, ENODEV, "no link %s", name);
+	struct nl_msg *m = nlmsg_alloc_simple(RTM_NEWLINK, 0);
+	struct ifinfomsg ifi = { .ifi_family = AF_UNSPEC,
+				 .ifi_index = idx,
+				 .ifi_flags = IFF_UP,
+				 .ifi_change = IFF_UP };
+	nlmsg_append(m, &ifi, sizeof(ifi), NLMSG_ALIGNTO);
+	return request(c, m, e, "cannot bring %s up", name);
+}
+
+int bridge_addr_add(struct bridge_ctx *c, const char *name,
+		    const struct nf_addr *a, int prefix, struct nf_err *e)
+{
+	int idx = (int)if_nametoindex(name);
+	char s[INET6_ADDRSTRLEN];
+	if (!idx)
+		return nf_errf(e, ENODEV, "no link %s", name);
+	struct ifaddrmsg ifa = { .ifa_family = (uint8_t)a->family,
+				 .ifa_prefixlen = (uint8_t)prefix,
+				 .ifa_scope = RT_SCOPE_UNIVERSE,
+				 .ifa_index = (uint32_t)idx };
+	struct nl_msg *m = nlmsg_alloc_simple(RTM_NEWADDR,
+					      NLM_F_CREATE | NLM_F_EXCL);
+	nlmsg_append(m, &ifa, sizeof(ifa), NLMSG_ALIGNTO);
+	NLA_PUT(m, IFA_LOCAL, (int)nf_addr_len(a), a->b);
+	NLA_PUT(m, IFA_ADDRESS, (int)nf_addr_len(a), a->b);
+	if (a->family == AF_INET && prefix < 31) {
+		struct nf_addr bc = nf_addr_network(a, prefix);
+		uint32_t host = prefix ? 0xffffffffu >> prefix : 0xffffffffu;
+		bc.v4.s_addr |= htonl(host);
+		NLA_PUT(m, IFA_BROADCAST, 4, bc.b);
+	}
+	if (a->family == AF_INET6) /* usable at once, no DAD wait */
+		NLA_PUT_U32(m, IFA_FLAGS, IFA_F_NODAD);
+	nf_addr_format(a, s, sizeof(s));
+	return request(c, m, e, "cannot add address %s/%d to %s", s, prefix,
+		       name);
+nla_put_failure:
+	nlmsg_free(m);
+	return nf_errf(e, EMSGSIZE, "netlink message too large");
+}
+
+int bridge_route_add(struct bridge_ctx *c, const char *dev,
+		     const struct nf_addr *dst, int prefix,
+		     const struct nf_addr *gw, unsigned metric,
+		     struct nf_err *e)
+{
+	int idx = (int)if_nametoindex(dev);
+	char s[INET6_ADDRSTRLEN], g[INET6_ADDRSTRLEN];
+	if (!idx)
+		return nf_errf(e, ENODEV, "no link %s", dev);
+	struct rtmsg rt = { .rtm_family = (uint8_t)dst->family,
+			    .rtm_dst_len = (uint8_t)prefix,
+			    .rtm_table = RT_TABLE_MAIN,
+			    .rtm_protocol = RTPROT_STATIC,
+			    .rtm_scope = RT_SCOPE_UNIVERSE,
+			    .rtm_type = RTN_UNICAST };
+	struct nl_msg *m = nlmsg_alloc_simple(RTM_NEWROUTE,
+					      NLM_F_CREATE | NLM_F_EXCL);
+	nlmsg_append(m, &rt, sizeof(rt), NLMSG_ALIGNTO);
+	NLA_PUT(m, RTA_DST, (int)nf_addr_len(dst), dst->b);
+	NLA_PUT(m, RTA_GATEWAY, (int)nf_addr_len(gw), gw->b);
+	NLA_PUT_U32(m, RTA_OIF, (uint32_t)idx);
+	if (metric)
+		NLA_PUT_U32(m, RTA_PRIORITY, metric);
+	nf_addr_format(dst, s, sizeof(s));
+	nf_addr_format(gw, g, sizeof(g));
+	return request(c, m, e, "cannot add route %s/%d via %s dev %s", s,
+		       prefix, g, dev);
+nla_put_failure:
+	nlmsg_free(m);
+	return nf_errf(e, EMSGSIZE, "netlink message too large");
+}
+
+int bridge_route_conflict(struct bridge_ctx *c, const struct nf_addr *net,
+			  int prefix, const char *dev, char *what, size_t n)
+{
+	struct nl_cache *cache;
+	int found = 0, ours = (int)if_nametoindex(dev);
+	if (rtnl_route_alloc_cache(c->sk, net->family, 0, &cache) < 0)
+		return 0;
+	for (struct nl_object *o = nl_cache_get_first(cache); o && !found;
+	     o = nl_cache_get_next(o)) {
+		struct rtnl_route *r = (struct rtnl_route *)o;
+		struct nl_addr *d = rtnl_route_get_dst(r);
+		if (rtnl_route_get_table(r) != RT_TABLE_MAIN ||
+		    rtnl_route_get_type(r) != RTN_UNICAST || !d)
+			continue;
+		int plen = (int)nl_addr_get_prefixlen(d);
+		if (plen == 0)
+			continue; /* the default route overlaps everything */
+		struct rtnl_nexthop *nh = rtnl_route_nexthop_n(r, 0);
+		int oif = nh ? rtnl_route_nh_get_ifindex(nh) : 0;
+		if (oif == ours && ours)
+			continue;
+		struct nf_addr ra = { .family = net->family };
+		memcpy(ra.b, nl_addr_get_binary_addr(d),
+		       nf_addr_len(&ra));
+		int p = plen < prefix ? plen : prefix;
+		if (!nf_addr_in_subnet(&ra, net, p))
+			continue;
+		char ifn[IF_NAMESIZE] = "?", sub[64];
+		if (oif)
+			if_indextoname((unsigned)oif, ifn);
+		nf_addr_subnet_str(&ra, plen, sub, sizeof(sub));
+		snprintf(what, n, "route %s dev %s", sub, ifn);
+		found = 1;
+	}
+	nl_cache_free(cache);
+	return found;
+}
+
+int bridge_for_each_owned(struct bridge_ctx *c, const char *prefix,
+			  void (*cb)(const char *name, const char *alias,
+				     void *ctx),
+			  void *ctx)
+{
+	struct nl_cache *cache;
+	int r = rtnl_link_alloc_cache(c->sk, AF_UNSPEC, &cache);
+	if (r < 0)
+		return -nle_errno(r);
+	for (struct nl_object *o = nl_cache_get_first(cache); o;
+	     o = nl_cache_get_next(o)) {
+		struct rtnl_link *l = (struct rtnl_link *)o;
+		const char *a = rtnl_link_get_ifalias(l);
+		if (a && !strncmp(a, prefix, strlen(prefix)))
+			cb(rtnl_link_get_name(l), a, ctx);
+	}
+	nl_cache_free(cache);
+	return 0;
+}
+
+int bridge_tx_csum_off(const char *name, struct nf_err *e)
+{
+	struct ethtool_value ev = { .cmd = ETHTOOL_STXCSUM, .data = 0 };
+	struct ifreq ifr = { 0 };
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), r = 0;
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
+	ifr.ifr_data = (void *)&ev;
+	if (fd < 0 || ioctl(fd, SIOCETHTOOL, &ifr) < 0)
+		r = nf_errf(e, errno, "cannot turn off tx checksumming on %s: %s",
+			    name, strerror(errno));
+	if (fd >= 0)
+		close(fd);
+	return r;
+}
+
+int bridge_sysctl(const char *key, const char *val, struct nf_err *e)
+{
+	char path[512];
+	snprintf(path, sizeof(path), "/proc/sys/%s", key);
+	int fd = open(path, O_WRONLY | O_CLOEXEC), r = 0;
+	if (fd < 0 || write(fd, val, strlen(val)) < 0)
+		r = nf_errf(e, errno, "cannot set %s to %s: %s", path, val,
+			    strerror(errno));
+	if (fd >= 0)
+		close(fd);
+	return r;
+}
+
+int bridge_sysctl_read(const char *key, char *val, size_t n)
+{
+	char path[512];
+	snprintf(path, sizeof(path), "/proc/sys/%s", key);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	ssize_t k = read(fd, val, n - 1);
+	close(fd);
+	if (k < 0)
+		return -errno;
+	val[k] = '\0';
+	val[strcspn(val, "\n")] = '\0';
+	return 0;
+}

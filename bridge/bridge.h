@@ -1,0 +1,66 @@
+/* bridge: Linux bridges, their addresses and routes, over rtnetlink
+ * (libnl-3). Every link created here carries an alias naming its owner, and
+ * only links with that owner's alias are ever deleted. The kernel takes no
+ * alias in the creating message, so links are also born in link group
+ * BRIDGE_GROUP: one created but not yet named (a crash in between) is
+ * still recognisably ours. */
+#ifndef BRIDGE_H
+#define BRIDGE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "../lib/nf.h"
+#include "../lib/nfaddr.h"
+
+struct bridge_ctx;
+
+#define BRIDGE_GROUP 0x4e46 /* "NF" */
+
+int bridge_open(struct bridge_ctx **out, struct nf_err *e);
+void bridge_close(struct bridge_ctx *c);
+
+struct bridge_spec {
+	const char *name;
+	const uint8_t *mac; /* NULL: kernel's choice */
+	bool stp;
+	unsigned long delay; /* seconds */
+	unsigned mtu;	     /* 0: default */
+	const char *owner;   /* stored as the link alias */
+};
+
+/* Creates the bridge (down), then names its owner. -EEXIST if a link of
+ * that name exists. */
+int bridge_create(struct bridge_ctx *c, const struct bridge_spec *s,
+		  struct nf_err *e);
+/* Deletes the link only if its alias is `owner` (or it has no alias and
+ * is in BRIDGE_GROUP: created by us, not yet named); 0 if absent. */
+int bridge_delete(struct bridge_ctx *c, const char *name, const char *owner,
+		  struct nf_err *e);
+/* Copies the link's alias; -ENOENT if no such link, "" if none. */
+int bridge_get_alias(struct bridge_ctx *c, const char *name, char *alias,
+		     size_t n);
+int bridge_set_up(struct bridge_ctx *c, const char *name, struct nf_err *e);
+int bridge_addr_add(struct bridge_ctx *c, const char *name,
+		    const struct nf_addr *a, int prefix, struct nf_err *e);
+int bridge_route_add(struct bridge_ctx *c, const char *dev,
+		     const struct nf_addr *dst, int prefix,
+		     const struct nf_addr *gw, unsigned metric,
+		     struct nf_err *e);
+/* Finds a route in the main table, on another device than `dev`, that
+ * overlaps net/prefix. Returns 1 and describes it in `what`, else 0. */
+int bridge_route_conflict(struct bridge_ctx *c, const struct nf_addr *net,
+			  int prefix, const char *dev, char *what, size_t n);
+/* Calls cb for every link whose alias starts with prefix. */
+int bridge_for_each_owned(struct bridge_ctx *c, const char *prefix,
+			  void (*cb)(const char *name, const char *alias,
+				     void *ctx),
+			  void *ctx);
+/* Turns off TX checksum offload so packets the host sends on the bridge
+ * (DHCP replies) carry complete checksums, for guests that check them. */
+int bridge_tx_csum_off(const char *name, struct nf_err *e);
+/* Writes a sysctl under /proc/sys, e.g. "net/ipv4/ip_forward". */
+int bridge_sysctl(const char *key, const char *val, struct nf_err *e);
+int bridge_sysctl_read(const char *key, char *val, size_t n);
+
+#endif

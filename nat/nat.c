@@ -1,0 +1,669 @@
+#define _GNU_SOURCE
+#include "nat.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <linux/netfilter.h>
+#include <linux/netfilter/nf_nat.h>
+#include <linux/netfilter/nf_tables.h>
+#include <net/if.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <libmnl/libmnl.h>
+#include <libnftnl/chain.h>
+#include <libnftnl/common.h>
+#include <libnftnl/expr.h>
+#include <libnftnl/rule.h>
+#include <libnftnl/table.h>
+#include <libnftnl/udata.h>
+
+#define BATCH_SIZE (2u << 20)
+
+struct nat_ctx {
+	struct mnl_socket *nl;
+	uint32_t portid, seq;
+	char *buf;
+};
+
+int nat_open(struct nat_ctx **out, struct nf_err *e)
+{
+	struct nat_ctx *c = nf_xcalloc(1, sizeof(*c));
+	c->nl = mnl_socket_open(NETLINK_NETFILTER);
+	if (!c->nl || mnl_socket_bind(c->nl, 0, MNL_SOCKET_AUTOPID) < 0) {
+		int err = errno;
+		if (c->nl)
+			mnl_socket_close(c->nl);
+		free(c);
+		return nf_errf(e, err, "nftables netlink: %s", strerror(err));
+	}
+	c->portid = mnl_socket_get_portid(c->nl);
+	c->seq = (uint32_t)time(NULL);
+	c->buf = nf_xmalloc(BATCH_SIZE);
+	*out = c;
+	return 0;
+}
+
+void nat_close(struct nat_ctx *c)
+{
+	if (!c)
+		return;
+	mnl_socket_close(c->nl);
+	free(c->buf);
+	free(c);
+}
+
+/* ------------------------------------------------------ batch plumbing */
+
+struct batch {
+	struct nat_ctx *c;
+	struct mnl_nlmsg_batch *b;
+	uint32_t first_seq;
+	unsigned nmsgs;
+	bool overflow;
+};
+
+static void batch_begin(struct batch *bt, struct nat_ctx *c)
+{
+	bt->c = c;
+	bt->b = mnl_nlmsg_batch_start(c->buf, BATCH_SIZE);
+	bt->nmsgs = 0;
+	bt->overflow = false;
+	nftnl_batch_begin(mnl_nlmsg_batch_current(bt->b), c->seq++);
+	mnl_nlmsg_batch_next(bt->b);
+	bt->first_seq = c->seq;
+}
+
+static struct nlmsghdr *batch_hdr(struct batch *bt)
+{
+	return mnl_nlmsg_batch_current(bt->b);
+}
+
+static void batch_next(struct batch *bt)
+{
+	bt->nmsgs++;
+	if (!mnl_nlmsg_batch_next(bt->b))
+		bt->overflow = true;
+}
+
+/* Sends the batch and collects one ack per message; the kernel applies all
+ * or nothing. */
+static int batch_commit(struct batch *bt, struct nf_err *e, const char *what)
+{
+	struct nat_ctx *c = bt->c;
+	char rbuf[MNL_SOCKET_BUFFER_SIZE];
+	unsigned acks = 0;
+	int err = 0;
+
+	if (bt->overflow)
+		return nf_errf(e, E2BIG, "%s: nftables batch too large", what);
+	nftnl_batch_end(mnl_nlmsg_batch_current(bt->b), c->seq++);
+	mnl_nlmsg_batch_next(bt->b);
+	if (mnl_socket_sendto(c->nl, mnl_nlmsg_batch_head(bt->b),
+			      mnl_nlmsg_batch_size(bt->b)) < 0)
+		return nf_errf(e, errno, "%s: %s", what, strerror(errno));
+	while (acks < bt->nmsgs) {
+		ssize_t n = mnl_socket_recvfrom(c->nl, rbuf, sizeof(rbuf));
+		if (n < 0)
+			return nf_errf(e, errno, "%s: %s", what,
+				       strerror(errno));
+		for (struct nlmsghdr *h = (struct nlmsghdr *)rbuf;
+		     mnl_nlmsg_ok(h, (int)n); h = mnl_nlmsg_next(h, (int *)&n)) {
+			if (h->nlmsg_type != NLMSG_ERROR)
+				continue;
+			struct nlmsgerr *me = mnl_nlmsg_get_payload(h);
+			acks++;
+			if (me->error && !err)
+				err = -me->error;
+			/* an error aborts the batch: no more acks follow */
+			if (me->error)
+				acks = bt->nmsgs;
+		}
+	}
+	if (err)
+		return nf_errf(e, err, "%s: the kernel refused the nftables "
+				       "batch: %s (nothing was changed)",
+			       what, strerror(err));
+	return 0;
+}
+
+/* ------------------------------------------------------ rule building */
+
+static void add(struct nftnl_rule *r, struct nftnl_expr *x)
+{
+	nftnl_rule_add_expr(r, x);
+}
+
+static void meta(struct nftnl_rule *r, uint32_t key)
+{
+	struct nftnl_expr *x = nftnl_expr_alloc("meta");
+	nftnl_expr_set_u32(x, NFTNL_EXPR_META_KEY, key);
+	nftnl_expr_set_u32(x, NFTNL_EXPR_META_DREG, NFT_REG_1);
+	add(r, x);
+}
+
+static void cmp(struct nftnl_rule *r, uint32_t op, const void *data,
+		uint32_t len)
+{
+	struct nftnl_expr *x = nftnl_expr_alloc("cmp");
+	nftnl_expr_set_u32(x, NFTNL_EXPR_CMP_SREG, NFT_REG_1);
+	nftnl_expr_set_u32(x, NFTNL_EXPR_CMP_OP, op);
+	nftnl_expr_set(x, NFTNL_EXPR_CMP_DATA, data, len);
+	add(r, x);
+}
+
+static void payload(struct nftnl_rule *r, uint32_t base, uint32_t off,
+		    uint32_t len)
+{
+	struct nftnl_expr *x = nftnl_expr_alloc("payload");
+	nftnl_expr_set_u32(x, NFTNL_EXPR_PAYLOAD_BASE, base);
+	nftnl_expr_set_u32(x, NFTNL_EXPR_PAYLOAD_OFFSET, off);
+	nftnl_expr_set_u32(x, NFTNL_EXPR_PAYLOAD_LEN, len);
+	nftnl_expr_set_u32(x, NFTNL_EXPR_PAYLOAD_DREG, NFT_REG_1);
+	add(r, x);
+}
+
+static void bitwise(struct nftnl_rule *r, const void *mask, uint32_t len)
+{
+	static const uint8_t zero[16];
+	struct nftnl_expr *x = nftnl_expr_alloc("bitwise");
+	nftnl_expr_set_u32(x, NFTNL_EXPR_BITWISE_SREG, NFT_REG_1);
+	nftnl_expr_set_u32(x, NFTNL_EXPR_BITWISE_DREG, NFT_REG_1);
+	nftnl_expr_set_u32(x, NFTNL_EXPR_BITWISE_LEN, len);
+	nftnl_expr_set(x, NFTNL_EXPR_BITWISE_MASK, mask, len);
+	nftnl_expr_set(x, NFTNL_EXPR_BITWISE_XOR, zero, len);
+	add(r, x);
+}
+
+static void match_ifname(struct nftnl_rule *r, uint32_t key, const char *name)
+{
+	meta(r, key);
+	cmp(r, NFT_CMP_EQ, name, (uint32_t)strlen(name) + 1);
+}
+
+static void match_nfproto(struct nftnl_rule *r, int family)
+{
+	uint8_t p = family == AF_INET ? NFPROTO_IPV4 : NFPROTO_IPV6;
+	meta(r, NFT_META_NFPROTO);
+	cmp(r, NFT_CMP_EQ, &p, 1);
+}
+
+static void match_l4proto(struct nftnl_rule *r, uint8_t proto)
+{
+	meta(r, NFT_META_L4PROTO);
+	cmp(r, NFT_CMP_EQ, &proto, 1);
+}
+
+/* [saddr|daddr] [!=] net/prefix; the nfproto check must precede it. */
+static void match_addr(struct nftnl_rule *r, bool src, const struct nf_addr *a,
+		       int prefix, bool negate)
+{
+	bool v4 = a->family == AF_INET;
+	uint32_t len = v4 ? 4 : 16;
+	uint32_t off = v4 ? (src ? 12 : 16) : (src ? 8 : 24);
+	struct nf_addr net = nf_addr_network(a, prefix), mask = { 0 };
+	payload(r, NFT_PAYLOAD_NETWORK_HEADER, off, len);
+	if (prefix < (int)len * 8) {
+		for (int i = 0; i < prefix; i++)
+			mask.b[i / 8] |= (uint8_t)(0x80 >> (i % 8));
+		bitwise(r, mask.b, len);
+	}
+	cmp(r, negate ? NFT_CMP_NEQ : NFT_CMP_EQ, net.b, len);
+}
+
+static void match_dport(struct nftnl_rule *r, uint8_t proto, uint16_t port)
+{
+	uint16_t p = htons(port);
+	match_l4proto(r, proto);
+	payload(r, NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2);
+	cmp(r, NFT_CMP_EQ, &p, 2);
+}
+
+static void match_ct_established(struct nftnl_rule *r)
+{
+	uint32_t mask = NF_CT_STATE_BIT(IP_CT_ESTABLISHED) |
+			NF_CT_STATE_BIT(IP_CT_RELATED),
+		 zero = 0;
+	struct nftnl_expr *x = nftnl_expr_alloc("ct");
+	nftnl_expr_set_u32(x, NFTNL_EXPR_CT_KEY, NFT_CT_STATE);
+	nftnl_expr_set_u32(x, NFTNL_EXPR_CT_DREG, NFT_REG_1);
+	add(r, x);
+	bitwise(r, &mask, 4);
+	cmp(r, NFT_CMP_NEQ, &zero, 4);
+}
+
+static void counter(struct nftnl_rule *r)
+{
+	add(r, nftnl_expr_alloc("counter"));
+}
+
+static void verdict(struct nftnl_rule *r, int v)
+{
+	struct nftnl_expr *x = nftnl_expr_alloc("immediate");
+	counter(r);
+	nftnl_expr_set_u32(x, NFTNL_EXPR_IMM_DREG, NFT_REG_VERDICT);
+	nftnl_expr_set_u32(x, NFTNL_EXPR_IMM_VERDICT, (uint32_t)v);
+	add(r, x);
+}
+
+static void reject(struct nftnl_rule *r)
+{
+	struct nftnl_expr *x = nftnl_expr_alloc("reject");
+	counter(r);
+	nftnl_expr_set_u32(x, NFTNL_EXPR_REJECT_TYPE, NFT_REJECT_ICMPX_UNREACH);
+	nftnl_expr_set_u8(x, NFTNL_EXPR_REJECT_CODE,
+			  NFT_REJECT_ICMPX_PORT_UNREACH);
+	add(r, x);
+}
+
+static void load_imm(struct nftnl_rule *r, uint32_t reg, const void *d,
+		     uint32_t len)
+{
+	struct nftnl_expr *x = nftnl_expr_alloc("immediate");
+	nftnl_expr_set_u32(x, NFTNL_EXPR_IMM_DREG, reg);
+	nftnl_expr_set(x, NFTNL_EXPR_IMM_DATA, d, len);
+	add(r, x);
+}
+
+/* masquerade, or snat to an address range; with a port range if given */
+static void nat_action(struct nftnl_rule *r, const struct nat_net *n,
+		       int family, bool ports)
+{
+	uint16_t lo = htons((uint16_t)(n->port_start ? n->port_start : 1024)),
+		 hi = htons((uint16_t)(n->port_end ? n->port_end : 65535));
+	bool snat = n->snat_start.family == family && family == AF_INET;
+	struct nftnl_expr *x;
+	counter(r);
+	if (ports) {
+		load_imm(r, NFT_REG_3, &lo, 2);
+		load_imm(r, NFT_REG_4, &hi, 2);
+	}
+	if (snat) {
+		load_imm(r, NFT_REG_1, n->snat_start.b, 4);
+		load_imm(r, NFT_REG_2, n->snat_end.b, 4);
+		x = nftnl_expr_alloc("nat");
+		nftnl_expr_set_u32(x, NFTNL_EXPR_NAT_TYPE, NFT_NAT_SNAT);
+		nftnl_expr_set_u32(x, NFTNL_EXPR_NAT_FAMILY, NFPROTO_IPV4);
+		nftnl_expr_set_u32(x, NFTNL_EXPR_NAT_REG_ADDR_MIN, NFT_REG_1);
+		nftnl_expr_set_u32(x, NFTNL_EXPR_NAT_REG_ADDR_MAX, NFT_REG_2);
+		if (ports) {
+			nftnl_expr_set_u32(x, NFTNL_EXPR_NAT_REG_PROTO_MIN,
+					   NFT_REG_3);
+			nftnl_expr_set_u32(x, NFTNL_EXPR_NAT_REG_PROTO_MAX,
+					   NFT_REG_4);
+		}
+		nftnl_expr_set_u32(x, NFTNL_EXPR_NAT_FLAGS,
+				   NF_NAT_RANGE_MAP_IPS |
+					   (ports ? NF_NAT_RANGE_PROTO_SPECIFIED
+						  : 0));
+	} else {
+		x = nftnl_expr_alloc("masq");
+		if (ports) {
+			nftnl_expr_set_u32(x, NFTNL_EXPR_MASQ_REG_PROTO_MIN,
+					   NFT_REG_3);
+			nftnl_expr_set_u32(x, NFTNL_EXPR_MASQ_REG_PROTO_MAX,
+					   NFT_REG_4);
+			nftnl_expr_set_u32(x, NFTNL_EXPR_MASQ_FLAGS,
+					   NF_NAT_RANGE_PROTO_SPECIFIED);
+		}
+	}
+	add(r, x);
+}
+
+struct tbl {
+	struct batch *bt;
+	const char *table;
+};
+
+static struct nftnl_rule *rule_new(struct tbl *t, const char *chain)
+{
+	struct nftnl_rule *r = nftnl_rule_alloc();
+	nftnl_rule_set_u32(r, NFTNL_RULE_FAMILY, NFPROTO_INET);
+	nftnl_rule_set_str(r, NFTNL_RULE_TABLE, t->table);
+	nftnl_rule_set_str(r, NFTNL_RULE_CHAIN, chain);
+	return r;
+}
+
+static void rule_put(struct tbl *t, struct nftnl_rule *r)
+{
+	struct batch *bt = t->bt;
+	struct nlmsghdr *h = nftnl_rule_nlmsg_build_hdr(
+		(char *)batch_hdr(bt), NFT_MSG_NEWRULE, NFPROTO_INET,
+		NLM_F_APPEND | NLM_F_CREATE | NLM_F_ACK, bt->c->seq++);
+	nftnl_rule_nlmsg_build_payload(h, r);
+	nftnl_rule_free(r);
+	batch_next(bt);
+}
+
+static void chain_put(struct tbl *t, const char *name, uint32_t hook,
+		      int prio, const char *type)
+{
+	struct batch *bt = t->bt;
+	struct nftnl_chain *ch = nftnl_chain_alloc();
+	nftnl_chain_set_u32(ch, NFTNL_CHAIN_FAMILY, NFPROTO_INET);
+	nftnl_chain_set_str(ch, NFTNL_CHAIN_TABLE, t->table);
+	nftnl_chain_set_str(ch, NFTNL_CHAIN_NAME, name);
+	nftnl_chain_set_u32(ch, NFTNL_CHAIN_HOOKNUM, hook);
+	nftnl_chain_set_s32(ch, NFTNL_CHAIN_PRIO, prio);
+	nftnl_chain_set_str(ch, NFTNL_CHAIN_TYPE, type);
+	nftnl_chain_set_u32(ch, NFTNL_CHAIN_POLICY, NF_ACCEPT);
+	struct nlmsghdr *h = nftnl_chain_nlmsg_build_hdr(
+		(char *)batch_hdr(bt), NFT_MSG_NEWCHAIN, NFPROTO_INET,
+		NLM_F_CREATE | NLM_F_ACK, bt->c->seq++);
+	nftnl_chain_nlmsg_build_payload(h, ch);
+	nftnl_chain_free(ch);
+	batch_next(bt);
+}
+
+static void table_msg(struct batch *bt, int type, const char *table,
+		      const char *owner)
+{
+	struct nftnl_table *t = nftnl_table_alloc();
+	nftnl_table_set_u32(t, NFTNL_TABLE_FAMILY, NFPROTO_INET);
+	nftnl_table_set_str(t, NFTNL_TABLE_NAME, table);
+	if (owner) {
+		struct nftnl_udata_buf *u = nftnl_udata_buf_alloc(256);
+		nftnl_udata_put_strz(u, NFTNL_UDATA_TABLE_COMMENT, owner);
+		nftnl_table_set_data(t, NFTNL_TABLE_USERDATA,
+				     nftnl_udata_buf_data(u),
+				     nftnl_udata_buf_len(u));
+		nftnl_udata_buf_free(u);
+	}
+	struct nlmsghdr *h = nftnl_table_nlmsg_build_hdr(
+		(char *)batch_hdr(bt), (uint16_t)type, NFPROTO_INET,
+		(type == NFT_MSG_NEWTABLE ? NLM_F_CREATE : 0) | NLM_F_ACK,
+		bt->c->seq++);
+	nftnl_table_nlmsg_build_payload(h, t);
+	nftnl_table_free(t);
+	batch_next(bt);
+}
+
+/* Forward filtering as libvirt does it for each mode (its
+ * networkxml2firewalldata): guests on the bridge talk to each other;
+ * nat: out from the subnet, back in for established flows; route: both
+ * ways for the subnet; everything else in or out of the bridge rejected. */
+static void forward_rules(struct tbl *t, const struct nat_net *n)
+{
+	struct nftnl_rule *r = rule_new(t, "forward");
+	match_ifname(r, NFT_META_IIFNAME, n->bridge);
+	match_ifname(r, NFT_META_OIFNAME, n->bridge);
+	verdict(r, NF_ACCEPT);
+	rule_put(t, r);
+	for (size_t i = 0; i < n->nsubnets && n->mode != NAT_ISOLATED; i++) {
+		const struct nat_subnet *s = &n->subnets[i];
+		bool nat = n->mode == NAT_NAT && s->masquerade;
+		r = rule_new(t, "forward");
+		match_ifname(r, NFT_META_IIFNAME, n->bridge);
+		if (n->uplink)
+			match_ifname(r, NFT_META_OIFNAME, n->uplink);
+		match_nfproto(r, s->net.family);
+		match_addr(r, true, &s->net, s->prefix, false);
+		verdict(r, NF_ACCEPT);
+		rule_put(t, r);
+		r = rule_new(t, "forward");
+		if (n->uplink)
+			match_ifname(r, NFT_META_IIFNAME, n->uplink);
+		match_ifname(r, NFT_META_OIFNAME, n->bridge);
+		match_nfproto(r, s->net.family);
+		match_addr(r, false, &s->net, s->prefix, false);
+		if (nat)
+			match_ct_established(r);
+		verdict(r, NF_ACCEPT);
+		rule_put(t, r);
+	}
+	r = rule_new(t, "forward");
+	match_ifname(r, NFT_META_IIFNAME, n->bridge);
+	reject(r);
+	rule_put(t, r);
+	r = rule_new(t, "forward");
+	match_ifname(r, NFT_META_OIFNAME, n->bridge);
+	reject(r);
+	rule_put(t, r);
+}
+
+static void nat_rules(struct tbl *t, const struct nat_net *n)
+{
+	static const char *specials[] = { "224.0.0.0", "255.255.255.255" };
+	static const int special_len[] = { 24, 32 };
+	for (size_t i = 0; i < n->nsubnets; i++) {
+		const struct nat_subnet *s = &n->subnets[i];
+		int fam = s->net.family;
+		if (!s->masquerade)
+			continue;
+		/* multicast and broadcast leave unchanged */
+		for (size_t k = 0; fam == AF_INET && k < 2; k++) {
+			struct nf_addr sp;
+			nf_addr_parse(specials[k], &sp);
+			struct nftnl_rule *r = rule_new(t, "postrouting");
+			if (n->uplink)
+				match_ifname(r, NFT_META_OIFNAME, n->uplink);
+			match_nfproto(r, fam);
+			match_addr(r, true, &s->net, s->prefix, false);
+			match_addr(r, false, &sp, special_len[k], false);
+			verdict(r, NFT_RETURN);
+			rule_put(t, r);
+		}
+		for (int k = 0; k < 3; k++) { /* tcp, udp: port range; rest */
+			struct nftnl_rule *r = rule_new(t, "postrouting");
+			if (n->uplink)
+				match_ifname(r, NFT_META_OIFNAME, n->uplink);
+			match_nfproto(r, fam);
+			if (k < 2)
+				match_l4proto(r, k == 0 ? IPPROTO_TCP
+							: IPPROTO_UDP);
+			match_addr(r, true, &s->net, s->prefix, false);
+			match_addr(r, false, &s->net, s->prefix, true);
+			nat_action(r, n, fam, k < 2);
+			rule_put(t, r);
+		}
+	}
+}
+
+static void input_rules(struct tbl *t, const struct nat_net *n)
+{
+	struct {
+		bool on;
+		uint8_t proto;
+		uint16_t port;
+	} svc[] = {
+		{ n->dhcp, IPPROTO_UDP, 67 },  { n->dhcp, IPPROTO_UDP, 547 },
+		{ n->dns, IPPROTO_UDP, 53 },   { n->dns, IPPROTO_TCP, 53 },
+		{ n->tftp, IPPROTO_UDP, 69 },
+	};
+	for (size_t i = 0; i < NF_ARRAY_SIZE(svc); i++) {
+		if (!svc[i].on)
+			continue;
+		struct nftnl_rule *r = rule_new(t, "input");
+		match_ifname(r, NFT_META_IIFNAME, n->bridge);
+		match_dport(r, svc[i].proto, svc[i].port);
+		verdict(r, NF_ACCEPT);
+		rule_put(t, r);
+	}
+}
+
+int nat_apply(struct nat_ctx *c, const struct nat_net *n, struct nf_err *e)
+{
+	struct batch bt;
+	struct tbl t = { &bt, n->table };
+	batch_begin(&bt, c);
+	/* add+delete+add: replaces an old table in the same transaction */
+	table_msg(&bt, NFT_MSG_NEWTABLE, n->table, n->owner);
+	table_msg(&bt, NFT_MSG_DELTABLE, n->table, NULL);
+	table_msg(&bt, NFT_MSG_NEWTABLE, n->table, n->owner);
+	chain_put(&t, "input", NF_INET_LOCAL_IN, 0, "filter");
+	chain_put(&t, "forward", NF_INET_FORWARD, 0, "filter");
+	input_rules(&t, n);
+	forward_rules(&t, n);
+	if (n->mode == NAT_NAT) {
+		chain_put(&t, "postrouting", NF_INET_POST_ROUTING, 100, "nat");
+		nat_rules(&t, n);
+	}
+	return batch_commit(&bt, e, n->table);
+}
+
+/* ------------------------------------------------------ reading tables */
+
+struct table_info {
+	char name[256], comment[NFTNL_UDATA_COMMENT_MAXLEN + 1];
+};
+
+static int comment_cb(const struct nftnl_udata *a, void *data)
+{
+	struct table_info *ti = data;
+	if (nftnl_udata_type(a) == NFTNL_UDATA_TABLE_COMMENT) {
+		size_t l = nftnl_udata_len(a);
+		if (l > NFTNL_UDATA_COMMENT_MAXLEN)
+			l = NFTNL_UDATA_COMMENT_MAXLEN;
+		memcpy(ti->comment, nftnl_udata_get(a), l);
+		ti->comment[l] = '\0';
+	}
+	return 0;
+}
+
+struct dump {
+	struct table_info *tables;
+	size_t n;
+};
+
+static int table_cb(const struct nlmsghdr *h, void *data)
+{
+	struct dump *d = data;
+	struct nftnl_table *t = nftnl_table_alloc();
+	struct table_info ti = { 0 };
+	if (nftnl_table_nlmsg_parse(h, t) == 0) {
+		snprintf(ti.name, sizeof(ti.name), "%s",
+			 nftnl_table_get_str(t, NFTNL_TABLE_NAME));
+		uint32_t len = 0;
+		const void *ud = nftnl_table_get_data(t, NFTNL_TABLE_USERDATA,
+						      &len);
+		if (ud)
+			nftnl_udata_parse(ud, len, comment_cb, &ti);
+		NF_APPEND(d->tables, d->n, ti);
+	}
+	nftnl_table_free(t);
+	return MNL_CB_OK;
+}
+
+static int dump_request(struct nat_ctx *c, struct nlmsghdr *h,
+			mnl_cb_t cb, void *data)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	uint32_t seq = h->nlmsg_seq;
+	if (mnl_socket_sendto(c->nl, h, h->nlmsg_len) < 0)
+		return -errno;
+	for (;;) {
+		ssize_t n = mnl_socket_recvfrom(c->nl, buf, sizeof(buf));
+		if (n < 0)
+			return -errno;
+		int r = mnl_cb_run(buf, (size_t)n, seq, c->portid, cb, data);
+		if (r < 0)
+			return errno == ENOENT ? 0 : -errno;
+		if (r == MNL_CB_STOP)
+			return 0;
+	}
+}
+
+static int list_tables(struct nat_ctx *c, struct dump *d)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nlmsghdr *h = nftnl_table_nlmsg_build_hdr(
+		buf, NFT_MSG_GETTABLE, NFPROTO_INET, NLM_F_DUMP, c->seq++);
+	return dump_request(c, h, table_cb, d);
+}
+
+int nat_for_each_owned(struct nat_ctx *c, const char *prefix,
+		       void (*cb)(const char *table, const char *owner,
+				  void *ctx),
+		       void *ctx)
+{
+	struct dump d = { 0 };
+	int r = list_tables(c, &d);
+	for (size_t i = 0; r == 0 && i < d.n; i++)
+		if (!strncmp(d.tables[i].comment, prefix, strlen(prefix)))
+			cb(d.tables[i].name, d.tables[i].comment, ctx);
+	free(d.tables);
+	return r;
+}
+
+int nat_table_owned(struct nat_ctx *c, const char *table, const char *owner)
+{
+	struct dump d = { 0 };
+	int found = 0;
+	if (list_tables(c, &d) == 0)
+		for (size_t i = 0; i < d.n; i++)
+			if (!strcmp(d.tables[i].name, table) &&
+			    !strcmp(d.tables[i].comment, owner))
+				found = 1;
+	free(d.tables);
+	return found;
+}
+
+int nat_remove(struct nat_ctx *c, const char *table, const char *owner,
+	       struct nf_err *e)
+{
+	struct batch bt;
+	if (!nat_table_owned(c, table, owner))
+		return 0;
+	batch_begin(&bt, c);
+	table_msg(&bt, NFT_MSG_DELTABLE, table, NULL);
+	return batch_commit(&bt, e, table);
+}
+
+/* ------------------------------------------------------- doctor support */
+
+struct chain_dump {
+	const char *hook;
+	void (*cb)(const char *, const char *, const char *, void *);
+	void *ctx;
+};
+
+static const char *family_name(uint32_t f)
+{
+	switch (f) {
+	case NFPROTO_IPV4: return "ip";
+	case NFPROTO_IPV6: return "ip6";
+	case NFPROTO_INET: return "inet";
+	case NFPROTO_BRIDGE: return "bridge";
+	case NFPROTO_ARP: return "arp";
+	case NFPROTO_NETDEV: return "netdev";
+	default: return "?";
+	}
+}
+
+static int chain_cb(const struct nlmsghdr *h, void *data)
+{
+	struct chain_dump *d = data;
+	struct nftnl_chain *ch = nftnl_chain_alloc();
+	if (nftnl_chain_nlmsg_parse(h, ch) == 0 &&
+	    nftnl_chain_is_set(ch, NFTNL_CHAIN_HOOKNUM) &&
+	    nftnl_chain_is_set(ch, NFTNL_CHAIN_POLICY) &&
+	    nftnl_chain_get_u32(ch, NFTNL_CHAIN_POLICY) == NF_DROP) {
+		uint32_t hook = nftnl_chain_get_u32(ch, NFTNL_CHAIN_HOOKNUM);
+		static const char *hooks[] = { "prerouting", "input",
+					       "forward", "output",
+					       "postrouting" };
+		if (hook < 5 && !strcmp(hooks[hook], d->hook))
+			d->cb(family_name(nftnl_chain_get_u32(
+				      ch, NFTNL_CHAIN_FAMILY)),
+			      nftnl_chain_get_str(ch, NFTNL_CHAIN_TABLE),
+			      nftnl_chain_get_str(ch, NFTNL_CHAIN_NAME),
+			      d->ctx);
+	}
+	nftnl_chain_free(ch);
+	return MNL_CB_OK;
+}
+
+int nat_for_each_drop_policy(struct nat_ctx *c, const char *hook,
+			     void (*cb)(const char *family, const char *table,
+					const char *chain, void *ctx),
+			     void *ctx)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct chain_dump d = { hook, cb, ctx };
+	struct nlmsghdr *h = nftnl_chain_nlmsg_build_hdr(
+		buf, NFT_MSG_GETCHAIN, NFPROTO_UNSPEC, NLM_F_DUMP, c->seq++);
+	return dump_request(c, h, chain_cb, &d);
+}

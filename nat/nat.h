@@ -1,0 +1,63 @@
+/* nat: netd's nftables rules, through libnftnl + libmnl. Each network gets
+ * its own `inet` table (forward filtering, NAT, accepts for DHCP/DNS/TFTP),
+ * marked with an owner comment; every change is one atomic batch, so a
+ * failure changes nothing. Never touches another tool's tables. */
+#ifndef NAT_H
+#define NAT_H
+
+#include <stdbool.h>
+
+#include "../lib/nf.h"
+#include "../lib/nfaddr.h"
+
+struct nat_ctx;
+
+int nat_open(struct nat_ctx **out, struct nf_err *e);
+void nat_close(struct nat_ctx *c);
+
+enum nat_mode {
+	NAT_ISOLATED, /* guests talk to each other and the host only */
+	NAT_NAT,
+	NAT_ROUTE,
+};
+
+struct nat_subnet {
+	struct nf_addr net;
+	int prefix;
+	bool masquerade; /* NAT applies (IPv4, or IPv6 with <nat ipv6>) */
+};
+
+struct nat_net {
+	const char *table;  /* "netd-NAME" */
+	const char *owner;  /* comment marking it as ours */
+	const char *bridge;
+	const char *uplink; /* <forward dev>, or NULL for any */
+	enum nat_mode mode;
+	const struct nat_subnet *subnets;
+	size_t nsubnets;
+	struct nf_addr snat_start, snat_end; /* family 0: masquerade */
+	int port_start, port_end;	     /* 0: 1024-65535 */
+	bool dhcp, dns, tftp;		     /* services to accept */
+};
+
+/* Installs (or atomically replaces) the network's table. */
+int nat_apply(struct nat_ctx *c, const struct nat_net *n, struct nf_err *e);
+/* Deletes the table if it exists and is ours. */
+int nat_remove(struct nat_ctx *c, const char *table, const char *owner,
+	       struct nf_err *e);
+/* 1 if an inet table of that name with that owner exists. */
+int nat_table_owned(struct nat_ctx *c, const char *table, const char *owner);
+/* Calls cb for each inet table whose comment starts with owner_prefix. */
+int nat_for_each_owned(struct nat_ctx *c, const char *owner_prefix,
+		       void (*cb)(const char *table, const char *owner,
+				  void *ctx),
+		       void *ctx);
+
+/* A base chain of any table (ours or not) on `hook` whose policy drops:
+ * what doctor reports (e.g. Docker's FORWARD). Calls cb for each. */
+int nat_for_each_drop_policy(struct nat_ctx *c, const char *hook,
+			     void (*cb)(const char *family, const char *table,
+					const char *chain, void *ctx),
+			     void *ctx);
+
+#endif

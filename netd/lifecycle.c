@@ -1,0 +1,679 @@
+/* Network lifecycle: start, destroy, crash recovery, dnsmasq supervision.
+ *
+ * Every object is recorded in the run dir's status before it is created,
+ * and marked as this netd's (bridge alias, nft table comment, dnsmasq
+ * pidfile + config path), so a netd killed at any point can find what it
+ * made, and nothing it did not make is ever removed. */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <net/if.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "loop.h"
+#include "network.h"
+
+/* ------------------------------------------------------------- naming */
+
+static bool plain(const char *s)
+{
+	size_t n = strlen(s);
+	if (n == 0 || n > 64)
+		return false;
+	for (; *s; s++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+		      (*s >= '0' && *s <= '9') || strchr("_.-", *s)))
+			return false;
+	return true;
+}
+
+/* A file- and nft-safe key: the name when plain, else the uuid. */
+static void net_key(const struct netdef *d, char *out, size_t n)
+{
+	if (plain(d->name)) {
+		snprintf(out, n, "%s", d->name);
+	} else {
+		char u[37];
+		nf_uuid_format(d->uuid, u);
+		snprintf(out, n, "%s", u);
+	}
+}
+
+static void bridge_owner(const struct registry *r, const struct netdef *d,
+			 char *out, size_t n)
+{
+	char u[37];
+	nf_uuid_format(d->uuid, u);
+	snprintf(out, n, "%s %s", r->owner, u);
+}
+
+static void status_path(const struct registry *r, const struct netdef *d,
+			const char *ext, char *out, size_t n)
+{
+	char key[80];
+	net_key(d, key, sizeof(key));
+	snprintf(out, n, "%s/networks/%s.%s", r->run_dir, key, ext);
+}
+
+void network_files(const struct registry *r, const struct network *n,
+		   struct dhcp_files *f)
+{
+	char key[80];
+	net_key(&network_current(n)->def, key, sizeof(key));
+	dhcp_files_init(f, r->run_dir, r->state_dir, key);
+}
+
+/* ------------------------------------------------------------ status */
+
+static int save_status(struct registry *r, struct network *n, const char *st,
+		       struct nf_err *e)
+{
+	const struct netdef *d = &n->live->def;
+	char path[1024], u[37];
+	nf_uuid_format(d->uuid, u);
+	json_t *j = json_pack("{s:s, s:s, s:s, s:s?, s:s, s:b, s:i, s:b}",
+			      "name", d->name, "uuid", u, "state", st,
+			      "bridge", d->bridge, "table", n->table,
+			      "dnsmasq", n->has_dnsmasq, "dnsmasq_pid",
+			      (int)n->dnsmasq_pid, "transient", n->def == NULL);
+	char *txt = json_dumps(j, JSON_INDENT(1));
+	json_decref(j);
+	status_path(r, d, "json", path, sizeof(path));
+	int rc = nf_write_file_atomic(path, txt, strlen(txt), 0644, e);
+	free(txt);
+	if (rc < 0)
+		return rc;
+	char *xml = netxml_format(n->live);
+	status_path(r, d, "xml", path, sizeof(path));
+	rc = nf_write_file_atomic(path, xml, strlen(xml), 0644, e);
+	free(xml);
+	return rc;
+}
+
+static void drop_status(struct registry *r, const struct netdef *d)
+{
+	char path[1024];
+	status_path(r, d, "json", path, sizeof(path));
+	unlink(path);
+	status_path(r, d, "xml", path, sizeof(path));
+	unlink(path);
+}
+
+/* ----------------------------------------------------- dnsmasq watching */
+
+static void dnsmasq_exited(void *ctx);
+static int dnsmasq_launch(struct registry *r, struct network *n,
+			  struct nf_err *e);
+
+struct watch_ctx {
+	struct registry *r;
+	struct network *n;
+};
+
+static void unwatch_dnsmasq(struct network *n)
+{
+	if (n->dnsmasq_pidfd >= 0) {
+		loop_unwatch(n->dnsmasq_pidfd);
+		close(n->dnsmasq_pidfd);
+		n->dnsmasq_pidfd = -1;
+	}
+	if (n->restart_timer) {
+		loop_cancel(n->restart_timer);
+		n->restart_timer = 0;
+	}
+}
+
+static struct watch_ctx *wctx(struct registry *r, struct network *n)
+{
+	/* one per network, kept for its life: callbacks may outlive a
+	 * single watch */
+	static struct watch_ctx **all;
+	static size_t nall;
+	for (size_t i = 0; i < nall; i++)
+		if (all[i]->n == n && all[i]->r == r)
+			return all[i];
+	struct watch_ctx *w = nf_xcalloc(1, sizeof(*w));
+	w->r = r;
+	w->n = n;
+	NF_APPEND(all, nall, w);
+	return w;
+}
+
+static void watch_dnsmasq(struct registry *r, struct network *n)
+{
+	n->dnsmasq_pidfd = (int)syscall(SYS_pidfd_open, n->dnsmasq_pid, 0);
+	if (n->dnsmasq_pidfd >= 0)
+		loop_watch(n->dnsmasq_pidfd, dnsmasq_exited, wctx(r, n));
+	else
+		nf_warn("cannot watch dnsmasq pid %d: %s", (int)n->dnsmasq_pid,
+			strerror(errno));
+}
+
+static void dnsmasq_restart(void *ctx)
+{
+	struct watch_ctx *w = ctx;
+	struct nf_err e = { 0 };
+	w->n->restart_timer = 0;
+	if (!w->n->live)
+		return;
+	if (dnsmasq_launch(w->r, w->n, &e) < 0) {
+		unsigned delay = 500u << (w->n->restarts < 6 ? w->n->restarts : 6);
+		w->n->restarts++;
+		nf_err_log("network '%s': %s; trying again in %u ms",
+			   w->n->live->def.name, e.msg, delay);
+		w->n->restart_timer = loop_after(delay, dnsmasq_restart, w);
+		return;
+	}
+	nf_info("network '%s': dnsmasq restarted (pid %d)",
+		w->n->live->def.name, (int)w->n->dnsmasq_pid);
+	save_status(w->r, w->n, "active", &e);
+}
+
+static void dnsmasq_exited(void *ctx)
+{
+	struct watch_ctx *w = ctx;
+	struct network *n = w->n;
+	if (!n->live)
+		return;
+	pid_t old = n->dnsmasq_pid;
+	unwatch_dnsmasq(n);
+	n->dnsmasq_pid = 0;
+	/* stable for a minute: start the backoff afresh */
+	if (nf_now_ns() - n->dnsmasq_since > 60ull * 1000000000)
+		n->restarts = 0;
+	unsigned delay = n->restarts ? 500u << (n->restarts < 6 ? n->restarts : 6)
+				     : 100;
+	n->restarts++;
+	nf_warn("network '%s': dnsmasq (pid %d) exited unexpectedly; "
+		"restarting in %u ms",
+		n->live->def.name, (int)old, delay);
+	n->restart_timer = loop_after(delay, dnsmasq_restart, w);
+}
+
+static int dnsmasq_launch(struct registry *r, struct network *n,
+			  struct nf_err *e)
+{
+	struct dhcp_files f;
+	network_files(r, n, &f);
+	int rc = dhcp_write(&n->live->def, &f, e);
+	if (rc == 0)
+		rc = dhcp_start(r->dnsmasq, &f, &n->dnsmasq_pid, e);
+	if (rc < 0)
+		return rc;
+	n->dnsmasq_since = nf_now_ns();
+	watch_dnsmasq(r, n);
+	return 0;
+}
+
+/* ----------------------------------------------------- firewall + bridge */
+
+static void nat_spec(const struct registry *r, const struct network *n,
+		     struct nat_net *nn, struct nat_subnet *subs, size_t max)
+{
+	const struct netdef *d = &n->live->def;
+	memset(nn, 0, sizeof(*nn));
+	nn->table = n->table;
+	nn->owner = r->owner;
+	nn->bridge = d->bridge;
+	nn->uplink = d->fwd_dev;
+	nn->mode = d->mode == NETXML_FWD_NAT     ? NAT_NAT
+		   : d->mode == NETXML_FWD_ROUTE ? NAT_ROUTE
+						 : NAT_ISOLATED;
+	nn->subnets = subs;
+	for (size_t i = 0; i < d->nips && nn->nsubnets < max; i++) {
+		const struct netxml_ip *ip = &d->ips[i];
+		subs[nn->nsubnets++] = (struct nat_subnet){
+			.net = ip->address,
+			.prefix = ip->prefix,
+			.masquerade = ip->address.family == AF_INET ||
+				      d->nat_ipv6,
+		};
+		nn->dhcp = nn->dhcp || ip->has_dhcp;
+		nn->tftp = nn->tftp || ip->tftp_root;
+	}
+	nn->dns = d->dns_enable;
+	nn->snat_start = d->nat_start;
+	nn->snat_end = d->nat_end;
+	nn->port_start = d->nat_port_start;
+	nn->port_end = d->nat_port_end;
+}
+
+static int apply_firewall(struct registry *r, struct network *n,
+			  struct nf_err *e)
+{
+	struct nat_net nn;
+	struct nat_subnet subs[64];
+	nat_spec(r, n, &nn, subs, NF_ARRAY_SIZE(subs));
+	return nat_apply(r->nat, &nn, e);
+}
+
+static bool has_family(const struct netdef *d, int family)
+{
+	for (size_t i = 0; i < d->nips; i++)
+		if (d->ips[i].address.family == family)
+			return true;
+	return false;
+}
+
+static int setup_bridge(struct registry *r, struct network *n,
+			struct nf_err *e)
+{
+	const struct netdef *d = &n->live->def;
+	char owner[96], key[300];
+	int rc;
+	bridge_owner(r, d, owner, sizeof(owner));
+	struct bridge_spec s = { .name = d->bridge,
+				 .mac = d->has_mac ? d->mac : NULL,
+				 .stp = d->stp,
+				 .delay = d->delay,
+				 .mtu = d->mtu,
+				 .owner = owner };
+	if ((rc = bridge_create(r->br, &s, e)) < 0)
+		return rc;
+	snprintf(key, sizeof(key), "net/ipv6/conf/%s/disable_ipv6", d->bridge);
+	bool v6 = has_family(d, AF_INET6);
+	bridge_sysctl(key, v6 ? "0" : "1", NULL);
+	if (v6) { /* as libvirt: the host does not autoconfigure here */
+		snprintf(key, sizeof(key), "net/ipv6/conf/%s/accept_ra",
+			 d->bridge);
+		bridge_sysctl(key, "0", NULL);
+		snprintf(key, sizeof(key), "net/ipv6/conf/%s/autoconf",
+			 d->bridge);
+		bridge_sysctl(key, "0", NULL);
+	}
+	for (size_t i = 0; i < d->nips; i++)
+		if ((rc = bridge_addr_add(r->br, d->bridge, &d->ips[i].address,
+					  d->ips[i].prefix, e)) < 0)
+			return rc;
+	struct nf_err w;
+	if (bridge_tx_csum_off(d->bridge, &w) < 0)
+		nf_warn("%s", w.msg);
+	if ((rc = bridge_set_up(r->br, d->bridge, e)) < 0)
+		return rc;
+	for (size_t i = 0; i < d->nroutes; i++)
+		if ((rc = bridge_route_add(r->br, d->bridge,
+					   &d->routes[i].address,
+					   d->routes[i].prefix,
+					   &d->routes[i].gateway,
+					   d->routes[i].metric, e)) < 0)
+			return rc;
+	if (d->mode == NETXML_FWD_NAT || d->mode == NETXML_FWD_ROUTE) {
+		if (has_family(d, AF_INET) &&
+		    (rc = bridge_sysctl("net/ipv4/ip_forward", "1", e)) < 0)
+			return rc;
+		if (v6 && (rc = bridge_sysctl("net/ipv6/conf/all/forwarding",
+					      "1", e)) < 0)
+			return rc;
+	}
+	return 0;
+}
+
+/* Refuses what would break the host or another network, before anything
+ * is created. */
+static int preflight(struct registry *r, const struct netdef *d,
+		     struct nf_err *e)
+{
+	char alias[256], what[256], sub[64];
+	if (d->mode == NETXML_FWD_BRIDGE) {
+		const char *br = d->bridge ? d->bridge
+				 : d->nfwd_ifs ? d->fwd_ifs[0]
+					       : NULL;
+		if (!br || !if_nametoindex(br))
+			return nf_errf(e, ENODEV,
+				       "network '%s' uses the host bridge "
+				       "'%s', which does not exist; create it "
+				       "first (netd does not manage it)",
+				       d->name, br ? br : "(none given)");
+		return 0;
+	}
+	if (!netxml_fwd_has_bridge(d->mode))
+		return nf_errf(e, ENOTSUP,
+			       "network '%s': forward mode '%s' is not "
+			       "supported by this netd yet",
+			       d->name, netxml_fwd_name(d->mode));
+	if (!d->bridge)
+		return nf_errf(e, EINVAL, "network '%s' has no bridge name",
+			       d->name);
+	if (bridge_get_alias(r->br, d->bridge, alias, sizeof(alias)) == 0) {
+		char owner[96];
+		bridge_owner(r, d, owner, sizeof(owner));
+		if (strcmp(alias, owner))
+			return nf_errf(e, EEXIST,
+				       "network '%s': a link named '%s' "
+				       "already exists and is not netd's; "
+				       "choose another <bridge name=...>",
+				       d->name, d->bridge);
+	}
+	for (size_t i = 0; i < d->nips; i++) {
+		const struct netxml_ip *ip = &d->ips[i];
+		if (bridge_route_conflict(r->br, &ip->address, ip->prefix,
+					  d->bridge, what, sizeof(what))) {
+			nf_addr_subnet_str(&ip->address, ip->prefix, sub,
+					   sizeof(sub));
+			return nf_errf(e, EADDRINUSE,
+				       "network '%s': subnet %s collides with "
+				       "the host's %s; choose another subnet",
+				       d->name, sub, what);
+		}
+	}
+	if (d->fwd_dev && !if_nametoindex(d->fwd_dev))
+		nf_warn("network '%s': forward device '%s' does not exist "
+			"(yet); traffic leaves only once it does",
+			d->name, d->fwd_dev);
+	return 0;
+}
+
+/* Undoes whatever of the network exists: dnsmasq, table, bridge, status. */
+static void teardown(struct registry *r, struct network *n)
+{
+	const struct netdef *d = &n->live->def;
+	struct dhcp_files f;
+	struct nf_err e;
+	char owner[96];
+	unwatch_dnsmasq(n);
+	if (n->has_dnsmasq) {
+		network_files(r, n, &f);
+		pid_t pid = n->dnsmasq_pid > 0 ? n->dnsmasq_pid : dhcp_running(&f);
+		dhcp_stop(&f, pid, n->def == NULL);
+	}
+	if (n->table[0] && nat_remove(r->nat, n->table, r->owner, &e) < 0)
+		nf_err_log("%s", e.msg);
+	if (netxml_fwd_has_bridge(d->mode) && d->bridge) {
+		bridge_owner(r, d, owner, sizeof(owner));
+		if (bridge_delete(r->br, d->bridge, owner, &e) < 0)
+			nf_err_log("%s", e.msg);
+	}
+	drop_status(r, d);
+	n->table[0] = '\0';
+	n->has_dnsmasq = false;
+	n->dnsmasq_pid = 0;
+	n->restarts = 0;
+}
+
+int network_start(struct registry *r, struct network *n, struct nf_err *e)
+{
+	if (n->live)
+		return nf_errf(e, EBUSY, "network '%s' is already active",
+			       network_name(n));
+	const struct netdef *d = &n->def->def;
+	uint64_t t0 = nf_now_ns();
+	int rc = preflight(r, d, e);
+	if (rc < 0)
+		return rc;
+	n->live = netxml_dup(n->def);
+	d = &n->live->def;
+	bool own = netxml_fwd_has_bridge(d->mode);
+	if (own && d->mode != NETXML_FWD_OPEN) {
+		char key[80];
+		net_key(d, key, sizeof(key));
+		snprintf(n->table, sizeof(n->table), "netd-%s", key);
+	}
+	n->has_dnsmasq = own && dhcp_needed(d);
+	/* record intent first: a crash from here on is recoverable */
+	char dir[1024];
+	snprintf(dir, sizeof(dir), "%s/networks", r->run_dir);
+	if ((rc = nf_mkdir_p(dir, 0755, e)) < 0 ||
+	    (rc = save_status(r, n, "starting", e)) < 0)
+		goto fail;
+	if (own && (rc = setup_bridge(r, n, e)) < 0)
+		goto fail;
+	if (n->table[0] && (rc = apply_firewall(r, n, e)) < 0)
+		goto fail;
+	if (n->has_dnsmasq && (rc = dnsmasq_launch(r, n, e)) < 0)
+		goto fail;
+	if ((rc = save_status(r, n, "active", e)) < 0)
+		goto fail;
+	nf_info("network '%s' started in %.1f ms", d->name,
+		(double)(nf_now_ns() - t0) / 1e6);
+	if (r->emit)
+		r->emit("started", d->name, r->emit_ctx);
+	return 0;
+fail:
+	nf_err_prefix(e, "cannot start network '%s' (nothing was left "
+			 "behind)",
+		      d->name);
+	teardown(r, n);
+	netxml_free(n->live);
+	n->live = NULL;
+	return rc;
+}
+
+int network_destroy(struct registry *r, struct network *n, struct nf_err *e)
+{
+	if (!n->live)
+		return nf_errf(e, EINVAL, "network '%s' is not active",
+			       network_name(n));
+	char *name = nf_xstrdup(n->live->def.name);
+	teardown(r, n);
+	netxml_free(n->live);
+	n->live = NULL;
+	nf_info("network '%s' destroyed", name);
+	if (r->emit)
+		r->emit("stopped", name, r->emit_ctx);
+	if (!n->def)
+		registry_remove(r, n); /* transient: gone */
+	free(name);
+	return 0;
+}
+
+/* -------------------------------------------------------------- recovery */
+
+static struct network *adopt_entry(struct registry *r, const char *xmlpath,
+				   json_t *st)
+{
+	const char *name = json_string_value(json_object_get(st, "name"));
+	struct network *n = name ? registry_find(r, name) : NULL;
+	char *buf = NULL;
+	struct netxml *live = NULL;
+	struct nf_err e;
+	size_t len;
+	if (nf_read_file(xmlpath, NETXML_MAX_SIZE, &buf, &len, &e) < 0 ||
+	    netxml_parse(buf, len, xmlpath, &live, &e) < 0) {
+		nf_err_log("cannot read live state: %s", e.msg);
+		free(buf);
+		return NULL;
+	}
+	free(buf);
+	if (!n) /* transient, or undefined while running */
+		n = registry_add(r, NULL);
+	n->live = live;
+	return n;
+}
+
+static void recover_one(struct registry *r, const char *jsonpath)
+{
+	char *buf = NULL, xmlpath[1024];
+	struct nf_err e;
+	json_t *st;
+	if (nf_read_file(jsonpath, 1 << 20, &buf, NULL, &e) < 0 ||
+	    !(st = json_loads(buf, 0, NULL))) {
+		nf_err_log("unreadable status %s; ignored", jsonpath);
+		free(buf);
+		return;
+	}
+	free(buf);
+	snprintf(xmlpath, sizeof(xmlpath), "%.*s.xml",
+		 (int)(strlen(jsonpath) - 5), jsonpath);
+	struct network *n = adopt_entry(r, xmlpath, st);
+	if (!n) {
+		json_decref(st);
+		return;
+	}
+	const struct netdef *d = &n->live->def;
+	snprintf(n->table, sizeof(n->table), "%s",
+		 json_string_value(json_object_get(st, "table"))
+			 ? json_string_value(json_object_get(st, "table"))
+			 : "");
+	n->has_dnsmasq = json_is_true(json_object_get(st, "dnsmasq"));
+	bool was_active = !strcmp(
+		json_string_value(json_object_get(st, "state"))
+			? json_string_value(json_object_get(st, "state"))
+			: "",
+		"active");
+	json_decref(st);
+	char alias[256], owner[96];
+	bridge_owner(r, d, owner, sizeof(owner));
+	bool own = netxml_fwd_has_bridge(d->mode);
+	bool bridge_ok = !own || (bridge_get_alias(r->br, d->bridge, alias,
+						   sizeof(alias)) == 0 &&
+				  !strcmp(alias, owner));
+	if (!was_active || !bridge_ok) {
+		nf_warn("network '%s': %s; cleaning up and marking it "
+			"inactive",
+			d->name,
+			!was_active ? "netd stopped while it was starting"
+				    : "its bridge is gone");
+		struct network tmp = *n;
+		teardown(r, &tmp);
+		netxml_free(n->live);
+		n->live = NULL;
+		n->table[0] = '\0';
+		n->has_dnsmasq = false;
+		if (!n->def)
+			registry_remove(r, n);
+		return;
+	}
+	if (n->table[0] && !nat_table_owned(r->nat, n->table, r->owner)) {
+		nf_warn("network '%s': firewall table missing; reinstalling",
+			d->name);
+		if (apply_firewall(r, n, &e) < 0)
+			nf_err_log("%s", e.msg);
+	}
+	if (n->has_dnsmasq) {
+		struct dhcp_files f;
+		network_files(r, n, &f);
+		pid_t pid = dhcp_running(&f);
+		if (pid > 0) {
+			n->dnsmasq_pid = pid;
+			n->dnsmasq_since = nf_now_ns();
+			watch_dnsmasq(r, n);
+			nf_info("network '%s': adopted dnsmasq pid %d",
+				d->name, (int)pid);
+		} else if (dnsmasq_launch(r, n, &e) < 0) {
+			nf_err_log("network '%s': %s", d->name, e.msg);
+			n->restart_timer =
+				loop_after(1000, dnsmasq_restart, wctx(r, n));
+		} else {
+			nf_info("network '%s': dnsmasq was gone; restarted "
+				"(pid %d)",
+				d->name, (int)n->dnsmasq_pid);
+		}
+	}
+	save_status(r, n, "active", &e);
+	nf_info("network '%s' re-adopted", d->name);
+}
+
+static bool owned_by_active(struct registry *r, const char *what,
+			    bool is_table)
+{
+	for (size_t i = 0; i < r->n; i++) {
+		const struct network *n = r->nets[i];
+		if (!n->live)
+			continue;
+		if (is_table && !strcmp(n->table, what))
+			return true;
+		if (!is_table && n->live->def.bridge &&
+		    !strcmp(n->live->def.bridge, what))
+			return true;
+	}
+	return false;
+}
+
+static void sweep_bridge(const char *name, const char *alias, void *ctx)
+{
+	struct registry *r = ctx;
+	struct nf_err e;
+	if (owned_by_active(r, name, false))
+		return;
+	nf_warn("removing stale bridge %s (made by this netd)", name);
+	if (bridge_delete(r->br, name, alias, &e) < 0)
+		nf_err_log("%s", e.msg);
+}
+
+static void sweep_table(const char *table, const char *owner, void *ctx)
+{
+	struct registry *r = ctx;
+	struct nf_err e;
+	if (strcmp(owner, r->owner) || owned_by_active(r, table, true))
+		return;
+	nf_warn("removing stale nft table inet %s (made by this netd)", table);
+	if (nat_remove(r->nat, table, r->owner, &e) < 0)
+		nf_err_log("%s", e.msg);
+}
+
+static void sweep_dnsmasq(struct registry *r)
+{
+	char dir[1024];
+	snprintf(dir, sizeof(dir), "%s/dnsmasq", r->run_dir);
+	DIR *dd = opendir(dir);
+	struct dirent *de;
+	while (dd && (de = readdir(dd))) {
+		size_t l = strlen(de->d_name);
+		if (l < 5 || strcmp(de->d_name + l - 4, ".pid"))
+			continue;
+		char key[256];
+		snprintf(key, sizeof(key), "%.*s", (int)(l - 4), de->d_name);
+		bool active = false;
+		for (size_t i = 0; i < r->n; i++) {
+			struct dhcp_files f;
+			if (!r->nets[i]->live || !r->nets[i]->has_dnsmasq)
+				continue;
+			network_files(r, r->nets[i], &f);
+			active = active || strstr(f.pid, de->d_name);
+		}
+		if (active)
+			continue;
+		struct dhcp_files f;
+		dhcp_files_init(&f, r->run_dir, r->state_dir, key);
+		pid_t pid = dhcp_running(&f);
+		nf_warn("removing stale dnsmasq for '%s'%s", key,
+			pid > 0 ? " (still running: stopped)" : "");
+		dhcp_stop(&f, pid, false);
+	}
+	if (dd)
+		closedir(dd);
+}
+
+void registry_recover(struct registry *r)
+{
+	char dir[1024];
+	snprintf(dir, sizeof(dir), "%s/networks", r->run_dir);
+	DIR *dd = opendir(dir);
+	struct dirent *de;
+	char **files = NULL;
+	size_t nf = 0;
+	while (dd && (de = readdir(dd))) {
+		size_t l = strlen(de->d_name);
+		if (l > 5 && !strcmp(de->d_name + l - 5, ".json") &&
+		    de->d_name[0] != '.') {
+			char *p;
+			if (asprintf(&p, "%s/%s", dir, de->d_name) < 0)
+				abort();
+			NF_APPEND(files, nf, p);
+		}
+	}
+	if (dd)
+		closedir(dd);
+	for (size_t i = 0; i < nf; i++) {
+		recover_one(r, files[i]);
+		free(files[i]);
+	}
+	free(files);
+	char prefix[64];
+	snprintf(prefix, sizeof(prefix), "%s ", r->owner);
+	bridge_for_each_owned(r->br, prefix, sweep_bridge, r);
+	nat_for_each_owned(r->nat, r->owner, sweep_table, r);
+	sweep_dnsmasq(r);
+	for (size_t i = 0; i < r->n; i++) {
+		struct network *n = r->nets[i];
+		struct nf_err e = { 0 };
+		if (n->autostart && !n->live && n->def &&
+		    network_start(r, n, &e) < 0)
+			nf_err_log("autostart: %s", e.msg);
+	}
+}

@@ -1,0 +1,20 @@
+/* The daemon's event loop: fd watches and one-shot timers on one epoll. */
+#ifndef LOOP_H
+#define LOOP_H
+
+#include <stdint.h>
+
+typedef void (*loop_cb)(void *ctx);
+
+int loop_init(void);
+/* Calls cb(ctx) whenever fd is readable, until loop_unwatch(fd). */
+int loop_watch(int fd, loop_cb cb, void *ctx);
+void loop_unwatch(int fd);
+/* Calls cb(ctx) once after ms milliseconds; returns an id for cancel. */
+uint64_t loop_after(unsigned ms, loop_cb cb, void *ctx);
+void loop_cancel(uint64_t id);
+/* Runs until loop_stop(). */
+void loop_run(void);
+void loop_stop(void);
+
+#endif
