@@ -99,14 +99,18 @@ run: deps
 	$(MAKE) all
 	@tests/demo.sh $(BUILD)
 
-$(BUILD)/bench/bench_defs: $(call objs,tests/bench/bench_defs.c \
-		tests/common/netd_spawn.c $(NETD_CORE) $(LIB_SRCS))
+BENCH_COMMON := tests/bench/benchutil.c tests/common/netd_spawn.c \
+	$(NETD_CORE) $(LIB_SRCS)
+BENCHES := $(BUILD)/bench/bench_defs $(BUILD)/bench/bench_net
+
+$(BUILD)/bench/%: $(call objs,tests/bench/%.c $(BENCH_COMMON))
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS)
 
 bench: deps
-	$(MAKE) all $(BUILD)/bench/bench_defs
-	@NF_BUILD=$(abspath $(BUILD)) $(BUILD)/bench/bench_defs
+	$(MAKE) all $(BENCHES)
+	@for b in $(BENCHES); do NF_BUILD=$(abspath $(BUILD)) $$b || exit 1; \
+		echo; done
 
 FUZZ_SECONDS ?= 60
 fuzz: deps

@@ -81,16 +81,14 @@ static int request(struct bridge_ctx *c, struct nl_msg *m, struct nf_err *e,
 		va_start(ap, fmt);
 		vsnprintf(what, sizeof(what), fmt, ap);
 		va_end(ap);
-		return nf_errf(e, nle_errno(r), "%s: %s", what,
-			       nl_geterror(r));
+		return nf_errf(e, nle_errno(r), "%s: %s", what, nl_geterror(r));
 	}
 	return 0;
 }
 
 static struct nl_msg *link_msg(int type, int flags, int ifindex)
 {
-	struct ifinfomsg ifi = { .ifi_family = AF_UNSPEC,
-				 .ifi_index = ifindex };
+	struct ifinfomsg ifi = {.ifi_family = AF_UNSPEC, .ifi_index = ifindex};
 	struct nl_msg *m = nlmsg_alloc_simple(type, flags);
 	if (!m || nlmsg_append(m, &ifi, sizeof(ifi), NLMSG_ALIGNTO) < 0)
 		abort();
@@ -174,10 +172,10 @@ int bridge_set_up(struct bridge_ctx *c, const char *name, struct nf_err *e)
 	if (!idx)
 		return nf_errf(e, ENODEV, "no link %s", name);
 	struct nl_msg *m = nlmsg_alloc_simple(RTM_NEWLINK, 0);
-	struct ifinfomsg ifi = { .ifi_family = AF_UNSPEC,
-				 .ifi_index = idx,
-				 .ifi_flags = IFF_UP,
-				 .ifi_change = IFF_UP };
+	struct ifinfomsg ifi = {.ifi_family = AF_UNSPEC,
+				.ifi_index = idx,
+				.ifi_flags = IFF_UP,
+				.ifi_change = IFF_UP};
 	nlmsg_append(m, &ifi, sizeof(ifi), NLMSG_ALIGNTO);
 	return request(c, m, e, "cannot bring %s up", name);
 }
@@ -189,12 +187,12 @@ int bridge_addr_add(struct bridge_ctx *c, const char *name,
 	char s[INET6_ADDRSTRLEN];
 	if (!idx)
 		return nf_errf(e, ENODEV, "no link %s", name);
-	struct ifaddrmsg ifa = { .ifa_family = (uint8_t)a->family,
-				 .ifa_prefixlen = (uint8_t)prefix,
-				 .ifa_scope = RT_SCOPE_UNIVERSE,
-				 .ifa_index = (uint32_t)idx };
-	struct nl_msg *m = nlmsg_alloc_simple(RTM_NEWADDR,
-					      NLM_F_CREATE | NLM_F_EXCL);
+	struct ifaddrmsg ifa = {.ifa_family = (uint8_t)a->family,
+				.ifa_prefixlen = (uint8_t)prefix,
+				.ifa_scope = RT_SCOPE_UNIVERSE,
+				.ifa_index = (uint32_t)idx};
+	struct nl_msg *m =
+		nlmsg_alloc_simple(RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL);
 	nlmsg_append(m, &ifa, sizeof(ifa), NLMSG_ALIGNTO);
 	NLA_PUT(m, IFA_LOCAL, (int)nf_addr_len(a), a->b);
 	NLA_PUT(m, IFA_ADDRESS, (int)nf_addr_len(a), a->b);
@@ -223,14 +221,14 @@ int bridge_route_add(struct bridge_ctx *c, const char *dev,
 	char s[INET6_ADDRSTRLEN], g[INET6_ADDRSTRLEN];
 	if (!idx)
 		return nf_errf(e, ENODEV, "no link %s", dev);
-	struct rtmsg rt = { .rtm_family = (uint8_t)dst->family,
-			    .rtm_dst_len = (uint8_t)prefix,
-			    .rtm_table = RT_TABLE_MAIN,
-			    .rtm_protocol = RTPROT_STATIC,
-			    .rtm_scope = RT_SCOPE_UNIVERSE,
-			    .rtm_type = RTN_UNICAST };
-	struct nl_msg *m = nlmsg_alloc_simple(RTM_NEWROUTE,
-					      NLM_F_CREATE | NLM_F_EXCL);
+	struct rtmsg rt = {.rtm_family = (uint8_t)dst->family,
+			   .rtm_dst_len = (uint8_t)prefix,
+			   .rtm_table = RT_TABLE_MAIN,
+			   .rtm_protocol = RTPROT_STATIC,
+			   .rtm_scope = RT_SCOPE_UNIVERSE,
+			   .rtm_type = RTN_UNICAST};
+	struct nl_msg *m =
+		nlmsg_alloc_simple(RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL);
 	nlmsg_append(m, &rt, sizeof(rt), NLMSG_ALIGNTO);
 	NLA_PUT(m, RTA_DST, (int)nf_addr_len(dst), dst->b);
 	NLA_PUT(m, RTA_GATEWAY, (int)nf_addr_len(gw), gw->b);
@@ -267,9 +265,8 @@ int bridge_route_conflict(struct bridge_ctx *c, const struct nf_addr *net,
 		int oif = nh ? rtnl_route_nh_get_ifindex(nh) : 0;
 		if (oif == ours && ours)
 			continue;
-		struct nf_addr ra = { .family = net->family };
-		memcpy(ra.b, nl_addr_get_binary_addr(d),
-		       nf_addr_len(&ra));
+		struct nf_addr ra = {.family = net->family};
+		memcpy(ra.b, nl_addr_get_binary_addr(d), nf_addr_len(&ra));
 		int p = plen < prefix ? plen : prefix;
 		if (!nf_addr_in_subnet(&ra, net, p))
 			continue;
@@ -306,14 +303,15 @@ int bridge_for_each_owned(struct bridge_ctx *c, const char *prefix,
 
 int bridge_tx_csum_off(const char *name, struct nf_err *e)
 {
-	struct ethtool_value ev = { .cmd = ETHTOOL_STXCSUM, .data = 0 };
-	struct ifreq ifr = { 0 };
+	struct ethtool_value ev = {.cmd = ETHTOOL_STXCSUM, .data = 0};
+	struct ifreq ifr = {0};
 	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), r = 0;
 	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
 	ifr.ifr_data = (void *)&ev;
 	if (fd < 0 || ioctl(fd, SIOCETHTOOL, &ifr) < 0)
-		r = nf_errf(e, errno, "cannot turn off tx checksumming on %s: %s",
-			    name, strerror(errno));
+		r = nf_errf(e, errno,
+			    "cannot turn off tx checksumming on %s: %s", name,
+			    strerror(errno));
 	if (fd >= 0)
 		close(fd);
 	return r;

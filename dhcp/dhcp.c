@@ -18,8 +18,8 @@ void dhcp_files_init(struct dhcp_files *f, const char *run_dir,
 		     const char *state_dir, const char *key)
 {
 	snprintf(f->conf, sizeof(f->conf), "%s/dnsmasq/%s.conf", run_dir, key);
-	snprintf(f->hosts, sizeof(f->hosts), "%s/dnsmasq/%s.hostsfile",
-		 run_dir, key);
+	snprintf(f->hosts, sizeof(f->hosts), "%s/dnsmasq/%s.hostsfile", run_dir,
+		 key);
 	snprintf(f->addnhosts, sizeof(f->addnhosts), "%s/dnsmasq/%s.addnhosts",
 		 run_dir, key);
 	snprintf(f->pid, sizeof(f->pid), "%s/dnsmasq/%s.pid", run_dir, key);
@@ -98,7 +98,7 @@ static void reverse_zone(struct nf_buf *b, const struct netxml_ip *ip)
 
 char *dhcp_conf(const struct netdef *d, const struct dhcp_files *f)
 {
-	struct nf_buf b = { 0 };
+	struct nf_buf b = {0};
 	char s[INET6_ADDRSTRLEN], t[INET6_ADDRSTRLEN];
 	bool any_range = false, v6_dhcp = false, no_resolv = false;
 
@@ -162,11 +162,10 @@ char *dhcp_conf(const struct netdef *d, const struct dhcp_files *f)
 			nf_addr_format(&ip->ranges[k].end, t, sizeof(t));
 			nf_buf_printf(&b, "dhcp-range=%s,%s,", s, t);
 			if (v4) {
-				struct in_addr m = {
-					htonl(ip->prefix ? 0xffffffffu
-								   << (32 - ip->prefix)
-							 : 0)
-				};
+				struct in_addr m = {htonl(
+					ip->prefix ? 0xffffffffu << (32 -
+								     ip->prefix)
+						   : 0)};
 				nf_buf_printf(&b, "%s", inet_ntoa(m));
 			} else {
 				nf_buf_printf(&b, "%d", ip->prefix);
@@ -228,7 +227,7 @@ char *dhcp_conf(const struct netdef *d, const struct dhcp_files *f)
 
 char *dhcp_hostsfile(const struct netdef *d)
 {
-	struct nf_buf b = { 0 };
+	struct nf_buf b = {0};
 	char s[INET6_ADDRSTRLEN];
 	nf_buf_add(&b, "", 0);
 	for (size_t i = 0; i < d->nips; i++) {
@@ -259,7 +258,7 @@ char *dhcp_hostsfile(const struct netdef *d)
 
 char *dhcp_addnhosts(const struct netdef *d)
 {
-	struct nf_buf b = { 0 };
+	struct nf_buf b = {0};
 	char s[INET6_ADDRSTRLEN];
 	nf_buf_add(&b, "", 0);
 	for (size_t i = 0; i < d->ndns_hosts; i++) {
@@ -386,13 +385,13 @@ int dhcp_start(const char *dnsmasq, const struct dhcp_files *f, pid_t *pidp,
 		return nf_errf(e, EIO, "dnsmasq failed to start: %s",
 			       *m ? m : "no message");
 	}
-	for (int i = 0; i < 200; i++) { /* the daemon writes its pidfile */
+	for (int i = 0; i < 1000; i++) { /* the daemon writes its pidfile */
 		pid_t d = dhcp_running(f);
 		if (d > 0) {
 			*pidp = d;
 			return 0;
 		}
-		usleep(5000);
+		usleep(1000);
 	}
 	return nf_errf(e, EIO, "dnsmasq started but wrote no pidfile %s",
 		       f->pid);
@@ -403,7 +402,7 @@ void dhcp_stop(const struct dhcp_files *f, pid_t pid, bool drop_leases)
 	if (pid > 0) {
 		int pfd = (int)syscall(SYS_pidfd_open, pid, 0);
 		kill(pid, SIGTERM);
-		struct pollfd pf = { pfd, POLLIN, 0 };
+		struct pollfd pf = {pfd, POLLIN, 0};
 		if (pfd >= 0 && poll(&pf, 1, 1000) == 0)
 			kill(pid, SIGKILL);
 		if (pfd >= 0)
@@ -417,8 +416,7 @@ void dhcp_stop(const struct dhcp_files *f, pid_t pid, bool drop_leases)
 		unlink(f->leases);
 }
 
-int dhcp_leases(const struct dhcp_files *f, struct dhcp_lease **out,
-		size_t *n)
+int dhcp_leases(const struct dhcp_files *f, struct dhcp_lease **out, size_t *n)
 {
 	FILE *fp = fopen(f->leases, "r");
 	char line[1024];
@@ -427,7 +425,7 @@ int dhcp_leases(const struct dhcp_files *f, struct dhcp_lease **out,
 	if (!fp)
 		return errno == ENOENT ? 0 : -errno;
 	while (fgets(line, sizeof(line), fp)) {
-		struct dhcp_lease l = { 0 };
+		struct dhcp_lease l = {0};
 		char exp[32], mac[64], ip[64], host[256], cid[256];
 		/* "expiry mac ip hostname clientid"; IPv6 lines carry an
 		 * IAID in the mac column, and a "duid" line precedes them */
@@ -436,7 +434,8 @@ int dhcp_leases(const struct dhcp_files *f, struct dhcp_lease **out,
 		    !strcmp(exp, "duid"))
 			continue;
 		l.expiry = strtoll(exp, NULL, 10);
-		snprintf(l.mac, sizeof(l.mac), "%s", strchr(mac, ':') ? mac : "");
+		snprintf(l.mac, sizeof(l.mac), "%s",
+			 strchr(mac, ':') ? mac : "");
 		snprintf(l.ip, sizeof(l.ip), "%s", ip);
 		snprintf(l.hostname, sizeof(l.hostname), "%s",
 			 strcmp(host, "*") ? host : "");

@@ -58,7 +58,6 @@ struct dhcp_lease {
 	char clientid[256];
 };
 /* Reads dnsmasq's lease file; a missing file is no leases. */
-int dhcp_leases(const struct dhcp_files *f, struct dhcp_lease **out,
-		size_t *n);
+int dhcp_leases(const struct dhcp_files *f, struct dhcp_lease **out, size_t *n);
 
 #endif

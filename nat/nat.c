@@ -111,7 +111,8 @@ static int batch_commit(struct batch *bt, struct nf_err *e, const char *what)
 			return nf_errf(e, errno, "%s: %s", what,
 				       strerror(errno));
 		for (struct nlmsghdr *h = (struct nlmsghdr *)rbuf;
-		     mnl_nlmsg_ok(h, (int)n); h = mnl_nlmsg_next(h, (int *)&n)) {
+		     mnl_nlmsg_ok(h, (int)n);
+		     h = mnl_nlmsg_next(h, (int *)&n)) {
 			if (h->nlmsg_type != NLMSG_ERROR)
 				continue;
 			struct nlmsgerr *me = mnl_nlmsg_get_payload(h);
@@ -124,8 +125,9 @@ static int batch_commit(struct batch *bt, struct nf_err *e, const char *what)
 		}
 	}
 	if (err)
-		return nf_errf(e, err, "%s: the kernel refused the nftables "
-				       "batch: %s (nothing was changed)",
+		return nf_errf(e, err,
+			       "%s: the kernel refused the nftables "
+			       "batch: %s (nothing was changed)",
 			       what, strerror(err));
 	return 0;
 }
@@ -204,7 +206,7 @@ static void match_addr(struct nftnl_rule *r, bool src, const struct nf_addr *a,
 	bool v4 = a->family == AF_INET;
 	uint32_t len = v4 ? 4 : 16;
 	uint32_t off = v4 ? (src ? 12 : 16) : (src ? 8 : 24);
-	struct nf_addr net = nf_addr_network(a, prefix), mask = { 0 };
+	struct nf_addr net = nf_addr_network(a, prefix), mask = {0};
 	payload(r, NFT_PAYLOAD_NETWORK_HEADER, off, len);
 	if (prefix < (int)len * 8) {
 		for (int i = 0; i < prefix; i++)
@@ -295,10 +297,10 @@ static void nat_action(struct nftnl_rule *r, const struct nat_net *n,
 			nftnl_expr_set_u32(x, NFTNL_EXPR_NAT_REG_PROTO_MAX,
 					   NFT_REG_4);
 		}
-		nftnl_expr_set_u32(x, NFTNL_EXPR_NAT_FLAGS,
-				   NF_NAT_RANGE_MAP_IPS |
-					   (ports ? NF_NAT_RANGE_PROTO_SPECIFIED
-						  : 0));
+		nftnl_expr_set_u32(
+			x, NFTNL_EXPR_NAT_FLAGS,
+			NF_NAT_RANGE_MAP_IPS |
+				(ports ? NF_NAT_RANGE_PROTO_SPECIFIED : 0));
 	} else {
 		x = nftnl_expr_alloc("masq");
 		if (ports) {
@@ -338,8 +340,8 @@ static void rule_put(struct tbl *t, struct nftnl_rule *r)
 	batch_next(bt);
 }
 
-static void chain_put(struct tbl *t, const char *name, uint32_t hook,
-		      int prio, const char *type)
+static void chain_put(struct tbl *t, const char *name, uint32_t hook, int prio,
+		      const char *type)
 {
 	struct batch *bt = t->bt;
 	struct nftnl_chain *ch = nftnl_chain_alloc();
@@ -426,8 +428,8 @@ static void forward_rules(struct tbl *t, const struct nat_net *n)
 
 static void nat_rules(struct tbl *t, const struct nat_net *n)
 {
-	static const char *specials[] = { "224.0.0.0", "255.255.255.255" };
-	static const int special_len[] = { 24, 32 };
+	static const char *specials[] = {"224.0.0.0", "255.255.255.255"};
+	static const int special_len[] = {24, 32};
 	for (size_t i = 0; i < n->nsubnets; i++) {
 		const struct nat_subnet *s = &n->subnets[i];
 		int fam = s->net.family;
@@ -469,9 +471,9 @@ static void input_rules(struct tbl *t, const struct nat_net *n)
 		uint8_t proto;
 		uint16_t port;
 	} svc[] = {
-		{ n->dhcp, IPPROTO_UDP, 67 },  { n->dhcp, IPPROTO_UDP, 547 },
-		{ n->dns, IPPROTO_UDP, 53 },   { n->dns, IPPROTO_TCP, 53 },
-		{ n->tftp, IPPROTO_UDP, 69 },
+		{n->dhcp, IPPROTO_UDP, 67}, {n->dhcp, IPPROTO_UDP, 547},
+		{n->dns, IPPROTO_UDP, 53},  {n->dns, IPPROTO_TCP, 53},
+		{n->tftp, IPPROTO_UDP, 69},
 	};
 	for (size_t i = 0; i < NF_ARRAY_SIZE(svc); i++) {
 		if (!svc[i].on)
@@ -487,7 +489,7 @@ static void input_rules(struct tbl *t, const struct nat_net *n)
 int nat_apply(struct nat_ctx *c, const struct nat_net *n, struct nf_err *e)
 {
 	struct batch bt;
-	struct tbl t = { &bt, n->table };
+	struct tbl t = {&bt, n->table};
 	batch_begin(&bt, c);
 	/* add+delete+add: replaces an old table in the same transaction */
 	table_msg(&bt, NFT_MSG_NEWTABLE, n->table, n->owner);
@@ -532,13 +534,13 @@ static int table_cb(const struct nlmsghdr *h, void *data)
 {
 	struct dump *d = data;
 	struct nftnl_table *t = nftnl_table_alloc();
-	struct table_info ti = { 0 };
+	struct table_info ti = {0};
 	if (nftnl_table_nlmsg_parse(h, t) == 0) {
 		snprintf(ti.name, sizeof(ti.name), "%s",
 			 nftnl_table_get_str(t, NFTNL_TABLE_NAME));
 		uint32_t len = 0;
-		const void *ud = nftnl_table_get_data(t, NFTNL_TABLE_USERDATA,
-						      &len);
+		const void *ud =
+			nftnl_table_get_data(t, NFTNL_TABLE_USERDATA, &len);
 		if (ud)
 			nftnl_udata_parse(ud, len, comment_cb, &ti);
 		NF_APPEND(d->tables, d->n, ti);
@@ -547,8 +549,8 @@ static int table_cb(const struct nlmsghdr *h, void *data)
 	return MNL_CB_OK;
 }
 
-static int dump_request(struct nat_ctx *c, struct nlmsghdr *h,
-			mnl_cb_t cb, void *data)
+static int dump_request(struct nat_ctx *c, struct nlmsghdr *h, mnl_cb_t cb,
+			void *data)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
 	uint32_t seq = h->nlmsg_seq;
@@ -579,7 +581,7 @@ int nat_for_each_owned(struct nat_ctx *c, const char *prefix,
 				  void *ctx),
 		       void *ctx)
 {
-	struct dump d = { 0 };
+	struct dump d = {0};
 	int r = list_tables(c, &d);
 	for (size_t i = 0; r == 0 && i < d.n; i++)
 		if (!strncmp(d.tables[i].comment, prefix, strlen(prefix)))
@@ -590,7 +592,7 @@ int nat_for_each_owned(struct nat_ctx *c, const char *prefix,
 
 int nat_table_owned(struct nat_ctx *c, const char *table, const char *owner)
 {
-	struct dump d = { 0 };
+	struct dump d = {0};
 	int found = 0;
 	if (list_tables(c, &d) == 0)
 		for (size_t i = 0; i < d.n; i++)
@@ -642,9 +644,8 @@ static int chain_cb(const struct nlmsghdr *h, void *data)
 	    nftnl_chain_is_set(ch, NFTNL_CHAIN_POLICY) &&
 	    nftnl_chain_get_u32(ch, NFTNL_CHAIN_POLICY) == NF_DROP) {
 		uint32_t hook = nftnl_chain_get_u32(ch, NFTNL_CHAIN_HOOKNUM);
-		static const char *hooks[] = { "prerouting", "input",
-					       "forward", "output",
-					       "postrouting" };
+		static const char *hooks[] = {"prerouting", "input", "forward",
+					      "output", "postrouting"};
 		if (hook < 5 && !strcmp(hooks[hook], d->hook))
 			d->cb(family_name(nftnl_chain_get_u32(
 				      ch, NFTNL_CHAIN_FAMILY)),
@@ -662,7 +663,7 @@ int nat_for_each_drop_policy(struct nat_ctx *c, const char *hook,
 			     void *ctx)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
-	struct chain_dump d = { hook, cb, ctx };
+	struct chain_dump d = {hook, cb, ctx};
 	struct nlmsghdr *h = nftnl_chain_nlmsg_build_hdr(
 		buf, NFT_MSG_GETCHAIN, NFPROTO_UNSPEC, NLM_F_DUMP, c->seq++);
 	return dump_request(c, h, chain_cb, &d);

@@ -28,8 +28,8 @@ struct nat_subnet {
 };
 
 struct nat_net {
-	const char *table;  /* "netd-NAME" */
-	const char *owner;  /* comment marking it as ours */
+	const char *table; /* "netd-NAME" */
+	const char *owner; /* comment marking it as ours */
 	const char *bridge;
 	const char *uplink; /* <forward dev>, or NULL for any */
 	enum nat_mode mode;

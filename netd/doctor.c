@@ -110,8 +110,7 @@ json_t *doctor_run(struct registry *r)
 	bool firewalld = access("/run/firewalld/firewalld.pid", F_OK) == 0 ||
 			 access("/var/run/firewalld/firewalld.pid", F_OK) == 0;
 	add(a, "firewalld", firewalld ? "warning" : "ok",
-	    firewalld ? "firewalld is running"
-		      : "firewalld is not running",
+	    firewalld ? "firewalld is running" : "firewalld is not running",
 	    firewalld ? "put netd's bridges in a zone that allows DHCP and "
 			"DNS: firewall-cmd --zone=trusted "
 			"--add-interface=nfbr0 --permanent"

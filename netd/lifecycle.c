@@ -77,9 +77,9 @@ static int save_status(struct registry *r, struct network *n, const char *st,
 	char path[1024], u[37];
 	nf_uuid_format(d->uuid, u);
 	json_t *j = json_pack("{s:s, s:s, s:s, s:s?, s:s, s:b, s:i, s:b}",
-			      "name", d->name, "uuid", u, "state", st,
-			      "bridge", d->bridge, "table", n->table,
-			      "dnsmasq", n->has_dnsmasq, "dnsmasq_pid",
+			      "name", d->name, "uuid", u, "state", st, "bridge",
+			      d->bridge, "table", n->table, "dnsmasq",
+			      n->has_dnsmasq, "dnsmasq_pid",
 			      (int)n->dnsmasq_pid, "transient", n->def == NULL);
 	char *txt = json_dumps(j, JSON_INDENT(1));
 	json_decref(j);
@@ -157,12 +157,13 @@ static void watch_dnsmasq(struct registry *r, struct network *n)
 static void dnsmasq_restart(void *ctx)
 {
 	struct watch_ctx *w = ctx;
-	struct nf_err e = { 0 };
+	struct nf_err e = {0};
 	w->n->restart_timer = 0;
 	if (!w->n->live)
 		return;
 	if (dnsmasq_launch(w->r, w->n, &e) < 0) {
-		unsigned delay = 500u << (w->n->restarts < 6 ? w->n->restarts : 6);
+		unsigned delay = 500u
+				 << (w->n->restarts < 6 ? w->n->restarts : 6);
 		w->n->restarts++;
 		nf_err_log("network '%s': %s; trying again in %u ms",
 			   w->n->live->def.name, e.msg, delay);
@@ -186,8 +187,8 @@ static void dnsmasq_exited(void *ctx)
 	/* stable for a minute: start the backoff afresh */
 	if (nf_now_ns() - n->dnsmasq_since > 60ull * 1000000000)
 		n->restarts = 0;
-	unsigned delay = n->restarts ? 500u << (n->restarts < 6 ? n->restarts : 6)
-				     : 100;
+	unsigned delay =
+		n->restarts ? 500u << (n->restarts < 6 ? n->restarts : 6) : 100;
 	n->restarts++;
 	nf_warn("network '%s': dnsmasq (pid %d) exited unexpectedly; "
 		"restarting in %u ms",
@@ -221,7 +222,7 @@ static void nat_spec(const struct registry *r, const struct network *n,
 	nn->owner = r->owner;
 	nn->bridge = d->bridge;
 	nn->uplink = d->fwd_dev;
-	nn->mode = d->mode == NETXML_FWD_NAT     ? NAT_NAT
+	nn->mode = d->mode == NETXML_FWD_NAT	 ? NAT_NAT
 		   : d->mode == NETXML_FWD_ROUTE ? NAT_ROUTE
 						 : NAT_ISOLATED;
 	nn->subnets = subs;
@@ -230,8 +231,8 @@ static void nat_spec(const struct registry *r, const struct network *n,
 		subs[nn->nsubnets++] = (struct nat_subnet){
 			.net = ip->address,
 			.prefix = ip->prefix,
-			.masquerade = ip->address.family == AF_INET ||
-				      d->nat_ipv6,
+			.masquerade =
+				ip->address.family == AF_INET || d->nat_ipv6,
 		};
 		nn->dhcp = nn->dhcp || ip->has_dhcp;
 		nn->tftp = nn->tftp || ip->tftp_root;
@@ -260,19 +261,18 @@ static bool has_family(const struct netdef *d, int family)
 	return false;
 }
 
-static int setup_bridge(struct registry *r, struct network *n,
-			struct nf_err *e)
+static int setup_bridge(struct registry *r, struct network *n, struct nf_err *e)
 {
 	const struct netdef *d = &n->live->def;
 	char owner[96], key[300];
 	int rc;
 	bridge_owner(r, d, owner, sizeof(owner));
-	struct bridge_spec s = { .name = d->bridge,
-				 .mac = d->has_mac ? d->mac : NULL,
-				 .stp = d->stp,
-				 .delay = d->delay,
-				 .mtu = d->mtu,
-				 .owner = owner };
+	struct bridge_spec s = {.name = d->bridge,
+				.mac = d->has_mac ? d->mac : NULL,
+				.stp = d->stp,
+				.delay = d->delay,
+				.mtu = d->mtu,
+				.owner = owner};
 	if ((rc = bridge_create(r->br, &s, e)) < 0)
 		return rc;
 	snprintf(key, sizeof(key), "net/ipv6/conf/%s/disable_ipv6", d->bridge);
@@ -296,11 +296,10 @@ static int setup_bridge(struct registry *r, struct network *n,
 	if ((rc = bridge_set_up(r->br, d->bridge, e)) < 0)
 		return rc;
 	for (size_t i = 0; i < d->nroutes; i++)
-		if ((rc = bridge_route_add(r->br, d->bridge,
-					   &d->routes[i].address,
-					   d->routes[i].prefix,
-					   &d->routes[i].gateway,
-					   d->routes[i].metric, e)) < 0)
+		if ((rc = bridge_route_add(
+			     r->br, d->bridge, &d->routes[i].address,
+			     d->routes[i].prefix, &d->routes[i].gateway,
+			     d->routes[i].metric, e)) < 0)
 			return rc;
 	if (d->mode == NETXML_FWD_NAT || d->mode == NETXML_FWD_ROUTE) {
 		if (has_family(d, AF_INET) &&
@@ -320,7 +319,7 @@ static int preflight(struct registry *r, const struct netdef *d,
 {
 	char alias[256], what[256], sub[64];
 	if (d->mode == NETXML_FWD_BRIDGE) {
-		const char *br = d->bridge ? d->bridge
+		const char *br = d->bridge     ? d->bridge
 				 : d->nfwd_ifs ? d->fwd_ifs[0]
 					       : NULL;
 		if (!br || !if_nametoindex(br))
@@ -378,7 +377,8 @@ static void teardown(struct registry *r, struct network *n)
 	unwatch_dnsmasq(n);
 	if (n->has_dnsmasq) {
 		network_files(r, n, &f);
-		pid_t pid = n->dnsmasq_pid > 0 ? n->dnsmasq_pid : dhcp_running(&f);
+		pid_t pid =
+			n->dnsmasq_pid > 0 ? n->dnsmasq_pid : dhcp_running(&f);
 		dhcp_stop(&f, pid, n->def == NULL);
 	}
 	if (n->table[0] && nat_remove(r->nat, n->table, r->owner, &e) < 0)
@@ -420,22 +420,31 @@ int network_start(struct registry *r, struct network *n, struct nf_err *e)
 	if ((rc = nf_mkdir_p(dir, 0755, e)) < 0 ||
 	    (rc = save_status(r, n, "starting", e)) < 0)
 		goto fail;
+	uint64_t t1 = nf_now_ns();
 	if (own && (rc = setup_bridge(r, n, e)) < 0)
 		goto fail;
+	uint64_t t2 = nf_now_ns();
 	if (n->table[0] && (rc = apply_firewall(r, n, e)) < 0)
 		goto fail;
+	uint64_t t3 = nf_now_ns();
 	if (n->has_dnsmasq && (rc = dnsmasq_launch(r, n, e)) < 0)
 		goto fail;
+	uint64_t t4 = nf_now_ns();
 	if ((rc = save_status(r, n, "active", e)) < 0)
 		goto fail;
 	nf_info("network '%s' started in %.1f ms", d->name,
 		(double)(nf_now_ns() - t0) / 1e6);
+	nf_debug("network '%s': checks+status %.1f, bridge %.1f, firewall "
+		 "%.1f, dnsmasq %.1f ms",
+		 d->name, (double)(t1 - t0) / 1e6, (double)(t2 - t1) / 1e6,
+		 (double)(t3 - t2) / 1e6, (double)(t4 - t3) / 1e6);
 	if (r->emit)
 		r->emit("started", d->name, r->emit_ctx);
 	return 0;
 fail:
-	nf_err_prefix(e, "cannot start network '%s' (nothing was left "
-			 "behind)",
+	nf_err_prefix(e,
+		      "cannot start network '%s' (nothing was left "
+		      "behind)",
 		      d->name);
 	teardown(r, n);
 	netxml_free(n->live);
@@ -552,8 +561,8 @@ static void recover_one(struct registry *r, const char *jsonpath)
 			n->dnsmasq_pid = pid;
 			n->dnsmasq_since = nf_now_ns();
 			watch_dnsmasq(r, n);
-			nf_info("network '%s': adopted dnsmasq pid %d",
-				d->name, (int)pid);
+			nf_info("network '%s': adopted dnsmasq pid %d", d->name,
+				(int)pid);
 		} else if (dnsmasq_launch(r, n, &e) < 0) {
 			nf_err_log("network '%s': %s", d->name, e.msg);
 			n->restart_timer =
@@ -568,8 +577,7 @@ static void recover_one(struct registry *r, const char *jsonpath)
 	nf_info("network '%s' re-adopted", d->name);
 }
 
-static bool owned_by_active(struct registry *r, const char *what,
-			    bool is_table)
+static bool owned_by_active(struct registry *r, const char *what, bool is_table)
 {
 	for (size_t i = 0; i < r->n; i++) {
 		const struct network *n = r->nets[i];
@@ -671,7 +679,7 @@ void registry_recover(struct registry *r)
 	sweep_dnsmasq(r);
 	for (size_t i = 0; i < r->n; i++) {
 		struct network *n = r->nets[i];
-		struct nf_err e = { 0 };
+		struct nf_err e = {0};
 		if (n->autostart && !n->live && n->def &&
 		    network_start(r, n, &e) < 0)
 			nf_err_log("autostart: %s", e.msg);

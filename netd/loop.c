@@ -43,7 +43,7 @@ int loop_watch(int fd, loop_cb cb, void *ctx)
 	w->fd = fd;
 	w->cb = cb;
 	w->ctx = ctx;
-	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = w };
+	struct epoll_event ev = {.events = EPOLLIN, .data.ptr = w};
 	if (epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
 		free(w);
 		return -errno;
@@ -65,8 +65,8 @@ void loop_unwatch(int fd)
 
 uint64_t loop_after(unsigned ms, loop_cb cb, void *ctx)
 {
-	struct timer t = { next_id++, nf_now_ns() + (uint64_t)ms * 1000000,
-			   cb, ctx };
+	struct timer t = {next_id++, nf_now_ns() + (uint64_t)ms * 1000000, cb,
+			  ctx};
 	NF_APPEND(timers, ntimers, t);
 	return t.id;
 }

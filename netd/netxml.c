@@ -1187,6 +1187,68 @@ static int view_dns(xmlNodePtr root, struct netdef *d, const char *what,
 	return 0;
 }
 
+/* Duplicate MAC, DUID, IP or name among one subnet's reservations: sort
+ * by each key and compare neighbours (n log n: networks have thousands). */
+enum host_key { HK_MAC, HK_ID, HK_IP, HK_NAME };
+
+static int host_key_cmp(enum host_key k, const struct netxml_host *a,
+			const struct netxml_host *b)
+{
+	switch (k) {
+	case HK_MAC: return strcmp(a->mac, b->mac);
+	case HK_ID: return strcasecmp(a->id, b->id);
+	case HK_IP: return nf_addr_cmp(&a->ip, &b->ip);
+	default: return strcmp(a->name, b->name);
+	}
+}
+
+static const char *host_key_str(enum host_key k, const struct netxml_host *h)
+{
+	return k == HK_MAC ? h->mac : k == HK_ID ? h->id : h->name;
+}
+
+static int host_sort_cmp(const void *x, const void *y, void *key)
+{
+	const struct netxml_host *a = *(const struct netxml_host *const *)x,
+				 *b = *(const struct netxml_host *const *)y;
+	int c = host_key_cmp(*(enum host_key *)key, a, b);
+	return c ? c : a->line - b->line;
+}
+
+static int check_unique_hosts(const struct netxml_ip *ip, const char *what,
+			      struct nf_err *e)
+{
+	static const char *fmt[] = {
+		"mac='%s' already has a host entry on line %d",
+		"id='%s' already has a host entry on line %d",
+		"ip='%s' is already reserved on line %d",
+		"name='%s' already has a host entry on line %d"};
+	const struct netxml_host **v = nf_xcalloc(ip->nhosts + 1, sizeof(*v));
+	int r = 0;
+	for (enum host_key k = HK_MAC; k <= HK_NAME && !r; k++) {
+		size_t n = 0;
+		for (size_t i = 0; i < ip->nhosts; i++)
+			if (k == HK_IP || host_key_str(k, &ip->hosts[i]))
+				v[n++] = &ip->hosts[i];
+		qsort_r(v, n, sizeof(*v), host_sort_cmp, &k);
+		for (size_t i = 1; i < n && !r; i++) {
+			if (host_key_cmp(k, v[i - 1], v[i]))
+				continue;
+			char val[256], msg[512];
+			if (k == HK_IP)
+				nf_addr_format(&v[i]->ip, val, sizeof(val));
+			else
+				snprintf(val, sizeof(val), "%s",
+					 host_key_str(k, v[i]));
+			snprintf(msg, sizeof(msg), fmt[k], val, v[i - 1]->line);
+			r = nf_errf(e, EINVAL, "%s: line %d: <host>: %s", what,
+				    v[i]->line, msg);
+		}
+	}
+	free(v);
+	return r;
+}
+
 static int view_dhcp(struct netxml_ip *ip, xmlNodePtr dhcp, const char *what,
 		     struct nf_err *e)
 {
@@ -1261,31 +1323,11 @@ static int view_dhcp(struct netxml_ip *ip, xmlNodePtr dhcp, const char *what,
 				    "host ip='%s' is the network's own "
 				    "address",
 				    attr(h, "ip"));
-		for (size_t i = 0; i < ip->nhosts; i++) {
-			struct netxml_host *o = &ip->hosts[i];
-			if (x.mac && o->mac && !strcmp(x.mac, o->mac))
-				return nerr(e, what, h,
-					    "mac='%s' already has a host entry "
-					    "on line %d",
-					    x.mac, o->line);
-			if (x.id && o->id && !strcasecmp(x.id, o->id))
-				return nerr(e, what, h,
-					    "id='%s' already has a host entry "
-					    "on line %d",
-					    x.id, o->line);
-			if (!nf_addr_cmp(&x.ip, &o->ip))
-				return nerr(e, what, h,
-					    "ip='%s' is already reserved on "
-					    "line %d",
-					    attr(h, "ip"), o->line);
-			if (x.name && o->name && !strcmp(x.name, o->name))
-				return nerr(e, what, h,
-					    "name='%s' already has a host "
-					    "entry on line %d",
-					    x.name, o->line);
-		}
 		NF_APPEND(ip->hosts, ip->nhosts, x);
 	}
+	int r = check_unique_hosts(ip, what, e);
+	if (r < 0)
+		return r;
 	xmlNodePtr bootp = child(dhcp, "bootp");
 	if (bootp) {
 		if (!v4)

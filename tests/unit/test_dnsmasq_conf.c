@@ -20,9 +20,9 @@ static char *slurp(const char *path)
 /* Lines that matter: no comments, no blank lines; path values masked. */
 static char **settings(const char *text, size_t *n)
 {
-	static const char *path_keys[] = { "dhcp-hostsfile=", "addn-hosts=",
-					   "pid-file=", "dhcp-leasefile=",
-					   "user=" };
+	static const char *path_keys[] = {
+		"dhcp-hostsfile=", "addn-hosts=", "pid-file=",
+		"dhcp-leasefile=", "user="};
 	char **v = NULL, *dup = nf_xstrdup(text), *save = NULL;
 	*n = 0;
 	for (char *l = strtok_r(dup, "\n", &save); l;
@@ -47,8 +47,8 @@ static bool contains(char **v, size_t n, const char *s)
 	return false;
 }
 
-static bool same_sets(const char *mine, const char *want, char *why,
-		      size_t wn, bool ours_may_add)
+static bool same_sets(const char *mine, const char *want, char *why, size_t wn,
+		      bool ours_may_add)
 {
 	size_t a, b;
 	char **x = settings(mine, &a), **y = settings(want, &b);
@@ -80,7 +80,7 @@ static void one(const char *dir, const char *name)
 {
 	char path[4096], why[512] = "";
 	struct netxml *nx = NULL;
-	struct nf_err e = { 0 };
+	struct nf_err e = {0};
 	struct dhcp_files f;
 	dhcp_files_init(&f, "/run/netd", "/var/lib/netd", name);
 	snprintf(path, sizeof(path), "%s/networkxml2confdata/%s.xml", dir,
