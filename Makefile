@@ -19,7 +19,7 @@ PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 DEB_PKGS := build-essential pkg-config libxml2-dev libjansson-dev \
 	libnl-3-dev libnl-route-3-dev libmnl-dev libnftnl-dev libcmocka-dev \
 	dnsmasq-base iproute2 nftables busybox-static clang clang-format procps psmisc \
-	libxml2-utils
+	libxml2-utils ethtool
 
 LIB_SRCS := lib/nf.c lib/nfaddr.c
 NETD_CORE := netd/netxml.c netd/store.c netd/proto.c
@@ -35,7 +35,8 @@ UNIT_TESTS := $(BUILD)/tests/test_netxml $(BUILD)/tests/test_store \
 	$(BUILD)/tests/test_conformance $(BUILD)/tests/test_protocol \
 	$(BUILD)/tests/test_dnsmasq_conf
 
-.PHONY: all deps check test run bench fuzz install clean format check-format
+.PHONY: all deps check test run bench bench-peer fuzz install clean format \
+	check-format
 all: $(BINS)
 
 $(BUILD)/obj/%.o: %.c
@@ -111,6 +112,11 @@ bench: deps
 	$(MAKE) all $(BENCHES)
 	@for b in $(BENCHES); do NF_BUILD=$(abspath $(BUILD)) $$b || exit 1; \
 		echo; done
+
+# libvirt side by side (skips when libvirt is not installed)
+bench-peer: deps
+	$(MAKE) all
+	@tests/bench/peer.sh $(BUILD)
 
 FUZZ_SECONDS ?= 60
 fuzz: deps

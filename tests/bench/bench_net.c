@@ -44,8 +44,8 @@ static void write_network(const char *path, const char *name, int hosts)
 
 static void ctl(const char *cmd, const char *arg, uint64_t *t)
 {
-	char *argv[] = {netctl, "--socket", sock, (char *)cmd, (char *)arg,
-			NULL};
+	char *argv[] = {netctl,	     "--socket",  sock,
+			(char *)cmd, (char *)arg, NULL};
 	uint64_t dt = bench_run(argv);
 	if (t)
 		*t = dt;

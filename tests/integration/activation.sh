@@ -48,6 +48,8 @@ ok "net-info shows active and the dnsmasq pid" \
 DPID=$($NETCTL --json net-info default | sed -nE 's/.*"dnsmasq_pid": ([0-9]+).*/\1/p')
 ok "dnsmasq runs unprivileged" \
 	bash -c "[ \"\$(ps -o user= -p $DPID)\" != root ]"
+ok "bridge sends complete checksums (tx offload off) for DHCP replies" \
+	bash -c "ip netns exec ${NS}h ethtool -k nfbr0 | grep -q '^tx-checksumming: off'"
 ok "dnsmasq listens only on the bridge" \
 	bash -c "grep -q '^interface=nfbr0' $T/run/dnsmasq/default.conf && grep -q '^bind-dynamic' $T/run/dnsmasq/default.conf"
 guest_add g1 52:54:00:00:00:12 h nfbr0
@@ -78,7 +80,8 @@ cat >"$T/route.xml" <<'X'
 <network><name>routed</name><forward mode='route' dev='up0'/>
 <bridge name='nfbr1' stp='off'/>
 <ip address='192.168.130.1' prefix='24'><dhcp>
-<range start='192.168.130.10' end='192.168.130.20'/></dhcp></ip></network>
+<range start='192.168.130.10' end='192.168.130.20'/></dhcp></ip>
+<ip family='ipv6' address='fd00:130::1' prefix='64'/></network>
 X
 ns o ip route add 192.168.130.0/24 via 10.99.0.1
 ok "route: define + start" bash -c "$NETCTL net-define $T/route.xml && $NETCTL net-start routed"
@@ -88,6 +91,15 @@ ok "route: guest leased" bash -c "[[ '$L3' =~ ^lease\ 192\.168\.130\. ]]"
 ok "route: guest reaches outside" ns g3 busybox ping -c1 -W2 10.99.0.2
 route_seen() { [ "$(seen from-guest)" -ge 1 ]; }
 ok "route: outside sees the guest's own address" route_seen
+v6_ok() {
+	ip -n "${NS}h" addr show nfbr1 | grep -q 'inet6 fd00:130::1/64' &&
+	[ "$(ns h cat /proc/sys/net/ipv6/conf/nfbr1/disable_ipv6)" = 0 ] &&
+	[ "$(ns h cat /proc/sys/net/ipv6/conf/nfbr1/accept_ra)" = 0 ] &&
+	[ "$(ns h cat /proc/sys/net/ipv6/conf/all/forwarding)" = 1 ] &&
+	ns h nft list table inet netd-routed | grep -q 'ip6 saddr fd00:130::/64' &&
+	grep -q '^dhcp-range=fd00:130::1,ra-only' "$T/run/dnsmasq/routed.conf"
+}
+ok "route: IPv6 address, sysctls as libvirt sets them, ip6 rules, RA" v6_ok
 ok "route: no masquerade rules" \
 	bash -c "! ip netns exec ${NS}h nft list table inet netd-routed | grep -q masquerade"
 
@@ -168,10 +180,8 @@ ok "a network whose bridge vanished is marked inactive" \
 ok "...its table and dnsmasq are removed" \
 	bash -c "! ip netns exec ${NS}h nft list tables | grep -q netd-routed && [ ! -e $T/run/dnsmasq/routed.pid ]"
 $NETCTL net-autostart default >/dev/null
-ok "kill -9 netd, remove default's bridge" \
-	bash -c "kill -9 $NETD_PID; ip -n ${NS}h link del nfbr0"
-{ wait $NETD_PID; } 2>/dev/null
-NETD_PID=
+stop_netd -KILL
+ok "kill -9 netd, remove default's bridge" ip -n "${NS}h" link del nfbr0
 ok "autostart brings a vanished network back" \
 	start_netd
 back() { $NETCTL net-info default | grep -q 'Active: *yes' && ip -n "${NS}h" link show nfbr0 >/dev/null; }

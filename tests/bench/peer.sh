@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# make bench-peer: the same network XMLs started and destroyed by libvirt
+# (virsh + libvirtd, network driver) and by netd (netctl), in one run, each
+# inside a private network and mount namespace with private directories, so
+# neither touches the host. Prints medians and netd/libvirt ratios.
+set -euo pipefail
+BUILD=$(cd "${1:-build}" && pwd)
+RUNS=${RUNS:-15}
+if [ "${2:-}" != --inside ]; then
+	if ! command -v virsh >/dev/null || [ ! -x /usr/sbin/libvirtd ]; then
+		echo "bench-peer: libvirt is not installed; skipped (apt-get install libvirt-daemon-system libvirt-clients)"
+		exit 0
+	fi
+	exec unshare --net --mount --fork -- bash "$0" "$BUILD" --inside
+fi
+
+mount --make-rprivate /
+for d in /run/libvirt /var/lib/libvirt /etc/libvirt /var/cache/libvirt /var/log/libvirt; do
+	mkdir -p "$d" && mount -t tmpfs tmpfs "$d"
+done
+ip link set lo up
+T=$(mktemp -d /tmp/nf-peer.XXXXXX)
+chmod 755 "$T"
+trap 'kill $(jobs -p) 2>/dev/null; rm -rf "$T"' EXIT
+EX=$(cd "$(dirname "$0")/../../examples" && pwd)
+
+# the two networks of issue 3: default.xml (5 reservations) and 1,000
+cp "$EX/default.xml" "$T/five.xml"
+{
+	echo "<network><name>thousand</name><forward mode='nat'/>"
+	echo "<bridge name='nfbr1' stp='on' delay='0'/>"
+	echo "<ip address='10.21.0.1' prefix='16'><dhcp>"
+	echo "<range start='10.21.200.1' end='10.21.250.254'/>"
+	for i in $(seq 0 999); do
+		printf "<host mac='52:54:00:00:%02x:%02x' name='vm%d' ip='10.21.%d.%d'/>\n" \
+			$((i >> 8)) $((i & 255)) "$i" $((1 + i / 250)) $((1 + i % 250))
+	done
+	echo "</dhcp></ip></network>"
+} >"$T/thousand.xml"
+
+now() { date +%s%N; }
+median() { sort -n | awk '{a[NR]=$1} END {printf "%.1f", a[int((NR+1)/2)]/1e6}'; }
+# time_cycles CLI... : RUNS start/destroy cycles of "default" and "thousand"
+time_cycles() {
+	local tool=$1; shift
+	local net t0
+	for net in default thousand; do
+		: >"$T/$tool-$net-start"; : >"$T/$tool-$net-destroy"
+		for _ in $(seq "$RUNS"); do
+			t0=$(now); "$@" net-start "$net" >/dev/null
+			echo $(($(now) - t0)) >>"$T/$tool-$net-start"
+			t0=$(now); "$@" net-destroy "$net" >/dev/null
+			echo $(($(now) - t0)) >>"$T/$tool-$net-destroy"
+		done
+	done
+}
+
+/usr/sbin/libvirtd --pid-file /run/libvirt/bench.pid 2>"$T/libvirtd.log" &
+for _ in $(seq 100); do [ -S /run/libvirt/libvirt-sock ] && break; sleep 0.1; done
+V=(virsh -q -c qemu:///system)
+"${V[@]}" net-define "$T/five.xml" >/dev/null
+"${V[@]}" net-define "$T/thousand.xml" >/dev/null
+time_cycles libvirt "${V[@]}"
+kill %1; wait %1 2>/dev/null || true
+
+export NETD_SOCKET=$T/run/netd.sock
+"$BUILD/netd" --foreground --config-dir "$T/etc" --run-dir "$T/run" \
+	--state-dir "$T/lib" 2>"$T/netd.log" &
+for _ in $(seq 100); do "$BUILD/netctl" version >/dev/null 2>&1 && break; sleep 0.05; done
+"$BUILD/netctl" net-define "$T/five.xml" >/dev/null
+"$BUILD/netctl" net-define "$T/thousand.xml" >/dev/null
+time_cycles netd "$BUILD/netctl"
+
+echo "libvirt $(virsh --version) (libvirtd, iptables backend) vs netd, same XML, $RUNS runs, median ms"
+printf '%-38s %10s %10s %8s\n' operation libvirt netd ratio
+for net in default thousand; do
+	for op in start destroy; do
+		l=$(median <"$T/libvirt-$net-$op"); n=$(median <"$T/netd-$net-$op")
+		printf '%-38s %10s %10s %7.1fx\n' \
+			"net-$op $([ $net = default ] && echo '(5 reservations)' || echo '(1,000 reservations)')" \
+			"$l" "$n" "$(awk -v a="$l" -v b="$n" 'BEGIN {print a / b}')"
+	done
+done
