@@ -81,7 +81,9 @@ cat >"$T/route.xml" <<'X'
 <bridge name='nfbr1' stp='off'/>
 <ip address='192.168.130.1' prefix='24'><dhcp>
 <range start='192.168.130.10' end='192.168.130.20'/></dhcp></ip>
-<ip family='ipv6' address='fd00:130::1' prefix='64'/></network>
+<ip family='ipv6' address='fd00:130::1' prefix='64'/>
+<route address='192.168.131.0' prefix='24' gateway='192.168.130.5' metric='7'/>
+</network>
 X
 ns o ip route add 192.168.130.0/24 via 10.99.0.1
 ok "route: define + start" bash -c "$NETCTL net-define $T/route.xml && $NETCTL net-start routed"
@@ -100,8 +102,34 @@ v6_ok() {
 	grep -q '^dhcp-range=fd00:130::1,ra-only' "$T/run/dnsmasq/routed.conf"
 }
 ok "route: IPv6 address, sysctls as libvirt sets them, ip6 rules, RA" v6_ok
+ok "route: the <route> is installed via the bridge" \
+	bash -c "ip -n ${NS}h route show 192.168.131.0/24 | grep -q 'via 192.168.130.5 dev nfbr1 .*metric 7'"
 ok "route: no masquerade rules" \
 	bash -c "! ip netns exec ${NS}h nft list table inet netd-routed | grep -q masquerade"
+
+cat >"$T/snat.xml" <<'X'
+<network><name>snat</name><forward mode='nat' dev='up0'><nat>
+<address start='10.99.0.1' end='10.99.0.1'/><port start='20000' end='20100'/>
+</nat></forward><bridge name='nfbr4' stp='off'/>
+<ip address='192.168.135.1' prefix='24'/></network>
+X
+snat_rules() {
+	local t
+	t=$(ns h nft list table inet netd-snat) &&
+	grep -qE 'oifname "up0" meta l4proto tcp ip saddr 192.168.135.0/24 ip daddr != 192.168.135.0/24 counter .* snat ip to 10.99.0.1(/32)?:20000-20100' <<<"$t" &&
+	grep -qE 'oifname "up0" ip saddr 192.168.135.0/24 ip daddr != 192.168.135.0/24 counter .* snat ip to 10.99.0.1(/32)?$' <<<"$t" &&
+	grep -q 'iifname "nfbr4" oifname "up0" ip saddr 192.168.135.0/24' <<<"$t"
+}
+ok "nat address/port ranges: snat to them, only out of <forward dev>" \
+	bash -c "$NETCTL net-define $T/snat.xml && $NETCTL net-start snat"
+ok "...the rules say so" snat_rules
+guest_add g5 52:54:00:00:03:01 h nfbr4
+ns g5 ip addr add 192.168.135.9/24 dev eth0
+ns g5 ip route add default via 192.168.135.1
+ns o nft reset counters table inet seen >/dev/null
+ok "...and traffic leaves with the given address" \
+	bash -c "ip netns exec ${NS}g5 busybox ping -c1 -W2 10.99.0.2 && [ \$(ip netns exec ${NS}o nft list table inet seen | grep from-uplink | sed -E 's/.*packets ([0-9]+).*/\\1/') -ge 1 ]"
+$NETCTL net-destroy snat >/dev/null
 
 cat >"$T/isolated.xml" <<'X'
 <network><name>iso</name><bridge name='nfbr2' stp='off'/>
