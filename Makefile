@@ -18,14 +18,14 @@ PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 # Debian packages: build, run and test dependencies.
 DEB_PKGS := build-essential pkg-config libxml2-dev libjansson-dev \
 	libnl-3-dev libnl-route-3-dev libmnl-dev libnftnl-dev libcmocka-dev \
-	dnsmasq-base iproute2 nftables busybox-static clang clang-format procps psmisc \
+	dnsmasq-base dnsmasq-utils iproute2 nftables busybox-static clang clang-format procps psmisc \
 	libxml2-utils ethtool
 
 LIB_SRCS := lib/nf.c lib/nfaddr.c
 NETD_CORE := netd/netxml.c netd/store.c netd/proto.c
-MODULES := bridge/bridge.c nat/nat.c dhcp/dhcp.c
+MODULES := bridge/bridge.c nat/nat.c dhcp/dhcp.c tap/tap.c
 NETD_SRCS := $(NETD_CORE) $(MODULES) netd/network.c netd/lifecycle.c \
-	netd/doctor.c netd/loop.c netd/netd.c
+	netd/port.c netd/update.c netd/doctor.c netd/loop.c netd/netd.c
 NETCTL_SRCS := netd/proto.c netd/netctl.c
 
 objs = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
@@ -94,7 +94,14 @@ check: deps
 	$(MAKE) all tests
 	@tests/run-tests.sh $(BUILD)
 
-tests: $(BINS) $(UNIT_TESTS)
+# helpers the integration tests run (not tests by themselves)
+HELPERS := $(BUILD)/helpers/guest_ports
+$(BUILD)/helpers/guest_ports: $(call objs,tests/guestsim/test_ports.c \
+		tests/guestsim/frames.c netd/proto.c $(LIB_SRCS))
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS)
+
+tests: $(BINS) $(UNIT_TESTS) $(HELPERS)
 
 run: deps
 	$(MAKE) all

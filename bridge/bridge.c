@@ -12,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <linux/netlink.h>
 #include <unistd.h>
 
 #include <netlink/netlink.h>
@@ -299,6 +301,86 @@ int bridge_for_each_owned(struct bridge_ctx *c, const char *prefix,
 	}
 	nl_cache_free(cache);
 	return 0;
+}
+
+int bridge_attach(struct bridge_ctx *c, const char *ifname, const char *bridge,
+		  const char *alias, struct nf_err *e)
+{
+	int idx = (int)if_nametoindex(ifname), br = (int)if_nametoindex(bridge);
+	if (!idx || !br)
+		return nf_errf(e, ENODEV, "no link %s", idx ? bridge : ifname);
+	struct nl_msg *m = nlmsg_alloc_simple(RTM_NEWLINK, 0);
+	struct ifinfomsg ifi = {.ifi_family = AF_UNSPEC,
+				.ifi_index = idx,
+				.ifi_flags = IFF_UP,
+				.ifi_change = IFF_UP};
+	nlmsg_append(m, &ifi, sizeof(ifi), NLMSG_ALIGNTO);
+	NLA_PUT_U32(m, IFLA_MASTER, (uint32_t)br);
+	if (alias)
+		NLA_PUT_STRING(m, IFLA_IFALIAS, alias);
+	return request(c, m, e, "cannot attach %s to %s", ifname, bridge);
+nla_put_failure:
+	nlmsg_free(m);
+	return nf_errf(e, EMSGSIZE, "netlink message too large");
+}
+
+int bridge_port_isolated(struct bridge_ctx *c, const char *ifname, bool on,
+			 struct nf_err *e)
+{
+	int idx = (int)if_nametoindex(ifname);
+	if (!idx)
+		return nf_errf(e, ENODEV, "no link %s", ifname);
+	struct nl_msg *m = nlmsg_alloc_simple(RTM_SETLINK, 0);
+	struct ifinfomsg ifi = {.ifi_family = AF_BRIDGE, .ifi_index = idx};
+	nlmsg_append(m, &ifi, sizeof(ifi), NLMSG_ALIGNTO);
+	struct nlattr *pi = nla_nest_start(m, IFLA_PROTINFO | NLA_F_NESTED);
+	NLA_PUT_U8(m, IFLA_BRPORT_ISOLATED, on);
+	nla_nest_end(m, pi);
+	return request(c, m, e, "cannot set %s isolated", ifname);
+nla_put_failure:
+	nlmsg_free(m);
+	return nf_errf(e, EMSGSIZE, "netlink message too large");
+}
+
+int bridge_monitor_open(struct nf_err *e)
+{
+	int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK,
+			NETLINK_ROUTE);
+	struct sockaddr_nl sa = {.nl_family = AF_NETLINK,
+				 .nl_groups = RTMGRP_LINK};
+	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		int err = errno;
+		if (fd >= 0)
+			close(fd);
+		return nf_errf(e, err, "link monitor: %s", strerror(err));
+	}
+	int big = 4 << 20; /* many ports may go at once */
+	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &big, sizeof(big));
+	return fd;
+}
+
+void bridge_monitor_read(int fd, void (*cb)(const char *ifname, void *ctx),
+			 void *ctx)
+{
+	char buf[65536];
+	for (;;) {
+		ssize_t n = recv(fd, buf, sizeof(buf), 0);
+		if (n <= 0)
+			return;
+		for (struct nlmsghdr *h = (struct nlmsghdr *)buf;
+		     NLMSG_OK(h, (size_t)n); h = NLMSG_NEXT(h, n)) {
+			if (h->nlmsg_type != RTM_DELLINK)
+				continue;
+			struct ifinfomsg *ifi = NLMSG_DATA(h);
+			if (ifi->ifi_family == AF_BRIDGE)
+				continue; /* a port leaving a bridge */
+			int len = (int)IFLA_PAYLOAD(h);
+			for (struct rtattr *a = IFLA_RTA(ifi); RTA_OK(a, len);
+			     a = RTA_NEXT(a, len))
+				if (a->rta_type == IFLA_IFNAME)
+					cb((const char *)RTA_DATA(a), ctx);
+		}
+	}
 }
 
 int bridge_tx_csum_off(const char *name, struct nf_err *e)

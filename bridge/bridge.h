@@ -56,6 +56,20 @@ int bridge_for_each_owned(struct bridge_ctx *c, const char *prefix,
 			  void (*cb)(const char *name, const char *alias,
 				     void *ctx),
 			  void *ctx);
+/* Attaches a link to a bridge, sets its alias (owner mark) and brings it
+ * up. */
+int bridge_attach(struct bridge_ctx *c, const char *ifname, const char *bridge,
+		  const char *alias, struct nf_err *e);
+/* Bridge port flag "isolated": isolated ports only talk to non-isolated
+ * ones (the uplink, the host), never to each other. */
+int bridge_port_isolated(struct bridge_ctx *c, const char *ifname, bool on,
+			 struct nf_err *e);
+/* Link-deletion monitor: a netlink socket in RTNLGRP_LINK; read it when it
+ * is readable and cb gets the name of each deleted link. */
+int bridge_monitor_open(struct nf_err *e);
+void bridge_monitor_read(int fd, void (*cb)(const char *ifname, void *ctx),
+			 void *ctx);
+
 /* Turns off TX checksum offload so packets the host sends on the bridge
  * (DHCP replies) carry complete checksums, for guests that check them. */
 int bridge_tx_csum_off(const char *name, struct nf_err *e);

@@ -225,11 +225,18 @@ char *dhcp_conf(const struct netdef *d, const struct dhcp_files *f)
 	return nf_buf_steal(&b);
 }
 
-char *dhcp_hostsfile(const struct netdef *d)
+char *dhcp_hostsfile(const struct netdef *d, const struct dhcp_pin *pins,
+		     size_t npins)
 {
 	struct nf_buf b = {0};
 	char s[INET6_ADDRSTRLEN];
 	nf_buf_add(&b, "", 0);
+	for (size_t i = 0; i < npins; i++) {
+		nf_addr_format(&pins[i].ip, s, sizeof(s));
+		nf_buf_printf(&b, "%s,%s%s%s\n", pins[i].mac, s,
+			      pins[i].name ? "," : "",
+			      pins[i].name ? pins[i].name : "");
+	}
 	for (size_t i = 0; i < d->nips; i++) {
 		const struct netxml_ip *ip = &d->ips[i];
 		bool v4 = ip->address.family == AF_INET;
@@ -292,20 +299,54 @@ static int put(const char *path, char *text, struct nf_err *e)
 	return r;
 }
 
-int dhcp_write_hosts(const struct netdef *d, const struct dhcp_files *f,
-		     struct nf_err *e)
+static int write_hosts(const struct netdef *d, const struct dhcp_pin *pins,
+		       size_t npins, const struct dhcp_files *f,
+		       struct nf_err *e)
 {
-	int r = put(f->hosts, dhcp_hostsfile(d), e);
+	int r = put(f->hosts, dhcp_hostsfile(d, pins, npins), e);
 	return r < 0 ? r : put(f->addnhosts, dhcp_addnhosts(d), e);
 }
 
-int dhcp_write(const struct netdef *d, const struct dhcp_files *f,
-	       struct nf_err *e)
+int dhcp_reload_hosts(const struct netdef *d, const struct dhcp_pin *pins,
+		      size_t npins, const struct dhcp_files *f, pid_t pid,
+		      struct nf_err *e)
+{
+	int r = write_hosts(d, pins, npins, f, e);
+	if (r == 0 && pid > 0 && kill(pid, SIGHUP) < 0)
+		r = nf_errf(e, errno, "cannot signal dnsmasq %d: %s", (int)pid,
+			    strerror(errno));
+	return r;
+}
+
+int dhcp_write(const struct netdef *d, const struct dhcp_pin *pins,
+	       size_t npins, const struct dhcp_files *f, struct nf_err *e)
 {
 	int r = dirs_for(f, e);
 	if (r == 0)
-		r = dhcp_write_hosts(d, f, e);
+		r = write_hosts(d, pins, npins, f, e);
 	return r < 0 ? r : put(f->conf, dhcp_conf(d, f), e);
+}
+
+int dhcp_release_lease(const char *iface, const struct nf_addr *ip,
+		       const char *mac)
+{
+	char s[INET6_ADDRSTRLEN];
+	int st;
+	nf_addr_format(ip, s, sizeof(s));
+	pid_t pid = fork();
+	if (pid < 0)
+		return -errno;
+	if (pid == 0) {
+		int devnull = open("/dev/null", O_RDWR);
+		dup2(devnull, 1);
+		dup2(devnull, 2);
+		execlp("dhcp_release", "dhcp_release", iface, s, mac,
+		       (char *)NULL);
+		_exit(127);
+	}
+	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+		;
+	return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : -EIO;
 }
 
 static pid_t read_pid(const char *path)

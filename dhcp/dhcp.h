@@ -25,20 +25,34 @@ void dhcp_files_init(struct dhcp_files *f, const char *run_dir,
 /* Does the network need dnsmasq at all (DHCP or DNS)? */
 bool dhcp_needed(const struct netdef *d);
 
+/* A reservation made live for a port, beyond the definition's <host>s. */
+struct dhcp_pin {
+	const char *mac;
+	struct nf_addr ip;
+	const char *name; /* or NULL */
+};
+
 /* Generated texts; callers free. */
 char *dhcp_conf(const struct netdef *d, const struct dhcp_files *f);
-char *dhcp_hostsfile(const struct netdef *d);
+char *dhcp_hostsfile(const struct netdef *d, const struct dhcp_pin *pins,
+		     size_t npins);
 char *dhcp_addnhosts(const struct netdef *d);
 /* Addresses dnsmasq may hand out: range sizes plus reservations outside
  * every range (libvirt counts only ranges). */
 unsigned long dhcp_lease_max(const struct netdef *d);
 
 /* Writes all three files atomically (dirs created). */
-int dhcp_write(const struct netdef *d, const struct dhcp_files *f,
-	       struct nf_err *e);
-/* Rewrites hostsfile and addn-hosts only (for a live reload). */
-int dhcp_write_hosts(const struct netdef *d, const struct dhcp_files *f,
-		     struct nf_err *e);
+int dhcp_write(const struct netdef *d, const struct dhcp_pin *pins,
+	       size_t npins, const struct dhcp_files *f, struct nf_err *e);
+/* Rewrites hostsfile and addn-hosts only, and has dnsmasq re-read them
+ * (SIGHUP: no restart, leases kept). pid 0: just write. */
+int dhcp_reload_hosts(const struct netdef *d, const struct dhcp_pin *pins,
+		      size_t npins, const struct dhcp_files *f, pid_t pid,
+		      struct nf_err *e);
+/* Tells dnsmasq the lease of ip/mac on iface is released (dnsmasq-utils'
+ * dhcp_release), so the address is free at once. */
+int dhcp_release_lease(const char *iface, const struct nf_addr *ip,
+		       const char *mac);
 /* Starts dnsmasq and waits until it has bound its sockets or failed; on
  * failure e carries dnsmasq's own message. */
 int dhcp_start(const char *dnsmasq, const struct dhcp_files *f, pid_t *pid,

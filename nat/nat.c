@@ -6,6 +6,7 @@
 #include <linux/netfilter.h>
 #include <linux/netfilter/nf_nat.h>
 #include <linux/netfilter/nf_tables.h>
+#include <linux/if_ether.h>
 #include <net/if.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +19,7 @@
 #include <libnftnl/common.h>
 #include <libnftnl/expr.h>
 #include <libnftnl/rule.h>
+#include <libnftnl/set.h>
 #include <libnftnl/table.h>
 #include <libnftnl/udata.h>
 
@@ -318,12 +320,13 @@ static void nat_action(struct nftnl_rule *r, const struct nat_net *n,
 struct tbl {
 	struct batch *bt;
 	const char *table;
+	uint32_t family;
 };
 
 static struct nftnl_rule *rule_new(struct tbl *t, const char *chain)
 {
 	struct nftnl_rule *r = nftnl_rule_alloc();
-	nftnl_rule_set_u32(r, NFTNL_RULE_FAMILY, NFPROTO_INET);
+	nftnl_rule_set_u32(r, NFTNL_RULE_FAMILY, t->family);
 	nftnl_rule_set_str(r, NFTNL_RULE_TABLE, t->table);
 	nftnl_rule_set_str(r, NFTNL_RULE_CHAIN, chain);
 	return r;
@@ -333,38 +336,49 @@ static void rule_put(struct tbl *t, struct nftnl_rule *r)
 {
 	struct batch *bt = t->bt;
 	struct nlmsghdr *h = nftnl_rule_nlmsg_build_hdr(
-		(char *)batch_hdr(bt), NFT_MSG_NEWRULE, NFPROTO_INET,
+		(char *)batch_hdr(bt), NFT_MSG_NEWRULE, (uint16_t)t->family,
 		NLM_F_APPEND | NLM_F_CREATE | NLM_F_ACK, bt->c->seq++);
 	nftnl_rule_nlmsg_build_payload(h, r);
 	nftnl_rule_free(r);
 	batch_next(bt);
 }
 
-static void chain_put(struct tbl *t, const char *name, uint32_t hook, int prio,
-		      const char *type)
+/* A base chain when type is given, else a regular one; with msg
+ * NFT_MSG_DELCHAIN it deletes. */
+static void chain_msg(struct tbl *t, int msg, const char *name, uint32_t hook,
+		      int prio, const char *type)
 {
 	struct batch *bt = t->bt;
 	struct nftnl_chain *ch = nftnl_chain_alloc();
-	nftnl_chain_set_u32(ch, NFTNL_CHAIN_FAMILY, NFPROTO_INET);
+	nftnl_chain_set_u32(ch, NFTNL_CHAIN_FAMILY, t->family);
 	nftnl_chain_set_str(ch, NFTNL_CHAIN_TABLE, t->table);
 	nftnl_chain_set_str(ch, NFTNL_CHAIN_NAME, name);
-	nftnl_chain_set_u32(ch, NFTNL_CHAIN_HOOKNUM, hook);
-	nftnl_chain_set_s32(ch, NFTNL_CHAIN_PRIO, prio);
-	nftnl_chain_set_str(ch, NFTNL_CHAIN_TYPE, type);
-	nftnl_chain_set_u32(ch, NFTNL_CHAIN_POLICY, NF_ACCEPT);
+	if (type) {
+		nftnl_chain_set_u32(ch, NFTNL_CHAIN_HOOKNUM, hook);
+		nftnl_chain_set_s32(ch, NFTNL_CHAIN_PRIO, prio);
+		nftnl_chain_set_str(ch, NFTNL_CHAIN_TYPE, type);
+		nftnl_chain_set_u32(ch, NFTNL_CHAIN_POLICY, NF_ACCEPT);
+	}
 	struct nlmsghdr *h = nftnl_chain_nlmsg_build_hdr(
-		(char *)batch_hdr(bt), NFT_MSG_NEWCHAIN, NFPROTO_INET,
-		NLM_F_CREATE | NLM_F_ACK, bt->c->seq++);
+		(char *)batch_hdr(bt), (uint16_t)msg, (uint16_t)t->family,
+		(msg == NFT_MSG_NEWCHAIN ? NLM_F_CREATE : 0) | NLM_F_ACK,
+		bt->c->seq++);
 	nftnl_chain_nlmsg_build_payload(h, ch);
 	nftnl_chain_free(ch);
 	batch_next(bt);
 }
 
-static void table_msg(struct batch *bt, int type, const char *table,
-		      const char *owner)
+static void chain_put(struct tbl *t, const char *name, uint32_t hook, int prio,
+		      const char *type)
+{
+	chain_msg(t, NFT_MSG_NEWCHAIN, name, hook, prio, type);
+}
+
+static void table_msg(struct batch *bt, int type, uint32_t family,
+		      const char *table, const char *owner)
 {
 	struct nftnl_table *t = nftnl_table_alloc();
-	nftnl_table_set_u32(t, NFTNL_TABLE_FAMILY, NFPROTO_INET);
+	nftnl_table_set_u32(t, NFTNL_TABLE_FAMILY, family);
 	nftnl_table_set_str(t, NFTNL_TABLE_NAME, table);
 	if (owner) {
 		struct nftnl_udata_buf *u = nftnl_udata_buf_alloc(256);
@@ -375,7 +389,7 @@ static void table_msg(struct batch *bt, int type, const char *table,
 		nftnl_udata_buf_free(u);
 	}
 	struct nlmsghdr *h = nftnl_table_nlmsg_build_hdr(
-		(char *)batch_hdr(bt), (uint16_t)type, NFPROTO_INET,
+		(char *)batch_hdr(bt), (uint16_t)type, (uint16_t)family,
 		(type == NFT_MSG_NEWTABLE ? NLM_F_CREATE : 0) | NLM_F_ACK,
 		bt->c->seq++);
 	nftnl_table_nlmsg_build_payload(h, t);
@@ -486,24 +500,275 @@ static void input_rules(struct tbl *t, const struct nat_net *n)
 	}
 }
 
+#define NF_BR_PRE_ROUTING                                                      \
+	0 /* linux/netfilter_bridge.h clashes with net/if.h                    \
+	   */
+#define PORTS_SET	   "ports"
+#define PORTS_SET_ID	   1
+#define NFT_TYPE_IFNAME	   41 /* nft's datatype ids, for nft list to print */
+#define NFT_BYTEORDER_HOST 1
+
+/* The bridge table's skeleton: the ifname -> verdict map and the base
+ * chain that sends each port's frames to its guard chain. */
+static void port_table(struct batch *bt, const char *table)
+{
+	struct tbl t = {bt, table, NFPROTO_BRIDGE};
+	struct nftnl_set *s = nftnl_set_alloc();
+	nftnl_set_set_str(s, NFTNL_SET_TABLE, table);
+	nftnl_set_set_str(s, NFTNL_SET_NAME, PORTS_SET);
+	nftnl_set_set_u32(s, NFTNL_SET_FAMILY, NFPROTO_BRIDGE);
+	nftnl_set_set_u32(s, NFTNL_SET_KEY_LEN, IFNAMSIZ);
+	nftnl_set_set_u32(s, NFTNL_SET_KEY_TYPE, NFT_TYPE_IFNAME);
+	nftnl_set_set_u32(s, NFTNL_SET_DATA_TYPE, NFT_DATA_VERDICT);
+	nftnl_set_set_u32(s, NFTNL_SET_FLAGS, NFT_SET_MAP);
+	nftnl_set_set_u32(s, NFTNL_SET_ID, PORTS_SET_ID);
+	struct nftnl_udata_buf *u = nftnl_udata_buf_alloc(64);
+	nftnl_udata_put_u32(u, NFTNL_UDATA_SET_KEYBYTEORDER,
+			    NFT_BYTEORDER_HOST);
+	nftnl_set_set_data(s, NFTNL_SET_USERDATA, nftnl_udata_buf_data(u),
+			   nftnl_udata_buf_len(u));
+	nftnl_udata_buf_free(u);
+	struct nlmsghdr *h = nftnl_nlmsg_build_hdr(
+		(char *)batch_hdr(bt), NFT_MSG_NEWSET, NFPROTO_BRIDGE,
+		NLM_F_CREATE | NLM_F_ACK, bt->c->seq++);
+	nftnl_set_nlmsg_build_payload(h, s);
+	nftnl_set_free(s);
+	batch_next(bt);
+	chain_put(&t, "guard", NF_BR_PRE_ROUTING, -200, "filter");
+	struct nftnl_rule *r = rule_new(&t, "guard");
+	meta(r, NFT_META_IIFNAME);
+	struct nftnl_expr *x = nftnl_expr_alloc("lookup");
+	nftnl_expr_set_u32(x, NFTNL_EXPR_LOOKUP_SREG, NFT_REG_1);
+	nftnl_expr_set_u32(x, NFTNL_EXPR_LOOKUP_DREG, NFT_REG_VERDICT);
+	nftnl_expr_set_str(x, NFTNL_EXPR_LOOKUP_SET, PORTS_SET);
+	nftnl_expr_set_u32(x, NFTNL_EXPR_LOOKUP_SET_ID, PORTS_SET_ID);
+	add(r, x);
+	rule_put(&t, r);
+}
+
 int nat_apply(struct nat_ctx *c, const struct nat_net *n, struct nf_err *e)
 {
 	struct batch bt;
-	struct tbl t = {&bt, n->table};
+	struct tbl t = {&bt, n->table, NFPROTO_INET};
 	batch_begin(&bt, c);
-	/* add+delete+add: replaces an old table in the same transaction */
-	table_msg(&bt, NFT_MSG_NEWTABLE, n->table, n->owner);
-	table_msg(&bt, NFT_MSG_DELTABLE, n->table, NULL);
-	table_msg(&bt, NFT_MSG_NEWTABLE, n->table, n->owner);
-	chain_put(&t, "input", NF_INET_LOCAL_IN, 0, "filter");
-	chain_put(&t, "forward", NF_INET_FORWARD, 0, "filter");
-	input_rules(&t, n);
-	forward_rules(&t, n);
+	/* add+delete+add: replaces old tables in the same transaction */
+	for (int k = 0; k < 2; k++) {
+		uint32_t fam = k ? NFPROTO_BRIDGE : NFPROTO_INET;
+		if (fam == NFPROTO_INET && n->mode == NAT_OPEN)
+			continue;
+		table_msg(&bt, NFT_MSG_NEWTABLE, fam, n->table, n->owner);
+		table_msg(&bt, NFT_MSG_DELTABLE, fam, n->table, NULL);
+		table_msg(&bt, NFT_MSG_NEWTABLE, fam, n->table, n->owner);
+	}
+	port_table(&bt, n->table);
+	if (n->mode != NAT_OPEN) {
+		chain_put(&t, "input", NF_INET_LOCAL_IN, 0, "filter");
+		chain_put(&t, "forward", NF_INET_FORWARD, 0, "filter");
+		input_rules(&t, n);
+		forward_rules(&t, n);
+	}
 	if (n->mode == NAT_NAT) {
 		chain_put(&t, "postrouting", NF_INET_POST_ROUTING, 100, "nat");
 		nat_rules(&t, n);
 	}
 	return batch_commit(&bt, e, n->table);
+}
+
+/* ------------------------------------------------------ port guards */
+
+static void match_ethertype(struct nftnl_rule *r, uint16_t type)
+{
+	uint16_t be = htons(type);
+	payload(r, NFT_PAYLOAD_LL_HEADER, 12, 2);
+	cmp(r, NFT_CMP_EQ, &be, 2);
+}
+
+/* field at base/off (len bytes) differs from each of n values */
+static void match_not_any(struct nftnl_rule *r, uint32_t base, uint32_t off,
+			  uint32_t len, const void *const *vals, size_t n)
+{
+	payload(r, base, off, len);
+	for (size_t i = 0; i < n; i++)
+		cmp(r, NFT_CMP_NEQ, vals[i], len);
+}
+
+static void sport(struct nftnl_rule *r, uint8_t proto, uint16_t port)
+{
+	uint16_t p = htons(port);
+	match_l4proto(r, proto);
+	payload(r, NFT_PAYLOAD_TRANSPORT_HEADER, 0, 2);
+	cmp(r, NFT_CMP_EQ, &p, 2);
+}
+
+static void icmp6_type(struct nftnl_rule *r, uint8_t type)
+{
+	match_l4proto(r, IPPROTO_ICMPV6);
+	payload(r, NFT_PAYLOAD_TRANSPORT_HEADER, 0, 1);
+	cmp(r, NFT_CMP_EQ, &type, 1);
+}
+
+static void port_chain_name(const char *tap, char *out, size_t n)
+{
+	snprintf(out, n, "port-%s", tap);
+}
+
+static void port_rules(struct tbl *t, const char *chain,
+		       const struct nat_port *p)
+{
+	static const uint8_t any4[4], any6[16];
+	uint8_t ll[16] = {0xfe, 0x80};
+	ll[8] = p->mac[0] ^ 0x02; /* EUI-64 link-local of the MAC */
+	ll[9] = p->mac[1];
+	ll[10] = p->mac[2];
+	ll[11] = 0xff;
+	ll[12] = 0xfe;
+	ll[13] = p->mac[3];
+	ll[14] = p->mac[4];
+	ll[15] = p->mac[5];
+	const void *mac[] = {p->mac}, *src4[] = {p->ip4.b, any4},
+		   *src6[] = {any6, ll, p->ip6.b}, *tgt6[] = {ll, p->ip6.b};
+	bool pin4 = p->ip4.family == AF_INET, pin6 = p->ip6.family == AF_INET6;
+	struct nftnl_rule *r;
+
+	r = rule_new(t, chain); /* the guest's own MAC, nothing else */
+	match_not_any(r, NFT_PAYLOAD_LL_HEADER, 6, 6, mac, 1);
+	verdict(r, NF_DROP);
+	rule_put(t, r);
+	r = rule_new(t, chain); /* ARP: sender MAC */
+	match_ethertype(r, ETH_P_ARP);
+	match_not_any(r, NFT_PAYLOAD_NETWORK_HEADER, 8, 6, mac, 1);
+	verdict(r, NF_DROP);
+	rule_put(t, r);
+	if (pin4) { /* ARP: sender IP (0.0.0.0 for probes) */
+		r = rule_new(t, chain);
+		match_ethertype(r, ETH_P_ARP);
+		match_not_any(r, NFT_PAYLOAD_NETWORK_HEADER, 14, 4, src4, 2);
+		verdict(r, NF_DROP);
+		rule_put(t, r);
+	}
+	r = rule_new(t, chain);
+	match_ethertype(r, ETH_P_ARP);
+	verdict(r, NF_ACCEPT);
+	rule_put(t, r);
+	r = rule_new(t, chain); /* no DHCP server on a guest */
+	match_ethertype(r, ETH_P_IP);
+	sport(r, IPPROTO_UDP, 67);
+	verdict(r, NF_DROP);
+	rule_put(t, r);
+	if (pin4) {
+		r = rule_new(t, chain); /* DHCP from 0.0.0.0 */
+		match_ethertype(r, ETH_P_IP);
+		payload(r, NFT_PAYLOAD_NETWORK_HEADER, 12, 4);
+		cmp(r, NFT_CMP_EQ, any4, 4);
+		match_dport(r, IPPROTO_UDP, 67);
+		verdict(r, NF_ACCEPT);
+		rule_put(t, r);
+		r = rule_new(t, chain); /* otherwise only the pinned IPv4 */
+		match_ethertype(r, ETH_P_IP);
+		match_not_any(r, NFT_PAYLOAD_NETWORK_HEADER, 12, 4, src4, 1);
+		verdict(r, NF_DROP);
+		rule_put(t, r);
+	}
+	r = rule_new(t, chain);
+	match_ethertype(r, ETH_P_IP);
+	verdict(r, NF_ACCEPT);
+	rule_put(t, r);
+	r = rule_new(t, chain); /* no router advertisements */
+	match_ethertype(r, ETH_P_IPV6);
+	icmp6_type(r, 134);
+	verdict(r, NF_DROP);
+	rule_put(t, r);
+	r = rule_new(t, chain); /* no DHCPv6 server */
+	match_ethertype(r, ETH_P_IPV6);
+	sport(r, IPPROTO_UDP, 547);
+	verdict(r, NF_DROP);
+	rule_put(t, r);
+	r = rule_new(t, chain); /* neighbour adverts only for its own */
+	match_ethertype(r, ETH_P_IPV6);
+	icmp6_type(r, 136);
+	match_not_any(r, NFT_PAYLOAD_TRANSPORT_HEADER, 8, 16, tgt6,
+		      pin6 ? 2 : 1);
+	verdict(r, NF_DROP);
+	rule_put(t, r);
+	r = rule_new(t, chain); /* IPv6 sources: ::, link-local, pinned */
+	match_ethertype(r, ETH_P_IPV6);
+	match_not_any(r, NFT_PAYLOAD_NETWORK_HEADER, 8, 16, src6, pin6 ? 3 : 2);
+	verdict(r, NF_DROP);
+	rule_put(t, r);
+	r = rule_new(t, chain);
+	match_ethertype(r, ETH_P_IPV6);
+	verdict(r, NF_ACCEPT);
+	rule_put(t, r);
+	r = rule_new(t, chain); /* any other ethertype */
+	verdict(r, NF_DROP);
+	rule_put(t, r);
+}
+
+static void port_elem(struct batch *bt, int msg, const char *table,
+		      const char *tap, const char *chain)
+{
+	struct nftnl_set *s = nftnl_set_alloc();
+	struct nftnl_set_elem *el = nftnl_set_elem_alloc();
+	char key[IFNAMSIZ] = {0};
+	snprintf(key, sizeof(key), "%s", tap);
+	nftnl_set_set_str(s, NFTNL_SET_TABLE, table);
+	nftnl_set_set_str(s, NFTNL_SET_NAME, PORTS_SET);
+	nftnl_set_set_u32(s, NFTNL_SET_FAMILY, NFPROTO_BRIDGE);
+	nftnl_set_elem_set(el, NFTNL_SET_ELEM_KEY, key, IFNAMSIZ);
+	if (chain) {
+		nftnl_set_elem_set_u32(el, NFTNL_SET_ELEM_VERDICT, NFT_GOTO);
+		nftnl_set_elem_set_str(el, NFTNL_SET_ELEM_CHAIN, chain);
+	}
+	nftnl_set_elem_add(s, el);
+	struct nlmsghdr *h = nftnl_nlmsg_build_hdr(
+		(char *)batch_hdr(bt), (uint16_t)msg, NFPROTO_BRIDGE,
+		(msg == NFT_MSG_NEWSETELEM ? NLM_F_CREATE : 0) | NLM_F_ACK,
+		bt->c->seq++);
+	nftnl_set_elems_nlmsg_build_payload(h, s);
+	nftnl_set_free(s);
+	batch_next(bt);
+}
+
+/* element, rules, chain: in that order, since each refers to the next */
+static void port_delete(struct batch *bt, const char *table, const char *tap)
+{
+	struct tbl t = {bt, table, NFPROTO_BRIDGE};
+	char chain[64];
+	port_chain_name(tap, chain, sizeof(chain));
+	port_elem(bt, NFT_MSG_DELSETELEM, table, tap, NULL);
+	struct nftnl_rule *r = rule_new(&t, chain);
+	struct nlmsghdr *h = nftnl_rule_nlmsg_build_hdr(
+		(char *)batch_hdr(bt), NFT_MSG_DELRULE, NFPROTO_BRIDGE,
+		NLM_F_ACK, bt->c->seq++);
+	nftnl_rule_nlmsg_build_payload(h, r); /* no handle: the whole chain */
+	nftnl_rule_free(r);
+	batch_next(bt);
+	chain_msg(&t, NFT_MSG_DELCHAIN, chain, 0, 0, NULL);
+}
+
+int nat_port_add(struct nat_ctx *c, const char *table, const struct nat_port *p,
+		 bool replace, struct nf_err *e)
+{
+	struct batch bt;
+	struct tbl t = {&bt, table, NFPROTO_BRIDGE};
+	char chain[64];
+	port_chain_name(p->tap, chain, sizeof(chain));
+	batch_begin(&bt, c);
+	if (replace)
+		port_delete(&bt, table, p->tap);
+	chain_put(&t, chain, 0, 0, NULL);
+	port_rules(&t, chain, p);
+	port_elem(&bt, NFT_MSG_NEWSETELEM, table, p->tap, chain);
+	return batch_commit(&bt, e, chain);
+}
+
+int nat_port_remove(struct nat_ctx *c, const char *table, const char *tap,
+		    struct nf_err *e)
+{
+	struct batch bt;
+	batch_begin(&bt, c);
+	port_delete(&bt, table, tap);
+	return batch_commit(&bt, e, tap);
 }
 
 /* ------------------------------------------------------ reading tables */
@@ -568,11 +833,11 @@ static int dump_request(struct nat_ctx *c, struct nlmsghdr *h, mnl_cb_t cb,
 	}
 }
 
-static int list_tables(struct nat_ctx *c, struct dump *d)
+static int list_tables(struct nat_ctx *c, uint32_t family, struct dump *d)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
 	struct nlmsghdr *h = nftnl_table_nlmsg_build_hdr(
-		buf, NFT_MSG_GETTABLE, NFPROTO_INET, NLM_F_DUMP, c->seq++);
+		buf, NFT_MSG_GETTABLE, (uint16_t)family, NLM_F_DUMP, c->seq++);
 	return dump_request(c, h, table_cb, d);
 }
 
@@ -582,19 +847,24 @@ int nat_for_each_owned(struct nat_ctx *c, const char *prefix,
 		       void *ctx)
 {
 	struct dump d = {0};
-	int r = list_tables(c, &d);
+	int r = list_tables(c, NFPROTO_INET, &d);
+	if (r == 0)
+		r = list_tables(c, NFPROTO_BRIDGE, &d);
 	for (size_t i = 0; r == 0 && i < d.n; i++)
-		if (!strncmp(d.tables[i].comment, prefix, strlen(prefix)))
+		if (i && !strcmp(d.tables[i].name, d.tables[i - 1].name))
+			continue; /* same name in both families: once */
+		else if (!strncmp(d.tables[i].comment, prefix, strlen(prefix)))
 			cb(d.tables[i].name, d.tables[i].comment, ctx);
 	free(d.tables);
 	return r;
 }
 
-int nat_table_owned(struct nat_ctx *c, const char *table, const char *owner)
+static int owned_in(struct nat_ctx *c, uint32_t family, const char *table,
+		    const char *owner)
 {
 	struct dump d = {0};
 	int found = 0;
-	if (list_tables(c, &d) == 0)
+	if (list_tables(c, family, &d) == 0)
 		for (size_t i = 0; i < d.n; i++)
 			if (!strcmp(d.tables[i].name, table) &&
 			    !strcmp(d.tables[i].comment, owner))
@@ -603,15 +873,25 @@ int nat_table_owned(struct nat_ctx *c, const char *table, const char *owner)
 	return found;
 }
 
+int nat_table_owned(struct nat_ctx *c, const char *table, const char *owner)
+{
+	return owned_in(c, NFPROTO_BRIDGE, table, owner);
+}
+
 int nat_remove(struct nat_ctx *c, const char *table, const char *owner,
 	       struct nf_err *e)
 {
 	struct batch bt;
-	if (!nat_table_owned(c, table, owner))
-		return 0;
+	bool any = false;
 	batch_begin(&bt, c);
-	table_msg(&bt, NFT_MSG_DELTABLE, table, NULL);
-	return batch_commit(&bt, e, table);
+	for (int k = 0; k < 2; k++) {
+		uint32_t fam = k ? NFPROTO_BRIDGE : NFPROTO_INET;
+		if (owned_in(c, fam, table, owner)) {
+			table_msg(&bt, NFT_MSG_DELTABLE, fam, table, NULL);
+			any = true;
+		}
+	}
+	return any ? batch_commit(&bt, e, table) : 0;
 }
 
 /* ------------------------------------------------------- doctor support */

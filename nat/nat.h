@@ -1,5 +1,7 @@
 /* nat: netd's nftables rules, through libnftnl + libmnl. Each network gets
- * its own `inet` table (forward filtering, NAT, accepts for DHCP/DNS/TFTP),
+ * its own `inet` table (forward filtering, NAT, accepts for DHCP/DNS/TFTP)
+ * and a `bridge` table of the same name guarding its ports (per-port
+ * anti-spoofing chains reached through an ifname -> verdict map), both
  * marked with an owner comment; every change is one atomic batch, so a
  * failure changes nothing. Never touches another tool's tables. */
 #ifndef NAT_H
@@ -19,6 +21,7 @@ enum nat_mode {
 	NAT_ISOLATED, /* guests talk to each other and the host only */
 	NAT_NAT,
 	NAT_ROUTE,
+	NAT_OPEN, /* no forwarding rules at all: only the port guards */
 };
 
 struct nat_subnet {
@@ -40,11 +43,30 @@ struct nat_net {
 	bool dhcp, dns, tftp;		     /* services to accept */
 };
 
-/* Installs (or atomically replaces) the network's table. */
+/* Installs (or atomically replaces) the network's tables. Replacing drops
+ * port guards: add them again. */
 int nat_apply(struct nat_ctx *c, const struct nat_net *n, struct nf_err *e);
-/* Deletes the table if it exists and is ours. */
+/* Deletes the network's tables (inet and bridge) that exist and are ours. */
 int nat_remove(struct nat_ctx *c, const char *table, const char *owner,
 	       struct nf_err *e);
+/* One port's guard: frames entering the bridge from `tap` must carry the
+ * guest's MAC; ARP must claim it (and the pinned IPv4); IPv4 must come from
+ * the pinned address (DHCP from 0.0.0.0 allowed); IPv6 only from the
+ * link-local (EUI-64 of the MAC), :: or the pinned IPv6, no router
+ * adverts, no neighbour adverts for others; no DHCP/DHCPv6 server
+ * replies; other ethertypes dropped. ip4/ip6 family 0: not pinned. */
+struct nat_port {
+	const char *tap;
+	uint8_t mac[6];
+	struct nf_addr ip4, ip6;
+};
+/* Adds (or with replace, swaps) one port's guard: one batch, other ports
+ * untouched. */
+int nat_port_add(struct nat_ctx *c, const char *table, const struct nat_port *p,
+		 bool replace, struct nf_err *e);
+int nat_port_remove(struct nat_ctx *c, const char *table, const char *tap,
+		    struct nf_err *e);
+
 /* 1 if an inet table of that name with that owner exists. */
 int nat_table_owned(struct nat_ctx *c, const char *table, const char *owner);
 /* Calls cb for each inet table whose comment starts with owner_prefix. */

@@ -201,7 +201,10 @@ static int dnsmasq_launch(struct registry *r, struct network *n,
 {
 	struct dhcp_files f;
 	network_files(r, n, &f);
-	int rc = dhcp_write(&n->live->def, &f, e);
+	struct dhcp_pin *pins;
+	size_t npins = network_pins(r, n, &pins);
+	int rc = dhcp_write(&n->live->def, pins, npins, &f, e);
+	free(pins);
 	if (rc == 0)
 		rc = dhcp_start(r->dnsmasq, &f, &n->dnsmasq_pid, e);
 	if (rc < 0)
@@ -224,6 +227,7 @@ static void nat_spec(const struct registry *r, const struct network *n,
 	nn->uplink = d->fwd_dev;
 	nn->mode = d->mode == NETXML_FWD_NAT	 ? NAT_NAT
 		   : d->mode == NETXML_FWD_ROUTE ? NAT_ROUTE
+		   : d->mode == NETXML_FWD_OPEN	 ? NAT_OPEN
 						 : NAT_ISOLATED;
 	nn->subnets = subs;
 	for (size_t i = 0; i < d->nips && nn->nsubnets < max; i++) {
@@ -374,6 +378,7 @@ static void teardown(struct registry *r, struct network *n)
 	struct dhcp_files f;
 	struct nf_err e;
 	char owner[96];
+	ports_release_network(r, d->name);
 	unwatch_dnsmasq(n);
 	if (n->has_dnsmasq) {
 		network_files(r, n, &f);
@@ -408,7 +413,7 @@ int network_start(struct registry *r, struct network *n, struct nf_err *e)
 	n->live = netxml_dup(n->def);
 	d = &n->live->def;
 	bool own = netxml_fwd_has_bridge(d->mode);
-	if (own && d->mode != NETXML_FWD_OPEN) {
+	if (own) { /* open has no forwarding rules, but its ports a guard */
 		char key[80];
 		net_key(d, key, sizeof(key));
 		snprintf(n->table, sizeof(n->table), "netd-%s", key);
@@ -598,6 +603,9 @@ static void sweep_bridge(const char *name, const char *alias, void *ctx)
 	struct nf_err e;
 	if (owned_by_active(r, name, false))
 		return;
+	for (size_t i = 0; i < r->nports; i++)
+		if (!strcmp(r->ports[i]->tap, name))
+			return; /* a live port's TAP */
 	nf_warn("removing stale bridge %s (made by this netd)", name);
 	if (bridge_delete(r->br, name, alias, &e) < 0)
 		nf_err_log("%s", e.msg);
@@ -672,6 +680,7 @@ void registry_recover(struct registry *r)
 		free(files[i]);
 	}
 	free(files);
+	ports_recover(r);
 	char prefix[64];
 	snprintf(prefix, sizeof(prefix), "%s ", r->owner);
 	bridge_for_each_owned(r->br, prefix, sweep_bridge, r);
@@ -684,4 +693,36 @@ void registry_recover(struct registry *r)
 		    network_start(r, n, &e) < 0)
 			nf_err_log("autostart: %s", e.msg);
 	}
+}
+
+int network_restart_dnsmasq(struct registry *r, struct network *n,
+			    struct nf_err *e)
+{
+	if (!n->has_dnsmasq)
+		return 0;
+	struct dhcp_files f;
+	network_files(r, n, &f);
+	unwatch_dnsmasq(n);
+	/* waits for the exit (sockets closed); the lease file stays */
+	dhcp_stop(&f, n->dnsmasq_pid, false);
+	n->dnsmasq_pid = 0;
+	int rc = dnsmasq_launch(r, n, e);
+	if (rc == 0)
+		rc = save_status(r, n, "active", e);
+	return rc;
+}
+
+int network_refirewall(struct registry *r, struct network *n, struct nf_err *e)
+{
+	if (!n->table[0])
+		return 0;
+	int rc = apply_firewall(r, n, e);
+	if (rc == 0)
+		ports_reguard(r, n);
+	return rc;
+}
+
+int network_save_live(struct registry *r, struct network *n, struct nf_err *e)
+{
+	return save_status(r, n, "active", e);
 }

@@ -670,6 +670,198 @@ static int c_doctor(int argc, char **argv)
 	return worst == 2 ? 1 : 0;
 }
 
+static void print_port(json_t *p)
+{
+	printf("%-10s %s\n", "UUID:", jstr(p, "uuid"));
+	printf("%-10s %s\n", "Network:", jstr(p, "network"));
+	printf("%-10s %s\n", "Name:", jstr(p, "name"));
+	printf("%-10s %s\n", "MAC:", jstr(p, "mac"));
+	printf("%-10s %s\n", "IP:", *jstr(p, "ip") ? jstr(p, "ip") : "-");
+	printf("%-10s %s\n", "TAP:", jstr(p, "tap"));
+	printf("%-10s %lld\n", "Queues:",
+	       (long long)json_integer_value(json_object_get(p, "queues")));
+	printf("%-10s %s\n", "Filter:", yesno(p, "filter"));
+	printf("%-10s %s\n", "Isolated:", yesno(p, "isolated"));
+	printf("%-10s %s\n", "Persist:", yesno(p, "persist"));
+	printf("%-10s uid %lld, pid %lld\n", "Owner:",
+	       (long long)json_integer_value(json_object_get(p, "owner_uid")),
+	       (long long)json_integer_value(json_object_get(p, "owner_pid")));
+}
+
+static int c_port_create(int argc, char **argv)
+{
+	const char *net = NULL, *mac = NULL, *ip = NULL, *name = NULL,
+		   *persist = NULL;
+	int queues = 1;
+	bool isolated = false, filter = true;
+	json_t *r;
+	for (int k = 1; k < argc; k++) {
+		const char *a = argv[k];
+		bool more = k + 1 < argc;
+		if (!strcmp(a, "--mac") && more)
+			mac = argv[++k];
+		else if (!strcmp(a, "--ip") && more)
+			ip = argv[++k];
+		else if (!strcmp(a, "--name") && more)
+			name = argv[++k];
+		else if (!strcmp(a, "--queues") && more)
+			queues = atoi(argv[++k]);
+		else if (!strcmp(a, "--persist") && more)
+			persist = argv[++k];
+		else if (!strcmp(a, "--isolated"))
+			isolated = true;
+		else if (!strcmp(a, "--no-filter"))
+			filter = false;
+		else if (!net && a[0] != '-')
+			net = a;
+		else
+			return die_usage("usage: netctl port-create NETWORK "
+					 "[--mac M] [--ip A] [--name VM] "
+					 "[--queues N] [--isolated] "
+					 "[--persist IFNAME] [--no-filter]");
+	}
+	if (!net)
+		return die_usage("port-create needs a NETWORK");
+	if (!persist)
+		fprintf(stderr,
+			"netctl: note: a port lives as long as its TAP fd; "
+			"netctl exits now, so this one goes at once. Use "
+			"--persist IFNAME for runners that open a TAP by name, "
+			"or netvm.\n");
+	if (call("port-create",
+		 json_pack("{s:s, s:s?, s:s?, s:s?, s:s?, s:i, s:b, s:b}",
+			   "network", net, "mac", mac, "ip", ip, "name", name,
+			   "persist", persist, "queues", queues, "isolated",
+			   isolated, "filter", filter),
+		 &r))
+		return 1;
+	if (opt_json)
+		print_json(r);
+	else
+		print_port(r);
+	json_decref(r);
+	return 0;
+}
+
+static int c_port_list(int argc, char **argv)
+{
+	json_t *r, *p, *rows;
+	size_t i;
+	if (argc > 2)
+		return die_usage("usage: netctl port-list [NETWORK]");
+	if (call("port-list",
+		 json_pack("{s:s?}", "network", argc == 2 ? argv[1] : NULL),
+		 &r))
+		return 1;
+	if (opt_json) {
+		print_json(r);
+		json_decref(r);
+		return 0;
+	}
+	rows = json_array();
+	json_array_foreach (r, i, p) {
+		json_t *row = json_deep_copy(p);
+		if (!*jstr(p, "ip"))
+			json_object_set_new(row, "ip", json_string("-"));
+		json_array_append_new(rows, row);
+	}
+	static const char *cols[] = {"tap", "network", "name",
+				     "mac", "ip",      "uuid"};
+	static const char *heads[] = {"TAP", "Network", "Name",
+				      "MAC", "IP",	"UUID"};
+	print_table(rows, cols, heads, 6);
+	json_decref(rows);
+	json_decref(r);
+	return 0;
+}
+
+static int port_simple(int argc, char **argv, const char *cmd, bool info)
+{
+	json_t *r;
+	if (argc != 2)
+		return die_usage("usage: netctl %s PORT (uuid, TAP or name)",
+				 cmd);
+	if (call(cmd, json_pack("{s:s}", "port", argv[1]), &r))
+		return 1;
+	if (opt_json)
+		print_json(r);
+	else if (info)
+		print_port(r);
+	else
+		printf("Port %s deleted\n", jstr(r, "tap"));
+	json_decref(r);
+	return 0;
+}
+
+static int c_port_info(int argc, char **argv)
+{
+	return port_simple(argc, argv, "port-info", true);
+}
+
+static int c_port_delete(int argc, char **argv)
+{
+	return port_simple(argc, argv, "port-delete", false);
+}
+
+/* net-update NETWORK COMMAND SECTION XML|FILE [--live] [--config]
+ * [--current] [--parent-index N] */
+static int c_update(int argc, char **argv)
+{
+	const char *pos[4] = {0};
+	int npos = 0, parent = -1;
+	bool live = false, config = false;
+	json_t *r;
+	for (int k = 1; k < argc; k++) {
+		if (!strcmp(argv[k], "--live"))
+			live = true;
+		else if (!strcmp(argv[k], "--config"))
+			config = true;
+		else if (!strcmp(argv[k], "--current"))
+			;
+		else if (!strcmp(argv[k], "--parent-index") && k + 1 < argc)
+			parent = atoi(argv[++k]);
+		else if (npos < 4 && (argv[k][0] != '-' || npos == 3))
+			pos[npos++] = argv[k];
+		else
+			npos = 5;
+	}
+	if (npos != 4)
+		return die_usage(
+			"usage: netctl net-update NETWORK "
+			"add|add-first|add-last|delete|modify SECTION XML|FILE "
+			"[--live] [--config] [--current] [--parent-index N]");
+	/* like virsh: XML text, or a file holding it */
+	char *xml = pos[3][strspn(pos[3], " \t\n")] == '<' ? nf_xstrdup(pos[3])
+							   : read_input(pos[3]);
+	if (!xml)
+		return 1;
+	int rc = call("net-update",
+		      json_pack("{s:s, s:s, s:s, s:s, s:i, s:b, s:b}",
+				"network", pos[0], "command", pos[1], "section",
+				pos[2], "xml", xml, "parent_index", parent,
+				"live", live, "config", config),
+		      &r);
+	free(xml);
+	if (rc)
+		return rc;
+	if (opt_json)
+		print_json(r);
+	else if (!json_is_true(json_object_get(r, "changed")))
+		printf("Network %s: already so, nothing changed\n",
+		       jstr(r, "network"));
+	else
+		printf("Updated network %s %s\n", jstr(r, "network"),
+		       json_is_true(json_object_get(r, "live")) &&
+				       json_is_true(
+					       json_object_get(r, "config"))
+			       ? "live state and persistent config"
+		       : json_is_true(json_object_get(r, "live"))
+			       ? "live state"
+			       : "persistent config");
+	json_decref(r);
+	return 0;
+}
+
 static int c_help(int argc, char **argv);
 
 static const struct cmd cmds[] = {
@@ -686,6 +878,19 @@ static const struct cmd cmds[] = {
 	 "DHCP leases dnsmasq has handed out"},
 	{"net-event", c_event, "net-event [--loop] [--timeout SECONDS]",
 	 "print lifecycle events (defined, undefined, started, stopped)"},
+	{"net-update", c_update,
+	 "net-update NETWORK COMMAND SECTION XML|FILE [--live] [--config] "
+	 "[--current] [--parent-index N]",
+	 "change a section live: ip-dhcp-host, ip-dhcp-range, dns-host, "
+	 "dns-txt, dns-srv, portgroup, forward-interface"},
+	{"port-create", c_port_create,
+	 "port-create NETWORK [--mac M] [--ip A] [--name VM] [--queues N] "
+	 "[--isolated] [--persist IFNAME] [--no-filter]",
+	 "a guest port: TAP with MAC/IP pinned and enforced"},
+	{"port-list", c_port_list, "port-list [NETWORK]", "list ports"},
+	{"port-info", c_port_info, "port-info PORT", "show a port"},
+	{"port-delete", c_port_delete, "port-delete PORT",
+	 "remove a port and what it held"},
 	{"doctor", c_doctor, "doctor",
 	 "check the host for what breaks virtual networks"},
 	{"net-undefine", c_undefine, "net-undefine NETWORK",

@@ -146,6 +146,9 @@ static json_t *dispatch(struct netd *d, struct client *c, json_t *req)
 	else
 		json_incref(args);
 	uint64_t t0 = nf_now_ns();
+	d->reg.caller_uid = (int)c->cred.uid;
+	d->reg.caller_pid = (int)c->cred.pid;
+	d->reg.nout_fds = 0;
 	rc = h->fn(&d->reg, args, &result, &e);
 	json_decref(args);
 	nf_debug("%s by uid %u: %s in %.3f ms", cmd, (unsigned)c->cred.uid,
@@ -219,12 +222,18 @@ static void client_event(void *ctx)
 			}
 			rep = dispatch(d, c, req);
 			json_decref(req);
-			if (proto_send(c->fd, rep, NULL, 0, &e) < 0) {
-				json_decref(rep);
+			/* fds a handler hands out (TAP queues) go with the
+			 * reply; our copies close right after */
+			int sr = proto_send(c->fd, rep, d->reg.out_fds,
+					    d->reg.nout_fds, &e);
+			for (size_t i = 0; i < d->reg.nout_fds; i++)
+				close(d->reg.out_fds[i]);
+			d->reg.nout_fds = 0;
+			json_decref(rep);
+			if (sr < 0) {
 				client_close(d, c);
 				return;
 			}
-			json_decref(rep);
 		}
 	}
 }
@@ -367,6 +376,8 @@ static int setup(struct netd *d, struct nf_err *e)
 	signal(SIGPIPE, SIG_IGN);
 	d->sigfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
 	loop_watch(d->sigfd, on_signal, d);
+	if ((r = ports_init(&d->reg, e)) < 0)
+		return r;
 	registry_recover(&d->reg);
 	if ((d->lfd = listen_socket(d->socket_path, e)) < 0)
 		return d->lfd;

@@ -478,13 +478,30 @@ static int h_doctor(struct registry *r, json_t *args, json_t **res,
 	return 0;
 }
 
+static int h_port_create(struct registry *r, json_t *args, json_t **res,
+			 struct nf_err *e)
+{
+	return port_create(r, args, r->caller_uid, r->caller_pid, res, e);
+}
+
 static const struct handler handlers[] = {
-	{"net-start", h_start, true},	   {"net-destroy", h_destroy, true},
-	{"net-create", h_create, true},	   {"net-dhcp-leases", h_leases, false},
-	{"doctor", h_doctor, false},	   {"version", h_version, false},
-	{"net-define", h_define, true},	   {"net-undefine", h_undefine, true},
-	{"net-list", h_list, false},	   {"net-info", h_info, false},
-	{"net-dumpxml", h_dumpxml, false}, {"net-autostart", h_autostart, true},
+	{"net-update", net_update, true},
+	{"port-create", h_port_create, true},
+	{"port-delete", port_delete, true},
+	{"port-list", port_list, false},
+	{"port-info", port_info, false},
+	{"net-start", h_start, true},
+	{"net-destroy", h_destroy, true},
+	{"net-create", h_create, true},
+	{"net-dhcp-leases", h_leases, false},
+	{"doctor", h_doctor, false},
+	{"version", h_version, false},
+	{"net-define", h_define, true},
+	{"net-undefine", h_undefine, true},
+	{"net-list", h_list, false},
+	{"net-info", h_info, false},
+	{"net-dumpxml", h_dumpxml, false},
+	{"net-autostart", h_autostart, true},
 };
 
 const struct handler *network_handler(const char *cmd)

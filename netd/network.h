@@ -28,9 +28,28 @@ struct network {
 	uint64_t dnsmasq_since; /* when it last started */
 };
 
+struct port {
+	uint8_t uuid[16];
+	char network[256]; /* the network's name */
+	char mac[18];	   /* the guest's, lower case */
+	struct nf_addr ip; /* pinned address; family 0 when none */
+	bool pin_added;	   /* a live reservation netd added (no <host>) */
+	char name[64];	   /* the VM's name, may be "" */
+	char tap[16];
+	unsigned queues;
+	bool isolated, filter, persist;
+	int owner_pid, owner_uid;
+};
+
 struct registry {
 	struct network **nets;
 	size_t n;
+	struct port **ports;
+	size_t nports;
+	int out_fds[16]; /* fds a handler hands to the client with its reply */
+	size_t nout_fds;
+	int link_monitor;	    /* RTM_DELLINK watch for ports */
+	int caller_uid, caller_pid; /* of the request being handled */
 	struct store config;
 	/* environment, set up by netd before registry_open */
 	const char *run_dir, *state_dir, *dnsmasq;
@@ -63,6 +82,46 @@ void network_files(const struct registry *r, const struct network *n,
 struct network *registry_add(struct registry *r, struct netxml *def);
 /* Removes a network from the registry and frees it. */
 void registry_remove(struct registry *r, struct network *n);
+/* Live changes to a running network (lifecycle.c): restart its dnsmasq
+ * with a regenerated config; re-install its tables (and port guards);
+ * record its live definition. */
+int network_restart_dnsmasq(struct registry *r, struct network *n,
+			    struct nf_err *e);
+int network_refirewall(struct registry *r, struct network *n, struct nf_err *e);
+int network_save_live(struct registry *r, struct network *n, struct nf_err *e);
+/* net-update (update.c) */
+int net_update(struct registry *r, json_t *args, json_t **res,
+	       struct nf_err *e);
+
+/* Ports (port.c). */
+int ports_init(struct registry *r, struct nf_err *e); /* link monitor */
+void ports_recover(struct registry *r);
+/* Live reservations of the network's pinned ports that its definition
+ * does not hold; *out is malloc'd (free it). Returns the count. */
+size_t network_pins(const struct registry *r, const struct network *n,
+		    struct dhcp_pin **out);
+/* Rewrites the network's hostsfile and has dnsmasq re-read it. */
+int network_reload_hosts(struct registry *r, struct network *n,
+			 struct nf_err *e);
+/* Re-installs every guard of the network's ports (after its tables were
+ * replaced) and releases all its ports (when it stops). */
+void ports_reguard(struct registry *r, struct network *n);
+void ports_release_network(struct registry *r, const char *network);
+/* The port guarding the network's MAC or IP, if any. */
+struct port *port_find_pinned(struct registry *r, const char *network,
+			      const char *mac, const struct nf_addr *ip);
+/* Requests (uid/pid: the caller, recorded as the port's owner). */
+int port_create(struct registry *r, json_t *args, int uid, int pid,
+		json_t **res, struct nf_err *e);
+int port_delete(struct registry *r, json_t *args, json_t **res,
+		struct nf_err *e);
+int port_list(struct registry *r, json_t *args, json_t **res, struct nf_err *e);
+int port_info(struct registry *r, json_t *args, json_t **res, struct nf_err *e);
+/* Re-derives a port's pin after the network's reservations changed, and
+ * swaps its guard in the same step. */
+int port_repin(struct registry *r, struct network *n, struct port *p,
+	       struct nf_err *e);
+
 /* Host checks for `netctl doctor` (doctor.c): an array of
  * {check, status: ok|warning|error, detail, fix}. */
 json_t *doctor_run(struct registry *r);

@@ -325,6 +325,14 @@ static bool is(xmlNodePtr n, const char *name)
 	       !strcmp((const char *)n->name, name);
 }
 
+static size_t child_count(xmlNodePtr n)
+{
+	size_t k = 0;
+	for (xmlNodePtr c = n->children; c; c = c->next)
+		k += c->type == XML_ELEMENT_NODE;
+	return k;
+}
+
 static xmlNodePtr child(xmlNodePtr n, const char *name)
 {
 	for (xmlNodePtr c = n ? n->children : NULL; c; c = c->next)
@@ -610,6 +618,15 @@ static int validate_attrs(xmlNodePtr n, const struct espec *s, const char *what,
 			return nerr(e, what, n,
 				    "attribute %s='%s' is invalid; expected %s",
 				    as->name, v, exp);
+		if (as->type == V_IP || as->type == V_IPV4) {
+			/* libvirt prints addresses canonically */
+			struct nf_addr ad;
+			char canon[INET6_ADDRSTRLEN];
+			nf_addr_parse(v, &ad);
+			nf_addr_format(&ad, canon, sizeof(canon));
+			if (strcmp(canon, v))
+				xmlSetProp(n, a->name, (const xmlChar *)canon);
+		}
 	}
 	for (const struct aspec *p = s->attrs; p->name && !lenient; p++)
 		if ((p->flags & REQ) && !attr(n, p->name))
@@ -733,18 +750,6 @@ static int validate_elem(xmlNodePtr n, const struct espec *s, const char *what,
 
 /* ------------------------------------------------------- normalisation */
 
-static void lowercase_attr(xmlNodePtr n, const char *name)
-{
-	const char *v = attr(n, name);
-	if (!v)
-		return;
-	char *l = nf_xstrdup(v);
-	for (char *p = l; *p; p++)
-		*p = (char)tolower((unsigned char)*p);
-	xmlSetProp(n, (const xmlChar *)name, (const xmlChar *)l);
-	free(l);
-}
-
 static void canon_mac_attr(xmlNodePtr n, const char *name)
 {
 	uint8_t mac[6];
@@ -777,7 +782,6 @@ static int normalise(xmlNodePtr root, const char *what, struct nf_err *e)
 			FOR_CHILD (h, dhcp, "host")
 				canon_mac_attr(h, "mac");
 		}
-		lowercase_attr(ip, "address");
 	}
 	if (fwd) {
 		if (!attr(fwd, "mode"))
@@ -1038,11 +1042,6 @@ static int view_forward(xmlNodePtr root, struct netdef *d, const char *what,
 				    "mode='%s' takes dev= or <interface>, "
 				    "not <address> or <pf>",
 				    m);
-		if (d->nfwd_ifs > 1)
-			return nerr(e, what, f,
-				    "mode='%s' uses one uplink; %zu "
-				    "<interface> elements given",
-				    m, d->nfwd_ifs);
 		break;
 	case NETXML_FWD_HOSTDEV:
 		if (d->nfwd_ifs)
@@ -1898,4 +1897,351 @@ char *netxml_format(const struct netxml *nx)
 	struct nf_buf b = {0};
 	format_elem(&b, xmlDocGetRootElement(nx->doc), &e_network, 0);
 	return nf_buf_steal(&b);
+}
+
+/* ------------------------------------------------------------ net-update */
+
+int netxml_update_cmd_from_name(const char *name)
+{
+	if (!strcmp(name, "add-first"))
+		return NETXML_ADD_FIRST;
+	if (!strcmp(name, "add") || !strcmp(name, "add-last"))
+		return NETXML_ADD_LAST;
+	if (!strcmp(name, "delete"))
+		return NETXML_DELETE;
+	if (!strcmp(name, "modify"))
+		return NETXML_MODIFY;
+	return -EINVAL;
+}
+
+static bool same_attr(xmlNodePtr a, xmlNodePtr b, const char *name)
+{
+	const char *x = attr(a, name), *y = attr(b, name);
+	return x && y && !strcmp(x, y);
+}
+
+static bool same_addr_attr(xmlNodePtr a, xmlNodePtr b, const char *name)
+{
+	struct nf_addr x, y;
+	return !nf_addr_parse(attr(a, name), &x) &&
+	       !nf_addr_parse(attr(b, name), &y) && !nf_addr_cmp(&x, &y);
+}
+
+/* Every attribute the entry gives equals the candidate's. */
+static bool attrs_match(xmlNodePtr cand, xmlNodePtr entry)
+{
+	for (xmlAttrPtr a = entry->properties; a; a = a->next) {
+		const char *n = (const char *)a->name;
+		if (!attr(cand, n) || strcmp(attr(cand, n), attr(entry, n)))
+			return false;
+	}
+	return true;
+}
+
+/* Same element, same attributes, same children (text included). */
+static bool identical(xmlNodePtr a, xmlNodePtr b)
+{
+	xmlBufferPtr x = xmlBufferCreate(), y = xmlBufferCreate();
+	xmlNodeDump(x, a->doc, a, 0, 0);
+	xmlNodeDump(y, b->doc, b, 0, 0);
+	bool same = !strcmp((const char *)xmlBufferContent(x),
+			    (const char *)xmlBufferContent(y));
+	xmlBufferFree(x);
+	xmlBufferFree(y);
+	return same;
+}
+
+static xmlNodePtr ensure_child(xmlNodePtr parent, const char *name, bool first)
+{
+	xmlNodePtr c = child(parent, name);
+	if (c)
+		return c;
+	c = xmlNewNode(NULL, (const xmlChar *)name);
+	if (first && parent->children)
+		return xmlAddPrevSibling(parent->children, c);
+	return xmlAddChild(parent, c);
+}
+
+/* The <ip> for a DHCP entry: the parent_index-th <ip> if its subnet holds
+ * the entry, else the first one whose subnet does. */
+static xmlNodePtr dhcp_parent(xmlNodePtr root, int idx, const char *addr,
+			      const char *what, struct nf_err *e)
+{
+	struct nf_addr a;
+	xmlNodePtr first = NULL, indexed = NULL;
+	int i = 0;
+	bool have = addr && nf_addr_parse(addr, &a) == 0;
+	FOR_CHILD (ip, root, "ip") {
+		struct nf_addr net;
+		int prefix;
+		struct nf_err ignore;
+		if (i++ == idx)
+			indexed = ip;
+		if (addr_prefix(ip, "address", what, &net, &prefix, &ignore) <
+		    0)
+			continue;
+		bool holds = have ? nf_addr_in_subnet(&a, &net, prefix)
+				  : net.family == AF_INET;
+		if (holds && !first)
+			first = ip;
+		if (holds && indexed == ip)
+			return ip;
+	}
+	if (!first)
+		nf_errf(e, EINVAL,
+			"%s: %s is not inside any <ip> subnet of the network",
+			what, addr ? addr : "the entry");
+	return first;
+}
+
+/* Where entries of a section live, creating the container for adds. */
+static xmlNodePtr container(xmlNodePtr root, enum netxml_section sec,
+			    xmlNodePtr entry, int idx, bool create,
+			    const char *what, struct nf_err *e)
+{
+	xmlNodePtr p;
+	switch (sec) {
+	case NETXML_SEC_IP_DHCP_HOST:
+	case NETXML_SEC_IP_DHCP_RANGE:
+		p = dhcp_parent(root, idx,
+				attr(entry, sec == NETXML_SEC_IP_DHCP_HOST
+						    ? "ip"
+						    : "start"),
+				what, e);
+		if (!p)
+			return NULL;
+		return create ? ensure_child(p, "dhcp", false)
+			      : child(p, "dhcp");
+	case NETXML_SEC_DNS_HOST:
+	case NETXML_SEC_DNS_TXT:
+	case NETXML_SEC_DNS_SRV:
+		p = child(root, "dns");
+		return p || !create ? p : insert_ordered(root, "dns");
+	case NETXML_SEC_FORWARD_INTERFACE:
+		p = child(root, "forward");
+		if (!p)
+			nf_errf(e, EINVAL,
+				"%s: the network has no <forward> element",
+				what);
+		return p;
+	case NETXML_SEC_PORTGROUP: return root;
+	}
+	return NULL;
+}
+
+/* Does existing entry c match the given entry, for delete (by whatever
+ * it gives) or modify (by the section's key)? */
+static bool matches(enum netxml_section sec, xmlNodePtr c, xmlNodePtr entry,
+		    bool by_key)
+{
+	switch (sec) {
+	case NETXML_SEC_IP_DHCP_HOST:
+		if (by_key)
+			return same_attr(c, entry, "mac") ||
+			       same_attr(c, entry, "id") ||
+			       (!attr(entry, "mac") && !attr(entry, "id") &&
+				same_attr(c, entry, "name"));
+		return same_attr(c, entry, "mac") ||
+		       same_attr(c, entry, "id") ||
+		       same_addr_attr(c, entry, "ip") ||
+		       (!attr(entry, "mac") && !attr(entry, "id") &&
+			!attr(entry, "ip") && same_attr(c, entry, "name"));
+	case NETXML_SEC_IP_DHCP_RANGE:
+		return same_addr_attr(c, entry, "start") &&
+		       same_addr_attr(c, entry, "end");
+	case NETXML_SEC_DNS_HOST:
+		if (attr(entry, "ip"))
+			return same_addr_attr(c, entry, "ip");
+		FOR_CHILD (h, entry, "hostname") {
+			FOR_CHILD (k, c, "hostname") {
+				if (!strcmp(text(h), text(k)))
+					return true;
+			}
+		}
+		return false;
+	case NETXML_SEC_DNS_TXT:
+	case NETXML_SEC_PORTGROUP: return same_attr(c, entry, "name");
+	case NETXML_SEC_DNS_SRV:
+		if (by_key)
+			return same_attr(c, entry, "service") &&
+			       same_attr(c, entry, "protocol") &&
+			       (attr(entry, "domain")
+					? same_attr(c, entry, "domain")
+					: !attr(c, "domain"));
+		return attrs_match(c, entry);
+	case NETXML_SEC_FORWARD_INTERFACE: return same_attr(c, entry, "dev");
+	}
+	return false;
+}
+
+/* An add that collides with an existing entry: the same key, or for DHCP
+ * hosts the same MAC, IP or name. */
+static bool conflicts(enum netxml_section sec, xmlNodePtr c, xmlNodePtr entry)
+{
+	if (sec == NETXML_SEC_IP_DHCP_HOST)
+		return matches(sec, c, entry, false) ||
+		       same_attr(c, entry, "name");
+	if (sec == NETXML_SEC_IP_DHCP_RANGE)
+		return same_addr_attr(c, entry, "start") ||
+		       same_addr_attr(c, entry, "end");
+	if (sec == NETXML_SEC_DNS_SRV)
+		return matches(sec, c, entry, true);
+	return matches(sec, c, entry, false);
+}
+
+static int check_complete(enum netxml_section sec, xmlNodePtr entry,
+			  const char *what, struct nf_err *e)
+{
+	switch (sec) {
+	case NETXML_SEC_IP_DHCP_HOST:
+		if (!attr(entry, "ip") ||
+		    (!attr(entry, "mac") && !attr(entry, "id") &&
+		     !attr(entry, "name")))
+			return nf_errf(e, EINVAL,
+				       "%s: a host needs ip= and one of mac=, "
+				       "id= or name=",
+				       what);
+		return 0;
+	case NETXML_SEC_DNS_HOST:
+		if (!attr(entry, "ip") || !child(entry, "hostname"))
+			return nf_errf(e, EINVAL,
+				       "%s: a DNS host needs ip= and at least "
+				       "one <hostname>",
+				       what);
+		return 0;
+	default: return 0;
+	}
+}
+
+/* After <interface> changes: dev= names the first one, or goes. */
+static void sync_forward_dev(xmlNodePtr fwd)
+{
+	xmlNodePtr first = child(fwd, "interface");
+	if (first)
+		xmlSetProp(fwd, (const xmlChar *)"dev",
+			   (const xmlChar *)attr(first, "dev"));
+	else
+		xmlUnsetProp(fwd, (const xmlChar *)"dev");
+}
+
+int netxml_update(struct netxml *nx, enum netxml_section sec,
+		  enum netxml_update_cmd cmd, int parent_index, const char *xml,
+		  struct nf_err *e)
+{
+	char what[64];
+	xmlDocPtr frag = NULL, work = xmlCopyDoc(nx->doc, 1);
+	xmlNodePtr root = xmlDocGetRootElement(work), entry, box;
+	int r = netxml_parse_fragment(sec, xml, strlen(xml),
+				      cmd != NETXML_DELETE, &frag, e);
+	snprintf(what, sizeof(what), "%s %s", netxml_section_name(sec),
+		 cmd == NETXML_DELETE	? "delete"
+		 : cmd == NETXML_MODIFY ? "modify"
+					: "add");
+	if (r < 0)
+		goto out;
+	entry = xmlDocGetRootElement(frag);
+	if (cmd != NETXML_DELETE &&
+	    (r = check_complete(sec, entry, what, e)) < 0)
+		goto out;
+	box = container(root, sec, entry, parent_index,
+			cmd == NETXML_ADD_FIRST || cmd == NETXML_ADD_LAST, what,
+			e);
+	if (!box) {
+		r = cmd == NETXML_DELETE || cmd == NETXML_MODIFY
+			    ? nf_errf(e, ENOENT,
+				      "%s: no matching entry in the network",
+				      what)
+			    : -e->code;
+		goto out;
+	}
+	const char *ename = (const char *)entry->name;
+	xmlNodePtr found = NULL;
+	int nfound = 0;
+	for (xmlNodePtr c = box->children; c; c = c->next) {
+		if (!is(c, ename))
+			continue;
+		bool m = cmd == NETXML_DELETE	? matches(sec, c, entry, false)
+			 : cmd == NETXML_MODIFY ? matches(sec, c, entry, true)
+						: conflicts(sec, c, entry);
+		if (m && !found)
+			found = c;
+		nfound += m;
+	}
+	if (cmd == NETXML_ADD_FIRST || cmd == NETXML_ADD_LAST) {
+		if (found && identical(found, entry)) {
+			r = 1; /* already there exactly: nothing to do */
+			goto out;
+		}
+		if (found) {
+			xmlBufferPtr b = xmlBufferCreate();
+			xmlNodeDump(b, work, found, 0, 0);
+			r = nf_errf(e, EEXIST,
+				    "%s: conflicts with the existing entry %s "
+				    "(line %d); delete or modify that one",
+				    what, (const char *)xmlBufferContent(b),
+				    line(found));
+			xmlBufferFree(b);
+			goto out;
+		}
+		xmlNodePtr copy = xmlDocCopyNode(entry, work, 1);
+		xmlNodePtr first = NULL;
+		for (xmlNodePtr c = box->children; c && !first; c = c->next)
+			if (is(c, ename))
+				first = c;
+		if (cmd == NETXML_ADD_FIRST && first)
+			xmlAddPrevSibling(first, copy);
+		else if (sec == NETXML_SEC_PORTGROUP)
+			xmlAddChild(root, copy);
+		else
+			xmlAddChild(box, copy);
+	} else {
+		if (!found) {
+			r = nf_errf(e, ENOENT,
+				    "%s: no matching entry in the network",
+				    what);
+			goto out;
+		}
+		if (nfound > 1) {
+			r = nf_errf(
+				e, EINVAL,
+				"%s: %d entries match; give more attributes "
+				"to say which",
+				what, nfound);
+			goto out;
+		}
+		if (cmd == NETXML_MODIFY) {
+			if (identical(found, entry)) {
+				r = 1;
+				goto out;
+			}
+			xmlNodePtr copy = xmlDocCopyNode(entry, work, 1);
+			xmlReplaceNode(found, copy);
+		} else {
+			xmlUnlinkNode(found);
+		}
+		xmlFreeNode(found);
+	}
+	if (sec == NETXML_SEC_FORWARD_INTERFACE)
+		sync_forward_dev(box);
+	/* drop an emptied <dhcp> or <dns> as libvirt does */
+	if (cmd == NETXML_DELETE && box != root && !child_count(box) &&
+	    (is(box, "dhcp") || (is(box, "dns") && !box->properties))) {
+		xmlUnlinkNode(box);
+		xmlFreeNode(box);
+	}
+	xmlDocPtr old = nx->doc;
+	nx->doc = work;
+	r = netxml_refresh(nx, e);
+	if (r < 0) {
+		nx->doc = old;
+		nf_err_prefix(e, "%s would make the network invalid", what);
+		goto out;
+	}
+	xmlFreeDoc(old);
+	work = NULL;
+	r = 0;
+out:
+	xmlFreeDoc(work);
+	xmlFreeDoc(frag);
+	return r;
 }

@@ -187,6 +187,23 @@ const char *netxml_section_name(enum netxml_section sec);
 int netxml_parse_fragment(enum netxml_section sec, const char *buf, size_t len,
 			  bool complete, xmlDocPtr *out, struct nf_err *e);
 
+enum netxml_update_cmd {
+	NETXML_ADD_FIRST,
+	NETXML_ADD_LAST,
+	NETXML_DELETE,
+	NETXML_MODIFY,
+};
+int netxml_update_cmd_from_name(const char *name); /* "add" = add-last */
+/* libvirt's net-update on nx: the section's entry given as XML is added,
+ * deleted (matched by what it gives) or modified (matched by its key).
+ * parent_index picks the <ip> for DHCP sections (-1: the one whose subnet
+ * holds the entry). The whole network is validated again afterwards; on
+ * any error nx is unchanged. Returns 0 when changed, 1 when the entry was
+ * already there exactly (an identical add changes nothing). */
+int netxml_update(struct netxml *nx, enum netxml_section sec,
+		  enum netxml_update_cmd cmd, int parent_index, const char *xml,
+		  struct nf_err *e);
+
 /* Deep copy (used to keep a live and an inactive definition apart). */
 struct netxml *netxml_dup(const struct netxml *nx);
 

@@ -151,7 +151,7 @@ cat >"$T/open.xml" <<'X'
 X
 ok "open: define + start" bash -c "$NETCTL net-define $T/open.xml && $NETCTL net-start opennet"
 ok "open: installs no firewall table" \
-	bash -c "! ip netns exec ${NS}h nft list tables | grep -q netd-opennet"
+	bash -c "! ip netns exec ${NS}h nft list tables | grep -q 'inet netd-opennet'"
 
 cat >"$T/hostbr.xml" <<'X'
 <network><name>hostbr</name><forward mode='bridge'/><bridge name='foreignbr'/></network>
@@ -180,7 +180,7 @@ ok "netd restarts" start_netd
 ok "network still active, same dnsmasq adopted" \
 	bash -c "$NETCTL net-info default | grep -q 'Active: *yes' && $NETCTL net-info default | grep -qE 'dnsmasq pid: *$DPID\$'"
 ok "rules present exactly once" \
-	bash -c "[ \$(ip netns exec ${NS}h nft list tables | grep -c 'netd-default') = 1 ] && [ \$(ip netns exec ${NS}h nft list table inet netd-default | grep -c masquerade) = 3 ]"
+	bash -c "[ \$(ip netns exec ${NS}h nft list tables | grep -c 'inet netd-default') = 1 ] && [ \$(ip netns exec ${NS}h nft list tables | grep -c 'bridge netd-default') = 1 ] && [ \$(ip netns exec ${NS}h nft list table inet netd-default | grep -c masquerade) = 3 ]"
 same_lease() { [[ "$(dhcp g1)" == 'lease 192.168.122.12 '* ]]; }
 ok "lease kept: renewal gives the same address" same_lease
 ok "leases survive in net-dhcp-leases" \

@@ -105,7 +105,7 @@ static void one(const char *dir, const char *name)
 			 "%s/networkxml2confdata/%s.hostsfile", dir, name);
 		char *want = slurp(path);
 		if (want) {
-			char *hosts = dhcp_hostsfile(&nx->def);
+			char *hosts = dhcp_hostsfile(&nx->def, NULL, 0);
 			ok = same_sets(hosts, want, why, sizeof(why), false);
 			free(hosts);
 			free(want);

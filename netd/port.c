@@ -1,0 +1,574 @@
+/* Ports: a guest's place on a network. A TAP made here, handed to the
+ * caller as fds, carrying the guest's MAC and pinned IP; reserved in
+ * dnsmasq and enforced by a per-port guard in the network's bridge table.
+ * A non-persistent port dies with its last fd: the kernel deletes the TAP
+ * and the RTM_DELLINK we watch releases everything it held. */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <net/if.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../tap/tap.h"
+#include "loop.h"
+#include "network.h"
+
+/* -------------------------------------------------------------- helpers */
+
+static void port_path(const struct registry *r, const struct port *p,
+		      char *out, size_t n)
+{
+	char u[37];
+	nf_uuid_format(p->uuid, u);
+	snprintf(out, n, "%s/ports/%s.json", r->run_dir, u);
+}
+
+static void tap_alias(const struct registry *r, const struct port *p,
+		      char *out, size_t n)
+{
+	char u[37];
+	nf_uuid_format(p->uuid, u);
+	snprintf(out, n, "%s port %s", r->owner, u);
+}
+
+static json_t *port_json(const struct port *p)
+{
+	char u[37], ip[INET6_ADDRSTRLEN] = "";
+	nf_uuid_format(p->uuid, u);
+	if (p->ip.family)
+		nf_addr_format(&p->ip, ip, sizeof(ip));
+	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:i, s:b, s:b, s:b, "
+			 "s:b, s:i, s:i}",
+			 "uuid", u, "network", p->network, "mac", p->mac, "ip",
+			 ip, "name", p->name, "tap", p->tap, "queues",
+			 (int)p->queues, "isolated", p->isolated, "filter",
+			 p->filter, "persist", p->persist, "pin_added",
+			 p->pin_added, "owner_pid", p->owner_pid, "owner_uid",
+			 p->owner_uid);
+}
+
+static int save_port(struct registry *r, const struct port *p,
+		     struct nf_err *e)
+{
+	char path[1024], dir[1024];
+	snprintf(dir, sizeof(dir), "%s/ports", r->run_dir);
+	int rc = nf_mkdir_p(dir, 0755, e);
+	if (rc < 0)
+		return rc;
+	port_path(r, p, path, sizeof(path));
+	json_t *j = port_json(p);
+	char *txt = json_dumps(j, JSON_INDENT(1));
+	json_decref(j);
+	rc = nf_write_file_atomic(path, txt, strlen(txt), 0644, e);
+	free(txt);
+	return rc;
+}
+
+static struct network *live_network(struct registry *r, const char *name)
+{
+	struct network *n = registry_find(r, name);
+	return n && n->live ? n : NULL;
+}
+
+size_t network_pins(const struct registry *r, const struct network *n,
+		    struct dhcp_pin **out)
+{
+	size_t k = 0;
+	*out = nf_xcalloc(r->nports + 1, sizeof(**out));
+	for (size_t i = 0; i < r->nports; i++) {
+		const struct port *p = r->ports[i];
+		if (!p->pin_added || strcmp(p->network, network_name(n)))
+			continue;
+		(*out)[k++] = (struct dhcp_pin){p->mac, p->ip,
+						p->name[0] ? p->name : NULL};
+	}
+	return k;
+}
+
+int network_reload_hosts(struct registry *r, struct network *n,
+			 struct nf_err *e)
+{
+	struct dhcp_files f;
+	struct dhcp_pin *pins;
+	if (!n->has_dnsmasq)
+		return 0;
+	network_files(r, n, &f);
+	size_t np = network_pins(r, n, &pins);
+	int rc = dhcp_reload_hosts(&n->live->def, pins, np, &f,
+				   n->dnsmasq_pid, e);
+	free(pins);
+	return rc;
+}
+
+/* The definition's reservation for a MAC (or, with mac NULL, a name). */
+static const struct netxml_host *reservation(const struct netdef *d,
+					     const char *mac, const char *name)
+{
+	for (size_t i = 0; i < d->nips; i++)
+		for (size_t h = 0; h < d->ips[i].nhosts; h++) {
+			const struct netxml_host *x = &d->ips[i].hosts[h];
+			if (mac && x->mac && !strcmp(x->mac, mac))
+				return x;
+			if (!mac && name && x->name && x->mac &&
+			    !strcmp(x->name, name))
+				return x;
+		}
+	return NULL;
+}
+
+static const struct netxml_host *reserved_ip(const struct netdef *d,
+					     const struct nf_addr *ip)
+{
+	for (size_t i = 0; i < d->nips; i++)
+		for (size_t h = 0; h < d->ips[i].nhosts; h++)
+			if (!nf_addr_cmp(&d->ips[i].hosts[h].ip, ip))
+				return &d->ips[i].hosts[h];
+	return NULL;
+}
+
+struct port *port_find_pinned(struct registry *r, const char *network,
+			      const char *mac, const struct nf_addr *ip)
+{
+	for (size_t i = 0; i < r->nports; i++) {
+		struct port *p = r->ports[i];
+		if (strcmp(p->network, network))
+			continue;
+		if ((mac && !strcmp(p->mac, mac)) ||
+		    (ip && ip->family && !nf_addr_cmp(&p->ip, ip)))
+			return p;
+	}
+	return NULL;
+}
+
+static struct port *find_port(struct registry *r, const char *key)
+{
+	uint8_t u[16];
+	bool by_uuid = nf_uuid_parse(key, u) == 0;
+	for (size_t i = 0; i < r->nports; i++) {
+		struct port *p = r->ports[i];
+		if ((by_uuid && !memcmp(p->uuid, u, 16)) ||
+		    !strcmp(p->tap, key) || (p->name[0] && !strcmp(p->name, key)))
+			return p;
+	}
+	return NULL;
+}
+
+static int guard(struct registry *r, struct network *n, struct port *p,
+		 bool replace, struct nf_err *e)
+{
+	struct nat_port np = {.tap = p->tap};
+	if (!p->filter || !n->table[0])
+		return 0;
+	nf_mac_parse(p->mac, np.mac);
+	if (p->ip.family == AF_INET)
+		np.ip4 = p->ip;
+	else if (p->ip.family == AF_INET6)
+		np.ip6 = p->ip;
+	int rc = nat_port_add(r->nat, n->table, &np, replace, e);
+	if (rc == -ENOENT && replace) /* no old guard to swap (tables were
+					 reinstalled): add */
+		rc = nat_port_add(r->nat, n->table, &np, false, e);
+	return rc;
+}
+
+/* Undoes a port: guard, live reservation, lease, TAP (if it still
+ * exists), state. */
+static void release(struct registry *r, struct port *p, bool delete_tap)
+{
+	struct network *n = live_network(r, p->network);
+	struct nf_err e;
+	char path[1024], alias[128];
+	if (n && p->filter && n->table[0] &&
+	    nat_port_remove(r->nat, n->table, p->tap, &e) < 0)
+		nf_debug("%s", e.msg);
+	for (size_t i = 0; i < r->nports; i++)
+		if (r->ports[i] == p)
+			r->ports[i] = r->ports[--r->nports];
+	if (n && p->pin_added && network_reload_hosts(r, n, &e) < 0)
+		nf_err_log("%s", e.msg);
+	if (n && p->ip.family == AF_INET && n->has_dnsmasq &&
+	    dhcp_release_lease(n->live->def.bridge, &p->ip, p->mac) < 0)
+		nf_debug("dhcp_release for %s failed", p->mac);
+	if (delete_tap && if_nametoindex(p->tap)) {
+		tap_alias(r, p, alias, sizeof(alias));
+		if (p->persist)
+			tap_unpersist(p->tap, &e);
+		if (if_nametoindex(p->tap) &&
+		    bridge_delete(r->br, p->tap, alias, &e) < 0)
+			nf_err_log("%s", e.msg);
+	}
+	port_path(r, p, path, sizeof(path));
+	unlink(path);
+	nf_info("port %s (%s on '%s') released", p->tap, p->mac, p->network);
+	free(p);
+}
+
+/* ------------------------------------------------------- pin decisions */
+
+/* Works out p's pin from the request and the network's reservations, and
+ * refuses conflicts, naming them. */
+static int decide_pin(struct registry *r, const struct netdef *d,
+		      struct port *p, const char *want_ip, struct nf_err *e)
+{
+	const struct netxml_host *res = reservation(d, p->mac, NULL);
+	struct nf_addr ip = {0};
+	char s[INET6_ADDRSTRLEN];
+	struct port *o = port_find_pinned(r, d->name, p->mac, NULL);
+
+	if (o)
+		return nf_errf(e, EEXIST,
+			       "MAC %s is already in use on network '%s' by "
+			       "port %s%s%s",
+			       p->mac, d->name, o->tap, o->name[0] ? " of " : "",
+			       o->name);
+	if (want_ip && nf_addr_parse(want_ip, &ip) < 0)
+		return nf_errf(e, EINVAL, "'%s' is not an IP address", want_ip);
+	if (res) {
+		nf_addr_format(&res->ip, s, sizeof(s));
+		if (want_ip && nf_addr_cmp(&ip, &res->ip))
+			return nf_errf(e, EEXIST,
+				       "MAC %s is reserved for %s on network "
+				       "'%s' (its <host> on line %d); drop "
+				       "--ip or change the reservation",
+				       p->mac, s, d->name, res->line);
+		p->ip = res->ip;
+		return 0;
+	}
+	if (!want_ip)
+		return 0; /* not pinned: MAC-only guard */
+	const struct netxml_ip *subnet = NULL;
+	for (size_t i = 0; i < d->nips; i++)
+		if (nf_addr_in_subnet(&ip, &d->ips[i].address,
+				      d->ips[i].prefix))
+			subnet = &d->ips[i];
+	if (!subnet)
+		return nf_errf(e, EINVAL,
+			       "%s is outside every subnet of network '%s'",
+			       want_ip, d->name);
+	if (!nf_addr_cmp(&ip, &subnet->address))
+		return nf_errf(e, EINVAL, "%s is the network's own address",
+			       want_ip);
+	const struct netxml_host *other = reserved_ip(d, &ip);
+	if (other)
+		return nf_errf(e, EEXIST,
+			       "%s is reserved for %s on network '%s'",
+			       want_ip,
+			       other->mac ? other->mac
+			       : other->name ? other->name
+					     : "another host",
+			       d->name);
+	o = port_find_pinned(r, d->name, NULL, &ip);
+	if (o)
+		return nf_errf(e, EEXIST,
+			       "%s is already pinned to port %s (%s) on "
+			       "network '%s'",
+			       want_ip, o->tap, o->mac, d->name);
+	p->ip = ip;
+	p->pin_added = true;
+	return 0;
+}
+
+int port_repin(struct registry *r, struct network *n, struct port *p,
+	       struct nf_err *e)
+{
+	const struct netxml_host *res = reservation(&n->live->def, p->mac,
+						    NULL);
+	struct nf_addr old = p->ip;
+	bool old_added = p->pin_added;
+	if (res) {
+		p->ip = res->ip;
+		p->pin_added = false;
+	} else if (!p->pin_added) {
+		memset(&p->ip, 0, sizeof(p->ip)); /* reservation gone */
+	}
+	if (!nf_addr_cmp(&old, &p->ip) && old_added == p->pin_added)
+		return 0;
+	int rc = guard(r, n, p, true, e);
+	if (rc < 0) {
+		p->ip = old;
+		p->pin_added = old_added;
+		return rc;
+	}
+	save_port(r, p, e);
+	return 0;
+}
+
+/* ------------------------------------------------------------ handlers */
+
+static const char *arg_str(json_t *a, const char *k)
+{
+	return json_string_value(json_object_get(a, k));
+}
+
+int port_create(struct registry *r, json_t *args, int uid, int pid,
+		json_t **res, struct nf_err *e)
+{
+	const char *net = arg_str(args, "network"), *mac = arg_str(args, "mac"),
+		   *ip = arg_str(args, "ip"), *name = arg_str(args, "name"),
+		   *persist = arg_str(args, "persist");
+	json_int_t queues = json_integer_value(json_object_get(args, "queues"));
+	uint8_t m[6];
+	int fds[TAP_MAX_QUEUES], rc;
+	char alias[128];
+
+	if (!net)
+		return nf_errf(e, EINVAL, "missing string argument 'network'");
+	struct network *n = live_network(r, net);
+	if (!n)
+		return nf_errf(e, registry_find(r, net) ? EINVAL : ENOENT,
+			       "network '%s' is %s", net,
+			       registry_find(r, net) ? "not active (net-start it)"
+						     : "not defined");
+	const struct netdef *d = &n->live->def;
+	if (!netxml_fwd_has_bridge(d->mode) && d->mode != NETXML_FWD_BRIDGE)
+		return nf_errf(e, ENOTSUP,
+			       "network '%s' (mode %s) has no bridge for TAP "
+			       "ports",
+			       net, netxml_fwd_name(d->mode));
+	if (queues < 0 || queues > TAP_MAX_QUEUES)
+		return nf_errf(e, EINVAL, "queues must be 1..%d",
+			       TAP_MAX_QUEUES);
+	struct port *p = nf_xcalloc(1, sizeof(*p));
+	nf_uuid_generate(p->uuid);
+	snprintf(p->network, sizeof(p->network), "%s", d->name);
+	snprintf(p->name, sizeof(p->name), "%s", name ? name : "");
+	if (!mac && name) { /* a <host name=...> with a MAC names the guest */
+		const struct netxml_host *h = reservation(d, NULL, name);
+		mac = h ? h->mac : NULL;
+	}
+	if (mac) {
+		if (nf_mac_parse(mac, m) < 0 || (m[0] & 1)) {
+			free(p);
+			return nf_errf(e, EINVAL,
+				       "'%s' is not a unicast MAC address", mac);
+		}
+	} else {
+		m[0] = 0x52, m[1] = 0x54, m[2] = 0x00;
+		nf_random_bytes(m + 3, 3);
+	}
+	nf_mac_format(m, p->mac);
+	if ((rc = decide_pin(r, d, p, ip, e)) < 0) {
+		free(p);
+		return rc;
+	}
+	p->queues = queues ? (unsigned)queues : 1;
+	p->filter = !json_is_false(json_object_get(args, "filter"));
+	p->isolated = json_is_true(json_object_get(args, "isolated")) ||
+		      d->port_isolated == 1;
+	p->persist = persist != NULL;
+	p->owner_uid = uid;
+	p->owner_pid = pid;
+	/* a fresh random name: never one that was just freed */
+	char want[16];
+	if (persist) {
+		snprintf(want, sizeof(want), "%s", persist);
+	} else {
+		uint32_t rnd;
+		nf_random_bytes(&rnd, sizeof(rnd));
+		snprintf(want, sizeof(want), "nfp%08x", rnd);
+	}
+	struct tap_spec ts = {want, p->queues, p->persist, m, d->mtu};
+	/* recorded before the TAP exists: a crash here is recoverable */
+	snprintf(p->tap, sizeof(p->tap), "%s", want);
+	if ((rc = save_port(r, p, e)) < 0 ||
+	    (rc = tap_create(&ts, fds, p->tap, e)) < 0) {
+		char path[1024];
+		port_path(r, p, path, sizeof(path));
+		unlink(path);
+		free(p);
+		return rc;
+	}
+	NF_APPEND(r->ports, r->nports, p);
+	tap_alias(r, p, alias, sizeof(alias));
+	const char *br = d->bridge ? d->bridge : d->fwd_ifs ? d->fwd_ifs[0]
+							      : NULL;
+	if ((rc = bridge_attach(r->br, p->tap, br, alias, e)) < 0 ||
+	    (p->isolated &&
+	     (rc = bridge_port_isolated(r->br, p->tap, true, e)) < 0) ||
+	    (rc = guard(r, n, p, false, e)) < 0 ||
+	    (p->pin_added && (rc = network_reload_hosts(r, n, e)) < 0) ||
+	    (rc = save_port(r, p, e)) < 0) {
+		for (unsigned i = 0; i < p->queues; i++)
+			close(fds[i]);
+		release(r, p, true);
+		return rc;
+	}
+	if (p->persist) {
+		for (unsigned i = 0; i < p->queues; i++)
+			close(fds[i]);
+	} else {
+		/* the caller's fds are the TAP's life; ours go after the
+		 * reply */
+		for (unsigned i = 0; i < p->queues; i++)
+			r->out_fds[r->nout_fds++] = fds[i];
+	}
+	nf_info("port %s created on '%s' (mac %s%s%s)", p->tap, p->network,
+		p->mac, p->ip.family ? ", pinned" : "",
+		p->filter ? ", guarded" : "");
+	*res = port_json(p);
+	return 0;
+}
+
+int port_delete(struct registry *r, json_t *args, json_t **res,
+		struct nf_err *e)
+{
+	const char *key = arg_str(args, "port");
+	struct port *p = key ? find_port(r, key) : NULL;
+	if (!p)
+		return nf_errf(e, ENOENT, "no port '%s' (by uuid, TAP or name)",
+			       key ? key : "");
+	*res = port_json(p);
+	release(r, p, true);
+	return 0;
+}
+
+int port_list(struct registry *r, json_t *args, json_t **res,
+	      struct nf_err *e)
+{
+	const char *net = arg_str(args, "network");
+	if (net && !registry_find(r, net))
+		return nf_errf(e, ENOENT, "no network named '%s'", net);
+	json_t *a = json_array();
+	for (size_t i = 0; i < r->nports; i++)
+		if (!net || !strcmp(r->ports[i]->network,
+				    network_name(registry_find(r, net))))
+			json_array_append_new(a, port_json(r->ports[i]));
+	*res = a;
+	return 0;
+}
+
+int port_info(struct registry *r, json_t *args, json_t **res,
+	      struct nf_err *e)
+{
+	const char *key = arg_str(args, "port");
+	struct port *p = key ? find_port(r, key) : NULL;
+	if (!p)
+		return nf_errf(e, ENOENT, "no port '%s' (by uuid, TAP or name)",
+			       key ? key : "");
+	*res = port_json(p);
+	return 0;
+}
+
+/* ------------------------------------------------ life: monitor, recovery */
+
+static void link_gone(const char *ifname, void *ctx)
+{
+	struct registry *r = ctx;
+	for (size_t i = 0; i < r->nports; i++)
+		if (!strcmp(r->ports[i]->tap, ifname)) {
+			nf_info("port %s: its TAP is gone (owner exited)",
+				ifname);
+			release(r, r->ports[i], false);
+			return;
+		}
+}
+
+static void monitor_ready(void *ctx)
+{
+	struct registry *r = ctx;
+	bridge_monitor_read(r->link_monitor, link_gone, r);
+}
+
+int ports_init(struct registry *r, struct nf_err *e)
+{
+	r->link_monitor = bridge_monitor_open(e);
+	if (r->link_monitor < 0)
+		return r->link_monitor;
+	return loop_watch(r->link_monitor, monitor_ready, r);
+}
+
+void ports_reguard(struct registry *r, struct network *n)
+{
+	struct nf_err e;
+	for (size_t i = 0; i < r->nports; i++)
+		if (!strcmp(r->ports[i]->network, network_name(n)) &&
+		    guard(r, n, r->ports[i], false, &e) < 0)
+			nf_err_log("%s", e.msg);
+}
+
+void ports_release_network(struct registry *r, const char *network)
+{
+	for (size_t i = 0; i < r->nports;)
+		if (!strcmp(r->ports[i]->network, network))
+			release(r, r->ports[i], true);
+		else
+			i++;
+}
+
+static struct port *port_from_json(json_t *j)
+{
+	struct port *p = nf_xcalloc(1, sizeof(*p));
+	const char *u = json_string_value(json_object_get(j, "uuid"));
+	if (!u || nf_uuid_parse(u, p->uuid) < 0) {
+		free(p);
+		return NULL;
+	}
+#define S(f) snprintf(p->f, sizeof(p->f), "%s", \
+		      json_string_value(json_object_get(j, #f)) ?: "")
+	S(network);
+	S(mac);
+	S(name);
+	S(tap);
+#undef S
+	nf_addr_parse(json_string_value(json_object_get(j, "ip")), &p->ip);
+	p->queues = (unsigned)json_integer_value(json_object_get(j, "queues"));
+	p->isolated = json_is_true(json_object_get(j, "isolated"));
+	p->filter = json_is_true(json_object_get(j, "filter"));
+	p->persist = json_is_true(json_object_get(j, "persist"));
+	p->pin_added = json_is_true(json_object_get(j, "pin_added"));
+	p->owner_pid = (int)json_integer_value(json_object_get(j, "owner_pid"));
+	p->owner_uid = (int)json_integer_value(json_object_get(j, "owner_uid"));
+	return p;
+}
+
+/* After a netd restart: ports whose TAP and network still exist are kept
+ * (guards re-installed), the others released. */
+void ports_recover(struct registry *r)
+{
+	char dir[1024];
+	snprintf(dir, sizeof(dir), "%s/ports", r->run_dir);
+	DIR *dd = opendir(dir);
+	struct dirent *de;
+	while (dd && (de = readdir(dd))) {
+		char path[1200], *buf = NULL;
+		struct nf_err e;
+		json_t *j;
+		if (de->d_name[0] == '.' || !strstr(de->d_name, ".json"))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		if (nf_read_file(path, 1 << 20, &buf, NULL, &e) < 0 ||
+		    !(j = json_loads(buf, 0, NULL))) {
+			free(buf);
+			continue;
+		}
+		free(buf);
+		struct port *p = port_from_json(j);
+		json_decref(j);
+		if (!p)
+			continue;
+		NF_APPEND(r->ports, r->nports, p);
+		struct network *n = live_network(r, p->network);
+		char alias[256], want[128];
+		tap_alias(r, p, want, sizeof(want));
+		bool tap_ok = bridge_get_alias(r->br, p->tap, alias,
+					       sizeof(alias)) == 0 &&
+			      !strcmp(alias, want);
+		if (!n || !tap_ok) {
+			release(r, p, tap_ok);
+			continue;
+		}
+		if (guard(r, n, p, true, &e) < 0)
+			nf_err_log("%s", e.msg);
+		nf_info("port %s on '%s' re-adopted", p->tap, p->network);
+	}
+	if (dd)
+		closedir(dd);
+	for (size_t i = 0; i < r->n; i++) /* their live reservations */
+		if (r->nets[i]->live && r->nets[i]->has_dnsmasq) {
+			struct nf_err e;
+			network_reload_hosts(r, r->nets[i], &e);
+		}
+}

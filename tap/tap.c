@@ -1,0 +1,126 @@
+#define _GNU_SOURCE
+#include "tap.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/if.h>
+#include <linux/if_tun.h>
+#include <net/if_arp.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+void tap_host_mac(const uint8_t guest[6], uint8_t out[6])
+{
+	memcpy(out, guest, 6);
+	out[0] = guest[0] == 0xfe ? 0xfa : 0xfe;
+}
+
+static int open_queue(const char *name, short flags, struct ifreq *ifr,
+		      struct nf_err *e)
+{
+	int fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		return nf_errf(e, errno, "cannot open /dev/net/tun: %s",
+			       strerror(errno));
+	memset(ifr, 0, sizeof(*ifr));
+	snprintf(ifr->ifr_name, sizeof(ifr->ifr_name), "%s", name);
+	ifr->ifr_flags = flags;
+	if (ioctl(fd, TUNSETIFF, ifr) < 0) {
+		int err = errno;
+		close(fd);
+		return nf_errf(e, err, "cannot create TAP %s: %s", name,
+			       strerror(err));
+	}
+	int hdr = TAP_VNET_HDR_LEN;
+	if (ioctl(fd, TUNSETVNETHDRSZ, &hdr) < 0) {
+		int err = errno;
+		close(fd);
+		return nf_errf(e, err, "TUNSETVNETHDRSZ on %s: %s",
+			       ifr->ifr_name, strerror(err));
+	}
+	return fd;
+}
+
+int tap_create(const struct tap_spec *s, int *fds, char name[16],
+	       struct nf_err *e)
+{
+	short flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR;
+	unsigned q = s->queues ? s->queues : 1, i;
+	struct ifreq ifr;
+	int r = 0;
+
+	if (q > TAP_MAX_QUEUES)
+		return nf_errf(e, EINVAL, "at most %d queues", TAP_MAX_QUEUES);
+	if (q > 1)
+		flags |= IFF_MULTI_QUEUE;
+	for (i = 0; i < q; i++) {
+		fds[i] = open_queue(i ? name : s->name, flags, &ifr, e);
+		if (fds[i] < 0) {
+			r = fds[i];
+			goto fail;
+		}
+		if (!i)
+			snprintf(name, 16, "%s", ifr.ifr_name);
+	}
+	if (s->persist && ioctl(fds[0], TUNSETPERSIST, 1) < 0) {
+		r = nf_errf(e, errno, "TUNSETPERSIST on %s: %s", name,
+			    strerror(errno));
+		goto fail;
+	}
+	int sk = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	memset(&ifr, 0, sizeof(ifr));
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
+	if (s->mac) {
+		ifr.ifr_hwaddr.sa_family = ARPHRD_ETHER;
+		tap_host_mac(s->mac, (uint8_t *)ifr.ifr_hwaddr.sa_data);
+		if (ioctl(sk, SIOCSIFHWADDR, &ifr) < 0)
+			r = nf_errf(e, errno, "cannot set the MAC of %s: %s",
+				    name, strerror(errno));
+	}
+	if (!r && s->mtu) {
+		ifr.ifr_mtu = (int)s->mtu;
+		if (ioctl(sk, SIOCSIFMTU, &ifr) < 0)
+			r = nf_errf(e, errno, "cannot set MTU %u on %s: %s",
+				    s->mtu, name, strerror(errno));
+	}
+	close(sk);
+	if (r)
+		goto fail;
+	return 0;
+fail:
+	if (s->persist && i > 0)
+		ioctl(fds[0], TUNSETPERSIST, 0);
+	while (i-- > 0)
+		close(fds[i]);
+	return r;
+}
+
+int tap_unpersist(const char *name, struct nf_err *e)
+{
+	struct ifreq ifr;
+	/* attaching to an existing TAP needs its exact flags; try both */
+	short variants[] = { IFF_TAP | IFF_NO_PI | IFF_VNET_HDR,
+			     IFF_TAP | IFF_NO_PI | IFF_VNET_HDR |
+				     IFF_MULTI_QUEUE };
+	for (size_t k = 0; k < NF_ARRAY_SIZE(variants); k++) {
+		int fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
+		if (fd < 0)
+			break;
+		memset(&ifr, 0, sizeof(ifr));
+		snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
+		ifr.ifr_flags = variants[k];
+		if (ioctl(fd, TUNSETIFF, &ifr) == 0) {
+			int r = ioctl(fd, TUNSETPERSIST, 0);
+			close(fd);
+			if (r < 0)
+				return nf_errf(e, errno, "%s: %s", name,
+					       strerror(errno));
+			return 0;
+		}
+		close(fd);
+	}
+	return nf_errf(e, ENODEV, "cannot attach to TAP %s", name);
+}

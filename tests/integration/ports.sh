@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# Ports and pinning: TAP handout, enforcement with real frames, live
+# net-update, release when the fd closes; port commands and their errors.
+. "$(dirname "$0")/lib.sh"
+chmod 755 "$T"
+ns_add h && ns_add p || { echo "not ok 1 - namespaces"; exit 1; }
+NETD_NS=${NS}h
+ok "netd starts" start_netd
+sed "s/stp='on'/stp='off'/" "$EXAMPLES/default.xml" >"$T/default.xml"
+ok "default network started" \
+	bash -c "$NETCTL net-define $T/default.xml && $NETCTL net-start default"
+# a peer on the bridge that sees what guests send
+ip link add vpeer netns "${NS}h" type veth peer name eth0 netns "${NS}p"
+ns h ip link set vpeer master nfbr0 up
+ns p ip link set eth0 up
+
+# the test plays the guest on the TAP fd (see tests/guestsim/test_ports.c)
+out=$(ns h "$NF_BUILD/helpers/guest_ports" "$NETD_SOCKET" "${NS}p" eth0 2>&1)
+rc=$?
+while IFS= read -r line; do
+	case $line in
+	"ok "*) TAPN=$((TAPN + 1)); echo "ok $TAPN - ${line#ok * - }" ;;
+	"not ok "*) TAPN=$((TAPN + 1)); TAPFAIL=$((TAPFAIL + 1))
+		echo "not ok $TAPN - ${line#not ok * - }" ;;
+	"#"*) echo "$line" ;;
+	esac
+done <<<"$out"
+ok "the guest simulation finished cleanly" test "$rc" = 0
+
+# ports from the command line (persistent: they outlive netctl)
+ok "port-create --persist with a reserved MAC" \
+	bash -c "$NETCTL port-create default --mac 52:54:00:00:00:14 --name vm4 --persist nft4 | grep -q 'IP: *192.168.122.14'"
+ok "the TAP exists on the bridge with the guest MAC's twin (fe:...)" \
+	bash -c "ip -n ${NS}h link show nft4 | grep -q 'master nfbr0' && ip -n ${NS}h link show nft4 | grep -q 'link/ether fe:54:00:00:00:14'"
+ok "its guard chain is installed" \
+	bash -c "ip netns exec ${NS}h nft list chain bridge netd-default port-nft4 | grep -q 'ether saddr != 52:54:00:00:00:14'"
+ok "port-create --ip pins an unreserved address live" \
+	bash -c "$NETCTL port-create default --ip 192.168.122.60 --name web --persist nft5 >/dev/null && grep -q ',192.168.122.60,web' $T/run/dnsmasq/default.hostsfile"
+fails "an IP pinned to another port is refused, naming it" \
+	"192.168.122.60 is already pinned to port nft5" \
+	$NETCTL port-create default --ip 192.168.122.60 --persist nft6
+fails "a MAC already in use is refused" "already in use on network 'default' by port nft4" \
+	$NETCTL port-create default --mac 52:54:00:00:00:14 --persist nft6
+fails "an IP outside the subnet is refused" "outside every subnet" \
+	$NETCTL port-create default --ip 10.0.0.5 --persist nft6
+fails "an IP reserved for another MAC is refused" "192.168.122.11 is reserved for 52:54:00:00:00:11" \
+	$NETCTL port-create default --ip 192.168.122.11 --persist nft6
+fails "--ip against the MAC's own reservation is refused" "reserved for 192.168.122.15" \
+	$NETCTL port-create default --mac 52:54:00:00:00:15 --ip 192.168.122.77 --persist nft6
+ok "...and none of those left a TAP" bash -c "! ip -n ${NS}h link show nft6 2>/dev/null"
+ok "--isolated sets the bridge port flag" \
+	bash -c "$NETCTL port-create default --isolated --persist nft7 >/dev/null && ip -n ${NS}h -d link show nft7 | grep -q 'isolated on'"
+ok "--no-filter installs no guard" \
+	bash -c "$NETCTL port-create default --no-filter --persist nft8 >/dev/null && ! ip netns exec ${NS}h nft list chain bridge netd-default port-nft8 2>/dev/null"
+ok "port-list shows them" \
+	bash -c "[ \$($NETCTL port-list default | grep -c '^ nft') = 4 ]"
+ok "port-info by VM name" bash -c "$NETCTL port-info web | grep -q 'TAP: *nft5'"
+ok "netd restart keeps ports (re-adopted, guard present)" \
+	bash -c "kill $NETD_PID"
+{ wait $NETD_PID; } 2>/dev/null
+NETD_PID=
+ok "netd back" start_netd
+ok "...ports still listed and guarded" \
+	bash -c "[ \$($NETCTL port-list default | grep -c '^ nft') = 4 ] && ip netns exec ${NS}h nft list chain bridge netd-default port-nft4 >/dev/null"
+ok "net-update modify moves a pinned port's guard in the same step" \
+	bash -c "$NETCTL net-update default modify ip-dhcp-host \"<host mac='52:54:00:00:00:14' name='vm4' ip='192.168.122.144'/>\" --live --config >/dev/null && ip netns exec ${NS}h nft list chain bridge netd-default port-nft4 | grep -q 'ip saddr != 192.168.122.144'"
+ok "...the port reports its new IP" bash -c "$NETCTL port-info nft4 | grep -q 'IP: *192.168.122.144'"
+ok "...and the persistent definition has it" \
+	bash -c "grep -q \"ip='192.168.122.144'\" $T/etc/default.xml"
+DPID=$($NETCTL --json net-info default | sed -nE 's/.*"dnsmasq_pid": ([0-9]+).*/\1/p')
+ok "host updates do not restart dnsmasq" \
+	bash -c "$NETCTL net-update default add ip-dhcp-host \"<host mac='52:54:00:00:00:99' ip='192.168.122.99'/>\" >/dev/null && [ \"\$($NETCTL --json net-info default | sed -nE 's/.*\"dnsmasq_pid\": ([0-9]+).*/\\1/p')\" = $DPID ] && grep -q '52:54:00:00:00:99' $T/run/dnsmasq/default.hostsfile"
+ok "an identical add succeeds with no change" \
+	bash -c "$NETCTL net-update default add ip-dhcp-host \"<host mac='52:54:00:00:00:99' ip='192.168.122.99'/>\" | grep -q 'nothing changed'"
+fails "a conflicting add is refused, naming the conflict" \
+	"conflicts with the existing entry .*52:54:00:00:00:99" \
+	$NETCTL net-update default add ip-dhcp-host "<host mac='52:54:00:00:00:99' ip='192.168.122.98'/>"
+fails "a host outside the subnet is refused" "not inside any <ip> subnet" \
+	$NETCTL net-update default add ip-dhcp-host "<host mac='52:54:00:00:00:98' ip='10.1.1.1'/>"
+ok "dns-txt add restarts dnsmasq with the record" \
+	bash -c "$NETCTL net-update default add dns-txt \"<txt name='hello' value='world'/>\" >/dev/null && grep -q '^txt-record=hello,world' $T/run/dnsmasq/default.conf"
+ok "modify of an SRV record (libvirt refuses; we do it)" \
+	bash -c "$NETCTL net-update default add dns-srv \"<srv service='ldap' protocol='tcp' target='a.lab.test' port='389'/>\" >/dev/null && $NETCTL net-update default modify dns-srv \"<srv service='ldap' protocol='tcp' target='b.lab.test' port='389'/>\" >/dev/null && grep -q '^srv-host=_ldap._tcp,b.lab.test,389' $T/run/dnsmasq/default.conf"
+ok "port-delete removes TAP, guard and live pin" \
+	bash -c "$NETCTL port-delete web >/dev/null && ! ip -n ${NS}h link show nft5 2>/dev/null && ! ip netns exec ${NS}h nft list chain bridge netd-default port-nft5 2>/dev/null && ! grep -q 192.168.122.60 $T/run/dnsmasq/default.hostsfile"
+ok "net-destroy releases every port" \
+	bash -c "$NETCTL net-destroy default >/dev/null && [ -z \"\$($NETCTL port-list)\" ] || [ \$($NETCTL port-list | grep -c '^ nft') = 0 ] && ! ip -n ${NS}h link show nft4 2>/dev/null"
+finish
