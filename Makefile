@@ -109,7 +109,8 @@ run: deps
 
 BENCH_COMMON := tests/bench/benchutil.c tests/common/netd_spawn.c \
 	$(NETD_CORE) $(LIB_SRCS)
-BENCHES := $(BUILD)/bench/bench_defs $(BUILD)/bench/bench_net
+BENCHES := $(BUILD)/bench/bench_defs $(BUILD)/bench/bench_net \
+	$(BUILD)/bench/bench_ports
 
 $(BUILD)/bench/%: $(call objs,tests/bench/%.c $(BENCH_COMMON))
 	@mkdir -p $(dir $@)

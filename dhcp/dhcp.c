@@ -294,7 +294,8 @@ static int dirs_for(const struct dhcp_files *f, struct nf_err *e)
 static int put(const char *path, char *text, struct nf_err *e)
 {
 	/* 0644: dnsmasq re-reads the hosts files after dropping root */
-	int r = nf_write_file_atomic(path, text, strlen(text), 0644, e);
+	int r = nf_write_file_atomic(path, text, strlen(text), 0644,
+				     NF_VOLATILE, e);
 	free(text);
 	return r;
 }

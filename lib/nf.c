@@ -210,7 +210,7 @@ int nf_fsync_dir(const char *dir)
 }
 
 int nf_write_file_atomic(const char *path, const void *data, size_t len,
-			 mode_t mode, struct nf_err *e)
+			 mode_t mode, int durable, struct nf_err *e)
 {
 	char *dcopy = nf_xstrdup(path), *bcopy = nf_xstrdup(path);
 	char *dir = dirname(dcopy), *base = basename(bcopy);
@@ -244,7 +244,7 @@ int nf_write_file_atomic(const char *path, const void *data, size_t len,
 	if (!r && fchmod(fd, mode) < 0)
 		r = nf_errf(e, errno, "cannot chmod %s: %s", tmp,
 			    strerror(errno));
-	if (!r && fsync(fd) < 0)
+	if (!r && durable && fsync(fd) < 0)
 		r = nf_errf(e, errno, "cannot fsync %s: %s", tmp,
 			    strerror(errno));
 	close(fd);
@@ -253,7 +253,7 @@ int nf_write_file_atomic(const char *path, const void *data, size_t len,
 			    strerror(errno));
 	if (r)
 		unlink(tmp);
-	else
+	else if (durable)
 		nf_fsync_dir(dir);
 out:
 	free(dcopy);

@@ -62,10 +62,15 @@ char *nf_xstrdup(const char *s);
 		(arr)[(n)++] = (val);                                          \
 	} while (0)
 
-/* Atomic file replace: temp file in the same dir, fsync, rename, fsync dir.
- * After a crash the path holds either the old or the new content. */
+/* Atomic file replace: temp file in the same dir, rename. After a crash
+ * of the process the path holds the old or the new content. NF_DURABLE
+ * adds fsync of the file and the dir, for the same after a power cut:
+ * wanted for the config and state dirs, pointless for the run dir (a
+ * tmpfs that a power cut empties anyway). */
+#define NF_DURABLE  1
+#define NF_VOLATILE 0
 int nf_write_file_atomic(const char *path, const void *data, size_t len,
-			 mode_t mode, struct nf_err *e);
+			 mode_t mode, int durable, struct nf_err *e);
 /* Reads a whole file up to max bytes; -EFBIG if larger. */
 int nf_read_file(const char *path, size_t max, char **out, size_t *len,
 		 struct nf_err *e);

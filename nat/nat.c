@@ -503,25 +503,46 @@ static void input_rules(struct tbl *t, const struct nat_net *n)
 #define NF_BR_PRE_ROUTING                                                      \
 	0 /* linux/netfilter_bridge.h clashes with net/if.h                    \
 	   */
-#define PORTS_SET	   "ports"
-#define PORTS_SET_ID	   1
-#define NFT_TYPE_IFNAME	   41 /* nft's datatype ids, for nft list to print */
+/* nft's datatype ids (for `nft list` to print keys); concatenations are
+ * type << 6 | type */
+#define NFT_TYPE_IPADDR	   7
+#define NFT_TYPE_IP6ADDR   8
+#define NFT_TYPE_ETHERADDR 9
+#define NFT_TYPE_IFNAME	   41
 #define NFT_BYTEORDER_HOST 1
 
-/* The bridge table's skeleton: the ifname -> verdict map and the base
- * chain that sends each port's frames to its guard chain. */
-static void port_table(struct batch *bt, const char *table)
+/* Port guards: constant rules in one chain, per-port facts in sets keyed
+ * by the TAP's name, so adding or removing a port is a few set elements
+ * in one batch (constant cost, other ports untouched). */
+enum guard_set {
+	GS_GUARDED, /* ifname: ports under guard */
+	GS_PINNED4, /* ifname: ports with a pinned IPv4 */
+	GS_MACS,    /* ifname . ether_addr */
+	GS_IP4S,    /* ifname . ipv4_addr */
+	GS_IP6S,    /* ifname . ipv6_addr: link-local and pinned */
+	GS_COUNT
+};
+
+static const struct {
+	const char *name;
+	uint32_t keylen, keytype;
+} guard_sets[GS_COUNT] = {
+	[GS_GUARDED] = {"guarded", 16, NFT_TYPE_IFNAME},
+	[GS_PINNED4] = {"pinned4", 16, NFT_TYPE_IFNAME},
+	[GS_MACS] = {"macs", 24, NFT_TYPE_IFNAME << 6 | NFT_TYPE_ETHERADDR},
+	[GS_IP4S] = {"ip4s", 20, NFT_TYPE_IFNAME << 6 | NFT_TYPE_IPADDR},
+	[GS_IP6S] = {"ip6s", 32, NFT_TYPE_IFNAME << 6 | NFT_TYPE_IP6ADDR},
+};
+
+static void set_decl(struct batch *bt, const char *table, enum guard_set k)
 {
-	struct tbl t = {bt, table, NFPROTO_BRIDGE};
 	struct nftnl_set *s = nftnl_set_alloc();
 	nftnl_set_set_str(s, NFTNL_SET_TABLE, table);
-	nftnl_set_set_str(s, NFTNL_SET_NAME, PORTS_SET);
+	nftnl_set_set_str(s, NFTNL_SET_NAME, guard_sets[k].name);
 	nftnl_set_set_u32(s, NFTNL_SET_FAMILY, NFPROTO_BRIDGE);
-	nftnl_set_set_u32(s, NFTNL_SET_KEY_LEN, IFNAMSIZ);
-	nftnl_set_set_u32(s, NFTNL_SET_KEY_TYPE, NFT_TYPE_IFNAME);
-	nftnl_set_set_u32(s, NFTNL_SET_DATA_TYPE, NFT_DATA_VERDICT);
-	nftnl_set_set_u32(s, NFTNL_SET_FLAGS, NFT_SET_MAP);
-	nftnl_set_set_u32(s, NFTNL_SET_ID, PORTS_SET_ID);
+	nftnl_set_set_u32(s, NFTNL_SET_KEY_LEN, guard_sets[k].keylen);
+	nftnl_set_set_u32(s, NFTNL_SET_KEY_TYPE, guard_sets[k].keytype);
+	nftnl_set_set_u32(s, NFTNL_SET_ID, (uint32_t)k + 1);
 	struct nftnl_udata_buf *u = nftnl_udata_buf_alloc(64);
 	nftnl_udata_put_u32(u, NFTNL_UDATA_SET_KEYBYTEORDER,
 			    NFT_BYTEORDER_HOST);
@@ -534,16 +555,129 @@ static void port_table(struct batch *bt, const char *table)
 	nftnl_set_nlmsg_build_payload(h, s);
 	nftnl_set_free(s);
 	batch_next(bt);
-	chain_put(&t, "guard", NF_BR_PRE_ROUTING, -200, "filter");
-	struct nftnl_rule *r = rule_new(&t, "guard");
-	meta(r, NFT_META_IIFNAME);
-	struct nftnl_expr *x = nftnl_expr_alloc("lookup");
-	nftnl_expr_set_u32(x, NFTNL_EXPR_LOOKUP_SREG, NFT_REG_1);
-	nftnl_expr_set_u32(x, NFTNL_EXPR_LOOKUP_DREG, NFT_REG_VERDICT);
-	nftnl_expr_set_str(x, NFTNL_EXPR_LOOKUP_SET, PORTS_SET);
-	nftnl_expr_set_u32(x, NFTNL_EXPR_LOOKUP_SET_ID, PORTS_SET_ID);
+}
+
+/* Loads the key for set k into registers from NFT_REG32_00: the input
+ * interface, then (for pairs) the field at base/off. */
+static void load_key(struct nftnl_rule *r, enum guard_set k, uint32_t base,
+		     uint32_t off)
+{
+	struct nftnl_expr *x = nftnl_expr_alloc("meta");
+	nftnl_expr_set_u32(x, NFTNL_EXPR_META_KEY, NFT_META_IIFNAME);
+	nftnl_expr_set_u32(x, NFTNL_EXPR_META_DREG, NFT_REG32_00);
 	add(r, x);
-	rule_put(&t, r);
+	if (k == GS_GUARDED || k == GS_PINNED4)
+		return;
+	uint32_t len = k == GS_MACS ? 6 : k == GS_IP4S ? 4 : 16;
+	x = nftnl_expr_alloc("payload");
+	nftnl_expr_set_u32(x, NFTNL_EXPR_PAYLOAD_BASE, base);
+	nftnl_expr_set_u32(x, NFTNL_EXPR_PAYLOAD_OFFSET, off);
+	nftnl_expr_set_u32(x, NFTNL_EXPR_PAYLOAD_LEN, len);
+	nftnl_expr_set_u32(x, NFTNL_EXPR_PAYLOAD_DREG, NFT_REG32_04);
+	add(r, x);
+}
+
+/* key [not] in set k */
+static void in_set(struct nftnl_rule *r, enum guard_set k, uint32_t base,
+		   uint32_t off, bool negate)
+{
+	load_key(r, k, base, off);
+	struct nftnl_expr *x = nftnl_expr_alloc("lookup");
+	nftnl_expr_set_u32(x, NFTNL_EXPR_LOOKUP_SREG, NFT_REG32_00);
+	nftnl_expr_set_str(x, NFTNL_EXPR_LOOKUP_SET, guard_sets[k].name);
+	nftnl_expr_set_u32(x, NFTNL_EXPR_LOOKUP_SET_ID, (uint32_t)k + 1);
+	if (negate)
+		nftnl_expr_set_u32(x, NFTNL_EXPR_LOOKUP_FLAGS,
+				   NFT_LOOKUP_F_INV);
+	add(r, x);
+}
+
+static void match_ethertype(struct nftnl_rule *r, uint16_t type)
+{
+	uint16_t be = htons(type);
+	payload(r, NFT_PAYLOAD_LL_HEADER, 12, 2);
+	cmp(r, NFT_CMP_EQ, &be, 2);
+}
+
+static void sport(struct nftnl_rule *r, uint8_t proto, uint16_t port)
+{
+	uint16_t p = htons(port);
+	match_l4proto(r, proto);
+	payload(r, NFT_PAYLOAD_TRANSPORT_HEADER, 0, 2);
+	cmp(r, NFT_CMP_EQ, &p, 2);
+}
+
+static void icmp6_type(struct nftnl_rule *r, uint8_t type)
+{
+	match_l4proto(r, IPPROTO_ICMPV6);
+	payload(r, NFT_PAYLOAD_TRANSPORT_HEADER, 0, 1);
+	cmp(r, NFT_CMP_EQ, &type, 1);
+}
+
+/* The guard chain: a frame from a guarded port must carry the guest's MAC;
+ * ARP must claim it (and the pinned IPv4, or 0.0.0.0 for probes); IPv4
+ * must come from the pinned address (DHCP from 0.0.0.0 allowed); IPv6
+ * from ::, the link-local or the pinned address, with no router adverts
+ * and no neighbour adverts for others; no DHCP/DHCPv6 server replies; any
+ * other ethertype is dropped. */
+static void guard_rules(struct tbl *t)
+{
+	static const uint8_t any4[4], any6[16];
+	const char *c = "guard";
+	struct nftnl_rule *r;
+#define RULE(...)                                                              \
+	do {                                                                   \
+		r = rule_new(t, c);                                            \
+		__VA_ARGS__;                                                   \
+		rule_put(t, r);                                                \
+	} while (0)
+	RULE(in_set(r, GS_GUARDED, 0, 0, true); verdict(r, NF_ACCEPT));
+	RULE(in_set(r, GS_MACS, NFT_PAYLOAD_LL_HEADER, 6, true);
+	     verdict(r, NF_DROP));
+	RULE(match_ethertype(r, ETH_P_ARP);
+	     in_set(r, GS_MACS, NFT_PAYLOAD_NETWORK_HEADER, 8, true);
+	     verdict(r, NF_DROP));
+	RULE(match_ethertype(r, ETH_P_ARP); in_set(r, GS_PINNED4, 0, 0, false);
+	     payload(r, NFT_PAYLOAD_NETWORK_HEADER, 14, 4);
+	     cmp(r, NFT_CMP_NEQ, any4, 4);
+	     in_set(r, GS_IP4S, NFT_PAYLOAD_NETWORK_HEADER, 14, true);
+	     verdict(r, NF_DROP));
+	RULE(match_ethertype(r, ETH_P_ARP); verdict(r, NF_ACCEPT));
+	RULE(match_ethertype(r, ETH_P_IP); sport(r, IPPROTO_UDP, 67);
+	     verdict(r, NF_DROP));
+	RULE(match_ethertype(r, ETH_P_IP);
+	     payload(r, NFT_PAYLOAD_NETWORK_HEADER, 12, 4);
+	     cmp(r, NFT_CMP_EQ, any4, 4); match_dport(r, IPPROTO_UDP, 67);
+	     verdict(r, NF_ACCEPT));
+	RULE(match_ethertype(r, ETH_P_IP); in_set(r, GS_PINNED4, 0, 0, false);
+	     in_set(r, GS_IP4S, NFT_PAYLOAD_NETWORK_HEADER, 12, true);
+	     verdict(r, NF_DROP));
+	RULE(match_ethertype(r, ETH_P_IP); verdict(r, NF_ACCEPT));
+	RULE(match_ethertype(r, ETH_P_IPV6); icmp6_type(r, 134);
+	     verdict(r, NF_DROP));
+	RULE(match_ethertype(r, ETH_P_IPV6); sport(r, IPPROTO_UDP, 547);
+	     verdict(r, NF_DROP));
+	RULE(match_ethertype(r, ETH_P_IPV6); icmp6_type(r, 136);
+	     in_set(r, GS_IP6S, NFT_PAYLOAD_TRANSPORT_HEADER, 8, true);
+	     verdict(r, NF_DROP));
+	RULE(match_ethertype(r, ETH_P_IPV6);
+	     payload(r, NFT_PAYLOAD_NETWORK_HEADER, 8, 16);
+	     cmp(r, NFT_CMP_EQ, any6, 16); verdict(r, NF_ACCEPT));
+	RULE(match_ethertype(r, ETH_P_IPV6);
+	     in_set(r, GS_IP6S, NFT_PAYLOAD_NETWORK_HEADER, 8, true);
+	     verdict(r, NF_DROP));
+	RULE(match_ethertype(r, ETH_P_IPV6); verdict(r, NF_ACCEPT));
+	RULE(verdict(r, NF_DROP));
+#undef RULE
+}
+
+static void port_table(struct batch *bt, const char *table)
+{
+	struct tbl t = {bt, table, NFPROTO_BRIDGE};
+	for (int k = 0; k < GS_COUNT; k++)
+		set_decl(bt, table, (enum guard_set)k);
+	chain_put(&t, "guard", NF_BR_PRE_ROUTING, -200, "filter");
+	guard_rules(&t);
 }
 
 int nat_apply(struct nat_ctx *c, const struct nat_net *n, struct nf_err *e)
@@ -576,150 +710,26 @@ int nat_apply(struct nat_ctx *c, const struct nat_net *n, struct nf_err *e)
 
 /* ------------------------------------------------------ port guards */
 
-static void match_ethertype(struct nftnl_rule *r, uint16_t type)
-{
-	uint16_t be = htons(type);
-	payload(r, NFT_PAYLOAD_LL_HEADER, 12, 2);
-	cmp(r, NFT_CMP_EQ, &be, 2);
-}
-
-/* field at base/off (len bytes) differs from each of n values */
-static void match_not_any(struct nftnl_rule *r, uint32_t base, uint32_t off,
-			  uint32_t len, const void *const *vals, size_t n)
-{
-	payload(r, base, off, len);
-	for (size_t i = 0; i < n; i++)
-		cmp(r, NFT_CMP_NEQ, vals[i], len);
-}
-
-static void sport(struct nftnl_rule *r, uint8_t proto, uint16_t port)
-{
-	uint16_t p = htons(port);
-	match_l4proto(r, proto);
-	payload(r, NFT_PAYLOAD_TRANSPORT_HEADER, 0, 2);
-	cmp(r, NFT_CMP_EQ, &p, 2);
-}
-
-static void icmp6_type(struct nftnl_rule *r, uint8_t type)
-{
-	match_l4proto(r, IPPROTO_ICMPV6);
-	payload(r, NFT_PAYLOAD_TRANSPORT_HEADER, 0, 1);
-	cmp(r, NFT_CMP_EQ, &type, 1);
-}
-
-static void port_chain_name(const char *tap, char *out, size_t n)
-{
-	snprintf(out, n, "port-%s", tap);
-}
-
-static void port_rules(struct tbl *t, const char *chain,
-		       const struct nat_port *p)
-{
-	static const uint8_t any4[4], any6[16];
-	uint8_t ll[16] = {0xfe, 0x80};
-	ll[8] = p->mac[0] ^ 0x02; /* EUI-64 link-local of the MAC */
-	ll[9] = p->mac[1];
-	ll[10] = p->mac[2];
-	ll[11] = 0xff;
-	ll[12] = 0xfe;
-	ll[13] = p->mac[3];
-	ll[14] = p->mac[4];
-	ll[15] = p->mac[5];
-	const void *mac[] = {p->mac}, *src4[] = {p->ip4.b, any4},
-		   *src6[] = {any6, ll, p->ip6.b}, *tgt6[] = {ll, p->ip6.b};
-	bool pin4 = p->ip4.family == AF_INET, pin6 = p->ip6.family == AF_INET6;
-	struct nftnl_rule *r;
-
-	r = rule_new(t, chain); /* the guest's own MAC, nothing else */
-	match_not_any(r, NFT_PAYLOAD_LL_HEADER, 6, 6, mac, 1);
-	verdict(r, NF_DROP);
-	rule_put(t, r);
-	r = rule_new(t, chain); /* ARP: sender MAC */
-	match_ethertype(r, ETH_P_ARP);
-	match_not_any(r, NFT_PAYLOAD_NETWORK_HEADER, 8, 6, mac, 1);
-	verdict(r, NF_DROP);
-	rule_put(t, r);
-	if (pin4) { /* ARP: sender IP (0.0.0.0 for probes) */
-		r = rule_new(t, chain);
-		match_ethertype(r, ETH_P_ARP);
-		match_not_any(r, NFT_PAYLOAD_NETWORK_HEADER, 14, 4, src4, 2);
-		verdict(r, NF_DROP);
-		rule_put(t, r);
-	}
-	r = rule_new(t, chain);
-	match_ethertype(r, ETH_P_ARP);
-	verdict(r, NF_ACCEPT);
-	rule_put(t, r);
-	r = rule_new(t, chain); /* no DHCP server on a guest */
-	match_ethertype(r, ETH_P_IP);
-	sport(r, IPPROTO_UDP, 67);
-	verdict(r, NF_DROP);
-	rule_put(t, r);
-	if (pin4) {
-		r = rule_new(t, chain); /* DHCP from 0.0.0.0 */
-		match_ethertype(r, ETH_P_IP);
-		payload(r, NFT_PAYLOAD_NETWORK_HEADER, 12, 4);
-		cmp(r, NFT_CMP_EQ, any4, 4);
-		match_dport(r, IPPROTO_UDP, 67);
-		verdict(r, NF_ACCEPT);
-		rule_put(t, r);
-		r = rule_new(t, chain); /* otherwise only the pinned IPv4 */
-		match_ethertype(r, ETH_P_IP);
-		match_not_any(r, NFT_PAYLOAD_NETWORK_HEADER, 12, 4, src4, 1);
-		verdict(r, NF_DROP);
-		rule_put(t, r);
-	}
-	r = rule_new(t, chain);
-	match_ethertype(r, ETH_P_IP);
-	verdict(r, NF_ACCEPT);
-	rule_put(t, r);
-	r = rule_new(t, chain); /* no router advertisements */
-	match_ethertype(r, ETH_P_IPV6);
-	icmp6_type(r, 134);
-	verdict(r, NF_DROP);
-	rule_put(t, r);
-	r = rule_new(t, chain); /* no DHCPv6 server */
-	match_ethertype(r, ETH_P_IPV6);
-	sport(r, IPPROTO_UDP, 547);
-	verdict(r, NF_DROP);
-	rule_put(t, r);
-	r = rule_new(t, chain); /* neighbour adverts only for its own */
-	match_ethertype(r, ETH_P_IPV6);
-	icmp6_type(r, 136);
-	match_not_any(r, NFT_PAYLOAD_TRANSPORT_HEADER, 8, 16, tgt6,
-		      pin6 ? 2 : 1);
-	verdict(r, NF_DROP);
-	rule_put(t, r);
-	r = rule_new(t, chain); /* IPv6 sources: ::, link-local, pinned */
-	match_ethertype(r, ETH_P_IPV6);
-	match_not_any(r, NFT_PAYLOAD_NETWORK_HEADER, 8, 16, src6, pin6 ? 3 : 2);
-	verdict(r, NF_DROP);
-	rule_put(t, r);
-	r = rule_new(t, chain);
-	match_ethertype(r, ETH_P_IPV6);
-	verdict(r, NF_ACCEPT);
-	rule_put(t, r);
-	r = rule_new(t, chain); /* any other ethertype */
-	verdict(r, NF_DROP);
-	rule_put(t, r);
-}
-
-static void port_elem(struct batch *bt, int msg, const char *table,
-		      const char *tap, const char *chain)
+/* Adds (msg NEWSETELEM) or deletes (DELSETELEM) the port's elements in one
+ * set: key = ifname padded to 16 bytes, then the value padded to 4. */
+static void port_elems(struct batch *bt, int msg, const char *table,
+		       enum guard_set k, const char *tap,
+		       const void *const *vals, const size_t *lens, size_t n)
 {
 	struct nftnl_set *s = nftnl_set_alloc();
-	struct nftnl_set_elem *el = nftnl_set_elem_alloc();
-	char key[IFNAMSIZ] = {0};
-	snprintf(key, sizeof(key), "%s", tap);
 	nftnl_set_set_str(s, NFTNL_SET_TABLE, table);
-	nftnl_set_set_str(s, NFTNL_SET_NAME, PORTS_SET);
+	nftnl_set_set_str(s, NFTNL_SET_NAME, guard_sets[k].name);
 	nftnl_set_set_u32(s, NFTNL_SET_FAMILY, NFPROTO_BRIDGE);
-	nftnl_set_elem_set(el, NFTNL_SET_ELEM_KEY, key, IFNAMSIZ);
-	if (chain) {
-		nftnl_set_elem_set_u32(el, NFTNL_SET_ELEM_VERDICT, NFT_GOTO);
-		nftnl_set_elem_set_str(el, NFTNL_SET_ELEM_CHAIN, chain);
+	for (size_t i = 0; i < (n ? n : 1); i++) {
+		uint8_t key[32] = {0};
+		snprintf((char *)key, 16, "%s", tap);
+		if (n)
+			memcpy(key + 16, vals[i], lens[i]);
+		struct nftnl_set_elem *el = nftnl_set_elem_alloc();
+		nftnl_set_elem_set(el, NFTNL_SET_ELEM_KEY, key,
+				   guard_sets[k].keylen);
+		nftnl_set_elem_add(s, el);
 	}
-	nftnl_set_elem_add(s, el);
 	struct nlmsghdr *h = nftnl_nlmsg_build_hdr(
 		(char *)batch_hdr(bt), (uint16_t)msg, NFPROTO_BRIDGE,
 		(msg == NFT_MSG_NEWSETELEM ? NLM_F_CREATE : 0) | NLM_F_ACK,
@@ -729,46 +739,50 @@ static void port_elem(struct batch *bt, int msg, const char *table,
 	batch_next(bt);
 }
 
-/* element, rules, chain: in that order, since each refers to the next */
-static void port_delete(struct batch *bt, const char *table, const char *tap)
+static void port_msgs(struct batch *bt, int msg, const char *table,
+		      const struct nat_port *p)
 {
-	struct tbl t = {bt, table, NFPROTO_BRIDGE};
-	char chain[64];
-	port_chain_name(tap, chain, sizeof(chain));
-	port_elem(bt, NFT_MSG_DELSETELEM, table, tap, NULL);
-	struct nftnl_rule *r = rule_new(&t, chain);
-	struct nlmsghdr *h = nftnl_rule_nlmsg_build_hdr(
-		(char *)batch_hdr(bt), NFT_MSG_DELRULE, NFPROTO_BRIDGE,
-		NLM_F_ACK, bt->c->seq++);
-	nftnl_rule_nlmsg_build_payload(h, r); /* no handle: the whole chain */
-	nftnl_rule_free(r);
-	batch_next(bt);
-	chain_msg(&t, NFT_MSG_DELCHAIN, chain, 0, 0, NULL);
+	uint8_t ll[16] = {0xfe, 0x80};
+	ll[8] = p->mac[0] ^ 0x02; /* EUI-64 link-local of the MAC */
+	ll[9] = p->mac[1];
+	ll[10] = p->mac[2];
+	ll[11] = 0xff;
+	ll[12] = 0xfe;
+	ll[13] = p->mac[3];
+	ll[14] = p->mac[4];
+	ll[15] = p->mac[5];
+	bool pin4 = p->ip4.family == AF_INET, pin6 = p->ip6.family == AF_INET6;
+	const void *mac[] = {p->mac}, *v4[] = {p->ip4.b},
+		   *v6[] = {ll, p->ip6.b};
+	const size_t l6[] = {6}, l4[] = {4}, l16[] = {16, 16};
+	port_elems(bt, msg, table, GS_GUARDED, p->tap, NULL, NULL, 0);
+	port_elems(bt, msg, table, GS_MACS, p->tap, mac, l6, 1);
+	if (pin4) {
+		port_elems(bt, msg, table, GS_PINNED4, p->tap, NULL, NULL, 0);
+		port_elems(bt, msg, table, GS_IP4S, p->tap, v4, l4, 1);
+	}
+	port_elems(bt, msg, table, GS_IP6S, p->tap, v6, l16, pin6 ? 2 : 1);
 }
 
-int nat_port_add(struct nat_ctx *c, const char *table, const struct nat_port *p,
-		 bool replace, struct nf_err *e)
-{
-	struct batch bt;
-	struct tbl t = {&bt, table, NFPROTO_BRIDGE};
-	char chain[64];
-	port_chain_name(p->tap, chain, sizeof(chain));
-	batch_begin(&bt, c);
-	if (replace)
-		port_delete(&bt, table, p->tap);
-	chain_put(&t, chain, 0, 0, NULL);
-	port_rules(&t, chain, p);
-	port_elem(&bt, NFT_MSG_NEWSETELEM, table, p->tap, chain);
-	return batch_commit(&bt, e, chain);
-}
-
-int nat_port_remove(struct nat_ctx *c, const char *table, const char *tap,
-		    struct nf_err *e)
+int nat_port_add(struct nat_ctx *c, const char *table,
+		 const struct nat_port *old, const struct nat_port *p,
+		 struct nf_err *e)
 {
 	struct batch bt;
 	batch_begin(&bt, c);
-	port_delete(&bt, table, tap);
-	return batch_commit(&bt, e, tap);
+	if (old)
+		port_msgs(&bt, NFT_MSG_DELSETELEM, table, old);
+	port_msgs(&bt, NFT_MSG_NEWSETELEM, table, p);
+	return batch_commit(&bt, e, p->tap);
+}
+
+int nat_port_remove(struct nat_ctx *c, const char *table,
+		    const struct nat_port *p, struct nf_err *e)
+{
+	struct batch bt;
+	batch_begin(&bt, c);
+	port_msgs(&bt, NFT_MSG_DELSETELEM, table, p);
+	return batch_commit(&bt, e, p->tap);
 }
 
 /* ------------------------------------------------------ reading tables */

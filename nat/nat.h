@@ -1,7 +1,7 @@
 /* nat: netd's nftables rules, through libnftnl + libmnl. Each network gets
  * its own `inet` table (forward filtering, NAT, accepts for DHCP/DNS/TFTP)
- * and a `bridge` table of the same name guarding its ports (per-port
- * anti-spoofing chains reached through an ifname -> verdict map), both
+ * and a `bridge` table of the same name guarding its ports (constant
+ * anti-spoofing rules over sets keyed by the port's TAP name), both
  * marked with an owner comment; every change is one atomic batch, so a
  * failure changes nothing. Never touches another tool's tables. */
 #ifndef NAT_H
@@ -60,12 +60,14 @@ struct nat_port {
 	uint8_t mac[6];
 	struct nf_addr ip4, ip6;
 };
-/* Adds (or with replace, swaps) one port's guard: one batch, other ports
- * untouched. */
-int nat_port_add(struct nat_ctx *c, const char *table, const struct nat_port *p,
-		 bool replace, struct nf_err *e);
-int nat_port_remove(struct nat_ctx *c, const char *table, const char *tap,
-		    struct nf_err *e);
+/* Adds one port's guard (swapping out `old` if given): one batch of set
+ * elements; other ports untouched, cost independent of their number. */
+int nat_port_add(struct nat_ctx *c, const char *table,
+		 const struct nat_port *old, const struct nat_port *p,
+		 struct nf_err *e);
+/* Removes the guard p describes (exactly what was added). */
+int nat_port_remove(struct nat_ctx *c, const char *table,
+		    const struct nat_port *p, struct nf_err *e);
 
 /* 1 if an inet table of that name with that owner exists. */
 int nat_table_owned(struct nat_ctx *c, const char *table, const char *owner);

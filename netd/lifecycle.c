@@ -84,13 +84,14 @@ static int save_status(struct registry *r, struct network *n, const char *st,
 	char *txt = json_dumps(j, JSON_INDENT(1));
 	json_decref(j);
 	status_path(r, d, "json", path, sizeof(path));
-	int rc = nf_write_file_atomic(path, txt, strlen(txt), 0644, e);
+	int rc = nf_write_file_atomic(path, txt, strlen(txt), 0644, NF_VOLATILE,
+				      e);
 	free(txt);
 	if (rc < 0)
 		return rc;
 	char *xml = netxml_format(n->live);
 	status_path(r, d, "xml", path, sizeof(path));
-	rc = nf_write_file_atomic(path, xml, strlen(xml), 0644, e);
+	rc = nf_write_file_atomic(path, xml, strlen(xml), 0644, NF_VOLATILE, e);
 	free(xml);
 	return rc;
 }

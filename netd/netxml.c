@@ -2124,9 +2124,9 @@ static void sync_forward_dev(xmlNodePtr fwd)
 		xmlUnsetProp(fwd, (const xmlChar *)"dev");
 }
 
-int netxml_update(struct netxml *nx, enum netxml_section sec,
+int netxml_update(const struct netxml *nx, enum netxml_section sec,
 		  enum netxml_update_cmd cmd, int parent_index, const char *xml,
-		  struct nf_err *e)
+		  struct netxml **out, struct nf_err *e)
 {
 	char what[64];
 	xmlDocPtr frag = NULL, work = xmlCopyDoc(nx->doc, 1);
@@ -2138,11 +2138,11 @@ int netxml_update(struct netxml *nx, enum netxml_section sec,
 		 : cmd == NETXML_MODIFY ? "modify"
 					: "add");
 	if (r < 0)
-		goto out;
+		goto done;
 	entry = xmlDocGetRootElement(frag);
 	if (cmd != NETXML_DELETE &&
 	    (r = check_complete(sec, entry, what, e)) < 0)
-		goto out;
+		goto done;
 	box = container(root, sec, entry, parent_index,
 			cmd == NETXML_ADD_FIRST || cmd == NETXML_ADD_LAST, what,
 			e);
@@ -2152,7 +2152,7 @@ int netxml_update(struct netxml *nx, enum netxml_section sec,
 				      "%s: no matching entry in the network",
 				      what)
 			    : -e->code;
-		goto out;
+		goto done;
 	}
 	const char *ename = (const char *)entry->name;
 	xmlNodePtr found = NULL;
@@ -2170,7 +2170,7 @@ int netxml_update(struct netxml *nx, enum netxml_section sec,
 	if (cmd == NETXML_ADD_FIRST || cmd == NETXML_ADD_LAST) {
 		if (found && identical(found, entry)) {
 			r = 1; /* already there exactly: nothing to do */
-			goto out;
+			goto done;
 		}
 		if (found) {
 			xmlBufferPtr b = xmlBufferCreate();
@@ -2181,7 +2181,7 @@ int netxml_update(struct netxml *nx, enum netxml_section sec,
 				    what, (const char *)xmlBufferContent(b),
 				    line(found));
 			xmlBufferFree(b);
-			goto out;
+			goto done;
 		}
 		xmlNodePtr copy = xmlDocCopyNode(entry, work, 1);
 		xmlNodePtr first = NULL;
@@ -2199,7 +2199,7 @@ int netxml_update(struct netxml *nx, enum netxml_section sec,
 			r = nf_errf(e, ENOENT,
 				    "%s: no matching entry in the network",
 				    what);
-			goto out;
+			goto done;
 		}
 		if (nfound > 1) {
 			r = nf_errf(
@@ -2207,12 +2207,12 @@ int netxml_update(struct netxml *nx, enum netxml_section sec,
 				"%s: %d entries match; give more attributes "
 				"to say which",
 				what, nfound);
-			goto out;
+			goto done;
 		}
 		if (cmd == NETXML_MODIFY) {
 			if (identical(found, entry)) {
 				r = 1;
-				goto out;
+				goto done;
 			}
 			xmlNodePtr copy = xmlDocCopyNode(entry, work, 1);
 			xmlReplaceNode(found, copy);
@@ -2229,18 +2229,18 @@ int netxml_update(struct netxml *nx, enum netxml_section sec,
 		xmlUnlinkNode(box);
 		xmlFreeNode(box);
 	}
-	xmlDocPtr old = nx->doc;
-	nx->doc = work;
-	r = netxml_refresh(nx, e);
+	struct netxml *res = nf_xcalloc(1, sizeof(*res));
+	res->doc = work;
+	r = netxml_refresh(res, e);
 	if (r < 0) {
-		nx->doc = old;
+		free(res);
 		nf_err_prefix(e, "%s would make the network invalid", what);
-		goto out;
+		goto done;
 	}
-	xmlFreeDoc(old);
+	*out = res;
 	work = NULL;
 	r = 0;
-out:
+done:
 	xmlFreeDoc(work);
 	xmlFreeDoc(frag);
 	return r;

@@ -197,12 +197,13 @@ int netxml_update_cmd_from_name(const char *name); /* "add" = add-last */
 /* libvirt's net-update on nx: the section's entry given as XML is added,
  * deleted (matched by what it gives) or modified (matched by its key).
  * parent_index picks the <ip> for DHCP sections (-1: the one whose subnet
- * holds the entry). The whole network is validated again afterwards; on
- * any error nx is unchanged. Returns 0 when changed, 1 when the entry was
- * already there exactly (an identical add changes nothing). */
-int netxml_update(struct netxml *nx, enum netxml_section sec,
+ * holds the entry). The result is validated whole and returned in *out (a
+ * new network; nx is never changed). Returns 0 with *out set, 1 when the
+ * entry was already there exactly (an identical add: *out NULL), or a
+ * negative errno. */
+int netxml_update(const struct netxml *nx, enum netxml_section sec,
 		  enum netxml_update_cmd cmd, int parent_index, const char *xml,
-		  struct nf_err *e);
+		  struct netxml **out, struct nf_err *e);
 
 /* Deep copy (used to keep a live and an inactive definition apart). */
 struct netxml *netxml_dup(const struct netxml *nx);

@@ -18,16 +18,16 @@
 
 /* -------------------------------------------------------------- helpers */
 
-static void port_path(const struct registry *r, const struct port *p,
-		      char *out, size_t n)
+static void port_path(const struct registry *r, const struct port *p, char *out,
+		      size_t n)
 {
 	char u[37];
 	nf_uuid_format(p->uuid, u);
 	snprintf(out, n, "%s/ports/%s.json", r->run_dir, u);
 }
 
-static void tap_alias(const struct registry *r, const struct port *p,
-		      char *out, size_t n)
+static void tap_alias(const struct registry *r, const struct port *p, char *out,
+		      size_t n)
 {
 	char u[37];
 	nf_uuid_format(p->uuid, u);
@@ -50,8 +50,7 @@ static json_t *port_json(const struct port *p)
 			 p->owner_uid);
 }
 
-static int save_port(struct registry *r, const struct port *p,
-		     struct nf_err *e)
+static int save_port(struct registry *r, const struct port *p, struct nf_err *e)
 {
 	char path[1024], dir[1024];
 	snprintf(dir, sizeof(dir), "%s/ports", r->run_dir);
@@ -62,7 +61,7 @@ static int save_port(struct registry *r, const struct port *p,
 	json_t *j = port_json(p);
 	char *txt = json_dumps(j, JSON_INDENT(1));
 	json_decref(j);
-	rc = nf_write_file_atomic(path, txt, strlen(txt), 0644, e);
+	rc = nf_write_file_atomic(path, txt, strlen(txt), 0644, NF_VOLATILE, e);
 	free(txt);
 	return rc;
 }
@@ -97,8 +96,8 @@ int network_reload_hosts(struct registry *r, struct network *n,
 		return 0;
 	network_files(r, n, &f);
 	size_t np = network_pins(r, n, &pins);
-	int rc = dhcp_reload_hosts(&n->live->def, pins, np, &f,
-				   n->dnsmasq_pid, e);
+	int rc = dhcp_reload_hosts(&n->live->def, pins, np, &f, n->dnsmasq_pid,
+				   e);
 	free(pins);
 	return rc;
 }
@@ -150,27 +149,39 @@ static struct port *find_port(struct registry *r, const char *key)
 	for (size_t i = 0; i < r->nports; i++) {
 		struct port *p = r->ports[i];
 		if ((by_uuid && !memcmp(p->uuid, u, 16)) ||
-		    !strcmp(p->tap, key) || (p->name[0] && !strcmp(p->name, key)))
+		    !strcmp(p->tap, key) ||
+		    (p->name[0] && !strcmp(p->name, key)))
 			return p;
 	}
 	return NULL;
 }
 
-static int guard(struct registry *r, struct network *n, struct port *p,
-		 bool replace, struct nf_err *e)
+static void nat_of(const struct port *p, struct nat_port *np)
 {
-	struct nat_port np = {.tap = p->tap};
+	memset(np, 0, sizeof(*np));
+	np->tap = p->tap;
+	nf_mac_parse(p->mac, np->mac);
+	if (p->ip.family == AF_INET)
+		np->ip4 = p->ip;
+	else if (p->ip.family == AF_INET6)
+		np->ip6 = p->ip;
+}
+
+/* Installs p's guard, swapping out `old` (what was installed) if given;
+ * adding what is already there is harmless. */
+static int guard(struct registry *r, struct network *n, const struct port *p,
+		 const struct port *old, struct nf_err *e)
+{
+	struct nat_port np, op;
 	if (!p->filter || !n->table[0])
 		return 0;
-	nf_mac_parse(p->mac, np.mac);
-	if (p->ip.family == AF_INET)
-		np.ip4 = p->ip;
-	else if (p->ip.family == AF_INET6)
-		np.ip6 = p->ip;
-	int rc = nat_port_add(r->nat, n->table, &np, replace, e);
-	if (rc == -ENOENT && replace) /* no old guard to swap (tables were
-					 reinstalled): add */
-		rc = nat_port_add(r->nat, n->table, &np, false, e);
+	nat_of(p, &np);
+	if (old)
+		nat_of(old, &op);
+	int rc = nat_port_add(r->nat, n->table, old ? &op : NULL, &np, e);
+	if (rc == -ENOENT && old) /* the old guard is gone (tables were
+				     reinstalled): just add */
+		rc = nat_port_add(r->nat, n->table, NULL, &np, e);
 	return rc;
 }
 
@@ -181,9 +192,12 @@ static void release(struct registry *r, struct port *p, bool delete_tap)
 	struct network *n = live_network(r, p->network);
 	struct nf_err e;
 	char path[1024], alias[128];
-	if (n && p->filter && n->table[0] &&
-	    nat_port_remove(r->nat, n->table, p->tap, &e) < 0)
-		nf_debug("%s", e.msg);
+	if (n && p->filter && n->table[0]) {
+		struct nat_port np;
+		nat_of(p, &np);
+		if (nat_port_remove(r->nat, n->table, &np, &e) < 0)
+			nf_debug("%s", e.msg);
+	}
 	for (size_t i = 0; i < r->nports; i++)
 		if (r->ports[i] == p)
 			r->ports[i] = r->ports[--r->nports];
@@ -222,8 +236,8 @@ static int decide_pin(struct registry *r, const struct netdef *d,
 		return nf_errf(e, EEXIST,
 			       "MAC %s is already in use on network '%s' by "
 			       "port %s%s%s",
-			       p->mac, d->name, o->tap, o->name[0] ? " of " : "",
-			       o->name);
+			       p->mac, d->name, o->tap,
+			       o->name[0] ? " of " : "", o->name);
 	if (want_ip && nf_addr_parse(want_ip, &ip) < 0)
 		return nf_errf(e, EINVAL, "'%s' is not an IP address", want_ip);
 	if (res) {
@@ -254,9 +268,8 @@ static int decide_pin(struct registry *r, const struct netdef *d,
 	const struct netxml_host *other = reserved_ip(d, &ip);
 	if (other)
 		return nf_errf(e, EEXIST,
-			       "%s is reserved for %s on network '%s'",
-			       want_ip,
-			       other->mac ? other->mac
+			       "%s is reserved for %s on network '%s'", want_ip,
+			       other->mac    ? other->mac
 			       : other->name ? other->name
 					     : "another host",
 			       d->name);
@@ -274,8 +287,9 @@ static int decide_pin(struct registry *r, const struct netdef *d,
 int port_repin(struct registry *r, struct network *n, struct port *p,
 	       struct nf_err *e)
 {
-	const struct netxml_host *res = reservation(&n->live->def, p->mac,
-						    NULL);
+	const struct netxml_host *res =
+		reservation(&n->live->def, p->mac, NULL);
+	struct port before = *p;
 	struct nf_addr old = p->ip;
 	bool old_added = p->pin_added;
 	if (res) {
@@ -286,7 +300,7 @@ int port_repin(struct registry *r, struct network *n, struct port *p,
 	}
 	if (!nf_addr_cmp(&old, &p->ip) && old_added == p->pin_added)
 		return 0;
-	int rc = guard(r, n, p, true, e);
+	int rc = guard(r, n, p, &before, e);
 	if (rc < 0) {
 		p->ip = old;
 		p->pin_added = old_added;
@@ -320,8 +334,9 @@ int port_create(struct registry *r, json_t *args, int uid, int pid,
 	if (!n)
 		return nf_errf(e, registry_find(r, net) ? EINVAL : ENOENT,
 			       "network '%s' is %s", net,
-			       registry_find(r, net) ? "not active (net-start it)"
-						     : "not defined");
+			       registry_find(r, net)
+				       ? "not active (net-start it)"
+				       : "not defined");
 	const struct netdef *d = &n->live->def;
 	if (!netxml_fwd_has_bridge(d->mode) && d->mode != NETXML_FWD_BRIDGE)
 		return nf_errf(e, ENOTSUP,
@@ -343,7 +358,8 @@ int port_create(struct registry *r, json_t *args, int uid, int pid,
 		if (nf_mac_parse(mac, m) < 0 || (m[0] & 1)) {
 			free(p);
 			return nf_errf(e, EINVAL,
-				       "'%s' is not a unicast MAC address", mac);
+				       "'%s' is not a unicast MAC address",
+				       mac);
 		}
 	} else {
 		m[0] = 0x52, m[1] = 0x54, m[2] = 0x00;
@@ -383,12 +399,13 @@ int port_create(struct registry *r, json_t *args, int uid, int pid,
 	}
 	NF_APPEND(r->ports, r->nports, p);
 	tap_alias(r, p, alias, sizeof(alias));
-	const char *br = d->bridge ? d->bridge : d->fwd_ifs ? d->fwd_ifs[0]
-							      : NULL;
+	const char *br = d->bridge    ? d->bridge
+			 : d->fwd_ifs ? d->fwd_ifs[0]
+				      : NULL;
 	if ((rc = bridge_attach(r->br, p->tap, br, alias, e)) < 0 ||
 	    (p->isolated &&
 	     (rc = bridge_port_isolated(r->br, p->tap, true, e)) < 0) ||
-	    (rc = guard(r, n, p, false, e)) < 0 ||
+	    (rc = guard(r, n, p, NULL, e)) < 0 ||
 	    (p->pin_added && (rc = network_reload_hosts(r, n, e)) < 0) ||
 	    (rc = save_port(r, p, e)) < 0) {
 		for (unsigned i = 0; i < p->queues; i++)
@@ -425,8 +442,7 @@ int port_delete(struct registry *r, json_t *args, json_t **res,
 	return 0;
 }
 
-int port_list(struct registry *r, json_t *args, json_t **res,
-	      struct nf_err *e)
+int port_list(struct registry *r, json_t *args, json_t **res, struct nf_err *e)
 {
 	const char *net = arg_str(args, "network");
 	if (net && !registry_find(r, net))
@@ -440,8 +456,7 @@ int port_list(struct registry *r, json_t *args, json_t **res,
 	return 0;
 }
 
-int port_info(struct registry *r, json_t *args, json_t **res,
-	      struct nf_err *e)
+int port_info(struct registry *r, json_t *args, json_t **res, struct nf_err *e)
 {
 	const char *key = arg_str(args, "port");
 	struct port *p = key ? find_port(r, key) : NULL;
@@ -485,7 +500,7 @@ void ports_reguard(struct registry *r, struct network *n)
 	struct nf_err e;
 	for (size_t i = 0; i < r->nports; i++)
 		if (!strcmp(r->ports[i]->network, network_name(n)) &&
-		    guard(r, n, r->ports[i], false, &e) < 0)
+		    guard(r, n, r->ports[i], NULL, &e) < 0)
 			nf_err_log("%s", e.msg);
 }
 
@@ -506,8 +521,9 @@ static struct port *port_from_json(json_t *j)
 		free(p);
 		return NULL;
 	}
-#define S(f) snprintf(p->f, sizeof(p->f), "%s", \
-		      json_string_value(json_object_get(j, #f)) ?: "")
+#define S(f)                                                                   \
+	snprintf(p->f, sizeof(p->f), "%s",                                     \
+		 json_string_value(json_object_get(j, #f)) ?: "")
 	S(network);
 	S(mac);
 	S(name);
@@ -560,7 +576,7 @@ void ports_recover(struct registry *r)
 			release(r, p, tap_ok);
 			continue;
 		}
-		if (guard(r, n, p, true, &e) < 0)
+		if (guard(r, n, p, NULL, &e) < 0)
 			nf_err_log("%s", e.msg);
 		nf_info("port %s on '%s' re-adopted", p->tap, p->network);
 	}

@@ -118,7 +118,7 @@ int store_save(struct store *s, const struct netxml *nx, struct nf_err *e)
 		return r;
 	char *xml = netxml_format(nx),
 	     *path = path_of(s, NULL, nx->def.name, ".xml");
-	r = nf_write_file_atomic(path, xml, strlen(xml), 0600, e);
+	r = nf_write_file_atomic(path, xml, strlen(xml), 0600, NF_DURABLE, e);
 	free(xml);
 	free(path);
 	return r;

@@ -9,17 +9,48 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <libxml/parser.h>
+
 #include "network.h"
 
+/* Ports a host entry touches: by its MAC, or pinned to its address. */
+static bool touches(const struct port *p, const char *mac, const char *ip)
+{
+	struct nf_addr a;
+	if (mac) {
+		uint8_t m[6];
+		char norm[18];
+		if (nf_mac_parse(mac, m) == 0) {
+			nf_mac_format(m, norm);
+			if (!strcmp(norm, p->mac))
+				return true;
+		}
+	}
+	return ip && nf_addr_parse(ip, &a) == 0 && !nf_addr_cmp(&a, &p->ip);
+}
+
 static int apply_live(struct registry *r, struct network *n,
-		      enum netxml_section sec, struct nf_err *e)
+		      enum netxml_section sec, const char *xml,
+		      struct nf_err *e)
 {
 	int rc = 0;
 	switch (sec) {
-	case NETXML_SEC_IP_DHCP_HOST:
+	case NETXML_SEC_IP_DHCP_HOST: {
+		/* the entry's MAC and IP, read leniently: it parsed already */
+		xmlDocPtr d = xmlReadMemory(xml, (int)strlen(xml), "entry",
+					    "UTF-8", XML_PARSE_NONET);
+		xmlNodePtr h = d ? xmlDocGetRootElement(d) : NULL;
+		xmlChar *mac = h ? xmlGetProp(h, (const xmlChar *)"mac") : NULL,
+			*ip = h ? xmlGetProp(h, (const xmlChar *)"ip") : NULL;
 		for (size_t i = 0; i < r->nports && rc == 0; i++)
-			if (!strcmp(r->ports[i]->network, network_name(n)))
+			if (!strcmp(r->ports[i]->network, network_name(n)) &&
+			    touches(r->ports[i], (const char *)mac,
+				    (const char *)ip))
 				rc = port_repin(r, n, r->ports[i], e);
+		xmlFree(mac);
+		xmlFree(ip);
+		xmlFreeDoc(d);
+	}
 		/* fall through */
 	case NETXML_SEC_DNS_HOST:
 		if (rc == 0)
@@ -27,20 +58,16 @@ static int apply_live(struct registry *r, struct network *n,
 		break;
 	case NETXML_SEC_IP_DHCP_RANGE:
 	case NETXML_SEC_DNS_TXT:
-	case NETXML_SEC_DNS_SRV:
-		rc = network_restart_dnsmasq(r, n, e);
-		break;
+	case NETXML_SEC_DNS_SRV: rc = network_restart_dnsmasq(r, n, e); break;
 	case NETXML_SEC_FORWARD_INTERFACE:
 		rc = network_refirewall(r, n, e);
 		break;
-	case NETXML_SEC_PORTGROUP:
-		break;
+	case NETXML_SEC_PORTGROUP: break;
 	}
 	return rc < 0 ? rc : network_save_live(r, n, e);
 }
 
-int net_update(struct registry *r, json_t *args, json_t **res,
-	       struct nf_err *e)
+int net_update(struct registry *r, json_t *args, json_t **res, struct nf_err *e)
 {
 	const char *net = json_string_value(json_object_get(args, "network")),
 		   *cmd = json_string_value(json_object_get(args, "command")),
@@ -87,20 +114,20 @@ int net_update(struct registry *r, json_t *args, json_t **res,
 			       "network '%s' is transient: it has no "
 			       "definition for --config",
 			       net);
-	/* both copies first: if either refuses, nothing changes */
+	/* both results first: if either refuses, nothing changes */
 	if (live) {
-		nl = netxml_dup(n->live);
-		rc = netxml_update(nl, sec, c, parent, xml, e);
+		rc = netxml_update(n->live, sec, c, parent, xml, &nl, e);
 		if (rc < 0)
 			goto fail;
 		changed |= rc == 0;
 	}
 	if (config) {
-		nc = netxml_dup(n->def);
-		rc = netxml_update(nc, sec, c, parent, xml, e);
+		rc = netxml_update(n->def, sec, c, parent, xml, &nc, e);
 		if (rc < 0)
 			goto fail;
 		changed |= rc == 0;
+	}
+	if (nc) {
 		if ((rc = store_save(&r->config, nc, e)) < 0)
 			goto fail;
 		netxml_free(n->def);
@@ -111,13 +138,13 @@ int net_update(struct registry *r, json_t *args, json_t **res,
 		struct netxml *old = n->live;
 		n->live = nl;
 		nl = NULL;
-		rc = apply_live(r, n, sec, e);
+		rc = apply_live(r, n, sec, xml, e);
 		if (rc < 0) {
 			/* put the old one back in force */
 			struct netxml *bad = n->live;
 			struct nf_err ignore;
 			n->live = old;
-			apply_live(r, n, sec, &ignore);
+			apply_live(r, n, sec, xml, &ignore);
 			netxml_free(bad);
 			goto fail;
 		}

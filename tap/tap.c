@@ -102,9 +102,9 @@ int tap_unpersist(const char *name, struct nf_err *e)
 {
 	struct ifreq ifr;
 	/* attaching to an existing TAP needs its exact flags; try both */
-	short variants[] = { IFF_TAP | IFF_NO_PI | IFF_VNET_HDR,
-			     IFF_TAP | IFF_NO_PI | IFF_VNET_HDR |
-				     IFF_MULTI_QUEUE };
+	short variants[] = {IFF_TAP | IFF_NO_PI | IFF_VNET_HDR,
+			    IFF_TAP | IFF_NO_PI | IFF_VNET_HDR |
+				    IFF_MULTI_QUEUE};
 	for (size_t k = 0; k < NF_ARRAY_SIZE(variants); k++) {
 		int fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
 		if (fd < 0)

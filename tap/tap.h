@@ -9,7 +9,7 @@
 
 #include "../lib/nf.h"
 
-#define TAP_MAX_QUEUES 16
+#define TAP_MAX_QUEUES	 16
 #define TAP_VNET_HDR_LEN 12 /* struct virtio_net_hdr_mrg_rxbuf (virtio 1) */
 
 struct tap_spec {

@@ -110,7 +110,7 @@ int main(void)
 	bench_row("netctl version (baseline)", base, 0);
 	snprintf(file, sizeof(file), "%s/one.xml", dir);
 	char *x = net_xml(7);
-	nf_write_file_atomic(file, x, strlen(x), 0644, &e);
+	nf_write_file_atomic(file, x, strlen(x), 0644, NF_DURABLE, &e);
 	free(x);
 	char *def[] = {netctl, "--socket", sock, "net-define", file, NULL};
 	for (int i = 0; i < M; i++)

@@ -35,7 +35,7 @@ static void write_network(const char *path, const char *name, int hosts)
 			      (i >> 16) & 0xff, (i >> 8) & 0xff, i & 0xff, i,
 			      hosts > 5 ? 21 : 20, 1 + i / 250, 1 + i % 250);
 	nf_buf_printf(&b, "</dhcp></ip></network>");
-	if (nf_write_file_atomic(path, b.s, b.len, 0644, &e) < 0) {
+	if (nf_write_file_atomic(path, b.s, b.len, 0644, NF_DURABLE, &e) < 0) {
 		fprintf(stderr, "bench: %s\n", e.msg);
 		exit(1);
 	}

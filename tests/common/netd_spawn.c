@@ -2,7 +2,9 @@
 #include "netd_spawn.h"
 
 #include <sched.h>
+#include <dirent.h>
 #include <signal.h>
+#include <string.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/wait.h>
@@ -21,7 +23,8 @@ pid_t netd_spawn(const char *dir, char *sock, size_t socklen)
 	snprintf(sock, socklen, "%s/run/netd.sock", dir);
 	pid_t pid = fork();
 	if (pid == 0) {
-		if (!freopen("/dev/null", "w", stderr))
+		if (!getenv("NF_BENCH_STDERR") &&
+		    !freopen("/dev/null", "w", stderr))
 			_exit(126);
 		/* a private network namespace: nothing netd makes can reach
 		 * the host, and it all goes when netd does */
@@ -45,8 +48,28 @@ pid_t netd_spawn(const char *dir, char *sock, size_t socklen)
 	return -1;
 }
 
+/* Stops netd and then everything else living in its private namespace
+ * (networks outlive netd by design: their dnsmasq would linger). */
 void netd_stop(pid_t pid)
 {
+	char path[64], ns[64] = "", other[64];
+	snprintf(path, sizeof(path), "/proc/%d/ns/net", (int)pid);
+	ssize_t n = readlink(path, ns, sizeof(ns) - 1);
+	ns[n > 0 ? n : 0] = '\0';
 	kill(pid, SIGTERM);
 	waitpid(pid, NULL, 0);
+	DIR *d = opendir("/proc");
+	struct dirent *de;
+	while (*ns && d && (de = readdir(d))) {
+		int p = atoi(de->d_name);
+		if (p <= 1)
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/ns/net", p);
+		n = readlink(path, other, sizeof(other) - 1);
+		other[n > 0 ? n : 0] = '\0';
+		if (n > 0 && !strcmp(other, ns))
+			kill(p, SIGKILL);
+	}
+	if (d)
+		closedir(d);
 }

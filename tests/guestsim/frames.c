@@ -95,7 +95,7 @@ void fr_ra(struct frame *f, const uint8_t m[6])
 	ip[21] = m[3], ip[22] = m[4], ip[23] = m[5];
 	ip[24] = 0xff, ip[25] = 0x02, ip[39] = 1;
 	icmp[0] = 134;
-	icmp[4] = 64;	  /* hop limit */
+	icmp[4] = 64;	/* hop limit */
 	icmp[6] = 0x0e; /* router lifetime 3600 */
 	icmp[7] = 0x10;
 	uint32_t sum = 16 + 58;

@@ -58,9 +58,9 @@ static bool req_ok(json_t *rep)
 {
 	bool r = json_is_true(json_object_get(rep, "ok"));
 	if (!r)
-		printf("# %s\n", json_string_value(json_object_get(
-					 json_object_get(rep, "error"),
-					 "message")));
+		printf("# %s\n",
+		       json_string_value(json_object_get(
+			       json_object_get(rep, "error"), "message")));
 	json_decref(rep);
 	return r;
 }
@@ -175,7 +175,8 @@ int main(int argc, char **argv)
 	bool ck = false;
 	int nak;
 	if (argc != 4) {
-		fprintf(stderr, "usage: test_ports SOCKET PEER_NETNS PEER_IF\n");
+		fprintf(stderr,
+			"usage: test_ports SOCKET PEER_NETNS PEER_IF\n");
 		return 2;
 	}
 	sock = argv[1];
@@ -200,7 +201,8 @@ int main(int argc, char **argv)
 	fcntl(tap, F_SETFL, O_NONBLOCK);
 
 	uint32_t got = dhcp(tap, mac, &ck, 0, &nak);
-	ok(got == ip4("192.168.122.13"), "DHCP through the TAP gets 192.168.122.13");
+	ok(got == ip4("192.168.122.13"),
+	   "DHCP through the TAP gets 192.168.122.13");
 	ok(ck, "the DHCP reply's UDP checksum is complete");
 
 	drain(peer);
@@ -244,7 +246,8 @@ int main(int argc, char **argv)
 	   "an honest ARP request reaches the peer");
 	ok(!fr_contains(seen, n, m1), "a foreign source MAC is dropped");
 	ok(!fr_contains(seen, n, m2), "a foreign source IP is dropped");
-	ok(!fr_contains(seen, n, m3), "a DHCP server reply from the guest is dropped");
+	ok(!fr_contains(seen, n, m3),
+	   "a DHCP server reply from the guest is dropped");
 	uint8_t lie[10];
 	memcpy(lie, mac, 6);
 	memcpy(lie + 6, &gw, 4);
@@ -287,7 +290,8 @@ int main(int argc, char **argv)
 	send_frame(tap, &f);
 	n = peer_collect(peer, seen, sizeof(seen), 300);
 	ok(fr_contains(seen, n, mn), "traffic from the new address passes");
-	ok(!fr_contains(seen, n, mo), "traffic from the old address is blocked");
+	ok(!fr_contains(seen, n, mo),
+	   "traffic from the old address is blocked");
 
 	/* closing the fd releases the port */
 	close(tap);
@@ -302,7 +306,8 @@ int main(int argc, char **argv)
 			  json_pack("{s:s, s:s}", "network", "default", "mac",
 				    "52:54:00:00:00:13"),
 			  NULL, NULL);
-		lease_gone = json_array_size(json_object_get(rep, "result")) == 0;
+		lease_gone =
+			json_array_size(json_object_get(rep, "result")) == 0;
 		json_decref(rep);
 	}
 	ok(gone, "closing the fd releases the port");

@@ -32,8 +32,14 @@ ok "port-create --persist with a reserved MAC" \
 	bash -c "$NETCTL port-create default --mac 52:54:00:00:00:14 --name vm4 --persist nft4 | grep -q 'IP: *192.168.122.14'"
 ok "the TAP exists on the bridge with the guest MAC's twin (fe:...)" \
 	bash -c "ip -n ${NS}h link show nft4 | grep -q 'master nfbr0' && ip -n ${NS}h link show nft4 | grep -q 'link/ether fe:54:00:00:00:14'"
-ok "its guard chain is installed" \
-	bash -c "ip netns exec ${NS}h nft list chain bridge netd-default port-nft4 | grep -q 'ether saddr != 52:54:00:00:00:14'"
+guarded() { # guarded TAP MAC [IP]: the port's elements are in the guard sets
+	local sets
+	sets=$(ip netns exec "${NS}h" nft list table bridge netd-default) || return 1
+	grep -q "\"$1\" . $2" <<<"$sets" &&
+	{ [ -z "${3:-}" ] || grep -q "\"$1\" . $3" <<<"$sets"; }
+}
+ok "its guard (MAC and IP in the guard sets) is installed" \
+	guarded nft4 52:54:00:00:00:14 192.168.122.14
 ok "port-create --ip pins an unreserved address live" \
 	bash -c "$NETCTL port-create default --ip 192.168.122.60 --name web --persist nft5 >/dev/null && grep -q ',192.168.122.60,web' $T/run/dnsmasq/default.hostsfile"
 fails "an IP pinned to another port is refused, naming it" \
@@ -51,7 +57,7 @@ ok "...and none of those left a TAP" bash -c "! ip -n ${NS}h link show nft6 2>/d
 ok "--isolated sets the bridge port flag" \
 	bash -c "$NETCTL port-create default --isolated --persist nft7 >/dev/null && ip -n ${NS}h -d link show nft7 | grep -q 'isolated on'"
 ok "--no-filter installs no guard" \
-	bash -c "$NETCTL port-create default --no-filter --persist nft8 >/dev/null && ! ip netns exec ${NS}h nft list chain bridge netd-default port-nft8 2>/dev/null"
+	bash -c "$NETCTL port-create default --no-filter --persist nft8 >/dev/null && ! ip netns exec ${NS}h nft list table bridge netd-default | grep -q '\"nft8\"'"
 ok "port-list shows them" \
 	bash -c "[ \$($NETCTL port-list default | grep -c '^ nft') = 4 ]"
 ok "port-info by VM name" bash -c "$NETCTL port-info web | grep -q 'TAP: *nft5'"
@@ -60,10 +66,14 @@ ok "netd restart keeps ports (re-adopted, guard present)" \
 { wait $NETD_PID; } 2>/dev/null
 NETD_PID=
 ok "netd back" start_netd
-ok "...ports still listed and guarded" \
-	bash -c "[ \$($NETCTL port-list default | grep -c '^ nft') = 4 ] && ip netns exec ${NS}h nft list chain bridge netd-default port-nft4 >/dev/null"
-ok "net-update modify moves a pinned port's guard in the same step" \
-	bash -c "$NETCTL net-update default modify ip-dhcp-host \"<host mac='52:54:00:00:00:14' name='vm4' ip='192.168.122.144'/>\" --live --config >/dev/null && ip netns exec ${NS}h nft list chain bridge netd-default port-nft4 | grep -q 'ip saddr != 192.168.122.144'"
+still() { [ "$($NETCTL port-list default | grep -c '^ nft')" = 4 ] && guarded nft4 52:54:00:00:00:14 192.168.122.14; }
+ok "...ports still listed and guarded" still
+moved() {
+	$NETCTL net-update default modify ip-dhcp-host "<host mac='52:54:00:00:00:14' name='vm4' ip='192.168.122.144'/>" --live --config >/dev/null &&
+	guarded nft4 52:54:00:00:00:14 192.168.122.144 &&
+	! ip netns exec "${NS}h" nft list table bridge netd-default | grep -q '"nft4" . 192.168.122.14,'
+}
+ok "net-update modify moves a pinned port's guard in the same step" moved
 ok "...the port reports its new IP" bash -c "$NETCTL port-info nft4 | grep -q 'IP: *192.168.122.144'"
 ok "...and the persistent definition has it" \
 	bash -c "grep -q \"ip='192.168.122.144'\" $T/etc/default.xml"
@@ -82,7 +92,7 @@ ok "dns-txt add restarts dnsmasq with the record" \
 ok "modify of an SRV record (libvirt refuses; we do it)" \
 	bash -c "$NETCTL net-update default add dns-srv \"<srv service='ldap' protocol='tcp' target='a.lab.test' port='389'/>\" >/dev/null && $NETCTL net-update default modify dns-srv \"<srv service='ldap' protocol='tcp' target='b.lab.test' port='389'/>\" >/dev/null && grep -q '^srv-host=_ldap._tcp,b.lab.test,389' $T/run/dnsmasq/default.conf"
 ok "port-delete removes TAP, guard and live pin" \
-	bash -c "$NETCTL port-delete web >/dev/null && ! ip -n ${NS}h link show nft5 2>/dev/null && ! ip netns exec ${NS}h nft list chain bridge netd-default port-nft5 2>/dev/null && ! grep -q 192.168.122.60 $T/run/dnsmasq/default.hostsfile"
+	bash -c "$NETCTL port-delete web >/dev/null && ! ip -n ${NS}h link show nft5 2>/dev/null && ! ip netns exec ${NS}h nft list table bridge netd-default | grep -q '\"nft5\"' && ! grep -q 192.168.122.60 $T/run/dnsmasq/default.hostsfile"
 ok "net-destroy releases every port" \
 	bash -c "$NETCTL net-destroy default >/dev/null && [ -z \"\$($NETCTL port-list)\" ] || [ \$($NETCTL port-list | grep -c '^ nft') = 0 ] && ! ip -n ${NS}h link show nft4 2>/dev/null"
 finish

@@ -113,9 +113,12 @@ static void update_case(const char *dir, const char *expect, int sec,
 			command[i] == '_' ? '-' : (char)tolower(command[i]);
 	cmdname[i] = '\0';
 	char *before = netxml_format(nx);
+	struct netxml *nu = NULL;
 	int r = netxml_update(nx, sec, netxml_update_cmd_from_name(cmdname),
-			      strcmp(pidx, "-") ? atoi(pidx) : -1, frag, &e);
-	char *after = netxml_format(nx);
+			      strcmp(pidx, "-") ? atoi(pidx) : -1, frag, &nu,
+			      &e);
+	char *after = netxml_format(nu ? nu : nx);
+	netxml_free(nu);
 	if (!strcmp(expect, "ok")) {
 		snprintf(path, sizeof(path),
 			 "%s/networkxml2xmlupdateout/%s.xml", dir, out);

@@ -149,8 +149,10 @@ static void test_atomic_replace(void **st)
 	struct nf_err e;
 	char p[256];
 	snprintf(p, sizeof(p), "%s/file", dir);
-	assert_int_equal(nf_write_file_atomic(p, "one", 3, 0600, &e), 0);
-	assert_int_equal(nf_write_file_atomic(p, "two!", 4, 0600, &e), 0);
+	assert_int_equal(
+		nf_write_file_atomic(p, "one", 3, 0600, NF_DURABLE, &e), 0);
+	assert_int_equal(
+		nf_write_file_atomic(p, "two!", 4, 0600, NF_DURABLE, &e), 0);
 	char *s = read_back("file");
 	assert_string_equal(s, "two!");
 	free(s);
@@ -159,7 +161,7 @@ static void test_atomic_replace(void **st)
 	assert_int_equal(sb.st_mode & 0777, 0600);
 	/* a write into a missing directory fails cleanly */
 	assert_true(nf_write_file_atomic("/nonexistent-nf/x", "a", 1, 0600,
-					 &e) < 0);
+					 NF_DURABLE, &e) < 0);
 	assert_non_null(strstr(e.msg, "/nonexistent-nf"));
 }
 
