@@ -389,6 +389,7 @@ int port_create(struct registry *r, json_t *args, int uid, int pid,
 	struct tap_spec ts = {want, p->queues, p->persist, m, d->mtu};
 	/* recorded before the TAP exists: a crash here is recoverable */
 	snprintf(p->tap, sizeof(p->tap), "%s", want);
+	uint64_t t0 = nf_now_ns(), t1, t2;
 	if ((rc = save_port(r, p, e)) < 0 ||
 	    (rc = tap_create(&ts, fds, p->tap, e)) < 0) {
 		char path[1024];
@@ -402,10 +403,11 @@ int port_create(struct registry *r, json_t *args, int uid, int pid,
 	const char *br = d->bridge    ? d->bridge
 			 : d->fwd_ifs ? d->fwd_ifs[0]
 				      : NULL;
+	t1 = nf_now_ns();
 	if ((rc = bridge_attach(r->br, p->tap, br, alias, e)) < 0 ||
 	    (p->isolated &&
 	     (rc = bridge_port_isolated(r->br, p->tap, true, e)) < 0) ||
-	    (rc = guard(r, n, p, NULL, e)) < 0 ||
+	    ((t2 = nf_now_ns()) && (rc = guard(r, n, p, NULL, e)) < 0) ||
 	    (p->pin_added && (rc = network_reload_hosts(r, n, e)) < 0) ||
 	    (rc = save_port(r, p, e)) < 0) {
 		for (unsigned i = 0; i < p->queues; i++)
@@ -425,6 +427,10 @@ int port_create(struct registry *r, json_t *args, int uid, int pid,
 	nf_info("port %s created on '%s' (mac %s%s%s)", p->tap, p->network,
 		p->mac, p->ip.family ? ", pinned" : "",
 		p->filter ? ", guarded" : "");
+	nf_debug("port %s: state+TAP %.2f, bridge attach %.2f, guard+rest "
+		 "%.2f ms",
+		 p->tap, (double)(t1 - t0) / 1e6, (double)(t2 - t1) / 1e6,
+		 (double)(nf_now_ns() - t2) / 1e6);
 	*res = port_json(p);
 	return 0;
 }

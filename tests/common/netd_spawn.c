@@ -31,7 +31,9 @@ pid_t netd_spawn(const char *dir, char *sock, size_t socklen)
 		if (unshare(CLONE_NEWNET) < 0)
 			_exit(125);
 		execl(netd, "netd", "--foreground", "--config-dir", c,
-		      "--run-dir", r, "--state-dir", s, (char *)NULL);
+		      "--run-dir", r, "--state-dir", s, "--log-level",
+		      getenv("NF_BENCH_STDERR") ? "debug" : "info",
+		      (char *)NULL);
 		_exit(127);
 	}
 	for (int i = 0; i < 250; i++) {

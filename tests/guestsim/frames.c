@@ -175,3 +175,55 @@ bool fr_contains(const uint8_t *p, size_t n, const char *m)
 {
 	return memmem(p, n, m, strlen(m)) != NULL;
 }
+
+void fr_lladdr(const uint8_t m[6], uint8_t out[16])
+{
+	memset(out, 0, 16);
+	out[0] = 0xfe, out[1] = 0x80;
+	out[8] = (uint8_t)(m[0] ^ 2), out[9] = m[1], out[10] = m[2];
+	out[11] = 0xff, out[12] = 0xfe;
+	out[13] = m[3], out[14] = m[4], out[15] = m[5];
+}
+
+/* IPv6 header to ff02::1 with the transport checksum at csum_off filled */
+static void ip6(struct frame *f, const uint8_t smac[6], const uint8_t src[16],
+		uint8_t next, const void *l4, size_t n, size_t csum_off)
+{
+	const uint8_t dst[6] = {0x33, 0x33, 0, 0, 0, 1};
+	fr_eth(f, dst, smac, 0x86dd);
+	uint8_t *ip = f->b + f->len, *p = ip + 40;
+	memset(ip, 0, 40);
+	ip[0] = 0x60;
+	ip[4] = (uint8_t)(n >> 8), ip[5] = (uint8_t)n;
+	ip[6] = next;
+	ip[7] = 255;
+	memcpy(ip + 8, src, 16);
+	ip[24] = 0xff, ip[25] = 0x02, ip[39] = 1;
+	memcpy(p, l4, n);
+	p[csum_off] = p[csum_off + 1] = 0;
+	uint32_t sum = (uint32_t)n + next;
+	for (int i = 8; i < 40; i += 2)
+		sum += (uint32_t)(ip[i] << 8 | ip[i + 1]);
+	uint16_t c = csum(p, n, sum);
+	p[csum_off] = (uint8_t)(c >> 8), p[csum_off + 1] = (uint8_t)c;
+	f->len += 40 + n;
+}
+
+void fr_udp6(struct frame *f, const uint8_t smac[6], const uint8_t src[16],
+	     const void *data, size_t n)
+{
+	uint8_t u[512] = {0x13, 0x88, 0x13, 0x88};
+	u[4] = (uint8_t)((8 + n) >> 8), u[5] = (uint8_t)(8 + n);
+	memcpy(u + 8, data, n);
+	ip6(f, smac, src, 17, u, 8 + n, 6);
+}
+
+void fr_na(struct frame *f, const uint8_t smac[6], const uint8_t target[16])
+{
+	uint8_t src[16], na[32] = {136, 0, 0, 0, 0x20};
+	fr_lladdr(smac, src);
+	memcpy(na + 8, target, 16);
+	na[24] = 2, na[25] = 1; /* target link-layer address option */
+	memcpy(na + 26, smac, 6);
+	ip6(f, smac, src, 58, na, 32, 2);
+}

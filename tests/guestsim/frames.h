@@ -24,6 +24,13 @@ void fr_arp(struct frame *f, const uint8_t smac[6], uint16_t op,
 	    uint32_t tpa);
 /* A router advertisement from the MAC's link-local address. */
 void fr_ra(struct frame *f, const uint8_t smac[6]);
+/* The EUI-64 link-local address of a MAC. */
+void fr_lladdr(const uint8_t mac[6], uint8_t out[16]);
+/* IPv6 + UDP to ff02::1 from src, carrying the payload. */
+void fr_udp6(struct frame *f, const uint8_t smac[6], const uint8_t src[16],
+	     const void *data, size_t n);
+/* A neighbour advertisement from the MAC's link-local for `target`. */
+void fr_na(struct frame *f, const uint8_t smac[6], const uint8_t target[16]);
 /* DHCP message (op 1 request) of `type` (1 discover, 3 request);
  * req_ip/server 0 to leave out. */
 void fr_dhcp(struct frame *f, const uint8_t mac[6], uint32_t xid, int type,

@@ -234,6 +234,18 @@ int main(int argc, char **argv)
 	memcpy(f.b + f.len, m4, strlen(m4));
 	f.len += strlen(m4) + 30;
 	send_frame(tap, &f);
+	/* IPv6: from the link-local passes; from another address, and a
+	 * neighbour advert for another address, do not */
+	uint8_t ll[16], other[16] = {0xfd, 0, 0, 0, 0, 0, 0, 0,
+				     0,	   0, 0, 0, 0, 0, 0, 0x99};
+	const char *m5 = "IPV6-LINKLOCAL", *m6 = "SPOOF-IPV6-SOURCE";
+	fr_lladdr(mac, ll);
+	fr_udp6(&f, mac, ll, m5, strlen(m5));
+	send_frame(tap, &f);
+	fr_udp6(&f, mac, other, m6, strlen(m6));
+	send_frame(tap, &f);
+	fr_na(&f, mac, other);
+	send_frame(tap, &f);
 
 	static uint8_t seen[1 << 20];
 	size_t n = peer_collect(peer, seen, sizeof(seen), 400);
@@ -260,6 +272,14 @@ int main(int argc, char **argv)
 			    seen[i - 34] == 58);
 	ok(!ra, "a router advertisement from the guest is dropped");
 	ok(!fr_contains(seen, n, m4), "another ethertype is dropped");
+	ok(fr_contains(seen, n, m5), "IPv6 from the guest's link-local passes");
+	ok(!fr_contains(seen, n, m6), "IPv6 from a foreign source is dropped");
+	const uint8_t na_sig[1] = {136};
+	bool na = false;
+	for (size_t i = 0; i + 24 <= n; i++) /* an NA carrying that target */
+		na = na ||
+		     (seen[i] == na_sig[0] && !memcmp(seen + i + 8, other, 16));
+	ok(!na, "a neighbour advert for someone else's address is dropped");
 
 	/* live net-update: the reservation moves; the guest follows */
 	rep = req("net-update",

@@ -58,6 +58,9 @@ ok "--isolated sets the bridge port flag" \
 	bash -c "$NETCTL port-create default --isolated --persist nft7 >/dev/null && ip -n ${NS}h -d link show nft7 | grep -q 'isolated on'"
 ok "--no-filter installs no guard" \
 	bash -c "$NETCTL port-create default --no-filter --persist nft8 >/dev/null && ! ip netns exec ${NS}h nft list table bridge netd-default | grep -q '\"nft8\"'"
+ok "--queues 2 makes a multi-queue TAP" \
+	bash -c "$NETCTL port-create default --queues 2 --persist nft9 | grep -q 'Queues: *2' && ip -n ${NS}h -d link show nft9 | grep -q multi_queue"
+$NETCTL port-delete nft9 >/dev/null
 ok "port-list shows them" \
 	bash -c "[ \$($NETCTL port-list default | grep -c '^ nft') = 4 ]"
 ok "port-info by VM name" bash -c "$NETCTL port-info web | grep -q 'TAP: *nft5'"
