@@ -168,18 +168,25 @@ nla_put_failure:
 	return nf_errf(e, EMSGSIZE, "netlink message too large");
 }
 
+/* RTM_NEWLINK for an existing link that also brings it up. */
+static struct nl_msg *link_up_msg(int ifindex)
+{
+	struct nl_msg *m = nlmsg_alloc_simple(RTM_NEWLINK, 0);
+	struct ifinfomsg ifi = {.ifi_family = AF_UNSPEC,
+				.ifi_index = ifindex,
+				.ifi_flags = IFF_UP,
+				.ifi_change = IFF_UP};
+	if (!m || nlmsg_append(m, &ifi, sizeof(ifi), NLMSG_ALIGNTO) < 0)
+		abort();
+	return m;
+}
+
 int bridge_set_up(struct bridge_ctx *c, const char *name, struct nf_err *e)
 {
 	int idx = (int)if_nametoindex(name);
 	if (!idx)
 		return nf_errf(e, ENODEV, "no link %s", name);
-	struct nl_msg *m = nlmsg_alloc_simple(RTM_NEWLINK, 0);
-	struct ifinfomsg ifi = {.ifi_family = AF_UNSPEC,
-				.ifi_index = idx,
-				.ifi_flags = IFF_UP,
-				.ifi_change = IFF_UP};
-	nlmsg_append(m, &ifi, sizeof(ifi), NLMSG_ALIGNTO);
-	return request(c, m, e, "cannot bring %s up", name);
+	return request(c, link_up_msg(idx), e, "cannot bring %s up", name);
 }
 
 int bridge_addr_add(struct bridge_ctx *c, const char *name,
@@ -309,12 +316,7 @@ int bridge_attach(struct bridge_ctx *c, const char *ifname, const char *bridge,
 	int idx = (int)if_nametoindex(ifname), br = (int)if_nametoindex(bridge);
 	if (!idx || !br)
 		return nf_errf(e, ENODEV, "no link %s", idx ? bridge : ifname);
-	struct nl_msg *m = nlmsg_alloc_simple(RTM_NEWLINK, 0);
-	struct ifinfomsg ifi = {.ifi_family = AF_UNSPEC,
-				.ifi_index = idx,
-				.ifi_flags = IFF_UP,
-				.ifi_change = IFF_UP};
-	nlmsg_append(m, &ifi, sizeof(ifi), NLMSG_ALIGNTO);
+	struct nl_msg *m = link_up_msg(idx);
 	NLA_PUT_U32(m, IFLA_MASTER, (uint32_t)br);
 	if (alias)
 		NLA_PUT_STRING(m, IFLA_IFALIAS, alias);

@@ -137,19 +137,27 @@ static int simple(const char *cmd, const char *net, json_t **res)
 	return call(cmd, json_pack("{s:s}", "network", net), res);
 }
 
-static int c_undefine(int argc, char **argv)
+/* "CMD NETWORK": one request, one line for people ("Network X done"). */
+static int net_action(int argc, char **argv, const char *cmd, const char *done)
 {
-	json_t *res;
-	if (need_args(argc, 2, "net-undefine NETWORK"))
+	char usage[64];
+	json_t *r;
+	snprintf(usage, sizeof(usage), "%s NETWORK", cmd);
+	if (need_args(argc, 2, usage))
 		return 2;
-	if (simple("net-undefine", argv[1], &res))
+	if (simple(cmd, argv[1], &r))
 		return 1;
 	if (opt_json)
-		print_json(res);
+		print_json(r);
 	else
-		printf("Network %s has been undefined\n", jstr(res, "name"));
-	json_decref(res);
+		printf("Network %s %s\n", jstr(r, "name"), done);
+	json_decref(r);
 	return 0;
+}
+
+static int c_undefine(int argc, char **argv)
+{
+	return net_action(argc, argv, "net-undefine", "has been undefined");
 }
 
 static void print_table(json_t *rows, const char **cols, const char **heads,
@@ -460,32 +468,12 @@ static int c_version(int argc, char **argv)
 
 static int c_start(int argc, char **argv)
 {
-	json_t *r;
-	if (need_args(argc, 2, "net-start NETWORK"))
-		return 2;
-	if (simple("net-start", argv[1], &r))
-		return 1;
-	if (opt_json)
-		print_json(r);
-	else
-		printf("Network %s started\n", jstr(r, "name"));
-	json_decref(r);
-	return 0;
+	return net_action(argc, argv, "net-start", "started");
 }
 
 static int c_destroy(int argc, char **argv)
 {
-	json_t *r;
-	if (need_args(argc, 2, "net-destroy NETWORK"))
-		return 2;
-	if (simple("net-destroy", argv[1], &r))
-		return 1;
-	if (opt_json)
-		print_json(r);
-	else
-		printf("Network %s destroyed\n", jstr(r, "name"));
-	json_decref(r);
-	return 0;
+	return net_action(argc, argv, "net-destroy", "destroyed");
 }
 
 static int c_create(int argc, char **argv)

@@ -34,17 +34,8 @@ static char *net_xml(int i)
 
 static uint64_t sock_op(int fd, const char *cmd, json_t *args)
 {
-	struct nf_err e;
-	json_t *rep;
-	uint64_t t0 = nf_now_ns();
-	if (proto_call(fd, cmd, args, &rep, NULL, NULL, &e) < 0 ||
-	    !json_is_true(json_object_get(rep, "ok"))) {
-		fprintf(stderr, "bench: %s failed\n", cmd);
-		exit(1);
-	}
-	uint64_t dt = nf_now_ns() - t0;
-	json_decref(rep);
-	json_decref(args);
+	uint64_t dt;
+	json_decref(bench_call(fd, cmd, args, NULL, NULL, &dt));
 	return dt;
 }
 

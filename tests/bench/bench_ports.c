@@ -20,25 +20,6 @@ enum { NPORTS = 1000, NUPD = 50 };
 
 static char sock[512];
 
-static json_t *call(int fd, const char *cmd, json_t *args, int *fds,
-		    size_t *nfds, uint64_t *ns)
-{
-	struct nf_err e;
-	json_t *rep;
-	uint64_t t0 = nf_now_ns();
-	if (proto_call(fd, cmd, args, &rep, fds, nfds, &e) < 0 ||
-	    !json_is_true(json_object_get(rep, "ok"))) {
-		fprintf(stderr, "bench: %s failed: %s\n", cmd,
-			json_string_value(json_object_get(
-				json_object_get(rep, "error"), "message")));
-		exit(1);
-	}
-	if (ns)
-		*ns = nf_now_ns() - t0;
-	json_decref(args);
-	return rep;
-}
-
 int main(void)
 {
 	char dir[] = "/tmp/nf-bench-XXXXXX", cmd[128];
@@ -68,12 +49,12 @@ int main(void)
 			      "ip='10.30.%d.%d'/>",
 			      i >> 8, i & 255, i, 1 + i / 250, 1 + i % 250);
 	nf_buf_printf(&x, "</dhcp></ip></network>");
-	json_decref(call(fd, "net-define", json_pack("{s:s}", "xml", x.s), NULL,
-			 NULL, NULL));
+	json_decref(bench_call(fd, "net-define", json_pack("{s:s}", "xml", x.s),
+			       NULL, NULL, NULL));
 	nf_buf_free(&x);
-	json_decref(call(fd, "net-start",
-			 json_pack("{s:s}", "network", "ports"), NULL, NULL,
-			 NULL));
+	json_decref(bench_call(fd, "net-start",
+			       json_pack("{s:s}", "network", "ports"), NULL,
+			       NULL, NULL));
 
 	uint64_t t0 = nf_now_ns();
 	for (int i = 0; i < NPORTS; i++) {
@@ -82,7 +63,7 @@ int main(void)
 		size_t nfds = 0;
 		snprintf(mac, sizeof(mac), "52:54:00:01:%02x:%02x", i >> 8,
 			 i & 255);
-		json_t *rep = call(
+		json_t *rep = bench_call(
 			fd, "port-create",
 			json_pack("{s:s, s:s}", "network", "ports", "mac", mac),
 			fds, &nfds, &t[i]);
@@ -108,12 +89,13 @@ int main(void)
 		snprintf(h, sizeof(h),
 			 "<host mac='52:54:00:02:00:%02x' ip='10.30.100.%d'/>",
 			 i, i + 1);
-		json_decref(call(fd, "net-update",
-				 json_pack("{s:s, s:s, s:s, s:s, s:b, s:b}",
-					   "network", "ports", "command", "add",
-					   "section", "ip-dhcp-host", "xml", h,
-					   "live", 1, "config", 1),
-				 NULL, NULL, &t[i]));
+		json_decref(
+			bench_call(fd, "net-update",
+				   json_pack("{s:s, s:s, s:s, s:s, s:b, s:b}",
+					     "network", "ports", "command",
+					     "add", "section", "ip-dhcp-host",
+					     "xml", h, "live", 1, "config", 1),
+				   NULL, NULL, &t[i]));
 	}
 	bench_row("net-update add host (1,000 hosts, live+config)",
 		  bench_median_ms(t, NUPD), -1);
@@ -122,12 +104,12 @@ int main(void)
 		snprintf(h, sizeof(h),
 			 "<host mac='52:54:00:02:00:%02x' ip='10.30.100.%d'/>",
 			 i, i + 1);
-		json_decref(
-			call(fd, "net-update",
-			     json_pack("{s:s, s:s, s:s, s:s, s:b}", "network",
-				       "ports", "command", "delete", "section",
-				       "ip-dhcp-host", "xml", h, "live", 1),
-			     NULL, NULL, &t[i]));
+		json_decref(bench_call(
+			fd, "net-update",
+			json_pack("{s:s, s:s, s:s, s:s, s:b}", "network",
+				  "ports", "command", "delete", "section",
+				  "ip-dhcp-host", "xml", h, "live", 1),
+			NULL, NULL, &t[i]));
 	}
 	bench_row("net-update delete host (live)", bench_median_ms(t, NUPD),
 		  -1);
@@ -136,20 +118,21 @@ int main(void)
 		snprintf(h, sizeof(h),
 			 "<host mac='52:54:00:03:00:%02x' ip='10.30.101.%d'/>",
 			 i, i + 1);
-		json_decref(call(fd, "net-update",
-				 json_pack("{s:s, s:s, s:s, s:s}", "network",
-					   "ports", "command", "add", "section",
-					   "ip-dhcp-host", "xml", h),
-				 NULL, NULL, &t[i]));
+		json_decref(bench_call(fd, "net-update",
+				       json_pack("{s:s, s:s, s:s, s:s}",
+						 "network", "ports", "command",
+						 "add", "section",
+						 "ip-dhcp-host", "xml", h),
+				       NULL, NULL, &t[i]));
 	}
 	bench_row("net-update add host (live: --current)",
 		  bench_median_ms(t, NUPD), -1);
 
 	t0 = nf_now_ns();
 	for (int i = 0; i < NPORTS; i++) {
-		json_decref(call(fd, "port-delete",
-				 json_pack("{s:s}", "port", taps[i]), NULL,
-				 NULL, &t[i]));
+		json_decref(bench_call(fd, "port-delete",
+				       json_pack("{s:s}", "port", taps[i]),
+				       NULL, NULL, &t[i]));
 		if (keep[i] >= 0)
 			close(keep[i]);
 	}

@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 
 #include "../../lib/nf.h"
+#include "../../netd/proto.h"
 
 extern char **environ;
 
@@ -51,4 +52,24 @@ void bench_row(const char *what, double ms, double base_ms)
 		printf("%-40s %10.3f %8s\n", what, ms, "1.0");
 	else
 		printf("%-40s %10.3f %8.1f\n", what, ms, ms / base_ms);
+}
+
+json_t *bench_call(int fd, const char *cmd, json_t *args, int *fds,
+		   size_t *nfds, uint64_t *ns)
+{
+	struct nf_err e = {0};
+	json_t *rep = NULL;
+	uint64_t t0 = nf_now_ns();
+	if (proto_call(fd, cmd, args, &rep, fds, nfds, &e) < 0 ||
+	    !json_is_true(json_object_get(rep, "ok"))) {
+		fprintf(stderr, "bench: %s failed: %s\n", cmd,
+			rep ? json_string_value(json_object_get(
+				      json_object_get(rep, "error"), "message"))
+			    : e.msg);
+		exit(1);
+	}
+	if (ns)
+		*ns = nf_now_ns() - t0;
+	json_decref(args);
+	return rep;
 }
