@@ -33,7 +33,7 @@ objs = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 BINS := $(BUILD)/netd $(BUILD)/netctl
 UNIT_TESTS := $(BUILD)/tests/test_netxml $(BUILD)/tests/test_store \
 	$(BUILD)/tests/test_conformance $(BUILD)/tests/test_protocol \
-	$(BUILD)/tests/test_dnsmasq_conf
+	$(BUILD)/tests/test_dnsmasq_conf $(BUILD)/tests/test_modules
 
 .PHONY: all deps check test run bench bench-peer fuzz install clean format \
 	check-format
@@ -68,6 +68,11 @@ $(BUILD)/tests/test_dnsmasq_conf: $(call objs,tests/unit/test_dnsmasq_conf.c \
 		dhcp/dhcp.c $(NETD_CORE) $(LIB_SRCS))
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS)
+
+$(BUILD)/tests/test_modules: $(call objs,tests/unit/test_modules.c \
+		tap/tap.c $(LIB_SRCS))
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $^ -lcmocka
 
 $(BUILD)/tests/test_conformance: $(call objs,tests/unit/test_conformance.c \
 		tests/unit/xmlcmp.c $(NETD_CORE) $(LIB_SRCS))

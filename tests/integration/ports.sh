@@ -54,6 +54,8 @@ fails "an IP reserved for another MAC is refused" "192.168.122.11 is reserved fo
 fails "--ip against the MAC's own reservation is refused" "reserved for 192.168.122.15" \
 	$NETCTL port-create default --mac 52:54:00:00:00:15 --ip 192.168.122.77 --persist nft6
 ok "...and none of those left a TAP" bash -c "! ip -n ${NS}h link show nft6 2>/dev/null"
+ok "--name matching a <host name> takes its MAC and IP" \
+	bash -c "$NETCTL port-create default --name vm2 --persist nft10 > $T/p10 && grep -q 'MAC: *52:54:00:00:00:12' $T/p10 && grep -q 'IP: *192.168.122.12' $T/p10 && $NETCTL port-delete nft10 >/dev/null"
 ok "--isolated sets the bridge port flag" \
 	bash -c "$NETCTL port-create default --isolated --persist nft7 >/dev/null && ip -n ${NS}h -d link show nft7 | grep -q 'isolated on'"
 ok "--no-filter installs no guard" \
