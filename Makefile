@@ -30,7 +30,7 @@ NETCTL_SRCS := netd/proto.c netd/netctl.c
 
 objs = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 
-BINS := $(BUILD)/netd $(BUILD)/netctl
+BINS := $(BUILD)/netd $(BUILD)/netctl $(BUILD)/netvm $(BUILD)/guest/probe.elf
 UNIT_TESTS := $(BUILD)/tests/test_netxml $(BUILD)/tests/test_store \
 	$(BUILD)/tests/test_conformance $(BUILD)/tests/test_protocol \
 	$(BUILD)/tests/test_dnsmasq_conf $(BUILD)/tests/test_modules
@@ -48,6 +48,24 @@ $(BUILD)/netd: $(call objs,$(NETD_SRCS) $(LIB_SRCS))
 
 $(BUILD)/netctl: $(call objs,$(NETCTL_SRCS) $(LIB_SRCS))
 	$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS)
+
+NETVM_SRCS := vhost/netvm.c vhost/vm.c
+$(BUILD)/netvm: $(call objs,$(NETVM_SRCS) $(LIB_SRCS))
+	$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS)
+
+# The probe guest: freestanding 32-bit code with a PVH entry note.
+GUEST_CFLAGS := -m32 -ffreestanding -fno-pic -fno-stack-protector \
+	-fno-asynchronous-unwind-tables -O2 -std=gnu11 -Wall -Wextra -Werror
+$(BUILD)/guest/%.o: tests/guest/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(GUEST_CFLAGS) -c $< -o $@
+$(BUILD)/guest/%.o: tests/guest/%.S
+	@mkdir -p $(dir $@)
+	$(CC) -m32 -c $< -o $@
+$(BUILD)/guest/probe.elf: $(BUILD)/guest/start.o $(BUILD)/guest/probe.o \
+		tests/guest/probe.ld
+	ld -m elf_i386 -nostdlib --no-warn-rwx-segments -T tests/guest/probe.ld \
+		-o $@ $(BUILD)/guest/start.o $(BUILD)/guest/probe.o
 
 $(BUILD)/tests/test_netxml: $(call objs,tests/unit/test_netxml.c \
 		tests/unit/xmlcmp.c $(NETD_CORE) $(LIB_SRCS))
@@ -150,6 +168,7 @@ fuzz: deps
 install: all
 	install -D -m 0755 $(BUILD)/netd $(DESTDIR)$(PREFIX)/sbin/netd
 	install -D -m 0755 $(BUILD)/netctl $(DESTDIR)$(PREFIX)/bin/netctl
+	install -D -m 0755 $(BUILD)/netvm $(DESTDIR)$(PREFIX)/bin/netvm
 	install -D -m 0644 doc/netd.8 $(DESTDIR)$(PREFIX)/share/man/man8/netd.8
 	install -D -m 0644 doc/netctl.1 \
 		$(DESTDIR)$(PREFIX)/share/man/man1/netctl.1
