@@ -180,10 +180,10 @@ install: all
 		$(DESTDIR)$(PREFIX)/share/bash-completion/completions/netctl
 
 format:
-	clang-format -i $$(git ls-files '*.c' '*.h')
+	clang-format -i $$(git ls-files --cached --others --exclude-standard '*.c' '*.h')
 
 check-format:
-	@bad=$$(for f in $$(git ls-files '*.c' '*.h'); do \
+	@bad=$$(for f in $$(git ls-files --cached --others --exclude-standard '*.c' '*.h'); do \
 		clang-format --dry-run $$f 2>&1 | grep -q warning && echo $$f; \
 		done); [ -z "$$bad" ] || { echo "needs clang-format: $$bad"; exit 1; }
 

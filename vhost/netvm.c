@@ -27,9 +27,21 @@ static int parse_size(const char *s, size_t *out)
 	if (errno || end == s)
 		return -EINVAL;
 	switch (*end) {
-	case 'G': case 'g': v <<= 30; end++; break;
-	case 'M': case 'm': v <<= 20; end++; break;
-	case 'K': case 'k': v <<= 10; end++; break;
+	case 'G':
+	case 'g':
+		v <<= 30;
+		end++;
+		break;
+	case 'M':
+	case 'm':
+		v <<= 20;
+		end++;
+		break;
+	case 'K':
+	case 'k':
+		v <<= 10;
+		end++;
+		break;
 	case '\0': break;
 	default: return -EINVAL;
 	}
@@ -67,8 +79,9 @@ int main(int argc, char **argv)
 		case 'C': console = optarg; break;
 		case 'm':
 			if (parse_size(optarg, &mem) < 0) {
-				fprintf(stderr, "netvm: --mem '%s' is not a "
-						"size like 64M\n",
+				fprintf(stderr,
+					"netvm: --mem '%s' is not a "
+					"size like 64M\n",
 					optarg);
 				return 1;
 			}
@@ -113,9 +126,7 @@ int main(int argc, char **argv)
 	switch (how) {
 	case VM_POWEROFF: return 0;
 	case VM_RESET: return 2;
-	case VM_SHUTDOWN:
-		fprintf(stderr, "netvm: %s\n", e.msg);
-		return 3;
+	case VM_SHUTDOWN: fprintf(stderr, "netvm: %s\n", e.msg); return 3;
 	default: fprintf(stderr, "netvm: %s\n", e.msg); return 1;
 	}
 }

@@ -11,10 +11,10 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#define START_INFO_GPA 0x6000u
-#define CMDLINE_GPA 0x7000u
-#define CMDLINE_MAX 2048u
-#define PVH_MAGIC 0x336ec578u
+#define START_INFO_GPA		 0x6000u
+#define CMDLINE_GPA		 0x7000u
+#define CMDLINE_MAX		 2048u
+#define PVH_MAGIC		 0x336ec578u
 #define XEN_ELFNOTE_PHYS32_ENTRY 18
 
 int vm_create(struct vm *vm, size_t mem_size, struct nf_err *e)
@@ -51,18 +51,19 @@ int vm_create(struct vm *vm, size_t mem_size, struct nf_err *e)
 		return nf_errf(e, errno, "cannot map %zu bytes of guest RAM",
 			       mem_size);
 	}
-	struct kvm_userspace_memory_region r = {
-		.slot = 0,
-		.guest_phys_addr = 0,
-		.memory_size = mem_size,
-		.userspace_addr = (uintptr_t)vm->mem};
+	struct kvm_userspace_memory_region r = {.slot = 0,
+						.guest_phys_addr = 0,
+						.memory_size = mem_size,
+						.userspace_addr =
+							(uintptr_t)vm->mem};
 	if (ioctl(vm->fd, KVM_SET_USER_MEMORY_REGION, &r) < 0)
 		return nf_errf(e, errno, "KVM_SET_USER_MEMORY_REGION: %s",
 			       strerror(errno));
 	vm->vcpu = ioctl(vm->fd, KVM_CREATE_VCPU, 0);
 	int msz = ioctl(vm->kvm, KVM_GET_VCPU_MMAP_SIZE, 0);
 	if (vm->vcpu < 0 || msz <= 0)
-		return nf_errf(e, errno, "KVM_CREATE_VCPU: %s", strerror(errno));
+		return nf_errf(e, errno, "KVM_CREATE_VCPU: %s",
+			       strerror(errno));
 	vm->run = mmap(NULL, (size_t)msz, PROT_READ | PROT_WRITE, MAP_SHARED,
 		       vm->vcpu, 0);
 	if (vm->run == MAP_FAILED)
@@ -220,18 +221,18 @@ int vm_load_pvh(struct vm *vm, const char *path, const char *cmdline,
 			continue;
 		uint8_t *dst = vm_guest(vm, segs[i].paddr, segs[i].memsz);
 		if (!dst || segs[i].paddr < 0x100000) {
-			r = nf_errf(e, ENOEXEC,
-				    "%s: segment at %#llx (%llu bytes) does not "
-				    "fit guest RAM above 1 MiB (--mem is %zu "
-				    "MiB)",
-				    path, (unsigned long long)segs[i].paddr,
-				    (unsigned long long)segs[i].memsz,
-				    vm->mem_size >> 20);
+			r = nf_errf(
+				e, ENOEXEC,
+				"%s: segment at %#llx (%llu bytes) does not "
+				"fit guest RAM above 1 MiB (--mem is %zu "
+				"MiB)",
+				path, (unsigned long long)segs[i].paddr,
+				(unsigned long long)segs[i].memsz,
+				vm->mem_size >> 20);
 			break;
 		}
 		memcpy(dst, img + segs[i].off, segs[i].filesz);
-		memset(dst + segs[i].filesz, 0,
-		       segs[i].memsz - segs[i].filesz);
+		memset(dst + segs[i].filesz, 0, segs[i].memsz - segs[i].filesz);
 	}
 	free(img);
 	if (r < 0)
@@ -326,7 +327,8 @@ static int io_exit(struct vm *vm, enum vm_exit *how)
 			else
 				memcpy(data, &vm->pci_addr, 4);
 		} else if (port >= 0xcfc && port <= 0xcff) {
-			uint32_t v = pci_config_read(vm) >> ((port - 0xcfc) * 8);
+			uint32_t v =
+				pci_config_read(vm) >> ((port - 0xcfc) * 8);
 			if (!out)
 				memcpy(data, &v, run->io.size);
 		} else if (!out) {
