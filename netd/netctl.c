@@ -111,25 +111,35 @@ static int define_xml(const char *xml, const char *source,
 	return call("net-define", args, res);
 }
 
-static int c_define(int argc, char **argv)
+/* "CMD FILE": sends the file's XML; one line for people. */
+static int xml_action(int argc, char **argv, const char *cmd, const char *done)
 {
+	char usage[64];
 	json_t *res;
-	if (need_args(argc, 2, "net-define FILE"))
+	snprintf(usage, sizeof(usage), "%s FILE", cmd);
+	if (need_args(argc, 2, usage))
 		return 2;
 	char *xml = read_input(argv[1]);
 	if (!xml)
 		return 1;
-	int r = define_xml(xml, argv[1], NULL, &res);
+	int r = call(cmd,
+		     json_pack("{s:s, s:s}", "xml", xml, "source", argv[1]),
+		     &res);
 	free(xml);
 	if (r)
 		return r;
 	if (opt_json)
 		print_json(res);
 	else
-		printf("Network %s defined from %s\n", jstr(res, "name"),
+		printf("Network %s %s from %s\n", jstr(res, "name"), done,
 		       argv[1]);
 	json_decref(res);
 	return 0;
+}
+
+static int c_define(int argc, char **argv)
+{
+	return xml_action(argc, argv, "net-define", "defined");
 }
 
 static int simple(const char *cmd, const char *net, json_t **res)
@@ -478,25 +488,7 @@ static int c_destroy(int argc, char **argv)
 
 static int c_create(int argc, char **argv)
 {
-	json_t *res;
-	if (need_args(argc, 2, "net-create FILE"))
-		return 2;
-	char *xml = read_input(argv[1]);
-	if (!xml)
-		return 1;
-	int r = call("net-create",
-		     json_pack("{s:s, s:s}", "xml", xml, "source", argv[1]),
-		     &res);
-	free(xml);
-	if (r)
-		return r;
-	if (opt_json)
-		print_json(res);
-	else
-		printf("Network %s created from %s\n", jstr(res, "name"),
-		       argv[1]);
-	json_decref(res);
-	return 0;
+	return xml_action(argc, argv, "net-create", "created");
 }
 
 static int c_leases(int argc, char **argv)
