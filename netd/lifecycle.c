@@ -635,18 +635,19 @@ static void sweep_dnsmasq(struct registry *r)
 			continue;
 		char key[256];
 		snprintf(key, sizeof(key), "%.*s", (int)(l - 4), de->d_name);
+		struct dhcp_files f;
+		dhcp_files_init(&f, r->run_dir, r->state_dir, key);
 		bool active = false;
-		for (size_t i = 0; i < r->n; i++) {
-			struct dhcp_files f;
+		for (size_t i = 0; i < r->n && !active; i++) {
+			struct dhcp_files a;
 			if (!r->nets[i]->live || !r->nets[i]->has_dnsmasq)
 				continue;
-			network_files(r, r->nets[i], &f);
-			active = active || strstr(f.pid, de->d_name);
+			network_files(r, r->nets[i], &a);
+			active = !strcmp(a.pid,
+					 f.pid); /* the same file, exactly */
 		}
 		if (active)
 			continue;
-		struct dhcp_files f;
-		dhcp_files_init(&f, r->run_dir, r->state_dir, key);
 		pid_t pid = dhcp_running(&f);
 		nf_warn("removing stale dnsmasq for '%s'%s", key,
 			pid > 0 ? " (still running: stopped)" : "");

@@ -217,6 +217,31 @@ ok "...and the network is active with its bridge" back
 ok "foreign bridge and table never touched" \
 	bash -c "ip -n ${NS}h link show foreignbr >/dev/null && ip netns exec ${NS}h nft list tables | grep -q 'inet foreign'"
 
+# a network whose status vanished while it ran: its dnsmasq is stale even
+# though an active network's pidfile name ("default.pid") ends in its own
+cat >"$T/fault.xml" <<'X'
+<network><name>fault</name><bridge name='nfbr9' stp='off'/>
+<ip address='192.168.190.1' prefix='24'><dhcp>
+<range start='192.168.190.10' end='192.168.190.20'/></dhcp></ip></network>
+X
+ok "start network 'fault'" bash -c "$NETCTL net-define $T/fault.xml && $NETCTL net-start fault"
+FPID=$($NETCTL --json net-info fault | sed -nE 's/.*"dnsmasq_pid": ([0-9]+).*/\1/p')
+stop_netd -KILL
+rm -f "$T/run/networks/fault.json" "$T/run/networks/fault.xml"
+ok "netd restarts" start_netd
+running() { ps -o stat= -p "$1" 2>/dev/null | grep -qv Z; } # not a zombie
+fault_gone() {
+	for _ in $(seq 50); do
+		running "$FPID" || break
+		sleep 0.05
+	done
+	! running "$FPID" &&
+	! ip -n "${NS}h" link show nfbr9 2>/dev/null &&
+	$NETCTL net-info default | grep -q 'Active: *yes'
+}
+ok "its stale dnsmasq, bridge and table are removed; default keeps running" fault_gone
+$NETCTL net-undefine fault >/dev/null
+
 # --- 5. bad input at run time --------------------------------------------
 cat >"$T/collide.xml" <<'X'
 <network><name>collide</name><bridge name='nfbr5' stp='off'/>
