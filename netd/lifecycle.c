@@ -111,11 +111,6 @@ static void dnsmasq_exited(void *ctx);
 static int dnsmasq_launch(struct registry *r, struct network *n,
 			  struct nf_err *e);
 
-struct watch_ctx {
-	struct registry *r;
-	struct network *n;
-};
-
 static void unwatch_dnsmasq(struct network *n)
 {
 	if (n->dnsmasq_pidfd >= 0) {
@@ -129,27 +124,13 @@ static void unwatch_dnsmasq(struct network *n)
 	}
 }
 
-static struct watch_ctx *wctx(struct registry *r, struct network *n)
-{
-	/* one per network, kept for its life: callbacks may outlive a
-	 * single watch */
-	static struct watch_ctx **all;
-	static size_t nall;
-	for (size_t i = 0; i < nall; i++)
-		if (all[i]->n == n && all[i]->r == r)
-			return all[i];
-	struct watch_ctx *w = nf_xcalloc(1, sizeof(*w));
-	w->r = r;
-	w->n = n;
-	NF_APPEND(all, nall, w);
-	return w;
-}
-
-static void watch_dnsmasq(struct registry *r, struct network *n)
+/* The callbacks get the network itself: teardown cancels its watch and
+ * timer before a network can be freed. */
+static void watch_dnsmasq(struct network *n)
 {
 	n->dnsmasq_pidfd = (int)syscall(SYS_pidfd_open, n->dnsmasq_pid, 0);
 	if (n->dnsmasq_pidfd >= 0)
-		loop_watch(n->dnsmasq_pidfd, dnsmasq_exited, wctx(r, n));
+		loop_watch(n->dnsmasq_pidfd, dnsmasq_exited, n);
 	else
 		nf_warn("cannot watch dnsmasq pid %d: %s", (int)n->dnsmasq_pid,
 			strerror(errno));
@@ -157,29 +138,27 @@ static void watch_dnsmasq(struct registry *r, struct network *n)
 
 static void dnsmasq_restart(void *ctx)
 {
-	struct watch_ctx *w = ctx;
+	struct network *n = ctx;
 	struct nf_err e = {0};
-	w->n->restart_timer = 0;
-	if (!w->n->live)
+	n->restart_timer = 0;
+	if (!n->live)
 		return;
-	if (dnsmasq_launch(w->r, w->n, &e) < 0) {
-		unsigned delay = 500u
-				 << (w->n->restarts < 6 ? w->n->restarts : 6);
-		w->n->restarts++;
+	if (dnsmasq_launch(n->reg, n, &e) < 0) {
+		unsigned delay = 500u << (n->restarts < 6 ? n->restarts : 6);
+		n->restarts++;
 		nf_err_log("network '%s': %s; trying again in %u ms",
-			   w->n->live->def.name, e.msg, delay);
-		w->n->restart_timer = loop_after(delay, dnsmasq_restart, w);
+			   n->live->def.name, e.msg, delay);
+		n->restart_timer = loop_after(delay, dnsmasq_restart, n);
 		return;
 	}
-	nf_info("network '%s': dnsmasq restarted (pid %d)",
-		w->n->live->def.name, (int)w->n->dnsmasq_pid);
-	save_status(w->r, w->n, "active", &e);
+	nf_info("network '%s': dnsmasq restarted (pid %d)", n->live->def.name,
+		(int)n->dnsmasq_pid);
+	save_status(n->reg, n, "active", &e);
 }
 
 static void dnsmasq_exited(void *ctx)
 {
-	struct watch_ctx *w = ctx;
-	struct network *n = w->n;
+	struct network *n = ctx;
 	if (!n->live)
 		return;
 	pid_t old = n->dnsmasq_pid;
@@ -194,7 +173,7 @@ static void dnsmasq_exited(void *ctx)
 	nf_warn("network '%s': dnsmasq (pid %d) exited unexpectedly; "
 		"restarting in %u ms",
 		n->live->def.name, (int)old, delay);
-	n->restart_timer = loop_after(delay, dnsmasq_restart, w);
+	n->restart_timer = loop_after(delay, dnsmasq_restart, n);
 }
 
 static int dnsmasq_launch(struct registry *r, struct network *n,
@@ -211,7 +190,7 @@ static int dnsmasq_launch(struct registry *r, struct network *n,
 	if (rc < 0)
 		return rc;
 	n->dnsmasq_since = nf_now_ns();
-	watch_dnsmasq(r, n);
+	watch_dnsmasq(n);
 	return 0;
 }
 
@@ -543,12 +522,9 @@ static void recover_one(struct registry *r, const char *jsonpath)
 			d->name,
 			!was_active ? "netd stopped while it was starting"
 				    : "its bridge is gone");
-		struct network tmp = *n;
-		teardown(r, &tmp);
+		teardown(r, n);
 		netxml_free(n->live);
 		n->live = NULL;
-		n->table[0] = '\0';
-		n->has_dnsmasq = false;
 		if (!n->def)
 			registry_remove(r, n);
 		return;
@@ -566,13 +542,12 @@ static void recover_one(struct registry *r, const char *jsonpath)
 		if (pid > 0) {
 			n->dnsmasq_pid = pid;
 			n->dnsmasq_since = nf_now_ns();
-			watch_dnsmasq(r, n);
+			watch_dnsmasq(n);
 			nf_info("network '%s': adopted dnsmasq pid %d", d->name,
 				(int)pid);
 		} else if (dnsmasq_launch(r, n, &e) < 0) {
 			nf_err_log("network '%s': %s", d->name, e.msg);
-			n->restart_timer =
-				loop_after(1000, dnsmasq_restart, wctx(r, n));
+			n->restart_timer = loop_after(1000, dnsmasq_restart, n);
 		} else {
 			nf_info("network '%s': dnsmasq was gone; restarted "
 				"(pid %d)",

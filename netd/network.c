@@ -27,6 +27,7 @@ static void loaded(struct netxml *nx, bool autostart, void *ctx)
 struct network *registry_add(struct registry *r, struct netxml *def)
 {
 	struct network *n = nf_xcalloc(1, sizeof(*n));
+	n->reg = r;
 	n->def = def;
 	n->dnsmasq_pidfd = -1;
 	NF_APPEND(r->nets, r->n, n);

@@ -14,9 +14,12 @@
 #include "netxml.h"
 #include "store.h"
 
+struct registry;
+
 struct network {
-	struct netxml *def;  /* persistent definition; NULL when transient */
-	struct netxml *live; /* running definition; NULL when inactive */
+	struct registry *reg; /* the registry it belongs to */
+	struct netxml *def;   /* persistent definition; NULL when transient */
+	struct netxml *live;  /* running definition; NULL when inactive */
 	bool autostart;
 	/* while active */
 	char table[128]; /* our nft table, "" when none */
