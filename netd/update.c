@@ -9,8 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <libxml/parser.h>
-
 #include "network.h"
 
 /* Ports a host entry touches: by its MAC, or pinned to its address. */
@@ -36,9 +34,12 @@ static int apply_live(struct registry *r, struct network *n,
 	int rc = 0;
 	switch (sec) {
 	case NETXML_SEC_IP_DHCP_HOST: {
-		/* the entry's MAC and IP, read leniently: it parsed already */
-		xmlDocPtr d = xmlReadMemory(xml, (int)strlen(xml), "entry",
-					    "UTF-8", XML_PARSE_NONET);
+		/* the entry's MAC and IP (it parsed already; lenient as a
+		 * delete may give only one of them) */
+		xmlDocPtr d = NULL;
+		struct nf_err ignore;
+		netxml_parse_fragment(sec, xml, strlen(xml), false, &d,
+				      &ignore);
 		xmlNodePtr h = d ? xmlDocGetRootElement(d) : NULL;
 		xmlChar *mac = h ? xmlGetProp(h, (const xmlChar *)"mac") : NULL,
 			*ip = h ? xmlGetProp(h, (const xmlChar *)"ip") : NULL;
