@@ -1,26 +1,75 @@
 #define _GNU_SOURCE
 #include "vm.h"
 
-#include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/kvm.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
 
-#define START_INFO_GPA		 0x6000u
-#define CMDLINE_GPA		 0x7000u
-#define CMDLINE_MAX		 2048u
-#define PVH_MAGIC		 0x336ec578u
-#define XEN_ELFNOTE_PHYS32_ENTRY 18
+#define MSR_IA32_MISC_ENABLE 0x1a0
+#define SERIAL_IRQ	     4
 
-int vm_create(struct vm *vm, size_t mem_size, struct nf_err *e)
+static int setup_cpu(struct vm *vm, struct vm_cpu *c, int msz,
+		     struct kvm_cpuid2 *cpuid, struct nf_err *e)
+{
+	c->vm = vm;
+	c->fd = ioctl(vm->fd, KVM_CREATE_VCPU, (unsigned long)c->id);
+	if (c->fd < 0)
+		return nf_errf(e, errno, "KVM_CREATE_VCPU %u: %s", c->id,
+			       strerror(errno));
+	c->run = mmap(NULL, (size_t)msz, PROT_READ | PROT_WRITE, MAP_SHARED,
+		      c->fd, 0);
+	if (c->run == MAP_FAILED) {
+		c->run = NULL;
+		return nf_errf(e, errno, "cannot map kvm_run: %s",
+			       strerror(errno));
+	}
+	/* KVM's CPUID, with this vCPU's APIC ID and the hypervisor bit (so
+	 * guests find KVM's leaves and use kvm-clock) */
+	for (unsigned i = 0; i < cpuid->nent; i++) {
+		struct kvm_cpuid_entry2 *x = &cpuid->entries[i];
+		if (x->function == 1) {
+			x->ebx = (x->ebx & 0x00ffffff) | c->id << 24;
+			x->ecx |= 1u << 31;
+		} else if (x->function == 0xb || x->function == 0x1f) {
+			x->edx = c->id;
+		}
+	}
+	if (ioctl(c->fd, KVM_SET_CPUID2, cpuid) < 0)
+		return nf_errf(e, errno, "KVM_SET_CPUID2: %s", strerror(errno));
+	struct {
+		struct kvm_msrs h;
+		struct kvm_msr_entry m[1];
+	} msrs = {{.nmsrs = 1}, {{.index = MSR_IA32_MISC_ENABLE, .data = 1}}};
+	if (ioctl(c->fd, KVM_SET_MSRS, &msrs) < 0)
+		nf_debug("KVM_SET_MSRS: %s", strerror(errno));
+	return 0;
+}
+
+static int set_routes(struct vm *vm);
+
+int vm_create(struct vm *vm, size_t mem_size, unsigned ncpus, struct nf_err *e)
 {
 	memset(vm, 0, sizeof(*vm));
-	vm->kvm = vm->fd = vm->vcpu = -1;
+	vm->kvm = vm->fd = vm->exit_fd = -1;
+	for (unsigned i = 0; i < VM_MAX_CPUS; i++)
+		vm->cpu[i].fd = -1;
+	pthread_mutex_init(&vm->io_lock, NULL);
+	vm->next_gsi = 24;
+	if (ncpus < 1 || ncpus > VM_MAX_CPUS)
+		return nf_errf(e, EINVAL, "--cpus must be 1 to %d",
+			       VM_MAX_CPUS);
+	if (mem_size < (2u << 20) || mem_size > (3ull << 30))
+		return nf_errf(e, EINVAL,
+			       "guest memory must be 2 MiB to 3 GiB (below the "
+			       "32-bit PCI hole)");
 	vm->kvm = open("/dev/kvm", O_RDWR | O_CLOEXEC);
 	if (vm->kvm < 0)
 		return nf_errf(e, errno,
@@ -29,6 +78,15 @@ int vm_create(struct vm *vm, size_t mem_size, struct nf_err *e)
 			       strerror(errno));
 	if (ioctl(vm->kvm, KVM_GET_API_VERSION, 0) != KVM_API_VERSION)
 		return nf_errf(e, ENOTSUP, "unexpected KVM API version");
+	static const int need[] = {KVM_CAP_IRQCHIP,   KVM_CAP_IRQ_ROUTING,
+				   KVM_CAP_IRQFD,     KVM_CAP_IOEVENTFD,
+				   KVM_CAP_EXT_CPUID, KVM_CAP_USER_MEMORY};
+	for (size_t i = 0; i < NF_ARRAY_SIZE(need); i++)
+		if (ioctl(vm->kvm, KVM_CHECK_EXTENSION, need[i]) <= 0)
+			return nf_errf(e, ENOTSUP,
+				       "this KVM lacks capability %d that "
+				       "netvm needs",
+				       need[i]);
 	vm->fd = ioctl(vm->kvm, KVM_CREATE_VM, 0);
 	if (vm->fd < 0)
 		return nf_errf(e, errno, "KVM_CREATE_VM: %s", strerror(errno));
@@ -36,13 +94,11 @@ int vm_create(struct vm *vm, size_t mem_size, struct nf_err *e)
 	    ioctl(vm->fd, KVM_CREATE_IRQCHIP, 0) < 0)
 		return nf_errf(e, errno, "in-kernel irqchip: %s",
 			       strerror(errno));
+	uint64_t idmap = 0xfffbc000ull;
+	ioctl(vm->fd, KVM_SET_IDENTITY_MAP_ADDR, &idmap);
 	struct kvm_pit_config pit = {.flags = KVM_PIT_SPEAKER_DUMMY};
 	if (ioctl(vm->fd, KVM_CREATE_PIT2, &pit) < 0)
 		return nf_errf(e, errno, "in-kernel PIT: %s", strerror(errno));
-	if (mem_size < (2u << 20) || mem_size > (3ull << 30))
-		return nf_errf(e, EINVAL,
-			       "guest memory must be 2 MiB to 3 GiB (below the "
-			       "32-bit PCI hole)");
 	vm->mem_size = mem_size;
 	vm->mem = mmap(NULL, mem_size, PROT_READ | PROT_WRITE,
 		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
@@ -51,6 +107,7 @@ int vm_create(struct vm *vm, size_t mem_size, struct nf_err *e)
 		return nf_errf(e, errno, "cannot map %zu bytes of guest RAM",
 			       mem_size);
 	}
+	madvise(vm->mem, mem_size, MADV_MERGEABLE);
 	struct kvm_userspace_memory_region r = {.slot = 0,
 						.guest_phys_addr = 0,
 						.memory_size = mem_size,
@@ -59,29 +116,51 @@ int vm_create(struct vm *vm, size_t mem_size, struct nf_err *e)
 	if (ioctl(vm->fd, KVM_SET_USER_MEMORY_REGION, &r) < 0)
 		return nf_errf(e, errno, "KVM_SET_USER_MEMORY_REGION: %s",
 			       strerror(errno));
-	vm->vcpu = ioctl(vm->fd, KVM_CREATE_VCPU, 0);
 	int msz = ioctl(vm->kvm, KVM_GET_VCPU_MMAP_SIZE, 0);
-	if (vm->vcpu < 0 || msz <= 0)
-		return nf_errf(e, errno, "KVM_CREATE_VCPU: %s",
+	if (msz <= 0)
+		return nf_errf(e, errno, "KVM_GET_VCPU_MMAP_SIZE: %s",
 			       strerror(errno));
-	vm->run = mmap(NULL, (size_t)msz, PROT_READ | PROT_WRITE, MAP_SHARED,
-		       vm->vcpu, 0);
-	if (vm->run == MAP_FAILED)
-		return nf_errf(e, errno, "cannot map kvm_run: %s",
+	struct kvm_cpuid2 *cpuid = nf_xcalloc(
+		1, sizeof(*cpuid) + 256 * sizeof(struct kvm_cpuid_entry2));
+	cpuid->nent = 256;
+	if (ioctl(vm->kvm, KVM_GET_SUPPORTED_CPUID, cpuid) < 0) {
+		free(cpuid);
+		return nf_errf(e, errno, "KVM_GET_SUPPORTED_CPUID: %s",
+			       strerror(errno));
+	}
+	int rc = 0;
+	for (unsigned i = 0; i < ncpus && rc == 0; i++) {
+		vm->cpu[i].id = i;
+		rc = setup_cpu(vm, &vm->cpu[i], msz, cpuid, e);
+		vm->ncpus = i + 1;
+	}
+	free(cpuid);
+	if (rc < 0)
+		return rc;
+	vm->exit_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (vm->exit_fd < 0)
+		return nf_errf(e, errno, "eventfd: %s", strerror(errno));
+	if (set_routes(vm) < 0)
+		return nf_errf(e, errno, "KVM_SET_GSI_ROUTING: %s",
 			       strerror(errno));
 	return 0;
 }
 
 void vm_destroy(struct vm *vm)
 {
+	for (unsigned i = 0; i < VM_MAX_CPUS; i++)
+		if (vm->cpu[i].fd >= 0)
+			close(vm->cpu[i].fd);
 	if (vm->mem)
 		munmap(vm->mem, vm->mem_size);
-	if (vm->vcpu >= 0)
-		close(vm->vcpu);
 	if (vm->fd >= 0)
 		close(vm->fd);
 	if (vm->kvm >= 0)
 		close(vm->kvm);
+	if (vm->exit_fd >= 0)
+		close(vm->exit_fd);
+	vm->fd = vm->kvm = vm->exit_fd = -1;
+	vm->mem = NULL;
 }
 
 void *vm_guest(struct vm *vm, uint64_t gpa, uint64_t len)
@@ -91,305 +170,439 @@ void *vm_guest(struct vm *vm, uint64_t gpa, uint64_t len)
 	return vm->mem + gpa;
 }
 
-/* --------------------------------------------------------------- boot */
+/* -------------------------------------------------------- interrupts */
 
-struct elf_seg {
-	uint64_t paddr, off, filesz, memsz;
-	uint32_t type;
-};
-
-static int elf_segments(const uint8_t *img, size_t len, struct elf_seg *segs,
-			size_t max, size_t *n, const char *path,
-			struct nf_err *e)
+/* The whole routing table: KVM's defaults for the irqchip pins (0-15 on
+ * the PICs and the I/O APIC, 16-23 on the I/O APIC) and our MSI routes. */
+static int set_routes(struct vm *vm)
 {
-	*n = 0;
-	if (len < sizeof(Elf32_Ehdr) || memcmp(img, ELFMAG, SELFMAG))
-		return nf_errf(e, ENOEXEC, "%s is not an ELF file", path);
-	bool is64 = img[EI_CLASS] == ELFCLASS64;
-	const Elf64_Ehdr *h64 = (const void *)img;
-	const Elf32_Ehdr *h32 = (const void *)img;
-	if (is64 && len < sizeof(Elf64_Ehdr))
-		return nf_errf(e, ENOEXEC, "%s: truncated ELF header", path);
-	uint64_t phoff = is64 ? h64->e_phoff : h32->e_phoff;
-	unsigned phnum = is64 ? h64->e_phnum : h32->e_phnum,
-		 phsz = is64 ? sizeof(Elf64_Phdr) : sizeof(Elf32_Phdr);
-	if (phoff > len || (uint64_t)phnum * phsz > len - phoff)
-		return nf_errf(e, ENOEXEC, "%s: program headers out of bounds",
-			       path);
-	for (unsigned i = 0; i < phnum && *n < max; i++) {
-		const uint8_t *p = img + phoff + (uint64_t)i * phsz;
-		struct elf_seg s;
-		if (is64) {
-			const Elf64_Phdr *ph = (const void *)p;
-			s = (struct elf_seg){ph->p_paddr, ph->p_offset,
-					     ph->p_filesz, ph->p_memsz,
-					     ph->p_type};
-		} else {
-			const Elf32_Phdr *ph = (const void *)p;
-			s = (struct elf_seg){ph->p_paddr, ph->p_offset,
-					     ph->p_filesz, ph->p_memsz,
-					     ph->p_type};
-		}
-		if (s.off > len || s.filesz > len - s.off || s.filesz > s.memsz)
-			return nf_errf(e, ENOEXEC,
-				       "%s: segment %u out of bounds", path, i);
-		segs[(*n)++] = s;
+	struct kvm_irq_routing *t = nf_xcalloc(
+		1, sizeof(*t) + (40 + VM_MAX_GSI) *
+					sizeof(struct kvm_irq_routing_entry));
+	unsigned n = 0;
+	for (unsigned g = 0; g < 24; g++) {
+		if (g < 16)
+			t->entries[n++] = (struct kvm_irq_routing_entry){
+				.gsi = g,
+				.type = KVM_IRQ_ROUTING_IRQCHIP,
+				.u.irqchip = {g < 8 ? KVM_IRQCHIP_PIC_MASTER
+						    : KVM_IRQCHIP_PIC_SLAVE,
+					      g % 8}};
+		t->entries[n++] = (struct kvm_irq_routing_entry){
+			.gsi = g,
+			.type = KVM_IRQ_ROUTING_IRQCHIP,
+			.u.irqchip = {KVM_IRQCHIP_IOAPIC, g}};
 	}
-	return 0;
+	for (unsigned g = 24; g < VM_MAX_GSI; g++)
+		if (vm->msi[g].used)
+			t->entries[n++] = (struct kvm_irq_routing_entry){
+				.gsi = g,
+				.type = KVM_IRQ_ROUTING_MSI,
+				.u.msi = {vm->msi[g].addr_lo,
+					  vm->msi[g].addr_hi,
+					  vm->msi[g].data,
+					  {0}}};
+	t->nr = n;
+	int r = ioctl(vm->fd, KVM_SET_GSI_ROUTING, t);
+	free(t);
+	return r < 0 ? -errno : 0;
 }
 
-/* The PVH entry from a PT_NOTE: name "Xen", type 18, 4- or 8-byte addr. */
-static int pvh_entry(const uint8_t *img, const struct elf_seg *s,
-		     uint64_t *entry)
+int vm_irq_line(struct vm *vm, unsigned gsi, bool level)
 {
-	for (uint64_t o = 0; o + 12 <= s->filesz;) {
-		const uint32_t *nh = (const void *)(img + s->off + o);
-		uint64_t namesz = (nh[0] + 3) & ~3ull,
-			 descsz = (nh[1] + 3) & ~3ull;
-		if (12 + namesz + descsz > s->filesz - o)
-			break;
-		const uint8_t *name = img + s->off + o + 12,
-			      *desc = name + namesz;
-		if (nh[2] == XEN_ELFNOTE_PHYS32_ENTRY && nh[0] == 4 &&
-		    !memcmp(name, "Xen", 4) && (nh[1] == 4 || nh[1] == 8)) {
-			uint64_t v = 0;
-			memcpy(&v, desc, nh[1]);
-			*entry = v;
-			return 0;
-		}
-		o += 12 + namesz + descsz;
-	}
-	return -ENOENT;
+	struct kvm_irq_level l = {.irq = gsi, .level = level};
+	return ioctl(vm->fd, KVM_IRQ_LINE, &l) < 0 ? -errno : 0;
 }
 
-static int set_pvh_cpu(struct vm *vm, uint64_t entry, struct nf_err *e)
+unsigned vm_alloc_gsi(struct vm *vm)
 {
-	struct kvm_sregs s;
-	struct kvm_regs r = {.rip = entry, .rbx = START_INFO_GPA, .rflags = 2};
-	if (ioctl(vm->vcpu, KVM_GET_SREGS, &s) < 0)
-		return nf_errf(e, errno, "KVM_GET_SREGS: %s", strerror(errno));
-	struct kvm_segment code = {.base = 0,
-				   .limit = 0xffffffff,
-				   .selector = 0x8,
-				   .type = 0xb,
-				   .present = 1,
-				   .dpl = 0,
-				   .db = 1,
-				   .s = 1,
-				   .l = 0,
-				   .g = 1},
-			   data = code;
-	data.type = 0x3;
-	data.selector = 0x10;
-	s.cs = code;
-	s.ds = s.es = s.fs = s.gs = s.ss = data;
-	s.cr0 = 0x11; /* PE | ET: protected mode, paging off */
-	s.cr4 = 0;
-	s.efer = 0;
-	if (ioctl(vm->vcpu, KVM_SET_SREGS, &s) < 0 ||
-	    ioctl(vm->vcpu, KVM_SET_REGS, &r) < 0)
-		return nf_errf(e, errno, "setting the boot CPU state: %s",
-			       strerror(errno));
-	return 0;
+	pthread_mutex_lock(&vm->io_lock);
+	unsigned g = vm->next_gsi < VM_MAX_GSI ? vm->next_gsi++ : 0;
+	pthread_mutex_unlock(&vm->io_lock);
+	return g;
 }
 
-int vm_load_pvh(struct vm *vm, const char *path, const char *cmdline,
-		struct nf_err *e)
+int vm_set_msi_route(struct vm *vm, unsigned gsi, bool used, uint32_t lo,
+		     uint32_t hi, uint32_t data)
 {
-	char *img = NULL;
-	size_t len;
-	struct elf_seg segs[64];
-	size_t nsegs;
-	uint64_t entry = 0;
-	bool have_entry = false;
-	int r = nf_read_file(path, vm->mem_size, &img, &len, e);
-	if (r < 0)
-		return r;
-	r = elf_segments((const uint8_t *)img, len, segs, 64, &nsegs, path, e);
-	for (size_t i = 0; r == 0 && i < nsegs; i++)
-		if (segs[i].type == PT_NOTE && !have_entry)
-			have_entry = pvh_entry((const uint8_t *)img, &segs[i],
-					       &entry) == 0;
-	if (r == 0 && !have_entry)
-		r = nf_errf(e, ENOEXEC,
-			    "%s has no PVH entry note "
-			    "(XEN_ELFNOTE_PHYS32_ENTRY); netvm boots ELF "
-			    "kernels with PVH support",
-			    path);
-	for (size_t i = 0; r == 0 && i < nsegs; i++) {
-		if (segs[i].type != PT_LOAD)
-			continue;
-		uint8_t *dst = vm_guest(vm, segs[i].paddr, segs[i].memsz);
-		if (!dst || segs[i].paddr < 0x100000) {
-			r = nf_errf(
-				e, ENOEXEC,
-				"%s: segment at %#llx (%llu bytes) does not "
-				"fit guest RAM above 1 MiB (--mem is %zu "
-				"MiB)",
-				path, (unsigned long long)segs[i].paddr,
-				(unsigned long long)segs[i].memsz,
-				vm->mem_size >> 20);
-			break;
-		}
-		memcpy(dst, img + segs[i].off, segs[i].filesz);
-		memset(dst + segs[i].filesz, 0, segs[i].memsz - segs[i].filesz);
+	if (gsi < 24 || gsi >= VM_MAX_GSI)
+		return -EINVAL;
+	pthread_mutex_lock(&vm->io_lock);
+	int r = 0;
+	if (vm->msi[gsi].used != used || vm->msi[gsi].addr_lo != lo ||
+	    vm->msi[gsi].addr_hi != hi || vm->msi[gsi].data != data) {
+		vm->msi[gsi].used = used;
+		vm->msi[gsi].addr_lo = lo;
+		vm->msi[gsi].addr_hi = hi;
+		vm->msi[gsi].data = data;
+		r = set_routes(vm);
 	}
-	free(img);
-	if (r < 0)
-		return r;
-	size_t cl = cmdline ? strlen(cmdline) : 0;
-	if (cl >= CMDLINE_MAX)
-		return nf_errf(e, E2BIG, "the command line is over %u bytes",
-			       CMDLINE_MAX - 1);
-	uint32_t si[14] = {PVH_MAGIC, 1, 0, 0};
-	uint64_t cmd = cl ? CMDLINE_GPA : 0;
-	memcpy(&si[6], &cmd, 8); /* cmdline_paddr */
-	memcpy(vm_guest(vm, START_INFO_GPA, sizeof(si)), si, sizeof(si));
-	memcpy(vm_guest(vm, CMDLINE_GPA, CMDLINE_MAX), cmdline ? cmdline : "",
-	       cl + 1);
-	return set_pvh_cpu(vm, entry, e);
+	pthread_mutex_unlock(&vm->io_lock);
+	return r;
+}
+
+int vm_signal_msi(struct vm *vm, uint32_t lo, uint32_t hi, uint32_t data)
+{
+	struct kvm_msi m = {.address_lo = lo, .address_hi = hi, .data = data};
+	return ioctl(vm->fd, KVM_SIGNAL_MSI, &m) < 0 ? -errno : 0;
+}
+
+int vm_irqfd(struct vm *vm, int fd, unsigned gsi, bool assign)
+{
+	struct kvm_irqfd f = {.fd = (uint32_t)fd,
+			      .gsi = gsi,
+			      .flags = assign ? 0 : KVM_IRQFD_FLAG_DEASSIGN};
+	return ioctl(vm->fd, KVM_IRQFD, &f) < 0 ? -errno : 0;
+}
+
+int vm_ioeventfd(struct vm *vm, int fd, uint64_t gpa, unsigned len, bool assign)
+{
+	struct kvm_ioeventfd f = {
+		.addr = gpa,
+		.len = len,
+		.fd = fd,
+		.flags = assign ? 0 : KVM_IOEVENTFD_FLAG_DEASSIGN};
+	return ioctl(vm->fd, KVM_IOEVENTFD, &f) < 0 ? -errno : 0;
 }
 
 /* ----------------------------------------------------------- devices */
 
-/* 8250 UART, polled: enough for a console. */
+/* 8250 UART: output to the console, the THR-empty interrupt on IRQ 4 so
+ * Linux's interrupt-driven tty output flows. No input. Under io_lock. */
+static void serial_irq(struct vm *vm)
+{
+	vm_irq_line(vm, SERIAL_IRQ, vm->serial_thre && (vm->serial_ier & 2));
+}
+
 static void serial_io(struct vm *vm, uint16_t port, bool out, uint8_t *v)
 {
 	unsigned reg = port - 0x3f8;
+	bool dlab = vm->serial_lcr & 0x80;
 	if (out) {
-		if (reg == 0 && !(vm->serial_lcr & 0x80)) {
+		if (reg == 0 && !dlab) {
 			if (vm->console) {
 				fputc(*v, vm->console);
 				if (*v == '\n')
 					fflush(vm->console);
 			}
-		} else if (reg == 1 && !(vm->serial_lcr & 0x80)) {
-			vm->serial_ier = *v;
+			vm->serial_thre = true;
+		} else if (reg == 1 && !dlab) {
+			if ((*v & 2) && !(vm->serial_ier & 2))
+				vm->serial_thre = true;
+			vm->serial_ier = *v & 0x0f;
 		} else if (reg == 3) {
 			vm->serial_lcr = *v;
+		} else if (reg == 4) {
+			vm->serial_mcr = *v;
 		} else if (reg == 7) {
 			vm->serial_scr = *v;
 		}
+		serial_irq(vm);
 		return;
 	}
 	switch (reg) {
-	case 1: *v = vm->serial_lcr & 0x80 ? 0 : vm->serial_ier; break;
-	case 2: *v = 0x01; break; /* IIR: no interrupt pending */
+	case 1: *v = dlab ? 0 : vm->serial_ier; break;
+	case 2: /* IIR: THR empty is the only source; reading clears it */
+		if (vm->serial_thre && (vm->serial_ier & 2)) {
+			*v = 0xc2;
+			vm->serial_thre = false;
+			serial_irq(vm);
+		} else {
+			*v = 0xc1;
+		}
+		break;
 	case 3: *v = vm->serial_lcr; break;
+	case 4: *v = vm->serial_mcr; break;
 	case 5: *v = 0x60; break; /* LSR: transmitter empty */
-	case 6: *v = 0xb0; break; /* MSR: DCD, DSR, CTS */
+	case 6: /* MSR: DCD, DSR, CTS, or the loopback of MCR */
+		*v = vm->serial_mcr & 0x10
+			     ? (uint8_t)((vm->serial_mcr & 0x0c) << 4 |
+					 (vm->serial_mcr & 0x03) << 4)
+			     : 0xb0;
+		break;
 	case 7: *v = vm->serial_scr; break;
 	default: *v = 0;
 	}
 }
 
-/* PCI config mechanism #1: a host bridge at 00:00.0, nothing else yet. */
-static uint32_t pci_config_read(struct vm *vm)
+static uint8_t bcd(int v)
 {
-	uint32_t a = vm->pci_addr;
-	unsigned bus = (a >> 16) & 0xff, dev = (a >> 11) & 0x1f,
-		 fn = (a >> 8) & 7, reg = a & 0xfc;
-	if (!(a & 0x80000000u) || bus || dev || fn)
-		return 0xffffffffu;
-	switch (reg) {
-	case 0x00: return 0x29c08086u; /* Intel host bridge */
-	case 0x08: return 0x06000000u; /* class: host bridge */
+	return (uint8_t)((v / 10) << 4 | (v % 10));
+}
+
+/* CMOS/RTC: the host's UTC time in BCD, 24-hour, valid, never updating. */
+static uint8_t cmos_read(unsigned idx)
+{
+	time_t now = time(NULL);
+	struct tm tm;
+	gmtime_r(&now, &tm);
+	switch (idx) {
+	case 0x00: return bcd(tm.tm_sec);
+	case 0x02: return bcd(tm.tm_min);
+	case 0x04: return bcd(tm.tm_hour);
+	case 0x06: return bcd(tm.tm_wday + 1);
+	case 0x07: return bcd(tm.tm_mday);
+	case 0x08: return bcd(tm.tm_mon + 1);
+	case 0x09: return bcd(tm.tm_year % 100);
+	case 0x32: return bcd(tm.tm_year / 100 + 19);
+	case 0x0a: return 0x26;
+	case 0x0b: return 0x02;
+	case 0x0d: return 0x80;
 	default: return 0;
 	}
 }
 
-static int io_exit(struct vm *vm, enum vm_exit *how)
+static struct vm_pci *pci_find(struct vm *vm, unsigned slot)
 {
-	struct kvm_run *run = vm->run;
+	for (unsigned i = 0; i < vm->npci; i++)
+		if (vm->pci[i]->slot == slot)
+			return vm->pci[i];
+	return NULL;
+}
+
+/* Config mechanism #1. The host bridge lives at 00:00.0; BAR0 of each
+ * device is handled here (sizing and placement), the rest by the device. */
+static uint32_t pci_read(struct vm *vm)
+{
+	uint32_t a = vm->pci_addr;
+	unsigned bus = (a >> 16) & 0xff, dev = (a >> 11) & 0x1f,
+		 fn = (a >> 8) & 7, reg = a & 0xfc;
+	if (!(a & 0x80000000u) || bus || fn)
+		return 0xffffffffu;
+	if (dev == 0)
+		return reg == 0 ? 0x29c08086u : reg == 8 ? 0x06000000u : 0;
+	struct vm_pci *d = pci_find(vm, dev);
+	if (!d)
+		return 0xffffffffu;
+	if (reg == 0x10)
+		return d->bar;
+	if (reg > 0x10 && reg < 0x28)
+		return 0;
+	return d->cfg_read(d, reg);
+}
+
+static void pci_write(struct vm *vm, unsigned off, uint32_t v, unsigned size)
+{
+	uint32_t a = vm->pci_addr;
+	unsigned dev = (a >> 11) & 0x1f, reg = (a & 0xfc) + off;
+	if (!(a & 0x80000000u) || (a & 0x00ff0700u) || !dev)
+		return;
+	struct vm_pci *d = pci_find(vm, dev);
+	if (!d || ((reg & ~3u) > 0x10 && (reg & ~3u) < 0x28))
+		return;
+	if ((reg & ~3u) == 0x10) {
+		if (size == 4)
+			d->bar = v & ~(d->bar_size - 1);
+		return;
+	}
+	d->cfg_write(d, reg, v, size);
+}
+
+int vm_add_pci(struct vm *vm, struct vm_pci *d, struct nf_err *e)
+{
+	if (vm->npci >= VM_MAX_PCI)
+		return nf_errf(e, ENOSPC, "at most %d PCI devices", VM_MAX_PCI);
+	d->slot = vm->npci + 1;
+	d->bar = VM_PCI_MMIO + vm->npci * 0x100000u;
+	vm->pci[vm->npci++] = d;
+	return 0;
+}
+
+static void end(struct vm *vm, enum vm_exit how, const char *msg)
+{
+	pthread_mutex_lock(&vm->io_lock);
+	if (vm->exit == VM_RUNNING) {
+		vm->exit = how;
+		snprintf(vm->exit_msg, sizeof(vm->exit_msg), "%s", msg);
+		uint64_t one = 1;
+		if (write(vm->exit_fd, &one, 8) < 0)
+			nf_debug("exit eventfd: %s", strerror(errno));
+	}
+	pthread_mutex_unlock(&vm->io_lock);
+}
+
+/* Port I/O; true when the guest asked to stop. */
+static bool io_exit(struct vm *vm, struct kvm_run *run)
+{
 	uint8_t *data = (uint8_t *)run + run->io.data_offset;
 	bool out = run->io.direction == KVM_EXIT_IO_OUT;
 	uint16_t port = run->io.port;
+	enum vm_exit stop = VM_RUNNING;
+	pthread_mutex_lock(&vm->io_lock);
 	for (uint32_t i = 0; i < run->io.count; i++, data += run->io.size) {
 		if (port >= 0x3f8 && port <= 0x3ff && run->io.size == 1) {
 			serial_io(vm, port, out, data);
 		} else if (port == 0x64) { /* i8042 */
-			if (out && *data == 0xfe) {
-				*how = VM_RESET;
-				return 1;
-			}
+			if (out && *data == 0xfe)
+				stop = VM_RESET;
 			if (!out)
 				*data = 0x00; /* no data, input buffer empty */
+		} else if (port == 0x70 && out) {
+			vm->cmos_idx = *data & 0x7f;
+		} else if (port == 0x71 && !out) {
+			*data = cmos_read(vm->cmos_idx);
 		} else if (port == 0x604 && out && run->io.size == 2) {
 			uint16_t v;
 			memcpy(&v, data, 2);
-			if (v & 0x2000) { /* SLP_EN */
-				*how = VM_POWEROFF;
-				return 1;
-			}
+			if (v & 0x2000) /* SLP_EN */
+				stop = VM_POWEROFF;
 		} else if (port == 0xcf8 && run->io.size == 4) {
 			if (out)
 				memcpy(&vm->pci_addr, data, 4);
 			else
 				memcpy(data, &vm->pci_addr, 4);
 		} else if (port >= 0xcfc && port <= 0xcff) {
-			uint32_t v =
-				pci_config_read(vm) >> ((port - 0xcfc) * 8);
-			if (!out)
+			unsigned off = port - 0xcfc;
+			if (out) {
+				uint32_t v = 0;
+				memcpy(&v, data, run->io.size);
+				pci_write(vm, off, v, run->io.size);
+			} else {
+				uint32_t v = pci_read(vm) >> (off * 8);
 				memcpy(data, &v, run->io.size);
+			}
 		} else if (!out) {
 			memset(data, 0xff, run->io.size); /* nothing there */
 		}
 	}
+	pthread_mutex_unlock(&vm->io_lock);
+	if (stop != VM_RUNNING)
+		end(vm, stop, "");
+	return stop != VM_RUNNING;
+}
+
+static void mmio_exit(struct vm *vm, struct kvm_run *run)
+{
+	uint64_t a = run->mmio.phys_addr;
+	unsigned len = run->mmio.len;
+	for (unsigned i = 0; i < vm->npci; i++) {
+		struct vm_pci *d = vm->pci[i];
+		if (a >= d->bar && a + len <= (uint64_t)d->bar + d->bar_size) {
+			d->mmio(d, a - d->bar, run->mmio.data, len,
+				run->mmio.is_write);
+			return;
+		}
+	}
+	if (!run->mmio.is_write)
+		memset(run->mmio.data, 0xff, len);
+}
+
+/* Handles one exit; false when this vCPU is done. */
+static bool handle_exit(struct vm_cpu *c)
+{
+	struct vm *vm = c->vm;
+	struct kvm_run *run = c->run;
+	char msg[160];
+	switch (run->exit_reason) {
+	case KVM_EXIT_IO: return !io_exit(vm, run);
+	case KVM_EXIT_MMIO: mmio_exit(vm, run); return true;
+	case KVM_EXIT_HLT: return true;
+	case KVM_EXIT_SHUTDOWN:
+		end(vm, VM_SHUTDOWN, "the guest triple-faulted");
+		return false;
+	case KVM_EXIT_INTERNAL_ERROR:
+		/* an exception that cannot be delivered is how some KVMs
+		 * (PVM here) report what VMX/SVM call a triple fault */
+		if (run->internal.suberror == KVM_INTERNAL_ERROR_DELIVERY_EV) {
+			end(vm, VM_SHUTDOWN,
+			    "the guest crashed: an exception could not be "
+			    "delivered (triple fault)");
+			return false;
+		}
+		snprintf(msg, sizeof(msg),
+			 "KVM internal error on vCPU %u, suberror %u%s: the "
+			 "guest ran into what KVM cannot handle",
+			 c->id, run->internal.suberror,
+			 run->internal.suberror == KVM_INTERNAL_ERROR_EMULATION
+				 ? " (instruction emulation failed)"
+				 : "");
+		end(vm, VM_ERROR, msg);
+		return false;
+	case KVM_EXIT_SYSTEM_EVENT:
+		end(vm,
+		    run->system_event.type == KVM_SYSTEM_EVENT_RESET
+			    ? VM_RESET
+			    : VM_POWEROFF,
+		    "");
+		return false;
+	default:
+		snprintf(msg, sizeof(msg), "unexpected KVM exit %u on vCPU %u",
+			 run->exit_reason, c->id);
+		end(vm, VM_ERROR, msg);
+		return false;
+	}
+}
+
+static void *vcpu_thread(void *arg)
+{
+	struct vm_cpu *c = arg;
+	struct vm *vm = c->vm;
+	sigset_t s;
+	sigemptyset(&s);
+	sigaddset(&s, SIGUSR1);
+	pthread_sigmask(SIG_UNBLOCK, &s, NULL);
+	for (;;) {
+		if (__atomic_load_n(&vm->exit, __ATOMIC_ACQUIRE) != VM_RUNNING)
+			break;
+		if (ioctl(c->fd, KVM_RUN, 0) < 0) {
+			if (errno == EINTR || errno == EAGAIN)
+				continue;
+			char msg[96];
+			snprintf(msg, sizeof(msg), "KVM_RUN: %s",
+				 strerror(errno));
+			end(vm, VM_ERROR, msg);
+			break;
+		}
+		if (c->id == 0 && !vm->first_exit_ns)
+			vm->first_exit_ns = nf_now_ns();
+		if (!handle_exit(c))
+			break;
+	}
+	return NULL;
+}
+
+static void on_kick(int sig)
+{
+	(void)sig;
+}
+
+int vm_start(struct vm *vm, struct nf_err *e)
+{
+	struct sigaction sa = {.sa_handler = on_kick};
+	sigaction(SIGUSR1, &sa, NULL);
+	/* vCPU threads inherit a blocked SIGUSR1 and unblock it themselves;
+	 * the rest of the process never sees it */
+	sigset_t s, old;
+	sigemptyset(&s);
+	sigaddset(&s, SIGUSR1);
+	pthread_sigmask(SIG_BLOCK, &s, &old);
+	vm->started_ns = nf_now_ns();
+	for (unsigned i = 0; i < vm->ncpus; i++) {
+		int r = pthread_create(&vm->cpu[i].thread, NULL, vcpu_thread,
+				       &vm->cpu[i]);
+		if (r) {
+			pthread_sigmask(SIG_SETMASK, &old, NULL);
+			vm_stop(vm);
+			return nf_errf(e, r, "cannot start vCPU %u: %s", i,
+				       strerror(r));
+		}
+		vm->cpu[i].started = true;
+	}
 	return 0;
 }
 
-enum vm_exit vm_run(struct vm *vm, struct nf_err *e)
+void vm_stop(struct vm *vm)
 {
-	enum vm_exit how = VM_ERROR;
-	for (;;) {
-		if (ioctl(vm->vcpu, KVM_RUN, 0) < 0) {
-			if (errno == EINTR || errno == EAGAIN)
-				continue;
-			nf_errf(e, errno, "KVM_RUN: %s", strerror(errno));
-			return VM_ERROR;
-		}
-		switch (vm->run->exit_reason) {
-		case KVM_EXIT_IO:
-			if (io_exit(vm, &how))
-				return how;
-			break;
-		case KVM_EXIT_MMIO:
-			if (!vm->run->mmio.is_write)
-				memset(vm->run->mmio.data, 0xff,
-				       vm->run->mmio.len);
-			break;
-		case KVM_EXIT_SHUTDOWN:
-			nf_errf(e, EIO, "the guest triple-faulted");
-			return VM_SHUTDOWN;
-		case KVM_EXIT_INTERNAL_ERROR:
-			/* an exception that cannot be delivered is how some
-			 * KVMs (PVM here) report what VMX/SVM call a triple
-			 * fault */
-			if (vm->run->internal.suberror ==
-			    KVM_INTERNAL_ERROR_DELIVERY_EV) {
-				nf_errf(e, EIO,
-					"the guest crashed: an exception could "
-					"not be delivered (triple fault)");
-				return VM_SHUTDOWN;
-			}
-			nf_errf(e, EIO,
-				"KVM internal error, suberror %u%s: the guest "
-				"ran into what KVM cannot handle",
-				vm->run->internal.suberror,
-				vm->run->internal.suberror ==
-						KVM_INTERNAL_ERROR_EMULATION
-					? " (instruction emulation failed)"
-					: "");
-			return VM_ERROR;
-		case KVM_EXIT_SYSTEM_EVENT:
-			return vm->run->system_event.type ==
-					       KVM_SYSTEM_EVENT_RESET
-				       ? VM_RESET
-				       : VM_POWEROFF;
-		default:
-			nf_errf(e, EIO, "unexpected KVM exit %u",
-				vm->run->exit_reason);
-			return VM_ERROR;
-		}
+	end(vm, VM_STOPPED, "stopped by the host");
+	for (unsigned i = 0; i < vm->ncpus; i++) {
+		if (!vm->cpu[i].started)
+			continue;
+		vm->cpu[i].run->immediate_exit = 1;
+		pthread_kill(vm->cpu[i].thread, SIGUSR1);
+	}
+	for (unsigned i = 0; i < vm->ncpus; i++) {
+		if (vm->cpu[i].started)
+			pthread_join(vm->cpu[i].thread, NULL);
+		vm->cpu[i].started = false;
 	}
 }

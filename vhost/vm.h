@@ -1,10 +1,15 @@
-/* netvm's VMM core: a KVM VM with one vCPU, guest RAM, and the legacy
- * devices every guest expects (8250 serial on 0x3f8, i8042 status and
- * reset, an ACPI-style power-off port, PCI config mechanism #1 with a host
- * bridge). Guests boot from ELF kernels with a PVH entry note. */
+/* netvm's VMM core: a KVM VM with N vCPUs (CPUID from KVM with the
+ * hypervisor bit, an MP table so Linux brings them all up), guest RAM below
+ * the 32-bit PCI hole, in-kernel irqchip and PIT, and the legacy devices
+ * every guest expects: 8250 serial on 0x3f8 (with its interrupt), CMOS/RTC,
+ * i8042 status and reset, an ACPI-style power-off port, PCI config
+ * mechanism #1 with a host bridge. PCI devices plug in through struct
+ * vm_pci. Guests boot from Linux bzImages (boot protocol) or ELF kernels
+ * with a PVH entry note. */
 #ifndef VM_H
 #define VM_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -12,33 +17,96 @@
 
 #include "../lib/nf.h"
 
+#define VM_MAX_CPUS 16
+#define VM_MAX_PCI  8
+#define VM_PCI_MMIO 0xe0000000u /* BARs are placed from here */
+#define VM_MAX_GSI  256
+
 enum vm_exit {
+	VM_RUNNING,
 	VM_POWEROFF, /* the guest powered off */
 	VM_RESET,    /* reboot request (i8042 or reset port) */
 	VM_SHUTDOWN, /* triple fault */
 	VM_ERROR,    /* KVM or device failure */
+	VM_STOPPED,  /* vm_stop from the host (SIGTERM) */
+};
+
+/* A PCI function at 00:slot.0 with one 32-bit memory BAR (BAR0). */
+struct vm_pci {
+	unsigned slot;
+	void *opaque;
+	uint32_t bar, bar_size; /* bar: where the guest put BAR0 */
+	/* config space dword at reg (4-byte aligned) */
+	uint32_t (*cfg_read)(struct vm_pci *d, unsigned reg);
+	/* a write of size bytes at reg (any alignment within a dword) */
+	void (*cfg_write)(struct vm_pci *d, unsigned reg, uint32_t v,
+			  unsigned size);
+	/* an access inside BAR0 */
+	void (*mmio)(struct vm_pci *d, uint64_t off, uint8_t *data,
+		     unsigned len, bool write);
+};
+
+struct vm_cpu {
+	struct vm *vm;
+	unsigned id;
+	int fd;
+	struct kvm_run *run;
+	pthread_t thread;
+	bool started;
 };
 
 struct vm {
-	int kvm, fd, vcpu;
+	int kvm, fd;
 	uint8_t *mem;
 	size_t mem_size;
-	struct kvm_run *run;
-	FILE *console; /* serial output, or NULL */
+	unsigned ncpus;
+	struct vm_cpu cpu[VM_MAX_CPUS];
+	FILE *console;		 /* serial output, or NULL */
+	pthread_mutex_t io_lock; /* legacy devices, PCI config, routes */
 	uint32_t pci_addr;
-	uint8_t serial_lcr, serial_ier, serial_scr;
+	struct vm_pci *pci[VM_MAX_PCI];
+	unsigned npci;
+	uint8_t serial_lcr, serial_ier, serial_scr, serial_mcr, cmos_idx;
+	bool serial_thre; /* THR-empty interrupt pending */
+	/* GSI routes: 0..23 the irqchip pins, then MSI routes */
+	struct {
+		bool used;
+		uint32_t addr_lo, addr_hi, data;
+	} msi[VM_MAX_GSI];
+	unsigned next_gsi;
+	/* how the guest ended; written once, then exit_fd is signalled */
+	enum vm_exit exit;
+	char exit_msg[256];
+	int exit_fd;
+	uint64_t started_ns, first_exit_ns;
 };
 
-int vm_create(struct vm *vm, size_t mem_size, struct nf_err *e);
+int vm_create(struct vm *vm, size_t mem_size, unsigned ncpus, struct nf_err *e);
 void vm_destroy(struct vm *vm);
 /* Guest memory at [gpa, gpa+len) or NULL if any part lies outside RAM;
  * every access to guest-controlled addresses goes through this. */
 void *vm_guest(struct vm *vm, uint64_t gpa, uint64_t len);
-/* Loads an ELF kernel with a PVH note, writes hvm_start_info and the
- * command line, and points the vCPU at the entry (32-bit flat). */
-int vm_load_pvh(struct vm *vm, const char *path, const char *cmdline,
-		struct nf_err *e);
-/* Runs the vCPU until the guest stops; says how it ended. */
-enum vm_exit vm_run(struct vm *vm, struct nf_err *e);
+/* Loads a kernel: a bzImage (with optional initrd) or a PVH ELF; sets up
+ * the boot CPU, the memory map and the MP table. */
+int vm_load_kernel(struct vm *vm, const char *kernel, const char *initrd,
+		   const char *cmdline, struct nf_err *e);
+/* Plugs a PCI device in (before vm_start); assigns its BAR. */
+int vm_add_pci(struct vm *vm, struct vm_pci *d, struct nf_err *e);
+
+/* Starts the vCPU threads. When the guest ends (or fails), vm->exit is set
+ * and vm->exit_fd becomes readable. vm_stop ends and joins them. */
+int vm_start(struct vm *vm, struct nf_err *e);
+void vm_stop(struct vm *vm);
+
+/* Interrupts. */
+int vm_irq_line(struct vm *vm, unsigned gsi, bool level);
+unsigned vm_alloc_gsi(struct vm *vm); /* an MSI route slot, 0 if none */
+int vm_set_msi_route(struct vm *vm, unsigned gsi, bool used, uint32_t lo,
+		     uint32_t hi, uint32_t data);
+int vm_signal_msi(struct vm *vm, uint32_t lo, uint32_t hi, uint32_t data);
+int vm_irqfd(struct vm *vm, int fd, unsigned gsi, bool assign);
+/* A write of len bytes at gpa signals fd instead of exiting. */
+int vm_ioeventfd(struct vm *vm, int fd, uint64_t gpa, unsigned len,
+		 bool assign);
 
 #endif

@@ -1,0 +1,411 @@
+/* Booting: Linux bzImages through the x86 boot protocol (32-bit entry,
+ * boot_params with the e820 map, command line and initrd) and ELF kernels
+ * through their PVH note (hvm_start_info with the memory map and the initrd
+ * as module 0); both get a GDT with flat 0x10/0x18 segments and an MP table
+ * describing every vCPU, the I/O APIC and the interrupt wiring. */
+#define _GNU_SOURCE
+#include <elf.h>
+#include <errno.h>
+#include <linux/kvm.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+
+#include "vm.h"
+
+#define GDT_GPA			 0x500u
+#define START_INFO_GPA		 0x6000u
+#define MEMMAP_GPA		 0x6100u
+#define MODLIST_GPA		 0x6200u
+#define CMDLINE_GPA		 0x7000u
+#define CMDLINE_MAX		 2048u
+#define ZEROPAGE_GPA		 0x10000u
+#define MPTABLE_GPA		 0xf0000u
+#define KERNEL_GPA		 0x100000u
+#define PVH_MAGIC		 0x336ec578u
+#define XEN_ELFNOTE_PHYS32_ENTRY 18
+#define E820_RAM		 1
+#define E820_RESERVED		 2
+
+struct e820 {
+	uint64_t addr, size;
+	uint32_t type;
+} __attribute__((packed));
+
+/* RAM below the EBDA, the BIOS area (holding our MP table), RAM from 1M. */
+static unsigned memory_map(const struct vm *vm, struct e820 m[3])
+{
+	m[0] = (struct e820){0, 0x9fc00, E820_RAM};
+	m[1] = (struct e820){0xf0000, 0x10000, E820_RESERVED};
+	m[2] = (struct e820){KERNEL_GPA, vm->mem_size - KERNEL_GPA, E820_RAM};
+	return 3;
+}
+
+struct elf_seg {
+	uint64_t paddr, off, filesz, memsz;
+	uint32_t type;
+};
+
+static int elf_segments(const uint8_t *img, size_t len, struct elf_seg *segs,
+			size_t max, size_t *n, const char *path,
+			struct nf_err *e)
+{
+	*n = 0;
+	if (len < sizeof(Elf32_Ehdr) || memcmp(img, ELFMAG, SELFMAG))
+		return nf_errf(e, ENOEXEC, "%s is not an ELF file", path);
+	bool is64 = img[EI_CLASS] == ELFCLASS64;
+	const Elf64_Ehdr *h64 = (const void *)img;
+	const Elf32_Ehdr *h32 = (const void *)img;
+	if (is64 && len < sizeof(Elf64_Ehdr))
+		return nf_errf(e, ENOEXEC, "%s: truncated ELF header", path);
+	uint64_t phoff = is64 ? h64->e_phoff : h32->e_phoff;
+	unsigned phnum = is64 ? h64->e_phnum : h32->e_phnum,
+		 phsz = is64 ? sizeof(Elf64_Phdr) : sizeof(Elf32_Phdr);
+	if (phoff > len || (uint64_t)phnum * phsz > len - phoff)
+		return nf_errf(e, ENOEXEC, "%s: program headers out of bounds",
+			       path);
+	for (unsigned i = 0; i < phnum && *n < max; i++) {
+		const uint8_t *p = img + phoff + (uint64_t)i * phsz;
+		struct elf_seg s;
+		if (is64) {
+			const Elf64_Phdr *ph = (const void *)p;
+			s = (struct elf_seg){ph->p_paddr, ph->p_offset,
+					     ph->p_filesz, ph->p_memsz,
+					     ph->p_type};
+		} else {
+			const Elf32_Phdr *ph = (const void *)p;
+			s = (struct elf_seg){ph->p_paddr, ph->p_offset,
+					     ph->p_filesz, ph->p_memsz,
+					     ph->p_type};
+		}
+		if (s.off > len || s.filesz > len - s.off || s.filesz > s.memsz)
+			return nf_errf(e, ENOEXEC,
+				       "%s: segment %u out of bounds", path, i);
+		segs[(*n)++] = s;
+	}
+	return 0;
+}
+
+/* The PVH entry from a PT_NOTE: name "Xen", type 18, 4- or 8-byte addr. */
+static int pvh_entry(const uint8_t *img, const struct elf_seg *s,
+		     uint64_t *entry)
+{
+	for (uint64_t o = 0; o + 12 <= s->filesz;) {
+		const uint32_t *nh = (const void *)(img + s->off + o);
+		uint64_t namesz = (nh[0] + 3) & ~3ull,
+			 descsz = (nh[1] + 3) & ~3ull;
+		if (12 + namesz + descsz > s->filesz - o)
+			break;
+		const uint8_t *name = img + s->off + o + 12,
+			      *desc = name + namesz;
+		if (nh[2] == XEN_ELFNOTE_PHYS32_ENTRY && nh[0] == 4 &&
+		    !memcmp(name, "Xen", 4) && (nh[1] == 4 || nh[1] == 8)) {
+			uint64_t v = 0;
+			memcpy(&v, desc, nh[1]);
+			*entry = v;
+			return 0;
+		}
+		o += 12 + namesz + descsz;
+	}
+	return -ENOENT;
+}
+
+/* 32-bit protected mode, paging off, flat segments from our GDT, as both
+ * the PVH entry and the 32-bit boot protocol want. */
+static int set_boot_cpu(struct vm *vm, uint64_t entry, uint32_t ebx,
+			uint32_t esi, struct nf_err *e)
+{
+	static const uint64_t gdt[4] = {0, 0, 0x00cf9b000000ffffull,
+					0x00cf93000000ffffull};
+	memcpy(vm_guest(vm, GDT_GPA, sizeof(gdt)), gdt, sizeof(gdt));
+	struct kvm_sregs s;
+	struct kvm_regs r = {.rip = entry, .rbx = ebx, .rsi = esi, .rflags = 2};
+	int fd = vm->cpu[0].fd;
+	if (ioctl(fd, KVM_GET_SREGS, &s) < 0)
+		return nf_errf(e, errno, "KVM_GET_SREGS: %s", strerror(errno));
+	struct kvm_segment code = {.base = 0,
+				   .limit = 0xffffffff,
+				   .selector = 0x10,
+				   .type = 0xb,
+				   .present = 1,
+				   .dpl = 0,
+				   .db = 1,
+				   .s = 1,
+				   .l = 0,
+				   .g = 1},
+			   data = code;
+	data.type = 0x3;
+	data.selector = 0x18;
+	s.cs = code;
+	s.ds = s.es = s.fs = s.gs = s.ss = data;
+	s.gdt.base = GDT_GPA;
+	s.gdt.limit = sizeof(gdt) - 1;
+	s.cr0 = 0x11; /* PE | ET: protected mode, paging off */
+	s.cr4 = 0;
+	s.efer = 0;
+	if (ioctl(fd, KVM_SET_SREGS, &s) < 0 || ioctl(fd, KVM_SET_REGS, &r) < 0)
+		return nf_errf(e, errno, "setting the boot CPU state: %s",
+			       strerror(errno));
+	return 0;
+}
+
+static int load_initrd(struct vm *vm, const char *path, uint64_t lo,
+		       uint64_t max, uint64_t *gpa, uint64_t *size,
+		       struct nf_err *e)
+{
+	char *img;
+	size_t len;
+	int r = nf_read_file(path, vm->mem_size, &img, &len, e);
+	if (r < 0)
+		return r;
+	uint64_t top = max + 1 < vm->mem_size ? max + 1 : vm->mem_size;
+	if (len > top || ((top - len) & ~0xfffull) < lo) {
+		free(img);
+		return nf_errf(e, ENOMEM,
+			       "the initrd %s (%zu bytes) does not fit between "
+			       "the kernel and %#llx (--mem is %zu MiB)",
+			       path, len, (unsigned long long)top,
+			       vm->mem_size >> 20);
+	}
+	*gpa = (top - len) & ~0xfffull;
+	*size = len;
+	memcpy(vm_guest(vm, *gpa, len), img, len);
+	free(img);
+	return 0;
+}
+
+static uint8_t checksum(const uint8_t *p, size_t n)
+{
+	uint8_t s = 0;
+	while (n--)
+		s += *p++;
+	return (uint8_t)-s;
+}
+
+/* Intel MP spec 1.4 table: CPUs, ISA (bus 0) and PCI (bus 1), the I/O
+ * APIC, ISA IRQs 0-15 on pins 0-15, PCI INTA# of slot s on pin 16+s. */
+static void write_mptable(struct vm *vm)
+{
+	uint8_t *base = vm_guest(vm, MPTABLE_GPA, 0x10000);
+	uint8_t *p = base + 16, *t = p;
+	unsigned count = 0, ioapic = vm->ncpus;
+	memset(base, 0, 0x1000);
+	memcpy(base, "_MP_", 4);
+	uint32_t phys = MPTABLE_GPA + 16;
+	memcpy(base + 4, &phys, 4);
+	base[8] = 1, base[9] = 4;
+	p += 44;
+	for (unsigned i = 0; i < vm->ncpus; i++, count++, p += 20) {
+		uint32_t sig = 0x600, feat = 0x201; /* FPU, APIC */
+		p[0] = 0, p[1] = (uint8_t)i, p[2] = 0x14;
+		p[3] = 1 | (i == 0 ? 2 : 0); /* enabled, BSP */
+		memcpy(p + 4, &sig, 4);
+		memcpy(p + 8, &feat, 4);
+	}
+	memcpy(p, "\x01\x00ISA   ", 8), p += 8, count++;
+	memcpy(p, "\x01\x01PCI   ", 8), p += 8, count++;
+	uint32_t ioapic_addr = 0xfec00000u;
+	p[0] = 2, p[1] = (uint8_t)ioapic, p[2] = 0x11, p[3] = 1;
+	memcpy(p + 4, &ioapic_addr, 4);
+	p += 8, count++;
+	for (unsigned irq = 0; irq < 16; irq++, p += 8, count++) {
+		p[0] = 3, p[1] = 0, p[2] = 0, p[3] = 0;
+		p[4] = 0, p[5] = (uint8_t)irq, p[6] = (uint8_t)ioapic;
+		p[7] = (uint8_t)irq;
+	}
+	for (unsigned i = 0; i < vm->npci; i++, p += 8, count++) {
+		unsigned s = vm->pci[i]->slot;
+		p[0] = 3, p[1] = 0, p[2] = 0x0d, p[3] = 0; /* level, high */
+		p[4] = 1, p[5] = (uint8_t)(s << 2), p[6] = (uint8_t)ioapic;
+		p[7] = (uint8_t)(16 + s);
+	}
+	/* ExtINT on LINT0, NMI on LINT1 */
+	memcpy(p, "\x04\x03\x00\x00\x00\x00\xff\x00", 8), p += 8, count++;
+	memcpy(p, "\x04\x01\x00\x00\x00\x00\xff\x01", 8), p += 8, count++;
+	uint16_t len = (uint16_t)(p - t), cnt = (uint16_t)count;
+	uint32_t lapic = 0xfee00000u;
+	memcpy(t, "PCMP", 4);
+	memcpy(t + 4, &len, 2);
+	t[6] = 4;
+	memcpy(t + 8, "NETVM   NETFABRIC   ", 20);
+	memcpy(t + 34, &cnt, 2);
+	memcpy(t + 36, &lapic, 4);
+	t[7] = checksum(t, len);
+	base[10] = checksum(base, 16);
+}
+
+static int load_pvh(struct vm *vm, const char *path, const char *img,
+		    size_t len, const char *initrd, size_t cl, struct nf_err *e)
+{
+	struct elf_seg segs[64];
+	size_t nsegs;
+	uint64_t entry = 0, end = KERNEL_GPA;
+	bool have_entry = false;
+	int r = elf_segments((const uint8_t *)img, len, segs, 64, &nsegs, path,
+			     e);
+	for (size_t i = 0; r == 0 && i < nsegs; i++)
+		if (segs[i].type == PT_NOTE && !have_entry)
+			have_entry = pvh_entry((const uint8_t *)img, &segs[i],
+					       &entry) == 0;
+	if (r == 0 && !have_entry)
+		r = nf_errf(e, ENOEXEC,
+			    "%s is neither a bzImage nor an ELF kernel with a "
+			    "PVH entry note (XEN_ELFNOTE_PHYS32_ENTRY)",
+			    path);
+	for (size_t i = 0; r == 0 && i < nsegs; i++) {
+		if (segs[i].type != PT_LOAD)
+			continue;
+		uint8_t *dst = vm_guest(vm, segs[i].paddr, segs[i].memsz);
+		if (!dst || segs[i].paddr < KERNEL_GPA)
+			return nf_errf(
+				e, ENOEXEC,
+				"%s: segment at %#llx (%llu bytes) does not "
+				"fit guest RAM above 1 MiB (--mem is %zu "
+				"MiB)",
+				path, (unsigned long long)segs[i].paddr,
+				(unsigned long long)segs[i].memsz,
+				vm->mem_size >> 20);
+		memcpy(dst, img + segs[i].off, segs[i].filesz);
+		memset(dst + segs[i].filesz, 0, segs[i].memsz - segs[i].filesz);
+		if (segs[i].paddr + segs[i].memsz > end)
+			end = segs[i].paddr + segs[i].memsz;
+	}
+	if (r < 0)
+		return r;
+	struct e820 m[3];
+	unsigned nm = memory_map(vm, m);
+	uint8_t si[56] = {0};
+	uint32_t u32[4] = {PVH_MAGIC, 1, 0, 0};
+	uint64_t cmd = cl ? CMDLINE_GPA : 0, mm = MEMMAP_GPA;
+	if (initrd) {
+		uint64_t mod[4] = {0};
+		if ((r = load_initrd(vm, initrd, end, 0xffffffffu, &mod[0],
+				     &mod[1], e)) < 0)
+			return r;
+		memcpy(vm_guest(vm, MODLIST_GPA, sizeof(mod)), mod,
+		       sizeof(mod));
+		u32[3] = 1;
+		uint64_t ml = MODLIST_GPA;
+		memcpy(si + 16, &ml, 8);
+	}
+	memcpy(si, u32, 16);
+	memcpy(si + 24, &cmd, 8);
+	memcpy(si + 40, &mm, 8);
+	memcpy(si + 48, &nm, 4);
+	memcpy(vm_guest(vm, START_INFO_GPA, sizeof(si)), si, sizeof(si));
+	for (unsigned i = 0; i < nm; i++) {
+		uint8_t ent[24] = {0};
+		memcpy(ent, &m[i], 20);
+		memcpy(vm_guest(vm, MEMMAP_GPA + 24 * i, 24), ent, 24);
+	}
+	return set_boot_cpu(vm, entry, START_INFO_GPA, 0, e);
+}
+
+/* Offsets in boot_params / the setup header (Documentation/arch/x86/
+ * boot.rst). */
+#define BP_E820_ENTRIES 0x1e8
+#define BP_SETUP_SECTS	0x1f1
+#define BP_HEADER	0x202
+#define BP_VERSION	0x206
+#define BP_LOADER	0x210
+#define BP_LOADFLAGS	0x211
+#define BP_RAMDISK	0x218
+#define BP_RAMDISK_SIZE 0x21c
+#define BP_HEAP_END	0x224
+#define BP_CMDLINE	0x228
+#define BP_INITRD_MAX	0x22c
+#define BP_CMDLINE_SIZE 0x238
+#define BP_INIT_SIZE	0x260
+#define BP_E820_TABLE	0x2d0
+
+static bool is_bzimage(const char *img, size_t len)
+{
+	return len > 0x1000 && !memcmp(img + BP_HEADER, "HdrS", 4);
+}
+
+static int load_bzimage(struct vm *vm, const char *path, const char *img,
+			size_t len, const char *initrd, size_t cl,
+			struct nf_err *e)
+{
+	uint16_t version;
+	uint32_t init_size, initrd_max = 0x37ffffff, cmdline_size = 255;
+	memcpy(&version, img + BP_VERSION, 2);
+	memcpy(&init_size, img + BP_INIT_SIZE, 4);
+	if (version < 0x20a)
+		return nf_errf(e, ENOEXEC,
+			       "%s: boot protocol %u.%02u is too old (netvm "
+			       "needs 2.10, Linux 2.6.31 or later)",
+			       path, version >> 8, version & 0xff);
+	memcpy(&initrd_max, img + BP_INITRD_MAX, 4);
+	memcpy(&cmdline_size, img + BP_CMDLINE_SIZE, 4);
+	unsigned sects = (uint8_t)img[BP_SETUP_SECTS];
+	size_t setup = ((size_t)(sects ? sects : 4) + 1) * 512;
+	if (setup >= len)
+		return nf_errf(e, ENOEXEC, "%s: truncated bzImage", path);
+	uint64_t need = (uint64_t)KERNEL_GPA +
+			(init_size > len - setup ? init_size : len - setup);
+	if (need > vm->mem_size)
+		return nf_errf(e, ENOMEM,
+			       "%s needs %llu MiB to unpack; --mem is %zu MiB",
+			       path, (unsigned long long)(need >> 20) + 1,
+			       vm->mem_size >> 20);
+	if (cl > cmdline_size)
+		return nf_errf(e, E2BIG,
+			       "the command line is over this kernel's %u "
+			       "bytes",
+			       cmdline_size);
+	uint8_t *bp = vm_guest(vm, ZEROPAGE_GPA, 4096);
+	memset(bp, 0, 4096);
+	size_t hdr_end = 0x202 + (uint8_t)img[0x201];
+	memcpy(bp + BP_SETUP_SECTS, img + BP_SETUP_SECTS,
+	       (hdr_end < 0x290 ? hdr_end : 0x290) - BP_SETUP_SECTS);
+	memcpy(vm_guest(vm, KERNEL_GPA, len - setup), img + setup, len - setup);
+	bp[BP_LOADER] = 0xff;
+	bp[BP_LOADFLAGS] |= 0x80 | 0x01; /* CAN_USE_HEAP, LOADED_HIGH */
+	uint16_t heap_end = 0xfe00;
+	uint32_t cmd = CMDLINE_GPA;
+	memcpy(bp + BP_HEAP_END, &heap_end, 2);
+	memcpy(bp + BP_CMDLINE, &cmd, 4);
+	if (initrd) {
+		uint64_t gpa, size;
+		int r = load_initrd(vm, initrd, need, initrd_max, &gpa, &size,
+				    e);
+		if (r < 0)
+			return r;
+		uint32_t g = (uint32_t)gpa, s = (uint32_t)size;
+		memcpy(bp + BP_RAMDISK, &g, 4);
+		memcpy(bp + BP_RAMDISK_SIZE, &s, 4);
+	}
+	struct e820 m[3];
+	unsigned nm = memory_map(vm, m);
+	bp[BP_E820_ENTRIES] = (uint8_t)nm;
+	memcpy(bp + BP_E820_TABLE, m, sizeof(m));
+	return set_boot_cpu(vm, KERNEL_GPA, 0, ZEROPAGE_GPA, e);
+}
+
+int vm_load_kernel(struct vm *vm, const char *kernel, const char *initrd,
+		   const char *cmdline, struct nf_err *e)
+{
+	char *img = NULL;
+	size_t len;
+	size_t cl = cmdline ? strlen(cmdline) : 0;
+	if (cl >= CMDLINE_MAX)
+		return nf_errf(e, E2BIG, "the command line is over %u bytes",
+			       CMDLINE_MAX - 1);
+	int r = nf_read_file(kernel, vm->mem_size, &img, &len, e);
+	if (r < 0)
+		return r;
+	memcpy(vm_guest(vm, CMDLINE_GPA, CMDLINE_MAX), cmdline ? cmdline : "",
+	       cl + 1);
+	if (is_bzimage(img, len))
+		r = load_bzimage(vm, kernel, img, len, initrd, cl, e);
+	else if (len >= 4 && !memcmp(img, ELFMAG, SELFMAG))
+		r = load_pvh(vm, kernel, img, len, initrd, cl, e);
+	else
+		r = nf_errf(e, ENOEXEC,
+			    "%s is neither a bzImage nor an ELF file", kernel);
+	free(img);
+	if (r == 0)
+		write_mptable(vm);
+	return r;
+}
