@@ -1,0 +1,51 @@
+/* virtio_net: a virtio-net device on virtio-pci backed by a TAP (one fd
+ * per queue pair, IFF_VNET_HDR with the 12-byte virtio 1 header). Offers
+ * MAC, STATUS, MRG_RXBUF, CSUM/GUEST_CSUM, HOST/GUEST_TSO4/6, EVENT_IDX,
+ * INDIRECT_DESC, VERSION_1, CTRL_VQ and MQ; sets the TAP's offloads from
+ * what the guest acknowledged. The data path is vhost-net (in the kernel)
+ * or a userspace thread per queue pair. */
+#ifndef VIRTIO_NET_H
+#define VIRTIO_NET_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "virtio_pci.h"
+
+#define VNET_MAX_PAIRS 16
+
+enum vnet_vhost { VNET_VHOST_AUTO, VNET_VHOST_ON, VNET_VHOST_OFF };
+
+struct vnet_user; /* userspace backend state of one pair */
+
+struct vnet {
+	struct vpci_dev dev;
+	char name[32];
+	uint8_t mac[6];
+	unsigned pairs;	       /* TAP queues = queue pairs offered */
+	unsigned active_pairs; /* as the driver set (MQ) */
+	int tapfd[VNET_MAX_PAIRS];
+	bool vhost; /* the backend in use */
+	int vhostfd[VNET_MAX_PAIRS];
+	struct vnet_user *user[VNET_MAX_PAIRS];
+	bool running[VNET_MAX_PAIRS];
+};
+
+/* Takes ownership of the TAP fds. vhost: on (fail if vhost-net cannot be
+ * used), off, or auto (vhost-net when /dev/vhost-net works, otherwise the
+ * userspace backend, said in one log line). */
+int vnet_create(struct vnet *n, struct vm *vm, const char *name,
+		const uint8_t mac[6], const int *tapfds, unsigned pairs,
+		enum vnet_vhost vhost, struct nf_err *e);
+void vnet_destroy(struct vnet *n);
+const char *vnet_backend(const struct vnet *n);
+
+/* The backends (net_user.c, net_vhost.c): start/stop one queue pair. */
+int vnet_user_start(struct vnet *n, unsigned pair, struct nf_err *e);
+void vnet_user_stop(struct vnet *n, unsigned pair);
+/* Opens /dev/vhost-net for every pair and checks its features. */
+int vnet_vhost_open(struct vnet *n, struct nf_err *e);
+int vnet_vhost_start(struct vnet *n, unsigned pair, struct nf_err *e);
+void vnet_vhost_stop(struct vnet *n, unsigned pair);
+
+#endif
