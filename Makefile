@@ -49,7 +49,9 @@ $(BUILD)/netd: $(call objs,$(NETD_SRCS) $(LIB_SRCS))
 $(BUILD)/netctl: $(call objs,$(NETCTL_SRCS) $(LIB_SRCS))
 	$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS)
 
-NETVM_SRCS := vhost/netvm.c vhost/vm.c
+NETVM_SRCS := vhost/netvm.c vhost/vm.c vhost/boot.c vhost/virtq.c \
+	vhost/virtio_pci.c vhost/virtio_net.c vhost/net_user.c vhost/net_vhost.c \
+	netd/proto.c
 $(BUILD)/netvm: $(call objs,$(NETVM_SRCS) $(LIB_SRCS))
 	$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS)
 

@@ -1,22 +1,55 @@
-/* netvm: the in-tree KVM guest runner. This first stage boots ELF kernels
- * through their PVH entry with a serial console; virtio-net on netd's
- * ports comes next (issue 5). */
+/* netvm: the in-tree KVM guest runner. Boots a bzImage or a PVH ELF kernel
+ * and plugs it into netd's networks through virtio-net: each --net asks
+ * netd for a port (TAP fds, pinned MAC/IP) or opens a TAP by name or fd. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
+#include <jansson.h>
+#include <linux/if_tun.h>
+#include <net/if.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
 
+#include "../netd/proto.h"
+#include "virtio_net.h"
 #include "vm.h"
+
+#define MAX_NETS 4
+
+struct net_spec {
+	const char *network, *tap; /* netd network, or TAP name */
+	int fd;			   /* or an inherited TAP fd */
+	char mac[18], ip[64], ifname[16];
+	unsigned queues;
+	enum vnet_vhost vhost;
+	int fds[VNET_MAX_PAIRS];
+	struct vnet dev;
+	bool created;
+};
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: netvm run --kernel PATH [--cmdline STR] "
-		   "[--mem SIZE] [--console stdio|file:PATH|none]\n"
+	fprintf(f, "usage: netvm run --kernel PATH [--initrd PATH] [--cmdline "
+		   "STR]\n"
+		   "         [--mem SIZE] [--cpus N] [--name NAME]\n"
+		   "         [--console stdio|file:PATH|none] [--status PATH]\n"
+		   "         [--log-level LEVEL] [--net SPEC ...]\n"
+		   "  SPEC: "
+		   "NETWORK[,mac=M][,ip=A][,queues=N][,vhost=on|off|auto]\n"
+		   "        (a port from netd; NETD_SOCKET or "
+		   "/run/netd/netd.sock)\n"
+		   "     or tap=IFNAME[,mac=M][,queues=N][,vhost=...]\n"
+		   "     or fd=N[,mac=M][,vhost=...] (an open TAP fd)\n"
 		   "  SIZE takes K, M or G (default 64M)\n"
-		   "exit status: 0 power-off, 2 reset, 3 triple fault, "
-		   "1 error\n");
+		   "exit status: 0 power-off, 1 error, 2 reset, 3 guest crash "
+		   "(triple fault), 4 stopped by SIGTERM/SIGINT\n");
 }
 
 static int parse_size(const char *s, size_t *out)
@@ -51,32 +84,298 @@ static int parse_size(const char *s, size_t *out)
 	return 0;
 }
 
+static int parse_uint(const char *s, unsigned max, unsigned *out)
+{
+	char *end;
+	errno = 0;
+	unsigned long v = strtoul(s, &end, 10);
+	if (errno || end == s || *end || v > max)
+		return -EINVAL;
+	*out = (unsigned)v;
+	return 0;
+}
+
+static int parse_net(char *spec, struct net_spec *n, struct nf_err *e)
+{
+	memset(n, 0, sizeof(*n));
+	n->fd = -1;
+	n->queues = 1;
+	for (unsigned i = 0; i < VNET_MAX_PAIRS; i++)
+		n->fds[i] = -1;
+	char *save = NULL, *tok = strtok_r(spec, ",", &save);
+	for (bool first = true; tok; tok = strtok_r(NULL, ",", &save)) {
+		char *eq = strchr(tok, '=');
+		char *v = eq ? eq + 1 : NULL;
+		if (eq)
+			*eq = 0;
+		unsigned fd;
+		if (first && !eq) {
+			n->network = tok;
+		} else if (!v) {
+			return nf_errf(e, EINVAL,
+				       "--net: '%s' is not key=value", tok);
+		} else if (first && !strcmp(tok, "tap")) {
+			n->tap = v;
+		} else if (first && !strcmp(tok, "fd")) {
+			if (parse_uint(v, 65535, &fd) < 0)
+				return nf_errf(e, EINVAL,
+					       "--net: fd=%s is not a file "
+					       "descriptor number",
+					       v);
+			n->fd = (int)fd;
+		} else if (!strcmp(tok, "mac")) {
+			uint8_t m[6];
+			if (nf_mac_parse(v, m) < 0 || (m[0] & 1))
+				return nf_errf(e, EINVAL,
+					       "--net: mac=%s is not a unicast "
+					       "MAC address",
+					       v);
+			nf_mac_format(m, n->mac);
+		} else if (!strcmp(tok, "ip")) {
+			snprintf(n->ip, sizeof(n->ip), "%s", v);
+		} else if (!strcmp(tok, "queues")) {
+			if (parse_uint(v, VNET_MAX_PAIRS, &n->queues) < 0 ||
+			    !n->queues)
+				return nf_errf(e, EINVAL,
+					       "--net: queues=%s: 1 to %d", v,
+					       VNET_MAX_PAIRS);
+		} else if (!strcmp(tok, "vhost")) {
+			if (!strcmp(v, "on"))
+				n->vhost = VNET_VHOST_ON;
+			else if (!strcmp(v, "off"))
+				n->vhost = VNET_VHOST_OFF;
+			else if (!strcmp(v, "auto"))
+				n->vhost = VNET_VHOST_AUTO;
+			else
+				return nf_errf(e, EINVAL,
+					       "--net: vhost=%s: on, off or "
+					       "auto",
+					       v);
+		} else {
+			return nf_errf(e, EINVAL, "--net: unknown option '%s'",
+				       tok);
+		}
+		first = false;
+	}
+	if (!n->network && !n->tap && n->fd < 0)
+		return nf_errf(e, EINVAL,
+			       "--net needs a NETWORK, tap=IFNAME or fd=N");
+	if (n->fd >= 0 && n->queues != 1)
+		return nf_errf(e, EINVAL, "--net fd=N has one queue");
+	if (n->ip[0] && !n->network)
+		return nf_errf(e, EINVAL,
+			       "--net ip= needs a netd network (netd pins it)");
+	return 0;
+}
+
+/* A port from netd: TAP fds, and the MAC/IP netd pinned. */
+static int netd_port(struct net_spec *n, const char *name, struct nf_err *e)
+{
+	const char *path = getenv("NETD_SOCKET");
+	if (!path)
+		path = "/run/netd/netd.sock";
+	int s = proto_connect(path, e);
+	if (s < 0)
+		return nf_err_prefix(e, "network '%s'", n->network);
+	json_t *args = json_pack("{s:s, s:i}", "network", n->network, "queues",
+				 (int)n->queues);
+	if (n->mac[0])
+		json_object_set_new(args, "mac", json_string(n->mac));
+	if (n->ip[0])
+		json_object_set_new(args, "ip", json_string(n->ip));
+	if (name)
+		json_object_set_new(args, "name", json_string(name));
+	json_t *rep = NULL;
+	size_t nfds = VNET_MAX_PAIRS;
+	int r = proto_call(s, "port-create", args, &rep, n->fds, &nfds, e);
+	json_decref(args);
+	close(s);
+	if (r < 0)
+		return r;
+	json_t *res = json_object_get(rep, "result");
+	if (!json_is_true(json_object_get(rep, "ok"))) {
+		r = nf_errf(e, EPERM, "network '%s': port refused: %s",
+			    n->network,
+			    json_string_value(json_object_get(
+				    json_object_get(rep, "error"), "message")));
+	} else if (nfds != n->queues) {
+		r = nf_errf(e, EPROTO, "netd handed %zu fds for %u queues",
+			    nfds, n->queues);
+	} else {
+		const char *mac =
+			json_string_value(json_object_get(res, "mac"));
+		const char *ip = json_string_value(json_object_get(res, "ip"));
+		const char *tap =
+			json_string_value(json_object_get(res, "tap"));
+		snprintf(n->mac, sizeof(n->mac), "%s", mac ? mac : "");
+		snprintf(n->ip, sizeof(n->ip), "%s", ip ? ip : "");
+		snprintf(n->ifname, sizeof(n->ifname), "%s", tap ? tap : "");
+	}
+	json_decref(rep);
+	return r;
+}
+
+/* An existing TAP by name: one fd per queue. */
+static int open_tap(struct net_spec *n, struct nf_err *e)
+{
+	for (unsigned i = 0; i < n->queues; i++) {
+		struct ifreq ifr = {0};
+		int fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
+		if (fd < 0)
+			return nf_errf(e, errno, "cannot open /dev/net/tun: %s",
+				       strerror(errno));
+		n->fds[i] = fd;
+		snprintf(ifr.ifr_name, IFNAMSIZ, "%s", n->tap);
+		ifr.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR |
+				(n->queues > 1 ? IFF_MULTI_QUEUE : 0);
+		if (ioctl(fd, TUNSETIFF, &ifr) < 0)
+			return nf_errf(e, errno, "TAP '%s': %s", n->tap,
+				       strerror(errno));
+	}
+	snprintf(n->ifname, sizeof(n->ifname), "%s", n->tap);
+	return 0;
+}
+
+static int setup_net(struct vm *vm, struct net_spec *n, unsigned idx,
+		     const char *name, struct nf_err *e)
+{
+	int r;
+	if (n->network) {
+		r = netd_port(n, name, e);
+	} else if (n->tap) {
+		r = open_tap(n, e);
+	} else {
+		n->fds[0] = n->fd;
+		snprintf(n->ifname, sizeof(n->ifname), "fd%d", n->fd);
+		r = 0;
+	}
+	if (r < 0)
+		return r;
+	uint8_t mac[6];
+	if (!n->mac[0] || nf_mac_parse(n->mac, mac) < 0) {
+		mac[0] = 0x52, mac[1] = 0x54, mac[2] = 0x00;
+		nf_random_bytes(mac + 3, 3);
+		nf_mac_format(mac, n->mac);
+	}
+	char dname[32];
+	snprintf(dname, sizeof(dname), "net%u", idx);
+	r = vnet_create(&n->dev, vm, dname, mac, n->fds, n->queues, n->vhost,
+			e);
+	for (unsigned i = 0; i < VNET_MAX_PAIRS; i++)
+		n->fds[i] = -1; /* the device owns them now */
+	n->created = true;
+	if (r == 0)
+		nf_info("%s: %s on %s (TAP %s), %u queue pair(s), %s backend",
+			dname, n->mac, n->network ? n->network : "-", n->ifname,
+			n->queues, vnet_backend(&n->dev));
+	return r;
+}
+
+static const char *exit_name(enum vm_exit x)
+{
+	static const char *const names[] = {"running", "poweroff", "reset",
+					    "crashed", "error",	   "stopped"};
+	return names[x];
+}
+
+static void write_status(const char *path, const char *name, struct vm *vm,
+			 struct net_spec *nets, unsigned nnets)
+{
+	if (!path)
+		return;
+	json_t *a = json_array();
+	for (unsigned i = 0; i < nnets; i++) {
+		struct net_spec *n = &nets[i];
+		json_array_append_new(
+			a,
+			json_pack("{s:s, s:s, s:s, s:s, s:s, s:i, s:s?}",
+				  "network", n->network ? n->network : "",
+				  "tap", n->ifname, "mac", n->mac, "ip", n->ip,
+				  "backend", vnet_backend(&n->dev), "queues",
+				  (int)n->queues, "broken",
+				  n->dev.dev.broken ? n->dev.dev.why : NULL));
+	}
+	json_t *j = json_pack("{s:s, s:i, s:s, s:i, s:I, s:o}", "name",
+			      name ? name : "", "pid", (int)getpid(), "state",
+			      exit_name(vm->exit), "cpus", (int)vm->ncpus,
+			      "mem_mib", (json_int_t)(vm->mem_size >> 20),
+			      "nets", a);
+	char *txt = json_dumps(j, JSON_INDENT(1));
+	struct nf_err e;
+	if (nf_write_file_atomic(path, txt, strlen(txt), 0644, NF_VOLATILE,
+				 &e) < 0)
+		nf_warn("status file: %s", e.msg);
+	free(txt);
+	json_decref(j);
+}
+
+/* Waits for the guest to end or a signal; returns how it ended. */
+static enum vm_exit wait_guest(struct vm *vm, int sfd)
+{
+	struct pollfd p[2] = {{vm->exit_fd, POLLIN, 0}, {sfd, POLLIN, 0}};
+	for (;;) {
+		if (poll(p, 2, -1) < 0 && errno != EINTR)
+			break;
+		if (p[0].revents)
+			return vm->exit;
+		if (p[1].revents) {
+			struct signalfd_siginfo si;
+			if (read(sfd, &si, sizeof(si)) == sizeof(si)) {
+				nf_info("signal %u: stopping the guest",
+					si.ssi_signo);
+				return VM_STOPPED;
+			}
+		}
+	}
+	return VM_ERROR;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{"kernel", required_argument, NULL, 'k'},
+		{"initrd", required_argument, NULL, 'i'},
 		{"cmdline", required_argument, NULL, 'c'},
 		{"mem", required_argument, NULL, 'm'},
+		{"cpus", required_argument, NULL, 'p'},
+		{"name", required_argument, NULL, 'n'},
 		{"console", required_argument, NULL, 'C'},
+		{"status", required_argument, NULL, 's'},
+		{"net", required_argument, NULL, 'N'},
+		{"log-level", required_argument, NULL, 'l'},
 		{"help", no_argument, NULL, 'h'},
 		{0}};
-	const char *kernel = NULL, *cmdline = "", *console = "stdio";
+	const char *kernel = NULL, *initrd = NULL, *cmdline = "",
+		   *console = "stdio", *name = NULL, *status = NULL;
 	size_t mem = 64u << 20;
+	unsigned cpus = 1, nnets = 0;
+	static struct net_spec nets[MAX_NETS];
 	struct nf_err e = {0};
-	struct vm vm;
-	int c;
+	static struct vm vm;
+	int c, level = NF_LOG_INFO;
 
-	nf_log_init("netvm", false, NF_LOG_INFO);
 	if (argc < 2 || strcmp(argv[1], "run")) {
-		usage(argc > 1 && !strcmp(argv[1], "--help") ? stdout : stderr);
-		return argc > 1 && !strcmp(argv[1], "--help") ? 0 : 1;
+		bool help = argc > 1 && !strcmp(argv[1], "--help");
+		usage(help ? stdout : stderr);
+		return help ? 0 : 1;
 	}
 	optind = 2;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'k': kernel = optarg; break;
+		case 'i': initrd = optarg; break;
 		case 'c': cmdline = optarg; break;
 		case 'C': console = optarg; break;
+		case 'n': name = optarg; break;
+		case 's': status = optarg; break;
+		case 'l':
+			if ((level = nf_log_parse_level(optarg)) < 0) {
+				fprintf(stderr,
+					"netvm: unknown log level '%s'\n",
+					optarg);
+				return 1;
+			}
+			break;
 		case 'm':
 			if (parse_size(optarg, &mem) < 0) {
 				fprintf(stderr,
@@ -86,47 +385,114 @@ int main(int argc, char **argv)
 				return 1;
 			}
 			break;
+		case 'p':
+			if (parse_uint(optarg, VM_MAX_CPUS, &cpus) < 0 ||
+			    !cpus) {
+				fprintf(stderr, "netvm: --cpus takes 1 to %d\n",
+					VM_MAX_CPUS);
+				return 1;
+			}
+			break;
+		case 'N':
+			if (nnets == MAX_NETS) {
+				fprintf(stderr, "netvm: at most %d --net\n",
+					MAX_NETS);
+				return 1;
+			}
+			if (parse_net(optarg, &nets[nnets++], &e) < 0) {
+				fprintf(stderr, "netvm: %s\n", e.msg);
+				return 1;
+			}
+			break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 1;
 		}
 	}
-	if (!kernel) {
-		fprintf(stderr, "netvm: --kernel is required\n");
+	if (!kernel || optind != argc) {
+		fprintf(stderr,
+			optind != argc ? "netvm: unexpected argument '%s'\n"
+				       : "netvm: --kernel is required\n",
+			argv[optind < argc ? optind : 0]);
 		usage(stderr);
 		return 1;
 	}
-	if (vm_create(&vm, mem, &e) < 0 ||
-	    vm_load_pvh(&vm, kernel, cmdline, &e) < 0) {
-		fprintf(stderr, "netvm: %s\n", e.msg);
-		vm_destroy(&vm);
-		return 1;
-	}
+	nf_log_init("netvm", false, level);
+	FILE *cons = NULL;
 	if (!strcmp(console, "stdio")) {
-		vm.console = stdout;
+		cons = stdout;
 	} else if (!strncmp(console, "file:", 5)) {
-		vm.console = fopen(console + 5, "w");
-		if (!vm.console) {
+		cons = fopen(console + 5, "w");
+		if (!cons) {
 			fprintf(stderr, "netvm: cannot open %s: %s\n",
 				console + 5, strerror(errno));
-			vm_destroy(&vm);
 			return 1;
 		}
 	} else if (strcmp(console, "none")) {
 		fprintf(stderr, "netvm: --console takes stdio, file:PATH or "
 				"none\n");
-		vm_destroy(&vm);
 		return 1;
 	}
-	enum vm_exit how = vm_run(&vm, &e);
-	if (vm.console)
-		fflush(vm.console);
-	if (vm.console && vm.console != stdout)
-		fclose(vm.console);
+	/* signals arrive on the signalfd; every thread inherits the mask */
+	sigset_t sigs;
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGHUP);
+	sigaddset(&sigs, SIGPIPE);
+	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+	sigdelset(&sigs, SIGPIPE);
+	int sfd = signalfd(-1, &sigs, SFD_CLOEXEC);
+	uint64_t t0 = nf_now_ns();
+	int rc = vm_create(&vm, mem, cpus, &e);
+	for (unsigned i = 0; rc == 0 && i < nnets; i++)
+		rc = setup_net(&vm, &nets[i], i, name, &e);
+	if (rc == 0)
+		rc = vm_load_kernel(&vm, kernel, initrd, cmdline, &e);
+	vm.console = cons;
+	if (rc == 0)
+		rc = vm_start(&vm, &e);
+	enum vm_exit how = VM_ERROR;
+	if (rc == 0) {
+		write_status(status, name, &vm, nets, nnets);
+		nf_debug("started in %.1f ms",
+			 (double)(nf_now_ns() - t0) / 1e6);
+		how = wait_guest(&vm, sfd);
+		vm_stop(&vm);
+		if (vm.first_exit_ns)
+			nf_debug("first guest exit %.2f ms after netvm "
+				 "started",
+				 (double)(vm.first_exit_ns - t0) / 1e6);
+		how = vm.exit;
+	} else {
+		fprintf(stderr, "netvm: %s\n", e.msg);
+	}
+	for (unsigned i = 0; i < nnets; i++) {
+		if (nets[i].created && nets[i].dev.dev.broken)
+			nf_warn("net%u was broken by the guest: %s", i,
+				nets[i].dev.dev.why);
+	}
+	if (rc == 0)
+		write_status(status, name, &vm, nets, nnets);
+	for (unsigned i = 0; i < nnets; i++) {
+		if (nets[i].created)
+			vnet_destroy(&nets[i].dev);
+		for (unsigned q = 0; q < VNET_MAX_PAIRS; q++)
+			if (nets[i].fds[q] >= 0)
+				close(nets[i].fds[q]);
+	}
 	vm_destroy(&vm);
+	if (cons) {
+		fflush(cons);
+		if (cons != stdout)
+			fclose(cons);
+	}
+	if (rc < 0)
+		return 1;
 	switch (how) {
 	case VM_POWEROFF: return 0;
 	case VM_RESET: return 2;
-	case VM_SHUTDOWN: fprintf(stderr, "netvm: %s\n", e.msg); return 3;
-	default: fprintf(stderr, "netvm: %s\n", e.msg); return 1;
+	case VM_SHUTDOWN: fprintf(stderr, "netvm: %s\n", vm.exit_msg); return 3;
+	case VM_STOPPED: return 4;
+	default: fprintf(stderr, "netvm: %s\n", vm.exit_msg); return 1;
 	}
 }

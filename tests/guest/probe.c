@@ -1,32 +1,73 @@
 /* The probe guest: a tiny freestanding program netvm boots through its PVH
- * entry to prove the path KVM -> devices -> serial. It prints what it
- * finds in lines a test can parse, then powers off. */
+ * entry. It enumerates PCI, drives the first virtio-net device (virtio 1.x
+ * modern, polled), gets an address by DHCP, answers ARP and ICMP echo,
+ * pings what its command line names and reports each result on the serial
+ * console in lines a test can parse:
+ *   lease 192.168.122.11        ping 192.168.122.1 ok 3/3
+ * Command line words: ping=IP[,IP...]  count=N  serve=SECONDS (keep
+ * answering after the pings)  nonet (skip the network)  hostile (first
+ * hand the device malformed rings: a descriptor outside RAM, a looping
+ * chain, a jumping avail index; report each NEEDS_RESET, then recover)
+ * reset  triplefault. */
 #include <stdint.h>
 
-static inline void outb(uint16_t port, uint8_t v)
+typedef uint8_t u8;
+typedef uint16_t u16;
+typedef uint32_t u32;
+typedef uint64_t u64;
+
+/* ------------------------------------------------------------ basics */
+
+static inline void outb(u16 port, u8 v)
 {
 	__asm__ volatile("outb %0, %1" : : "a"(v), "Nd"(port));
 }
-static inline void outw(uint16_t port, uint16_t v)
+static inline void outw(u16 port, u16 v)
 {
 	__asm__ volatile("outw %0, %1" : : "a"(v), "Nd"(port));
 }
-static inline void outl(uint16_t port, uint32_t v)
+static inline void outl(u16 port, u32 v)
 {
 	__asm__ volatile("outl %0, %1" : : "a"(v), "Nd"(port));
 }
-static inline uint8_t inb(uint16_t port)
+static inline u8 inb(u16 port)
 {
-	uint8_t v;
+	u8 v;
 	__asm__ volatile("inb %1, %0" : "=a"(v) : "Nd"(port));
 	return v;
 }
-static inline uint32_t inl(uint16_t port)
+static inline u32 inl(u16 port)
 {
-	uint32_t v;
+	u32 v;
 	__asm__ volatile("inl %1, %0" : "=a"(v) : "Nd"(port));
 	return v;
 }
+
+void *memcpy(void *d, const void *s, unsigned n);
+void *memset(void *d, int c, unsigned n);
+void *memcpy(void *d, const void *s, unsigned n)
+{
+	void *r = d;
+	__asm__ volatile("rep movsb" : "+D"(d), "+S"(s), "+c"(n) : : "memory");
+	return r;
+}
+void *memset(void *d, int c, unsigned n)
+{
+	void *r = d;
+	__asm__ volatile("rep stosb" : "+D"(d), "+c"(n) : "a"(c) : "memory");
+	return r;
+}
+static int memeq(const void *a, const void *b, unsigned n)
+{
+	const u8 *x = a, *y = b;
+	while (n--)
+		if (*x++ != *y++)
+			return 0;
+	return 1;
+}
+
+#define barrier() __asm__ volatile("" ::: "memory")
+#define mb()	  __asm__ volatile("lock; addl $0,0(%%esp)" ::: "memory")
 
 #define COM1 0x3f8
 
@@ -34,7 +75,7 @@ static void putc_(char c)
 {
 	while (!(inb(COM1 + 5) & 0x20)) /* transmitter holding register */
 		;
-	outb(COM1, (uint8_t)c);
+	outb(COM1, (u8)c);
 }
 
 static void puts_(const char *s)
@@ -43,72 +84,643 @@ static void puts_(const char *s)
 		putc_(*s++);
 }
 
-static void puthex(uint32_t v, int digits)
+static void puthex(u32 v, int digits)
 {
 	for (int i = digits - 1; i >= 0; i--)
 		putc_("0123456789abcdef"[(v >> (i * 4)) & 0xf]);
 }
 
-static int has_word(const char *s, const char *w)
+static void putdec(u32 v)
 {
-	for (; s && *s; s++) {
-		const char *a = s, *b = w;
+	char b[12];
+	int i = 0;
+	do
+		b[i++] = (char)('0' + v % 10);
+	while (v /= 10);
+	while (i)
+		putc_(b[--i]);
+}
+
+static void putip(u32 ip) /* network order in memory, as bytes */
+{
+	const u8 *b = (const u8 *)&ip;
+	for (int i = 0; i < 4; i++) {
+		putdec(b[i]);
+		if (i < 3)
+			putc_('.');
+	}
+}
+
+/* The value of word KEY=... in the command line, or 0. */
+static const char *arg(const char *s, const char *key)
+{
+	for (; s && *s;) {
+		const char *a = s, *b = key;
 		while (*b && *a == *b)
 			a++, b++;
-		if (!*b && (*a == ' ' || !*a))
-			return 1;
+		if (!*b && (*a == '=' || *a == ' ' || !*a))
+			return *a == '=' ? a + 1 : a;
 		while (*s && *s != ' ')
 			s++;
-		if (!*s)
-			break;
+		while (*s == ' ')
+			s++;
 	}
 	return 0;
 }
 
+static u32 parse_dec(const char **p)
+{
+	u32 v = 0;
+	while (**p >= '0' && **p <= '9')
+		v = v * 10 + (u32)(*(*p)++ - '0');
+	return v;
+}
+
+static int parse_ip(const char **p, u32 *ip)
+{
+	u8 *b = (u8 *)ip;
+	for (int i = 0; i < 4; i++) {
+		if (**p < '0' || **p > '9')
+			return 0;
+		b[i] = (u8)parse_dec(p);
+		if (i < 3 && *(*p)++ != '.')
+			return 0;
+	}
+	return 1;
+}
+
+/* Seconds from the CMOS clock (netvm answers with the host's time). */
+static u32 cmos(u8 r)
+{
+	outb(0x70, r);
+	u8 v = inb(0x71);
+	return (u32)(v >> 4) * 10 + (v & 15);
+}
+static u32 now_s(void)
+{
+	return cmos(4) * 3600 + cmos(2) * 60 + cmos(0);
+}
+static u32 elapsed(u32 since)
+{
+	u32 n = now_s();
+	return n >= since ? n - since : n + 86400 - since;
+}
+
+/* --------------------------------------------------------------- PCI */
+
+static u32 pci_read(int dev, int reg)
+{
+	outl(0xcf8, 0x80000000u | (u32)dev << 11 | (u32)(reg & 0xfc));
+	return inl(0xcfc);
+}
+static void pci_write(int dev, int reg, u32 v)
+{
+	outl(0xcf8, 0x80000000u | (u32)dev << 11 | (u32)(reg & 0xfc));
+	outl(0xcfc, v);
+}
+static u8 pci_read8(int dev, int reg)
+{
+	return (u8)(pci_read(dev, reg) >> ((reg & 3) * 8));
+}
+
+/* --------------------------------------------------------- virtio-net */
+
+#define QSZ   16
+#define BUFSZ 2048
+#define HDR   12
+
+struct desc {
+	u64 addr;
+	u32 len;
+	u16 flags, next;
+};
+struct ring {
+	struct desc desc[QSZ];
+	u16 avail_flags, avail_idx, avail_ring[QSZ], used_event;
+	u8 pad[4096 - 16 * QSZ - 6 - 2 * QSZ];
+	u16 used_flags, used_idx;
+	struct {
+		u32 id, len;
+	} used_ring[QSZ];
+	u16 avail_event;
+} __attribute__((aligned(4096)));
+
+static struct ring rxq, txq;
+static u8 rxbuf[QSZ][BUFSZ] __attribute__((aligned(16)));
+static u8 txbuf[QSZ][BUFSZ] __attribute__((aligned(16)));
+static u16 rx_seen, tx_next;
+static volatile u8 *common, *isr, *devcfg;
+static volatile u8 *notify;
+static u32 notify_mult;
+static int vdev = -1;
+static u8 mac[6];
+
+#define C8(o)  (*(volatile u8 *)(common + (o)))
+#define C16(o) (*(volatile u16 *)(common + (o)))
+#define C32(o) (*(volatile u32 *)(common + (o)))
+
+static void kick(u16 q)
+{
+	C16(22) = q;
+	u16 off = C16(30);
+	*(volatile u16 *)(notify + off * notify_mult) = q;
+}
+
+static void setup_queue(u16 q, struct ring *r)
+{
+	memset(r, 0, sizeof(*r));
+	C16(22) = q;		/* queue_select */
+	C16(24) = QSZ;		/* queue_size */
+	C16(26) = 0xffff;	/* no MSI-X vector: we poll */
+	C32(32) = (u32)r->desc; /* desc */
+	C32(36) = 0;
+	C32(40) = (u32)&r->avail_flags; /* driver (avail) */
+	C32(44) = 0;
+	C32(48) = (u32)&r->used_flags; /* device (used) */
+	C32(52) = 0;
+	C16(28) = 1; /* enable */
+}
+
+static void rx_post(u16 i)
+{
+	rxq.desc[i] = (struct desc){(u32)rxbuf[i], BUFSZ, 2 /* WRITE */, 0};
+	rxq.avail_ring[rxq.avail_idx % QSZ] = i;
+	barrier();
+	rxq.avail_idx++;
+}
+
+/* Finds the device and its regions; 0 if there is none. */
+static int vnet_find(void)
+{
+	for (int dev = 1; dev < 32; dev++)
+		if (pci_read(dev, 0) == 0x10411af4u)
+			vdev = dev;
+	if (vdev < 0)
+		return 0;
+	pci_write(vdev, 4, pci_read(vdev, 4) | 6); /* memory, bus master */
+	u32 bar = pci_read(vdev, 0x10) & ~0xfu;
+	for (u8 c = pci_read8(vdev, 0x34); c; c = pci_read8(vdev, c + 1)) {
+		if (pci_read8(vdev, c) != 9)
+			continue;
+		u8 type = pci_read8(vdev, c + 3);
+		volatile u8 *p = (volatile u8 *)(bar + pci_read(vdev, c + 8));
+		if (type == 1)
+			common = p;
+		else if (type == 2)
+			notify = p, notify_mult = pci_read(vdev, c + 16);
+		else if (type == 3)
+			isr = p;
+		else if (type == 4)
+			devcfg = p;
+	}
+	return common && notify && isr && devcfg;
+}
+
+/* Reset and bring the device up with VERSION_1 and MAC; 0 on refusal. */
+static int vnet_init(void)
+{
+	C8(20) = 0;
+	while (C8(20))
+		;
+	C8(20) = 1 | 2; /* ACKNOWLEDGE, DRIVER */
+	C32(0) = 1;
+	u32 hi = C32(4);
+	C32(0) = 0;
+	u32 lo = C32(4);
+	if (!(hi & 1) || !(lo & (1u << 5)))
+		return 0;
+	C32(8) = 0, C32(12) = 1u << 5; /* MAC */
+	C32(8) = 1, C32(12) = 1;       /* VERSION_1 */
+	C8(20) = 1 | 2 | 8;	       /* FEATURES_OK */
+	if (!(C8(20) & 8))
+		return 0;
+	setup_queue(0, &rxq);
+	setup_queue(1, &txq);
+	for (int i = 0; i < 6; i++)
+		mac[i] = devcfg[i];
+	rx_seen = tx_next = 0;
+	for (u16 i = 0; i < QSZ; i++)
+		rx_post(i);
+	C8(20) = 1 | 2 | 8 | 4; /* DRIVER_OK */
+	kick(0);
+	return 1;
+}
+
+static void send(const void *frame, unsigned len)
+{
+	u16 i = tx_next++ % QSZ;
+	memset(txbuf[i], 0, HDR);
+	memcpy(txbuf[i] + HDR, frame, len);
+	txq.desc[i] = (struct desc){(u32)txbuf[i], HDR + len, 0, 0};
+	txq.avail_ring[txq.avail_idx % QSZ] = i;
+	barrier();
+	txq.avail_idx++;
+	mb();
+	kick(1);
+}
+
+/* --------------------------------------------------------- the stack */
+
+static u8 bcast[6] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+static u32 my_ip, mask, router, server;
+static struct {
+	u32 ip;
+	u8 mac[6];
+} arp_cache[8];
+static int ping_replies;
+static u16 ping_seq_want;
+
+static u16 htons_(u16 v)
+{
+	return (u16)(v << 8 | v >> 8);
+}
+
+static u16 csum(const void *p, unsigned n)
+{
+	const u8 *b = p;
+	u32 s = 0;
+	for (unsigned i = 0; i + 1 < n; i += 2)
+		s += (u32)b[i] << 8 | b[i + 1];
+	if (n & 1)
+		s += (u32)b[n - 1] << 8;
+	while (s >> 16)
+		s = (s & 0xffff) + (s >> 16);
+	return htons_((u16)~s);
+}
+
+static u8 frame[1600];
+
+static unsigned eth(const u8 *dst, u16 type)
+{
+	memcpy(frame, dst, 6);
+	memcpy(frame + 6, mac, 6);
+	frame[12] = (u8)(type >> 8), frame[13] = (u8)type;
+	return 14;
+}
+
+static void arp_send(u16 op, const u8 *tmac, u32 tip)
+{
+	unsigned o = eth(op == 1 ? bcast : tmac, 0x0806);
+	static const u8 h[8] = {0, 1, 8, 0, 6, 4, 0, 0};
+	memcpy(frame + o, h, 8);
+	frame[o + 7] = (u8)op;
+	memcpy(frame + o + 8, mac, 6);
+	memcpy(frame + o + 14, &my_ip, 4);
+	memcpy(frame + o + 18, op == 1 ? (const u8 *)"\0\0\0\0\0\0" : tmac, 6);
+	memcpy(frame + o + 24, &tip, 4);
+	send(frame, o + 28);
+}
+
+static void arp_learn(u32 ip, const u8 *m)
+{
+	int slot = 0;
+	for (int i = 0; i < 8; i++)
+		if (arp_cache[i].ip == ip || !arp_cache[i].ip) {
+			slot = i;
+			break;
+		}
+	arp_cache[slot].ip = ip;
+	memcpy(arp_cache[slot].mac, m, 6);
+}
+
+static const u8 *arp_lookup(u32 ip)
+{
+	for (int i = 0; i < 8; i++)
+		if (arp_cache[i].ip == ip)
+			return arp_cache[i].mac;
+	return 0;
+}
+
+/* IPv4 header at frame+14 for proto, payload len n; returns offset. */
+static unsigned ip_hdr(const u8 *dst_mac, u32 src, u32 dst, u8 proto,
+		       unsigned n)
+{
+	unsigned o = eth(dst_mac, 0x0800);
+	u8 *h = frame + o;
+	static u16 id;
+	memset(h, 0, 20);
+	h[0] = 0x45;
+	h[2] = (u8)((20 + n) >> 8), h[3] = (u8)(20 + n);
+	h[4] = (u8)(++id >> 8), h[5] = (u8)id;
+	h[8] = 64, h[9] = proto;
+	memcpy(h + 12, &src, 4);
+	memcpy(h + 16, &dst, 4);
+	u16 c = csum(h, 20);
+	memcpy(h + 10, &c, 2);
+	return o + 20;
+}
+
+static void icmp_echo(const u8 *dmac, u32 dst, u8 type, const u8 *body,
+		      unsigned n)
+{
+	unsigned o = ip_hdr(dmac, my_ip, dst, 1, n);
+	memcpy(frame + o, body, n);
+	frame[o] = type, frame[o + 1] = 0, frame[o + 2] = frame[o + 3] = 0;
+	u16 c = csum(frame + o, n);
+	memcpy(frame + o + 2, &c, 2);
+	send(frame, o + n);
+}
+
+/* DHCP */
+static u32 xid = 0x4e460001;
+static u32 offered;
+static int dhcp_state; /* 0 none, 2 offer seen, 5 ack seen */
+
+static void dhcp_send(u8 type)
+{
+	u8 *d = frame + 14 + 20 + 8;
+	memset(d, 0, 300);
+	d[0] = 1, d[1] = 1, d[2] = 6;
+	memcpy(d + 4, &xid, 4);
+	d[10] = 0x80; /* broadcast flag */
+	memcpy(d + 28, mac, 6);
+	static const u8 cookie[4] = {99, 130, 83, 99};
+	memcpy(d + 236, cookie, 4);
+	u8 *o = d + 240;
+	*o++ = 53, *o++ = 1, *o++ = type;
+	if (type == 3) {
+		*o++ = 50, *o++ = 4;
+		memcpy(o, &offered, 4), o += 4;
+		*o++ = 54, *o++ = 4;
+		memcpy(o, &server, 4), o += 4;
+	}
+	*o++ = 55, *o++ = 2, *o++ = 1, *o++ = 3;
+	*o++ = 255;
+	unsigned n = 300;
+	u32 any = 0, all = 0xffffffffu;
+	unsigned off = ip_hdr(bcast, any, all, 17, 8 + n);
+	u8 *u = frame + off;
+	u[0] = 0, u[1] = 68, u[2] = 0, u[3] = 67;
+	u[4] = (u8)((8 + n) >> 8), u[5] = (u8)(8 + n), u[6] = u[7] = 0;
+	send(frame, off + 8 + n);
+}
+
+static void dhcp_input(const u8 *d, unsigned n)
+{
+	if (n < 240 || d[0] != 2 || !memeq(d + 4, &xid, 4) ||
+	    !memeq(d + 28, mac, 6))
+		return;
+	u8 type = 0;
+	u32 sid = 0, m = 0, rt = 0;
+	for (unsigned i = 240; i + 1 < n && d[i] != 255;) {
+		u8 t = d[i], l = d[i + 1];
+		if (t == 0) {
+			i++;
+			continue;
+		}
+		if (i + 2 + l > n)
+			break;
+		if (t == 53 && l >= 1)
+			type = d[i + 2];
+		else if (t == 54 && l >= 4)
+			memcpy(&sid, d + i + 2, 4);
+		else if (t == 1 && l >= 4)
+			memcpy(&m, d + i + 2, 4);
+		else if (t == 3 && l >= 4)
+			memcpy(&rt, d + i + 2, 4);
+		i += 2u + l;
+	}
+	if (type == 2 && dhcp_state == 0) {
+		memcpy(&offered, d + 16, 4);
+		server = sid;
+		dhcp_state = 2;
+	} else if (type == 5 && dhcp_state == 2) {
+		memcpy(&my_ip, d + 16, 4);
+		mask = m, router = rt;
+		dhcp_state = 5;
+	}
+}
+
+static void input(const u8 *f, unsigned n)
+{
+	if (n < 14 || (!memeq(f, mac, 6) && !memeq(f, bcast, 6)))
+		return;
+	u16 type = (u16)(f[12] << 8 | f[13]);
+	const u8 *p = f + 14;
+	n -= 14;
+	if (type == 0x0806 && n >= 28) {
+		u32 sip, tip;
+		memcpy(&sip, p + 14, 4);
+		memcpy(&tip, p + 24, 4);
+		if (sip)
+			arp_learn(sip, p + 8);
+		if (p[7] == 1 && my_ip && tip == my_ip)
+			arp_send(2, p + 8, sip);
+		return;
+	}
+	if (type != 0x0800 || n < 20 || (p[0] >> 4) != 4)
+		return;
+	unsigned hl = (p[0] & 15) * 4u, tot = (unsigned)(p[2] << 8 | p[3]);
+	if (hl < 20 || tot > n || tot < hl)
+		return;
+	u32 src, dst;
+	memcpy(&src, p + 12, 4);
+	memcpy(&dst, p + 16, 4);
+	const u8 *l4 = p + hl;
+	unsigned ln = tot - hl;
+	if (p[9] == 17 && ln >= 8 && l4[3] == 68)
+		dhcp_input(l4 + 8, ln - 8);
+	else if (p[9] == 1 && ln >= 8 && my_ip && dst == my_ip) {
+		if (l4[0] == 8) /* echo request: answer */
+			icmp_echo(f + 6, src, 0, l4, ln);
+		else if (l4[0] == 0 && l4[4] == 0x4e && l4[5] == 0x46 &&
+			 (u16)(l4[6] << 8 | l4[7]) == ping_seq_want)
+			ping_replies++;
+	}
+}
+
+/* Takes what arrived and returns the buffers. */
+static void poll_rx(void)
+{
+	while (*(volatile u16 *)&rxq.used_idx != rx_seen) {
+		barrier();
+		u16 slot = rx_seen % QSZ;
+		u32 id = rxq.used_ring[slot].id, len = rxq.used_ring[slot].len;
+		rx_seen++;
+		if (id < QSZ) {
+			if (len > HDR && len <= BUFSZ)
+				input(rxbuf[id] + HDR, len - HDR);
+			rx_post((u16)id);
+		}
+		mb();
+		kick(0);
+	}
+}
+
+/* Polls for up to secs seconds or until *flag reaches want. */
+static void wait_for(volatile int *flag, int want, u32 secs)
+{
+	u32 t0 = now_s();
+	while (elapsed(t0) < secs) {
+		poll_rx();
+		if (flag && *flag >= want)
+			return;
+	}
+}
+
+static int dhcp(void)
+{
+	for (int tries = 0; tries < 15 && dhcp_state != 5; tries++) {
+		dhcp_state = 0;
+		xid++;
+		dhcp_send(1);
+		wait_for(&dhcp_state, 2, 2);
+		if (dhcp_state != 2)
+			continue;
+		dhcp_send(3);
+		wait_for(&dhcp_state, 5, 2);
+	}
+	return dhcp_state == 5;
+}
+
+static const u8 *resolve(u32 ip)
+{
+	u32 hop = ((ip ^ my_ip) & mask) && router ? router : ip;
+	for (int t = 0; t < 3; t++) {
+		const u8 *m = arp_lookup(hop);
+		if (m)
+			return m;
+		arp_send(1, 0, hop);
+		u32 t0 = now_s();
+		while (elapsed(t0) < 2 && !arp_lookup(hop))
+			poll_rx();
+	}
+	return arp_lookup(hop);
+}
+
+static void ping(u32 ip, int count)
+{
+	int ok = 0;
+	const u8 *m = resolve(ip);
+	for (int i = 0; m && i < count; i++) {
+		u8 body[40];
+		memset(body, 0x61, sizeof(body));
+		body[4] = 0x4e, body[5] = 0x46; /* identifier "NF" */
+		ping_seq_want = (u16)(i + 1);
+		body[6] = 0, body[7] = (u8)(i + 1);
+		ping_replies = 0;
+		icmp_echo(m, ip, 8, body, sizeof(body));
+		wait_for(&ping_replies, 1, 2);
+		ok += ping_replies > 0;
+	}
+	puts_("ping ");
+	putip(ip);
+	puts_(ok == count ? " ok " : " fail ");
+	putdec((u32)ok);
+	putc_('/');
+	putdec((u32)count);
+	puts_("\n");
+}
+
+/* Malformed rings; each must end in NEEDS_RESET (status bit 0x40). */
+static void hostile(void)
+{
+	static const char *const what[] = {"descriptor outside RAM",
+					   "looping chain", "avail index jump"};
+	for (int t = 0; t < 3; t++) {
+		if (!vnet_init())
+			return;
+		u16 i = tx_next++ % QSZ;
+		if (t == 0)
+			txq.desc[i] = (struct desc){0xfffff000u, 4096, 0, 0};
+		else
+			txq.desc[i] = (struct desc){(u32)txbuf[i], 64, 1, i};
+		txq.avail_ring[0] = i;
+		barrier();
+		txq.avail_idx = t == 2 ? 200 : 1;
+		mb();
+		kick(1);
+		u32 t0 = now_s();
+		while (!(C8(20) & 0x40) && elapsed(t0) < 3)
+			;
+		puts_("hostile: ");
+		puts_(what[t]);
+		puts_(C8(20) & 0x40 ? ": device needs reset\n"
+				    : ": device accepted it\n");
+	}
+}
+
 struct hvm_start_info {
-	uint32_t magic, version, flags, nr_modules;
-	uint64_t modlist_paddr, cmdline_paddr, rsdp_paddr;
+	u32 magic, version, flags, nr_modules;
+	u64 modlist_paddr, cmdline_paddr, rsdp_paddr;
 };
 
-static uint32_t pci_read(int dev, int fn, int reg)
+static void network(const char *cmd)
 {
-	outl(0xcf8, 0x80000000u | (uint32_t)dev << 11 | (uint32_t)fn << 8 |
-			    (uint32_t)(reg & 0xfc));
-	return inl(0xcfc);
+	if (!vnet_find()) {
+		puts_("probe: no virtio-net device\n");
+		return;
+	}
+	if (arg(cmd, "hostile"))
+		hostile();
+	if (!vnet_init()) {
+		puts_("probe: virtio-net refused our features\n");
+		return;
+	}
+	puts_("probe: virtio-net ");
+	for (int i = 0; i < 6; i++) {
+		puthex(mac[i], 2);
+		if (i < 5)
+			putc_(':');
+	}
+	puts_("\n");
+	if (!dhcp()) {
+		puts_("lease none\n");
+		return;
+	}
+	puts_("lease ");
+	putip(my_ip);
+	puts_("\n");
+	const char *c = arg(cmd, "count");
+	int count = c && *c >= '0' && *c <= '9' ? (int)parse_dec(&c) : 3;
+	const char *p = arg(cmd, "ping");
+	u32 ip;
+	while (p && *p != ' ' && *p && parse_ip(&p, &ip)) {
+		ping(ip, count);
+		if (*p == ',')
+			p++;
+	}
+	const char *s = arg(cmd, "serve");
+	if (s) {
+		u32 secs = parse_dec(&s);
+		puts_("probe: serving\n");
+		wait_for(0, 0, secs);
+	}
 }
 
 void probe_main(const struct hvm_start_info *si)
 {
 	puts_("probe: up\n");
+	const char *cmd = "";
 	if (si->magic != 0x336ec578) {
 		puts_("probe: bad start info\n");
 	} else if (si->cmdline_paddr) {
+		cmd = (const char *)(uintptr_t)si->cmdline_paddr;
 		puts_("probe: cmdline ");
-		puts_((const char *)(uintptr_t)si->cmdline_paddr);
+		puts_(cmd);
 		puts_("\n");
 	}
 	for (int dev = 0; dev < 32; dev++) {
-		uint32_t id = pci_read(dev, 0, 0);
+		u32 id = pci_read(dev, 0);
 		if ((id & 0xffff) == 0xffff)
 			continue;
 		puts_("pci 00:");
-		puthex((uint32_t)dev, 2);
+		puthex((u32)dev, 2);
 		puts_(".0 ");
 		puthex(id & 0xffff, 4);
 		putc_(':');
 		puthex(id >> 16, 4);
 		puts_("\n");
 	}
-	const char *cmd = si->magic == 0x336ec578 && si->cmdline_paddr
-				  ? (const char *)(uintptr_t)si->cmdline_paddr
-				  : "";
+	if (!arg(cmd, "nonet"))
+		network(cmd);
 	puts_("probe: done\n");
-	if (has_word(cmd, "reset"))
+	if (arg(cmd, "reset"))
 		outb(0x64, 0xfe); /* keyboard controller reset */
-	if (has_word(cmd, "triplefault")) {
+	if (arg(cmd, "triplefault")) {
 		static const struct {
-			uint16_t limit;
-			uint32_t base;
+			u16 limit;
+			u32 base;
 		} __attribute__((packed)) no_idt = {0, 0};
 		__asm__ volatile("lidt %0; int3" : : "m"(no_idt));
 	}
