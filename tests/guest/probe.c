@@ -600,7 +600,7 @@ static void ping(u32 ip, int count)
 		body[6] = 0, body[7] = (u8)(i + 1);
 		ping_replies = 0;
 		icmp_echo(m, ip, 8, body, sizeof(body));
-		wait_for(&ping_replies, 1, 2);
+		wait_for(&ping_replies, 1, 3);
 		ok += ping_replies > 0;
 	}
 	puts_("ping ");
@@ -671,6 +671,9 @@ static void network(const char *cmd)
 	puts_("lease ");
 	putip(my_ip);
 	puts_("\n");
+	/* announce: neighbours that tried the address before (dnsmasq's
+	 * ping check) learn it now instead of after their retry timer */
+	arp_send(1, 0, my_ip);
 	const char *c = arg(cmd, "count");
 	int count = c && *c >= '0' && *c <= '9' ? (int)parse_dec(&c) : 3;
 	const char *p = arg(cmd, "ping");

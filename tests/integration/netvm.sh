@@ -1,13 +1,19 @@
 #!/usr/bin/env bash
-# netvm, first stage: boots the probe guest through its PVH entry on this
-# machine's /dev/kvm; its serial console and exit status tell what ran.
+# netvm end to end on this machine's /dev/kvm: the probe guest boots through
+# its PVH entry, drives netvm's virtio-net (userspace backend here), gets
+# its pinned IP from netd's dnsmasq, pings and is pinged, reaches an
+# "outside" namespace through NAT, survives its own malformed rings; netvm
+# releases its ports when it ends. Everything runs in namespaces made here.
 . "$(dirname "$0")/lib.sh"
+chmod 755 "$T"
 NETVM=$NF_BUILD/netvm
 PROBE=$NF_BUILD/guest/probe.elf
 if [ ! -r /dev/kvm ] || [ ! -w /dev/kvm ]; then
 	echo "ok 1 - # SKIP /dev/kvm is not usable on this machine"
 	echo "1..1"; exit 0
 fi
+
+# --- booting, without a network -------------------------------------------
 ok "the probe guest boots and powers off (exit 0)" \
 	bash -c "'$NETVM' run --kernel '$PROBE' --cmdline 'hello netvm' >'$T/console'"
 ok "its serial console says it came up" grep -qx 'probe: up' "$T/console"
@@ -17,6 +23,8 @@ ok "it found the PCI host bridge by config mechanism #1" \
 	grep -qx 'pci 00:00.0 8086:29c0' "$T/console"
 ok "--console file:PATH" \
 	bash -c "'$NETVM' run --kernel '$PROBE' --console file:$T/c2 >'$T/stdout' && grep -qx 'probe: done' $T/c2 && [ ! -s $T/stdout ]"
+ok "--cpus 4 starts (the APs wait for a SIPI the probe never sends)" \
+	"$NETVM" run --kernel "$PROBE" --cpus 4 --console none
 reset_rc() { "$NETVM" run --kernel "$PROBE" --cmdline reset --console none; [ $? = 2 ]; }
 ok "a keyboard-controller reset ends netvm with status 2" reset_rc
 # A guest that loads an empty IDT and traps: VMX/SVM report a triple fault
@@ -34,10 +42,133 @@ ok "a crashing guest ends netvm with KVM's reason (3 on triple fault)" crash
 fails "a missing kernel is refused" "cannot open $T/nope" \
 	"$NETVM" run --kernel "$T/nope"
 echo "not an elf" >"$T/junk"
-fails "a non-ELF kernel is refused" "is not an ELF file" "$NETVM" run --kernel "$T/junk"
-fails "an ELF without a PVH note is refused" "no PVH entry note" \
+fails "a file that is no kernel is refused" "neither a bzImage nor an ELF" \
+	"$NETVM" run --kernel "$T/junk"
+fails "an ELF without a PVH note is refused" "no bzImage nor an ELF kernel with a PVH entry note|PVH entry note" \
 	"$NETVM" run --kernel "$NF_BUILD/netctl"
 fails "too little memory is refused" "2 MiB to 3 GiB" \
 	"$NETVM" run --kernel "$PROBE" --mem 1M
 fails "a bad size is refused" "is not a size" "$NETVM" run --kernel "$PROBE" --mem lots
+fails "a bad --net option is refused" "unknown option 'colour'" \
+	"$NETVM" run --kernel "$PROBE" --net default,colour=blue
+fails "a bad vhost= is refused" "on, off or auto" \
+	"$NETVM" run --kernel "$PROBE" --net default,vhost=maybe
+fails "--net without netd says where it looked" "$T/none.sock" \
+	env NETD_SOCKET=$T/none.sock "$NETVM" run --kernel "$PROBE" --net default
+
+# --- on netd's networks ---------------------------------------------------
+ns_add h && ns_add o || { echo "not ok - namespaces"; exit 1; }
+NETD_NS=${NS}h
+# uplink: host up0 10.99.0.1 <-> outside eth0 10.99.0.2, which counts who
+# reaches it
+ip link add up0 netns "${NS}h" type veth peer name eth0 netns "${NS}o"
+ns h ip addr add 10.99.0.1/24 dev up0; ns h ip link set up0 up
+ns o ip addr add 10.99.0.2/24 dev eth0; ns o ip link set eth0 up
+ns o nft -f - <<'NFT'
+table inet seen {
+	chain input {
+		type filter hook input priority 0;
+		ip saddr 10.99.0.1 icmp type echo-request counter comment "from-uplink"
+		ip saddr 192.168.0.0/16 counter comment "from-guest"
+	}
+}
+NFT
+seen() { ns o nft list table inet seen | grep "comment \"$1\"" | sed -E 's/.*packets ([0-9]+).*/\1/'; }
+ok "netd starts" start_netd
+sed "s/stp='on'/stp='off'/" "$EXAMPLES/default.xml" >"$T/default.xml"
+ok "examples/default.xml started" \
+	bash -c "$NETCTL net-define $T/default.xml && $NETCTL net-start default"
+
+vm() { # vm NAME ARGS...: a probe guest in the host namespace, console in $T/NAME
+	local n=$1; shift
+	exec ip netns exec "${NS}h" "$NETVM" run --kernel "$PROBE" --mem 16M \
+		--name "$n" --console "file:$T/$n" --status "$T/$n.json" "$@" \
+		2>"$T/$n.log"
+}
+vm_fg() { (vm "$@"); local rc=$?; cat "$T/$1.log" >&2; return $rc; }
+vm_bg() { (vm "$@") & eval "PID_$1=\$!"; }
+wait_line() { # wait_line NAME REGEX: the guest's console shows it (60 s)
+	for _ in $(seq 600); do
+		grep -qE "$2" "$T/$1" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	cat "$T/$1" "$T/$1.log"; return 1
+}
+
+vm_bg a --net default,mac=52:54:00:00:00:12 --cmdline "serve=90"
+ok "guest a (reserved MAC ...:12) gets its pinned IP from dnsmasq" \
+	wait_line a '^lease 192\.168\.122\.12$'
+ok "the host side (bridge address) pings guest a" \
+	ns h busybox ping -c 2 -W 2 192.168.122.12
+ok "guest a's TAP is a netd port named after the VM, guarded" \
+	bash -c "$NETCTL port-info a | grep -q 'MAC: *52:54:00:00:00:12' && $NETCTL port-info a | grep -q 'Filter: *yes'"
+ok "its status file names the userspace backend and the port" \
+	bash -c "grep -q '\"backend\": \"userspace\"' $T/a.json && grep -q '\"ip\": \"192.168.122.12\"' $T/a.json"
+
+vm_bg c --net default,mac=52:54:00:00:00:14 --cmdline "serve=90"
+ok "guest c (MAC reserved for .14) gets .14" wait_line c '^lease 192\.168\.122\.14$'
+vm_fg b --net default,mac=52:54:00:00:00:13 \
+	--cmdline "ping=192.168.122.1,192.168.122.12,192.168.122.14,10.99.0.2"
+ok "guest b ran and powered off (exit 0)" test $? = 0
+ok "guest b got .13" grep -qx 'lease 192.168.122.13' "$T/b"
+ok "guest b pings the gateway" grep -qx 'ping 192.168.122.1 ok 3/3' "$T/b"
+ok "guest b pings guest a (two guests on one network)" \
+	grep -qx 'ping 192.168.122.12 ok 3/3' "$T/b"
+ok "guest b pings guest c" grep -qx 'ping 192.168.122.14 ok 3/3' "$T/b"
+ok "guest b reaches the outside namespace through NAT" \
+	grep -qx 'ping 10.99.0.2 ok 3/3' "$T/b"
+nat_seen() { [ "$(seen from-uplink)" -ge 3 ] && [ "$(seen from-guest)" = 0 ]; }
+ok "...and the outside saw the uplink address, never the guest's" nat_seen
+leases() { $NETCTL net-dhcp-leases default >"$T/leases" &&
+	grep -q '52:54:00:00:00:12.*192.168.122.12' "$T/leases" &&
+	grep -q '52:54:00:00:00:14.*192.168.122.14' "$T/leases"; }
+ok "net-dhcp-leases shows guests a and c with their pinned IPs" leases
+ok "guest b's port went with netvm" \
+	bash -c "! $NETCTL port-list default | grep -q '52:54:00:00:00:13'"
+
+stop_vm() { kill -TERM "$1"; wait "$1"; [ $? = 4 ]; }
+ok "SIGTERM ends netvm cleanly (status 4)" stop_vm "$PID_a"
+ok "...its port is released" \
+	bash -c "! $NETCTL port-list default | grep -q '52:54:00:00:00:12'"
+ok "...and the status file says stopped" grep -q '"state": "stopped"' "$T/a.json"
+stop_vm "$PID_c"
+
+vm_fg d --net default,ip=192.168.122.60 --cmdline "ping=192.168.122.1 count=1"
+ok "ip= pins an unreserved address: the guest gets it" \
+	bash -c "grep -qx 'lease 192.168.122.60' $T/d && grep -qx 'ping 192.168.122.1 ok 1/1' $T/d"
+vm_fg e --net default --cmdline "count=1 ping=192.168.122.1"
+ok "a guest without a reservation gets an address from the range" \
+	bash -c "grep -qE '^lease 192\.168\.122\.(1[0-9][0-9]|2[0-4][0-9]|25[0-4])$' $T/e && grep -qx 'ping 192.168.122.1 ok 1/1' $T/e"
+vm_fg f --net default,mac=52:54:00:00:00:15,queues=2 --cmdline "count=1 ping=192.168.122.1"
+ok "queues=2: a multi-queue port; the guest on pair 0 gets .15" \
+	bash -c "grep -qx 'lease 192.168.122.15' $T/f && grep -q '\"queues\": 2' $T/f.json"
+fails "an unknown network is refused before boot" \
+	"port refused: network 'nope' is not defined" vm_fg g --net nope
+fails "a MAC reserved for another port is refused" "already in use|reserved" \
+	bash -c "ns() { ip netns exec ${NS}h \"\$@\"; }; $NETCTL port-create default --mac 52:54:00:00:00:11 --persist held >/dev/null && ns $NETVM run --kernel $PROBE --net default,mac=52:54:00:00:00:11"
+$NETCTL port-delete held >/dev/null 2>&1
+fails "vhost=on fails clearly where vhost-net cannot be used" \
+	"vhost=on: cannot open /dev/vhost-net" \
+	bash -c "[ ! -e /dev/vhost-net ] && ns() { ip netns exec ${NS}h \"\$@\"; }; ns $NETVM run --kernel $PROBE --net default,vhost=on"
+
+ok "tap=IFNAME: a persistent netd port opened by name" \
+	bash -c "$NETCTL port-create default --mac 52:54:00:00:00:11 --persist nfttap >/dev/null"
+vm_fg t --net tap=nfttap,mac=52:54:00:00:00:11 --cmdline "count=1 ping=192.168.122.1"
+ok "...the guest on it gets .11 and pings the gateway" \
+	bash -c "grep -qx 'lease 192.168.122.11' $T/t && grep -qx 'ping 192.168.122.1 ok 1/1' $T/t"
+$NETCTL port-delete nfttap >/dev/null
+
+# --- a guest that breaks the rules ----------------------------------------
+vm_fg x --net default,mac=52:54:00:00:00:11 --cmdline "hostile count=1 ping=192.168.122.1"
+ok "hostile guest: netvm keeps running and the guest powers off (exit 0)" test $? = 0
+for what in "descriptor outside RAM" "looping chain" "avail index jump"; do
+	ok "hostile guest: $what -> device needs reset" \
+		grep -qx "hostile: $what: device needs reset" "$T/x"
+done
+ok "netvm logged each broken device with the reason" \
+	bash -c "[ \$(grep -c 'the guest broke the device' $T/x.log) = 3 ] && grep -q 'outside guest RAM' $T/x.log && grep -q 'chain loops' $T/x.log && grep -q 'avail index jumped' $T/x.log"
+ok "after resetting the device the guest gets its lease and pings" \
+	bash -c "grep -qx 'lease 192.168.122.11' $T/x && grep -qx 'ping 192.168.122.1 ok 1/1' $T/x"
+ok "no port is left behind" \
+	bash -c "! $NETCTL port-list default | grep -q '52:54:00'"
 finish
