@@ -33,7 +33,8 @@ objs = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 BINS := $(BUILD)/netd $(BUILD)/netctl $(BUILD)/netvm $(BUILD)/guest/probe.elf
 UNIT_TESTS := $(BUILD)/tests/test_netxml $(BUILD)/tests/test_store \
 	$(BUILD)/tests/test_conformance $(BUILD)/tests/test_protocol \
-	$(BUILD)/tests/test_dnsmasq_conf $(BUILD)/tests/test_modules
+	$(BUILD)/tests/test_dnsmasq_conf $(BUILD)/tests/test_modules \
+	$(BUILD)/tests/test_virtq
 
 .PHONY: all deps check test run bench bench-peer fuzz install clean format \
 	check-format
@@ -91,6 +92,10 @@ $(BUILD)/tests/test_dnsmasq_conf: $(call objs,tests/unit/test_dnsmasq_conf.c \
 
 $(BUILD)/tests/test_modules: $(call objs,tests/unit/test_modules.c \
 		tap/tap.c $(LIB_SRCS))
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $^ -lcmocka
+
+$(BUILD)/tests/test_virtq: $(call objs,tests/unit/test_virtq.c vhost/virtq.c)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $^ -lcmocka
 
@@ -166,6 +171,11 @@ fuzz: deps
 	$(BUILD)/fuzz/fuzz_netxml -max_total_time=$(FUZZ_SECONDS) \
 		-timeout=10 -rss_limit_mb=2048 -max_len=65536 \
 		-dict=tests/fuzz/netxml.dict $(BUILD)/fuzz/corpus
+	clang -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined \
+		-o $(BUILD)/fuzz/fuzz_virtq tests/fuzz/fuzz_virtq.c vhost/virtq.c
+	@mkdir -p $(BUILD)/fuzz/virtq-corpus
+	$(BUILD)/fuzz/fuzz_virtq -max_total_time=$(FUZZ_SECONDS) -timeout=10 \
+		-max_len=20000 $(BUILD)/fuzz/virtq-corpus
 
 install: all
 	install -D -m 0755 $(BUILD)/netd $(DESTDIR)$(PREFIX)/sbin/netd
