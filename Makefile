@@ -150,6 +150,7 @@ bench: deps
 	$(MAKE) all $(BENCHES)
 	@for b in $(BENCHES); do NF_BUILD=$(abspath $(BUILD)) $$b || exit 1; \
 		echo; done
+	@NF_BUILD=$(abspath $(BUILD)) tests/bench/netvm.sh
 
 # libvirt side by side (skips when libvirt is not installed)
 bench-peer: deps

@@ -309,6 +309,23 @@ static void write_status(const char *path, const char *name, struct vm *vm,
 	json_decref(j);
 }
 
+/* What netvm itself costs: resident memory beyond guest RAM's pages. */
+static void log_memory(struct vm *vm)
+{
+	char line[128];
+	long rss = -1;
+	FILE *f = fopen("/proc/self/status", "r");
+	while (f && fgets(line, sizeof(line), f))
+		if (!strncmp(line, "VmRSS:", 6))
+			rss = atol(line + 6);
+	if (f)
+		fclose(f);
+	size_t guest = vm_guest_resident_kib(vm);
+	nf_debug("memory: RSS %ld KiB, guest RAM resident %zu KiB, netvm "
+		 "beyond guest RAM %ld KiB",
+		 rss, guest, rss - (long)guest);
+}
+
 /* Waits for the guest to end or a signal; returns how it ended. */
 static enum vm_exit wait_guest(struct vm *vm, int sfd)
 {
@@ -457,6 +474,7 @@ int main(int argc, char **argv)
 		nf_debug("started in %.1f ms",
 			 (double)(nf_now_ns() - t0) / 1e6);
 		how = wait_guest(&vm, sfd);
+		log_memory(&vm);
 		vm_stop(&vm);
 		if (vm.first_exit_ns)
 			nf_debug("first guest exit %.2f ms after netvm "

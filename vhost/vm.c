@@ -170,6 +170,17 @@ void *vm_guest(struct vm *vm, uint64_t gpa, uint64_t len)
 	return vm->mem + gpa;
 }
 
+size_t vm_guest_resident_kib(struct vm *vm)
+{
+	size_t pages = vm->mem_size / 4096, n = 0;
+	unsigned char *v = malloc(pages);
+	if (v && mincore(vm->mem, vm->mem_size, v) == 0)
+		for (size_t i = 0; i < pages; i++)
+			n += v[i] & 1;
+	free(v);
+	return n * 4;
+}
+
 /* -------------------------------------------------------- interrupts */
 
 /* The whole routing table: KVM's defaults for the irqchip pins (0-15 on

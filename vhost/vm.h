@@ -98,6 +98,9 @@ int vm_add_pci(struct vm *vm, struct vm_pci *d, struct nf_err *e);
 int vm_start(struct vm *vm, struct nf_err *e);
 void vm_stop(struct vm *vm);
 
+/* Guest RAM pages resident in host memory, in KiB (mincore). */
+size_t vm_guest_resident_kib(struct vm *vm);
+
 /* Interrupts. */
 int vm_irq_line(struct vm *vm, unsigned gsi, bool level);
 unsigned vm_alloc_gsi(struct vm *vm); /* an MSI route slot, 0 if none */

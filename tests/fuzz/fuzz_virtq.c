@@ -44,8 +44,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				continue;
 			}
 			virtq_copy_out(&c, v[5] % 64, buf, sizeof(buf));
-			uint64_t n = virtq_copy_in(&c, v[6] % 64, buf,
-						   sizeof(buf));
+			uint64_t n =
+				virtq_copy_in(&c, v[6] % 64, buf, sizeof(buf));
 			if (round & 1)
 				virtq_unpop(&q, 1);
 			else

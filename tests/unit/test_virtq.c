@@ -196,9 +196,8 @@ static void idx_jump(void)
 }
 static void write_then_read(void)
 {
-	*desc(0) = (struct vring_desc){0x8000, 64,
-				       VRING_DESC_F_WRITE | VRING_DESC_F_NEXT,
-				       1};
+	*desc(0) = (struct vring_desc){
+		0x8000, 64, VRING_DESC_F_WRITE | VRING_DESC_F_NEXT, 1};
 	*desc(1) = (struct vring_desc){0x8000, 64, 0, 0};
 	offer(0);
 }
@@ -258,16 +257,20 @@ static void test_bad_rings(void **st)
 	(void)st;
 	struct virtq q = {.num = 6, .mem = mem, .mem_size = MEM};
 	assert_int_equal(virtq_start(&q), -1); /* not a power of 2 */
-	q = (struct virtq){.num = 8, .desc_gpa = MEM - 64, .mem = mem,
-			   .mem_size = MEM};
+	q = (struct virtq){
+		.num = 8, .desc_gpa = MEM - 64, .mem = mem, .mem_size = MEM};
 	assert_int_equal(virtq_start(&q), -1);
 	assert_non_null(strstr(q.why, "outside guest RAM"));
-	q = (struct virtq){.num = 8, .desc_gpa = 8, .mem = mem,
-			   .mem_size = MEM};
+	q = (struct virtq){
+		.num = 8, .desc_gpa = 8, .mem = mem, .mem_size = MEM};
 	assert_int_equal(virtq_start(&q), -1);
 	assert_non_null(strstr(q.why, "misaligned"));
-	q = (struct virtq){.num = 8, .desc_gpa = DESC, .avail_gpa = AVL,
-			   .used_gpa = MEM - 68, .mem = mem, .mem_size = MEM,
+	q = (struct virtq){.num = 8,
+			   .desc_gpa = DESC,
+			   .avail_gpa = AVL,
+			   .used_gpa = MEM - 68,
+			   .mem = mem,
+			   .mem_size = MEM,
 			   .event_idx = true};
 	assert_int_equal(virtq_start(&q), -1); /* no room for avail_event */
 }
@@ -276,9 +279,12 @@ int main(void)
 {
 	mem = malloc(MEM);
 	const struct CMUnitTest t[] = {
-		cmocka_unit_test(test_chain),	  cmocka_unit_test(test_indirect),
-		cmocka_unit_test(test_event_idx), cmocka_unit_test(test_unpop),
-		cmocka_unit_test(test_hostile),	  cmocka_unit_test(test_bad_rings),
+		cmocka_unit_test(test_chain),
+		cmocka_unit_test(test_indirect),
+		cmocka_unit_test(test_event_idx),
+		cmocka_unit_test(test_unpop),
+		cmocka_unit_test(test_hostile),
+		cmocka_unit_test(test_bad_rings),
 	};
 	int r = cmocka_run_group_tests(t, NULL, NULL);
 	free(mem);
