@@ -62,6 +62,7 @@ int vm_create(struct vm *vm, size_t mem_size, unsigned ncpus, struct nf_err *e)
 	for (unsigned i = 0; i < VM_MAX_CPUS; i++)
 		vm->cpu[i].fd = -1;
 	pthread_mutex_init(&vm->io_lock, NULL);
+	pthread_mutex_init(&vm->route_lock, NULL);
 	vm->next_gsi = 24;
 	if (ncpus < 1 || ncpus > VM_MAX_CPUS)
 		return nf_errf(e, EINVAL, "--cpus must be 1 to %d",
@@ -227,9 +228,9 @@ int vm_irq_line(struct vm *vm, unsigned gsi, bool level)
 
 unsigned vm_alloc_gsi(struct vm *vm)
 {
-	pthread_mutex_lock(&vm->io_lock);
+	pthread_mutex_lock(&vm->route_lock);
 	unsigned g = vm->next_gsi < VM_MAX_GSI ? vm->next_gsi++ : 0;
-	pthread_mutex_unlock(&vm->io_lock);
+	pthread_mutex_unlock(&vm->route_lock);
 	return g;
 }
 
@@ -238,7 +239,7 @@ int vm_set_msi_route(struct vm *vm, unsigned gsi, bool used, uint32_t lo,
 {
 	if (gsi < 24 || gsi >= VM_MAX_GSI)
 		return -EINVAL;
-	pthread_mutex_lock(&vm->io_lock);
+	pthread_mutex_lock(&vm->route_lock);
 	int r = 0;
 	if (vm->msi[gsi].used != used || vm->msi[gsi].addr_lo != lo ||
 	    vm->msi[gsi].addr_hi != hi || vm->msi[gsi].data != data) {
@@ -248,7 +249,7 @@ int vm_set_msi_route(struct vm *vm, unsigned gsi, bool used, uint32_t lo,
 		vm->msi[gsi].data = data;
 		r = set_routes(vm);
 	}
-	pthread_mutex_unlock(&vm->io_lock);
+	pthread_mutex_unlock(&vm->route_lock);
 	return r;
 }
 
@@ -325,15 +326,56 @@ static void serial_io(struct vm *vm, uint16_t port, bool out, uint8_t *v)
 	case 3: *v = vm->serial_lcr; break;
 	case 4: *v = vm->serial_mcr; break;
 	case 5: *v = 0x60; break; /* LSR: transmitter empty */
-	case 6: /* MSR: DCD, DSR, CTS, or the loopback of MCR */
-		*v = vm->serial_mcr & 0x10
-			     ? (uint8_t)((vm->serial_mcr & 0x0c) << 4 |
-					 (vm->serial_mcr & 0x03) << 4)
-			     : 0xb0;
+	case 6: { /* MSR: DCD, DSR, CTS; in loopback, MCR's outputs */
+		uint8_t m = vm->serial_mcr;
+		*v = m & 0x10 ? (uint8_t)((m & 1) << 5 | (m & 2) << 3 |
+					  (m & 4) << 4 | (m & 8) << 4)
+			      : 0xb0;
 		break;
+	}
 	case 7: *v = vm->serial_scr; break;
 	default: *v = 0;
 	}
+}
+
+/* i8042 keyboard controller, no devices behind it: controller commands
+ * (CTR read/write, self tests) answer at once so Linux's probe does not
+ * wait for timeouts; a write for the keyboard comes back as a timeout;
+ * 0xfe on the command port is the reset line. Under io_lock. */
+static bool i8042_io(struct vm *vm, uint16_t port, bool out, uint8_t *v)
+{
+	if (!out) {
+		if (port == 0x64) {
+			*v = 0x04 | (vm->kbd_obf ? 0x01 : 0) |
+			     (vm->kbd_timeout ? 0x40 : 0);
+		} else {
+			*v = vm->kbd_out;
+			vm->kbd_obf = vm->kbd_timeout = false;
+		}
+		return false;
+	}
+	if (port == 0x60) {
+		if (vm->kbd_cmd == 0x60) {
+			vm->kbd_ctr = *v;
+		} else if (vm->kbd_cmd != 0xd3 && vm->kbd_cmd != 0xd2) {
+			vm->kbd_out = 0xfe; /* no keyboard or mouse answers */
+			vm->kbd_obf = vm->kbd_timeout = true;
+		}
+		vm->kbd_cmd = 0;
+		return false;
+	}
+	vm->kbd_cmd = *v;
+	switch (*v) {
+	case 0xfe: return true; /* pulse the reset line */
+	case 0x20: vm->kbd_out = vm->kbd_ctr; break;
+	case 0xaa: vm->kbd_out = 0x55; break; /* self test passed */
+	case 0xa9:				  /* aux port test */
+	case 0xab: vm->kbd_out = 0x00; break; /* keyboard port test */
+	default: return false;
+	}
+	vm->kbd_obf = true;
+	vm->kbd_timeout = false;
+	return false;
 }
 
 static uint8_t bcd(int v)
@@ -443,11 +485,9 @@ static bool io_exit(struct vm *vm, struct kvm_run *run)
 	for (uint32_t i = 0; i < run->io.count; i++, data += run->io.size) {
 		if (port >= 0x3f8 && port <= 0x3ff && run->io.size == 1) {
 			serial_io(vm, port, out, data);
-		} else if (port == 0x64) { /* i8042 */
-			if (out && *data == 0xfe)
+		} else if (port == 0x64 || port == 0x60) {
+			if (i8042_io(vm, port, out, data))
 				stop = VM_RESET;
-			if (!out)
-				*data = 0x00; /* no data, input buffer empty */
 		} else if (port == 0x70 && out) {
 			vm->cmos_idx = *data & 0x7f;
 		} else if (port == 0x71 && !out) {

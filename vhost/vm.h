@@ -62,12 +62,15 @@ struct vm {
 	unsigned ncpus;
 	struct vm_cpu cpu[VM_MAX_CPUS];
 	FILE *console;		 /* serial output, or NULL */
-	pthread_mutex_t io_lock; /* legacy devices, PCI config, routes */
+	pthread_mutex_t io_lock;    /* legacy devices, PCI config */
+	pthread_mutex_t route_lock; /* GSI routes; taken inside io_lock */
 	uint32_t pci_addr;
 	struct vm_pci *pci[VM_MAX_PCI];
 	unsigned npci;
 	uint8_t serial_lcr, serial_ier, serial_scr, serial_mcr, cmos_idx;
 	bool serial_thre; /* THR-empty interrupt pending */
+	uint8_t kbd_ctr, kbd_out, kbd_cmd;
+	bool kbd_obf, kbd_timeout;
 	/* GSI routes: 0..23 the irqchip pins, then MSI routes */
 	struct {
 		bool used;
