@@ -182,8 +182,9 @@ static uint8_t checksum(const uint8_t *p, size_t n)
 	return (uint8_t)-s;
 }
 
-/* Intel MP spec 1.4 table: CPUs, ISA (bus 0) and PCI (bus 1), the I/O
- * APIC, ISA IRQs 0-15 on pins 0-15, PCI INTA# of slot s on pin 16+s. */
+/* Intel MP spec 1.4 table: CPUs, PCI (bus 0, as the PCI bus number) and
+ * ISA (bus 1), the I/O APIC, ISA IRQs 0-15 on pins 0-15, PCI INTA# of slot
+ * s on pin 16+s. */
 static void write_mptable(struct vm *vm)
 {
 	uint8_t *base = vm_guest(vm, MPTABLE_GPA, 0x10000);
@@ -202,21 +203,21 @@ static void write_mptable(struct vm *vm)
 		memcpy(p + 4, &sig, 4);
 		memcpy(p + 8, &feat, 4);
 	}
-	memcpy(p, "\x01\x00ISA   ", 8), p += 8, count++;
-	memcpy(p, "\x01\x01PCI   ", 8), p += 8, count++;
+	memcpy(p, "\x01\x00PCI   ", 8), p += 8, count++;
+	memcpy(p, "\x01\x01ISA   ", 8), p += 8, count++;
 	uint32_t ioapic_addr = 0xfec00000u;
 	p[0] = 2, p[1] = (uint8_t)ioapic, p[2] = 0x11, p[3] = 1;
 	memcpy(p + 4, &ioapic_addr, 4);
 	p += 8, count++;
 	for (unsigned irq = 0; irq < 16; irq++, p += 8, count++) {
 		p[0] = 3, p[1] = 0, p[2] = 0, p[3] = 0;
-		p[4] = 0, p[5] = (uint8_t)irq, p[6] = (uint8_t)ioapic;
+		p[4] = 1, p[5] = (uint8_t)irq, p[6] = (uint8_t)ioapic;
 		p[7] = (uint8_t)irq;
 	}
 	for (unsigned i = 0; i < vm->npci; i++, p += 8, count++) {
 		unsigned s = vm->pci[i]->slot;
 		p[0] = 3, p[1] = 0, p[2] = 0x0d, p[3] = 0; /* level, high */
-		p[4] = 1, p[5] = (uint8_t)(s << 2), p[6] = (uint8_t)ioapic;
+		p[4] = 0, p[5] = (uint8_t)(s << 2), p[6] = (uint8_t)ioapic;
 		p[7] = (uint8_t)(16 + s);
 	}
 	/* ExtINT on LINT0, NMI on LINT1 */
