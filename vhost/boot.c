@@ -20,6 +20,7 @@
 #define CMDLINE_GPA		 0x7000u
 #define CMDLINE_MAX		 2048u
 #define ZEROPAGE_GPA		 0x10000u
+#define ACPI_GPA		 0xe0000u /* RSDP first, then the tables */
 #define MPTABLE_GPA		 0xf0000u
 #define KERNEL_GPA		 0x100000u
 #define PVH_MAGIC		 0x336ec578u
@@ -32,11 +33,11 @@ struct e820 {
 	uint32_t type;
 } __attribute__((packed));
 
-/* RAM below the EBDA, the BIOS area (holding our MP table), RAM from 1M. */
+/* RAM below the EBDA, the BIOS area (ACPI tables, MP table), RAM from 1M. */
 static unsigned memory_map(const struct vm *vm, struct e820 m[3])
 {
 	m[0] = (struct e820){0, 0x9fc00, E820_RAM};
-	m[1] = (struct e820){0xf0000, 0x10000, E820_RESERVED};
+	m[1] = (struct e820){ACPI_GPA, 0x20000, E820_RESERVED};
 	m[2] = (struct e820){KERNEL_GPA, vm->mem_size - KERNEL_GPA, E820_RAM};
 	return 3;
 }
@@ -182,6 +183,103 @@ static uint8_t checksum(const uint8_t *p, size_t n)
 	return (uint8_t)-s;
 }
 
+/* ACPI for kernels without MP table support (Debian's cloud kernels):
+ * RSDP -> XSDT -> FADT (hardware-reduced, no 8042, reset register = the
+ * i8042 reset, sleep control at VM_SLEEP_PORT) -> DSDT (just _S5 so
+ * poweroff works), and a MADT with every vCPU and the I/O APIC. */
+static void acpi_header(uint8_t *t, const char *sig, uint32_t len, uint8_t rev)
+{
+	memcpy(t, sig, 4);
+	memcpy(t + 4, &len, 4);
+	t[8] = rev;
+	memcpy(t + 10, "NETVM NETFABRC", 14); /* OEM id, OEM table id */
+	memcpy(t + 24, "\x01\0\0\0NFAB\x01\0\0\0", 12);
+}
+
+static void acpi_gas_io(uint8_t *g, uint16_t port)
+{
+	uint64_t a = port;
+	g[0] = 1, g[1] = 8, g[2] = 0, g[3] = 1; /* I/O, 8 bits, byte access */
+	memcpy(g + 4, &a, 8);
+}
+
+static void write_acpi(struct vm *vm)
+{
+	uint8_t *base = vm_guest(vm, ACPI_GPA, 0x10000);
+	memset(base, 0, 0x10000);
+	const uint32_t xsdt = ACPI_GPA + 0x40, fadt = ACPI_GPA + 0x100,
+		       madt = ACPI_GPA + 0x300, dsdt = ACPI_GPA + 0x800;
+	/* DSDT: Name (_S5, Package () {5, 5, 0, 0})
+	 *       Scope (\_SB) { Device (PCI0) { Name (_HID, EisaId
+	 *         ("PNP0A03")) Name (_UID, 0) Name (_BBN, 0) } }
+	 * (the host bridge, so Linux scans bus 0 behind it) */
+	static const uint8_t aml[] = {
+		0x08, '_',  'S',  '5',	'_',  0x12, 0x08, 0x04, 0x0a, 0x05,
+		0x0a, 0x05, 0x00, 0x00, 0x10, 0x23, 0x5c, '_',	'S',  'B',
+		'_',  0x5b, 0x82, 0x1b, 'P',  'C',  'I',  '0',	0x08, '_',
+		'H',  'I',  'D',  0x0c, 0x41, 0xd0, 0x0a, 0x03, 0x08, '_',
+		'U',  'I',  'D',  0x00, 0x08, '_',  'B',  'B',	'N',  0x00};
+	uint8_t *t = base + (dsdt - ACPI_GPA);
+	acpi_header(t, "DSDT", 36 + sizeof(aml), 2);
+	memcpy(t + 36, aml, sizeof(aml));
+	t[9] = checksum(t, 36 + sizeof(aml));
+	/* FADT 6.0 */
+	t = base + (fadt - ACPI_GPA);
+	acpi_header(t, "FACP", 276, 6);
+	uint32_t flags = 1u << 20 | 1u << 10; /* HW_REDUCED, RESET_REG_SUP */
+	uint64_t x_dsdt = dsdt;
+	memcpy(t + 40, &dsdt, 4);
+	t[109] = 0x04; /* IAPC_BOOT_ARCH: no VGA, and no 8042 to probe */
+	memcpy(t + 112, &flags, 4);
+	acpi_gas_io(t + 116, 0x64);
+	t[128] = 0xfe;
+	t[131] = 0; /* FADT minor version */
+	memcpy(t + 140, &x_dsdt, 8);
+	acpi_gas_io(t + 244, VM_SLEEP_PORT); /* sleep control */
+	acpi_gas_io(t + 256, VM_SLEEP_PORT); /* sleep status */
+	memcpy(t + 268, "NETFABRC", 8);	     /* hypervisor vendor */
+	t[9] = checksum(t, 276);
+	/* MADT */
+	t = base + (madt - ACPI_GPA);
+	uint8_t *p = t + 44;
+	uint32_t lapic = 0xfee00000u, pcat = 1;
+	memcpy(t + 36, &lapic, 4);
+	memcpy(t + 40, &pcat, 4);
+	for (unsigned i = 0; i < vm->ncpus; i++, p += 8) {
+		uint32_t en = 1;
+		p[0] = 0, p[1] = 8, p[2] = (uint8_t)i, p[3] = (uint8_t)i;
+		memcpy(p + 4, &en, 4);
+	}
+	uint32_t ioapic = 0xfec00000u, gsib = 0;
+	p[0] = 1, p[1] = 12, p[2] = (uint8_t)vm->ncpus, p[3] = 0;
+	memcpy(p + 4, &ioapic, 4);
+	memcpy(p + 8, &gsib, 4);
+	p += 12;
+	/* NMI on LINT1 of every CPU */
+	p[0] = 4, p[1] = 6, p[2] = 0xff, p[3] = 0, p[4] = 0, p[5] = 1;
+	p += 6;
+	uint32_t mlen = (uint32_t)(p - t);
+	acpi_header(t, "APIC", mlen, 5);
+	t[9] = checksum(t, mlen);
+	/* XSDT */
+	t = base + (xsdt - ACPI_GPA);
+	uint64_t ents[2] = {fadt, madt};
+	acpi_header(t, "XSDT", 36 + sizeof(ents), 1);
+	memcpy(t + 36, ents, sizeof(ents));
+	t[9] = checksum(t, 36 + sizeof(ents));
+	/* RSDP 2.0 */
+	t = base;
+	uint32_t len = 36;
+	uint64_t x = xsdt;
+	memcpy(t, "RSD PTR ", 8);
+	memcpy(t + 9, "NETVM ", 6);
+	t[15] = 2;
+	memcpy(t + 20, &len, 4);
+	memcpy(t + 24, &x, 8);
+	t[8] = checksum(t, 20);
+	t[32] = checksum(t, 36);
+}
+
 /* Intel MP spec 1.4 table: CPUs, PCI (bus 0, as the PCI bus number) and
  * ISA (bus 1), the I/O APIC, ISA IRQs 0-15 on pins 0-15, PCI INTA# of slot
  * s on pin 16+s. */
@@ -291,6 +389,8 @@ static int load_pvh(struct vm *vm, const char *path, const char *img,
 	}
 	memcpy(si, u32, 16);
 	memcpy(si + 24, &cmd, 8);
+	uint64_t rsdp = ACPI_GPA;
+	memcpy(si + 32, &rsdp, 8);
 	memcpy(si + 40, &mm, 8);
 	memcpy(si + 48, &nm, 4);
 	memcpy(vm_guest(vm, START_INFO_GPA, sizeof(si)), si, sizeof(si));
@@ -304,6 +404,7 @@ static int load_pvh(struct vm *vm, const char *path, const char *img,
 
 /* Offsets in boot_params / the setup header (Documentation/arch/x86/
  * boot.rst). */
+#define BP_ACPI_RSDP	0x070
 #define BP_E820_ENTRIES 0x1e8
 #define BP_SETUP_SECTS	0x1f1
 #define BP_HEADER	0x202
@@ -379,6 +480,8 @@ static int load_bzimage(struct vm *vm, const char *path, const char *img,
 	}
 	struct e820 m[3];
 	unsigned nm = memory_map(vm, m);
+	uint64_t rsdp = ACPI_GPA;
+	memcpy(bp + BP_ACPI_RSDP, &rsdp, 8);
 	bp[BP_E820_ENTRIES] = (uint8_t)nm;
 	memcpy(bp + BP_E820_TABLE, m, sizeof(m));
 	return set_boot_cpu(vm, KERNEL_GPA, 0, ZEROPAGE_GPA, e);
@@ -398,6 +501,8 @@ int vm_load_kernel(struct vm *vm, const char *kernel, const char *initrd,
 		return r;
 	memcpy(vm_guest(vm, CMDLINE_GPA, CMDLINE_MAX), cmdline ? cmdline : "",
 	       cl + 1);
+	write_acpi(vm);
+	write_mptable(vm);
 	if (is_bzimage(img, len))
 		r = load_bzimage(vm, kernel, img, len, initrd, cl, e);
 	else if (len >= 4 && !memcmp(img, ELFMAG, SELFMAG))
@@ -406,7 +511,5 @@ int vm_load_kernel(struct vm *vm, const char *kernel, const char *initrd,
 		r = nf_errf(e, ENOEXEC,
 			    "%s is neither a bzImage nor an ELF file", kernel);
 	free(img);
-	if (r == 0)
-		write_mptable(vm);
 	return r;
 }

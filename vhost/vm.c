@@ -281,9 +281,15 @@ int vm_ioeventfd(struct vm *vm, int fd, uint64_t gpa, unsigned len, bool assign)
 
 /* 8250 UART: output to the console, the THR-empty interrupt on IRQ 4 so
  * Linux's interrupt-driven tty output flows. No input. Under io_lock. */
-static void serial_irq(struct vm *vm)
+/* Each new "THR empty" is a fresh rising edge: an I/O APIC pin is edge
+ * triggered for ISA IRQs, and a line left high would never interrupt
+ * again. */
+static void serial_irq(struct vm *vm, bool fresh)
 {
-	vm_irq_line(vm, SERIAL_IRQ, vm->serial_thre && (vm->serial_ier & 2));
+	bool on = vm->serial_thre && (vm->serial_ier & 2);
+	if (on && fresh)
+		vm_irq_line(vm, SERIAL_IRQ, false);
+	vm_irq_line(vm, SERIAL_IRQ, on);
 }
 
 static void serial_io(struct vm *vm, uint16_t port, bool out, uint8_t *v)
@@ -309,7 +315,7 @@ static void serial_io(struct vm *vm, uint16_t port, bool out, uint8_t *v)
 		} else if (reg == 7) {
 			vm->serial_scr = *v;
 		}
-		serial_irq(vm);
+		serial_irq(vm, (reg == 0 && !dlab) || (reg == 1 && !dlab));
 		return;
 	}
 	switch (reg) {
@@ -318,7 +324,7 @@ static void serial_io(struct vm *vm, uint16_t port, bool out, uint8_t *v)
 		if (vm->serial_thre && (vm->serial_ier & 2)) {
 			*v = 0xc2;
 			vm->serial_thre = false;
-			serial_irq(vm);
+			serial_irq(vm, false);
 		} else {
 			*v = 0xc1;
 		}
@@ -369,7 +375,7 @@ static bool i8042_io(struct vm *vm, uint16_t port, bool out, uint8_t *v)
 	case 0xfe: return true; /* pulse the reset line */
 	case 0x20: vm->kbd_out = vm->kbd_ctr; break;
 	case 0xaa: vm->kbd_out = 0x55; break; /* self test passed */
-	case 0xa9:				  /* aux port test */
+	case 0xa9:			      /* aux port test */
 	case 0xab: vm->kbd_out = 0x00; break; /* keyboard port test */
 	default: return false;
 	}
@@ -492,6 +498,9 @@ static bool io_exit(struct vm *vm, struct kvm_run *run)
 			vm->cmos_idx = *data & 0x7f;
 		} else if (port == 0x71 && !out) {
 			*data = cmos_read(vm->cmos_idx);
+		} else if (port == VM_SLEEP_PORT && out) {
+			if (*data & 0x20) /* SLP_EN */
+				stop = VM_POWEROFF;
 		} else if (port == 0x604 && out && run->io.size == 2) {
 			uint16_t v;
 			memcpy(&v, data, 2);

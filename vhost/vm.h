@@ -17,10 +17,11 @@
 
 #include "../lib/nf.h"
 
-#define VM_MAX_CPUS 16
-#define VM_MAX_PCI  8
-#define VM_PCI_MMIO 0xe0000000u /* BARs are placed from here */
-#define VM_MAX_GSI  256
+#define VM_MAX_CPUS   16
+#define VM_MAX_PCI    8
+#define VM_PCI_MMIO   0xe0000000u /* BARs are placed from here */
+#define VM_MAX_GSI    256
+#define VM_SLEEP_PORT 0x600 /* ACPI sleep control: SLP_EN powers off */
 
 enum vm_exit {
 	VM_RUNNING,
@@ -61,7 +62,7 @@ struct vm {
 	size_t mem_size;
 	unsigned ncpus;
 	struct vm_cpu cpu[VM_MAX_CPUS];
-	FILE *console;		 /* serial output, or NULL */
+	FILE *console;		    /* serial output, or NULL */
 	pthread_mutex_t io_lock;    /* legacy devices, PCI config */
 	pthread_mutex_t route_lock; /* GSI routes; taken inside io_lock */
 	uint32_t pci_addr;
