@@ -640,6 +640,48 @@ static void hostile(void)
 	}
 }
 
+/* The MP table netvm writes for Linux: "mp cpus N ioapic ID" when its
+ * floating pointer and configuration table check out. */
+static void mptable(void)
+{
+	for (u32 a = 0xf0000; a < 0x100000; a += 16) {
+		const u8 *f = (const u8 *)a;
+		if (!memeq(f, "_MP_", 4))
+			continue;
+		u8 sum = 0;
+		for (int i = 0; i < 16; i++)
+			sum += f[i];
+		const u8 *t = (const u8 *)(*(const u32 *)(f + 4));
+		u16 len = *(const u16 *)(t + 4), n = *(const u16 *)(t + 34);
+		u8 tsum = 0;
+		for (u16 i = 0; i < len; i++)
+			tsum += t[i];
+		if (sum || tsum || !memeq(t, "PCMP", 4)) {
+			puts_("mp bad checksum\n");
+			return;
+		}
+		u32 cpus = 0, ioapic = 0;
+		const u8 *e = t + 44;
+		for (u16 i = 0; i < n; i++) {
+			if (e[0] == 0) {
+				cpus++;
+				e += 20;
+			} else {
+				if (e[0] == 2)
+					ioapic = e[1];
+				e += 8;
+			}
+		}
+		puts_("mp cpus ");
+		putdec(cpus);
+		puts_(" ioapic ");
+		putdec(ioapic);
+		puts_("\n");
+		return;
+	}
+	puts_("mp none\n");
+}
+
 struct hvm_start_info {
 	u32 magic, version, flags, nr_modules;
 	u64 modlist_paddr, cmdline_paddr, rsdp_paddr;
@@ -715,6 +757,7 @@ void probe_main(const struct hvm_start_info *si)
 		puthex(id >> 16, 4);
 		puts_("\n");
 	}
+	mptable();
 	if (!arg(cmd, "nonet"))
 		network(cmd);
 	puts_("probe: done\n");

@@ -24,7 +24,9 @@ ok "it found the PCI host bridge by config mechanism #1" \
 ok "--console file:PATH" \
 	bash -c "'$NETVM' run --kernel '$PROBE' --console file:$T/c2 >'$T/stdout' && grep -qx 'probe: done' $T/c2 && [ ! -s $T/stdout ]"
 ok "--cpus 4 starts (the APs wait for a SIPI the probe never sends)" \
-	"$NETVM" run --kernel "$PROBE" --cpus 4 --console none
+	bash -c "'$NETVM' run --kernel '$PROBE' --cpus 4 --cmdline nonet >'$T/cpus'"
+ok "...and the MP table lists 4 CPUs and the I/O APIC (probe checks the sums)" \
+	grep -qx 'mp cpus 4 ioapic 4' "$T/cpus"
 reset_rc() { "$NETVM" run --kernel "$PROBE" --cmdline reset --console none; [ $? = 2 ]; }
 ok "a keyboard-controller reset ends netvm with status 2" reset_rc
 # A guest that loads an empty IDT and traps: VMX/SVM report a triple fault
