@@ -19,7 +19,7 @@ PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 DEB_PKGS := build-essential pkg-config libxml2-dev libjansson-dev \
 	libnl-3-dev libnl-route-3-dev libmnl-dev libnftnl-dev libcmocka-dev \
 	dnsmasq-base dnsmasq-utils iproute2 nftables busybox-static clang clang-format procps psmisc \
-	libxml2-utils ethtool
+	libxml2-utils ethtool qemu-system-x86 bc
 
 LIB_SRCS := lib/nf.c lib/nfaddr.c
 NETD_CORE := netd/netxml.c netd/store.c netd/proto.c
@@ -36,7 +36,8 @@ UNIT_TESTS := $(BUILD)/tests/test_netxml $(BUILD)/tests/test_store \
 	$(BUILD)/tests/test_dnsmasq_conf $(BUILD)/tests/test_modules \
 	$(BUILD)/tests/test_virtq
 
-.PHONY: all deps check test run bench bench-peer fuzz install clean format \
+.PHONY: all deps check check-nested test run bench bench-peer fuzz install \
+	clean format \
 	check-format
 all: $(BINS)
 
@@ -124,6 +125,12 @@ check: deps
 	$(MAKE) all tests
 	@tests/run-tests.sh $(BUILD)
 
+# only the nested test bed: stock-Linux guests and vhost-net under QEMU
+# (make check runs it too, as tests/integration/nested.sh)
+check-nested: deps
+	$(MAKE) all
+	@tests/nested/run.sh $(BUILD) $(or $(SCENARIOS),all)
+
 # helpers the integration tests run (not tests by themselves)
 HELPERS := $(BUILD)/helpers/guest_ports
 $(BUILD)/helpers/guest_ports: $(call objs,tests/guestsim/test_ports.c \
@@ -183,6 +190,7 @@ install: all
 	install -D -m 0755 $(BUILD)/netctl $(DESTDIR)$(PREFIX)/bin/netctl
 	install -D -m 0755 $(BUILD)/netvm $(DESTDIR)$(PREFIX)/bin/netvm
 	install -D -m 0644 doc/netd.8 $(DESTDIR)$(PREFIX)/share/man/man8/netd.8
+	install -D -m 0644 doc/netvm.1 $(DESTDIR)$(PREFIX)/share/man/man1/netvm.1
 	install -D -m 0644 doc/netctl.1 \
 		$(DESTDIR)$(PREFIX)/share/man/man1/netctl.1
 	install -D -m 0644 contrib/netd.service \

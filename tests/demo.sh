@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # `make run`: the demo. netd runs in a network namespace of its own with its
 # directories in a temp dir (nothing on the host is touched), defines and
-# starts examples/default.xml, and a guest (a namespace on the bridge, until
-# netvm boots real ones) gets its pinned IP from dnsmasq.
+# starts examples/default.xml, and a guest - a KVM guest that netvm boots
+# (the probe guest) or, where /dev/kvm is not usable, a namespace running
+# udhcpc - gets its pinned IP from dnsmasq.
 set -euo pipefail
 BUILD=$(cd "${1:-build}" && pwd)
 EX=$(cd "$(dirname "$0")/../examples" && pwd)
@@ -32,6 +33,20 @@ say "$BUILD/netctl" net-start default
 say "$BUILD/netctl" net-list
 say "$BUILD/netctl" net-info default
 echo
+if [ -w /dev/kvm ]; then
+	echo "netvm boots the probe guest with MAC 52:54:00:00:00:11 (reserved for vm1) on 'default':"
+	say ip netns exec $H "$BUILD/netvm" run --kernel "$BUILD/guest/probe.elf" \
+		--mem 16M --name vm1 --console "file:$T/console" \
+		--net default,mac=52:54:00:00:00:11 \
+		--cmdline "ping=192.168.122.1 serve=4" &
+	VM=$!
+	for _ in $(seq 200); do grep -q '^probe: serving' "$T/console" 2>/dev/null && break; sleep 0.05; done
+	sed 's/^/guest console: /' "$T/console"
+	say "$BUILD/netctl" port-list default
+	say "$BUILD/netctl" net-dhcp-leases default
+	wait $VM
+	echo "netvm ended (status $?); its port is released."
+else
 echo "A guest with MAC 52:54:00:00:00:11 (reserved for vm1) joins nfbr0 and asks for an address:"
 ip netns add $G
 ip link add vdemo netns $H type veth peer name eth0 netns $G
@@ -46,6 +61,7 @@ SH
 chmod +x "$T/dhcp.sh"
 ip netns exec $G busybox udhcpc -i eth0 -n -q -t 10 -T 1 -s "$T/dhcp.sh" 2>/dev/null
 say "$BUILD/netctl" net-dhcp-leases default
+fi
 say "$BUILD/netctl" net-destroy default
 echo
 echo "Demo done: namespaces, bridge, firewall table and dnsmasq are gone."
