@@ -27,7 +27,7 @@ run() {
 	printf '%-40s %3d passed, %d failed%s\n' "$name" $((p - s)) "$f" \
 		"$([ "$s" -gt 0 ] && echo ", $s skipped")"
 	printf '%s\n' "$out" | grep -E '^not ok' | sed 's/^/    /'
-	printf '%s\n' "$out" | grep -E '^# conformance' | sed 's/^/    /'
+	printf '%s\n' "$out" | grep -E '^# (conformance|figure)' | sed 's/^/    /'
 }
 for t in "$NF_BUILD"/tests/test_*; do
 	[ -x "$t" ] && run "$(basename "$t")" "$t"

@@ -8,24 +8,7 @@
 chmod 755 "$T"
 
 ns_add h && ns_add o || { echo "not ok 1 - cannot create namespaces"; exit 1; }
-# uplink: host up0 10.99.0.1 <-> outside eth0 10.99.0.2
-ip link add up0 netns "${NS}h" type veth peer name eth0 netns "${NS}o"
-ns h ip addr add 10.99.0.1/24 dev up0; ns h ip link set up0 up
-ns o ip addr add 10.99.0.2/24 dev eth0; ns o ip link set eth0 up
-# the outside counts who reaches it
-ns o nft -f - <<'NFT'
-table inet seen {
-	chain input {
-		type filter hook input priority 0;
-		ip saddr 10.99.0.1 counter comment "from-uplink"
-		ip saddr 192.168.0.0/16 counter comment "from-guest"
-	}
-}
-NFT
-seen() { # seen from-uplink|from-guest : packets counted
-	ns o nft list table inet seen | grep "comment \"$1\"" |
-		sed -E 's/.*packets ([0-9]+).*/\1/'
-}
+uplink_add h o
 # something netd must never touch
 ns h ip link add foreignbr type bridge
 ns h nft add table inet foreign

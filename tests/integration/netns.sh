@@ -46,3 +46,26 @@ dhcp() { # dhcp GUEST: runs a DHCP exchange, prints "lease IP hostname=..."
 live_dnsmasq() { # pids of running (not zombie) dnsmasq processes
 	ps -C dnsmasq -o pid=,stat= 2>/dev/null | awk '$2 !~ /Z/ {print $1}'
 }
+# An uplink: HOST's up0 10.99.0.1 <-> OUTSIDE's eth0 10.99.0.2; the
+# outside counts who reaches it (seen from-uplink|from-guest).
+uplink_add() { # uplink_add HOST OUTSIDE (both made with ns_add)
+	ip link add up0 netns "$NS$1" type veth peer name eth0 netns "$NS$2" &&
+		ip -n "$NS$1" addr add 10.99.0.1/24 dev up0 &&
+		ip -n "$NS$1" link set up0 up &&
+		ip -n "$NS$2" addr add 10.99.0.2/24 dev eth0 &&
+		ip -n "$NS$2" link set eth0 up || return 1
+	UPLINK_OUTSIDE=$2
+	ip netns exec "$NS$2" nft -f - <<'NFT'
+table inet seen {
+	chain input {
+		type filter hook input priority 0;
+		ip saddr 10.99.0.1 counter comment "from-uplink"
+		ip saddr 192.168.0.0/16 counter comment "from-guest"
+	}
+}
+NFT
+}
+seen() { # seen from-uplink|from-guest : packets the outside counted
+	ip netns exec "$NS$UPLINK_OUTSIDE" nft list table inet seen |
+		grep "comment \"$1\"" | sed -E 's/.*packets ([0-9]+).*/\1/'
+}

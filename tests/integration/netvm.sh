@@ -61,21 +61,7 @@ fails "--net without netd says where it looked" "$T/none.sock" \
 # --- on netd's networks ---------------------------------------------------
 ns_add h && ns_add o || { echo "not ok - namespaces"; exit 1; }
 NETD_NS=${NS}h
-# uplink: host up0 10.99.0.1 <-> outside eth0 10.99.0.2, which counts who
-# reaches it
-ip link add up0 netns "${NS}h" type veth peer name eth0 netns "${NS}o"
-ns h ip addr add 10.99.0.1/24 dev up0; ns h ip link set up0 up
-ns o ip addr add 10.99.0.2/24 dev eth0; ns o ip link set eth0 up
-ns o nft -f - <<'NFT'
-table inet seen {
-	chain input {
-		type filter hook input priority 0;
-		ip saddr 10.99.0.1 icmp type echo-request counter comment "from-uplink"
-		ip saddr 192.168.0.0/16 counter comment "from-guest"
-	}
-}
-NFT
-seen() { ns o nft list table inet seen | grep "comment \"$1\"" | sed -E 's/.*packets ([0-9]+).*/\1/'; }
+uplink_add h o
 ok "netd starts" start_netd
 sed "s/stp='on'/stp='off'/" "$EXAMPLES/default.xml" >"$T/default.xml"
 ok "examples/default.xml started" \

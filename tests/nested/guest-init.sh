@@ -1,0 +1,75 @@
+#!/bin/sh
+# /init of the stock-Linux guest (L2) netvm boots in the nested host. It
+# loads Debian's virtio-net modules, gets its address with udhcpc, pings
+# the gateway and what the kernel command line asks, reports on the serial
+# console in "guest: ..." lines, and powers off (ACPI _S5; netvm ends with
+# status 0).
+#   nf.peer=IP        ping another guest
+#   nf.serve=SECONDS  stay up answering that long
+#   nf.bulk=IP:PORT:MB  send MB megabytes to IP:PORT, report the rate
+#   nf.flows=IP       ping IP from every CPU (multiqueue traffic)
+/bin/busybox --install -s /bin
+mount -t proc proc /proc
+mount -t sysfs sys /sys
+mount -t devtmpfs dev /dev
+for m in $(cat /lib/modules/order); do insmod "/lib/modules/$m.ko"; done
+arg() { tr ' ' '\n' </proc/cmdline | sed -n "s/^nf\.$1=//p"; }
+# through the kernel log: its console path polls the UART, so lines are
+# out before the power-off whatever the tty's interrupts do
+say() { echo "<3>guest: $*" >/dev/kmsg; }
+say "cpus $(grep -c ^processor /proc/cpuinfo)"
+ip link set lo up
+for _ in $(seq 50); do [ -e /sys/class/net/eth0 ] && break; sleep 0.1; done
+ip link set eth0 up
+say "mac $(cat /sys/class/net/eth0/address) queues $(ls -d /sys/class/net/eth0/queues/rx-* | wc -l)"
+cat >/tmp/udhcpc.sh <<'SH'
+#!/bin/sh
+case "$1" in
+bound|renew)
+	ip addr add "$ip/${mask:-24}" dev "$interface"
+	[ -n "$router" ] && ip route replace default via "${router%% *}"
+	echo "$ip ${router%% *}" >/tmp/lease ;;
+esac
+SH
+chmod +x /tmp/udhcpc.sh
+if udhcpc -i eth0 -n -q -t 20 -T 1 -s /tmp/udhcpc.sh >/dev/null 2>&1; then
+	read -r ip gw </tmp/lease
+	say "lease $ip"
+	ping -c 3 -W 3 "$gw" >/dev/null 2>&1 && say "ping $gw ok" || say "ping $gw fail"
+	peer=$(arg peer)
+	if [ -n "$peer" ]; then
+		ok=0
+		for _ in $(seq 30); do
+			ping -c 1 -W 1 "$peer" >/dev/null 2>&1 && { ok=1; break; }
+		done
+		[ $ok = 1 ] && ping -c 3 -W 3 "$peer" >/dev/null 2>&1 &&
+			say "ping $peer ok" || say "ping $peer fail"
+	fi
+	flows=$(arg flows)
+	if [ -n "$flows" ]; then
+		n=$(grep -c ^processor /proc/cpuinfo)
+		for c in $(seq 0 $((n - 1))); do
+			taskset -c "$c" ping -c 20 -i 0.2 -W 2 "$flows" >/dev/null 2>&1 &
+		done
+		wait
+		for q in 0 1 2 3; do
+			grep -q "virtio0-input.$q" /proc/interrupts || continue
+			say "irq input.$q $(grep "virtio0-input.$q" /proc/interrupts | awk '{s=0; for (i=2; i<=NF; i++) if ($i ~ /^[0-9]+$/) s+=$i; print s}') output.$q $(grep "virtio0-output.$q" /proc/interrupts | awk '{s=0; for (i=2; i<=NF; i++) if ($i ~ /^[0-9]+$/) s+=$i; print s}')"
+		done
+	fi
+	bulk=$(arg bulk)
+	if [ -n "$bulk" ]; then
+		host=${bulk%%:*}; rest=${bulk#*:}; port=${rest%%:*}; mb=${rest#*:}
+		t0=$(cut -d' ' -f1 /proc/uptime)
+		dd if=/dev/zero bs=64k count=$((mb * 16)) 2>/dev/null | nc "$host" "$port"
+		t1=$(cut -d' ' -f1 /proc/uptime)
+		say "bulk $mb MB in $(echo "$t0 $t1" | awk '{printf "%.2f", $2 - $1}') s"
+	fi
+	serve=$(arg serve)
+	[ -n "$serve" ] && { say "serving"; sleep "$serve"; }
+else
+	say "lease none"
+fi
+grep -E ' 4:|ttyS|virtio' /proc/interrupts | while read -r l; do say "irq $l"; done
+say "done"
+poweroff -f

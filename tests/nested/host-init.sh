@@ -1,0 +1,127 @@
+#!/bin/sh
+# /init of the nested host (L1, Debian's kernel under QEMU): loads KVM,
+# vhost-net, bridge and nftables modules, starts netd with
+# examples/default.xml, and runs the scenarios the kernel command line
+# names (nested.run=1,2,...; all by default) with netvm booting the stock
+# Debian kernel as guests (L2). Prints "nested: ok N - ..." lines and
+# "nested: figure ..." lines for the runner on the host, then powers off.
+/bin/busybox --install -s /bin
+mount -t proc proc /proc
+mount -t sysfs sys /sys
+mount -t devtmpfs dev /dev
+mount -t tmpfs tmp /tmp
+mount -t tmpfs run /run
+for m in $(cat /lib/modules/order); do insmod "/lib/modules/$m.ko" 2>/dev/null; done
+ip link set lo up
+N=0
+say() { echo "nested: $*" >/dev/console; }
+ok() { # ok DESC CMD...
+	local d=$1; shift
+	N=$((N + 1))
+	if "$@" >/tmp/last 2>&1; then say "ok $N - $d"; else
+		say "not ok $N - $d"; sed 's/^/nested: #   /' /tmp/last | tail -15 >/dev/console; fi
+}
+run=$(tr ' ' '\n' </proc/cmdline | sed -n 's/^nested\.run=//p')
+want() { [ -z "$run" ] || [ "$run" = all ] || echo ",$run," | grep -q ",$1,"; }
+V=/nested
+T=$(tr ' ' '\n' </proc/cmdline | sed -n 's/^nested\.timeout=//p')
+T=${T:-240}
+CONS=file:
+VERBOSE=
+if grep -q 'nested.verbose' /proc/cmdline; then
+	Q='loglevel=7 earlyprintk=serial,ttyS0,115200'
+	VERBOSE=1
+else
+	Q=quiet
+fi
+export NETD_SOCKET=/run/netd/netd.sock
+ok "/dev/kvm and /dev/vhost-net exist in the nested host" test -c /dev/kvm -a -c /dev/vhost-net
+$V/netd --config-dir /tmp/etc --run-dir /run/netd --state-dir /tmp/lib \
+	--foreground 2>/tmp/netd.log &
+for _ in $(seq 100); do [ -S $NETD_SOCKET ] && break; sleep 0.1; done
+ok "netd starts examples/default.xml" sh -c "$V/netctl net-define $V/default.xml && $V/netctl net-start default"
+
+linux() { # linux NAME CMDLINE NETVM-ARGS...: boots the stock kernel as a guest
+	local n=$1 c=$2; shift 2
+	[ -n "$VERBOSE" ] && { : >"/tmp/$n.log"; tail -f "/tmp/$n.log" | sed "s/^/[$n] /" >/dev/console & }
+	timeout "$T" $V/netvm run --kernel $V/vmlinuz --initrd $V/guest.cpio.gz \
+		--mem 256M --name "$n" --console "$CONS/tmp/$n.log" \
+		--status "/tmp/$n.json" \
+		--cmdline "console=ttyS0 $Q reboot=k panic=-1 $c" "$@" \
+		2>"/tmp/$n.err"
+	echo $? >"/tmp/$n.rc"
+}
+show() { # the guest's report lines, for the log (all of it if unfinished)
+	sed -i 's/^\[ *[0-9.]*\] guest: /guest: /' "/tmp/$1.log"
+	grep -h '^guest: ' "/tmp/$1.log" | sed "s/^/nested: [$1] /" >/dev/console
+	grep -q '^guest: done' "/tmp/$1.log" ||
+		tail -40 "/tmp/$1.log" | sed "s/^/nested: [$1 console] /" >/dev/console
+	grep -h 'netvm' "/tmp/$1.err" | sed "s/^/nested: [$1] /" >/dev/console
+}
+has() { grep -q "^guest: $2" "/tmp/$1.log"; }
+backend() { grep -q "\"backend\": \"$2\"" "/tmp/$1.json"; }
+rc() { [ "$(cat /tmp/$1.rc)" = "$2" ]; }
+
+if want 0; then
+	timeout 120 $V/netvm run --kernel $V/probe.elf --mem 16M \
+		--console file:/tmp/probe.log --status /tmp/probe.json \
+		--net default,mac=52:54:00:00:00:15,vhost=on \
+		--cmdline "ping=192.168.122.1" 2>/tmp/probe.err
+	grep -h '^lease\|^ping' /tmp/probe.log | sed 's/^/nested: [probe] /' >/dev/console
+	ok "probe guest on vhost-net (INTx relay): pinned lease .15" grep -qx 'lease 192.168.122.15' /tmp/probe.log
+	ok "probe guest on vhost-net pings the gateway" grep -qx 'ping 192.168.122.1 ok 3/3' /tmp/probe.log
+fi
+if want 1; then
+	t0=$(cut -d' ' -f1 /proc/uptime)
+	linux g1 "" --net default,mac=52:54:00:00:00:11,vhost=on
+	t1=$(cut -d' ' -f1 /proc/uptime)
+	show g1
+	say "figure stock Linux guest, boot to reboot: $(echo "$t0 $t1" | awk '{printf "%.1f", $2 - $1}') s"
+	ok "1: the stock Debian kernel boots under netvm and udhcpc gets the pinned IP" has g1 "lease 192.168.122.11"
+	ok "1: the guest pings the gateway" has g1 "ping 192.168.122.1 ok"
+	ok "1: netvm reports the vhost-net backend" backend g1 vhost-net
+	ok "1: the guest's ACPI power-off ends netvm (status 0)" rc g1 0
+fi
+if want 2; then
+	linux g2 "" --net default,mac=52:54:00:00:00:11,vhost=off
+	show g2
+	ok "2: vhost=off: lease and ping on the userspace backend" sh -c "grep -q '^guest: lease 192.168.122.11' /tmp/g2.log && grep -q '^guest: ping 192.168.122.1 ok' /tmp/g2.log && grep -q '\"backend\": \"userspace\"' /tmp/g2.json"
+	linux g3 "" --net default,mac=52:54:00:00:00:11,vhost=auto
+	show g3
+	ok "2: vhost=auto picks vhost-net here" sh -c "backend() { grep -q \"\\\"backend\\\": \\\"\$2\\\"\" /tmp/\$1.json; }; backend g3 vhost-net && grep -q '^guest: ping 192.168.122.1 ok' /tmp/g3.log"
+fi
+if want 3; then
+	linux a "nf.serve=900" --cpus 2 --net default,mac=52:54:00:00:00:12 &
+	APID=$!
+	for _ in $(seq 1200); do grep -q '^guest: serving' /tmp/a.log 2>/dev/null && break; sleep 0.1; done
+	linux b "nf.peer=192.168.122.12" --cpus 2 --net default,mac=52:54:00:00:00:13
+	pkill -TERM -f 'netvm run .*--name a ' # stops guest a (netvm status 4)
+	wait $APID
+	show a; show b
+	ok "3: --cpus 2 brings up both CPUs (guest /proc/cpuinfo)" sh -c "grep -q '^guest: cpus 2' /tmp/a.log && grep -q '^guest: cpus 2' /tmp/b.log"
+	ok "3: two Linux guests ping each other" has b "ping 192.168.122.12 ok"
+fi
+if want 4; then
+	linux mq "nf.flows=192.168.122.1" --cpus 2 --net default,mac=52:54:00:00:00:14,queues=2,vhost=on
+	show mq
+	ok "4: queues=2: the guest sees two queue pairs" has mq "mac 52:54:00:00:00:14 queues 2"
+	ok "4: both queue pairs carry traffic (interrupts on input.0 and input.1)" sh -c "grep -Eq '^guest: irq input.0 [1-9]' /tmp/mq.log && grep -Eq '^guest: irq input.1 [1-9]' /tmp/mq.log"
+fi
+if want 5; then
+	for b in on off; do
+		(nc -l -p 5001 | wc -c >/tmp/bytes$b) &
+		linux bulk$b "nf.bulk=192.168.122.1:5001:32" --net default,mac=52:54:00:00:00:11,vhost=$b
+		show bulk$b
+		sleep 1
+		say "bulk vhost=$b: the host received $(cat /tmp/bytes$b 2>/dev/null) bytes"
+		s=$(sed -nE 's/^guest: bulk 32 MB in ([0-9.]+) s/\1/p' /tmp/bulk$b.log)
+		[ "$(cat /tmp/bytes$b 2>/dev/null)" = 33554432 ] || s=
+		eval "S_$b=$s"
+		[ -n "$s" ] && say "figure bulk guest->host vhost=$b: $(echo "$s" | awk '{printf "%.2f", 32 / $1}') MB/s"
+	done
+	ok "5: 32 MB guest->host arrived whole on both backends" sh -c "[ -n '$S_on' ] && [ -n '$S_off' ]"
+	[ -n "$S_on" ] && [ -n "$S_off" ] && say "figure vhost-net/userspace throughput ratio: $(echo "$S_on $S_off" | awk '{printf "%.2f", $2 / $1}')"
+fi
+say "1..$N"
+sed 's/^/nested: [netd] /' /tmp/netd.log | tail -5 >/dev/console
+poweroff -f
