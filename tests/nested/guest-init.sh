@@ -6,7 +6,7 @@
 # status 0).
 #   nf.peer=IP        ping another guest
 #   nf.serve=SECONDS  stay up answering that long
-#   nf.bulk=IP:PORT:MB  send MB megabytes to IP:PORT, report the rate
+#   nf.bulk=IP:PORT   fetch http://IP:PORT/blob, report bytes and seconds
 #   nf.flows=IP       ping IP from every CPU (multiqueue traffic)
 /bin/busybox --install -s /bin
 mount -t proc proc /proc
@@ -59,11 +59,10 @@ if udhcpc -i eth0 -n -q -t 20 -T 1 -s /tmp/udhcpc.sh >/dev/null 2>&1; then
 	fi
 	bulk=$(arg bulk)
 	if [ -n "$bulk" ]; then
-		host=${bulk%%:*}; rest=${bulk#*:}; port=${rest%%:*}; mb=${rest#*:}
 		t0=$(cut -d' ' -f1 /proc/uptime)
-		dd if=/dev/zero bs=64k count=$((mb * 16)) 2>/dev/null | nc "$host" "$port"
+		n=$(wget -q -O - "http://$bulk/blob" | wc -c)
 		t1=$(cut -d' ' -f1 /proc/uptime)
-		say "bulk $mb MB in $(echo "$t0 $t1" | awk '{printf "%.2f", $2 - $1}') s"
+		say "bulk $n bytes in $(echo "$t0 $t1" | awk '{printf "%.2f", $2 - $1}') s"
 	fi
 	serve=$(arg serve)
 	[ -n "$serve" ] && { say "serving"; sleep "$serve"; }

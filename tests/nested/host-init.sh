@@ -108,18 +108,19 @@ if want 4; then
 	ok "4: both queue pairs carry traffic (interrupts on input.0 and input.1)" sh -c "grep -Eq '^guest: irq input.0 [1-9]' /tmp/mq.log && grep -Eq '^guest: irq input.1 [1-9]' /tmp/mq.log"
 fi
 if want 5; then
+	# host -> guest over HTTP (busybox httpd/wget): 32 MiB through each
+	# backend; the figure is the ratio (everything runs emulated)
+	mkdir -p /tmp/www
+	dd if=/dev/zero of=/tmp/www/blob bs=1M count=32 2>/dev/null
+	httpd -p 192.168.122.1:8080 -h /tmp/www
 	for b in on off; do
-		(nc -l -p 5001 | wc -c >/tmp/bytes$b) &
-		linux bulk$b "nf.bulk=192.168.122.1:5001:32" --net default,mac=52:54:00:00:00:11,vhost=$b
+		linux bulk$b "nf.bulk=192.168.122.1:8080" --net default,mac=52:54:00:00:00:11,vhost=$b
 		show bulk$b
-		sleep 1
-		say "bulk vhost=$b: the host received $(cat /tmp/bytes$b 2>/dev/null) bytes"
-		s=$(sed -nE 's/^guest: bulk 32 MB in ([0-9.]+) s/\1/p' /tmp/bulk$b.log)
-		[ "$(cat /tmp/bytes$b 2>/dev/null)" = 33554432 ] || s=
+		s=$(sed -nE 's/^guest: bulk 33554432 bytes in ([0-9.]+) s/\1/p' /tmp/bulk$b.log)
 		eval "S_$b=$s"
-		[ -n "$s" ] && say "figure bulk guest->host vhost=$b: $(echo "$s" | awk '{printf "%.2f", 32 / $1}') MB/s"
+		[ -n "$s" ] && say "figure bulk host->guest vhost=$b: $(echo "$s" | awk '{printf "%.1f", 32 / $1}') MB/s"
 	done
-	ok "5: 32 MB guest->host arrived whole on both backends" sh -c "[ -n '$S_on' ] && [ -n '$S_off' ]"
+	ok "5: 32 MiB host->guest arrived whole on both backends" sh -c "[ -n '$S_on' ] && [ -n '$S_off' ]"
 	[ -n "$S_on" ] && [ -n "$S_off" ] && say "figure vhost-net/userspace throughput ratio: $(echo "$S_on $S_off" | awk '{printf "%.2f", $2 / $1}')"
 fi
 say "1..$N"
