@@ -184,8 +184,10 @@ static uint8_t checksum(const uint8_t *p, size_t n)
 }
 
 /* ACPI for kernels without MP table support (Debian's cloud kernels):
- * RSDP -> XSDT -> FADT (hardware-reduced, no 8042, reset register = the
- * i8042 reset, sleep control at VM_SLEEP_PORT) -> DSDT (just _S5 so
+ * RSDP -> XSDT -> FADT (PM1a event/control blocks at VM_PM_BASE, SCI on
+ * IRQ 9 that never fires, no 8042, reset register = the i8042 reset; not
+ * hardware-reduced, so the legacy PIC and ISA IRQs stay) -> FACS, DSDT
+ * (_S5 so
  * poweroff works), and a MADT with every vCPU and the I/O APIC. */
 static void acpi_header(uint8_t *t, const char *sig, uint32_t len, uint8_t rev)
 {
@@ -226,7 +228,15 @@ static void write_acpi(struct vm *vm)
 	/* FADT 6.0 */
 	t = base + (fadt - ACPI_GPA);
 	acpi_header(t, "FACP", 276, 6);
-	uint32_t flags = 1u << 20 | 1u << 10; /* HW_REDUCED, RESET_REG_SUP */
+	uint32_t flags = 1u << 10 | 1u << 0; /* RESET_REG_SUP, WBINVD */
+	uint32_t facs = ACPI_GPA + 0x240, pm1a_evt = VM_PM_BASE,
+		 pm1a_cnt = VM_PM_BASE + 4;
+	uint16_t sci = 9;
+	memcpy(t + 36, &facs, 4);
+	memcpy(t + 46, &sci, 2);
+	memcpy(t + 56, &pm1a_evt, 4);
+	memcpy(t + 64, &pm1a_cnt, 4);
+	t[88] = 4, t[89] = 2; /* PM1 event and control block lengths */
 	uint64_t x_dsdt = dsdt;
 	memcpy(t + 40, &dsdt, 4);
 	t[109] = 0x04; /* IAPC_BOOT_ARCH: no VGA, and no 8042 to probe */
@@ -235,10 +245,14 @@ static void write_acpi(struct vm *vm)
 	t[128] = 0xfe;
 	t[131] = 0; /* FADT minor version */
 	memcpy(t + 140, &x_dsdt, 8);
-	acpi_gas_io(t + 244, VM_SLEEP_PORT); /* sleep control */
-	acpi_gas_io(t + 256, VM_SLEEP_PORT); /* sleep status */
-	memcpy(t + 268, "NETFABRC", 8);	     /* hypervisor vendor */
+	memcpy(t + 268, "NETFABRC", 8); /* hypervisor vendor */
 	t[9] = checksum(t, 276);
+	/* FACS: no checksum, 64-byte aligned */
+	t = base + (facs - ACPI_GPA);
+	uint32_t facs_len = 64;
+	memcpy(t, "FACS", 4);
+	memcpy(t + 4, &facs_len, 4);
+	t[32] = 2; /* version */
 	/* MADT */
 	t = base + (madt - ACPI_GPA);
 	uint8_t *p = t + 44;

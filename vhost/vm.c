@@ -498,14 +498,26 @@ static bool io_exit(struct vm *vm, struct kvm_run *run)
 			vm->cmos_idx = *data & 0x7f;
 		} else if (port == 0x71 && !out) {
 			*data = cmos_read(vm->cmos_idx);
-		} else if (port == VM_SLEEP_PORT && out) {
-			if (*data & 0x20) /* SLP_EN */
-				stop = VM_POWEROFF;
-		} else if (port == 0x604 && out && run->io.size == 2) {
-			uint16_t v;
-			memcpy(&v, data, 2);
-			if (v & 0x2000) /* SLP_EN */
-				stop = VM_POWEROFF;
+		} else if (port >= VM_PM_BASE && port < VM_PM_BASE + 6) {
+			/* PM1a: no events ever; control reads SCI_EN (ACPI
+			 * mode), SLP_EN in a write powers off */
+			uint16_t v = 0;
+			if (out && port == VM_PM_BASE + 4 &&
+			    run->io.size == 2) {
+				memcpy(&v, data, 2);
+				if (v & 0x2000)
+					stop = VM_POWEROFF;
+			} else if (out && port == VM_PM_BASE + 2) {
+				memcpy(&vm->pm1_en, data,
+				       run->io.size < 2 ? 1 : 2);
+			} else if (!out) {
+				v = port == VM_PM_BASE + 4   ? 1 /* SCI_EN */
+				    : port == VM_PM_BASE + 2 ? vm->pm1_en
+							     : 0;
+				memcpy(data, &v, run->io.size < 2 ? 1 : 2);
+				if (run->io.size == 4)
+					memset(data + 2, 0, 2);
+			}
 		} else if (port == 0xcf8 && run->io.size == 4) {
 			if (out)
 				memcpy(&vm->pci_addr, data, 4);

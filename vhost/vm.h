@@ -17,11 +17,11 @@
 
 #include "../lib/nf.h"
 
-#define VM_MAX_CPUS   16
-#define VM_MAX_PCI    8
-#define VM_PCI_MMIO   0xe0000000u /* BARs are placed from here */
-#define VM_MAX_GSI    256
-#define VM_SLEEP_PORT 0x600 /* ACPI sleep control: SLP_EN powers off */
+#define VM_MAX_CPUS 16
+#define VM_MAX_PCI  8
+#define VM_PCI_MMIO 0xe0000000u /* BARs are placed from here */
+#define VM_MAX_GSI  256
+#define VM_PM_BASE  0x600 /* ACPI PM1a event (4 bytes), control (2): SLP_EN */
 
 enum vm_exit {
 	VM_RUNNING,
@@ -71,6 +71,7 @@ struct vm {
 	uint8_t serial_lcr, serial_ier, serial_scr, serial_mcr, cmos_idx;
 	bool serial_thre; /* THR-empty interrupt pending */
 	uint8_t kbd_ctr, kbd_out, kbd_cmd;
+	uint16_t pm1_en; /* ACPI PM1 enable register (no event ever fires) */
 	bool kbd_obf, kbd_timeout;
 	/* GSI routes: 0..23 the irqchip pins, then MSI routes */
 	struct {

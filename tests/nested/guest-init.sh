@@ -17,6 +17,7 @@ arg() { tr ' ' '\n' </proc/cmdline | sed -n "s/^nf\.$1=//p"; }
 # through the kernel log: its console path polls the UART, so lines are
 # out before the power-off whatever the tty's interrupts do
 say() { echo "<3>guest: $*" >/dev/kmsg; }
+echo "guest: tty ok" >/dev/console # the interrupt-driven 8250 path
 say "cpus $(grep -c ^processor /proc/cpuinfo)"
 ip link set lo up
 for _ in $(seq 50); do [ -e /sys/class/net/eth0 ] && break; sleep 0.1; done

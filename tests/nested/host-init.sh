@@ -80,6 +80,7 @@ if want 1; then
 	ok "1: the stock Debian kernel boots under netvm and udhcpc gets the pinned IP" has g1 "lease 192.168.122.11"
 	ok "1: the guest pings the gateway" has g1 "ping 192.168.122.1 ok"
 	ok "1: netvm reports the vhost-net backend" backend g1 vhost-net
+	ok "1: userspace writes to ttyS0 (THR-empty interrupts) reach the console" has g1 "tty ok"
 	ok "1: the guest's ACPI power-off ends netvm (status 0)" rc g1 0
 fi
 if want 2; then
