@@ -566,6 +566,11 @@ int vpci_init(struct vpci_dev *d, struct vm *vm, const char *name,
 	reset(d);
 	struct epoll_event ev = {.events = EPOLLIN, .data.u32 = UINT32_MAX};
 	epoll_ctl(d->epfd, EPOLL_CTL_ADD, d->stop_efd, &ev);
+	/* every call eventfd starts with the relay (no irqfd yet) */
+	for (unsigned i = 0; i < nq; i++) {
+		ev.data.u32 = i;
+		epoll_ctl(d->epfd, EPOLL_CTL_ADD, d->q[i].callfd, &ev);
+	}
 	ev.data.u32 = UINT32_MAX - 1;
 	epoll_ctl(d->epfd, EPOLL_CTL_ADD, d->cfg_efd, &ev);
 	r = pthread_create(&d->relay, NULL, relay_thread, d);

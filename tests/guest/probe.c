@@ -716,6 +716,12 @@ static void network(const char *cmd)
 	/* announce: neighbours that tried the address before (dnsmasq's
 	 * ping check) learn it now instead of after their retry timer */
 	arp_send(1, 0, my_ip);
+	/* without MSI-X the device raised INTx for what arrived: the ISR
+	 * register says so (and reading it acknowledges) */
+	u8 pending = *isr & 3;
+	puts_("probe: isr ");
+	putdec(pending);
+	puts_(*isr & 3 ? " still set after the read\n" : "\n");
 	const char *c = arg(cmd, "count");
 	int count = c && *c >= '0' && *c <= '9' ? (int)parse_dec(&c) : 3;
 	const char *p = arg(cmd, "ping");
