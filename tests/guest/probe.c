@@ -721,7 +721,7 @@ static void network(const char *cmd)
 	u8 pending = *isr & 3;
 	puts_("probe: isr ");
 	putdec(pending);
-	puts_(*isr & 3 ? " still set after the read\n" : "\n");
+	puts_("\n");
 	const char *c = arg(cmd, "count");
 	int count = c && *c >= '0' && *c <= '9' ? (int)parse_dec(&c) : 3;
 	const char *p = arg(cmd, "ping");
