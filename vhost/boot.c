@@ -1,8 +1,10 @@
 /* Booting: Linux bzImages through the x86 boot protocol (32-bit entry,
  * boot_params with the e820 map, command line and initrd) and ELF kernels
  * through their PVH note (hvm_start_info with the memory map and the initrd
- * as module 0); both get a GDT with flat 0x10/0x18 segments and an MP table
- * describing every vCPU, the I/O APIC and the interrupt wiring. */
+ * as module 0); both get a GDT with flat 0x10/0x18 segments, ACPI tables
+ * (RSDP found by scan, boot_params or hvm_start_info) and an MP table, each
+ * describing every vCPU and the I/O APIC (ACPI for kernels built without
+ * MP table support, like Debian's cloud kernels). */
 #define _GNU_SOURCE
 #include <elf.h>
 #include <errno.h>

@@ -1,8 +1,8 @@
 /* netvm's VMM core: a KVM VM with N vCPUs (CPUID from KVM with the
- * hypervisor bit, an MP table so Linux brings them all up), guest RAM below
- * the 32-bit PCI hole, in-kernel irqchip and PIT, and the legacy devices
- * every guest expects: 8250 serial on 0x3f8 (with its interrupt), CMOS/RTC,
- * i8042 status and reset, an ACPI-style power-off port, PCI config
+ * hypervisor bit; ACPI and MP tables so Linux brings them all up), guest
+ * RAM below the 32-bit PCI hole, in-kernel irqchip and PIT, and the legacy
+ * devices every guest expects: 8250 serial on 0x3f8 (with its interrupt),
+ * CMOS/RTC, i8042 controller and reset, ACPI PM1 power-off, PCI config
  * mechanism #1 with a host bridge. PCI devices plug in through struct
  * vm_pci. Guests boot from Linux bzImages (boot protocol) or ELF kernels
  * with a PVH entry note. */
