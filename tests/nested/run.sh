@@ -20,11 +20,11 @@ timeout 2400 qemu-system-x86_64 -accel tcg -cpu max -smp 2 -m 2048 \
 	-nic none </dev/null >"$LOG" 2>&1
 rc=$?
 echo "# nested host ran $(( $(date +%s) - start )) s (QEMU status $rc), log in $LOG"
-tr -d '\r' <"$LOG" | sed -n 's/^nested: //p' | while IFS= read -r l; do
+tr -d '\r' <"$LOG" | sed -n 's/^.*nested: //p' | while IFS= read -r l; do
 	case $l in
 	"ok "* | "not ok "* | "1.."*) echo "$l" ;;
 	*) echo "# $l" ;;
 	esac
 done
-grep -q '^nested: 1\.\.' <(tr -d '\r' <"$LOG") || { echo "not ok 1 - the nested host did not finish (see $LOG)"; echo "1..1"; exit 1; }
-! tr -d '\r' <"$LOG" | grep -q '^nested: not ok'
+grep -q 'nested: 1\.\.' <(tr -d '\r' <"$LOG") || { echo "not ok 1 - the nested host did not finish (see $LOG)"; echo "1..1"; exit 1; }
+! tr -d '\r' <"$LOG" | grep -q 'nested: not ok'
