@@ -23,7 +23,7 @@ DEB_PKGS := build-essential pkg-config libxml2-dev libjansson-dev \
 
 LIB_SRCS := lib/nf.c lib/nfaddr.c
 NETD_CORE := netd/netxml.c netd/store.c netd/proto.c
-MODULES := bridge/bridge.c nat/nat.c dhcp/dhcp.c tap/tap.c
+MODULES := bridge/bridge.c nat/nat.c dhcp/dhcp.c tap/tap.c sriov/sriov.c
 NETD_SRCS := $(NETD_CORE) $(MODULES) netd/network.c netd/lifecycle.c \
 	netd/port.c netd/update.c netd/doctor.c netd/loop.c netd/netd.c
 NETCTL_SRCS := netd/proto.c netd/netctl.c
@@ -34,7 +34,7 @@ BINS := $(BUILD)/netd $(BUILD)/netctl $(BUILD)/netvm $(BUILD)/guest/probe.elf
 UNIT_TESTS := $(BUILD)/tests/test_netxml $(BUILD)/tests/test_store \
 	$(BUILD)/tests/test_conformance $(BUILD)/tests/test_protocol \
 	$(BUILD)/tests/test_dnsmasq_conf $(BUILD)/tests/test_modules \
-	$(BUILD)/tests/test_virtq
+	$(BUILD)/tests/test_virtq $(BUILD)/tests/test_sriov
 
 .PHONY: all deps check check-nested test run bench bench-peer fuzz install \
 	clean format \
@@ -97,6 +97,11 @@ $(BUILD)/tests/test_modules: $(call objs,tests/unit/test_modules.c \
 	$(CC) $(CFLAGS) -o $@ $^ -lcmocka
 
 $(BUILD)/tests/test_virtq: $(call objs,tests/unit/test_virtq.c vhost/virtq.c)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $^ -lcmocka
+
+$(BUILD)/tests/test_sriov: $(call objs,tests/unit/test_sriov.c sriov/sriov.c \
+		$(LIB_SRCS))
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $^ -lcmocka
 

@@ -723,6 +723,62 @@ static int c_port_create(int argc, char **argv)
 	return 0;
 }
 
+static int c_sriov_list(int argc, char **argv)
+{
+	json_t *r, *pf, *vf;
+	size_t i, k;
+	if (argc > 2)
+		return die_usage("usage: netctl sriov-list [PF]");
+	if (call("sriov-list",
+		 json_pack("{s:s?}", "pf", argc == 2 ? argv[1] : NULL), &r))
+		return 1;
+	if (opt_json) {
+		print_json(r);
+		json_decref(r);
+		return 0;
+	}
+	if (!json_array_size(r))
+		printf("no SR-IOV physical functions\n");
+	json_array_foreach (r, i, pf) {
+		printf("%s  %s  driver %s  VFs %lld of %lld\n", jstr(pf, "pf"),
+		       jstr(pf, "pci"),
+		       *jstr(pf, "driver") ? jstr(pf, "driver") : "-",
+		       (long long)json_integer_value(
+			       json_object_get(pf, "numvfs")),
+		       (long long)json_integer_value(
+			       json_object_get(pf, "totalvfs")));
+		json_t *rows = json_array();
+		json_array_foreach (json_object_get(pf, "vfs"), k, vf) {
+			json_int_t g = json_integer_value(
+				json_object_get(vf, "iommu_group"));
+			json_t *row = json_pack(
+				"{s:s, s:s, s:s, s:s, s:s}", "vf", "", "pci",
+				jstr(vf, "pci"), "netdev",
+				*jstr(vf, "netdev") ? jstr(vf, "netdev") : "-",
+				"driver",
+				*jstr(vf, "driver") ? jstr(vf, "driver") : "-",
+				"group", "");
+			char b[24];
+			snprintf(b, sizeof(b), "%lld",
+				 (long long)json_integer_value(
+					 json_object_get(vf, "index")));
+			json_object_set_new(row, "vf", json_string(b));
+			snprintf(b, sizeof(b), "%lld", (long long)g);
+			json_object_set_new(row, "group",
+					    json_string(g < 0 ? "-" : b));
+			json_array_append_new(rows, row);
+		}
+		static const char *cols[] = {"vf", "pci", "netdev", "driver",
+					     "group"};
+		static const char *heads[] = {"VF", "PCI", "Netdev", "Driver",
+					      "IOMMU group"};
+		print_table(rows, cols, heads, 5);
+		json_decref(rows);
+	}
+	json_decref(r);
+	return 0;
+}
+
 static int c_port_list(int argc, char **argv)
 {
 	json_t *r, *p, *rows;
@@ -868,6 +924,8 @@ static const struct cmd cmds[] = {
 	 "[--isolated] [--persist IFNAME] [--no-filter]",
 	 "a guest port: TAP with MAC/IP pinned and enforced"},
 	{"port-list", c_port_list, "port-list [NETWORK]", "list ports"},
+	{"sriov-list", c_sriov_list, "sriov-list [PF]",
+	 "SR-IOV physical functions and their VFs"},
 	{"port-info", c_port_info, "port-info PORT", "show a port"},
 	{"port-delete", c_port_delete, "port-delete PORT",
 	 "remove a port and what it held"},

@@ -57,6 +57,8 @@ static void usage(FILE *f)
 		"/var/lib/netd)\n"
 		"  --socket PATH      control socket (default "
 		"RUN_DIR/netd.sock)\n"
+		"  --sysfs-root DIR   where sys/ is, for SR-IOV discovery "
+		"(default /)\n"
 		"  --group NAME       group allowed to change networks "
 		"(besides root)\n"
 		"  --foreground       stay in the foreground, log to stderr\n"
@@ -397,13 +399,15 @@ int main(int argc, char **argv)
 		{"syslog", no_argument, NULL, 'l'},
 		{"log-level", required_argument, NULL, 'L'},
 		{"dnsmasq", required_argument, NULL, 'D'},
+		{"sysfs-root", required_argument, NULL, 'Y'},
 		{"version", no_argument, NULL, 'V'},
 		{"help", no_argument, NULL, 'h'},
 		{0}};
 	struct netd d = {.config_dir = "/etc/netd",
 			 .run_dir = "/run/netd",
 			 .state_dir = "/var/lib/netd",
-			 .reg.dnsmasq = "/usr/sbin/dnsmasq"};
+			 .reg.dnsmasq = "/usr/sbin/dnsmasq",
+			 .reg.sysroot = ""};
 	bool foreground = false, use_syslog = false;
 	int level = NF_LOG_INFO, c;
 	char sockbuf[4096];
@@ -415,6 +419,7 @@ int main(int argc, char **argv)
 		case 'r': d.run_dir = optarg; break;
 		case 's': d.state_dir = optarg; break;
 		case 'S': d.socket_path = optarg; break;
+		case 'Y': d.reg.sysroot = optarg; break;
 		case 'f': foreground = true; break;
 		case 'l': use_syslog = true; break;
 		case 'g': {

@@ -56,7 +56,8 @@ struct registry {
 	struct store config;
 	/* environment, set up by netd before registry_open */
 	const char *run_dir, *state_dir, *dnsmasq;
-	char owner[32]; /* "netd:xxxxxxxx": marks what this netd made */
+	const char *sysroot; /* "" for /, or a fake tree's root (tests) */
+	char owner[32];	     /* "netd:xxxxxxxx": marks what this netd made */
 	struct bridge_ctx *br;
 	struct nat_ctx *nat;
 	void (*emit)(const char *event, const char *network, void *ctx);
