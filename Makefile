@@ -34,7 +34,8 @@ BINS := $(BUILD)/netd $(BUILD)/netctl $(BUILD)/netvm $(BUILD)/guest/probe.elf
 UNIT_TESTS := $(BUILD)/tests/test_netxml $(BUILD)/tests/test_store \
 	$(BUILD)/tests/test_conformance $(BUILD)/tests/test_protocol \
 	$(BUILD)/tests/test_dnsmasq_conf $(BUILD)/tests/test_modules \
-	$(BUILD)/tests/test_virtq $(BUILD)/tests/test_sriov
+	$(BUILD)/tests/test_virtq $(BUILD)/tests/test_sriov \
+	$(BUILD)/tests/test_vfnl
 
 .PHONY: all deps check check-nested test run bench bench-peer fuzz install \
 	clean format \
@@ -104,6 +105,10 @@ $(BUILD)/tests/test_sriov: $(call objs,tests/unit/test_sriov.c sriov/sriov.c \
 		$(LIB_SRCS))
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $^ -lcmocka
+
+$(BUILD)/tests/test_vfnl: $(call objs,tests/unit/test_vfnl.c sriov/vfnl.c)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $^ -lmnl -lcmocka
 
 $(BUILD)/tests/test_conformance: $(call objs,tests/unit/test_conformance.c \
 		tests/unit/xmlcmp.c $(NETD_CORE) $(LIB_SRCS))
