@@ -64,16 +64,12 @@ static void tx(struct vnet_user *u)
 				nf_debug("%s: TAP write: %s", u->n->name,
 					 strerror(errno));
 			virtq_push(q, c->head, 0);
-			if (++done % BATCH == 0) {
-				virtq_publish(q);
-				if (virtq_need_interrupt(q))
-					vpci_interrupt(u->d, u->txi);
-			}
+			if (++done % BATCH == 0)
+				vpci_complete(u->d, u->txi);
 		}
 		virtq_publish(q);
 	} while (!q->broken && virtq_enable_kicks(q));
-	if (virtq_need_interrupt(q))
-		vpci_interrupt(u->d, u->txi);
+	vpci_complete(u->d, u->txi);
 }
 
 static void poll_tap(struct vnet_user *u, bool on)
@@ -162,15 +158,10 @@ static void rx(struct vnet_user *u)
 			poll_tap(u, false);
 			break;
 		}
-		if (++done % BATCH == 0) {
-			virtq_publish(q);
-			if (virtq_need_interrupt(q))
-				vpci_interrupt(u->d, u->rxi);
-		}
+		if (++done % BATCH == 0)
+			vpci_complete(u->d, u->rxi);
 	}
-	virtq_publish(q);
-	if (virtq_need_interrupt(q))
-		vpci_interrupt(u->d, u->rxi);
+	vpci_complete(u->d, u->rxi);
 }
 
 static void *thread(void *arg)

@@ -193,11 +193,9 @@ static void notify(struct vpci_dev *d, unsigned qi)
 		virtq_copy_in(&c, c.in_len ? c.in_len - 1 : 0, &ack, 1);
 		virtq_push(q, c.head, 1);
 	}
-	virtq_publish(q);
 	if (r < 0)
 		vpci_set_broken(d, q->why);
-	if (virtq_need_interrupt(q))
-		vpci_interrupt(d, qi);
+	vpci_complete(d, qi);
 }
 
 static const struct vpci_ops ops = {dev_cfg, activate, reset, notify};

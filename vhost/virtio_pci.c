@@ -173,6 +173,13 @@ void vpci_interrupt(struct vpci_dev *d, unsigned q)
 		nf_debug("%s: call eventfd: %s", d->name, strerror(errno));
 }
 
+void vpci_complete(struct vpci_dev *d, unsigned q)
+{
+	virtq_publish(&d->q[q].vq);
+	if (virtq_need_interrupt(&d->q[q].vq))
+		vpci_interrupt(d, q);
+}
+
 void vpci_config_changed(struct vpci_dev *d)
 {
 	uint64_t one = 1;
@@ -448,17 +455,26 @@ static void mmio(struct vm_pci *p, uint64_t off, uint8_t *data, unsigned len,
 
 /* --------------------------------------------------------- config space */
 
+/* The VIRTIO_PCI_CAP_PCI_CFG window: BAR0 offset and length the driver
+ * set, if they name a valid access. */
+static bool pcicfg_window(const struct vpci_dev *d, uint32_t *off,
+			  uint32_t *len)
+{
+	*off = get32(d->cfg + CAP_PCICFG + 8);
+	*len = get32(d->cfg + CAP_PCICFG + 12);
+	return d->cfg[CAP_PCICFG + 4] == 0 &&
+	       (*len == 1 || *len == 2 || *len == 4) && *off < BAR_SIZE;
+}
+
 static uint32_t cfg_read(struct vm_pci *p, unsigned reg)
 {
 	struct vpci_dev *d = p->opaque;
 	pthread_mutex_lock(&d->lock);
 	uint32_t v = get32(d->cfg + reg);
+	uint32_t off, len;
 	if (reg == CAP_PCICFG + 16) { /* pci_cfg_data: a window into BAR0 */
-		uint32_t off = get32(d->cfg + CAP_PCICFG + 8),
-			 len = get32(d->cfg + CAP_PCICFG + 12);
 		v = 0;
-		if (d->cfg[CAP_PCICFG + 4] == 0 &&
-		    (len == 1 || len == 2 || len == 4) && off < BAR_SIZE)
+		if (pcicfg_window(d, &off, &len))
 			bar_access(d, off, (uint8_t *)&v, len, false);
 	}
 	pthread_mutex_unlock(&d->lock);
@@ -476,10 +492,8 @@ static void cfg_write(struct vm_pci *p, unsigned reg, uint32_t v, unsigned size)
 	} else if (reg == CAP_PCICFG + 8 || reg == CAP_PCICFG + 12) {
 		memcpy(d->cfg + reg, &v, size);
 	} else if (reg == CAP_PCICFG + 16) {
-		uint32_t off = get32(d->cfg + CAP_PCICFG + 8),
-			 len = get32(d->cfg + CAP_PCICFG + 12);
-		if (d->cfg[CAP_PCICFG + 4] == 0 &&
-		    (len == 1 || len == 2 || len == 4) && off < BAR_SIZE)
+		uint32_t off, len;
+		if (pcicfg_window(d, &off, &len))
 			bar_access(d, off, (uint8_t *)&v, len, true);
 	} else if (reg == CAP_MSIX + 2 || (reg == CAP_MSIX && size == 4)) {
 		uint16_t ctl = (uint16_t)(reg == CAP_MSIX ? v >> 16 : v);

@@ -79,6 +79,9 @@ void vpci_fini(struct vpci_dev *d);
 /* Backend side, from any thread, lock-free: the used ring of queue q
  * moved (the guest may want an interrupt). */
 void vpci_interrupt(struct vpci_dev *d, unsigned q);
+/* Backend side, after pushing chains on queue q: publishes them and
+ * interrupts the guest if it asked to be. */
+void vpci_complete(struct vpci_dev *d, unsigned q);
 /* Backend side: the guest broke the device's rules; it is marked
  * NEEDS_RESET and the driver told through a config interrupt. */
 void vpci_set_broken(struct vpci_dev *d, const char *why);
