@@ -23,28 +23,35 @@
 	(F(VIRTIO_F_VERSION_1) | F(VIRTIO_RING_F_EVENT_IDX) |                  \
 	 F(VIRTIO_RING_F_INDIRECT_DESC) | F(VIRTIO_NET_F_MRG_RXBUF))
 
+/* On failure nothing stays open, so a fallback holds no vhost device. */
 int vnet_vhost_open(struct vnet *n, struct nf_err *e)
 {
-	for (unsigned p = 0; p < n->pairs; p++) {
+	int r = 0;
+	for (unsigned p = 0; p < n->pairs && r == 0; p++) {
 		uint64_t f = 0;
 		int fd = open("/dev/vhost-net", O_RDWR | O_CLOEXEC);
-		if (fd < 0)
-			return nf_errf(e, errno,
-				       "cannot open /dev/vhost-net: %s",
-				       strerror(errno));
+		if (fd < 0) {
+			r = nf_errf(e, errno, "cannot open /dev/vhost-net: %s",
+				    strerror(errno));
+			break;
+		}
 		n->vhostfd[p] = fd;
 		if (ioctl(fd, VHOST_SET_OWNER) < 0 ||
 		    ioctl(fd, VHOST_GET_FEATURES, &f) < 0)
-			return nf_errf(e, errno, "vhost-net: %s",
-				       strerror(errno));
-		if ((f & VHOST_PASS) != VHOST_PASS)
-			return nf_errf(e, ENOTSUP,
-				       "vhost-net offers features %#llx, "
-				       "without all of %#llx",
-				       (unsigned long long)f,
-				       (unsigned long long)VHOST_PASS);
+			r = nf_errf(e, errno, "vhost-net: %s", strerror(errno));
+		else if ((f & VHOST_PASS) != VHOST_PASS)
+			r = nf_errf(e, ENOTSUP,
+				    "vhost-net offers features %#llx, without "
+				    "all of %#llx",
+				    (unsigned long long)f,
+				    (unsigned long long)VHOST_PASS);
 	}
-	return 0;
+	for (unsigned p = 0; r < 0 && p < n->pairs; p++) {
+		if (n->vhostfd[p] >= 0)
+			close(n->vhostfd[p]);
+		n->vhostfd[p] = -1;
+	}
+	return r;
 }
 
 static int vring(int fd, unsigned idx, struct virtq *q, int kick, int call,
