@@ -474,7 +474,8 @@ int main(int argc, char **argv)
 		nf_debug("started in %.1f ms",
 			 (double)(nf_now_ns() - t0) / 1e6);
 		how = wait_guest(&vm, sfd);
-		log_memory(&vm);
+		if (level >= NF_LOG_DEBUG) /* mincore over all guest RAM */
+			log_memory(&vm);
 		vm_stop(&vm);
 		if (vm.first_exit_ns)
 			nf_debug("first guest exit %.2f ms after netvm "
