@@ -751,22 +751,22 @@ static int c_sriov_list(int argc, char **argv)
 		json_array_foreach (json_object_get(pf, "vfs"), k, vf) {
 			json_int_t g = json_integer_value(
 				json_object_get(vf, "iommu_group"));
-			json_t *row = json_pack(
-				"{s:s, s:s, s:s, s:s, s:s}", "vf", "", "pci",
-				jstr(vf, "pci"), "netdev",
-				*jstr(vf, "netdev") ? jstr(vf, "netdev") : "-",
-				"driver",
-				*jstr(vf, "driver") ? jstr(vf, "driver") : "-",
-				"group", "");
-			char b[24];
-			snprintf(b, sizeof(b), "%lld",
+			char idx[24], grp[24];
+			snprintf(idx, sizeof(idx), "%lld",
 				 (long long)json_integer_value(
 					 json_object_get(vf, "index")));
-			json_object_set_new(row, "vf", json_string(b));
-			snprintf(b, sizeof(b), "%lld", (long long)g);
-			json_object_set_new(row, "group",
-					    json_string(g < 0 ? "-" : b));
-			json_array_append_new(rows, row);
+			snprintf(grp, sizeof(grp), "%lld", (long long)g);
+			json_array_append_new(
+				rows,
+				json_pack(
+					"{s:s, s:s, s:s, s:s, s:s}", "vf", idx,
+					"pci", jstr(vf, "pci"), "netdev",
+					*jstr(vf, "netdev") ? jstr(vf, "netdev")
+							    : "-",
+					"driver",
+					*jstr(vf, "driver") ? jstr(vf, "driver")
+							    : "-",
+					"group", g < 0 ? "-" : grp));
 		}
 		static const char *cols[] = {"vf", "pci", "netdev", "driver",
 					     "group"};
