@@ -23,9 +23,10 @@ DEB_PKGS := build-essential pkg-config libxml2-dev libjansson-dev \
 
 LIB_SRCS := lib/nf.c lib/nfaddr.c
 NETD_CORE := netd/netxml.c netd/store.c netd/proto.c
-MODULES := bridge/bridge.c nat/nat.c dhcp/dhcp.c tap/tap.c sriov/sriov.c
+MODULES := bridge/bridge.c nat/nat.c dhcp/dhcp.c tap/tap.c sriov/sriov.c \
+	sriov/vfnl.c
 NETD_SRCS := $(NETD_CORE) $(MODULES) netd/network.c netd/lifecycle.c \
-	netd/port.c netd/update.c netd/doctor.c netd/loop.c netd/netd.c
+	netd/port.c netd/vfport.c netd/update.c netd/doctor.c netd/loop.c netd/netd.c
 NETCTL_SRCS := netd/proto.c netd/netctl.c
 
 objs = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
@@ -106,7 +107,8 @@ $(BUILD)/tests/test_sriov: $(call objs,tests/unit/test_sriov.c sriov/sriov.c \
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $^ -lcmocka
 
-$(BUILD)/tests/test_vfnl: $(call objs,tests/unit/test_vfnl.c sriov/vfnl.c)
+$(BUILD)/tests/test_vfnl: $(call objs,tests/unit/test_vfnl.c sriov/vfnl.c \
+		$(LIB_SRCS))
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $^ -lmnl -lcmocka
 

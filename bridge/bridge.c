@@ -128,6 +128,59 @@ nla_put_failure:
 	return nf_errf(e, EMSGSIZE, "netlink message too large");
 }
 
+static struct nl_msg *link_up_msg(int ifindex);
+
+int bridge_macvtap_create(struct bridge_ctx *c, const char *lower,
+			  const char *name, const char *owner, struct nf_err *e)
+{
+	int li_idx = (int)if_nametoindex(lower);
+	if (!li_idx)
+		return nf_errf(e, ENODEV, "no link %s for a macvtap", lower);
+	struct nl_msg *m = link_msg(RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, 0);
+	struct nlattr *li, *data;
+	NLA_PUT_STRING(m, IFLA_IFNAME, name);
+	NLA_PUT_U32(m, IFLA_LINK, (uint32_t)li_idx);
+	NLA_PUT_U32(m, IFLA_GROUP, BRIDGE_GROUP);
+	li = nla_nest_start(m, IFLA_LINKINFO);
+	NLA_PUT_STRING(m, IFLA_INFO_KIND, "macvtap");
+	data = nla_nest_start(m, IFLA_INFO_DATA);
+	NLA_PUT_U32(m, IFLA_MACVLAN_MODE, MACVLAN_MODE_PASSTHRU);
+	nla_nest_end(m, data);
+	nla_nest_end(m, li);
+	int r = request(c, m, e, "cannot create macvtap %s on %s", name, lower);
+	if (r < 0)
+		return r;
+	int idx = (int)if_nametoindex(name);
+	m = link_msg(RTM_NEWLINK, 0, idx);
+	NLA_PUT_STRING(m, IFLA_IFALIAS, owner);
+	if ((r = request(c, m, e, "cannot name the owner of %s", name)) < 0)
+		return r;
+	return request(c, link_up_msg(idx), e, "cannot bring %s up", name);
+nla_put_failure:
+	nlmsg_free(m);
+	return nf_errf(e, EMSGSIZE, "netlink message too large");
+}
+
+int bridge_link_set(struct bridge_ctx *c, const char *name, const uint8_t *mac,
+		    unsigned mtu, int up, struct nf_err *e)
+{
+	int idx = (int)if_nametoindex(name);
+	if (!idx)
+		return nf_errf(e, ENODEV, "no link %s", name);
+	struct nl_msg *m =
+		up >= 0 ? link_up_msg(idx) : link_msg(RTM_NEWLINK, 0, idx);
+	if (up == 0)
+		((struct ifinfomsg *)nlmsg_data(nlmsg_hdr(m)))->ifi_flags = 0;
+	if (mac)
+		NLA_PUT(m, IFLA_ADDRESS, 6, mac);
+	if (mtu)
+		NLA_PUT_U32(m, IFLA_MTU, mtu);
+	return request(c, m, e, "cannot set the MAC/MTU of %s", name);
+nla_put_failure:
+	nlmsg_free(m);
+	return nf_errf(e, EMSGSIZE, "netlink message too large");
+}
+
 static int link_info(struct bridge_ctx *c, const char *name, char *alias,
 		     size_t n, uint32_t *group)
 {

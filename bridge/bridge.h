@@ -37,6 +37,16 @@ int bridge_create(struct bridge_ctx *c, const struct bridge_spec *s,
  * is in BRIDGE_GROUP: created by us, not yet named); 0 if absent. */
 int bridge_delete(struct bridge_ctx *c, const char *name, const char *owner,
 		  struct nf_err *e);
+/* A macvtap in passthrough mode on lower (it takes over the device: the
+ * lower link is set promiscuous, the macvtap inherits its MAC), marked
+ * with owner like a bridge and brought up. Deleted by bridge_delete. */
+int bridge_macvtap_create(struct bridge_ctx *c, const char *lower,
+			  const char *name, const char *owner,
+			  struct nf_err *e);
+/* Sets a link's MAC (mac non-NULL), MTU (mtu non-zero) and state (up 1
+ * up, 0 down, -1 left as it is). */
+int bridge_link_set(struct bridge_ctx *c, const char *name, const uint8_t *mac,
+		    unsigned mtu, int up, struct nf_err *e);
 /* Copies the link's alias; -ENOENT if no such link, "" if none. */
 int bridge_get_alias(struct bridge_ctx *c, const char *name, char *alias,
 		     size_t n);

@@ -314,6 +314,8 @@ static int preflight(struct registry *r, const struct netdef *d,
 				       d->name, br ? br : "(none given)");
 		return 0;
 	}
+	if (d->mode == NETXML_FWD_HOSTDEV || d->mode == NETXML_FWD_PASSTHROUGH)
+		return vfport_preflight(r, d, e);
 	if (!netxml_fwd_has_bridge(d->mode))
 		return nf_errf(e, ENOTSUP,
 			       "network '%s': forward mode '%s' is not "

@@ -657,7 +657,21 @@ static void print_port(json_t *p)
 	printf("%-10s %s\n", "Name:", jstr(p, "name"));
 	printf("%-10s %s\n", "MAC:", jstr(p, "mac"));
 	printf("%-10s %s\n", "IP:", *jstr(p, "ip") ? jstr(p, "ip") : "-");
-	printf("%-10s %s\n", "TAP:", jstr(p, "tap"));
+	printf("%-10s %s\n", "Type:", jstr(p, "type"));
+	if (*jstr(p, "device")) {
+		printf("%-10s %s%s%s\n", "Device:", jstr(p, "device"),
+		       *jstr(p, "lower") ? " netdev " : "", jstr(p, "lower"));
+		if (*jstr(p, "pci"))
+			printf("%-10s %s (IOMMU group %lld)\n",
+			       "PCI:", jstr(p, "pci"),
+			       (long long)json_integer_value(
+				       json_object_get(p, "iommu_group")));
+		if (*jstr(p, "vfio"))
+			printf("%-10s %s\n", "VFIO:", jstr(p, "vfio"));
+	}
+	printf("%-10s %s\n",
+	       !strcmp(jstr(p, "type"), "macvtap") ? "macvtap:" : "TAP:",
+	       *jstr(p, "tap") ? jstr(p, "tap") : "-");
 	printf("%-10s %lld\n", "Queues:",
 	       (long long)json_integer_value(json_object_get(p, "queues")));
 	printf("%-10s %s\n", "Filter:", yesno(p, "filter"));
@@ -671,9 +685,9 @@ static void print_port(json_t *p)
 static int c_port_create(int argc, char **argv)
 {
 	const char *net = NULL, *mac = NULL, *ip = NULL, *name = NULL,
-		   *persist = NULL;
-	int queues = 1;
-	bool isolated = false, filter = true;
+		   *persist = NULL, *pg = NULL, *proto = NULL;
+	int queues = 1, vlan = -1, rate = -1;
+	bool isolated = false, filter = true, keep = false;
 	json_t *r;
 	for (int k = 1; k < argc; k++) {
 		const char *a = argv[k];
@@ -688,6 +702,16 @@ static int c_port_create(int argc, char **argv)
 			queues = atoi(argv[++k]);
 		else if (!strcmp(a, "--persist") && more)
 			persist = argv[++k];
+		else if (!strcmp(a, "--portgroup") && more)
+			pg = argv[++k];
+		else if (!strcmp(a, "--vlan") && more)
+			vlan = atoi(argv[++k]);
+		else if (!strcmp(a, "--vlan-proto") && more)
+			proto = argv[++k];
+		else if (!strcmp(a, "--rate") && more)
+			rate = atoi(argv[++k]);
+		else if (!strcmp(a, "--keep"))
+			keep = true;
 		else if (!strcmp(a, "--isolated"))
 			isolated = true;
 		else if (!strcmp(a, "--no-filter"))
@@ -698,27 +722,56 @@ static int c_port_create(int argc, char **argv)
 			return die_usage("usage: netctl port-create NETWORK "
 					 "[--mac M] [--ip A] [--name VM] "
 					 "[--queues N] [--isolated] "
-					 "[--persist IFNAME] [--no-filter]");
+					 "[--persist IFNAME] [--no-filter] "
+					 "[--portgroup PG] [--vlan ID] "
+					 "[--vlan-proto 802.1Q|802.1ad] "
+					 "[--rate MBITS] [--keep]");
 	}
 	if (!net)
 		return die_usage("port-create needs a NETWORK");
-	if (!persist)
+	if (!persist && !keep)
 		fprintf(stderr,
 			"netctl: note: a port lives as long as its TAP fd; "
 			"netctl exits now, so this one goes at once. Use "
 			"--persist IFNAME for runners that open a TAP by name, "
-			"or netvm.\n");
-	if (call("port-create",
-		 json_pack("{s:s, s:s?, s:s?, s:s?, s:s?, s:i, s:b, s:b}",
-			   "network", net, "mac", mac, "ip", ip, "name", name,
-			   "persist", persist, "queues", queues, "isolated",
-			   isolated, "filter", filter),
-		 &r))
+			"--keep for a VF or passthrough device, or netvm.\n");
+	json_t *args = json_pack(
+		"{s:s, s:s?, s:s?, s:s?, s:s?, s:i, s:b, s:b, s:s?, s:s?, s:b}",
+		"network", net, "mac", mac, "ip", ip, "name", name, "persist",
+		persist, "queues", queues, "isolated", isolated, "filter",
+		filter, "portgroup", pg, "vlan_proto", proto, "keep", keep);
+	if (vlan >= 0)
+		json_object_set_new(args, "vlan", json_integer(vlan));
+	if (rate >= 0)
+		json_object_set_new(args, "rate", json_integer(rate));
+	if (call("port-create", args, &r))
 		return 1;
 	if (opt_json)
 		print_json(r);
 	else
 		print_port(r);
+	json_decref(r);
+	return 0;
+}
+
+static int c_sriov_numvfs(int argc, char **argv)
+{
+	json_t *r;
+	char *end;
+	long n = argc == 3 ? strtol(argv[2], &end, 10) : -1;
+	if (argc != 3 || *end || n < 0 || n > 4096)
+		return die_usage("usage: netctl sriov-set-numvfs PF N");
+	if (call("sriov-set-numvfs",
+		 json_pack("{s:s, s:i}", "pf", argv[1], "numvfs", (int)n), &r))
+		return 1;
+	if (opt_json)
+		print_json(r);
+	else
+		printf("%s: %lld VFs (was %lld)\n", jstr(r, "pf"),
+		       (long long)json_integer_value(
+			       json_object_get(r, "numvfs")),
+		       (long long)json_integer_value(
+			       json_object_get(r, "from")));
 	json_decref(r);
 	return 0;
 }
@@ -751,7 +804,16 @@ static int c_sriov_list(int argc, char **argv)
 		json_array_foreach (json_object_get(pf, "vfs"), k, vf) {
 			json_int_t g = json_integer_value(
 				json_object_get(vf, "iommu_group"));
-			char idx[24], grp[24];
+			char idx[24], grp[24], vlan[24] = "-";
+			json_int_t vl =
+				json_integer_value(json_object_get(vf, "vlan"));
+			if (vl)
+				snprintf(vlan, sizeof(vlan), "%lld%s",
+					 (long long)vl,
+					 json_integer_value(json_object_get(
+						 vf, "vlan_proto")) == 0x88a8
+						 ? " (802.1ad)"
+						 : "");
 			snprintf(idx, sizeof(idx), "%lld",
 				 (long long)json_integer_value(
 					 json_object_get(vf, "index")));
@@ -767,12 +829,32 @@ static int c_sriov_list(int argc, char **argv)
 					*jstr(vf, "driver") ? jstr(vf, "driver")
 							    : "-",
 					"group", g < 0 ? "-" : grp));
+			json_t *row =
+				json_array_get(rows, json_array_size(rows) - 1);
+			bool has = json_object_get(vf, "mac") != NULL;
+			json_object_update(
+				row,
+				json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}",
+					  "mac", has ? jstr(vf, "mac") : "-",
+					  "vlan", vlan, "spoofchk",
+					  has ? yesno(vf, "spoofchk") : "-",
+					  "trust",
+					  has ? yesno(vf, "trust") : "-",
+					  "link", has ? jstr(vf, "link") : "-",
+					  "port",
+					  *jstr(vf, "port_name")
+						  ? jstr(vf, "port_name")
+					  : *jstr(vf, "port") ? jstr(vf, "port")
+							      : "-"));
 		}
-		static const char *cols[] = {"vf", "pci", "netdev", "driver",
-					     "group"};
-		static const char *heads[] = {"VF", "PCI", "Netdev", "Driver",
-					      "IOMMU group"};
-		print_table(rows, cols, heads, 5);
+		static const char *cols[] = {
+			"vf",	"pci",	    "netdev", "driver", "group", "mac",
+			"vlan", "spoofchk", "trust",  "link",	"port"};
+		static const char *heads[] = {"VF",	"PCI",	       "Netdev",
+					      "Driver", "IOMMU group", "MAC",
+					      "VLAN",	"Spoofchk",    "Trust",
+					      "Link",	"Port"};
+		print_table(rows, cols, heads, NF_ARRAY_SIZE(cols));
 		json_decref(rows);
 	}
 	json_decref(r);
@@ -921,11 +1003,15 @@ static const struct cmd cmds[] = {
 	 "dns-txt, dns-srv, portgroup, forward-interface"},
 	{"port-create", c_port_create,
 	 "port-create NETWORK [--mac M] [--ip A] [--name VM] [--queues N] "
-	 "[--isolated] [--persist IFNAME] [--no-filter]",
-	 "a guest port: TAP with MAC/IP pinned and enforced"},
+	 "[--isolated] [--persist IFNAME] [--no-filter] [--portgroup PG] "
+	 "[--vlan ID] [--vlan-proto P] [--rate MBITS] [--keep]",
+	 "a guest port: TAP with MAC/IP pinned and enforced; on hostdev and "
+	 "passthrough networks an SR-IOV VF or a passthrough macvtap"},
 	{"port-list", c_port_list, "port-list [NETWORK]", "list ports"},
 	{"sriov-list", c_sriov_list, "sriov-list [PF]",
 	 "SR-IOV physical functions and their VFs"},
+	{"sriov-set-numvfs", c_sriov_numvfs, "sriov-set-numvfs PF N",
+	 "enable N VFs on a PF (0 disables; refused while VFs are assigned)"},
 	{"port-info", c_port_info, "port-info PORT", "show a port"},
 	{"port-delete", c_port_delete, "port-delete PORT",
 	 "remove a port and what it held"},

@@ -1,6 +1,7 @@
 #define _GNU_SOURCE
 #include "network.h"
-#include "../sriov/sriov.h"
+
+#include "../sriov/vfnl.h"
 
 #include <errno.h>
 #include <net/if.h>
@@ -61,6 +62,7 @@ void registry_close(struct registry *r)
 		network_free(r->nets[i]);
 	free(r->nets);
 	store_close(&r->config);
+	vfnl_close(r->vfnl);
 }
 
 const struct netxml *network_current(const struct network *n)
@@ -486,49 +488,9 @@ static int h_port_create(struct registry *r, json_t *args, json_t **res,
 	return port_create(r, args, r->caller_uid, r->caller_pid, res, e);
 }
 
-/* SR-IOV physical functions and their VFs, as sysfs shows them. */
-static int h_sriov_list(struct registry *r, json_t *args, json_t **res,
-			struct nf_err *e)
-{
-	const char *want = json_string_value(json_object_get(args, "pf"));
-	struct sriov_pf *pfs = NULL, one;
-	size_t n = 0;
-	int rc = want ? sriov_pf_read(r->sysroot, want, &one, e)
-		      : sriov_pf_list(r->sysroot, &pfs, &n, e);
-	if (rc < 0)
-		return rc;
-	if (want) {
-		pfs = nf_xmalloc(sizeof(*pfs));
-		pfs[0] = one;
-		n = 1;
-	}
-	json_t *a = json_array();
-	for (size_t i = 0; i < n; i++) {
-		json_t *vfs = json_array();
-		for (size_t k = 0; k < pfs[i].nvfs; k++) {
-			const struct sriov_vf *v = &pfs[i].vfs[k];
-			json_array_append_new(
-				vfs, json_pack("{s:i, s:s, s:s, s:s, s:i}",
-					       "index", (int)v->index, "pci",
-					       v->pci, "netdev", v->netdev,
-					       "driver", v->driver,
-					       "iommu_group", v->iommu_group));
-		}
-		json_array_append_new(
-			a, json_pack("{s:s, s:s, s:s, s:i, s:i, s:o}", "pf",
-				     pfs[i].name, "pci", pfs[i].pci, "driver",
-				     pfs[i].driver, "totalvfs",
-				     (int)pfs[i].totalvfs, "numvfs",
-				     (int)pfs[i].numvfs, "vfs", vfs));
-		sriov_pf_free(&pfs[i]);
-	}
-	free(pfs);
-	*res = a;
-	return 0;
-}
-
 static const struct handler handlers[] = {
-	{"sriov-list", h_sriov_list, false},
+	{"sriov-list", sriov_list, false},
+	{"sriov-set-numvfs", sriov_numvfs, true},
 	{"net-update", net_update, true},
 	{"port-create", h_port_create, true},
 	{"port-delete", port_delete, true},

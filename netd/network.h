@@ -15,6 +15,7 @@
 #include "store.h"
 
 struct registry;
+struct vfnl;
 
 struct network {
 	struct registry *reg; /* the registry it belongs to */
@@ -42,6 +43,15 @@ struct port {
 	unsigned queues;
 	bool isolated, filter, persist;
 	int owner_pid, owner_uid;
+	/* hostdev and passthrough networks */
+	char kind[12];	/* "tap", "macvtap" (passthrough) or "hostdev" */
+	char dev[16];	/* the device held: VF PCI address or netdev */
+	char lower[16]; /* the netdev under the macvtap, or the VF's */
+	char pci[16];	/* the VF's PCI address, "" for a plain netdev */
+	int iommu_group;
+	int owner_pidfd;      /* watches a non-persistent owner; -1 */
+	uint64_t owner_timer; /* releases a port whose owner was gone */
+	struct registry *reg;
 };
 
 struct registry {
@@ -60,6 +70,7 @@ struct registry {
 	char owner[32];	     /* "netd:xxxxxxxx": marks what this netd made */
 	struct bridge_ctx *br;
 	struct nat_ctx *nat;
+	struct vfnl *vfnl; /* to PF drivers; opened on first use */
 	void (*emit)(const char *event, const char *network, void *ctx);
 	void *emit_ctx;
 };
@@ -125,6 +136,31 @@ int port_info(struct registry *r, json_t *args, json_t **res, struct nf_err *e);
  * swaps its guard in the same step. */
 int port_repin(struct registry *r, struct network *n, struct port *p,
 	       struct nf_err *e);
+
+/* Undoes a port and frees it. */
+void port_release(struct registry *r, struct port *p);
+
+/* Ports on hostdev/passthrough networks (vfport.c). */
+int vfport_preflight(struct registry *r, const struct netdef *d,
+		     struct nf_err *e);
+/* Picks a free device, records its state, configures and hands it over:
+ * macvtap fds into fds (*nfds set), or a VF bound to vfio-pci. p has its
+ * MAC, queues and owner; kind/dev/lower/pci/tap are filled in. */
+int vfport_create(struct registry *r, struct network *n, struct port *p,
+		  json_t *args, int *fds, unsigned *nfds, struct nf_err *e);
+/* Restores what the port's record says was there. */
+void vfport_release(struct registry *r, struct port *p);
+/* Releases the port when its (non-persistent) owner exits. */
+void vfport_watch_owner(struct registry *r, struct port *p);
+/* After a restart: is the port's owner (and macvtap) still there? */
+bool vfport_alive(struct registry *r, const struct port *p);
+/* Restores every record no port holds (a crash, a reboot). */
+void vfport_recover(struct registry *r);
+/* sriov-list and sriov-set-numvfs */
+int sriov_list(struct registry *r, json_t *args, json_t **res,
+	       struct nf_err *e);
+int sriov_numvfs(struct registry *r, json_t *args, json_t **res,
+		 struct nf_err *e);
 
 /* Host checks for `netctl doctor` (doctor.c): an array of
  * {check, status: ok|warning|error, detail, fix}. */

@@ -826,6 +826,7 @@ static int normalise(xmlNodePtr root, const char *what, struct nf_err *e)
 static void netdef_clear(struct netdef *d)
 {
 	free(d->fwd_ifs);
+	free(d->fwd_pcis);
 	for (size_t i = 0; i < d->nips; i++) {
 		free(d->ips[i].ranges);
 		free(d->ips[i].hosts);
@@ -970,6 +971,16 @@ static int view_forward(xmlNodePtr root, struct netdef *d, const char *what,
 	size_t naddrs = 0;
 	FOR_CHILD (a, f, "address") {
 		naddrs++;
+		struct netxml_pci pa = {0};
+		static const char *kk[] = {"domain", "bus", "slot", "function"};
+		unsigned long long v[4];
+		for (int j = 0; j < 4; j++) {
+			const char *va = attr(a, kk[j]);
+			v[j] = va ? strtoull(va, NULL, 16) : 0;
+		}
+		snprintf(pa.addr, sizeof(pa.addr), "%04llx:%02llx:%02llx.%llx",
+			 v[0] & 0xffff, v[1] & 0xff, v[2] & 0x1f, v[3] & 7);
+		NF_APPEND(d->fwd_pcis, d->nfwd_pcis, pa);
 		FOR_CHILD (b, f, "address") {
 			if (b == a)
 				break;
@@ -2244,4 +2255,34 @@ done:
 	xmlFreeDoc(work);
 	xmlFreeDoc(frag);
 	return r;
+}
+
+int netxml_vlan(const struct netxml *nx, const char *portgroup, unsigned *tag,
+		struct nf_err *e)
+{
+	xmlNodePtr root = xmlDocGetRootElement(nx->doc), scope = NULL;
+	*tag = 0;
+	FOR_CHILD (pg, root, "portgroup")
+		if (portgroup ? !strcmp(attr(pg, "name"), portgroup)
+			      : yes(pg, "default"))
+			scope = pg;
+	if (portgroup && !scope)
+		return nf_errf(e, EINVAL, "network '%s' has no portgroup '%s'",
+			       nx->def.name, portgroup);
+	xmlNodePtr vlan = scope ? child(scope, "vlan") : NULL;
+	if (!vlan)
+		vlan = child(root, "vlan");
+	if (!vlan)
+		return 0;
+	size_t n = 0;
+	FOR_CHILD (t, vlan, "tag") {
+		*tag = (unsigned)uattr(t, "id", 0);
+		n++;
+	}
+	if (n > 1 || attr(vlan, "trunk"))
+		return nf_errf(e, ENOTSUP,
+			       "network '%s': a VLAN trunk (line %d) cannot "
+			       "be carried by one SR-IOV VF; give one <tag>",
+			       nx->def.name, line(vlan));
+	return 0;
 }

@@ -95,6 +95,10 @@ struct netxml_dns_forwarder {
 	const char *addr, *domain;
 };
 
+struct netxml_pci {
+	char addr[16]; /* 0000:03:10.0 */
+};
+
 struct netdef {
 	const char *name;
 	uint8_t uuid[16];
@@ -105,6 +109,8 @@ struct netdef {
 	const char **fwd_ifs;
 	size_t nfwd_ifs;
 	const char *fwd_pf;
+	struct netxml_pci *fwd_pcis; /* <forward><address type='pci'> */
+	size_t nfwd_pcis;
 	bool nat_ipv6;
 	struct nf_addr nat_start, nat_end; /* family 0 when absent */
 	int nat_port_start, nat_port_end;  /* 0 when absent */
@@ -204,6 +210,13 @@ int netxml_update_cmd_from_name(const char *name); /* "add" = add-last */
 int netxml_update(const struct netxml *nx, enum netxml_section sec,
 		  enum netxml_update_cmd cmd, int parent_index, const char *xml,
 		  struct netxml **out, struct nf_err *e);
+
+/* The VLAN a port gets: the portgroup's <vlan> (portgroup NULL: the
+ * default portgroup's), else the network's. *tag 0 when none; -EINVAL
+ * with e for an unknown portgroup; -ENOTSUP for a trunk (several tags),
+ * which a single port cannot carry. */
+int netxml_vlan(const struct netxml *nx, const char *portgroup, unsigned *tag,
+		struct nf_err *e);
 
 /* Deep copy (used to keep a live and an inactive definition apart). */
 struct netxml *netxml_dup(const struct netxml *nx);

@@ -40,14 +40,33 @@ static json_t *port_json(const struct port *p)
 	nf_uuid_format(p->uuid, u);
 	if (p->ip.family)
 		nf_addr_format(&p->ip, ip, sizeof(ip));
-	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:i, s:b, s:b, s:b, "
-			 "s:b, s:i, s:i}",
-			 "uuid", u, "network", p->network, "mac", p->mac, "ip",
-			 ip, "name", p->name, "tap", p->tap, "queues",
-			 (int)p->queues, "isolated", p->isolated, "filter",
-			 p->filter, "persist", p->persist, "pin_added",
-			 p->pin_added, "owner_pid", p->owner_pid, "owner_uid",
-			 p->owner_uid);
+	json_t *j = json_pack(
+		"{s:s, s:s, s:s, s:s, s:s, s:s, s:i, s:b, s:b, s:b, "
+		"s:b, s:i, s:i}",
+		"uuid", u, "network", p->network, "mac", p->mac, "ip", ip,
+		"name", p->name, "tap", p->tap, "queues", (int)p->queues,
+		"isolated", p->isolated, "filter", p->filter, "persist",
+		p->persist, "pin_added", p->pin_added, "owner_pid",
+		p->owner_pid, "owner_uid", p->owner_uid);
+	json_object_set_new(j, "type",
+			    json_string(p->kind[0] ? p->kind : "tap"));
+	if (p->dev[0]) {
+		char vfio[32];
+		json_object_set_new(j, "device", json_string(p->dev));
+		json_object_set_new(j, "lower", json_string(p->lower));
+		json_object_set_new(j, "pci", json_string(p->pci));
+		json_object_set_new(j, "iommu_group",
+				    json_integer(p->iommu_group));
+		snprintf(vfio, sizeof(vfio), "/dev/vfio/%d", p->iommu_group);
+		if (!strcmp(p->kind, "hostdev"))
+			json_object_set_new(j, "vfio", json_string(vfio));
+	}
+	return j;
+}
+
+static bool is_vf_kind(const struct port *p)
+{
+	return !strcmp(p->kind, "hostdev") || !strcmp(p->kind, "macvtap");
 }
 
 static int save_port(struct registry *r, const struct port *p, struct nf_err *e)
@@ -201,6 +220,10 @@ static void release(struct registry *r, struct port *p, bool delete_tap)
 	for (size_t i = 0; i < r->nports; i++)
 		if (r->ports[i] == p)
 			r->ports[i] = r->ports[--r->nports];
+	if (is_vf_kind(p)) {
+		vfport_release(r, p);
+		delete_tap = false; /* the macvtap went with the record */
+	}
 	if (n && p->pin_added && network_reload_hosts(r, n, &e) < 0)
 		nf_err_log("%s", e.msg);
 	if (n && p->ip.family == AF_INET && n->has_dnsmasq &&
@@ -216,8 +239,14 @@ static void release(struct registry *r, struct port *p, bool delete_tap)
 	}
 	port_path(r, p, path, sizeof(path));
 	unlink(path);
-	nf_info("port %s (%s on '%s') released", p->tap, p->mac, p->network);
+	nf_info("port %s (%s on '%s') released", p->dev[0] ? p->dev : p->tap,
+		p->mac, p->network);
 	free(p);
+}
+
+void port_release(struct registry *r, struct port *p)
+{
+	release(r, p, true);
 }
 
 /* ------------------------------------------------------- pin decisions */
@@ -317,6 +346,34 @@ static const char *arg_str(json_t *a, const char *k)
 	return json_string_value(json_object_get(a, k));
 }
 
+/* The rest of port_create on a hostdev or passthrough network. */
+static int vf_port_create(struct registry *r, struct network *n, struct port *p,
+			  json_t *args, json_t **res, struct nf_err *e)
+{
+	int fds[TAP_MAX_QUEUES];
+	unsigned nfds = 0;
+	int rc = vfport_create(r, n, p, args, fds, &nfds, e);
+	if (rc < 0) {
+		free(p);
+		return rc;
+	}
+	NF_APPEND(r->ports, r->nports, p);
+	if ((rc = save_port(r, p, e)) < 0) {
+		for (unsigned i = 0; i < nfds; i++)
+			close(fds[i]);
+		release(r, p, true);
+		return rc;
+	}
+	for (unsigned i = 0; i < nfds; i++)
+		r->out_fds[r->nout_fds++] = fds[i];
+	vfport_watch_owner(r, p);
+	nf_info("port %s (%s) created on '%s' (mac %s%s%s)",
+		p->tap[0] ? p->tap : p->dev, p->kind, p->network, p->mac,
+		p->tap[0] ? " on " : "", p->tap[0] ? p->lower : "");
+	*res = port_json(p);
+	return 0;
+}
+
 int port_create(struct registry *r, json_t *args, int uid, int pid,
 		json_t **res, struct nf_err *e)
 {
@@ -338,7 +395,31 @@ int port_create(struct registry *r, json_t *args, int uid, int pid,
 				       ? "not active (net-start it)"
 				       : "not defined");
 	const struct netdef *d = &n->live->def;
-	if (!netxml_fwd_has_bridge(d->mode) && d->mode != NETXML_FWD_BRIDGE)
+	bool vfnet = d->mode == NETXML_FWD_HOSTDEV ||
+		     d->mode == NETXML_FWD_PASSTHROUGH;
+	json_t *types = json_object_get(args, "types"), *t;
+	const char *kind = d->mode == NETXML_FWD_HOSTDEV       ? "hostdev"
+			   : d->mode == NETXML_FWD_PASSTHROUGH ? "macvtap"
+							       : "tap";
+	bool takes = !json_is_array(types);
+	size_t ti;
+	json_array_foreach (types, ti, t)
+		takes = takes || !strcmp(json_string_value(t) ?: "", kind);
+	if (!takes)
+		return nf_errf(e, ENOTSUP,
+			       "network '%s' (mode %s) hands out %s ports, "
+			       "which this client does not take",
+			       net, netxml_fwd_name(d->mode), kind);
+	if (vfnet && ip)
+		return nf_errf(e, EINVAL,
+			       "network '%s' (mode %s) has no DHCP of netd's "
+			       "to pin %s in; reserve it on the DHCP server of "
+			       "that segment",
+			       net, netxml_fwd_name(d->mode), ip);
+	if (vfnet && d->mode == NETXML_FWD_HOSTDEV && queues > 1)
+		return nf_errf(e, EINVAL, "a hostdev port has no queues");
+	if (!vfnet && !netxml_fwd_has_bridge(d->mode) &&
+	    d->mode != NETXML_FWD_BRIDGE)
 		return nf_errf(e, ENOTSUP,
 			       "network '%s' (mode %s) has no bridge for TAP "
 			       "ports",
@@ -374,9 +455,21 @@ int port_create(struct registry *r, json_t *args, int uid, int pid,
 	p->filter = !json_is_false(json_object_get(args, "filter"));
 	p->isolated = json_is_true(json_object_get(args, "isolated")) ||
 		      d->port_isolated == 1;
-	p->persist = persist != NULL;
+	p->persist = persist != NULL ||
+		     (vfnet && json_is_true(json_object_get(args, "keep")));
+	if (!vfnet && json_is_true(json_object_get(args, "keep")) && !persist) {
+		free(p);
+		return nf_errf(e, EINVAL,
+			       "--keep is for hostdev and passthrough ports; a "
+			       "TAP port that outlives its fds needs --persist "
+			       "IFNAME");
+	}
 	p->owner_uid = uid;
 	p->owner_pid = pid;
+	p->owner_pidfd = -1;
+	if (vfnet)
+		return vf_port_create(r, n, p, args, res, e);
+	snprintf(p->kind, sizeof(p->kind), "tap");
 	/* a fresh random name: never one that was just freed */
 	char want[16];
 	if (persist) {
@@ -534,7 +627,18 @@ static struct port *port_from_json(json_t *j)
 	S(mac);
 	S(name);
 	S(tap);
+	S(lower);
+	S(pci);
 #undef S
+	snprintf(p->kind, sizeof(p->kind), "%s",
+		 json_string_value(json_object_get(j, "type")) ?: "");
+	snprintf(p->dev, sizeof(p->dev), "%s",
+		 json_string_value(json_object_get(j, "device")) ?: "");
+	if (!p->kind[0])
+		snprintf(p->kind, sizeof(p->kind), "tap");
+	p->owner_pidfd = -1;
+	p->iommu_group =
+		(int)json_integer_value(json_object_get(j, "iommu_group"));
 	nf_addr_parse(json_string_value(json_object_get(j, "ip")), &p->ip);
 	p->queues = (unsigned)json_integer_value(json_object_get(j, "queues"));
 	p->isolated = json_is_true(json_object_get(j, "isolated"));
@@ -574,6 +678,16 @@ void ports_recover(struct registry *r)
 		NF_APPEND(r->ports, r->nports, p);
 		struct network *n = live_network(r, p->network);
 		char alias[256], want[128];
+		if (is_vf_kind(p)) {
+			if (!n || !vfport_alive(r, p)) {
+				release(r, p, true);
+				continue;
+			}
+			vfport_watch_owner(r, p);
+			nf_info("port %s (%s) on '%s' re-adopted", p->dev,
+				p->kind, p->network);
+			continue;
+		}
 		tap_alias(r, p, want, sizeof(want));
 		bool tap_ok = bridge_get_alias(r->br, p->tap, alias,
 					       sizeof(alias)) == 0 &&
@@ -588,6 +702,7 @@ void ports_recover(struct registry *r)
 	}
 	if (dd)
 		closedir(dd);
+	vfport_recover(r);
 	for (size_t i = 0; i < r->n; i++) /* their live reservations */
 		if (r->nets[i]->live && r->nets[i]->has_dnsmasq) {
 			struct nf_err e;

@@ -8,7 +8,9 @@
 #ifndef SRIOV_H
 #define SRIOV_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "../lib/nf.h"
 
@@ -37,5 +39,40 @@ int sriov_pf_read(const char *sysroot, const char *pf, struct sriov_pf *out,
 int sriov_pf_list(const char *sysroot, struct sriov_pf **out, size_t *n,
 		  struct nf_err *e);
 void sriov_pf_free(struct sriov_pf *pf);
+
+/* A VF by PCI address (0000:03:10.0) or netdev name: its PF is read into
+ * pf (free it) and *vf points into it. -ENODEV (no such device), -ENOTSUP
+ * (not a VF: no physfn) and the rest say why in e. */
+int sriov_vf_lookup(const char *sysroot, const char *key, struct sriov_pf *pf,
+		    const struct sriov_vf **vf, struct nf_err *e);
+/* A netdev as sysfs shows it: MAC, MTU and IFF_UP. -ENODEV if absent. */
+int sriov_netdev_read(const char *sysroot, const char *name, uint8_t mac[6],
+		      unsigned *mtu, bool *up);
+/* ifindex of a netdev (sys/class/net/NAME/ifindex), or -ENODEV. */
+int sriov_ifindex(const char *sysroot, const char *netdev);
+
+/* Every change netd makes under sysfs goes through here: writes val to
+ * sysroot/rel and logs "sysfs: REL <- VAL" at debug level. Under a fake
+ * root (sysroot not "") missing files are created. */
+int sriov_sysfs_write(const char *sysroot, const char *rel, const char *val,
+		      struct nf_err *e);
+/* The VF's IOMMU group may be handed to a guest only whole: every other
+ * device in it unbound, or bound to vfio-pci (or a PCIe port driver). */
+int sriov_group_check(const char *sysroot, const struct sriov_vf *vf,
+		      struct nf_err *e);
+/* Hands the VF to vfio-pci: unbind from its driver, driver_override =
+ * vfio-pci, drivers_probe; then waits for /dev/vfio/GROUP. */
+int sriov_bind_vfio(const char *sysroot, const struct sriov_vf *vf,
+		    struct nf_err *e);
+/* Takes it back from vfio-pci: unbind (if bound there), clear
+ * driver_override. */
+int sriov_unbind_vfio(const char *sysroot, const char *pci, struct nf_err *e);
+/* drivers_probe for the VF and (netdev given) a wait of up to 5 s for the
+ * host driver's netdev. */
+int sriov_reprobe(const char *sysroot, const char *pci, const char *netdev,
+		  struct nf_err *e);
+/* Writes sriov_numvfs (0 first when changing between non-zero counts). */
+int sriov_set_numvfs(const char *sysroot, const struct sriov_pf *pf, unsigned n,
+		     struct nf_err *e);
 
 #endif

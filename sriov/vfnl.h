@@ -11,6 +11,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "../lib/nf.h"
+
 enum {
 	VF_MAC = 1 << 0,
 	VF_VLAN = 1 << 1,
@@ -41,5 +43,22 @@ size_t vfnl_get_msg(void *buf, size_t len, int ifindex, uint32_t seq);
  * many were found. 0, or -EBADMSG for a malformed message. */
 int vfnl_parse(const void *msg, size_t len, struct vf_state *out, size_t max,
 	       size_t *n);
+
+/* The channel: rtnetlink to the kernel, or (fake_dir given; tests, and
+ * machines without SR-IOV hardware) a fake PF driver that keeps each PF's
+ * VFs in fake_dir/IFINDEX ("index mac vlan qos proto spoofchk trust link
+ * min max" per line) and answers the same messages. */
+struct vfnl;
+int vfnl_open(struct vfnl **out, const char *fake_dir, struct nf_err *e);
+void vfnl_close(struct vfnl *c);
+/* Every VF of the PF; up to max into out, *n how many it has. */
+int vfnl_get(struct vfnl *c, int ifindex, struct vf_state *out, size_t max,
+	     size_t *n, struct nf_err *e);
+/* One VF; -ENOENT if the PF does not list it. */
+int vfnl_get_vf(struct vfnl *c, int ifindex, unsigned vf, struct vf_state *out,
+		struct nf_err *e);
+/* Sets what s->have names on VF s->vf. */
+int vfnl_set(struct vfnl *c, int ifindex, const struct vf_state *s,
+	     struct nf_err *e);
 
 #endif

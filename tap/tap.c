@@ -10,6 +10,8 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 void tap_host_mac(const uint8_t guest[6], uint8_t out[6])
@@ -123,4 +125,50 @@ int tap_unpersist(const char *name, struct nf_err *e)
 		close(fd);
 	}
 	return nf_errf(e, ENODEV, "cannot attach to TAP %s", name);
+}
+
+int tap_open_macvtap(const char *name, unsigned queues, const char *tmpdir,
+		     int *fds, struct nf_err *e)
+{
+	char p[4096];
+	unsigned idx, maj, min;
+	snprintf(p, sizeof(p), "/sys/class/net/%s/ifindex", name);
+	FILE *f = fopen(p, "r");
+	int ok = f && fscanf(f, "%u", &idx) == 1;
+	if (f)
+		fclose(f);
+	snprintf(p, sizeof(p), "/sys/class/net/%s/macvtap/tap%u/dev", name,
+		 idx);
+	f = ok ? fopen(p, "r") : NULL;
+	ok = f && fscanf(f, "%u:%u", &maj, &min) == 2;
+	if (f)
+		fclose(f);
+	if (!ok)
+		return nf_errf(e, ENODEV, "%s is not a macvtap (no %s)", name,
+			       p);
+	/* /dev/tapN is named by ifindex, which other namespaces reuse:
+	 * open a private node of our own instead */
+	snprintf(p, sizeof(p), "%s/.%s-%d", tmpdir, name, (int)getpid());
+	unlink(p);
+	if (mknod(p, S_IFCHR | 0600, makedev(maj, min)) < 0)
+		return nf_errf(e, errno,
+			       "cannot make the device node of %s: %s", name,
+			       strerror(errno));
+	unsigned i;
+	for (i = 0; i < queues; i++) {
+		fds[i] = open(p, O_RDWR | O_CLOEXEC);
+		int hdr = TAP_VNET_HDR_LEN;
+		if (fds[i] < 0 || ioctl(fds[i], TUNSETVNETHDRSZ, &hdr) < 0)
+			break;
+	}
+	int err = errno;
+	unlink(p);
+	if (i < queues) {
+		for (unsigned k = 0; k <= i && k < queues; k++)
+			if (fds[k] >= 0)
+				close(fds[k]);
+		return nf_errf(e, err, "cannot open macvtap %s queue %u: %s",
+			       name, i, strerror(err));
+	}
+	return 0;
 }

@@ -27,6 +27,11 @@ int tap_create(const struct tap_spec *s, int *fds, char name[16],
 /* Makes a persistent TAP non-persistent (so it goes with its last fd)
  * or deletes it when nobody holds it. */
 int tap_unpersist(const char *name, struct nf_err *e);
+/* Opens a macvtap's character device once per queue (the kernel's
+ * /dev/tapN is named by ifindex, which namespaces reuse, so a private
+ * node is made in tmpdir and removed again); vnet header size set. */
+int tap_open_macvtap(const char *name, unsigned queues, const char *tmpdir,
+		     int *fds, struct nf_err *e);
 /* The guest MAC's TAP-side twin: first byte 0xFE (0xFA if already 0xFE),
  * so the bridge never takes the TAP's address as its own. */
 void tap_host_mac(const uint8_t guest[6], uint8_t out[6]);

@@ -177,8 +177,10 @@ static int netd_port(struct net_spec *n, const char *name, struct nf_err *e)
 	int s = proto_connect(path, e);
 	if (s < 0)
 		return nf_err_prefix(e, "network '%s'", n->network);
-	json_t *args = json_pack("{s:s, s:i}", "network", n->network, "queues",
-				 (int)n->queues);
+	/* no VFIO device assignment here: hostdev ports are refused */
+	json_t *args =
+		json_pack("{s:s, s:i, s:[s,s]}", "network", n->network,
+			  "queues", (int)n->queues, "types", "tap", "macvtap");
 	if (n->mac[0])
 		json_object_set_new(args, "mac", json_string(n->mac));
 	if (n->ip[0])
@@ -194,10 +196,16 @@ static int netd_port(struct net_spec *n, const char *name, struct nf_err *e)
 		return r;
 	json_t *res = json_object_get(rep, "result");
 	if (!json_is_true(json_object_get(rep, "ok"))) {
-		r = nf_errf(e, EPERM, "network '%s': port refused: %s",
-			    n->network,
-			    json_string_value(json_object_get(
-				    json_object_get(rep, "error"), "message")));
+		json_t *err = json_object_get(rep, "error");
+		const char *msg =
+			json_string_value(json_object_get(err, "message"));
+		r = nf_errf(e, EPERM, "network '%s': port refused: %s%s",
+			    n->network, msg ? msg : "?",
+			    msg && strstr(msg, "hands out hostdev ports")
+				    ? "; netvm has no VFIO device assignment "
+				      "yet: give the guest a passthrough "
+				      "network (a macvtap on the VF) instead"
+				    : "");
 	} else if (nfds != n->queues) {
 		r = nf_errf(e, EPROTO, "netd handed %zu fds for %u queues",
 			    nfds, n->queues);

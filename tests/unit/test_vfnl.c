@@ -13,7 +13,10 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -246,6 +249,58 @@ static void test_parse_bad(void **st)
 	assert_int_equal(vfnl_parse(buf, nlh->nlmsg_len, v, 4, &n), -EBADMSG);
 }
 
+/* The fake PF driver behind the same channel: a GET answers with the
+ * table, a SET with only a VLAN (the VF number then travels inside the
+ * VLAN list) changes that VF's VLAN and nothing else. */
+static void test_fake_driver(void **st)
+{
+	(void)st;
+	char dir[] = "/tmp/vfnl-test.XXXXXX", path[64], line[128];
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/7", dir);
+	FILE *f = fopen(path, "w");
+	fputs("0 aa:bb:cc:00:00:01 0 0 8100 1 0 0 0 0\n"
+	      "1 aa:bb:cc:00:00:02 5 2 8100 0 1 2 10 100\n",
+	      f);
+	fclose(f);
+	struct vfnl *c;
+	struct nf_err e;
+	assert_int_equal(vfnl_open(&c, dir, &e), 0);
+	struct vf_state v[4], one;
+	size_t n;
+	assert_int_equal(vfnl_get(c, 7, v, 4, &n, &e), 0);
+	assert_int_equal(n, 2);
+	assert_int_equal(v[1].vf, 1);
+	assert_int_equal(v[1].vlan, 5);
+	assert_int_equal(v[1].qos, 2);
+	assert_true(v[1].trust);
+	assert_false(v[1].spoofchk);
+	assert_int_equal(v[1].link_state, 2);
+	assert_int_equal(v[1].max_rate, 100);
+	struct vf_state s = {
+		.vf = 1, .have = VF_VLAN, .vlan = 42, .vlan_proto = 0x88a8};
+	assert_int_equal(vfnl_set(c, 7, &s, &e), 0);
+	assert_int_equal(vfnl_get_vf(c, 7, 1, &one, &e), 0);
+	assert_int_equal(one.vlan, 42);
+	assert_int_equal(one.qos, 0);
+	assert_int_equal(one.vlan_proto, 0x88a8);
+	assert_int_equal(one.mac[5], 2);
+	assert_true(one.trust);
+	assert_int_equal(vfnl_get_vf(c, 7, 0, &one, &e), 0);
+	assert_int_equal(one.vlan, 0); /* VF 0 untouched */
+	assert_int_equal(vfnl_get_vf(c, 7, 9, &one, &e), -ENOENT);
+	assert_int_equal(vfnl_get(c, 8, v, 4, &n, &e), -ENODEV);
+	f = fopen(path, "r");
+	assert_non_null(fgets(line, sizeof(line), f));
+	assert_non_null(fgets(line, sizeof(line), f));
+	assert_string_equal(line,
+			    "1 aa:bb:cc:00:00:02 42 0 88a8 0 1 2 10 100\n");
+	fclose(f);
+	vfnl_close(c);
+	unlink(path);
+	rmdir(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest t[] = {
@@ -254,6 +309,7 @@ int main(void)
 		cmocka_unit_test(test_get),
 		cmocka_unit_test(test_parse),
 		cmocka_unit_test(test_parse_bad),
+		cmocka_unit_test(test_fake_driver),
 	};
 	return cmocka_run_group_tests(t, NULL, NULL);
 }

@@ -1,0 +1,752 @@
+/* Ports on hostdev and passthrough networks: an SR-IOV VF (or, for
+ * passthrough, any netdev) handed to one guest. The order is the one
+ * libvirt, Incus and sriov-cni agree on: pick a free VF, record its
+ * original state in the state dir before changing anything, set the VF's
+ * VLAN, trust, MAC, spoof check, rate and link state through the PF, then
+ * bind it to vfio-pci (hostdev) or put a passthrough macvtap on its netdev
+ * (passthrough). A release - port-delete, the owner exiting, or netd
+ * finding a record at start whose port is gone - undoes it from the record,
+ * so what was there before comes back even after a kill -9. */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <linux/if_link.h>
+#include <net/if.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "../sriov/sriov.h"
+#include "../sriov/vfnl.h"
+#include "../tap/tap.h"
+#include "loop.h"
+#include "network.h"
+
+/* One device a network may hand out. */
+struct cand {
+	char key[16];	 /* the record's name: PCI address, or netdev */
+	char pci[16];	 /* "" for a plain netdev (passthrough only) */
+	char netdev[16]; /* "" when no host driver made one */
+	char pf[16];	 /* "" for a plain netdev */
+	int vf;		 /* index on the PF; -1 for a plain netdev */
+	int group;
+	char driver[32];
+};
+
+static struct vfnl *vf_channel(struct registry *r, struct nf_err *e)
+{
+	char dir[4096];
+	if (r->vfnl)
+		return r->vfnl;
+	snprintf(dir, sizeof(dir), "%s/vfnl", r->sysroot);
+	return vfnl_open(&r->vfnl, r->sysroot[0] ? dir : NULL, e) < 0 ? NULL
+								      : r->vfnl;
+}
+
+static void record_path(const struct registry *r, const char *key, char *out,
+			size_t n)
+{
+	snprintf(out, n, "%s/vfs/%s.json", r->state_dir, key);
+}
+
+static json_t *load_record(const struct registry *r, const char *key)
+{
+	char p[4096], *buf = NULL;
+	struct nf_err e;
+	record_path(r, key, p, sizeof(p));
+	if (nf_read_file(p, 1 << 16, &buf, NULL, &e) < 0)
+		return NULL;
+	json_t *j = json_loads(buf, 0, NULL);
+	free(buf);
+	return j;
+}
+
+static int save_record(struct registry *r, const char *key, json_t *rec,
+		       struct nf_err *e)
+{
+	char p[4096], dir[4096];
+	snprintf(dir, sizeof(dir), "%s/vfs", r->state_dir);
+	int rc = nf_mkdir_p(dir, 0755, e);
+	if (rc < 0)
+		return rc;
+	record_path(r, key, p, sizeof(p));
+	char *txt = json_dumps(rec, JSON_INDENT(1) | JSON_SORT_KEYS);
+	rc = nf_write_file_atomic(p, txt, strlen(txt), 0600, NF_DURABLE, e);
+	free(txt);
+	return rc;
+}
+
+static void cand_from_vf(struct cand *c, const struct sriov_pf *pf,
+			 const struct sriov_vf *v)
+{
+	memset(c, 0, sizeof(*c));
+	snprintf(c->key, sizeof(c->key), "%s", v->pci);
+	snprintf(c->pci, sizeof(c->pci), "%s", v->pci);
+	snprintf(c->netdev, sizeof(c->netdev), "%s", v->netdev);
+	snprintf(c->pf, sizeof(c->pf), "%s", pf->name);
+	snprintf(c->driver, sizeof(c->driver), "%s", v->driver);
+	c->vf = (int)v->index;
+	c->group = v->iommu_group;
+}
+
+/* Every device the network names: its PF's VFs, or its list. */
+static int pool(struct registry *r, const struct netdef *d, struct cand **out,
+		size_t *n, struct nf_err *e)
+{
+	struct sriov_pf pf;
+	const struct sriov_vf *v;
+	struct cand c;
+	int rc = 0;
+	*out = NULL;
+	*n = 0;
+	if (d->fwd_pf) {
+		if ((rc = sriov_pf_read(r->sysroot, d->fwd_pf, &pf, e)) < 0)
+			return rc;
+		if (!pf.nvfs)
+			rc = nf_errf(e, ENODEV,
+				     "SR-IOV is not enabled on %s (0 of %u "
+				     "VFs); run netctl sriov-set-numvfs %s N",
+				     d->fwd_pf, pf.totalvfs, d->fwd_pf);
+		for (size_t i = 0; i < pf.nvfs; i++) {
+			cand_from_vf(&c, &pf, &pf.vfs[i]);
+			NF_APPEND(*out, *n, c);
+		}
+		sriov_pf_free(&pf);
+		return rc;
+	}
+	for (size_t i = 0; i < d->nfwd_pcis && rc == 0; i++) {
+		rc = sriov_vf_lookup(r->sysroot, d->fwd_pcis[i].addr, &pf, &v,
+				     e);
+		if (rc < 0)
+			break;
+		cand_from_vf(&c, &pf, v);
+		NF_APPEND(*out, *n, c);
+		sriov_pf_free(&pf);
+	}
+	for (size_t i = 0; i < d->nfwd_ifs && rc == 0; i++) {
+		const char *dev = d->fwd_ifs[i];
+		rc = sriov_vf_lookup(r->sysroot, dev, &pf, &v, e);
+		if (rc == 0) {
+			cand_from_vf(&c, &pf, v);
+			sriov_pf_free(&pf);
+		} else if ((rc == -ENOTSUP || rc == -ENODEV) &&
+			   if_nametoindex(dev)) {
+			/* not a VF: macvtap passthrough of the netdev */
+			memset(&c, 0, sizeof(c));
+			snprintf(c.key, sizeof(c.key), "%s", dev);
+			snprintf(c.netdev, sizeof(c.netdev), "%s", dev);
+			c.vf = c.group = -1;
+			rc = 0;
+		} else {
+			break;
+		}
+		NF_APPEND(*out, *n, c);
+	}
+	if (rc < 0) {
+		free(*out);
+		*out = NULL;
+		*n = 0;
+	}
+	return rc;
+}
+
+/* The netdev's state as the kernel has it (VF netdevs included); a
+ * netdev the kernel does not have reads as down. */
+static bool netdev_state(const char *name, uint8_t mac[6], unsigned *mtu)
+{
+	bool up = false;
+	memset(mac, 0, 6);
+	*mtu = 0;
+	if (name[0] && if_nametoindex(name))
+		sriov_netdev_read("", name, mac, mtu, &up);
+	return up;
+}
+
+static struct port *holder(struct registry *r, const char *key)
+{
+	for (size_t i = 0; i < r->nports; i++)
+		if (!strcmp(r->ports[i]->dev, key))
+			return r->ports[i];
+	return NULL;
+}
+
+/* Why c cannot be handed out now, or NULL. */
+static const char *busy(struct registry *r, const struct cand *c, bool hostdev,
+			char *why, size_t n)
+{
+	uint8_t mac[6];
+	unsigned mtu;
+	char p[4096];
+	struct nf_err e;
+	struct port *h = holder(r, c->key);
+	record_path(r, c->key, p, sizeof(p));
+	struct sriov_vf v = {.iommu_group = c->group};
+	snprintf(v.pci, sizeof(v.pci), "%s", c->pci);
+	if (h)
+		snprintf(why, n, "%s is held by port %s", c->key,
+			 h->name[0] ? h->name : h->tap);
+	else if (access(p, F_OK) == 0)
+		snprintf(why, n, "%s has an allocation record (%s)", c->key, p);
+	else if (hostdev && !strcmp(c->driver, "vfio-pci"))
+		snprintf(why, n, "%s is bound to vfio-pci by someone else",
+			 c->key);
+	else if (!hostdev && !c->netdev[0])
+		snprintf(why, n,
+			 "VF %s has no netdev (no host driver bound) for a "
+			 "passthrough macvtap",
+			 c->key);
+	else if (!hostdev && !if_nametoindex(c->netdev))
+		snprintf(why, n, "%s: its netdev %s is not in this namespace",
+			 c->key, c->netdev);
+	else if (netdev_state(c->netdev, mac, &mtu))
+		snprintf(why, n,
+			 "%s%s%s is in use by the host (its netdev is up)",
+			 c->key, strcmp(c->key, c->netdev) ? " netdev " : "",
+			 strcmp(c->key, c->netdev) ? c->netdev : "");
+	else if (hostdev && sriov_group_check(r->sysroot, &v, &e) < 0)
+		snprintf(why, n, "%s", e.msg);
+	else
+		return NULL;
+	return why;
+}
+
+int vfport_preflight(struct registry *r, const struct netdef *d,
+		     struct nf_err *e)
+{
+	bool hostdev = d->mode == NETXML_FWD_HOSTDEV;
+	char p[4096], why[512];
+	struct cand *c;
+	size_t n, nfree = 0;
+	if (!d->fwd_pf && !d->nfwd_pcis && !d->nfwd_ifs)
+		return nf_errf(e, EINVAL,
+			       "network '%s' (mode %s) names no devices: give "
+			       "<pf dev=...> or a device list",
+			       d->name, netxml_fwd_name(d->mode));
+	snprintf(p, sizeof(p), "%s/sys/bus/pci/drivers/vfio-pci", r->sysroot);
+	if (hostdev && access(p, F_OK) < 0)
+		return nf_errf(e, ENODEV,
+			       "network '%s': the vfio-pci driver is not "
+			       "loaded (modprobe vfio-pci)",
+			       d->name);
+	int rc = pool(r, d, &c, &n, e);
+	if (rc < 0)
+		return nf_err_prefix(e, "network '%s'", d->name);
+	struct nf_buf b = {0};
+	for (size_t i = 0; i < n; i++) {
+		bool explicit = !d->fwd_pf;
+		if (!busy(r, &c[i], hostdev, why, sizeof(why))) {
+			nfree++;
+		} else if (explicit && strstr(why, "in use by the host")) {
+			rc = nf_errf(e, EBUSY, "network '%s': %s", d->name,
+				     why);
+			break;
+		} else {
+			nf_buf_printf(&b, "%s%s", b.len ? "; " : "", why);
+		}
+	}
+	if (rc == 0 && !nfree)
+		rc = nf_errf(e, EBUSY, "network '%s': no free device: %s",
+			     d->name, b.s ? b.s : "the pool is empty");
+	nf_buf_free(&b);
+	free(c);
+	return rc;
+}
+
+/* ------------------------------------------------------------ records */
+
+static json_t *vf_json(const struct vf_state *s)
+{
+	char mac[18];
+	nf_mac_format(s->mac, mac);
+	return json_pack("{s:s, s:i, s:i, s:i, s:b, s:b, s:i, s:i, s:i}", "mac",
+			 mac, "vlan", (int)s->vlan, "qos", (int)s->qos,
+			 "vlan_proto", (int)s->vlan_proto, "spoofchk",
+			 s->spoofchk, "trust", s->trust, "link_state",
+			 (int)s->link_state, "min_rate", (int)s->min_rate,
+			 "max_rate", (int)s->max_rate);
+}
+
+static void vf_from_json(json_t *j, struct vf_state *s)
+{
+	memset(s, 0, sizeof(*s));
+	const char *mac = json_string_value(json_object_get(j, "mac"));
+	if (mac)
+		nf_mac_parse(mac, s->mac);
+#define U(f) s->f = (unsigned)json_integer_value(json_object_get(j, #f))
+	U(vlan);
+	U(qos);
+	U(link_state);
+	U(min_rate);
+	U(max_rate);
+#undef U
+	s->vlan_proto =
+		(uint16_t)json_integer_value(json_object_get(j, "vlan_proto"));
+	s->spoofchk = json_is_true(json_object_get(j, "spoofchk"));
+	s->trust = json_is_true(json_object_get(j, "trust"));
+}
+
+static const char *rstr(json_t *rec, const char *k)
+{
+	const char *v = json_string_value(json_object_get(rec, k));
+	return v ? v : "";
+}
+
+/* One VF attribute change through the PF. */
+static int vf_set(struct registry *r, const char *pf, int vf, unsigned what,
+		  const struct vf_state *from, struct nf_err *e)
+{
+	struct vfnl *c = vf_channel(r, e);
+	int idx = sriov_ifindex(r->sysroot, pf);
+	if (!c)
+		return -EIO;
+	if (idx < 0)
+		return nf_errf(e, ENODEV, "PF %s is gone", pf);
+	struct vf_state s = *from;
+	s.vf = (unsigned)vf;
+	s.have = what;
+	return vfnl_set(c, idx, &s, e);
+}
+
+/* Puts back what the record says was there, step by step; each step is
+ * tried even when one before it failed. Deletes the record. */
+static void restore(struct registry *r, json_t *rec, const char *key)
+{
+	const char *kind = rstr(rec, "kind"), *pci = rstr(rec, "pci"),
+		   *pf = rstr(rec, "pf"), *netdev = rstr(rec, "netdev"),
+		   *driver = rstr(rec, "driver"), *tap = rstr(rec, "macvtap");
+	int vf = (int)json_integer_value(json_object_get(rec, "vf"));
+	struct vf_state o;
+	struct nf_err e;
+	char alias[128], p[4096];
+	uint8_t mac[6];
+	vf_from_json(json_object_get(rec, "original"), &o);
+	bool vf_port = pf[0] && json_object_get(rec, "original");
+	if (tap[0]) {
+		snprintf(alias, sizeof(alias), "%s vf %s", r->owner, key);
+		if (bridge_delete(r->br, tap, alias, &e) < 0)
+			nf_err_log("%s", e.msg);
+	}
+	if (!strcmp(kind, "hostdev") &&
+	    sriov_unbind_vfio(r->sysroot, pci, &e) < 0)
+		nf_err_log("%s", e.msg);
+	static const struct {
+		unsigned what;
+		const char *name;
+	} order[] = {{VF_VLAN, "vlan"}, {VF_SPOOFCHK, "spoofchk"},
+		     {VF_MAC, "mac"},	{VF_TRUST, "trust"},
+		     {VF_RATE, "rate"}, {VF_LINK, "link"}};
+	for (size_t i = 0; vf_port && i < NF_ARRAY_SIZE(order); i++) {
+		nf_debug("%s: restore step %s", key, order[i].name);
+		if (vf_set(r, pf, vf, order[i].what, &o, &e) < 0)
+			nf_err_log("restoring the %s of VF %d of %s: %s",
+				   order[i].name, vf, pf, e.msg);
+	}
+	if (!strcmp(kind, "macvtap") && netdev[0] && if_nametoindex(netdev)) {
+		bool plain = !vf_port;
+		if (plain)
+			nf_mac_parse(rstr(rec, "netdev_mac"), mac);
+		unsigned mtu = (unsigned)json_integer_value(
+			json_object_get(rec, "mtu"));
+		int up = json_is_true(json_object_get(rec, "up"));
+		if (bridge_link_set(r->br, netdev, plain ? mac : NULL,
+				    plain ? mtu : 0, up, &e) < 0)
+			nf_err_log("%s", e.msg);
+	}
+	if (!strcmp(kind, "hostdev") && driver[0] &&
+	    strcmp(driver, "vfio-pci") &&
+	    sriov_reprobe(r->sysroot, pci, netdev, &e) < 0)
+		nf_err_log("%s", e.msg);
+	record_path(r, key, p, sizeof(p));
+	unlink(p);
+	nf_info("%s %s restored (VF state, driver %s)", kind, key,
+		driver[0] ? driver : "none");
+}
+
+/* ------------------------------------------------------- assignment */
+
+/* Sets the MAC and reads it back until the PF driver shows it. */
+static int vf_set_mac(struct registry *r, const struct cand *c,
+		      const uint8_t mac[6], struct nf_err *e)
+{
+	struct vf_state s = {0}, now;
+	memcpy(s.mac, mac, 6);
+	int idx = sriov_ifindex(r->sysroot, c->pf), rc;
+	for (int i = 0; i < 10; i++) {
+		if ((rc = vf_set(r, c->pf, c->vf, VF_MAC, &s, e)) < 0)
+			return rc;
+		if ((rc = vfnl_get_vf(vf_channel(r, e), idx, (unsigned)c->vf,
+				      &now, e)) < 0)
+			return rc;
+		if (!memcmp(now.mac, mac, 6))
+			return 0;
+		usleep(50000u << (i < 4 ? i : 4));
+	}
+	return nf_errf(e, EIO, "VF %d of %s does not take MAC %02x:..:%02x",
+		       c->vf, c->pf, mac[0], mac[5]);
+}
+
+static int configure_vf(struct registry *r, const struct cand *c,
+			const struct port *p, unsigned vlan, uint16_t proto,
+			unsigned rate, struct nf_err *e)
+{
+	struct vf_state s = {.vlan = vlan,
+			     .vlan_proto = proto,
+			     .trust = false,
+			     .spoofchk = true,
+			     .max_rate = rate,
+			     .link_state = IFLA_VF_LINK_STATE_AUTO};
+	uint8_t mac[6];
+	nf_mac_parse(p->mac, mac);
+	int rc;
+	if ((rc = vf_set(r, c->pf, c->vf, VF_VLAN, &s, e)) < 0 ||
+	    (rc = vf_set(r, c->pf, c->vf, VF_TRUST, &s, e)) < 0 ||
+	    (rc = vf_set_mac(r, c, mac, e)) < 0 ||
+	    (rc = vf_set(r, c->pf, c->vf, VF_SPOOFCHK, &s, e)) < 0 ||
+	    (rate && (rc = vf_set(r, c->pf, c->vf, VF_RATE, &s, e)) < 0) ||
+	    (rc = vf_set(r, c->pf, c->vf, VF_LINK, &s, e)) < 0)
+		return nf_err_prefix(e, "VF %d of %s", c->vf, c->pf);
+	return 0;
+}
+
+/* The port's VLAN: its own (vlan/vlan_proto args), else its portgroup's
+ * or the network's. */
+static int port_vlan(const struct network *n, json_t *args, unsigned *tag,
+		     uint16_t *proto, struct nf_err *e)
+{
+	const char *pg = json_string_value(json_object_get(args, "portgroup")),
+		   *pr = json_string_value(json_object_get(args, "vlan_proto"));
+	json_t *v = json_object_get(args, "vlan");
+	int rc = netxml_vlan(n->live, pg, tag, e);
+	if (rc < 0)
+		return rc;
+	if (v) {
+		json_int_t t = json_integer_value(v);
+		if (!json_is_integer(v) || t < 1 || t > 4094)
+			return nf_errf(e, EINVAL, "vlan must be 1..4094");
+		*tag = (unsigned)t;
+	}
+	*proto = 0x8100;
+	if (pr && !strcasecmp(pr, "802.1ad"))
+		*proto = 0x88a8;
+	else if (pr && strcasecmp(pr, "802.1Q"))
+		return nf_errf(e, EINVAL,
+			       "vlan_proto '%s': give 802.1Q or 802.1ad", pr);
+	return 0;
+}
+
+int vfport_create(struct registry *r, struct network *n, struct port *p,
+		  json_t *args, int *fds, unsigned *nfds, struct nf_err *e)
+{
+	const struct netdef *d = &n->live->def;
+	bool hostdev = d->mode == NETXML_FWD_HOSTDEV;
+	struct cand *pool_c, *c = NULL;
+	size_t np;
+	char why[512], alias[128];
+	unsigned vlan = 0, rate = 0;
+	uint16_t proto;
+	int rc;
+	json_t *rt = json_object_get(args, "rate");
+	if (rt && (!json_is_integer(rt) || json_integer_value(rt) < 0))
+		return nf_errf(e, EINVAL, "rate is a number of Mbit/s");
+	rate = (unsigned)json_integer_value(rt);
+	if ((rc = port_vlan(n, args, &vlan, &proto, e)) < 0)
+		return rc;
+	if ((rc = pool(r, d, &pool_c, &np, e)) < 0)
+		return nf_err_prefix(e, "network '%s'", d->name);
+	struct nf_buf b = {0};
+	for (size_t i = 0; i < np && !c; i++)
+		if (!busy(r, &pool_c[i], hostdev, why, sizeof(why)))
+			c = &pool_c[i];
+		else
+			nf_buf_printf(&b, "%s%s", b.len ? "; " : "", why);
+	if (!c) {
+		rc = nf_errf(e, EBUSY, "network '%s' has no free %s: %s",
+			     d->name, hostdev ? "VF" : "device",
+			     b.s ? b.s : "its pool is empty");
+		goto out;
+	}
+	if (c->vf < 0 && (vlan || rate)) {
+		rc = nf_errf(e, ENOTSUP,
+			     "%s is not an SR-IOV VF: it cannot carry a VLAN "
+			     "tag or rate limit for the guest",
+			     c->netdev);
+		goto out;
+	}
+	/* 2. the original state, persisted before anything changes */
+	uint8_t mac0[6], gmac[6];
+	unsigned mtu0;
+	bool up0 = netdev_state(c->netdev, mac0, &mtu0);
+	char smac[18], u[37];
+	nf_mac_format(mac0, smac);
+	nf_uuid_format(p->uuid, u);
+	json_t *rec = json_pack(
+		"{s:s, s:s, s:s, s:s, s:s, s:s, s:i, s:i, s:s, s:i, s:b, s:s, "
+		"s:s, s:i, s:s}",
+		"kind", hostdev ? "hostdev" : "macvtap", "network", d->name,
+		"port", u, "pci", c->pci, "pf", c->pf, "netdev", c->netdev,
+		"vf", c->vf, "iommu_group", c->group, "driver", c->driver,
+		"mtu", (int)mtu0, "up", up0, "netdev_mac", smac, "name",
+		p->name, "owner_pid", p->owner_pid, "stage", "saved");
+	if (c->vf >= 0) {
+		struct vf_state o;
+		struct vfnl *ch = vf_channel(r, e);
+		int idx = sriov_ifindex(r->sysroot, c->pf);
+		if (!ch || idx < 0 ||
+		    vfnl_get_vf(ch, idx, (unsigned)c->vf, &o, e) < 0) {
+			if (idx < 0)
+				nf_errf(e, ENODEV, "PF %s has no ifindex",
+					c->pf);
+			json_decref(rec);
+			rc = nf_err_prefix(e, "cannot read VF %d of %s", c->vf,
+					   c->pf);
+			goto out;
+		}
+		json_object_set_new(rec, "original", vf_json(&o));
+	}
+	if (!hostdev) {
+		uint32_t rnd; /* a fresh name, never one just freed */
+		nf_random_bytes(&rnd, sizeof(rnd));
+		snprintf(p->tap, sizeof(p->tap), "nfm%08x", rnd);
+		json_object_set_new(rec, "macvtap", json_string(p->tap));
+	}
+	snprintf(p->dev, sizeof(p->dev), "%s", c->key);
+	snprintf(p->kind, sizeof(p->kind), "%s",
+		 hostdev ? "hostdev" : "macvtap");
+	snprintf(p->lower, sizeof(p->lower), "%s", c->netdev);
+	snprintf(p->pci, sizeof(p->pci), "%s", c->pci);
+	p->iommu_group = c->group;
+	if ((rc = save_record(r, c->key, rec, e)) < 0) {
+		json_decref(rec);
+		goto out;
+	}
+	/* 3. the VF's attributes through the PF (or a plain netdev's MAC) */
+	nf_mac_parse(p->mac, gmac);
+	if (c->vf >= 0)
+		rc = configure_vf(r, c, p, vlan, proto, rate, e);
+	else
+		rc = bridge_link_set(r->br, c->netdev, gmac, d->mtu, -1, e);
+	/* 4. the device to the guest */
+	if (rc == 0 && hostdev) {
+		struct sriov_vf v = {.iommu_group = c->group};
+		snprintf(v.pci, sizeof(v.pci), "%s", c->pci);
+		rc = sriov_group_check(r->sysroot, &v, e);
+		if (rc == 0)
+			rc = sriov_bind_vfio(r->sysroot, &v, e);
+	} else if (rc == 0) {
+		snprintf(alias, sizeof(alias), "%s vf %s", r->owner, c->key);
+		if ((rc = bridge_link_set(r->br, c->netdev, NULL, 0, 1, e)) ==
+			    0 &&
+		    (rc = bridge_macvtap_create(r->br, c->netdev, p->tap, alias,
+						e)) == 0 &&
+		    (rc = tap_open_macvtap(p->tap, p->queues, r->run_dir, fds,
+					   e)) == 0)
+			*nfds = p->queues;
+	}
+	/* 5. the allocation */
+	json_object_set_new(rec, "stage", json_string("assigned"));
+	if (rc == 0 && (rc = save_record(r, c->key, rec, e)) < 0) {
+		for (unsigned i = 0; i < *nfds; i++)
+			close(fds[i]);
+		*nfds = 0;
+	}
+	if (rc < 0)
+		restore(r, rec, c->key);
+	json_decref(rec);
+out:
+	nf_buf_free(&b);
+	free(pool_c);
+	return rc;
+}
+
+void vfport_release(struct registry *r, struct port *p)
+{
+	json_t *rec = p->dev[0] ? load_record(r, p->dev) : NULL;
+	char u[37];
+	nf_uuid_format(p->uuid, u);
+	if (p->owner_pidfd >= 0) {
+		loop_unwatch(p->owner_pidfd);
+		close(p->owner_pidfd);
+		p->owner_pidfd = -1;
+	}
+	if (p->owner_timer)
+		loop_cancel(p->owner_timer);
+	p->owner_timer = 0;
+	if (rec && !strcmp(rstr(rec, "port"), u))
+		restore(r, rec, p->dev);
+	json_decref(rec);
+}
+
+static void owner_exited(void *ctx)
+{
+	struct port *p = ctx;
+	p->owner_timer = 0;
+	nf_info("port %s: its owner (pid %d) exited", p->dev, p->owner_pid);
+	port_release(p->reg, p);
+}
+
+void vfport_watch_owner(struct registry *r, struct port *p)
+{
+	p->reg = r;
+	p->owner_pidfd = -1;
+	if (p->persist || p->owner_pid <= 0)
+		return;
+	p->owner_pidfd = (int)syscall(SYS_pidfd_open, p->owner_pid, 0);
+	if (p->owner_pidfd >= 0)
+		loop_watch(p->owner_pidfd, owner_exited, p);
+	else /* gone already */
+		p->owner_timer = loop_after(0, owner_exited, p);
+}
+
+bool vfport_alive(struct registry *r, const struct port *p)
+{
+	char alias[256], want[128];
+	if (!p->persist && (p->owner_pid <= 0 ||
+			    (kill(p->owner_pid, 0) < 0 && errno == ESRCH)))
+		return false;
+	if (strcmp(p->kind, "macvtap"))
+		return true;
+	snprintf(want, sizeof(want), "%s vf %s", r->owner, p->dev);
+	return bridge_get_alias(r->br, p->tap, alias, sizeof(alias)) == 0 &&
+	       !strcmp(alias, want);
+}
+
+void vfport_recover(struct registry *r)
+{
+	char dir[4096];
+	snprintf(dir, sizeof(dir), "%s/vfs", r->state_dir);
+	DIR *dd = opendir(dir);
+	struct dirent *de;
+	while (dd && (de = readdir(dd))) {
+		char key[64];
+		size_t l = strlen(de->d_name);
+		if (de->d_name[0] == '.' || l < 6 || l - 5 >= sizeof(key) ||
+		    strcmp(de->d_name + l - 5, ".json"))
+			continue;
+		snprintf(key, sizeof(key), "%.*s", (int)(l - 5), de->d_name);
+		if (holder(r, key))
+			continue;
+		json_t *rec = load_record(r, key);
+		if (!rec)
+			continue;
+		nf_warn("%s was left assigned (port %s, stage %s); restoring "
+			"it",
+			key, rstr(rec, "port"), rstr(rec, "stage"));
+		restore(r, rec, key);
+		json_decref(rec);
+	}
+	if (dd)
+		closedir(dd);
+}
+
+/* ------------------------------------------------------------ sriov-* */
+
+static const char *link_name(unsigned s)
+{
+	return s == IFLA_VF_LINK_STATE_AUTO	? "auto"
+	       : s == IFLA_VF_LINK_STATE_ENABLE ? "enable"
+						: "disable";
+}
+
+int sriov_list(struct registry *r, json_t *args, json_t **res, struct nf_err *e)
+{
+	const char *want = json_string_value(json_object_get(args, "pf"));
+	struct sriov_pf *pfs = NULL, one;
+	size_t n = 0;
+	int rc = want ? sriov_pf_read(r->sysroot, want, &one, e)
+		      : sriov_pf_list(r->sysroot, &pfs, &n, e);
+	if (rc < 0)
+		return rc;
+	if (want) {
+		pfs = nf_xmalloc(sizeof(*pfs));
+		pfs[0] = one;
+		n = 1;
+	}
+	json_t *a = json_array();
+	for (size_t i = 0; i < n; i++) {
+		static struct vf_state st[256];
+		size_t nst = 0;
+		struct nf_err w;
+		struct vfnl *ch = pfs[i].nvfs ? vf_channel(r, &w) : NULL;
+		int idx = sriov_ifindex(r->sysroot, pfs[i].name);
+		if (ch && (idx < 0 || vfnl_get(ch, idx, st, NF_ARRAY_SIZE(st),
+					       &nst, &w) < 0)) {
+			nf_debug("%s: no VF attributes: %s", pfs[i].name,
+				 idx < 0 ? "no ifindex" : w.msg);
+			nst = 0;
+		}
+		json_t *vfs = json_array();
+		for (size_t k = 0; k < pfs[i].nvfs; k++) {
+			const struct sriov_vf *v = &pfs[i].vfs[k];
+			struct port *h = holder(r, v->pci);
+			json_t *j = json_pack("{s:i, s:s, s:s, s:s, s:i}",
+					      "index", (int)v->index, "pci",
+					      v->pci, "netdev", v->netdev,
+					      "driver", v->driver,
+					      "iommu_group", v->iommu_group);
+			for (size_t s = 0; s < nst && s < NF_ARRAY_SIZE(st);
+			     s++) {
+				if (st[s].vf != v->index)
+					continue;
+				json_object_update(j, vf_json(&st[s]));
+				json_object_set_new(j, "link",
+						    json_string(link_name(
+							    st[s].link_state)));
+			}
+			if (h) {
+				char u[37];
+				nf_uuid_format(h->uuid, u);
+				json_object_set_new(j, "port", json_string(u));
+				json_object_set_new(j, "port_name",
+						    json_string(h->name));
+			}
+			json_array_append_new(vfs, j);
+		}
+		json_array_append_new(
+			a, json_pack("{s:s, s:s, s:s, s:i, s:i, s:o}", "pf",
+				     pfs[i].name, "pci", pfs[i].pci, "driver",
+				     pfs[i].driver, "totalvfs",
+				     (int)pfs[i].totalvfs, "numvfs",
+				     (int)pfs[i].numvfs, "vfs", vfs));
+		sriov_pf_free(&pfs[i]);
+	}
+	free(pfs);
+	*res = a;
+	return 0;
+}
+
+int sriov_numvfs(struct registry *r, json_t *args, json_t **res,
+		 struct nf_err *e)
+{
+	const char *pfname = json_string_value(json_object_get(args, "pf"));
+	json_t *jn = json_object_get(args, "numvfs");
+	struct sriov_pf pf;
+	if (!pfname || !json_is_integer(jn) || json_integer_value(jn) < 0)
+		return nf_errf(e, EINVAL, "give a PF and a VF count (>= 0)");
+	int rc = sriov_pf_read(r->sysroot, pfname, &pf, e);
+	if (rc < 0)
+		return rc;
+	for (size_t i = 0; i < pf.nvfs && rc == 0; i++) {
+		struct port *h = holder(r, pf.vfs[i].pci);
+		if (h)
+			rc = nf_errf(e, EBUSY,
+				     "VF %u (%s) of %s is assigned to port "
+				     "%s; delete its ports first",
+				     pf.vfs[i].index, pf.vfs[i].pci, pfname,
+				     h->name[0] ? h->name : h->dev);
+	}
+	if (rc == 0)
+		rc = sriov_set_numvfs(r->sysroot, &pf,
+				      (unsigned)json_integer_value(jn), e);
+	if (rc == 0) {
+		*res = json_pack("{s:s, s:i, s:i}", "pf", pfname, "from",
+				 (int)pf.numvfs, "numvfs",
+				 (int)json_integer_value(jn));
+		nf_info("%s: %u -> %d VFs", pfname, pf.numvfs,
+			(int)json_integer_value(jn));
+	}
+	sriov_pf_free(&pf);
+	return rc;
+}
