@@ -367,22 +367,26 @@ static void restore(struct registry *r, json_t *rec, const char *key)
 
 /* ------------------------------------------------------- assignment */
 
-/* Sets the MAC and reads it back until the PF driver shows it. */
+/* Sets the MAC and reads it back until the PF driver shows it (drivers
+ * apply it with a VF reset); the set is repeated every fourth read. */
 static int vf_set_mac(struct registry *r, const struct cand *c,
 		      const uint8_t mac[6], struct nf_err *e)
 {
 	struct vf_state s = {0}, now;
 	memcpy(s.mac, mac, 6);
 	int idx = sriov_ifindex(r->sysroot, c->pf), rc;
-	for (int i = 0; i < 10; i++) {
-		if ((rc = vf_set(r, c->pf, c->vf, VF_MAC, &s, e)) < 0)
+	for (int i = 0; i < 12; i++) {
+		if (i % 4 == 0 &&
+		    (rc = vf_set(r, c->pf, c->vf, VF_MAC, &s, e)) < 0)
 			return rc;
 		if ((rc = vfnl_get_vf(vf_channel(r, e), idx, (unsigned)c->vf,
 				      &now, e)) < 0)
 			return rc;
 		if (!memcmp(now.mac, mac, 6))
 			return 0;
-		usleep(50000u << (i < 4 ? i : 4));
+		nf_debug("VF %d of %s: MAC not shown yet (try %d)", c->vf,
+			 c->pf, i + 1);
+		usleep(20000u << (i < 4 ? i : 4));
 	}
 	return nf_errf(e, EIO, "VF %d of %s does not take MAC %02x:..:%02x",
 		       c->vf, c->pf, mac[0], mac[5]);

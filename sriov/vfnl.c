@@ -299,6 +299,49 @@ static int fake_store(const struct vfnl *c, int ifindex,
 	return rc;
 }
 
+/* Drivers apply a VF MAC asynchronously (the VF resets). The fake does so
+ * when fake_dir/IFINDEX.lag holds N: a new MAC shows only on the Nth read
+ * after it was set, kept meanwhile in IFINDEX.pending ("vf mac reads"). */
+static bool fake_lag(const struct vfnl *c, int ifindex, struct vf_state *v,
+		     size_t n, const struct vf_state *set)
+{
+	char p[4096], q[4096], mac[32];
+	unsigned lag = 0, vf, left;
+	snprintf(p, sizeof(p), "%s/%d.lag", c->fake_dir, ifindex);
+	snprintf(q, sizeof(q), "%s/%d.pending", c->fake_dir, ifindex);
+	FILE *f = fopen(p, "r");
+	if (f && fscanf(f, "%u", &lag) != 1)
+		lag = 0;
+	if (f)
+		fclose(f);
+	if (set) { /* a MAC set: hold it back */
+		if (!lag || !(f = fopen(q, "w")))
+			return false;
+		nf_mac_format(set->mac, mac);
+		fprintf(f, "%u %s %u\n", set->vf, mac, lag);
+		fclose(f);
+		return true;
+	}
+	f = fopen(q, "r"); /* a read: the held MAC comes closer */
+	int got = f ? fscanf(f, "%u %31s %u", &vf, mac, &left) : 0;
+	if (f)
+		fclose(f);
+	if (got != 3)
+		return false;
+	if (--left == 0) {
+		for (size_t i = 0; i < n; i++)
+			if (v[i].vf == vf)
+				nf_mac_parse(mac, v[i].mac);
+		unlink(q);
+		return true; /* the table changed */
+	}
+	if ((f = fopen(q, "w"))) {
+		fprintf(f, "%u %s %u\n", vf, mac, left);
+		fclose(f);
+	}
+	return false;
+}
+
 /* Answers a request as a PF driver would: RTM_GETLINK with the VF list,
  * RTM_SETLINK by applying its IFLA_VF_INFO. */
 static int fake_xfer(struct vfnl *c, size_t len, struct nf_err *e)
@@ -324,7 +367,8 @@ static int fake_xfer(struct vfnl *c, size_t len, struct nf_err *e)
 			return nf_errf(e, EINVAL, "fake PF driver: no VF %u",
 				       want[0].vf);
 		const struct vf_state *w = &want[0];
-		if (w->have & VF_MAC)
+		if ((w->have & VF_MAC) &&
+		    !fake_lag(c, ifi->ifi_index, vfs, n, w))
 			memcpy(v->mac, w->mac, 6);
 		if (w->have & VF_VLAN)
 			v->vlan = w->vlan, v->qos = w->qos,
@@ -340,6 +384,9 @@ static int fake_xfer(struct vfnl *c, size_t len, struct nf_err *e)
 		c->replen = 0;
 		return fake_store(c, ifi->ifi_index, vfs, n, e);
 	}
+	if (fake_lag(c, ifi->ifi_index, vfs, n, NULL) &&
+	    fake_store(c, ifi->ifi_index, vfs, n, e) < 0)
+		return -EIO;
 	struct nlmsghdr *nlh = header(c->rep, sizeof(c->rep), RTM_NEWLINK, 0,
 				      ifi->ifi_index, req->nlmsg_seq);
 	struct nlattr *list = mnl_attr_nest_start(nlh, IFLA_VFINFO_LIST);

@@ -47,7 +47,9 @@ int vfnl_parse(const void *msg, size_t len, struct vf_state *out, size_t max,
 /* The channel: rtnetlink to the kernel, or (fake_dir given; tests, and
  * machines without SR-IOV hardware) a fake PF driver that keeps each PF's
  * VFs in fake_dir/IFINDEX ("index mac vlan qos proto spoofchk trust link
- * min max" per line) and answers the same messages. */
+ * min max" per line) and answers the same messages. With N in
+ * fake_dir/IFINDEX.lag it shows a new VF MAC only on the Nth read after
+ * the change, as drivers that reset the VF do. */
 struct vfnl;
 int vfnl_open(struct vfnl **out, const char *fake_dir, struct nf_err *e);
 void vfnl_close(struct vfnl *c);

@@ -129,8 +129,12 @@ ok "...and the record is gone" test ! -e "$REC"
 ln -sfn ../../drivers/ixgbevf "$D/0000:03:10.0/driver"
 
 # --- kill -9, then a netd that finds the record -----------------------------
-ok "a VF assigned again (VLAN from the port, 802.1ad)" \
+echo 3 >"$S/vfnl/50.lag" # the PF driver shows a new MAC on the 3rd read
+ok "a VF assigned again (VLAN from the port, 802.1ad; a slow PF driver)" \
 	bash -c "$NETCTL port-create hd --mac 52:54:00:00:00:22 --name vm2 --vlan 100 --vlan-proto 802.1ad --keep >/dev/null && grep -qx '0 52:54:00:00:00:22 100 0 88a8 1 0 0 0 0' $S/vfnl/50"
+ok "...netd read the MAC back until the driver showed it" \
+	bash -c "grep -q 'VF 0 of ens1f0: MAC not shown yet (try 2)' $T/netd.log && ! grep -q 'try 3' $T/netd.log"
+rm "$S/vfnl/50.lag"
 ln -sfn ../../drivers/vfio-pci "$D/0000:03:10.0/driver"
 stop_netd -KILL
 ok "after kill -9 the VF stays assigned (nothing runs to undo it)" test -e "$REC"
@@ -145,6 +149,14 @@ ok "...restores the VF" \
 	bash -c "! test -e $REC && grep -qx '$ORIG0' $S/vfnl/50 && [ \"\$(cat $DRV/vfio-pci/unbind)\" = 0000:03:10.0 ]"
 ln -sfn ../../drivers/ixgbevf "$D/0000:03:10.0/driver"
 ok "it logged what it restored" grep -q "0000:03:10.0 was left assigned" "$T/netd.log"
+
+# --- hostdev by PCI address list ---
+net hda "<address type='pci' domain='0' bus='3' slot='0x10' function='0'/><address type='pci' domain='0' bus='3' slot='0x10' function='2'/>"
+ok "a hostdev network listing VFs by PCI address starts" $NETCTL net-start hda
+ok "...hands out the listed VF that is free" \
+	bash -c "$NETCTL --json port-create hda --keep --name vm3 | grep -q '\"pci\": \"0000:03:10.0\"'"
+ok "...and net-destroy gives it back" \
+	bash -c "$NETCTL net-destroy hda >/dev/null && ! test -e $REC && grep -qx '$ORIG0' $S/vfnl/50"
 
 # --- sriov-set-numvfs ---------------------------------------------------------
 ok "net-destroy hd" $NETCTL net-destroy hd

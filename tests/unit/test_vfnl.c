@@ -10,6 +10,7 @@
 #include <libmnl/libmnl.h>
 #include <linux/if_link.h>
 #include <linux/rtnetlink.h>
+#include <sched.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -301,6 +302,28 @@ static void test_fake_driver(void **st)
 	rmdir(dir);
 }
 
+/* The kernel channel, in a network namespace of its own (root only):
+ * the kernel answers RTM_GETLINK for lo with no VF list, and refuses a
+ * VF change on a device without SR-IOV with the driver's error. */
+static void test_kernel_channel(void **st)
+{
+	(void)st;
+	if (unshare(CLONE_NEWNET) < 0)
+		skip();
+	struct vfnl *c;
+	struct nf_err e;
+	struct vf_state v[2];
+	size_t n = 99;
+	assert_int_equal(vfnl_open(&c, NULL, &e), 0);
+	assert_int_equal(vfnl_get(c, 1, v, 2, &n, &e), 0);
+	assert_int_equal(n, 0);
+	struct vf_state s = {.vf = 0, .have = VF_MAC, .mac = {0x52, 0x54}};
+	int rc = vfnl_set(c, 1, &s, &e);
+	assert_true(rc == -EOPNOTSUPP || rc == -EINVAL);
+	assert_int_equal(vfnl_get(c, 999, v, 2, &n, &e), -ENODEV);
+	vfnl_close(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest t[] = {
@@ -310,6 +333,7 @@ int main(void)
 		cmocka_unit_test(test_parse),
 		cmocka_unit_test(test_parse_bad),
 		cmocka_unit_test(test_fake_driver),
+		cmocka_unit_test(test_kernel_channel),
 	};
 	return cmocka_run_group_tests(t, NULL, NULL);
 }
