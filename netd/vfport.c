@@ -361,8 +361,9 @@ static void restore(struct registry *r, json_t *rec, const char *key)
 		nf_err_log("%s", e.msg);
 	record_path(r, key, p, sizeof(p));
 	unlink(p);
-	nf_info("%s %s restored (VF state, driver %s)", kind, key,
-		driver[0] ? driver : "none");
+	nf_info("%s: %s given back%s%s", key, kind,
+		vf_port ? ", VF state restored" : "",
+		!strcmp(kind, "hostdev") ? ", host driver reprobed" : "");
 }
 
 /* ------------------------------------------------------- assignment */

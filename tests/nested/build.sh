@@ -91,10 +91,13 @@ mkcpio "$G" "$OUT/guest.cpio.gz"
 # --- L1: the nested host --------------------------------------------------
 H=$OUT/host-root
 base_root "$H"
-modules "$H" kvm_amd vhost_net tun tap bridge veth nf_tables nft_ct \
+modules "$H" kvm_amd vhost_net tun tap macvtap bridge veth nf_tables nft_ct \
 	nft_masq nft_nat nft_chain_nat nft_reject_inet nft_reject_bridge \
 	nft_meta_bridge nf_conntrack
 copy_bin "$H" /usr/sbin/dnsmasq /usr/bin/dhcp_release
+# iproute2's ip (busybox's makes no veth pairs), beside busybox's
+install -D -m 0755 "$(readlink -f "$(command -v ip)")" "$H/nested/ip2"
+copy_bin "$H" "$(readlink -f "$(command -v ip)")"
 mkdir -p "$H/nested"
 for b in netd netctl netvm; do install -m 0755 "$BUILD/$b" "$H/nested/$b"; done
 copy_bin "$H" "$BUILD/netd" "$BUILD/netctl" "$BUILD/netvm"

@@ -129,6 +129,30 @@ if want 5; then
 	ok "5: 32 MiB host->guest arrived whole on both backends" sh -c "[ -n '$S_on' ] && [ -n '$S_off' ]"
 	[ -n "$S_on" ] && [ -n "$S_off" ] && say "figure vhost-net/userspace throughput ratio: $(echo "$S_on $S_off" | awk '{printf "%.2f", $2 / $1}')"
 fi
+if want 6; then
+	# a passthrough network: a macvtap on a veth whose far end serves DHCP
+	$V/ip2 link add ptv type veth peer name ptp
+	ip addr add 10.78.0.1/24 dev ptp
+	ip link set ptp up
+	dnsmasq --user=root --port=0 --interface=ptp --bind-interfaces \
+		--dhcp-range=10.78.0.100,10.78.0.150 \
+		--dhcp-host=52:54:00:00:00:51,10.78.0.51 --pid-file=/tmp/pt.pid \
+		--dhcp-leasefile=/tmp/pt.leases --log-dhcp --log-facility=/tmp/pt.dns
+	echo "<network><name>pt</name><forward mode='passthrough'><interface dev='ptv'/></forward></network>" >/tmp/pt.xml
+	ok "6: a passthrough network on a veth starts" \
+		sh -c "$V/netctl net-define /tmp/pt.xml && $V/netctl net-start pt"
+	timeout 120 $V/netvm run --kernel $V/probe.elf --mem 16M \
+		--console file:/tmp/pt.log --status /tmp/pt.json \
+		--net pt,mac=52:54:00:00:00:51,vhost=on \
+		--cmdline "ping=10.78.0.1" 2>/tmp/pt.err
+	grep -h '^lease\|^ping' /tmp/pt.log | sed 's/^/nested: [pt] /' >/dev/console
+	grep -q '^lease 10' /tmp/pt.log || cat /tmp/pt.dns /tmp/pt.err | sed 's/^/nested: [pt] /' >/dev/console
+	ok "6: probe guest on the passthrough macvtap, vhost-net: its lease from the far side" \
+		grep -qx 'lease 10.78.0.51' /tmp/pt.log
+	ok "6: ...pings across it" grep -qx 'ping 10.78.0.1 ok 3/3' /tmp/pt.log
+	ok "6: ...netvm ran vhost-net on the macvtap fd" grep -q '"backend": "vhost-net"' /tmp/pt.json
+	ok "6: ...and the macvtap went with netvm" sh -c "! ip -o link | grep -q 'nfm.*@ptv'"
+fi
 say "1..$N"
 sed 's/^/nested: [netd] /' /tmp/netd.log | tail -5 >/dev/console
 poweroff -f
