@@ -205,15 +205,49 @@ struct ring {
 	u16 avail_event;
 } __attribute__((aligned(4096)));
 
-static struct ring rxq, txq;
-static u8 rxbuf[QSZ][BUFSZ] __attribute__((aligned(16)));
-static u8 txbuf[QSZ][BUFSZ] __attribute__((aligned(16)));
-static u16 rx_seen, tx_next;
-static volatile u8 *common, *isr, *devcfg;
-static volatile u8 *notify;
-static u32 notify_mult;
-static int vdev = -1;
-static u8 mac[6];
+/* Up to MAXNIC virtio-net devices, each with its own rings, buffers,
+ * address and ARP cache; N is the one being worked on (the names below
+ * are its fields, so the driver and the stack read as for one device). */
+#define MAXNIC 4
+struct nic {
+	struct ring rxq, txq;
+	u8 rxbuf[QSZ][BUFSZ] __attribute__((aligned(16)));
+	u8 txbuf[QSZ][BUFSZ] __attribute__((aligned(16)));
+	u16 rx_seen, tx_next;
+	volatile u8 *common, *isr, *devcfg, *notify;
+	u32 notify_mult;
+	int vdev;
+	u8 mac[6];
+	u32 my_ip, mask, router, server, offered;
+	int dhcp_state; /* 0 none, 2 offer seen, 5 ack seen */
+	struct {
+		u32 ip;
+		u8 hw[6];
+	} arp_cache[8];
+};
+static struct nic nics[MAXNIC];
+static struct nic *N = nics;
+static int nnics;
+#define rxq	    (N->rxq)
+#define txq	    (N->txq)
+#define rxbuf	    (N->rxbuf)
+#define txbuf	    (N->txbuf)
+#define rx_seen	    (N->rx_seen)
+#define tx_next	    (N->tx_next)
+#define common	    (N->common)
+#define isr	    (N->isr)
+#define devcfg	    (N->devcfg)
+#define notify	    (N->notify)
+#define notify_mult (N->notify_mult)
+#define vdev	    (N->vdev)
+#define mac	    (N->mac)
+#define my_ip	    (N->my_ip)
+#define mask	    (N->mask)
+#define router	    (N->router)
+#define server	    (N->server)
+#define offered	    (N->offered)
+#define dhcp_state  (N->dhcp_state)
+#define arp_cache   (N->arp_cache)
 
 #define C8(o)  (*(volatile u8 *)(common + (o)))
 #define C16(o) (*(volatile u16 *)(common + (o)))
@@ -249,14 +283,23 @@ static void rx_post(u16 i)
 	rxq.avail_idx++;
 }
 
-/* Finds the device and its regions; 0 if there is none. */
+/* Finds the virtio-net devices and their regions; how many there are. */
+static int vnet_map(void);
 static int vnet_find(void)
 {
-	for (int dev = 1; dev < 32; dev++)
-		if (pci_read(dev, 0) == 0x10411af4u)
+	for (int dev = 1; dev < 32 && nnics < MAXNIC; dev++)
+		if (pci_read(dev, 0) == 0x10411af4u) {
+			N = &nics[nnics];
 			vdev = dev;
-	if (vdev < 0)
-		return 0;
+			if (vnet_map())
+				nnics++;
+		}
+	N = nics;
+	return nnics;
+}
+
+static int vnet_map(void)
+{
 	pci_write(vdev, 4, pci_read(vdev, 4) | 6); /* memory, bus master */
 	u32 bar = pci_read(vdev, 0x10) & ~0xfu;
 	for (u8 c = pci_read8(vdev, 0x34); c; c = pci_read8(vdev, c + 1)) {
@@ -322,11 +365,6 @@ static void send(const void *frame, unsigned len)
 /* --------------------------------------------------------- the stack */
 
 static u8 bcast[6] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
-static u32 my_ip, mask, router, server;
-static struct {
-	u32 ip;
-	u8 mac[6];
-} arp_cache[8];
 static int ping_replies;
 static u16 ping_seq_want;
 
@@ -380,14 +418,14 @@ static void arp_learn(u32 ip, const u8 *m)
 			break;
 		}
 	arp_cache[slot].ip = ip;
-	memcpy(arp_cache[slot].mac, m, 6);
+	memcpy(arp_cache[slot].hw, m, 6);
 }
 
 static const u8 *arp_lookup(u32 ip)
 {
 	for (int i = 0; i < 8; i++)
 		if (arp_cache[i].ip == ip)
-			return arp_cache[i].mac;
+			return arp_cache[i].hw;
 	return 0;
 }
 
@@ -423,8 +461,6 @@ static void icmp_echo(const u8 *dmac, u32 dst, u8 type, const u8 *body,
 
 /* DHCP */
 static u32 xid = 0x4e460001;
-static u32 offered;
-static int dhcp_state; /* 0 none, 2 offer seen, 5 ack seen */
 
 static void dhcp_send(u8 type)
 {
@@ -547,12 +583,18 @@ static void poll_rx(void)
 	}
 }
 
-/* Polls for up to secs seconds or until *flag reaches want. */
+/* Polls every device for up to secs seconds or until *flag reaches
+ * want. */
 static void wait_for(volatile int *flag, int want, u32 secs)
 {
+	struct nic *cur = N;
 	u32 t0 = now_s();
 	while (elapsed(t0) < secs) {
-		poll_rx();
+		for (int i = 0; i < nnics; i++) {
+			N = &nics[i];
+			poll_rx();
+		}
+		N = cur;
 		if (flag && *flag >= want)
 			return;
 	}
@@ -591,6 +633,14 @@ static const u8 *resolve(u32 ip)
 static void ping(u32 ip, int count)
 {
 	int ok = 0;
+	/* the device on ip's subnet, else the first (the default route) */
+	int on = 0;
+	for (int i = 0; i < nnics; i++) {
+		N = &nics[i];
+		if (my_ip && !((ip ^ my_ip) & mask))
+			on = i;
+	}
+	N = &nics[on];
 	const u8 *m = resolve(ip);
 	for (int i = 0; m && i < count; i++) {
 		u8 body[40];
@@ -695,29 +745,40 @@ static void network(const char *cmd)
 	}
 	if (arg(cmd, "hostile"))
 		hostile();
-	if (!vnet_init()) {
-		puts_("probe: virtio-net refused our features\n");
+	int leased = 0;
+	for (int k = 0; k < nnics; k++) {
+		N = &nics[k];
+		if (!vnet_init()) {
+			puts_("probe: virtio-net refused our features\n");
+			return;
+		}
+		puts_("probe: virtio-net ");
+		for (int i = 0; i < 6; i++) {
+			puthex(mac[i], 2);
+			if (i < 5)
+				putc_(':');
+		}
+		puts_("\n");
+	}
+	for (int k = 0; k < nnics; k++) {
+		N = &nics[k];
+		if (!dhcp()) {
+			puts_("lease none\n");
+			continue;
+		}
+		leased++;
+		puts_("lease ");
+		putip(my_ip);
+		puts_("\n");
+		/* announce: neighbours that tried the address before
+		 * (dnsmasq's ping check) learn it now, not after a timer */
+		arp_send(1, 0, my_ip);
+	}
+	if (!leased)
 		return;
-	}
-	puts_("probe: virtio-net ");
-	for (int i = 0; i < 6; i++) {
-		puthex(mac[i], 2);
-		if (i < 5)
-			putc_(':');
-	}
-	puts_("\n");
-	if (!dhcp()) {
-		puts_("lease none\n");
-		return;
-	}
-	puts_("lease ");
-	putip(my_ip);
-	puts_("\n");
-	/* announce: neighbours that tried the address before (dnsmasq's
-	 * ping check) learn it now instead of after their retry timer */
-	arp_send(1, 0, my_ip);
 	/* without MSI-X the device raised INTx for what arrived: the ISR
 	 * register says so (and reading it acknowledges) */
+	N = nics;
 	u8 pending = *isr & 3;
 	puts_("probe: isr ");
 	putdec(pending);
