@@ -22,12 +22,12 @@ DEB_PKGS := build-essential pkg-config libxml2-dev libjansson-dev \
 	libxml2-utils ethtool qemu-system-x86 bc
 
 LIB_SRCS := lib/nf.c lib/nfaddr.c
-NETD_CORE := netd/netxml.c netd/store.c netd/proto.c
+NETD_CORE := netd/netxml.c netd/labxml.c netd/store.c netd/proto.c
 MODULES := bridge/bridge.c nat/nat.c dhcp/dhcp.c tap/tap.c sriov/sriov.c \
 	sriov/vfnl.c
 NETD_SRCS := $(NETD_CORE) $(MODULES) netd/network.c netd/lifecycle.c \
-	netd/port.c netd/vfport.c netd/update.c netd/doctor.c netd/loop.c netd/netd.c
-NETCTL_SRCS := netd/proto.c netd/netctl.c
+	netd/port.c netd/vfport.c netd/lab.c netd/update.c netd/doctor.c netd/loop.c netd/netd.c
+NETCTL_SRCS := netd/proto.c netd/netctl.c netd/labctl.c
 
 objs = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 

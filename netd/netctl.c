@@ -11,10 +11,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "proto.h"
+#include "netctl.h"
 
 static const char *sock_path;
-static bool opt_json;
+bool opt_json;
 
 struct cmd {
 	const char *name;
@@ -23,10 +23,7 @@ struct cmd {
 	const char *help;
 };
 
-static int die_usage(const char *fmt, ...)
-	__attribute__((format(printf, 1, 2)));
-
-static int call(const char *cmd, json_t *args, json_t **result)
+int call(const char *cmd, json_t *args, json_t **result)
 {
 	struct nf_err e = {0};
 	json_t *reply = NULL;
@@ -44,9 +41,12 @@ static int call(const char *cmd, json_t *args, json_t **result)
 		return 1;
 	}
 	if (!json_is_true(json_object_get(reply, "ok"))) {
-		json_t *err = json_object_get(reply, "error");
+		json_t *err = json_object_get(reply, "error"), *d;
+		size_t i;
 		fprintf(stderr, "netctl: error: %s\n",
 			json_string_value(json_object_get(err, "message")));
+		json_array_foreach (json_object_get(err, "details"), i, d)
+			fprintf(stderr, "  %s\n", json_string_value(d));
 		json_decref(reply);
 		return 1;
 	}
@@ -55,7 +55,7 @@ static int call(const char *cmd, json_t *args, json_t **result)
 	return 0;
 }
 
-static int print_json(json_t *j)
+int print_json(json_t *j)
 {
 	char *s = json_dumps(j, JSON_INDENT(2) | JSON_ENCODE_ANY);
 	puts(s);
@@ -63,12 +63,12 @@ static int print_json(json_t *j)
 	return 0;
 }
 
-static const char *yesno(json_t *o, const char *k)
+const char *yesno(json_t *o, const char *k)
 {
 	return json_is_true(json_object_get(o, k)) ? "yes" : "no";
 }
 
-static const char *jstr(json_t *o, const char *k)
+const char *jstr(json_t *o, const char *k)
 {
 	const char *s = json_string_value(json_object_get(o, k));
 	return s ? s : "";
@@ -81,7 +81,7 @@ static int need_args(int argc, int want, const char *usage)
 	return 0;
 }
 
-static int die_usage(const char *fmt, ...)
+int die_usage(const char *fmt, ...)
 {
 	va_list ap;
 	fprintf(stderr, "netctl: ");
@@ -92,7 +92,7 @@ static int die_usage(const char *fmt, ...)
 	return 2;
 }
 
-static char *read_input(const char *path)
+char *read_input(const char *path)
 {
 	struct nf_err e;
 	char *buf = NULL;
@@ -170,8 +170,8 @@ static int c_undefine(int argc, char **argv)
 	return net_action(argc, argv, "net-undefine", "has been undefined");
 }
 
-static void print_table(json_t *rows, const char **cols, const char **heads,
-			size_t ncols)
+void print_table(json_t *rows, const char **cols, const char **heads,
+		 size_t ncols)
 {
 	size_t w[16] = {0}, i;
 	json_t *row;
@@ -1008,6 +1008,10 @@ static const struct cmd cmds[] = {
 	 "a guest port: TAP with MAC/IP pinned and enforced; on hostdev and "
 	 "passthrough networks an SR-IOV VF or a passthrough macvtap"},
 	{"port-list", c_port_list, "port-list [NETWORK]", "list ports"},
+	{"lab", c_lab,
+	 "lab up FILE | down NAME|FILE | status [NAME] | list | console NAME "
+	 "GUEST | graph NAME --format F | export NAME --format F",
+	 "labs: several networks and many guests as one (see netctl(1))"},
 	{"sriov-list", c_sriov_list, "sriov-list [PF]",
 	 "SR-IOV physical functions and their VFs"},
 	{"sriov-set-numvfs", c_sriov_numvfs, "sriov-set-numvfs PF N",

@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "loop.h"
+#include "lab.h"
 #include "network.h"
 #include "proto.h"
 
@@ -57,6 +58,9 @@ static void usage(FILE *f)
 		"/var/lib/netd)\n"
 		"  --socket PATH      control socket (default "
 		"RUN_DIR/netd.sock)\n"
+		"  --netvm PATH       netvm for lab guests (default: beside "
+		"netd)\n"
+		"  --probe PATH       the probe guest kernel for labs\n"
 		"  --sysfs-root DIR   where sys/ is, for SR-IOV (default /; "
 		"elsewhere a fake\n"
 		"                     PF driver in DIR/vfnl keeps VF "
@@ -99,12 +103,20 @@ static bool peer_is_admin(struct netd *d, const struct ucred *c)
 	return ok;
 }
 
-static json_t *error_reply(json_t *id, int rc, const struct nf_err *e)
+/* A failing handler may leave in *result an array of lines (every
+ * problem of a lab file, say): they go along as the error's details. */
+static json_t *error_reply(json_t *id, int rc, const struct nf_err *e,
+			   json_t *details)
 {
 	int code = rc < 0 ? -rc : EIO;
-	return json_pack("{s:O?, s:b, s:{s:s, s:s}}", "id", id, "ok", 0,
-			 "error", "code", nf_err_codename(code), "message",
-			 e->msg[0] ? e->msg : strerror(code));
+	json_t *r = json_pack("{s:O?, s:b, s:{s:s, s:s}}", "id", id, "ok", 0,
+			      "error", "code", nf_err_codename(code), "message",
+			      e->msg[0] ? e->msg : strerror(code));
+	if (json_is_array(details))
+		json_object_set(json_object_get(r, "error"), "details",
+				details);
+	json_decref(details);
+	return r;
 }
 
 static json_t *dispatch(struct netd *d, struct client *c, json_t *req)
@@ -117,7 +129,7 @@ static json_t *dispatch(struct netd *d, struct client *c, json_t *req)
 
 	if (!cmd) {
 		rc = nf_errf(&e, EINVAL, "request without a \"cmd\" string");
-		return error_reply(id, rc, &e);
+		return error_reply(id, rc, &e, NULL);
 	}
 	if (!strcmp(cmd, "event-subscribe")) {
 		c->events = true;
@@ -127,7 +139,7 @@ static json_t *dispatch(struct netd *d, struct client *c, json_t *req)
 	h = network_handler(cmd);
 	if (!h) {
 		rc = nf_errf(&e, ENOTSUP, "unknown command '%s'", cmd);
-		return error_reply(id, rc, &e);
+		return error_reply(id, rc, &e, NULL);
 	}
 	if (h->writes && !c->admin) {
 		rc = nf_errf(&e, EPERM,
@@ -138,12 +150,12 @@ static json_t *dispatch(struct netd *d, struct client *c, json_t *req)
 			     d->have_admin_group ? " or the netd admin group"
 						 : "",
 			     (unsigned)c->cred.uid);
-		return error_reply(id, rc, &e);
+		return error_reply(id, rc, &e, NULL);
 	}
 	args = json_object_get(req, "args");
 	if (args && !json_is_object(args)) {
 		rc = nf_errf(&e, EINVAL, "\"args\" must be an object");
-		return error_reply(id, rc, &e);
+		return error_reply(id, rc, &e, NULL);
 	}
 	if (!args)
 		args = json_object();
@@ -157,10 +169,8 @@ static json_t *dispatch(struct netd *d, struct client *c, json_t *req)
 	json_decref(args);
 	nf_debug("%s by uid %u: %s in %.3f ms", cmd, (unsigned)c->cred.uid,
 		 rc < 0 ? "failed" : "ok", (double)(nf_now_ns() - t0) / 1e6);
-	if (rc < 0) {
-		json_decref(result);
-		return error_reply(id, rc, &e);
-	}
+	if (rc < 0)
+		return error_reply(id, rc, &e, result);
 	return json_pack("{s:O?, s:b, s:o}", "id", id, "ok", 1, "result",
 			 result ? result : json_null());
 }
@@ -218,7 +228,7 @@ static void client_event(void *ctx)
 				close(fds[i]); /* no request takes fds yet */
 			if (r < 0) {
 				/* framing is lost: answer once, then hang up */
-				rep = error_reply(NULL, r, &e);
+				rep = error_reply(NULL, r, &e, NULL);
 				proto_send(c->fd, rep, NULL, 0, NULL);
 				json_decref(rep);
 				client_close(d, c);
@@ -334,6 +344,22 @@ static void on_signal(void *ctx)
 	}
 }
 
+/* A file next to netd's own binary (the build tree), or at the installed
+ * place relative to it. */
+static void beside_me(const char *here, const char *installed, char *out,
+		      size_t n)
+{
+	char exe[4096];
+	ssize_t l = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	exe[l > 0 ? l : 0] = 0;
+	char *slash = strrchr(exe, '/');
+	if (slash)
+		*slash = 0;
+	snprintf(out, n, "%s/%s", exe, here);
+	if (access(out, F_OK) < 0)
+		snprintf(out, n, "%s/%s", exe, installed);
+}
+
 /* The owner tag marks what this netd creates: one per run dir, so two
  * netds with different directories never touch each other's objects. */
 static void owner_tag(const char *run_dir, char *out, size_t n)
@@ -383,6 +409,7 @@ static int setup(struct netd *d, struct nf_err *e)
 	if ((r = ports_init(&d->reg, e)) < 0)
 		return r;
 	registry_recover(&d->reg);
+	labs_recover(&d->reg);
 	if ((d->lfd = listen_socket(d->socket_path, e)) < 0)
 		return d->lfd;
 	loop_watch(d->lfd, accept_clients, d);
@@ -402,6 +429,8 @@ int main(int argc, char **argv)
 		{"log-level", required_argument, NULL, 'L'},
 		{"dnsmasq", required_argument, NULL, 'D'},
 		{"sysfs-root", required_argument, NULL, 'Y'},
+		{"netvm", required_argument, NULL, 'N'},
+		{"probe", required_argument, NULL, 'P'},
 		{"version", no_argument, NULL, 'V'},
 		{"help", no_argument, NULL, 'h'},
 		{0}};
@@ -422,6 +451,8 @@ int main(int argc, char **argv)
 		case 's': d.state_dir = optarg; break;
 		case 'S': d.socket_path = optarg; break;
 		case 'Y': d.reg.sysroot = optarg; break;
+		case 'N': d.reg.netvm_path = optarg; break;
+		case 'P': d.reg.probe_path = optarg; break;
 		case 'f': foreground = true; break;
 		case 'l': use_syslog = true; break;
 		case 'g': {
@@ -460,6 +491,21 @@ int main(int argc, char **argv)
 		snprintf(sockbuf, sizeof(sockbuf), "%s/netd.sock", d.run_dir);
 		d.socket_path = sockbuf;
 	}
+	char sockabs[4096], netvm[4096], probe[4096];
+	d.reg.socket_path = d.socket_path; /* for lab guests: absolute */
+	if (d.socket_path[0] != '/' && getcwd(sockabs, sizeof(sockabs))) {
+		size_t l = strlen(sockabs);
+		snprintf(sockabs + l, sizeof(sockabs) - l, "/%s",
+			 d.socket_path);
+		d.reg.socket_path = sockabs;
+	}
+	beside_me("netvm", "../bin/netvm", netvm, sizeof(netvm));
+	beside_me("guest/probe.elf", "../lib/netfabric/probe.elf", probe,
+		  sizeof(probe));
+	if (!d.reg.netvm_path)
+		d.reg.netvm_path = netvm;
+	if (!d.reg.probe_path)
+		d.reg.probe_path = probe;
 	nf_log_init("netd", use_syslog || !foreground,
 		    (enum nf_log_level)level);
 	if (!foreground && daemon(0, 0) < 0) {
@@ -473,6 +519,7 @@ int main(int argc, char **argv)
 	nf_info("netd %s ready on %s", NF_VERSION, d.socket_path);
 	loop_run();
 	unlink(d.socket_path);
+	labs_close(&d.reg);
 	registry_close(&d.reg);
 	bridge_close(d.reg.br);
 	nat_close(d.reg.nat);

@@ -2,6 +2,7 @@
 #include "network.h"
 
 #include "../sriov/vfnl.h"
+#include "lab.h"
 
 #include <errno.h>
 #include <net/if.h>
@@ -398,7 +399,6 @@ static int h_create(struct registry *r, json_t *args, json_t **res,
 {
 	const char *xml;
 	struct netxml *nx;
-	char u[37];
 	int rc = need_str(args, "xml", &xml, e);
 	if (rc < 0)
 		return rc;
@@ -408,6 +408,18 @@ static int h_create(struct registry *r, json_t *args, json_t **res,
 			  &nx, e);
 	if (rc < 0)
 		return rc;
+	struct network *n;
+	if ((rc = network_create(r, nx, &n, e)) < 0)
+		return rc;
+	*res = network_json(n);
+	return 0;
+}
+
+int network_create(struct registry *r, struct netxml *nx, struct network **out,
+		   struct nf_err *e)
+{
+	char u[37];
+	int rc;
 	struct network *o = registry_find(r, nx->def.name);
 	if (!o && nx->def.has_uuid) {
 		nf_uuid_format(nx->def.uuid, u);
@@ -435,7 +447,8 @@ static int h_create(struct registry *r, json_t *args, json_t **res,
 		registry_remove(r, n);
 		return rc;
 	}
-	*res = network_json(n);
+	if (out)
+		*out = n;
 	return 0;
 }
 
@@ -491,6 +504,10 @@ static int h_port_create(struct registry *r, json_t *args, json_t **res,
 static const struct handler handlers[] = {
 	{"sriov-list", sriov_list, false},
 	{"sriov-set-numvfs", sriov_numvfs, true},
+	{"lab-up", lab_up, true},
+	{"lab-down", lab_down, true},
+	{"lab-status", lab_status, false},
+	{"lab-console", lab_console, false},
 	{"net-update", net_update, true},
 	{"port-create", h_port_create, true},
 	{"port-delete", port_delete, true},

@@ -16,6 +16,7 @@
 
 struct registry;
 struct vfnl;
+struct labrun;
 
 struct network {
 	struct registry *reg; /* the registry it belongs to */
@@ -70,7 +71,10 @@ struct registry {
 	char owner[32];	     /* "netd:xxxxxxxx": marks what this netd made */
 	struct bridge_ctx *br;
 	struct nat_ctx *nat;
-	struct vfnl *vfnl; /* to PF drivers; opened on first use */
+	struct vfnl *vfnl;    /* to PF drivers; opened on first use */
+	struct labrun **labs; /* lab.c */
+	size_t nlabs;
+	const char *netvm_path, *probe_path, *socket_path;
 	void (*emit)(const char *event, const char *network, void *ctx);
 	void *emit_ctx;
 };
@@ -95,6 +99,10 @@ void network_files(const struct registry *r, const struct network *n,
 		   struct dhcp_files *f);
 /* Adds a network entry holding def (may be NULL for a transient one). */
 struct network *registry_add(struct registry *r, struct netxml *def);
+/* net-create: starts a transient network from nx (taken over, freed on
+ * failure); *out (may be NULL) is its entry. */
+int network_create(struct registry *r, struct netxml *nx, struct network **out,
+		   struct nf_err *e);
 /* Removes a network from the registry and frees it. */
 void registry_remove(struct registry *r, struct network *n);
 /* Live changes to a running network (lifecycle.c): restart its dnsmasq

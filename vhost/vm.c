@@ -487,9 +487,13 @@ static bool io_exit(struct vm *vm, struct kvm_run *run)
 	bool out = run->io.direction == KVM_EXIT_IO_OUT;
 	uint16_t port = run->io.port;
 	enum vm_exit stop = VM_RUNNING;
+	uint32_t idle_us = 0;
 	pthread_mutex_lock(&vm->io_lock);
 	for (uint32_t i = 0; i < run->io.count; i++, data += run->io.size) {
-		if (port >= 0x3f8 && port <= 0x3ff && run->io.size == 1) {
+		if (port == VM_IDLE_PORT && out && run->io.size == 4) {
+			memcpy(&idle_us, data, 4);
+		} else if (port >= 0x3f8 && port <= 0x3ff &&
+			   run->io.size == 1) {
 			serial_io(vm, port, out, data);
 		} else if (port == 0x64 || port == 0x60) {
 			if (i8042_io(vm, port, out, data))
@@ -538,6 +542,8 @@ static bool io_exit(struct vm *vm, struct kvm_run *run)
 		}
 	}
 	pthread_mutex_unlock(&vm->io_lock);
+	if (idle_us) /* the vCPU rests, at most 10 ms at a time */
+		usleep(idle_us < 10000 ? idle_us : 10000);
 	if (stop != VM_RUNNING)
 		end(vm, stop, "");
 	return stop != VM_RUNNING;

@@ -22,6 +22,10 @@
 #define VM_PCI_MMIO 0xe0000000u /* BARs are placed from here */
 #define VM_MAX_GSI  256
 #define VM_PM_BASE  0x600 /* ACPI PM1a event (4 bytes), control (2): SLP_EN */
+/* A 32-bit write of N pauses the vCPU for N microseconds (at most 10 ms):
+ * how a guest that takes no interrupts (the probe; some KVMs, such as
+ * this project's PVM-backed one, cannot deliver them to it) idles. */
+#define VM_IDLE_PORT 0x610
 
 enum vm_exit {
 	VM_RUNNING,

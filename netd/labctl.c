@@ -1,0 +1,568 @@
+/* netctl lab: up (with progress and a final table), down, status, list,
+ * console, graph (dot, mermaid, svg) and export (json, hosts, ansible).
+ * netd does the work; this file asks and draws. */
+#define _GNU_SOURCE
+#include <ctype.h>
+#include <errno.h>
+#include <libgen.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "netctl.h"
+
+static double now_s(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+static json_int_t jint(json_t *o, const char *k)
+{
+	return json_integer_value(json_object_get(o, k));
+}
+
+/* One row per guest interface: guest, network, MAC, IP, state. */
+static void guest_table(json_t *lab)
+{
+	json_t *rows = json_array(), *g, *f;
+	size_t i, k;
+	json_array_foreach (json_object_get(lab, "guests"), i, g)
+		json_array_foreach (json_object_get(g, "interfaces"), k, f) {
+			const char *ip = *jstr(f, "leased") ? jstr(f, "leased")
+							    : jstr(f, "ip");
+			json_array_append_new(
+				rows,
+				json_pack("{s:s, s:s, s:s, s:s, s:s}", "guest",
+					  k ? "" : jstr(g, "name"), "network",
+					  jstr(f, "network"), "mac",
+					  jstr(f, "mac"), "ip", *ip ? ip : "-",
+					  "state", k ? "" : jstr(g, "state")));
+		}
+	static const char *cols[] = {"guest", "network", "mac", "ip", "state"};
+	static const char *heads[] = {"Guest", "Network", "MAC", "IP", "State"};
+	print_table(rows, cols, heads, 5);
+	json_decref(rows);
+}
+
+static json_t *status_of(const char *name)
+{
+	json_t *r;
+	if (call("lab-status", json_pack("{s:s}", "name", name), &r))
+		return NULL;
+	return r;
+}
+
+/* Waits for every guest's addresses, a line per phase. */
+static int wait_up(const char *name, double t0, double timeout)
+{
+	int printed = 0;
+	json_int_t last_up = -1;
+	double last_line = 0;
+	for (;;) {
+		json_t *s = status_of(name);
+		if (!s)
+			return 1;
+		json_int_t up = jint(s, "guests_up"),
+			   total = jint(s, "guests_total");
+		double t = now_s() - t0;
+		if (printed < 1 && !opt_json) {
+			json_t *n;
+			size_t i;
+			printf("[%6.2fs] networks: %zu ready (", t,
+			       json_array_size(json_object_get(s, "networks")));
+			json_array_foreach (json_object_get(s, "networks"), i,
+					    n)
+				printf("%s%s%s", i ? ", " : "", jstr(n, "name"),
+				       json_is_true(json_object_get(n, "ref"))
+					       ? " [host's]"
+					       : "");
+			printf(")\n");
+			printed = 1;
+		}
+		if (printed < 2 &&
+		    json_real_value(json_object_get(s, "spawned_ms")) >= 0 &&
+		    !opt_json) {
+			printf("[%6.2fs] guests: all %lld started\n", t,
+			       (long long)total);
+			printed = 2;
+		}
+		if (!opt_json && up != last_up &&
+		    (t - last_line > 0.5 || up == total)) {
+			printf("[%6.2fs] addresses: %lld of %lld guests have "
+			       "theirs\n",
+			       t, (long long)up, (long long)total);
+			last_up = up;
+			last_line = t;
+		}
+		if (up == total) {
+			if (opt_json)
+				print_json(s);
+			else
+				guest_table(s);
+			json_decref(s);
+			return 0;
+		}
+		if (t > timeout) {
+			fprintf(stderr,
+				"netctl: lab '%s': %lld of %lld guests without "
+				"their addresses after %.0f s\n",
+				name, (long long)(total - up), (long long)total,
+				timeout);
+			if (!opt_json)
+				guest_table(s);
+			json_decref(s);
+			return 1;
+		}
+		json_decref(s);
+		usleep(100000);
+	}
+}
+
+static int lab_up(int argc, char **argv)
+{
+	const char *file = NULL;
+	double timeout = 300;
+	bool wait = true;
+	for (int i = 2; i < argc; i++) {
+		if (!strcmp(argv[i], "--timeout") && i + 1 < argc)
+			timeout = atof(argv[++i]);
+		else if (!strcmp(argv[i], "--no-wait"))
+			wait = false;
+		else if (!file)
+			file = argv[i];
+		else
+			return die_usage("usage: netctl lab up FILE "
+					 "[--timeout SECONDS] [--no-wait]");
+	}
+	if (!file)
+		return die_usage("usage: netctl lab up FILE");
+	char abs[PATH_MAX], dir[PATH_MAX];
+	if (!realpath(file, abs)) {
+		fprintf(stderr, "netctl: %s: %s\n", file, strerror(errno));
+		return 1;
+	}
+	snprintf(dir, sizeof(dir), "%s", abs);
+	char *xml = read_input(abs);
+	if (!xml)
+		return 1;
+	double t0 = now_s();
+	json_t *r;
+	int rc = call("lab-up",
+		      json_pack("{s:s, s:s, s:s}", "xml", xml, "dir",
+				dirname(dir), "file", abs),
+		      &r);
+	free(xml);
+	if (rc)
+		return 1;
+	char name[64];
+	snprintf(name, sizeof(name), "%s", jstr(r, "name"));
+	if (!opt_json) {
+		if (json_is_true(json_object_get(r, "reconciled")))
+			printf("lab '%s' reconciled: %lld kept running, %lld "
+			       "started, %lld stopped; networks +%lld -%lld\n",
+			       name, (long long)jint(r, "kept"),
+			       (long long)jint(r, "added"),
+			       (long long)jint(r, "stopped"),
+			       (long long)jint(r, "networks_added"),
+			       (long long)jint(r, "networks_removed"));
+		else
+			printf("lab '%s': %lld networks, %lld guests\n", name,
+			       (long long)jint(r, "networks"),
+			       (long long)jint(r, "guests"));
+	}
+	json_decref(r);
+	return wait ? wait_up(name, t0, timeout) : 0;
+}
+
+/* NAME, or a lab file whose <lab name=...> netd reads. */
+static json_t *name_arg(const char *a)
+{
+	if (access(a, R_OK) == 0 && strchr(a, '.')) {
+		char *xml = read_input(a);
+		json_t *j = json_pack("{s:s}", "xml", xml ? xml : "");
+		free(xml);
+		return j;
+	}
+	return json_pack("{s:s}", "name", a);
+}
+
+static int lab_down(int argc, char **argv)
+{
+	json_t *r;
+	if (argc != 3)
+		return die_usage("usage: netctl lab down NAME|FILE");
+	if (call("lab-down", name_arg(argv[2]), &r))
+		return 1;
+	if (opt_json)
+		print_json(r);
+	else
+		printf("lab '%s' is down: %lld guests stopped, %lld networks "
+		       "removed\n",
+		       jstr(r, "name"), (long long)jint(r, "guests"),
+		       (long long)jint(r, "networks"));
+	json_decref(r);
+	return 0;
+}
+
+static int lab_status(int argc, char **argv)
+{
+	json_t *r, *l;
+	size_t i;
+	if (argc > 3)
+		return die_usage("usage: netctl lab status [NAME]");
+	if (call("lab-status",
+		 json_pack("{s:s?}", "name", argc == 3 ? argv[2] : NULL), &r))
+		return 1;
+	if (opt_json) {
+		print_json(r);
+		json_decref(r);
+		return 0;
+	}
+	json_t *all = json_is_array(r) ? json_incref(r) : json_pack("[O]", r);
+	json_array_foreach (all, i, l) {
+		printf("lab %s (%s): %lld of %lld guests up%s%s\n",
+		       jstr(l, "name"), jstr(l, "phase"),
+		       (long long)jint(l, "guests_up"),
+		       (long long)jint(l, "guests_total"),
+		       *jstr(l, "file") ? ", from " : "", jstr(l, "file"));
+		guest_table(l);
+	}
+	json_decref(all);
+	json_decref(r);
+	return 0;
+}
+
+static int lab_list(int argc, char **argv)
+{
+	json_t *r, *l, *rows = json_array();
+	size_t i;
+	(void)argv;
+	if (argc != 2)
+		return die_usage("usage: netctl lab list");
+	if (call("lab-status", json_object(), &r))
+		return 1;
+	if (opt_json) {
+		print_json(r);
+		json_decref(r);
+		return 0;
+	}
+	json_array_foreach (r, i, l) {
+		char g[32], n[16];
+		snprintf(g, sizeof(g), "%lld/%lld",
+			 (long long)jint(l, "guests_up"),
+			 (long long)jint(l, "guests_total"));
+		snprintf(n, sizeof(n), "%zu",
+			 json_array_size(json_object_get(l, "networks")));
+		json_array_append_new(rows,
+				      json_pack("{s:s, s:s, s:s, s:s, s:s}",
+						"name", jstr(l, "name"),
+						"phase", jstr(l, "phase"),
+						"guests", g, "networks", n,
+						"file", jstr(l, "file")));
+	}
+	static const char *cols[] = {"name", "phase", "guests", "networks",
+				     "file"};
+	static const char *heads[] = {"Name", "Phase", "Guests up", "Networks",
+				      "File"};
+	if (json_array_size(rows))
+		print_table(rows, cols, heads, 5);
+	else
+		printf("no labs\n");
+	json_decref(rows);
+	json_decref(r);
+	return 0;
+}
+
+static volatile sig_atomic_t stop;
+static void on_int(int s)
+{
+	(void)s;
+	stop = 1;
+}
+
+static int lab_console(int argc, char **argv)
+{
+	bool follow = argc == 5 &&
+		      (!strcmp(argv[4], "-f") || !strcmp(argv[4], "--follow"));
+	if (argc != 4 && !follow)
+		return die_usage("usage: netctl lab console NAME GUEST "
+				 "[--follow]");
+	json_int_t off = 0;
+	signal(SIGINT, on_int);
+	while (!stop) {
+		json_t *r;
+		if (call("lab-console",
+			 json_pack("{s:s, s:s, s:I}", "name", argv[2], "guest",
+				   argv[3], "offset", off),
+			 &r))
+			return 1;
+		const char *d = jstr(r, "data");
+		fwrite(d, 1, strlen(d), stdout);
+		fflush(stdout);
+		json_int_t next = jint(r, "next");
+		bool ended = !strcmp(jstr(r, "state"), "stopped");
+		json_decref(r);
+		if (next == off && (!follow || ended))
+			break;
+		if (next == off)
+			usleep(200000);
+		off = next;
+	}
+	return 0;
+}
+
+/* ----------------------------------------------------------- graph */
+
+static void graph_dot(json_t *l)
+{
+	json_t *n, *g, *f;
+	size_t i, k;
+	printf("graph \"%s\" {\n\tlayout=neato; overlap=false;\n",
+	       jstr(l, "name"));
+	json_array_foreach (json_object_get(l, "networks"), i, n)
+		printf("\t\"net:%s\" [shape=ellipse, label=\"%s\\n%s\"];\n",
+		       jstr(n, "name"), jstr(n, "name"),
+		       json_string_value(
+			       json_array_get(json_object_get(n, "subnets"), 0))
+			       ?: "");
+	json_array_foreach (json_object_get(l, "guests"), i, g) {
+		printf("\t\"%s\" [shape=box];\n", jstr(g, "name"));
+		json_array_foreach (json_object_get(g, "interfaces"), k, f)
+			printf("\t\"%s\" -- \"net:%s\" [label=\"%s\"];\n",
+			       jstr(g, "name"), jstr(f, "network"),
+			       *jstr(f, "ip") ? jstr(f, "ip") : jstr(f, "mac"));
+	}
+	printf("}\n");
+}
+
+/* mermaid ids: letters, digits, underscores */
+static void mid(const char *prefix, const char *s, char *out, size_t n)
+{
+	size_t o = (size_t)snprintf(out, n, "%s", prefix);
+	for (; *s && o + 1 < n; s++)
+		out[o++] = (char)(isalnum((unsigned char)*s) ? *s : '_');
+	out[o] = 0;
+}
+
+static void graph_mermaid(json_t *l)
+{
+	json_t *n, *g, *f;
+	size_t i, k;
+	char a[128], b[128];
+	printf("graph LR\n");
+	json_array_foreach (json_object_get(l, "networks"), i, n) {
+		mid("net_", jstr(n, "name"), a, sizeof(a));
+		printf("  %s((\"%s<br/>%s\"))\n", a, jstr(n, "name"),
+		       json_string_value(
+			       json_array_get(json_object_get(n, "subnets"), 0))
+			       ?: "");
+	}
+	json_array_foreach (json_object_get(l, "guests"), i, g) {
+		mid("g_", jstr(g, "name"), a, sizeof(a));
+		printf("  %s[\"%s\"]\n", a, jstr(g, "name"));
+		json_array_foreach (json_object_get(g, "interfaces"), k, f) {
+			mid("net_", jstr(f, "network"), b, sizeof(b));
+			printf("  %s ---|%s| %s\n", a,
+			       *jstr(f, "ip") ? jstr(f, "ip") : jstr(f, "mac"),
+			       b);
+		}
+	}
+}
+
+/* A picture without Graphviz: networks in a row on top, guests in rows
+ * below, a line per interface. */
+static void graph_svg(json_t *l)
+{
+	json_t *nets = json_object_get(l, "networks"),
+	       *gs = json_object_get(l, "guests"), *n, *g, *f;
+	size_t nn = json_array_size(nets), ng = json_array_size(gs), i, k;
+	size_t cols = ng < 8 ? (ng ? ng : 1) : 8;
+	int w = (int)((cols > nn ? cols : nn) * 150 + 40),
+	    h = (int)(200 + ((ng + cols - 1) / cols) * 70);
+	printf("<svg xmlns='http://www.w3.org/2000/svg' width='%d' "
+	       "height='%d' font-family='sans-serif' font-size='12'>\n",
+	       w, h);
+	printf("<title>lab %s</title>\n", jstr(l, "name"));
+	/* lines first, boxes over them */
+	json_array_foreach (gs, i, g) {
+		int gx = (int)(i % cols) * 150 + 80,
+		    gy = (int)(i / cols) * 70 + 170;
+		json_array_foreach (json_object_get(g, "interfaces"), k, f) {
+			size_t j;
+			json_array_foreach (nets, j, n)
+				if (!strcmp(jstr(n, "name"),
+					    jstr(f, "network")))
+					break;
+			int nx = (int)j * ((w - 40) / (int)(nn ? nn : 1)) + 90;
+			printf("<line x1='%d' y1='%d' x2='%d' y2='60' "
+			       "stroke='#888'/>\n",
+			       gx, gy, nx);
+		}
+	}
+	json_array_foreach (nets, i, n) {
+		int x = (int)i * ((w - 40) / (int)(nn ? nn : 1)) + 90;
+		printf("<ellipse cx='%d' cy='50' rx='70' ry='28' "
+		       "fill='#dfe9f7' "
+		       "stroke='#36c'/>\n<text x='%d' y='47' "
+		       "text-anchor='middle'>%s</text>\n<text x='%d' y='62' "
+		       "text-anchor='middle' font-size='10'>%s</text>\n",
+		       x, x, jstr(n, "name"), x,
+		       json_string_value(
+			       json_array_get(json_object_get(n, "subnets"), 0))
+			       ?: "");
+	}
+	json_array_foreach (gs, i, g) {
+		int x = (int)(i % cols) * 150 + 80,
+		    y = (int)(i / cols) * 70 + 170;
+		json_t *f0 =
+			json_array_get(json_object_get(g, "interfaces"), 0);
+		printf("<rect x='%d' y='%d' width='120' height='40' rx='4' "
+		       "fill='%s' stroke='#333'/>\n<text x='%d' y='%d' "
+		       "text-anchor='middle'>%s</text>\n<text x='%d' y='%d' "
+		       "text-anchor='middle' font-size='10'>%s</text>\n",
+		       x - 60, y - 20,
+		       !strcmp(jstr(g, "state"), "up") ? "#e3f5e1" : "#f5e1e1",
+		       x, y - 3, jstr(g, "name"), x, y + 12,
+		       f0 && *jstr(f0, "ip") ? jstr(f0, "ip") : "");
+	}
+	printf("</svg>\n");
+}
+
+static const char *format_arg(int argc, char **argv, const char *usage)
+{
+	if (argc == 5 && !strcmp(argv[3], "--format"))
+		return argv[4];
+	if (argc == 4 && !strncmp(argv[3], "--format=", 9))
+		return argv[3] + 9;
+	die_usage("%s", usage);
+	return NULL;
+}
+
+static int lab_graph(int argc, char **argv)
+{
+	const char *fmt = format_arg(argc, argv,
+				     "usage: netctl lab graph NAME --format "
+				     "dot|svg|mermaid");
+	if (!fmt)
+		return 2;
+	if (strcmp(fmt, "dot") && strcmp(fmt, "svg") && strcmp(fmt, "mermaid"))
+		return die_usage("lab graph: --format is dot, svg or mermaid");
+	json_t *l = status_of(argv[2]);
+	if (!l)
+		return 1;
+	if (!strcmp(fmt, "dot"))
+		graph_dot(l);
+	else if (!strcmp(fmt, "svg"))
+		graph_svg(l);
+	else
+		graph_mermaid(l);
+	json_decref(l);
+	return 0;
+}
+
+/* ---------------------------------------------------------- export */
+
+static const char *addr_of(json_t *f)
+{
+	return *jstr(f, "leased") ? jstr(f, "leased") : jstr(f, "ip");
+}
+
+static int lab_export(int argc, char **argv)
+{
+	const char *fmt = format_arg(argc, argv,
+				     "usage: netctl lab export NAME --format "
+				     "json|hosts|ansible");
+	if (!fmt)
+		return 2;
+	if (strcmp(fmt, "json") && strcmp(fmt, "hosts") &&
+	    strcmp(fmt, "ansible"))
+		return die_usage("lab export: --format is json, hosts or "
+				 "ansible");
+	json_t *l = status_of(argv[2]), *g, *f, *n;
+	size_t i, k, j;
+	if (!l)
+		return 1;
+	json_t *gs = json_object_get(l, "guests");
+	if (!strcmp(fmt, "json")) {
+		json_t *out = json_array();
+		json_array_foreach (gs, i, g) {
+			json_t *ifs = json_array();
+			json_array_foreach (json_object_get(g, "interfaces"), k,
+					    f)
+				json_array_append_new(
+					ifs,
+					json_pack("{s:s, s:s, s:s}", "network",
+						  jstr(f, "network"), "mac",
+						  jstr(f, "mac"), "ip",
+						  addr_of(f)));
+			json_array_append_new(
+				out,
+				json_pack("{s:s, s:s, s:s, s:o}", "name",
+					  jstr(g, "name"), "vm", jstr(g, "vm"),
+					  "state", jstr(g, "state"),
+					  "interfaces", ifs));
+		}
+		print_json(out);
+		json_decref(out);
+	} else if (!strcmp(fmt, "hosts")) {
+		printf("# lab %s\n", jstr(l, "name"));
+		json_array_foreach (gs, i, g)
+			json_array_foreach (json_object_get(g, "interfaces"), k,
+					    f)
+				if (*addr_of(f))
+					printf("%-16s %s%s%s\n", addr_of(f),
+					       jstr(g, "name"), k ? "-" : "",
+					       k ? jstr(f, "network") : "");
+	} else { /* ansible INI: all, then a group per network */
+		printf("# lab %s\n[all]\n", jstr(l, "name"));
+		json_array_foreach (gs, i, g) {
+			f = json_array_get(json_object_get(g, "interfaces"), 0);
+			printf("%s ansible_host=%s\n", jstr(g, "name"),
+			       f ? addr_of(f) : "");
+		}
+		json_array_foreach (json_object_get(l, "networks"), j, n) {
+			char grp[128];
+			snprintf(grp, sizeof(grp), "%s", jstr(n, "name"));
+			for (char *c = grp; *c; c++)
+				if (!isalnum((unsigned char)*c))
+					*c = '_';
+			printf("\n[%s]\n", grp);
+			json_array_foreach (gs, i, g)
+				json_array_foreach (
+					json_object_get(g, "interfaces"), k, f)
+					if (!strcmp(jstr(f, "network"),
+						    jstr(n, "name")))
+						printf("%s\n", jstr(g, "name"));
+		}
+	}
+	json_decref(l);
+	return 0;
+}
+
+int c_lab(int argc, char **argv)
+{
+	static const struct {
+		const char *sub;
+		int (*fn)(int, char **);
+		int min;
+	} subs[] = {{"up", lab_up, 3},		 {"down", lab_down, 3},
+		    {"status", lab_status, 2},	 {"list", lab_list, 2},
+		    {"console", lab_console, 4}, {"graph", lab_graph, 3},
+		    {"export", lab_export, 3}};
+	for (size_t i = 0; argc > 1 && i < sizeof(subs) / sizeof(subs[0]); i++)
+		if (!strcmp(argv[1], subs[i].sub)) {
+			if (argc < subs[i].min)
+				return die_usage("netctl lab %s: missing "
+						 "arguments (netctl help)",
+						 subs[i].sub);
+			return subs[i].fn(argc, argv);
+		}
+	return die_usage("usage: netctl lab up|down|status|list|console|"
+			 "graph|export ...");
+}

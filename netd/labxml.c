@@ -1,0 +1,710 @@
+#define _GNU_SOURCE
+#include "labxml.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <libxml/parser.h>
+#include <libxml/tree.h>
+
+/* ------------------------------------------------------------ helpers */
+
+static const char *attr(xmlNodePtr n, const char *name)
+{
+	xmlAttrPtr a = n ? xmlHasProp(n, (const xmlChar *)name) : NULL;
+	return a && a->children ? (const char *)a->children->content
+				: (a ? "" : NULL);
+}
+
+static bool is(xmlNodePtr n, const char *name)
+{
+	return n->type == XML_ELEMENT_NODE &&
+	       !strcmp((const char *)n->name, name);
+}
+
+#define FOR_ELEM(c, parent)                                                    \
+	for (xmlNodePtr c = (parent)->children; c; c = c->next)                \
+		if (c->type == XML_ELEMENT_NODE)
+
+struct ctx {
+	const char *what, *dir;
+	struct nf_buf *errs;
+	unsigned nerrs;
+};
+
+static void bad(struct ctx *c, int line, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void bad(struct ctx *c, int line, const char *fmt, ...)
+{
+	va_list ap;
+	nf_buf_printf(c->errs, "%s:%d: ", c->what, line);
+	va_start(ap, fmt);
+	nf_buf_vprintf(c->errs, fmt, ap);
+	va_end(ap);
+	nf_buf_printf(c->errs, "\n");
+	c->nerrs++;
+}
+
+static bool good_name(const char *s, size_t max)
+{
+	if (!s || !*s || strlen(s) > max)
+		return false;
+	for (; *s; s++)
+		if (!(isalnum((unsigned char)*s) || strchr("-_.", *s)))
+			return false;
+	return true;
+}
+
+/* "16M", "1G", "512" (MiB); 0 when bad. */
+static unsigned parse_mib(const char *s)
+{
+	char *end;
+	unsigned long v = strtoul(s, &end, 10);
+	if (end == s)
+		return 0;
+	if (*end == 'G' || *end == 'g')
+		v *= 1024, end++;
+	else if (*end == 'M' || *end == 'm')
+		end++;
+	return *end || v > 65536 ? 0 : (unsigned)v;
+}
+
+static char *path_in(const char *dir, const char *p)
+{
+	char *out;
+	if (!p)
+		return NULL;
+	if (p[0] == '/' || !dir)
+		return nf_xstrdup(p);
+	if (asprintf(&out, "%s/%s", dir, p) < 0)
+		abort();
+	return out;
+}
+
+/* base + i in the last three bytes (a MAC) or the whole address (IPv4)
+ * or the last 32 bits (IPv6); false when it overflows. */
+static bool mac_plus(const char *base, unsigned i, char out[18])
+{
+	uint8_t m[6];
+	if (nf_mac_parse(base, m) < 0)
+		return false;
+	uint32_t low = (uint32_t)m[3] << 16 | m[4] << 8 | m[5];
+	if (low + i > 0xffffff)
+		return false;
+	low += i;
+	m[3] = (uint8_t)(low >> 16), m[4] = (uint8_t)(low >> 8),
+	m[5] = (uint8_t)low;
+	nf_mac_format(m, out);
+	return true;
+}
+
+static bool ip_plus(struct nf_addr *a, unsigned i)
+{
+	uint8_t *b = a->b + (a->family == AF_INET ? 0 : 12);
+	uint32_t v = (uint32_t)b[0] << 24 | b[1] << 16 | b[2] << 8 | b[3];
+	if (v + i < v)
+		return false;
+	v += i;
+	b[0] = (uint8_t)(v >> 24), b[1] = (uint8_t)(v >> 16),
+	b[2] = (uint8_t)(v >> 8), b[3] = (uint8_t)v;
+	return true;
+}
+
+/* A MAC that stays the same across runs: 52:54:00 and a hash. */
+static void mac_auto(const char *lab, const char *guest, size_t idx,
+		     char out[18])
+{
+	uint32_t h = 2166136261u;
+	for (const char *s = lab; *s; s++)
+		h = (h ^ (uint8_t)*s) * 16777619u;
+	h = (h ^ '/') * 16777619u;
+	for (const char *s = guest; *s; s++)
+		h = (h ^ (uint8_t)*s) * 16777619u;
+	h = (h ^ (uint8_t)idx) * 16777619u;
+	uint8_t m[6] = {
+		0x52,	   0x54, 0x00, (uint8_t)(h >> 16), (uint8_t)(h >> 8),
+		(uint8_t)h};
+	nf_mac_format(m, out);
+}
+
+/* The guest name for member i (1-based) of a group of count. */
+static void member_name(const char *tmpl, unsigned i, unsigned count, char *out,
+			size_t n)
+{
+	const char *at = strstr(tmpl, "{i}");
+	if (at)
+		snprintf(out, n, "%.*s%u%s", (int)(at - tmpl), tmpl, i, at + 3);
+	else if (count > 1)
+		snprintf(out, n, "%s%u", tmpl, i);
+	else
+		snprintf(out, n, "%s", tmpl);
+}
+
+/* ----------------------------------------------------------- elements */
+
+struct defaults {
+	const char *kernel, *initrd, *cmdline;
+	unsigned mem_mib, cpus;
+};
+
+static void add_net(struct lab *l, const char *name, struct netxml *nx,
+		    bool ref, int line)
+{
+	struct lab_net n = {.nx = nx, .ref = ref, .line = line};
+	snprintf(n.name, sizeof(n.name), "%s", name);
+	NF_APPEND(l->nets, l->nnets, n);
+}
+
+static void parse_network(struct ctx *c, struct lab *l, xmlNodePtr e)
+{
+	const char *name = attr(e, "name"), *ref = attr(e, "ref");
+	int ln = (int)xmlGetLineNo(e);
+	if (ref) {
+		if (name || e->children)
+			bad(c, ln,
+			    "<network ref='%s'> names a network the "
+			    "host has; it takes no name= or content",
+			    ref);
+		else if (!good_name(ref, 63))
+			bad(c, ln, "ref='%s' is not a network name", ref);
+		else
+			add_net(l, ref, NULL, true, ln);
+		return;
+	}
+	if (!good_name(name, 63)) {
+		bad(c, ln,
+		    "<network> needs name= (letters, digits, '-', '_', "
+		    "'.') or ref=");
+		return;
+	}
+	/* the lab's network element is a libvirt <network> whose name is an
+	 * attribute: rebuild that document and let netxml judge it */
+	struct nf_buf b = {0};
+	xmlBufferPtr xb = xmlBufferCreate();
+	nf_buf_printf(&b, "<network><name>%s</name>", name);
+	/* a lab's bridges run without STP unless they ask for it: with
+	 * STP each new guest port waits twice the forward delay (4 s at
+	 * the kernel's minimum) before it passes a frame */
+	bool bridge = false;
+	for (xmlNodePtr k = e->children; k; k = k->next)
+		if (is(k, "bridge")) {
+			bridge = true;
+			if (!attr(k, "stp"))
+				xmlSetProp(k, (const xmlChar *)"stp",
+					   (const xmlChar *)"off");
+		}
+	if (!bridge)
+		nf_buf_printf(&b, "<bridge stp='off'/>");
+	for (xmlNodePtr k = e->children; k; k = k->next) {
+		if (is(k, "name")) {
+			bad(c, (int)xmlGetLineNo(k),
+			    "network '%s': give its name as name= only", name);
+			goto out;
+		}
+		xmlBufferEmpty(xb);
+		xmlNodeDump(xb, e->doc, k, 0, 0);
+		nf_buf_add(&b, (const char *)xmlBufferContent(xb),
+			   (size_t)xmlBufferLength(xb));
+	}
+	nf_buf_printf(&b, "</network>");
+	struct netxml *nx;
+	struct nf_err ne;
+	char what[128];
+	snprintf(what, sizeof(what), "network '%s'", name);
+	if (netxml_parse(b.s, b.len, what, &nx, &ne) < 0)
+		bad(c, ln, "%s", ne.msg);
+	else
+		add_net(l, name, nx, false, ln);
+out:
+	xmlBufferFree(xb);
+	nf_buf_free(&b);
+}
+
+static void parse_guests(struct ctx *c, struct lab *l, xmlNodePtr e,
+			 const struct defaults *d)
+{
+	int ln = (int)xmlGetLineNo(e);
+	const char *name = attr(e, "name"), *cnt = attr(e, "count"),
+		   *mem = attr(e, "memory"), *cpus = attr(e, "cpus");
+	unsigned count = 1;
+	char *end;
+	if (!name || !*name) {
+		bad(c, ln, "<guest> needs name=");
+		return;
+	}
+	if (cnt) {
+		unsigned long v = strtoul(cnt, &end, 10);
+		if (*end || v < 1 || v > LAB_MAX_GUESTS) {
+			bad(c, ln, "count='%s': give 1..%d", cnt,
+			    LAB_MAX_GUESTS);
+			return;
+		}
+		count = (unsigned)v;
+	}
+	struct lab_guest g = {
+		.mem_mib = d->mem_mib, .cpus = d->cpus, .line = ln};
+	if (mem && !(g.mem_mib = parse_mib(mem)))
+		bad(c, ln, "memory='%s' is not a size (16M, 1G)", mem);
+	if (cpus) {
+		unsigned long v = strtoul(cpus, &end, 10);
+		if (*end || v < 1 || v > 64)
+			bad(c, ln, "cpus='%s': give 1..64", cpus);
+		g.cpus = (unsigned)v;
+	}
+	const char *k = attr(e, "kernel") ? attr(e, "kernel") : d->kernel,
+		   *ird = attr(e, "initrd") ? attr(e, "initrd") : d->initrd,
+		   *cmd = attr(e, "cmdline") ? attr(e, "cmdline") : d->cmdline;
+	char *kp = path_in(c->dir, k), *ip = path_in(c->dir, ird);
+	if (kp && access(kp, R_OK) < 0)
+		bad(c, ln, "kernel '%s' cannot be read", kp);
+	if (ip && access(ip, R_OK) < 0)
+		bad(c, ln, "initrd '%s' cannot be read", ip);
+	struct {
+		const char *net, *mac;
+		struct nf_addr ip;
+		int line;
+	} ifs[LAB_MAX_IFS];
+	size_t nifs = 0;
+	FOR_ELEM(x, e)
+	{
+		int xl = (int)xmlGetLineNo(x);
+		if (!is(x, "interface")) {
+			bad(c, xl,
+			    "<guest> holds <interface> elements, not "
+			    "<%s>",
+			    (const char *)x->name);
+			continue;
+		}
+		if (nifs == LAB_MAX_IFS) {
+			bad(c, xl, "guest '%s': at most %d interfaces", name,
+			    LAB_MAX_IFS);
+			break;
+		}
+		const char *mac = attr(x, "mac"), *ipa = attr(x, "ip");
+		uint8_t m[6];
+		ifs[nifs].net = attr(x, "network");
+		ifs[nifs].mac = mac;
+		ifs[nifs].line = xl;
+		memset(&ifs[nifs].ip, 0, sizeof(ifs[nifs].ip));
+		if (!ifs[nifs].net)
+			bad(c, xl, "<interface> needs network=");
+		if (mac && (nf_mac_parse(mac, m) < 0 || (m[0] & 1)))
+			bad(c, xl, "mac='%s' is not a unicast MAC", mac);
+		if (ipa && nf_addr_parse(ipa, &ifs[nifs].ip) < 0)
+			bad(c, xl, "ip='%s' is not an IP address", ipa);
+		nifs++;
+	}
+	for (unsigned i = 1; i <= count; i++) {
+		struct lab_guest m = g;
+		member_name(name, i, count, m.name, sizeof(m.name));
+		if (!good_name(m.name, 40)) {
+			bad(c, ln,
+			    "guest name '%s' is not a name (letters, "
+			    "digits, '-', '_', '.'; at most 40)",
+			    m.name);
+			break;
+		}
+		m.kernel = kp ? nf_xstrdup(kp) : NULL;
+		m.initrd = ip ? nf_xstrdup(ip) : NULL;
+		m.cmdline = cmd ? nf_xstrdup(cmd) : NULL;
+		for (size_t f = 0; f < nifs; f++) {
+			struct lab_if *o = &m.ifs[m.nifs++];
+			snprintf(o->network, sizeof(o->network), "%s",
+				 ifs[f].net ? ifs[f].net : "");
+			o->line = ifs[f].line;
+			o->ip = ifs[f].ip;
+			if (!ifs[f].mac)
+				mac_auto(l->name, m.name, f, o->mac);
+			else if (!mac_plus(ifs[f].mac, i - 1, o->mac))
+				bad(c, o->line,
+				    "mac='%s' + %u runs out of "
+				    "addresses",
+				    ifs[f].mac, i - 1);
+			if (o->ip.family && !ip_plus(&o->ip, i - 1))
+				bad(c, o->line, "ip + %u runs out of addresses",
+				    i - 1);
+		}
+		NF_APPEND(l->guests, l->nguests, m);
+		if (l->nguests > LAB_MAX_GUESTS) {
+			bad(c, ln, "a lab holds at most %d guests",
+			    LAB_MAX_GUESTS);
+			break;
+		}
+	}
+	free(kp);
+	free(ip);
+}
+
+/* <link a= b= subnet=a.b.c.d/P [name=]>: a two-guest isolated network;
+ * the host takes .1, a .2, b .3, DHCP offers the rest. */
+static void parse_link(struct ctx *c, struct lab *l, xmlNodePtr e)
+{
+	int ln = (int)xmlGetLineNo(e);
+	const char *a = attr(e, "a"), *b = attr(e, "b"),
+		   *sub = attr(e, "subnet"), *nm = attr(e, "name");
+	char name[64], net[64], addr[INET_ADDRSTRLEN], lo[INET_ADDRSTRLEN],
+		hi[INET_ADDRSTRLEN];
+	struct nf_addr base;
+	int prefix = -1;
+	if (!a || !b || !sub) {
+		bad(c, ln, "<link> needs a=, b= and subnet=");
+		return;
+	}
+	snprintf(net, sizeof(net), "%s", sub);
+	char *slash = strchr(net, '/');
+	if (slash) {
+		*slash = 0;
+		prefix = atoi(slash + 1);
+	}
+	if (nf_addr_parse(net, &base) < 0 || base.family != AF_INET ||
+	    prefix < 16 || prefix > 29 ||
+	    !nf_addr_host_bits_zero(&base, prefix)) {
+		bad(c, ln, "subnet='%s': give an IPv4 network, /16 to /29",
+		    sub);
+		return;
+	}
+	snprintf(name, sizeof(name), "%s-%s-%s", l->name, a, b);
+	if (nm)
+		snprintf(name, sizeof(name), "%s", nm);
+	if (!good_name(name, 63)) {
+		bad(c, ln, "link network name '%s' is not a name", name);
+		return;
+	}
+	struct nf_addr host = base, first = base, last = base;
+	ip_plus(&host, 1);
+	ip_plus(&first, 4);
+	ip_plus(&last, (1u << (32 - prefix)) - 2);
+	nf_addr_format(&host, addr, sizeof(addr));
+	nf_addr_format(&first, lo, sizeof(lo));
+	nf_addr_format(&last, hi, sizeof(hi));
+	char *xml;
+	if (asprintf(&xml,
+		     "<network><name>%s</name><bridge stp='off'/>"
+		     "<ip address='%s' prefix='%d'>"
+		     "<dhcp><range start='%s' end='%s'/></dhcp></ip>"
+		     "</network>",
+		     name, addr, prefix, lo, hi) < 0)
+		abort();
+	struct netxml *nx;
+	struct nf_err ne;
+	if (netxml_parse(xml, strlen(xml), "link", &nx, &ne) < 0)
+		bad(c, ln, "%s", ne.msg);
+	else
+		add_net(l, name, nx, false, ln);
+	free(xml);
+	/* each end gets an interface on it, once the guests are known */
+	const char *ends[2] = {a, b};
+	for (int k = 0; k < 2; k++) {
+		struct lab_guest *g = NULL;
+		for (size_t i = 0; i < l->nguests; i++)
+			if (!strcmp(l->guests[i].name, ends[k]))
+				g = &l->guests[i];
+		if (!g) {
+			bad(c, ln, "link end '%s' is not a guest of this lab",
+			    ends[k]);
+			continue;
+		}
+		if (g->nifs == LAB_MAX_IFS) {
+			bad(c, ln, "guest '%s': at most %d interfaces", g->name,
+			    LAB_MAX_IFS);
+			continue;
+		}
+		struct lab_if *o = &g->ifs[g->nifs];
+		snprintf(o->network, sizeof(o->network), "%s", name);
+		mac_auto(l->name, g->name, g->nifs, o->mac);
+		o->ip = base;
+		ip_plus(&o->ip, 2 + (unsigned)k);
+		o->line = ln;
+		g->nifs++;
+	}
+}
+
+/* --------------------------------------------------------- validation */
+
+static const struct netxml_ip *subnet_of(const struct netdef *d,
+					 const struct nf_addr *ip)
+{
+	for (size_t i = 0; i < d->nips; i++)
+		if (nf_addr_in_subnet(ip, &d->ips[i].address, d->ips[i].prefix))
+			return &d->ips[i];
+	return NULL;
+}
+
+static void check(struct ctx *c, struct lab *l)
+{
+	for (size_t i = 0; i < l->nnets; i++)
+		for (size_t k = 0; k < i; k++)
+			if (!strcmp(l->nets[i].name, l->nets[k].name))
+				bad(c, l->nets[i].line,
+				    "network '%s' is already declared on line "
+				    "%d",
+				    l->nets[i].name, l->nets[k].line);
+	for (size_t i = 0; i < l->nguests; i++) {
+		struct lab_guest *g = &l->guests[i];
+		for (size_t k = 0; k < i; k++)
+			if (!strcmp(g->name, l->guests[k].name)) {
+				bad(c, g->line,
+				    "guest '%s' is already declared on line %d",
+				    g->name, l->guests[k].line);
+				break;
+			}
+		if (!g->nifs)
+			bad(c, g->line, "guest '%s' has no interface", g->name);
+		for (size_t f = 0; f < g->nifs; f++) {
+			struct lab_if *x = &g->ifs[f];
+			char s[INET6_ADDRSTRLEN];
+			const struct lab_net *n = lab_net_find(l, x->network);
+			if (!x->network[0])
+				continue;
+			if (!n) {
+				bad(c, x->line,
+				    "guest '%s': network '%s' is not a network "
+				    "of this lab (declare it, or <network "
+				    "ref='%s'/>)",
+				    g->name, x->network, x->network);
+				continue;
+			}
+			/* MACs: unique in the lab; IPs: per network */
+			for (size_t j = 0; j <= i; j++)
+				for (size_t h = 0;
+				     h < (j == i ? f : l->guests[j].nifs);
+				     h++) {
+					const struct lab_if *y =
+						&l->guests[j].ifs[h];
+					if (!strcmp(x->mac, y->mac))
+						bad(c, x->line,
+						    "guest '%s': MAC %s is "
+						    "also guest '%s''s",
+						    g->name, x->mac,
+						    l->guests[j].name);
+					if (x->ip.family &&
+					    !strcmp(x->network, y->network) &&
+					    !nf_addr_cmp(&x->ip, &y->ip)) {
+						nf_addr_format(&x->ip, s,
+							       sizeof(s));
+						bad(c, x->line,
+						    "guest '%s': %s on '%s' is "
+						    "also guest '%s''s",
+						    g->name, s, x->network,
+						    l->guests[j].name);
+					}
+				}
+			if (!x->ip.family || !n->nx)
+				continue; /* ref networks: checked on the host
+					   */
+			nf_addr_format(&x->ip, s, sizeof(s));
+			const struct netxml_ip *sn =
+				subnet_of(&n->nx->def, &x->ip);
+			if (!sn)
+				bad(c, x->line,
+				    "guest '%s': %s is outside every subnet of "
+				    "network '%s'",
+				    g->name, s, x->network);
+			else if (!nf_addr_cmp(&sn->address, &x->ip))
+				bad(c, x->line,
+				    "guest '%s': %s is the host's address on "
+				    "'%s'",
+				    g->name, s, x->network);
+			else if (!sn->has_dhcp)
+				bad(c, x->line,
+				    "guest '%s': network '%s' has no <dhcp> on "
+				    "the subnet of %s, so nothing hands it out",
+				    g->name, x->network, s);
+		}
+	}
+}
+
+/* Each guest's pinned address becomes a <host> of the lab network that
+ * hands it out, so dnsmasq knows every reservation from its start (no
+ * reload per guest) and the network's XML shows them. */
+static void pin_hosts(struct ctx *c, struct lab *l)
+{
+	for (size_t i = 0; i < l->nnets; i++) {
+		struct netxml *nx = l->nets[i].nx;
+		bool changed = false;
+		if (!nx)
+			continue;
+		for (size_t g = 0; g < l->nguests; g++) {
+			const struct lab_guest *gu = &l->guests[g];
+			for (size_t f = 0; f < gu->nifs; f++) {
+				const struct lab_if *x = &gu->ifs[f];
+				const struct netxml_ip *sn;
+				char ip[INET6_ADDRSTRLEN];
+				if (strcmp(x->network, l->nets[i].name) ||
+				    !x->ip.family ||
+				    !(sn = subnet_of(&nx->def, &x->ip)))
+					continue;
+				xmlNodePtr dhcp = NULL;
+				for (xmlNodePtr k = sn->node->children; k;
+				     k = k->next)
+					if (is(k, "dhcp"))
+						dhcp = k;
+				if (!dhcp)
+					continue;
+				nf_addr_format(&x->ip, ip, sizeof(ip));
+				xmlNodePtr h = xmlNewChild(
+					dhcp, NULL, (const xmlChar *)"host",
+					NULL);
+				xmlNewProp(h, (const xmlChar *)"mac",
+					   (const xmlChar *)x->mac);
+				xmlNewProp(h, (const xmlChar *)"name",
+					   (const xmlChar *)gu->name);
+				xmlNewProp(h, (const xmlChar *)"ip",
+					   (const xmlChar *)ip);
+				changed = true;
+			}
+		}
+		struct nf_err e;
+		if (changed && netxml_refresh(nx, &e) < 0)
+			bad(c, l->nets[i].line, "%s", e.msg);
+	}
+}
+
+/* ---------------------------------------------------------------- API */
+
+int labxml_parse(const char *buf, size_t len, const char *what, const char *dir,
+		 struct lab **out, struct nf_buf *errs)
+{
+	struct ctx c = {what, dir, errs, 0};
+	*out = NULL;
+	xmlDocPtr doc = xmlReadMemory(buf, (int)len, what, NULL,
+				      XML_PARSE_NONET | XML_PARSE_NOERROR |
+					      XML_PARSE_NOWARNING);
+	if (!doc) {
+		const xmlError *x = xmlGetLastError();
+		bad(&c, x ? x->line : 0, "not well-formed XML: %s",
+		    x && x->message ? x->message : "?");
+		return -EINVAL;
+	}
+	xmlNodePtr root = xmlDocGetRootElement(doc);
+	struct lab *l = nf_xcalloc(1, sizeof(*l));
+	struct defaults d = {.mem_mib = 16, .cpus = 1};
+	if (!root || !is(root, "lab")) {
+		bad(&c, root ? (int)xmlGetLineNo(root) : 1,
+		    "the root element must be <lab>");
+		goto done;
+	}
+	const char *name = attr(root, "name");
+	if (!good_name(name, 32))
+		bad(&c, (int)xmlGetLineNo(root),
+		    "<lab> needs name= (letters, digits, '-', '_', '.'; at "
+		    "most 32)");
+	else
+		snprintf(l->name, sizeof(l->name), "%s", name);
+	FOR_ELEM(e, root)
+	{
+		if (!is(e, "defaults"))
+			continue;
+		const char *m = attr(e, "memory"), *cp = attr(e, "cpus");
+		if (m && !(d.mem_mib = parse_mib(m)))
+			bad(&c, (int)xmlGetLineNo(e),
+			    "memory='%s' is not a size", m);
+		if (cp && (atoi(cp) < 1 || atoi(cp) > 64))
+			bad(&c, (int)xmlGetLineNo(e), "cpus='%s': give 1..64",
+			    cp);
+		else if (cp)
+			d.cpus = (unsigned)atoi(cp);
+		d.kernel = attr(e, "kernel");
+		d.initrd = attr(e, "initrd");
+		d.cmdline = attr(e, "cmdline");
+	}
+	FOR_ELEM(e, root)
+	{
+		if (is(e, "network"))
+			parse_network(&c, l, e);
+		else if (is(e, "guest"))
+			parse_guests(&c, l, e, &d);
+		else if (!is(e, "defaults") && !is(e, "link") &&
+			 !is(e, "description"))
+			bad(&c, (int)xmlGetLineNo(e),
+			    "<%s> is not part of a lab (defaults, network, "
+			    "guest, link)",
+			    (const char *)e->name);
+	}
+	FOR_ELEM(e, root)
+	if (is(e, "link"))
+		parse_link(&c, l, e);
+	check(&c, l);
+	if (!c.nerrs)
+		pin_hosts(&c, l);
+done:
+	xmlFreeDoc(doc);
+	if (c.nerrs) {
+		labxml_free(l);
+		return -EINVAL;
+	}
+	*out = l;
+	return 0;
+}
+
+void labxml_free(struct lab *l)
+{
+	if (!l)
+		return;
+	for (size_t i = 0; i < l->nnets; i++)
+		netxml_free(l->nets[i].nx);
+	for (size_t i = 0; i < l->nguests; i++) {
+		free(l->guests[i].kernel);
+		free(l->guests[i].initrd);
+		free(l->guests[i].cmdline);
+	}
+	free(l->nets);
+	free(l->guests);
+	free(l);
+}
+
+const struct lab_net *lab_net_find(const struct lab *l, const char *name)
+{
+	for (size_t i = 0; i < l->nnets; i++)
+		if (!strcmp(l->nets[i].name, name))
+			return &l->nets[i];
+	return NULL;
+}
+
+const struct lab_guest *lab_guest_find(const struct lab *l, const char *name)
+{
+	for (size_t i = 0; i < l->nguests; i++)
+		if (!strcmp(l->guests[i].name, name))
+			return &l->guests[i];
+	return NULL;
+}
+
+static bool same_str(const char *a, const char *b)
+{
+	return (!a && !b) || (a && b && !strcmp(a, b));
+}
+
+bool lab_guest_same(const struct lab_guest *a, const struct lab_guest *b)
+{
+	if (!same_str(a->kernel, b->kernel) ||
+	    !same_str(a->initrd, b->initrd) ||
+	    !same_str(a->cmdline, b->cmdline) || a->mem_mib != b->mem_mib ||
+	    a->cpus != b->cpus || a->nifs != b->nifs)
+		return false;
+	for (size_t i = 0; i < a->nifs; i++)
+		if (strcmp(a->ifs[i].network, b->ifs[i].network) ||
+		    strcmp(a->ifs[i].mac, b->ifs[i].mac) ||
+		    nf_addr_cmp(&a->ifs[i].ip, &b->ifs[i].ip))
+			return false;
+	return true;
+}
+
+int labxml_name(const char *buf, size_t len, char *out, size_t n)
+{
+	xmlDocPtr doc = xmlReadMemory(buf, (int)len, "lab", NULL,
+				      XML_PARSE_NONET | XML_PARSE_NOERROR |
+					      XML_PARSE_NOWARNING);
+	xmlNodePtr root = doc ? xmlDocGetRootElement(doc) : NULL;
+	const char *name = root && is(root, "lab") ? attr(root, "name") : NULL;
+	int rc = good_name(name, 32) ? 0 : -EINVAL;
+	if (rc == 0)
+		snprintf(out, n, "%s", name);
+	xmlFreeDoc(doc);
+	return rc;
+}

@@ -1,0 +1,79 @@
+/* labxml: lab files. A lab is a name, networks (inline network XML, or
+ * references to networks the host defines), guests and point-to-point
+ * links, with defaults and counted groups so a hundred similar guests are
+ * a few lines:
+ *
+ *   <lab name='3tier'>
+ *     <defaults memory='16M' cpus='1'/>         kernel= initrd= cmdline=
+ *     <network name='front'> ...as in <network>... </network>
+ *     <network ref='default'/>
+ *     <guest name='web' count='3'>              web1..web3
+ *       <interface network='front' mac='52:54:00:10:00:11' ip='10.10.1.11'/>
+ *     </guest>                                  MAC and IP count up too
+ *     <link a='r1' b='db1' subnet='10.10.9.0/29'/>
+ *   </lab>
+ *
+ * A guest without kernel= runs the probe guest; a lab network's bridge
+ * has STP off unless its <bridge stp=...> says otherwise. Parsing expands
+ * groups and links and checks everything that needs no host: every problem is
+ * listed (one line each, with its line number), not only the first. */
+#ifndef LABXML_H
+#define LABXML_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../lib/nf.h"
+#include "../lib/nfaddr.h"
+#include "netxml.h"
+
+#define LAB_MAX_GUESTS 1000
+#define LAB_MAX_IFS    4 /* the probe guest drives up to four NICs */
+
+struct lab_if {
+	char network[64];
+	char mac[18];
+	struct nf_addr ip; /* family 0: whatever DHCP gives */
+	int line;
+};
+
+struct lab_guest {
+	char name[48];
+	char *kernel, *initrd, *cmdline; /* kernel NULL: the probe guest */
+	unsigned mem_mib, cpus;
+	struct lab_if ifs[LAB_MAX_IFS];
+	size_t nifs;
+	int line;
+};
+
+struct lab_net {
+	char name[64];
+	struct netxml *nx; /* inline (and links): the network to create */
+	bool ref;	   /* a network the host has */
+	int line;
+};
+
+struct lab {
+	char name[33];
+	struct lab_net *nets;
+	size_t nnets;
+	struct lab_guest *guests;
+	size_t nguests;
+};
+
+/* Parses and expands buf; relative kernel/initrd paths are taken from dir.
+ * On failure (-EINVAL) errs holds one line per problem and *out is NULL. */
+int labxml_parse(const char *buf, size_t len, const char *what, const char *dir,
+		 struct lab **out, struct nf_buf *errs);
+void labxml_free(struct lab *l);
+/* Just the lab's name (for `lab down FILE`, even of a broken file). */
+int labxml_name(const char *buf, size_t len, char *out, size_t n);
+
+const struct lab_net *lab_net_find(const struct lab *l, const char *name);
+const struct lab_guest *lab_guest_find(const struct lab *l, const char *name);
+/* Two guests run the same way (kernel, initrd, cmdline, memory, CPUs,
+ * interfaces): a running guest is left alone when reconciling. */
+bool lab_guest_same(const struct lab_guest *a, const struct lab_guest *b);
+
+#endif
