@@ -705,6 +705,45 @@ static const char *arg_str(json_t *a, const char *k)
 	return json_string_value(json_object_get(a, k));
 }
 
+static bool has_str(char **v, size_t n, const char *s)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(v[i], s))
+			return true;
+	return false;
+}
+
+/* A kept network's reservations follow the guests: net-update deletes
+ * the old lab's pins that the new one lacks, and adds the new ones. */
+static int repin(struct registry *r, const char *net, const struct lab *old,
+		 const struct lab *new, struct nf_err *e)
+{
+	char **a, **b;
+	size_t na = lab_pins(old, net, &a), nb = lab_pins(new, net, &b);
+	int rc = 0;
+	for (int pass = 0; pass < 2 && rc == 0; pass++)
+		for (size_t i = 0; i < (pass ? nb : na) && rc == 0; i++) {
+			const char *h = pass ? b[i] : a[i];
+			if (has_str(pass ? a : b, pass ? na : nb, h))
+				continue;
+			json_t *args = json_pack(
+				"{s:s, s:s, s:s, s:s, s:b}", "network", net,
+				"command", pass ? "add-last" : "delete",
+				"section", "ip-dhcp-host", "xml", h, "live", 1);
+			json_t *res = NULL;
+			rc = net_update(r, args, &res, e);
+			json_decref(args);
+			json_decref(res);
+		}
+	for (size_t i = 0; i < na; i++)
+		free(a[i]);
+	for (size_t i = 0; i < nb; i++)
+		free(b[i]);
+	free(a);
+	free(b);
+	return rc < 0 ? nf_err_prefix(e, "network '%s'", net) : 0;
+}
+
 /* The lab's new spec on a running lab: what is new starts, what was
  * dropped stops, what is the same keeps running. */
 static int reconcile(struct registry *r, struct labrun *L, struct lab *spec,
@@ -723,12 +762,10 @@ static int reconcile(struct registry *r, struct labrun *L, struct lab *spec,
 					     *b = &L->spec->nets[k];
 			if (strcmp(a->name, b->name) || a->ref != b->ref)
 				continue;
-			char *fa = a->nx ? netxml_format(a->nx) : NULL,
-			     *fb = b->nx ? netxml_format(b->nx) : NULL;
-			same_net[i] =
-				(!fa && !fb) || (fa && fb && !strcmp(fa, fb));
-			free(fa);
-			free(fb);
+			/* the pins are not the network: they change live */
+			same_net[i] = (!a->base && !b->base) ||
+				      (a->base && b->base &&
+				       !strcmp(a->base, b->base));
 			N->made[i] = same_net[i] && L->made[k];
 		}
 	for (size_t i = 0; i < L->spec->nguests; i++) {
@@ -785,9 +822,12 @@ static int reconcile(struct registry *r, struct labrun *L, struct lab *spec,
 			added++;
 		}
 	}
+	int rc = 0;
+	for (size_t i = 0; i < spec->nnets && rc == 0; i++)
+		if (N->made[i])
+			rc = repin(r, spec->nets[i].name, L->spec, spec, e);
 	free_lab(L);
 	free(stop);
-	int rc = 0;
 	for (size_t i = 0; i < spec->nnets && rc == 0; i++)
 		if (!spec->nets[i].ref && !N->made[i]) {
 			rc = make_network(r, N, i, e);

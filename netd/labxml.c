@@ -530,6 +530,7 @@ static void pin_hosts(struct ctx *c, struct lab *l)
 		bool changed = false;
 		if (!nx)
 			continue;
+		l->nets[i].base = netxml_format(nx);
 		for (size_t g = 0; g < l->nguests; g++) {
 			const struct lab_guest *gu = &l->guests[g];
 			for (size_t f = 0; f < gu->nifs; f++) {
@@ -647,8 +648,10 @@ void labxml_free(struct lab *l)
 {
 	if (!l)
 		return;
-	for (size_t i = 0; i < l->nnets; i++)
+	for (size_t i = 0; i < l->nnets; i++) {
 		netxml_free(l->nets[i].nx);
+		free(l->nets[i].base);
+	}
 	for (size_t i = 0; i < l->nguests; i++) {
 		free(l->guests[i].kernel);
 		free(l->guests[i].initrd);
@@ -707,4 +710,23 @@ int labxml_name(const char *buf, size_t len, char *out, size_t n)
 		snprintf(out, n, "%s", name);
 	xmlFreeDoc(doc);
 	return rc;
+}
+
+size_t lab_pins(const struct lab *l, const char *net, char ***out)
+{
+	size_t n = 0;
+	*out = NULL;
+	for (size_t g = 0; g < l->nguests; g++)
+		for (size_t f = 0; f < l->guests[g].nifs; f++) {
+			const struct lab_if *x = &l->guests[g].ifs[f];
+			char ip[INET6_ADDRSTRLEN], *h;
+			if (strcmp(x->network, net) || !x->ip.family)
+				continue;
+			nf_addr_format(&x->ip, ip, sizeof(ip));
+			if (asprintf(&h, "<host mac='%s' name='%s' ip='%s'/>",
+				     x->mac, l->guests[g].name, ip) < 0)
+				abort();
+			NF_APPEND(*out, n, h);
+		}
+	return n;
 }

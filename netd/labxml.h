@@ -49,7 +49,9 @@ struct lab_guest {
 
 struct lab_net {
 	char name[64];
-	struct netxml *nx; /* inline (and links): the network to create */
+	struct netxml *nx; /* inline (and links): the network to create,
+			      with the guests' pins as <host>s */
+	char *base;	   /* nx as written, without the pins */
 	bool ref;	   /* a network the host has */
 	int line;
 };
@@ -72,6 +74,9 @@ int labxml_name(const char *buf, size_t len, char *out, size_t n);
 
 const struct lab_net *lab_net_find(const struct lab *l, const char *name);
 const struct lab_guest *lab_guest_find(const struct lab *l, const char *name);
+/* The <host .../> elements the lab adds to network `net` for its
+ * guests' pinned addresses; *out is malloc'd strings. */
+size_t lab_pins(const struct lab *l, const char *net, char ***out);
 /* Two guests run the same way (kernel, initrd, cmdline, memory, CPUs,
  * interfaces): a running guest is left alone when reconciling. */
 bool lab_guest_same(const struct lab_guest *a, const struct lab_guest *b);
