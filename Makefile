@@ -36,7 +36,7 @@ UNIT_TESTS := $(BUILD)/tests/test_netxml $(BUILD)/tests/test_store \
 	$(BUILD)/tests/test_conformance $(BUILD)/tests/test_protocol \
 	$(BUILD)/tests/test_dnsmasq_conf $(BUILD)/tests/test_modules \
 	$(BUILD)/tests/test_virtq $(BUILD)/tests/test_sriov \
-	$(BUILD)/tests/test_vfnl
+	$(BUILD)/tests/test_vfnl $(BUILD)/tests/test_labxml
 
 .PHONY: all deps check check-nested test run bench bench-peer fuzz install \
 	clean format \
@@ -112,6 +112,11 @@ $(BUILD)/tests/test_vfnl: $(call objs,tests/unit/test_vfnl.c sriov/vfnl.c \
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $^ -lmnl -lcmocka
 
+$(BUILD)/tests/test_labxml: $(call objs,tests/unit/test_labxml.c \
+		$(NETD_CORE) $(LIB_SRCS))
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS) -lcmocka
+
 $(BUILD)/tests/test_conformance: $(call objs,tests/unit/test_conformance.c \
 		tests/unit/xmlcmp.c $(NETD_CORE) $(LIB_SRCS))
 	@mkdir -p $(dir $@)
@@ -170,6 +175,7 @@ bench: deps
 	@for b in $(BENCHES); do NF_BUILD=$(abspath $(BUILD)) $$b || exit 1; \
 		echo; done
 	@NF_BUILD=$(abspath $(BUILD)) tests/bench/netvm.sh
+	@echo; NF_BUILD=$(abspath $(BUILD)) tests/bench/lab.sh
 
 # libvirt side by side (skips when libvirt is not installed)
 bench-peer: deps

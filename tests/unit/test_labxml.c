@@ -1,0 +1,155 @@
+/* Unit tests for lab files: groups expand to names, MACs and IPs that
+ * count up ({i} templates too), missing MACs are stable, links become a
+ * two-guest network with .2/.3, pins become <host>s of the network that
+ * hands them out, every problem is reported with its line. */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "../../netd/labxml.h"
+
+static const char *NET =
+	"<network name='n'><forward mode='nat'/>"
+	"<ip address='10.5.0.1' prefix='24'><dhcp>"
+	"<range start='10.5.0.100' end='10.5.0.200'/></dhcp></ip></network>";
+
+static struct lab *parse(const char *body, struct nf_buf *errs)
+{
+	char *xml;
+	struct lab *l = NULL;
+	assert_true(asprintf(&xml, "<lab name='t'>%s%s</lab>", NET, body) > 0);
+	labxml_parse(xml, strlen(xml), "t.xml", "/tmp", &l, errs);
+	free(xml);
+	return l;
+}
+
+static void ip_is(const struct lab_if *x, const char *want)
+{
+	char s[64];
+	nf_addr_format(&x->ip, s, sizeof(s));
+	assert_string_equal(s, want);
+}
+
+static void test_groups(void **st)
+{
+	(void)st;
+	struct nf_buf e = {0};
+	struct lab *l = parse(
+		"<defaults memory='32M' cpus='2'/>"
+		"<guest name='web' count='3' memory='64M'>"
+		"<interface network='n' mac='52:54:00:05:00:fe' ip='10.5.0.11'/>"
+		"</guest>"
+		"<guest name='db-{i}-x' count='2'><interface network='n'/></guest>"
+		"<guest name='solo'><interface network='n'/></guest>",
+		&e);
+	assert_non_null(l);
+	assert_int_equal(l->nguests, 6);
+	assert_string_equal(l->guests[0].name, "web1");
+	assert_string_equal(l->guests[2].name, "web3");
+	assert_string_equal(l->guests[2].ifs[0].mac, "52:54:00:05:01:00");
+	ip_is(&l->guests[2].ifs[0], "10.5.0.13");
+	assert_int_equal(l->guests[0].mem_mib, 64);
+	assert_int_equal(l->guests[0].cpus, 2);
+	assert_null(l->guests[0].kernel); /* the probe guest */
+	assert_string_equal(l->guests[3].name, "db-1-x");
+	assert_string_equal(l->guests[4].name, "db-2-x");
+	assert_int_equal(l->guests[4].mem_mib, 32);
+	assert_string_equal(l->guests[5].name, "solo");
+	/* a MAC not given is derived from lab and guest: the same each time */
+	struct lab *again = parse("<guest name='solo'><interface network='n'/>"
+				  "</guest>",
+				  &e);
+	assert_string_equal(again->guests[0].ifs[0].mac,
+			    l->guests[5].ifs[0].mac);
+	assert_memory_equal(l->guests[5].ifs[0].mac, "52:54:00:", 9);
+	/* pins are reservations of the network */
+	char *x = netxml_format(l->nets[0].nx);
+	assert_non_null(strstr(x, "<host mac='52:54:00:05:00:fe' name='web1' "
+				  "ip='10.5.0.11'/>"));
+	assert_non_null(strstr(x, "name='web3' ip='10.5.0.13'"));
+	assert_null(strstr(l->nets[0].base, "<host"));
+	assert_non_null(strstr(x, "stp='off'")); /* lab bridges: no STP */
+	free(x);
+	char **pins;
+	size_t np = lab_pins(l, "n", &pins);
+	assert_int_equal(np, 3);
+	for (size_t i = 0; i < np; i++)
+		free(pins[i]);
+	free(pins);
+	labxml_free(again);
+	labxml_free(l);
+}
+
+static void test_link(void **st)
+{
+	(void)st;
+	struct nf_buf e = {0};
+	struct lab *l = parse("<guest name='a'><interface network='n'/></guest>"
+			      "<guest name='b'><interface network='n'/></guest>"
+			      "<link a='a' b='b' subnet='10.6.0.8/29'/>",
+			      &e);
+	assert_non_null(l);
+	assert_int_equal(l->nnets, 2);
+	assert_string_equal(l->nets[1].name, "t-a-b");
+	assert_int_equal(l->nets[1].nx->def.mode, NETXML_FWD_NONE);
+	ip_is(&l->guests[0].ifs[1], "10.6.0.10");
+	ip_is(&l->guests[1].ifs[1], "10.6.0.11");
+	char s[64];
+	nf_addr_format(&l->nets[1].nx->def.ips[0].address, s, sizeof(s));
+	assert_string_equal(s, "10.6.0.9");
+	labxml_free(l);
+}
+
+static void test_errors(void **st)
+{
+	(void)st;
+	struct nf_buf e = {0};
+	struct lab *l = parse(
+		"<guest name='a'><interface network='n' ip='10.5.0.1'/></guest>"
+		"<guest name='b' memory='lots'><interface network='x'/></guest>"
+		"<guest name='c' count='2'><interface network='n' "
+		"mac='52:54:00:ff:ff:ff'/></guest>"
+		"<guest name='d'><interface network='n' ip='10.5.0.300'/></guest>"
+		"<link a='a' b='b' subnet='10.7.0.0/30'/><bogus/>",
+		&e);
+	assert_null(l);
+	const char *want[] = {
+		"10.5.0.1 is the host's address on 'n'",
+		"memory='lots' is not a size",
+		"network 'x' is not a network of this lab",
+		"mac='52:54:00:ff:ff:ff' + 1 runs out of addresses",
+		"ip='10.5.0.300' is not an IP address",
+		"subnet='10.7.0.0/30': give an IPv4 network, /16 to /29",
+		"<bogus> is not part of a lab",
+	};
+	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++)
+		if (!strstr(e.s, want[i]))
+			fail_msg("missing '%s' in:\n%s", want[i], e.s);
+	assert_non_null(strstr(e.s, "t.xml:1: "));
+	nf_buf_free(&e);
+	char name[64];
+	assert_int_equal(labxml_name("<lab name='x1'><junk", 20, name,
+				     sizeof(name)),
+			 -EINVAL); /* not well-formed */
+	assert_int_equal(labxml_name("<lab name='x1'/>", 16, name, sizeof(name)),
+			 0);
+	assert_string_equal(name, "x1");
+}
+
+int main(void)
+{
+	const struct CMUnitTest t[] = {
+		cmocka_unit_test(test_groups),
+		cmocka_unit_test(test_link),
+		cmocka_unit_test(test_errors),
+	};
+	return cmocka_run_group_tests(t, NULL, NULL);
+}
