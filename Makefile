@@ -207,6 +207,8 @@ install: all
 	install -D -m 0755 $(BUILD)/netd $(DESTDIR)$(PREFIX)/sbin/netd
 	install -D -m 0755 $(BUILD)/netctl $(DESTDIR)$(PREFIX)/bin/netctl
 	install -D -m 0755 $(BUILD)/netvm $(DESTDIR)$(PREFIX)/bin/netvm
+	install -D -m 0644 $(BUILD)/guest/probe.elf \
+		$(DESTDIR)$(PREFIX)/lib/netfabric/probe.elf
 	install -D -m 0644 doc/netd.8 $(DESTDIR)$(PREFIX)/share/man/man8/netd.8
 	install -D -m 0644 doc/netvm.1 $(DESTDIR)$(PREFIX)/share/man/man1/netvm.1
 	install -D -m 0644 doc/netctl.1 \

@@ -36,6 +36,7 @@ struct grun {
 	pid_t pid;
 	int pidfd;
 	uint64_t t_spawn, t_up;
+	bool checked; /* its leases were looked at since it started */
 	char leased[LAB_MAX_IFS][INET6_ADDRSTRLEN];
 };
 
@@ -46,6 +47,7 @@ struct labrun {
 	bool *made;		/* per network: created by the lab */
 	struct grun **g;	/* per guest */
 	uint64_t t_start, t_nets, t_guests, t_up;
+	uint64_t lease_stamp; /* of the lease files when last read */
 };
 
 /* -------------------------------------------------------------- paths */
@@ -287,6 +289,7 @@ static int spawn(struct registry *r, struct grun *g, struct nf_err *e)
 	}
 	g->pid = pid;
 	g->t_spawn = nf_now_ns();
+	g->checked = false;
 	memset(g->leased, 0, sizeof(g->leased));
 	watch(g);
 	save_log(L);
@@ -348,6 +351,28 @@ static bool leased(struct registry *r, struct grun *g, struct lease_cache **c,
 	return all;
 }
 
+/* The lab's lease files as they are now (mtime and size): while they
+ * stay the same no guest can have got an address, and nothing is read. */
+static uint64_t lease_stamp(struct registry *r, const struct labrun *L)
+{
+	uint64_t h = 1469598103934665603ull;
+	for (size_t i = 0; i < L->spec->nnets; i++) {
+		struct network *n = registry_find(r, L->spec->nets[i].name);
+		struct dhcp_files f;
+		struct stat st;
+		if (!n || !n->live || !n->has_dnsmasq)
+			continue;
+		network_files(r, n, &f);
+		if (stat(f.leases, &st) < 0)
+			continue;
+		h = (h ^ ((uint64_t)st.st_mtim.tv_sec * 1000000000ull +
+			  (uint64_t)st.st_mtim.tv_nsec)) *
+		    1099511628211ull;
+		h = (h ^ (uint64_t)st.st_size) * 1099511628211ull;
+	}
+	return h;
+}
+
 /* ---------------------------------------------------------------- tick */
 
 static uint64_t tick_timer;
@@ -370,9 +395,15 @@ static void tick(void *ctx)
 		struct lease_cache *c = NULL;
 		size_t nc = 0;
 		unsigned booting = 0;
+		uint64_t stamp = lease_stamp(r, L);
+		bool fresh = stamp != L->lease_stamp;
+		L->lease_stamp = stamp;
 		for (size_t k = 0; k < L->spec->nguests; k++) {
 			struct grun *g = L->g[k];
-			if (g->state == G_BOOTING && leased(r, g, &c, &nc)) {
+			bool look = g->state == G_BOOTING &&
+				    (fresh || !g->checked);
+			g->checked = g->checked || look;
+			if (look && leased(r, g, &c, &nc)) {
 				g->state = G_UP;
 				g->t_up = nf_now_ns();
 				save_log(L);
@@ -858,32 +889,23 @@ int lab_up(struct registry *r, json_t *args, json_t **res, struct nf_err *e)
 	if (!xml)
 		return nf_errf(e, EINVAL, "missing string argument 'xml'");
 	json_t *errs = json_array();
-	if (labxml_parse(xml, strlen(xml), file ? file : "lab", dir, &spec,
-			 &b) < 0) {
-		for (char *s = b.s, *nl; s && *s; s = nl + 1) {
-			nl = strchr(s, '\n');
-			json_array_append_new(
-				errs, json_stringn(s, (size_t)(nl - s)));
-		}
-		nf_buf_free(&b);
-	} else {
-		host_checks(r, spec, find_lab(r, spec->name), errs);
+	/* the file's own problems and its collisions with the host, all */
+	bool bad_file = labxml_parse(xml, strlen(xml), file ? file : "lab",
+				     dir, &spec, &b) < 0;
+	for (char *s = b.s, *nl; s && *s; s = nl + 1) {
+		nl = strchr(s, '\n');
+		json_array_append_new(errs, json_stringn(s, (size_t)(nl - s)));
 	}
+	nf_buf_free(&b);
+	if (spec)
+		host_checks(r, spec, find_lab(r, spec->name), errs);
 	if (json_array_size(errs)) {
+		size_t n = json_array_size(errs);
 		*res = errs;
-		if (!spec)
-			return nf_errf(e, EINVAL,
-				       "%s: %zu problem%s; nothing was created",
-				       file ? file : "lab",
-				       json_array_size(errs),
-				       json_array_size(errs) > 1 ? "s" : "");
-		int rc = nf_errf(e, EEXIST,
-				 "lab '%s' collides with what the host has "
-				 "(%zu problem%s); nothing was created",
-				 spec->name, json_array_size(errs),
-				 json_array_size(errs) > 1 ? "s" : "");
 		labxml_free(spec);
-		return rc;
+		return nf_errf(e, bad_file ? EINVAL : EEXIST,
+			       "%s: %zu problem%s; nothing was created",
+			       file ? file : "lab", n, n > 1 ? "s" : "");
 	}
 	json_decref(errs);
 	if (!spec->nguests && !spec->nnets) {
@@ -1088,7 +1110,7 @@ void labs_recover(struct registry *r)
 		char p[4200], *buf = NULL;
 		struct nf_err e;
 		struct nf_buf errs = {0};
-		struct lab *spec;
+		struct lab *spec = NULL;
 		json_t *j;
 		if (de->d_name[0] == '.')
 			continue;
@@ -1108,6 +1130,7 @@ void labs_recover(struct registry *r)
 			 * says so that lab down still works */
 			nf_err_log("lab record %s: %s", p,
 				   errs.s ? errs.s : "no lab XML");
+			labxml_free(spec);
 			nf_buf_free(&errs);
 			json_decref(j);
 			continue;

@@ -581,7 +581,7 @@ int labxml_parse(const char *buf, size_t len, const char *what, const char *dir,
 		const xmlError *x = xmlGetLastError();
 		bad(&c, x ? x->line : 0, "not well-formed XML: %s",
 		    x && x->message ? x->message : "?");
-		return -EINVAL;
+		return -EINVAL; /* *out NULL: nothing to check further */
 	}
 	xmlNodePtr root = xmlDocGetRootElement(doc);
 	struct lab *l = nf_xcalloc(1, sizeof(*l));
@@ -636,12 +636,8 @@ int labxml_parse(const char *buf, size_t len, const char *what, const char *dir,
 		pin_hosts(&c, l);
 done:
 	xmlFreeDoc(doc);
-	if (c.nerrs) {
-		labxml_free(l);
-		return -EINVAL;
-	}
 	*out = l;
-	return 0;
+	return c.nerrs ? -EINVAL : 0;
 }
 
 void labxml_free(struct lab *l)

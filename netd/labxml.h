@@ -65,7 +65,9 @@ struct lab {
 };
 
 /* Parses and expands buf; relative kernel/initrd paths are taken from dir.
- * On failure (-EINVAL) errs holds one line per problem and *out is NULL. */
+ * On failure (-EINVAL) errs holds one line per problem; *out is still the
+ * part that parsed (for checks against the host; free it), or NULL when
+ * the XML itself is broken. */
 int labxml_parse(const char *buf, size_t len, const char *what, const char *dir,
 		 struct lab **out, struct nf_buf *errs);
 void labxml_free(struct lab *l);

@@ -62,6 +62,9 @@ $NETCTL net-define "$T/default.xml" >/dev/null && $NETCTL net-start default >/de
 sed -e "s/10.71.1/192.168.122/g" "$EXAMPLES/lab-3tier.xml" >"$T/clash.xml"
 fails "a lab whose subnet overlaps a host network is refused" \
 	"subnet 192.168.122.0/24 overlaps network 'default'" $NETCTL lab up "$T/clash.xml"
+sed -i "s|mac='52:54:00:71:01:11'|mac='52:54:00:71:00:01'|" "$T/clash.xml"
+fails "...a problem of the file and collisions with the host, listed together" \
+	"MAC 52:54:00:71:00:01 is also guest 'router''s" bash -c "$NETCTL lab up $T/clash.xml 2>&1 | grep -q 'overlaps network' && $NETCTL lab up $T/clash.xml"
 no_lab() { [ "$(lab_procs)" = 0 ] && ! $NETCTL net-list --all | grep -q lab3 && [ -z "$(ls "$LABS" 2>/dev/null)" ]; }
 ok "...and nothing of it was created" no_lab
 $NETCTL net-destroy default >/dev/null
