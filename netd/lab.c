@@ -400,8 +400,8 @@ static void tick(void *ctx)
 		L->lease_stamp = stamp;
 		for (size_t k = 0; k < L->spec->nguests; k++) {
 			struct grun *g = L->g[k];
-			bool look = g->state == G_BOOTING &&
-				    (fresh || !g->checked);
+			bool look =
+				g->state == G_BOOTING && (fresh || !g->checked);
 			g->checked = g->checked || look;
 			if (look && leased(r, g, &c, &nc)) {
 				g->state = G_UP;
@@ -890,8 +890,8 @@ int lab_up(struct registry *r, json_t *args, json_t **res, struct nf_err *e)
 		return nf_errf(e, EINVAL, "missing string argument 'xml'");
 	json_t *errs = json_array();
 	/* the file's own problems and its collisions with the host, all */
-	bool bad_file = labxml_parse(xml, strlen(xml), file ? file : "lab",
-				     dir, &spec, &b) < 0;
+	bool bad_file = labxml_parse(xml, strlen(xml), file ? file : "lab", dir,
+				     &spec, &b) < 0;
 	for (char *s = b.s, *nl; s && *s; s = nl + 1) {
 		nl = strchr(s, '\n');
 		json_array_append_new(errs, json_stringn(s, (size_t)(nl - s)));

@@ -42,14 +42,16 @@ static void test_groups(void **st)
 {
 	(void)st;
 	struct nf_buf e = {0};
-	struct lab *l = parse(
-		"<defaults memory='32M' cpus='2'/>"
-		"<guest name='web' count='3' memory='64M'>"
-		"<interface network='n' mac='52:54:00:05:00:fe' ip='10.5.0.11'/>"
-		"</guest>"
-		"<guest name='db-{i}-x' count='2'><interface network='n'/></guest>"
-		"<guest name='solo'><interface network='n'/></guest>",
-		&e);
+	struct lab *l =
+		parse("<defaults memory='32M' cpus='2'/>"
+		      "<guest name='web' count='3' memory='64M'>"
+		      "<interface network='n' mac='52:54:00:05:00:fe' "
+		      "ip='10.5.0.11'/>"
+		      "</guest>"
+		      "<guest name='db-{i}-x' count='2'><interface "
+		      "network='n'/></guest>"
+		      "<guest name='solo'><interface network='n'/></guest>",
+		      &e);
 	assert_non_null(l);
 	assert_int_equal(l->nguests, 6);
 	assert_string_equal(l->guests[0].name, "web1");
@@ -117,7 +119,8 @@ static void test_errors(void **st)
 		"<guest name='b' memory='lots'><interface network='x'/></guest>"
 		"<guest name='c' count='2'><interface network='n' "
 		"mac='52:54:00:ff:ff:ff'/></guest>"
-		"<guest name='d'><interface network='n' ip='10.5.0.300'/></guest>"
+		"<guest name='d'><interface network='n' "
+		"ip='10.5.0.300'/></guest>"
 		"<link a='a' b='b' subnet='10.7.0.0/30'/><bogus/>",
 		&e);
 	assert_non_null(l); /* what parsed, for the host checks */
@@ -137,11 +140,11 @@ static void test_errors(void **st)
 	assert_non_null(strstr(e.s, "t.xml:1: "));
 	nf_buf_free(&e);
 	char name[64];
-	assert_int_equal(labxml_name("<lab name='x1'><junk", 20, name,
-				     sizeof(name)),
-			 -EINVAL); /* not well-formed */
-	assert_int_equal(labxml_name("<lab name='x1'/>", 16, name, sizeof(name)),
-			 0);
+	assert_int_equal(
+		labxml_name("<lab name='x1'><junk", 20, name, sizeof(name)),
+		-EINVAL); /* not well-formed */
+	assert_int_equal(
+		labxml_name("<lab name='x1'/>", 16, name, sizeof(name)), 0);
 	assert_string_equal(name, "x1");
 }
 
