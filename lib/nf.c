@@ -2,6 +2,7 @@
 #include "nf.h"
 
 #include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
@@ -434,4 +435,26 @@ uint64_t nf_now_ns(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+void nf_dir_each(const char *dir, const char *suffix, const char *then,
+		 void (*fn)(const char *name, const char *path, void *ctx),
+		 void *ctx)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	size_t sl = strlen(suffix);
+	while (d && (de = readdir(d))) {
+		char name[256], path[4096];
+		size_t l = strlen(de->d_name);
+		if (de->d_name[0] == '.' || l <= sl ||
+		    strcmp(de->d_name + l - sl, suffix))
+			continue;
+		snprintf(name, sizeof(name), "%.*s", (int)(l - sl), de->d_name);
+		snprintf(path, sizeof(path), "%s/%s%s%s", dir, de->d_name,
+			 then ? "/" : "", then ? then : "");
+		fn(name, path, ctx);
+	}
+	if (d)
+		closedir(d);
 }

@@ -75,6 +75,13 @@ int nf_write_file_atomic(const char *path, const void *data, size_t len,
 int nf_read_file(const char *path, size_t max, char **out, size_t *len,
 		 struct nf_err *e);
 int nf_mkdir_p(const char *path, mode_t mode, struct nf_err *e);
+/* Calls fn(name, path, ctx) for each entry of dir whose name ends in
+ * suffix (name without it, not empty; path of the entry, with `then`
+ * appended when given: "lab.json" inside a directory, say). Hidden
+ * entries are skipped; a missing dir has none. */
+void nf_dir_each(const char *dir, const char *suffix, const char *then,
+		 void (*fn)(const char *name, const char *path, void *ctx),
+		 void *ctx);
 int nf_fsync_dir(const char *dir);
 
 int nf_random_bytes(void *buf, size_t n);

@@ -76,11 +76,8 @@ static const struct lab_guest *spec_of(const struct grun *g)
 
 static int save(struct labrun *L, struct nf_err *e)
 {
-	char d[2048], p[2100];
+	char d[2048];
 	lab_dir(L->reg, L->spec->name, d, sizeof(d));
-	int rc = nf_mkdir_p(d, 0755, e);
-	if (rc < 0)
-		return rc;
 	json_t *nets = json_array(), *gs = json_array();
 	for (size_t i = 0; i < L->spec->nnets; i++)
 		json_array_append_new(nets, json_pack("{s:s, s:b}", "name",
@@ -94,12 +91,7 @@ static int save(struct labrun *L, struct nf_err *e)
 	json_t *j = json_pack("{s:s, s:s, s:s?, s:s?, s:o, s:o}", "name",
 			      L->spec->name, "xml", L->xml, "dir", L->dir,
 			      "file", L->file, "networks", nets, "guests", gs);
-	char *txt = json_dumps(j, JSON_INDENT(1));
-	json_decref(j);
-	snprintf(p, sizeof(p), "%s/lab.json", d);
-	rc = nf_write_file_atomic(p, txt, strlen(txt), 0644, NF_DURABLE, e);
-	free(txt);
-	return rc;
+	return write_json(d, "lab.json", j, true, e);
 }
 
 static void save_log(struct labrun *L)
@@ -1100,78 +1092,67 @@ int lab_console(struct registry *r, json_t *args, json_t **res,
 
 /* ------------------------------------------------------------- recovery */
 
+/* One lab's record at start: the lab as it was, with the guests whose
+ * netvm still runs. A lab whose file no longer checks out (a kernel
+ * gone, say) is adopted as far as it parses, so that lab down works. */
+static void recover_lab(const char *name, const char *path, void *ctx)
+{
+	struct registry *r = ctx;
+	struct nf_buf errs = {0};
+	struct lab *spec = NULL;
+	json_t *j = read_json(path), *x;
+	const char *xml = json_string_value(json_object_get(j, "xml"));
+	size_t i;
+	(void)name;
+	if (xml && labxml_parse(xml, strlen(xml), path,
+				json_string_value(json_object_get(j, "dir")),
+				&spec, &errs) < 0)
+		nf_warn("lab record %s: %s", path, errs.s ? errs.s : "?");
+	nf_buf_free(&errs);
+	if (!spec || !spec->name[0]) {
+		nf_err_log("lab record %s is unreadable; left alone", path);
+		labxml_free(spec);
+		json_decref(j);
+		return;
+	}
+	struct labrun *L = new_lab(
+		r, spec, xml, json_string_value(json_object_get(j, "dir")),
+		json_string_value(json_object_get(j, "file")));
+	L->t_start = 0;
+	json_array_foreach (json_object_get(j, "networks"), i, x)
+		for (size_t k = 0; k < spec->nnets; k++)
+			if (!strcmp(spec->nets[k].name,
+				    json_string_value(
+					    json_object_get(x, "name"))
+					    ?: ""))
+				L->made[k] = json_is_true(
+					json_object_get(x, "made"));
+	unsigned alive = 0;
+	for (size_t k = 0; k < spec->nguests; k++) {
+		struct grun *g = new_grun(L, spec->guests[k].name);
+		char mark[2100];
+		pid_t pid;
+		L->g[k] = g;
+		guest_file(L, g->name, "json", mark, sizeof(mark));
+		g->state = G_STOPPED;
+		if (find_procs(mark, &pid, 1) == 1) {
+			g->pid = pid;
+			g->state = G_BOOTING; /* until the leases say */
+			watch(g);
+			alive++;
+		}
+	}
+	NF_APPEND(r->labs, r->nlabs, L);
+	json_decref(j);
+	nf_info("lab '%s' re-adopted: %u of %zu guests running", spec->name,
+		alive, spec->nguests);
+}
+
 void labs_recover(struct registry *r)
 {
 	char dir[2048];
 	snprintf(dir, sizeof(dir), "%s/labs", r->state_dir);
-	DIR *d = opendir(dir);
-	struct dirent *de;
-	while (d && (de = readdir(d))) {
-		char p[4200], *buf = NULL;
-		struct nf_err e;
-		struct nf_buf errs = {0};
-		struct lab *spec = NULL;
-		json_t *j;
-		if (de->d_name[0] == '.')
-			continue;
-		snprintf(p, sizeof(p), "%s/%s/lab.json", dir, de->d_name);
-		if (nf_read_file(p, 16 << 20, &buf, NULL, &e) < 0 ||
-		    !(j = json_loads(buf, 0, NULL))) {
-			free(buf);
-			continue;
-		}
-		free(buf);
-		const char *xml = json_string_value(json_object_get(j, "xml"));
-		if (!xml ||
-		    labxml_parse(xml, strlen(xml), p,
-				 json_string_value(json_object_get(j, "dir")),
-				 &spec, &errs) < 0) {
-			/* kernel files may have gone: keep what the record
-			 * says so that lab down still works */
-			nf_err_log("lab record %s: %s", p,
-				   errs.s ? errs.s : "no lab XML");
-			labxml_free(spec);
-			nf_buf_free(&errs);
-			json_decref(j);
-			continue;
-		}
-		struct labrun *L =
-			new_lab(r, spec, xml,
-				json_string_value(json_object_get(j, "dir")),
-				json_string_value(json_object_get(j, "file")));
-		L->t_start = 0;
-		json_t *x;
-		size_t i;
-		json_array_foreach (json_object_get(j, "networks"), i, x)
-			for (size_t k = 0; k < spec->nnets; k++)
-				if (!strcmp(spec->nets[k].name,
-					    json_string_value(
-						    json_object_get(x, "name"))
-						    ?: ""))
-					L->made[k] = json_is_true(
-						json_object_get(x, "made"));
-		unsigned alive = 0;
-		for (size_t k = 0; k < spec->nguests; k++) {
-			struct grun *g = new_grun(L, spec->guests[k].name);
-			pid_t pid;
-			char mark[2100];
-			L->g[k] = g;
-			guest_file(L, g->name, "json", mark, sizeof(mark));
-			g->state = G_STOPPED;
-			if (find_procs(mark, &pid, 1) == 1) {
-				g->pid = pid;
-				g->state = G_BOOTING; /* until leases say */
-				watch(g);
-				alive++;
-			}
-		}
-		NF_APPEND(r->labs, r->nlabs, L);
-		json_decref(j);
-		nf_info("lab '%s' re-adopted: %u of %zu guests running",
-			spec->name, alive, spec->nguests);
-	}
-	if (d)
-		closedir(d);
+	nf_dir_each(dir, "", "lab.json", recover_lab, r);
 	kick(r);
 }
 

@@ -57,6 +57,33 @@ static void network_free(struct network *n)
 	free(n);
 }
 
+json_t *read_json(const char *path)
+{
+	char *buf = NULL;
+	struct nf_err e;
+	if (nf_read_file(path, 16 << 20, &buf, NULL, &e) < 0)
+		return NULL;
+	json_t *j = json_loads(buf, 0, NULL);
+	free(buf);
+	return j;
+}
+
+int write_json(const char *dir, const char *name, json_t *j, bool durable,
+	       struct nf_err *e)
+{
+	char path[4096];
+	int rc = nf_mkdir_p(dir, 0755, e);
+	char *txt = json_dumps(j, JSON_INDENT(1) | JSON_SORT_KEYS);
+	json_decref(j);
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	if (rc == 0)
+		rc = nf_write_file_atomic(path, txt, strlen(txt), 0644,
+					  durable ? NF_DURABLE : NF_VOLATILE,
+					  e);
+	free(txt);
+	return rc;
+}
+
 void registry_close(struct registry *r)
 {
 	for (size_t i = 0; i < r->n; i++)

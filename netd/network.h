@@ -79,6 +79,13 @@ struct registry {
 	void *emit_ctx;
 };
 
+/* A small JSON file of netd's state (a record, a status), or NULL. */
+json_t *read_json(const char *path);
+/* Writes j (taken: freed) as dir/name atomically, making dir first;
+ * durable: fsynced (records that must survive a crash of the machine). */
+int write_json(const char *dir, const char *name, json_t *j, bool durable,
+	       struct nf_err *e);
+
 /* Loads definitions; r's environment fields must be set. */
 int registry_open(struct registry *r, const char *config_dir, struct nf_err *e);
 void registry_close(struct registry *r);

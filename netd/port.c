@@ -71,18 +71,11 @@ static bool is_vf_kind(const struct port *p)
 
 static int save_port(struct registry *r, const struct port *p, struct nf_err *e)
 {
-	char path[1024], dir[1024];
+	char dir[1024], u[37], name[64];
 	snprintf(dir, sizeof(dir), "%s/ports", r->run_dir);
-	int rc = nf_mkdir_p(dir, 0755, e);
-	if (rc < 0)
-		return rc;
-	port_path(r, p, path, sizeof(path));
-	json_t *j = port_json(p);
-	char *txt = json_dumps(j, JSON_INDENT(1));
-	json_decref(j);
-	rc = nf_write_file_atomic(path, txt, strlen(txt), 0644, NF_VOLATILE, e);
-	free(txt);
-	return rc;
+	nf_uuid_format(p->uuid, u);
+	snprintf(name, sizeof(name), "%s.json", u);
+	return write_json(dir, name, port_json(p), false, e);
 }
 
 static struct network *live_network(struct registry *r, const char *name)
@@ -650,58 +643,51 @@ static struct port *port_from_json(json_t *j)
 	return p;
 }
 
-/* After a netd restart: ports whose TAP and network still exist are kept
- * (guards re-installed), the others released. */
+/* One recorded port after a restart: kept if its TAP (or owner and
+ * macvtap) and network are still there, released otherwise. */
+static void recover_port(const char *name, const char *path, void *ctx)
+{
+	struct registry *r = ctx;
+	struct nf_err e;
+	char alias[256], want[128];
+	json_t *j = read_json(path);
+	struct port *p = j ? port_from_json(j) : NULL;
+	(void)name;
+	json_decref(j);
+	if (!p)
+		return;
+	NF_APPEND(r->ports, r->nports, p);
+	struct network *n = live_network(r, p->network);
+	if (is_vf_kind(p)) {
+		if (!n || !vfport_alive(r, p)) {
+			release(r, p, true);
+			return;
+		}
+		vfport_watch_owner(r, p);
+		nf_info("port %s (%s) on '%s' re-adopted", p->dev, p->kind,
+			p->network);
+		return;
+	}
+	tap_alias(r, p, want, sizeof(want));
+	bool tap_ok =
+		bridge_get_alias(r->br, p->tap, alias, sizeof(alias)) == 0 &&
+		!strcmp(alias, want);
+	if (!n || !tap_ok) {
+		release(r, p, tap_ok);
+		return;
+	}
+	if (guard(r, n, p, NULL, &e) < 0)
+		nf_err_log("%s", e.msg);
+	nf_info("port %s on '%s' re-adopted", p->tap, p->network);
+}
+
+/* After a netd restart: every recorded port, then the VF records no port
+ * holds any more. */
 void ports_recover(struct registry *r)
 {
 	char dir[1024];
 	snprintf(dir, sizeof(dir), "%s/ports", r->run_dir);
-	DIR *dd = opendir(dir);
-	struct dirent *de;
-	while (dd && (de = readdir(dd))) {
-		char path[1200], *buf = NULL;
-		struct nf_err e;
-		json_t *j;
-		if (de->d_name[0] == '.' || !strstr(de->d_name, ".json"))
-			continue;
-		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
-		if (nf_read_file(path, 1 << 20, &buf, NULL, &e) < 0 ||
-		    !(j = json_loads(buf, 0, NULL))) {
-			free(buf);
-			continue;
-		}
-		free(buf);
-		struct port *p = port_from_json(j);
-		json_decref(j);
-		if (!p)
-			continue;
-		NF_APPEND(r->ports, r->nports, p);
-		struct network *n = live_network(r, p->network);
-		char alias[256], want[128];
-		if (is_vf_kind(p)) {
-			if (!n || !vfport_alive(r, p)) {
-				release(r, p, true);
-				continue;
-			}
-			vfport_watch_owner(r, p);
-			nf_info("port %s (%s) on '%s' re-adopted", p->dev,
-				p->kind, p->network);
-			continue;
-		}
-		tap_alias(r, p, want, sizeof(want));
-		bool tap_ok = bridge_get_alias(r->br, p->tap, alias,
-					       sizeof(alias)) == 0 &&
-			      !strcmp(alias, want);
-		if (!n || !tap_ok) {
-			release(r, p, tap_ok);
-			continue;
-		}
-		if (guard(r, n, p, NULL, &e) < 0)
-			nf_err_log("%s", e.msg);
-		nf_info("port %s on '%s' re-adopted", p->tap, p->network);
-	}
-	if (dd)
-		closedir(dd);
+	nf_dir_each(dir, ".json", NULL, recover_port, r);
 	vfport_recover(r);
 	for (size_t i = 0; i < r->n; i++) /* their live reservations */
 		if (r->nets[i]->live && r->nets[i]->has_dnsmasq) {

@@ -54,29 +54,18 @@ static void record_path(const struct registry *r, const char *key, char *out,
 
 static json_t *load_record(const struct registry *r, const char *key)
 {
-	char p[4096], *buf = NULL;
-	struct nf_err e;
+	char p[4096];
 	record_path(r, key, p, sizeof(p));
-	if (nf_read_file(p, 1 << 16, &buf, NULL, &e) < 0)
-		return NULL;
-	json_t *j = json_loads(buf, 0, NULL);
-	free(buf);
-	return j;
+	return read_json(p);
 }
 
 static int save_record(struct registry *r, const char *key, json_t *rec,
 		       struct nf_err *e)
 {
-	char p[4096], dir[4096];
+	char dir[4096], name[64];
 	snprintf(dir, sizeof(dir), "%s/vfs", r->state_dir);
-	int rc = nf_mkdir_p(dir, 0755, e);
-	if (rc < 0)
-		return rc;
-	record_path(r, key, p, sizeof(p));
-	char *txt = json_dumps(rec, JSON_INDENT(1) | JSON_SORT_KEYS);
-	rc = nf_write_file_atomic(p, txt, strlen(txt), 0600, NF_DURABLE, e);
-	free(txt);
-	return rc;
+	snprintf(name, sizeof(name), "%s.json", key);
+	return write_json(dir, name, json_incref(rec), true, e);
 }
 
 static void cand_from_vf(struct cand *c, const struct sriov_pf *pf,
@@ -618,32 +607,23 @@ bool vfport_alive(struct registry *r, const struct port *p)
 	       !strcmp(alias, want);
 }
 
+static void recover_record(const char *key, const char *path, void *ctx)
+{
+	struct registry *r = ctx;
+	json_t *rec;
+	if (holder(r, key) || !(rec = read_json(path)))
+		return;
+	nf_warn("%s was left assigned (port %s, stage %s); restoring it", key,
+		rstr(rec, "port"), rstr(rec, "stage"));
+	restore(r, rec, key);
+	json_decref(rec);
+}
+
 void vfport_recover(struct registry *r)
 {
 	char dir[4096];
 	snprintf(dir, sizeof(dir), "%s/vfs", r->state_dir);
-	DIR *dd = opendir(dir);
-	struct dirent *de;
-	while (dd && (de = readdir(dd))) {
-		char key[64];
-		size_t l = strlen(de->d_name);
-		if (de->d_name[0] == '.' || l < 6 || l - 5 >= sizeof(key) ||
-		    strcmp(de->d_name + l - 5, ".json"))
-			continue;
-		snprintf(key, sizeof(key), "%.*s", (int)(l - 5), de->d_name);
-		if (holder(r, key))
-			continue;
-		json_t *rec = load_record(r, key);
-		if (!rec)
-			continue;
-		nf_warn("%s was left assigned (port %s, stage %s); restoring "
-			"it",
-			key, rstr(rec, "port"), rstr(rec, "stage"));
-		restore(r, rec, key);
-		json_decref(rec);
-	}
-	if (dd)
-		closedir(dd);
+	nf_dir_each(dir, ".json", NULL, recover_record, r);
 }
 
 /* ------------------------------------------------------------ sriov-* */
