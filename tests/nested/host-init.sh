@@ -153,6 +153,41 @@ if want 6; then
 	ok "6: ...netvm ran vhost-net on the macvtap fd" grep -q '"backend": "vhost-net"' /tmp/pt.json
 	ok "6: ...and the macvtap went with netvm" sh -c "! ip -o link | grep -q 'nfm.*@ptv'"
 fi
+if want 7; then
+	# a lab of two stock Linux guests (kernel= and initrd= in the file)
+	cat >/tmp/lx.xml <<X
+<lab name='lx'>
+  <defaults kernel='$V/vmlinuz' initrd='$V/guest.cpio.gz' memory='256M'/>
+  <network name='lxnet'>
+    <ip address='10.74.0.1' prefix='24'>
+      <dhcp><range start='10.74.0.100' end='10.74.0.199'/></dhcp>
+    </ip>
+  </network>
+  <guest name='lx1' cmdline='console=ttyS0 $Q reboot=k panic=-1 nf.peer=10.74.0.12 nf.serve=40'>
+    <interface network='lxnet' mac='52:54:00:74:00:11' ip='10.74.0.11'/>
+  </guest>
+  <guest name='lx2' cmdline='console=ttyS0 $Q reboot=k panic=-1 nf.peer=10.74.0.11 nf.serve=40'>
+    <interface network='lxnet' mac='52:54:00:74:00:12' ip='10.74.0.12'/>
+  </guest>
+</lab>
+X
+	t0=$(cut -d' ' -f1 /proc/uptime)
+	ok "7: lab up of two stock Linux guests: both get their pinned addresses" \
+		$V/netctl lab up /tmp/lx.xml --timeout "$T"
+	t1=$(cut -d' ' -f1 /proc/uptime)
+	say "figure lab of 2 Linux guests up (both leased): $(echo "$t0 $t1" | awk '{printf "%.1f", $2 - $1}') s"
+	L=/tmp/lib/labs/lx
+	for _ in $(seq 600); do grep -q 'guest: ping 10.74.0.1[12] ' $L/lx1.console $L/lx2.console 2>/dev/null &&
+		[ "$(grep -l 'guest: ping 10.74.0.1[12] ' $L/lx1.console $L/lx2.console | wc -l)" = 2 ] && break; sleep 0.2; done
+	sed -i 's/^\[ *[0-9.]*\] guest: /guest: /' $L/lx1.console $L/lx2.console
+	grep -h '^guest: \(lease\|ping\)' $L/lx1.console $L/lx2.console | sed 's/^/nested: [lab] /' >/dev/console
+	ok "7: ...their consoles (in the lab's state dir) show the leases" \
+		sh -c "grep -q '^guest: lease 10.74.0.11' $L/lx1.console && grep -q '^guest: lease 10.74.0.12' $L/lx2.console"
+	ok "7: ...and the two Linux guests reach each other" \
+		sh -c "grep -q '^guest: ping 10.74.0.12 ok' $L/lx1.console && grep -q '^guest: ping 10.74.0.11 ok' $L/lx2.console"
+	ok "7: lab down leaves no guest and no network" \
+		sh -c "$V/netctl lab down lx && ! pgrep -f lab-lx && ! $V/netctl net-list --all | grep -q lxnet"
+fi
 say "1..$N"
 sed 's/^/nested: [netd] /' /tmp/netd.log | tail -5 >/dev/console
 poweroff -f
