@@ -164,14 +164,13 @@ static void unwatch(struct grun *g)
  * guest off and gives back its ports), SIGKILL after 5 s. */
 static void stop_guests(struct labrun *L, struct grun **gs, size_t n)
 {
-	pid_t pids[256];
+	pid_t *pids = nf_xcalloc(2 * n + 1, sizeof(*pids));
 	size_t np = 0;
 	char mark[2100];
 	for (size_t i = 0; i < n; i++) {
 		unwatch(gs[i]);
 		guest_file(L, gs[i]->name, "json", mark, sizeof(mark));
-		size_t k =
-			find_procs(mark, pids + np, NF_ARRAY_SIZE(pids) - np);
+		size_t k = find_procs(mark, pids + np, 2); /* one, normally */
 		for (size_t j = 0; j < k; j++)
 			kill(pids[np + j], SIGTERM);
 		np += k;
@@ -193,6 +192,7 @@ static void stop_guests(struct labrun *L, struct grun **gs, size_t n)
 		usleep(5000);
 		i = 0;
 	}
+	free(pids);
 }
 
 static void guest_exited(void *ctx)

@@ -439,12 +439,33 @@ static const struct netxml_ip *subnet_of(const struct netdef *d,
 static void check(struct ctx *c, struct lab *l)
 {
 	for (size_t i = 0; i < l->nnets; i++)
-		for (size_t k = 0; k < i; k++)
-			if (!strcmp(l->nets[i].name, l->nets[k].name))
-				bad(c, l->nets[i].line,
+		for (size_t k = 0; k < i; k++) {
+			const struct lab_net *a = &l->nets[i], *b = &l->nets[k];
+			if (!strcmp(a->name, b->name))
+				bad(c, a->line,
 				    "network '%s' is already declared on line "
 				    "%d",
-				    l->nets[i].name, l->nets[k].line);
+				    a->name, b->line);
+			for (size_t x = 0;
+			     a->nx && b->nx && x < a->nx->def.nips; x++)
+				for (size_t y = 0; y < b->nx->def.nips; y++) {
+					const struct netxml_ip
+						*p = &a->nx->def.ips[x],
+						*q = &b->nx->def.ips[y];
+					int pre = p->prefix < q->prefix
+							  ? p->prefix
+							  : q->prefix;
+					if (p->address.family ==
+						    q->address.family &&
+					    nf_addr_in_subnet(&p->address,
+							      &q->address, pre))
+						bad(c, a->line,
+						    "network '%s' overlaps the "
+						    "subnet of network '%s' "
+						    "(line %d)",
+						    a->name, b->name, b->line);
+				}
+		}
 	for (size_t i = 0; i < l->nguests; i++) {
 		struct lab_guest *g = &l->guests[i];
 		for (size_t k = 0; k < i; k++)

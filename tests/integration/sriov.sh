@@ -194,6 +194,11 @@ ok "...the macvtap exists in passthru mode on pt1, and pt1 carries the guest's M
 ok "port-delete: the macvtap is gone, pt1 has its MAC back and is down again" \
 	bash -c "$NETCTL port-delete pv >/dev/null && ! ip -n $NETD_NS link show $MVT 2>/dev/null && ip -n $NETD_NS link show pt1 | grep -q 'link/ether $PT1_MAC' && ip -n $NETD_NS link show pt1 | grep -q 'state DOWN'"
 
+ip -n "$NETD_NS" link set pt1 up
+net ptup "<interface dev='pt1'/>" passthrough
+fails "net-start refuses a listed netdev the host has up" \
+	"pt1 is in use by the host \(its netdev is up\)" $NETCTL net-start ptup
+ip -n "$NETD_NS" link set pt1 down
 ok "net-destroy gives back what its ports held" \
 	bash -c "$NETCTL port-create ptif --mac 52:54:00:00:00:42 --keep >/dev/null && ip -n $NETD_NS link show pt1 | grep -q 52:54:00:00:00:42 && $NETCTL net-destroy ptif >/dev/null && ip -n $NETD_NS link show pt1 | grep -q 'link/ether $PT1_MAC' && ! ls $T/lib/vfs | grep -q pt1"
 

@@ -121,7 +121,9 @@ static void test_errors(void **st)
 		"mac='52:54:00:ff:ff:ff'/></guest>"
 		"<guest name='d'><interface network='n' "
 		"ip='10.5.0.300'/></guest>"
-		"<link a='a' b='b' subnet='10.7.0.0/30'/><bogus/>",
+		"<link a='a' b='b' subnet='10.7.0.0/30'/><bogus/>"
+		"<network name='m'><ip address='10.5.0.129' prefix='25'/>"
+		"</network>",
 		&e);
 	assert_non_null(l); /* what parsed, for the host checks */
 	labxml_free(l);
@@ -133,6 +135,7 @@ static void test_errors(void **st)
 		"ip='10.5.0.300' is not an IP address",
 		"subnet='10.7.0.0/30': give an IPv4 network, /16 to /29",
 		"<bogus> is not part of a lab",
+		"network 'm' overlaps the subnet of network 'n'",
 	};
 	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++)
 		if (!strstr(e.s, want[i]))
