@@ -44,7 +44,7 @@ ok "netd starts examples/default.xml" sh -c "$V/netctl net-define $V/default.xml
 linux() { # linux NAME CMDLINE NETVM-ARGS...: boots the stock kernel as a guest
 	local n=$1 c=$2; shift 2
 	[ -n "$VERBOSE" ] && { : >"/tmp/$n.log"; tail -f "/tmp/$n.log" | sed "s/^/[$n] /" >/dev/console & }
-	timeout "$T" $V/netvm run --kernel $V/vmlinuz --initrd $V/guest.cpio.gz \
+	timeout -k 10 "$T" $V/netvm run --kernel $V/vmlinuz --initrd $V/guest.cpio.gz \
 		--mem 256M --name "$n" --console "$CONS/tmp/$n.log" \
 		--status "/tmp/$n.json" \
 		--cmdline "console=ttyS0 $Q reboot=k panic=-1 $c" "$@" \
@@ -67,7 +67,7 @@ works() { # works NAME BACKEND: pinned lease .11, gateway ping, that backend
 }
 
 if want 0; then
-	timeout 120 $V/netvm run --kernel $V/probe.elf --mem 16M \
+	timeout -k 10 120 $V/netvm run --kernel $V/probe.elf --mem 16M \
 		--console file:/tmp/probe.log --status /tmp/probe.json \
 		--net default,mac=52:54:00:00:00:15,vhost=on \
 		--cmdline "ping=192.168.122.1" 2>/tmp/probe.err
@@ -141,7 +141,7 @@ if want 6; then
 	echo "<network><name>pt</name><forward mode='passthrough'><interface dev='ptv'/></forward></network>" >/tmp/pt.xml
 	ok "6: a passthrough network on a veth starts" \
 		sh -c "$V/netctl net-define /tmp/pt.xml && $V/netctl net-start pt"
-	timeout 120 $V/netvm run --kernel $V/probe.elf --mem 16M \
+	timeout -k 10 120 $V/netvm run --kernel $V/probe.elf --mem 16M \
 		--console file:/tmp/pt.log --status /tmp/pt.json \
 		--net pt,mac=52:54:00:00:00:51,vhost=on \
 		--cmdline "ping=10.78.0.1" 2>/tmp/pt.err

@@ -14,7 +14,7 @@ out=$("$HERE/build.sh" "$BUILD" 2>&1) || skip "cannot build the nested test bed:
 echo "# $out"
 LOG=$BUILD/nested/serial.log
 start=$(date +%s)
-timeout 2400 qemu-system-x86_64 -accel tcg -cpu max -smp 2 -m 2048 \
+timeout 1500 qemu-system-x86_64 -accel tcg -cpu max -smp 2 -m 2048 \
 	-kernel "$BUILD/nested/vmlinuz" -initrd "$BUILD/nested/host.cpio.gz" \
 	-append "console=ttyS0 quiet nested.run=$RUN" -nographic -no-reboot \
 	-nic none </dev/null >"$LOG" 2>&1
