@@ -273,6 +273,8 @@ static int spawn(struct registry *r, struct grun *g, struct nf_err *e)
 			dup2(nul, 0);
 		if (fd >= 0)
 			dup2(fd, 1), dup2(fd, 2);
+		/* nothing of netd's goes along: sockets, locks, pidfds */
+		close_range(3, ~0u, 0);
 		setenv("NETD_SOCKET", r->socket_path, 1);
 		execv(argv[0], (char *const *)argv);
 		dprintf(2, "netd: cannot run %s: %s\n", argv[0],

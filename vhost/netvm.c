@@ -177,6 +177,11 @@ static int netd_port(struct net_spec *n, const char *name, struct nf_err *e)
 	int s = proto_connect(path, e);
 	if (s < 0)
 		return nf_err_prefix(e, "network '%s'", n->network);
+	/* signals wait on the signalfd: a netd that never answers must not
+	 * hold netvm forever */
+	struct timeval tv = {.tv_sec = 30};
+	setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	setsockopt(s, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 	/* no VFIO device assignment here: hostdev ports are refused */
 	json_t *args =
 		json_pack("{s:s, s:i, s:[s,s]}", "network", n->network,

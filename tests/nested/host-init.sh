@@ -181,6 +181,8 @@ X
 		[ "$(grep -l 'guest: ping 10.74.0.1[12] ' $L/lx1.console $L/lx2.console | wc -l)" = 2 ] && break; sleep 0.2; done
 	sed -i 's/^\[ *[0-9.]*\] guest: /guest: /' $L/lx1.console $L/lx2.console
 	grep -h '^guest: \(lease\|ping\)' $L/lx1.console $L/lx2.console | sed 's/^/nested: [lab] /' >/dev/console
+	grep -q '^guest: lease 10.74.0.12' $L/lx2.console || for g in lx1 lx2; do
+		tail -5 $L/$g.log; tail -15 $L/$g.console; done | sed 's/^/nested: [lab debug] /' >/dev/console
 	ok "7: ...their consoles (in the lab's state dir) show the leases" \
 		sh -c "grep -q '^guest: lease 10.74.0.11' $L/lx1.console && grep -q '^guest: lease 10.74.0.12' $L/lx2.console"
 	ok "7: ...and the two Linux guests reach each other" \
