@@ -536,13 +536,6 @@ static struct labrun *maker(struct registry *r, const char *name)
 	return NULL;
 }
 
-static bool overlaps(const struct netxml_ip *a, const struct netxml_ip *b)
-{
-	int p = a->prefix < b->prefix ? a->prefix : b->prefix;
-	return a->address.family == b->address.family &&
-	       nf_addr_in_subnet(&a->address, &b->address, p);
-}
-
 /* -------------------------------------------------- checks on the host */
 
 #define ERR(...) (json_array_append_new(errs, json_sprintf(__VA_ARGS__)))
@@ -585,7 +578,8 @@ static void host_checks(struct registry *r, const struct lab *l,
 				continue;
 			for (size_t a = 0; a < d->nips; a++)
 				for (size_t b = 0; b < o->nips; b++)
-					if (overlaps(&d->ips[a], &o->ips[b])) {
+					if (netxml_ips_overlap(&d->ips[a],
+							       &o->ips[b])) {
 						nf_addr_subnet_str(
 							&d->ips[a].address,
 							d->ips[a].prefix, sub,
@@ -645,40 +639,27 @@ static void host_checks(struct registry *r, const struct lab *l,
 			if (!x->ip.family)
 				continue;
 			nf_addr_format(&x->ip, ip, sizeof(ip));
-			bool in = false, dhcp = false;
-			for (size_t a = 0; a < d->nips; a++)
-				if (nf_addr_in_subnet(&x->ip,
-						      &d->ips[a].address,
-						      d->ips[a].prefix)) {
-					in = true;
-					dhcp = d->ips[a].has_dhcp;
-					for (size_t h = 0; h < d->ips[a].nhosts;
-					     h++) {
-						const struct netxml_host *hh =
-							&d->ips[a].hosts[h];
-						if (!nf_addr_cmp(&hh->ip,
-								 &x->ip) &&
-						    (!hh->mac ||
-						     strcasecmp(hh->mac,
-								x->mac)))
-							ERR("line %d: guest "
-							    "'%s': %s is "
-							    "reserved on '%s' "
-							    "for %s",
-							    x->line, g->name,
-							    ip, d->name,
-							    hh->mac ? hh->mac
-								    : hh->name);
-					}
-				}
-			if (!in)
+			const struct netxml_ip *sn = netxml_ip_of(d, &x->ip);
+			if (!sn) {
 				ERR("line %d: guest '%s': %s is outside every "
 				    "subnet of network '%s'",
 				    x->line, g->name, ip, d->name);
-			else if (!dhcp)
+				continue;
+			}
+			if (!sn->has_dhcp)
 				ERR("line %d: guest '%s': network '%s' hands "
 				    "out no addresses on the subnet of %s",
 				    x->line, g->name, d->name, ip);
+			for (size_t h = 0; h < sn->nhosts; h++) {
+				const struct netxml_host *hh = &sn->hosts[h];
+				if (!nf_addr_cmp(&hh->ip, &x->ip) &&
+				    (!hh->mac || strcasecmp(hh->mac, x->mac)))
+					ERR("line %d: guest '%s': %s is "
+					    "reserved "
+					    "on '%s' for %s",
+					    x->line, g->name, ip, d->name,
+					    hh->mac ? hh->mac : hh->name);
+			}
 		}
 	}
 }

@@ -427,15 +427,6 @@ static void parse_link(struct ctx *c, struct lab *l, xmlNodePtr e)
 
 /* --------------------------------------------------------- validation */
 
-static const struct netxml_ip *subnet_of(const struct netdef *d,
-					 const struct nf_addr *ip)
-{
-	for (size_t i = 0; i < d->nips; i++)
-		if (nf_addr_in_subnet(ip, &d->ips[i].address, d->ips[i].prefix))
-			return &d->ips[i];
-	return NULL;
-}
-
 static void check(struct ctx *c, struct lab *l)
 {
 	for (size_t i = 0; i < l->nnets; i++)
@@ -448,23 +439,15 @@ static void check(struct ctx *c, struct lab *l)
 				    a->name, b->line);
 			for (size_t x = 0;
 			     a->nx && b->nx && x < a->nx->def.nips; x++)
-				for (size_t y = 0; y < b->nx->def.nips; y++) {
-					const struct netxml_ip
-						*p = &a->nx->def.ips[x],
-						*q = &b->nx->def.ips[y];
-					int pre = p->prefix < q->prefix
-							  ? p->prefix
-							  : q->prefix;
-					if (p->address.family ==
-						    q->address.family &&
-					    nf_addr_in_subnet(&p->address,
-							      &q->address, pre))
+				for (size_t y = 0; y < b->nx->def.nips; y++)
+					if (netxml_ips_overlap(
+						    &a->nx->def.ips[x],
+						    &b->nx->def.ips[y]))
 						bad(c, a->line,
 						    "network '%s' overlaps the "
 						    "subnet of network '%s' "
 						    "(line %d)",
 						    a->name, b->name, b->line);
-				}
 		}
 	for (size_t i = 0; i < l->nguests; i++) {
 		struct lab_guest *g = &l->guests[i];
@@ -521,7 +504,7 @@ static void check(struct ctx *c, struct lab *l)
 					   */
 			nf_addr_format(&x->ip, s, sizeof(s));
 			const struct netxml_ip *sn =
-				subnet_of(&n->nx->def, &x->ip);
+				netxml_ip_of(&n->nx->def, &x->ip);
 			if (!sn)
 				bad(c, x->line,
 				    "guest '%s': %s is outside every subnet of "
@@ -560,7 +543,7 @@ static void pin_hosts(struct ctx *c, struct lab *l)
 				char ip[INET6_ADDRSTRLEN];
 				if (strcmp(x->network, l->nets[i].name) ||
 				    !x->ip.family ||
-				    !(sn = subnet_of(&nx->def, &x->ip)))
+				    !(sn = netxml_ip_of(&nx->def, &x->ip)))
 					continue;
 				xmlNodePtr dhcp = NULL;
 				for (xmlNodePtr k = sn->node->children; k;

@@ -2286,3 +2286,19 @@ int netxml_vlan(const struct netxml *nx, const char *portgroup, unsigned *tag,
 			       nx->def.name, line(vlan));
 	return 0;
 }
+
+const struct netxml_ip *netxml_ip_of(const struct netdef *d,
+				     const struct nf_addr *ip)
+{
+	for (size_t i = 0; i < d->nips; i++)
+		if (nf_addr_in_subnet(ip, &d->ips[i].address, d->ips[i].prefix))
+			return &d->ips[i];
+	return NULL;
+}
+
+bool netxml_ips_overlap(const struct netxml_ip *a, const struct netxml_ip *b)
+{
+	int p = a->prefix < b->prefix ? a->prefix : b->prefix;
+	return a->address.family == b->address.family &&
+	       nf_addr_in_subnet(&a->address, &b->address, p);
+}

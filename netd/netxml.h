@@ -218,6 +218,12 @@ int netxml_update(const struct netxml *nx, enum netxml_section sec,
 int netxml_vlan(const struct netxml *nx, const char *portgroup, unsigned *tag,
 		struct nf_err *e);
 
+/* The <ip> whose subnet holds ip (the first), or NULL. */
+const struct netxml_ip *netxml_ip_of(const struct netdef *d,
+				     const struct nf_addr *ip);
+/* Whether two <ip>s' subnets overlap (one holds the other's network). */
+bool netxml_ips_overlap(const struct netxml_ip *a, const struct netxml_ip *b);
+
 /* Deep copy (used to keep a live and an inactive definition apart). */
 struct netxml *netxml_dup(const struct netxml *nx);
 

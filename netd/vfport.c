@@ -52,6 +52,13 @@ static void record_path(const struct registry *r, const char *key, char *out,
 	snprintf(out, n, "%s/vfs/%s.json", r->state_dir, key);
 }
 
+/* The alias that marks the macvtap netd put on a device. */
+static void macvtap_alias(const struct registry *r, const char *key, char *out,
+			  size_t n)
+{
+	snprintf(out, n, "%s vf %s", r->owner, key);
+}
+
 static json_t *load_record(const struct registry *r, const char *key)
 {
 	char p[4096];
@@ -314,7 +321,7 @@ static void restore(struct registry *r, json_t *rec, const char *key)
 	vf_from_json(json_object_get(rec, "original"), &o);
 	bool vf_port = pf[0] && json_object_get(rec, "original");
 	if (tap[0]) {
-		snprintf(alias, sizeof(alias), "%s vf %s", r->owner, key);
+		macvtap_alias(r, key, alias, sizeof(alias));
 		if (bridge_delete(r->br, tap, alias, &e) < 0)
 			nf_err_log("%s", e.msg);
 	}
@@ -530,7 +537,7 @@ int vfport_create(struct registry *r, struct network *n, struct port *p,
 		if (rc == 0)
 			rc = sriov_bind_vfio(r->sysroot, &v, e);
 	} else if (rc == 0) {
-		snprintf(alias, sizeof(alias), "%s vf %s", r->owner, c->key);
+		macvtap_alias(r, c->key, alias, sizeof(alias));
 		if ((rc = bridge_link_set(r->br, c->netdev, NULL, 0, 1, e)) ==
 			    0 &&
 		    (rc = bridge_macvtap_create(r->br, c->netdev, p->tap, alias,
@@ -602,7 +609,7 @@ bool vfport_alive(struct registry *r, const struct port *p)
 		return false;
 	if (strcmp(p->kind, "macvtap"))
 		return true;
-	snprintf(want, sizeof(want), "%s vf %s", r->owner, p->dev);
+	macvtap_alias(r, p->dev, want, sizeof(want));
 	return bridge_get_alias(r->br, p->tap, alias, sizeof(alias)) == 0 &&
 	       !strcmp(alias, want);
 }
