@@ -103,15 +103,25 @@ static void save_log(struct labrun *L)
 
 /* ------------------------------------------------------- processes */
 
-/* Processes whose command line holds the argument mark: the netvm of a
- * guest, found whether or not netd started it in this life. */
-static size_t find_procs(const char *mark, pid_t *out, size_t max)
+struct proc {
+	pid_t pid;
+	size_t guest; /* index into the guests asked about */
+};
+
+/* The netvm processes of guests gs, in one pass over /proc: each carries
+ * its status file (LABDIR/GUEST.json) on its command line, so they are
+ * found whether or not netd started them in this life. */
+static size_t find_procs(const struct labrun *L, struct grun **gs, size_t n,
+			 struct proc **out)
 {
+	char dir[2048], p[64], buf[8192];
 	DIR *d = opendir("/proc");
 	struct dirent *de;
-	size_t n = 0;
-	char p[64], buf[8192];
-	while (d && n < max && (de = readdir(d))) {
+	size_t np = 0, dl;
+	*out = NULL;
+	lab_dir(L->reg, L->spec->name, dir, sizeof(dir));
+	dl = strlen(dir);
+	while (d && (de = readdir(d))) {
 		pid_t pid = (pid_t)atoi(de->d_name);
 		if (pid <= 0)
 			continue;
@@ -123,15 +133,24 @@ static size_t find_procs(const char *mark, pid_t *out, size_t max)
 		if (l <= 0)
 			continue;
 		buf[l] = 0;
-		for (char *a = buf; a < buf + l; a += strlen(a) + 1)
-			if (!strcmp(a, mark)) {
-				out[n++] = pid;
-				break;
-			}
+		for (char *a = buf; a < buf + l; a += strlen(a) + 1) {
+			size_t al = strlen(a);
+			if (al <= dl + 6 || strncmp(a, dir, dl) ||
+			    a[dl] != '/' || strcmp(a + al - 5, ".json"))
+				continue;
+			for (size_t i = 0; i < n; i++)
+				if (strlen(gs[i]->name) == al - dl - 6 &&
+				    !strncmp(a + dl + 1, gs[i]->name,
+					     al - dl - 6)) {
+					struct proc x = {pid, i};
+					NF_APPEND(*out, np, x);
+				}
+			break;
+		}
 	}
 	if (d)
 		closedir(d);
-	return n;
+	return np;
 }
 
 static bool gone(pid_t pid)
@@ -164,16 +183,14 @@ static void unwatch(struct grun *g)
  * guest off and gives back its ports), SIGKILL after 5 s. */
 static void stop_guests(struct labrun *L, struct grun **gs, size_t n)
 {
-	pid_t *pids = nf_xcalloc(2 * n + 1, sizeof(*pids));
-	size_t np = 0;
-	char mark[2100];
+	struct proc *ps;
+	size_t np = find_procs(L, gs, n, &ps);
+	pid_t *pids = nf_xcalloc(np + 1, sizeof(*pids));
+	for (size_t i = 0; i < np; i++)
+		kill(pids[i] = ps[i].pid, SIGTERM);
+	free(ps);
 	for (size_t i = 0; i < n; i++) {
 		unwatch(gs[i]);
-		guest_file(L, gs[i]->name, "json", mark, sizeof(mark));
-		size_t k = find_procs(mark, pids + np, 2); /* one, normally */
-		for (size_t j = 0; j < k; j++)
-			kill(pids[np + j], SIGTERM);
-		np += k;
 		gs[i]->state = G_STOPPED;
 		gs[i]->pid = 0;
 	}
@@ -1111,20 +1128,22 @@ static void recover_lab(const char *name, const char *path, void *ctx)
 				L->made[k] = json_is_true(
 					json_object_get(x, "made"));
 	unsigned alive = 0;
+	struct proc *ps;
 	for (size_t k = 0; k < spec->nguests; k++) {
-		struct grun *g = new_grun(L, spec->guests[k].name);
-		char mark[2100];
-		pid_t pid;
-		L->g[k] = g;
-		guest_file(L, g->name, "json", mark, sizeof(mark));
-		g->state = G_STOPPED;
-		if (find_procs(mark, &pid, 1) == 1) {
-			g->pid = pid;
-			g->state = G_BOOTING; /* until the leases say */
-			watch(g);
-			alive++;
-		}
+		L->g[k] = new_grun(L, spec->guests[k].name);
+		L->g[k]->state = G_STOPPED;
 	}
+	size_t np = find_procs(L, L->g, spec->nguests, &ps);
+	for (size_t i = 0; i < np; i++) {
+		struct grun *g = L->g[ps[i].guest];
+		if (g->pid)
+			continue; /* one netvm per guest is watched */
+		g->pid = ps[i].pid;
+		g->state = G_BOOTING; /* until the leases say */
+		watch(g);
+		alive++;
+	}
+	free(ps);
 	NF_APPEND(r->labs, r->nlabs, L);
 	json_decref(j);
 	nf_info("lab '%s' re-adopted: %u of %zu guests running", spec->name,
