@@ -26,7 +26,8 @@ NETD_CORE := netd/netxml.c netd/labxml.c netd/store.c netd/proto.c
 MODULES := bridge/bridge.c nat/nat.c dhcp/dhcp.c tap/tap.c sriov/sriov.c \
 	sriov/vfnl.c
 NETD_SRCS := $(NETD_CORE) $(MODULES) netd/network.c netd/lifecycle.c \
-	netd/port.c netd/vfport.c netd/lab.c netd/update.c netd/doctor.c netd/loop.c netd/netd.c
+	netd/port.c netd/vfport.c netd/lab.c netd/update.c netd/doctor.c netd/loop.c \
+	netd/request.c netd/server.c netd/netd.c
 NETCTL_SRCS := netd/proto.c netd/netctl.c netd/labctl.c
 
 objs = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))

@@ -341,6 +341,7 @@ int dhcp_release_lease(const char *iface, const struct nf_addr *ip,
 		int devnull = open("/dev/null", O_RDWR);
 		dup2(devnull, 1);
 		dup2(devnull, 2);
+		nf_fd_limit_restore();
 		execlp("dhcp_release", "dhcp_release", iface, s, mac,
 		       (char *)NULL);
 		_exit(127);
@@ -405,6 +406,7 @@ int dhcp_start(const char *dnsmasq, const struct dhcp_files *f, pid_t *pidp,
 		sigemptyset(&all);
 		sigprocmask(SIG_SETMASK, &all, NULL);
 		setsid();
+		nf_fd_limit_restore();
 		execl(dnsmasq, "dnsmasq", conf_arg, (char *)NULL);
 		fprintf(stderr, "cannot run %s: %s\n", dnsmasq,
 			strerror(errno));

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <syslog.h>
 #include <time.h>
@@ -457,4 +458,23 @@ void nf_dir_each(const char *dir, const char *suffix, const char *then,
 	}
 	if (d)
 		closedir(d);
+}
+
+static struct rlimit fd_limit_at_start;
+static bool fd_limit_raised;
+
+void nf_fd_limit_raise(void)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+		return;
+	fd_limit_at_start = rl;
+	rl.rlim_cur = rl.rlim_max;
+	fd_limit_raised = setrlimit(RLIMIT_NOFILE, &rl) == 0;
+}
+
+void nf_fd_limit_restore(void)
+{
+	if (fd_limit_raised)
+		setrlimit(RLIMIT_NOFILE, &fd_limit_at_start);
 }

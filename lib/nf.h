@@ -91,6 +91,12 @@ void nf_uuid_format(const uint8_t uuid[16], char out[37]);
 int nf_mac_parse(const char *s, uint8_t mac[6]);
 void nf_mac_format(const uint8_t mac[6], char out[18]);
 
+/* Raises the soft limit on open files to the hard limit (a daemon with
+ * many clients); nf_fd_limit_restore, in a child about to exec, puts
+ * back what the process started with. */
+void nf_fd_limit_raise(void);
+void nf_fd_limit_restore(void);
+
 /* Monotonic clock in nanoseconds. */
 uint64_t nf_now_ns(void);
 

@@ -292,6 +292,7 @@ static int spawn(struct registry *r, struct grun *g, struct nf_err *e)
 			dup2(fd, 1), dup2(fd, 2);
 		/* nothing of netd's goes along: sockets, locks, pidfds */
 		close_range(3, ~0u, 0);
+		nf_fd_limit_restore();
 		setenv("NETD_SOCKET", r->socket_path, 1);
 		execv(argv[0], (char *const *)argv);
 		dprintf(2, "netd: cannot run %s: %s\n", argv[0],
@@ -754,7 +755,7 @@ static int repin(struct registry *r, const char *net, const struct lab *old,
 				"command", pass ? "add-last" : "delete",
 				"section", "ip-dhcp-host", "xml", h, "live", 1);
 			json_t *res = NULL;
-			rc = net_update(r, args, &res, e);
+			rc = net_update(r, NULL, args, &res, e);
 			json_decref(args);
 			json_decref(res);
 		}
@@ -872,8 +873,10 @@ static int reconcile(struct registry *r, struct labrun *L, struct lab *spec,
 	return 0;
 }
 
-int lab_up(struct registry *r, json_t *args, json_t **res, struct nf_err *e)
+int lab_up(struct registry *r, struct request *q, json_t *args, json_t **res,
+	   struct nf_err *e)
 {
+	(void)q;
 	const char *xml = arg_str(args, "xml"), *dir = arg_str(args, "dir"),
 		   *file = arg_str(args, "file");
 	struct nf_buf b = {0};
@@ -952,8 +955,10 @@ static struct labrun *need_lab(struct registry *r, json_t *args,
 	return L;
 }
 
-int lab_down(struct registry *r, json_t *args, json_t **res, struct nf_err *e)
+int lab_down(struct registry *r, struct request *q, json_t *args, json_t **res,
+	     struct nf_err *e)
 {
+	(void)q;
 	struct labrun *L = need_lab(r, args, e);
 	if (!L)
 		return -ENOENT;
@@ -1040,8 +1045,10 @@ static json_t *lab_json(struct registry *r, const struct labrun *L)
 		"networks", nets, "guests", gs);
 }
 
-int lab_status(struct registry *r, json_t *args, json_t **res, struct nf_err *e)
+int lab_status(struct registry *r, struct request *q, json_t *args,
+	       json_t **res, struct nf_err *e)
 {
+	(void)q;
 	if (arg_str(args, "name")) {
 		struct labrun *L = need_lab(r, args, e);
 		if (!L)
@@ -1056,9 +1063,10 @@ int lab_status(struct registry *r, json_t *args, json_t **res, struct nf_err *e)
 	return 0;
 }
 
-int lab_console(struct registry *r, json_t *args, json_t **res,
-		struct nf_err *e)
+int lab_console(struct registry *r, struct request *q, json_t *args,
+		json_t **res, struct nf_err *e)
 {
+	(void)q;
 	struct labrun *L = need_lab(r, args, e);
 	const char *guest = arg_str(args, "guest");
 	char p[2200];

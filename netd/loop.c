@@ -13,6 +13,7 @@
 struct watch {
 	int fd;
 	loop_cb cb;
+	loop_io_cb io;
 	void *ctx;
 	bool dead;
 };
@@ -37,19 +38,44 @@ int loop_init(void)
 	return epfd < 0 ? -errno : 0;
 }
 
-int loop_watch(int fd, loop_cb cb, void *ctx)
+static int add_watch(int fd, uint32_t events, loop_cb cb, loop_io_cb io,
+		     void *ctx)
 {
 	struct watch *w = nf_xcalloc(1, sizeof(*w));
 	w->fd = fd;
 	w->cb = cb;
+	w->io = io;
 	w->ctx = ctx;
-	struct epoll_event ev = {.events = EPOLLIN, .data.ptr = w};
+	struct epoll_event ev = {.events = events, .data.ptr = w};
 	if (epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
 		free(w);
 		return -errno;
 	}
 	NF_APPEND(watches, nwatches, w);
 	return 0;
+}
+
+int loop_watch(int fd, loop_cb cb, void *ctx)
+{
+	return add_watch(fd, EPOLLIN, cb, NULL, ctx);
+}
+
+int loop_watch_io(int fd, uint32_t events, loop_io_cb cb, void *ctx)
+{
+	return add_watch(fd, events, NULL, cb, ctx);
+}
+
+int loop_events(int fd, uint32_t events)
+{
+	for (size_t i = 0; i < nwatches; i++)
+		if (watches[i]->fd == fd && !watches[i]->dead) {
+			struct epoll_event ev = {.events = events,
+						 .data.ptr = watches[i]};
+			return epoll_ctl(epfd, EPOLL_CTL_MOD, fd, &ev) < 0
+				       ? -errno
+				       : 0;
+		}
+	return -ENOENT;
 }
 
 void loop_unwatch(int fd)
@@ -129,7 +155,11 @@ void loop_run(void)
 		int n = epoll_wait(epfd, evs, 64, next_timeout());
 		for (int i = 0; i < n && !stopping; i++) {
 			struct watch *w = evs[i].data.ptr;
-			if (!w->dead)
+			if (w->dead)
+				continue;
+			if (w->io)
+				w->io(w->ctx, evs[i].events);
+			else
 				w->cb(w->ctx);
 		}
 		reap_dead();

@@ -9,6 +9,11 @@ typedef void (*loop_cb)(void *ctx);
 int loop_init(void);
 /* Calls cb(ctx) whenever fd is readable, until loop_unwatch(fd). */
 int loop_watch(int fd, loop_cb cb, void *ctx);
+/* The same for the epoll events asked (EPOLLIN, EPOLLOUT); cb gets the
+ * events that came. loop_events changes what is asked. */
+typedef void (*loop_io_cb)(void *ctx, uint32_t events);
+int loop_watch_io(int fd, uint32_t events, loop_io_cb cb, void *ctx);
+int loop_events(int fd, uint32_t events);
 void loop_unwatch(int fd);
 /* Calls cb(ctx) once after ms milliseconds; returns an id for cancel. */
 uint64_t loop_after(unsigned ms, loop_cb cb, void *ctx);

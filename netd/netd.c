@@ -25,26 +25,15 @@
 #include "lab.h"
 #include "network.h"
 #include "proto.h"
-
-struct netd;
-
-struct client {
-	int fd;
-	struct proto_rx rx;
-	struct ucred cred;
-	bool admin;
-	bool events; /* subscribed to lifecycle events */
-	struct netd *d;
-};
+#include "server.h"
 
 struct netd {
 	const char *config_dir, *run_dir, *state_dir, *socket_path;
 	gid_t admin_gid;
 	bool have_admin_group;
-	int lfd, sigfd;
+	int sigfd;
 	struct registry reg;
-	struct client **clients;
-	size_t nclients;
+	struct server *srv;
 };
 
 static void usage(FILE *f)
@@ -76,203 +65,30 @@ static void usage(FILE *f)
 		"  --version\n");
 }
 
-/* Peer may change things: root, or the configured group as primary or
- * supplementary group (read from /proc, which SO_PEERCRED does not give). */
-static bool peer_is_admin(struct netd *d, const struct ucred *c)
+/* One request: the handler table (network.c) says what it needs. */
+static int handle(void *ctx, const char *cmd, json_t *args, struct request *q,
+		  json_t **result, struct nf_err *e)
 {
-	if (c->uid == 0)
-		return true;
-	if (!d->have_admin_group)
-		return false;
-	if (c->gid == d->admin_gid)
-		return true;
-	char path[64], line[4096];
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)c->pid);
-	FILE *f = fopen(path, "r");
-	bool ok = false;
-	while (f && fgets(line, sizeof(line), f)) {
-		if (strncmp(line, "Groups:", 7))
-			continue;
-		for (char *tok = strtok(line + 7, " \t\n"); tok;
-		     tok = strtok(NULL, " \t\n"))
-			if ((gid_t)strtoul(tok, NULL, 10) == d->admin_gid)
-				ok = true;
-	}
-	if (f)
-		fclose(f);
-	return ok;
+	struct netd *d = ctx;
+	const struct handler *h = network_handler(cmd);
+	if (!h)
+		return nf_errf(e, ENOTSUP, "unknown command '%s'", cmd);
+	if (h->admin && !q->admin)
+		return nf_errf(e, EPERM,
+			       "'%s' needs root%s; uid %u may only read "
+			       "(list, info, dumpxml, status)",
+			       cmd,
+			       d->have_admin_group ? " or the netd admin group"
+						   : "",
+			       (unsigned)q->uid);
+	return h->fn(&d->reg, q, args, result, e);
 }
 
-/* A failing handler may leave in *result an array of lines (every
- * problem of a lab file, say): they go along as the error's details. */
-static json_t *error_reply(json_t *id, int rc, const struct nf_err *e,
-			   json_t *details)
-{
-	int code = rc < 0 ? -rc : EIO;
-	json_t *r = json_pack("{s:O?, s:b, s:{s:s, s:s}}", "id", id, "ok", 0,
-			      "error", "code", nf_err_codename(code), "message",
-			      e->msg[0] ? e->msg : strerror(code));
-	if (json_is_array(details))
-		json_object_set(json_object_get(r, "error"), "details",
-				details);
-	json_decref(details);
-	return r;
-}
-
-static json_t *dispatch(struct netd *d, struct client *c, json_t *req)
-{
-	json_t *id = json_object_get(req, "id"), *args, *result = NULL;
-	const char *cmd = json_string_value(json_object_get(req, "cmd"));
-	struct nf_err e = {0};
-	const struct handler *h;
-	int rc;
-
-	if (!cmd) {
-		rc = nf_errf(&e, EINVAL, "request without a \"cmd\" string");
-		return error_reply(id, rc, &e, NULL);
-	}
-	if (!strcmp(cmd, "event-subscribe")) {
-		c->events = true;
-		return json_pack("{s:O?, s:b, s:{}}", "id", id, "ok", 1,
-				 "result");
-	}
-	h = network_handler(cmd);
-	if (!h) {
-		rc = nf_errf(&e, ENOTSUP, "unknown command '%s'", cmd);
-		return error_reply(id, rc, &e, NULL);
-	}
-	if (h->writes && !c->admin) {
-		rc = nf_errf(&e, EPERM,
-			     "'%s' changes the host's networks: it needs "
-			     "root%s; uid %u may only read (list, info, "
-			     "dumpxml)",
-			     cmd,
-			     d->have_admin_group ? " or the netd admin group"
-						 : "",
-			     (unsigned)c->cred.uid);
-		return error_reply(id, rc, &e, NULL);
-	}
-	args = json_object_get(req, "args");
-	if (args && !json_is_object(args)) {
-		rc = nf_errf(&e, EINVAL, "\"args\" must be an object");
-		return error_reply(id, rc, &e, NULL);
-	}
-	if (!args)
-		args = json_object();
-	else
-		json_incref(args);
-	uint64_t t0 = nf_now_ns();
-	d->reg.caller_uid = (int)c->cred.uid;
-	d->reg.caller_pid = (int)c->cred.pid;
-	d->reg.nout_fds = 0;
-	rc = h->fn(&d->reg, args, &result, &e);
-	json_decref(args);
-	nf_debug("%s by uid %u: %s in %.3f ms", cmd, (unsigned)c->cred.uid,
-		 rc < 0 ? "failed" : "ok", (double)(nf_now_ns() - t0) / 1e6);
-	if (rc < 0)
-		return error_reply(id, rc, &e, result);
-	return json_pack("{s:O?, s:b, s:o}", "id", id, "ok", 1, "result",
-			 result ? result : json_null());
-}
-
-static void client_close(struct netd *d, struct client *c)
-{
-	loop_unwatch(c->fd);
-	close(c->fd);
-	proto_rx_free(&c->rx);
-	for (size_t i = 0; i < d->nclients; i++)
-		if (d->clients[i] == c)
-			d->clients[i] = d->clients[--d->nclients];
-	free(c);
-}
-
-/* Lifecycle events go to every subscribed client, as messages without an
- * id: {"event": "started", "network": "default", "time": ...}. */
 static void emit_event(const char *event, const char *network, void *ctx)
 {
 	struct netd *d = ctx;
-	json_t *ev = json_pack("{s:s, s:s, s:I}", "event", event, "network",
-			       network, "time", (json_int_t)time(NULL));
-	for (size_t i = 0; i < d->nclients;) {
-		struct client *c = d->clients[i];
-		if (c->events && proto_send(c->fd, ev, NULL, 0, NULL) < 0) {
-			client_close(d, c);
-			continue;
-		}
-		i++;
-	}
-	json_decref(ev);
-}
-
-static void client_event(void *ctx)
-{
-	struct client *c = ctx;
-	struct netd *d = c->d;
-	for (;;) {
-		int n = proto_rx_fill(&c->rx, c->fd);
-		if (n == -EAGAIN)
-			break;
-		if (n <= 0) {
-			client_close(d, c);
-			return;
-		}
-		for (;;) {
-			json_t *req = NULL, *rep;
-			struct nf_err e = {0};
-			int fds[PROTO_MAX_FDS];
-			size_t nfds = 0;
-			int r = proto_rx_next(&c->rx, &req, fds, &nfds, &e);
-			if (r == 0)
-				break;
-			for (size_t i = 0; i < nfds; i++)
-				close(fds[i]); /* no request takes fds yet */
-			if (r < 0) {
-				/* framing is lost: answer once, then hang up */
-				rep = error_reply(NULL, r, &e, NULL);
-				proto_send(c->fd, rep, NULL, 0, NULL);
-				json_decref(rep);
-				client_close(d, c);
-				return;
-			}
-			rep = dispatch(d, c, req);
-			json_decref(req);
-			/* fds a handler hands out (TAP queues) go with the
-			 * reply; our copies close right after */
-			int sr = proto_send(c->fd, rep, d->reg.out_fds,
-					    d->reg.nout_fds, &e);
-			for (size_t i = 0; i < d->reg.nout_fds; i++)
-				close(d->reg.out_fds[i]);
-			d->reg.nout_fds = 0;
-			json_decref(rep);
-			if (sr < 0) {
-				client_close(d, c);
-				return;
-			}
-		}
-	}
-}
-
-static void accept_clients(void *ctx)
-{
-	struct netd *d = ctx;
-	for (;;) {
-		int fd = accept4(d->lfd, NULL, NULL,
-				 SOCK_NONBLOCK | SOCK_CLOEXEC);
-		if (fd < 0)
-			return;
-		struct client *c = nf_xcalloc(1, sizeof(*c));
-		socklen_t l = sizeof(c->cred);
-		c->fd = fd;
-		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &c->cred, &l) < 0) {
-			close(fd);
-			free(c);
-			continue;
-		}
-		c->admin = peer_is_admin(d, &c->cred);
-		c->d = d;
-		NF_APPEND(d->clients, d->nclients, c);
-		loop_watch(fd, client_event, c);
-	}
+	if (d->srv)
+		server_emit(d->srv, event, network);
 }
 
 static int lock_dir(const char *dir, const char *name, struct nf_err *e)
@@ -299,28 +115,6 @@ static int lock_dir(const char *dir, const char *name, struct nf_err *e)
 			nf_debug("cannot write pid to %s", path);
 	}
 	return fd; /* kept open for the daemon's lifetime */
-}
-
-static int listen_socket(const char *path, struct nf_err *e)
-{
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	int fd;
-	if (strlen(path) >= sizeof(sa.sun_path))
-		return nf_errf(e, ENAMETOOLONG, "socket path too long: %s",
-			       path);
-	strcpy(sa.sun_path, path);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return nf_errf(e, errno, "socket: %s", strerror(errno));
-	unlink(path); /* we hold the lock: any socket file here is stale */
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
-	    chmod(path, 0666) < 0 || listen(fd, 256) < 0) {
-		int err = errno;
-		close(fd);
-		return nf_errf(e, err, "cannot listen on %s: %s", path,
-			       strerror(err));
-	}
-	return fd;
 }
 
 static void on_signal(void *ctx)
@@ -403,6 +197,7 @@ static int setup(struct netd *d, struct nf_err *e)
 	sigaddset(&mask, SIGCHLD);
 	sigprocmask(SIG_BLOCK, &mask, NULL);
 	prctl(PR_SET_CHILD_SUBREAPER, 1);
+	nf_fd_limit_raise(); /* many clients; children get the old limit */
 	signal(SIGPIPE, SIG_IGN);
 	d->sigfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
 	loop_watch(d->sigfd, on_signal, d);
@@ -410,10 +205,12 @@ static int setup(struct netd *d, struct nf_err *e)
 		return r;
 	registry_recover(&d->reg);
 	labs_recover(&d->reg);
-	if ((d->lfd = listen_socket(d->socket_path, e)) < 0)
-		return d->lfd;
-	loop_watch(d->lfd, accept_clients, d);
-	return 0;
+	struct server_opts so = {.path = d->socket_path,
+				 .have_admin_group = d->have_admin_group,
+				 .admin_gid = d->admin_gid,
+				 .handle = handle,
+				 .ctx = d};
+	return server_open(&d->srv, &so, e);
 }
 
 int main(int argc, char **argv)
@@ -518,7 +315,8 @@ int main(int argc, char **argv)
 	}
 	nf_info("netd %s ready on %s", NF_VERSION, d.socket_path);
 	loop_run();
-	unlink(d.socket_path);
+	server_close(d.srv);
+	d.srv = NULL;
 	labs_close(&d.reg);
 	registry_close(&d.reg);
 	bridge_close(d.reg.br);

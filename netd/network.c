@@ -202,9 +202,10 @@ static bool bridge_in_use(const char *name, void *ctx)
 	return if_nametoindex(name) != 0;
 }
 
-static int h_define(struct registry *r, json_t *args, json_t **res,
-		    struct nf_err *e)
+static int h_define(struct registry *r, struct request *q, json_t *args,
+		    json_t **res, struct nf_err *e)
 {
+	(void)q;
 	const char *xml, *expect;
 	struct netxml *nx;
 	struct network *by_name, *by_uuid = NULL;
@@ -293,9 +294,10 @@ fail:
 	return rc;
 }
 
-static int h_undefine(struct registry *r, json_t *args, json_t **res,
-		      struct nf_err *e)
+static int h_undefine(struct registry *r, struct request *q, json_t *args,
+		      json_t **res, struct nf_err *e)
 {
+	(void)q;
 	struct network *n;
 	int rc = need_network(r, args, &n, e);
 	if (rc < 0)
@@ -324,9 +326,10 @@ static int h_undefine(struct registry *r, json_t *args, json_t **res,
 	return rc;
 }
 
-static int h_list(struct registry *r, json_t *args, json_t **res,
-		  struct nf_err *e)
+static int h_list(struct registry *r, struct request *q, json_t *args,
+		  json_t **res, struct nf_err *e)
 {
+	(void)q;
 	(void)args;
 	(void)e;
 	json_t *a = json_array();
@@ -336,9 +339,10 @@ static int h_list(struct registry *r, json_t *args, json_t **res,
 	return 0;
 }
 
-static int h_info(struct registry *r, json_t *args, json_t **res,
-		  struct nf_err *e)
+static int h_info(struct registry *r, struct request *q, json_t *args,
+		  json_t **res, struct nf_err *e)
 {
+	(void)q;
 	struct network *n;
 	int rc = need_network(r, args, &n, e);
 	if (rc == 0)
@@ -346,9 +350,10 @@ static int h_info(struct registry *r, json_t *args, json_t **res,
 	return rc;
 }
 
-static int h_dumpxml(struct registry *r, json_t *args, json_t **res,
-		     struct nf_err *e)
+static int h_dumpxml(struct registry *r, struct request *q, json_t *args,
+		     json_t **res, struct nf_err *e)
 {
+	(void)q;
 	struct network *n;
 	int rc = need_network(r, args, &n, e);
 	if (rc < 0)
@@ -362,9 +367,10 @@ static int h_dumpxml(struct registry *r, json_t *args, json_t **res,
 	return 0;
 }
 
-static int h_autostart(struct registry *r, json_t *args, json_t **res,
-		       struct nf_err *e)
+static int h_autostart(struct registry *r, struct request *q, json_t *args,
+		       json_t **res, struct nf_err *e)
 {
+	(void)q;
 	struct network *n;
 	int rc = need_network(r, args, &n, e);
 	if (rc < 0)
@@ -383,9 +389,10 @@ static int h_autostart(struct registry *r, json_t *args, json_t **res,
 	return rc;
 }
 
-static int h_version(struct registry *r, json_t *args, json_t **res,
-		     struct nf_err *e)
+static int h_version(struct registry *r, struct request *q, json_t *args,
+		     json_t **res, struct nf_err *e)
 {
+	(void)q;
 	(void)r;
 	(void)args;
 	(void)e;
@@ -393,9 +400,10 @@ static int h_version(struct registry *r, json_t *args, json_t **res,
 	return 0;
 }
 
-static int h_start(struct registry *r, json_t *args, json_t **res,
-		   struct nf_err *e)
+static int h_start(struct registry *r, struct request *q, json_t *args,
+		   json_t **res, struct nf_err *e)
 {
+	(void)q;
 	struct network *n;
 	int rc = need_network(r, args, &n, e);
 	if (rc == 0)
@@ -405,9 +413,10 @@ static int h_start(struct registry *r, json_t *args, json_t **res,
 	return rc;
 }
 
-static int h_destroy(struct registry *r, json_t *args, json_t **res,
-		     struct nf_err *e)
+static int h_destroy(struct registry *r, struct request *q, json_t *args,
+		     json_t **res, struct nf_err *e)
 {
+	(void)q;
 	struct network *n;
 	int rc = need_network(r, args, &n, e);
 	if (rc < 0)
@@ -421,9 +430,10 @@ static int h_destroy(struct registry *r, json_t *args, json_t **res,
 }
 
 /* net-create: a transient network, started at once, gone when destroyed */
-static int h_create(struct registry *r, json_t *args, json_t **res,
-		    struct nf_err *e)
+static int h_create(struct registry *r, struct request *q, json_t *args,
+		    json_t **res, struct nf_err *e)
 {
+	(void)q;
 	const char *xml;
 	struct netxml *nx;
 	int rc = need_str(args, "xml", &xml, e);
@@ -479,9 +489,10 @@ int network_create(struct registry *r, struct netxml *nx, struct network **out,
 	return 0;
 }
 
-static int h_leases(struct registry *r, json_t *args, json_t **res,
-		    struct nf_err *e)
+static int h_leases(struct registry *r, struct request *q, json_t *args,
+		    json_t **res, struct nf_err *e)
 {
+	(void)q;
 	struct network *n;
 	struct dhcp_files f;
 	struct dhcp_lease *l;
@@ -513,19 +524,14 @@ static int h_leases(struct registry *r, json_t *args, json_t **res,
 	return 0;
 }
 
-static int h_doctor(struct registry *r, json_t *args, json_t **res,
-		    struct nf_err *e)
+static int h_doctor(struct registry *r, struct request *q, json_t *args,
+		    json_t **res, struct nf_err *e)
 {
+	(void)q;
 	(void)args;
 	(void)e;
 	*res = doctor_run(r);
 	return 0;
-}
-
-static int h_port_create(struct registry *r, json_t *args, json_t **res,
-			 struct nf_err *e)
-{
-	return port_create(r, args, r->caller_uid, r->caller_pid, res, e);
 }
 
 static const struct handler handlers[] = {
@@ -534,9 +540,9 @@ static const struct handler handlers[] = {
 	{"lab-up", lab_up, true},
 	{"lab-down", lab_down, true},
 	{"lab-status", lab_status, false},
-	{"lab-console", lab_console, false},
+	{"lab-console", lab_console, true},
 	{"net-update", net_update, true},
-	{"port-create", h_port_create, true},
+	{"port-create", port_create, true},
 	{"port-delete", port_delete, true},
 	{"port-list", port_list, false},
 	{"port-info", port_info, false},

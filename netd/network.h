@@ -12,6 +12,7 @@
 #include "../dhcp/dhcp.h"
 #include "../nat/nat.h"
 #include "netxml.h"
+#include "request.h"
 #include "store.h"
 
 struct registry;
@@ -60,10 +61,7 @@ struct registry {
 	size_t n;
 	struct port **ports;
 	size_t nports;
-	int out_fds[16]; /* fds a handler hands to the client with its reply */
-	size_t nout_fds;
-	int link_monitor;	    /* RTM_DELLINK watch for ports */
-	int caller_uid, caller_pid; /* of the request being handled */
+	int link_monitor; /* RTM_DELLINK watch for ports */
 	struct store config;
 	/* environment, set up by netd before registry_open */
 	const char *run_dir, *state_dir, *dnsmasq;
@@ -120,8 +118,8 @@ int network_restart_dnsmasq(struct registry *r, struct network *n,
 int network_refirewall(struct registry *r, struct network *n, struct nf_err *e);
 int network_save_live(struct registry *r, struct network *n, struct nf_err *e);
 /* net-update (update.c) */
-int net_update(struct registry *r, json_t *args, json_t **res,
-	       struct nf_err *e);
+int net_update(struct registry *r, struct request *q, json_t *args,
+	       json_t **res, struct nf_err *e);
 
 /* Ports (port.c). */
 int ports_init(struct registry *r, struct nf_err *e); /* link monitor */
@@ -140,13 +138,16 @@ void ports_release_network(struct registry *r, const char *network);
 /* The port guarding the network's MAC or IP, if any. */
 struct port *port_find_pinned(struct registry *r, const char *network,
 			      const char *mac, const struct nf_addr *ip);
-/* Requests (uid/pid: the caller, recorded as the port's owner). */
-int port_create(struct registry *r, json_t *args, int uid, int pid,
+/* Requests (port-create records the caller as the port's owner and
+ * hands the TAP's fds back in q->out_fds). */
+int port_create(struct registry *r, struct request *q, json_t *args,
 		json_t **res, struct nf_err *e);
-int port_delete(struct registry *r, json_t *args, json_t **res,
-		struct nf_err *e);
-int port_list(struct registry *r, json_t *args, json_t **res, struct nf_err *e);
-int port_info(struct registry *r, json_t *args, json_t **res, struct nf_err *e);
+int port_delete(struct registry *r, struct request *q, json_t *args,
+		json_t **res, struct nf_err *e);
+int port_list(struct registry *r, struct request *q, json_t *args, json_t **res,
+	      struct nf_err *e);
+int port_info(struct registry *r, struct request *q, json_t *args, json_t **res,
+	      struct nf_err *e);
 /* Re-derives a port's pin after the network's reservations changed, and
  * swaps its guard in the same step. */
 int port_repin(struct registry *r, struct network *n, struct port *p,
@@ -172,22 +173,22 @@ bool vfport_alive(struct registry *r, const struct port *p);
 /* Restores every record no port holds (a crash, a reboot). */
 void vfport_recover(struct registry *r);
 /* sriov-list and sriov-set-numvfs */
-int sriov_list(struct registry *r, json_t *args, json_t **res,
-	       struct nf_err *e);
-int sriov_numvfs(struct registry *r, json_t *args, json_t **res,
-		 struct nf_err *e);
+int sriov_list(struct registry *r, struct request *q, json_t *args,
+	       json_t **res, struct nf_err *e);
+int sriov_numvfs(struct registry *r, struct request *q, json_t *args,
+		 json_t **res, struct nf_err *e);
 
 /* Host checks for `netctl doctor` (doctor.c): an array of
  * {check, status: ok|warning|error, detail, fix}. */
 json_t *doctor_run(struct registry *r);
 
 /* Request handlers: args in, result out, or an error with its message. */
-typedef int (*handler_fn)(struct registry *r, json_t *args, json_t **result,
-			  struct nf_err *e);
+typedef int (*handler_fn)(struct registry *r, struct request *q, json_t *args,
+			  json_t **result, struct nf_err *e);
 struct handler {
 	const char *cmd;
 	handler_fn fn;
-	bool writes; /* needs root or the admin group */
+	bool admin; /* needs root or the admin group */
 };
 const struct handler *network_handler(const char *cmd);
 

@@ -340,8 +340,9 @@ static const char *arg_str(json_t *a, const char *k)
 }
 
 /* The rest of port_create on a hostdev or passthrough network. */
-static int vf_port_create(struct registry *r, struct network *n, struct port *p,
-			  json_t *args, json_t **res, struct nf_err *e)
+static int vf_port_create(struct registry *r, struct request *q,
+			  struct network *n, struct port *p, json_t *args,
+			  json_t **res, struct nf_err *e)
 {
 	int fds[TAP_MAX_QUEUES];
 	unsigned nfds = 0;
@@ -358,7 +359,7 @@ static int vf_port_create(struct registry *r, struct network *n, struct port *p,
 		return rc;
 	}
 	for (unsigned i = 0; i < nfds; i++)
-		r->out_fds[r->nout_fds++] = fds[i];
+		q->out_fds[q->nout_fds++] = fds[i];
 	vfport_watch_owner(r, p);
 	nf_info("port %s (%s) created on '%s' (mac %s%s%s)",
 		p->tap[0] ? p->tap : p->dev, p->kind, p->network, p->mac,
@@ -367,7 +368,7 @@ static int vf_port_create(struct registry *r, struct network *n, struct port *p,
 	return 0;
 }
 
-int port_create(struct registry *r, json_t *args, int uid, int pid,
+int port_create(struct registry *r, struct request *q, json_t *args,
 		json_t **res, struct nf_err *e)
 {
 	const char *net = arg_str(args, "network"), *mac = arg_str(args, "mac"),
@@ -457,11 +458,11 @@ int port_create(struct registry *r, json_t *args, int uid, int pid,
 			       "TAP port that outlives its fds needs --persist "
 			       "IFNAME");
 	}
-	p->owner_uid = uid;
-	p->owner_pid = pid;
+	p->owner_uid = (int)q->uid;
+	p->owner_pid = (int)q->pid;
 	p->owner_pidfd = -1;
 	if (vfnet)
-		return vf_port_create(r, n, p, args, res, e);
+		return vf_port_create(r, q, n, p, args, res, e);
 	snprintf(p->kind, sizeof(p->kind), "tap");
 	/* a fresh random name: never one that was just freed */
 	char want[16];
@@ -508,7 +509,7 @@ int port_create(struct registry *r, json_t *args, int uid, int pid,
 		/* the caller's fds are the TAP's life; ours go after the
 		 * reply */
 		for (unsigned i = 0; i < p->queues; i++)
-			r->out_fds[r->nout_fds++] = fds[i];
+			q->out_fds[q->nout_fds++] = fds[i];
 	}
 	nf_info("port %s created on '%s' (mac %s%s%s)", p->tap, p->network,
 		p->mac, p->ip.family ? ", pinned" : "",
@@ -521,9 +522,10 @@ int port_create(struct registry *r, json_t *args, int uid, int pid,
 	return 0;
 }
 
-int port_delete(struct registry *r, json_t *args, json_t **res,
-		struct nf_err *e)
+int port_delete(struct registry *r, struct request *q, json_t *args,
+		json_t **res, struct nf_err *e)
 {
+	(void)q;
 	const char *key = arg_str(args, "port");
 	struct port *p = key ? find_port(r, key) : NULL;
 	if (!p)
@@ -534,8 +536,10 @@ int port_delete(struct registry *r, json_t *args, json_t **res,
 	return 0;
 }
 
-int port_list(struct registry *r, json_t *args, json_t **res, struct nf_err *e)
+int port_list(struct registry *r, struct request *q, json_t *args, json_t **res,
+	      struct nf_err *e)
 {
+	(void)q;
 	const char *net = arg_str(args, "network");
 	if (net && !registry_find(r, net))
 		return nf_errf(e, ENOENT, "no network named '%s'", net);
@@ -548,8 +552,10 @@ int port_list(struct registry *r, json_t *args, json_t **res, struct nf_err *e)
 	return 0;
 }
 
-int port_info(struct registry *r, json_t *args, json_t **res, struct nf_err *e)
+int port_info(struct registry *r, struct request *q, json_t *args, json_t **res,
+	      struct nf_err *e)
 {
+	(void)q;
 	const char *key = arg_str(args, "port");
 	struct port *p = key ? find_port(r, key) : NULL;
 	if (!p)

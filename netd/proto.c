@@ -3,6 +3,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -16,6 +17,8 @@ static int send_all(int sock, const char *p, size_t len, const int *fds,
 		struct iovec iov = {(void *)p, len};
 		struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1};
 		char cbuf[CMSG_SPACE(sizeof(int) * PROTO_MAX_FDS)];
+		if (nfds > PROTO_MAX_FDS)
+			return -E2BIG;
 		if (nfds) {
 			memset(cbuf, 0, sizeof(cbuf));
 			mh.msg_control = cbuf;
@@ -30,11 +33,11 @@ static int send_all(int sock, const char *p, size_t len, const int *fds,
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0 && errno == EAGAIN) {
-			/* the peer is slow: wait for room, a blocking send */
-			fd_set w;
-			FD_ZERO(&w);
-			FD_SET(sock, &w);
-			select(sock + 1, NULL, &w, NULL, NULL);
+			/* a non-blocking socket whose peer is slow: wait for
+			 * room (poll: any fd number) */
+			struct pollfd pf = {sock, POLLOUT, 0};
+			if (poll(&pf, 1, -1) < 0 && errno != EINTR)
+				return -errno;
 			continue;
 		}
 		if (n < 0)
@@ -46,30 +49,61 @@ static int send_all(int sock, const char *p, size_t len, const int *fds,
 	return 0;
 }
 
-int proto_send(int sock, json_t *msg, const int *fds, size_t nfds,
-	       struct nf_err *e)
+char *proto_frame(json_t *msg, size_t *lenp)
 {
 	char *body = json_dumps(msg, JSON_COMPACT);
 	if (!body)
-		return nf_errf(e, ENOMEM, "cannot encode message");
+		return NULL;
 	size_t len = strlen(body);
+	if (len > PROTO_MAX_MSG) {
+		free(body);
+		return NULL;
+	}
 	char *frame = nf_xmalloc(len + 4);
 	uint32_t be = htonl((uint32_t)len);
 	memcpy(frame, &be, 4);
 	memcpy(frame + 4, body, len);
-	int r = send_all(sock, frame, len + 4, fds, nfds);
-	free(frame);
 	free(body);
+	*lenp = len + 4;
+	return frame;
+}
+
+int proto_send(int sock, json_t *msg, const int *fds, size_t nfds,
+	       struct nf_err *e)
+{
+	size_t len;
+	char *frame = proto_frame(msg, &len);
+	if (!frame)
+		return nf_errf(e, EMSGSIZE,
+			       "cannot encode message (or it is over %u bytes)",
+			       PROTO_MAX_MSG);
+	int r = send_all(sock, frame, len, fds, nfds);
+	free(frame);
 	if (r < 0)
 		return nf_errf(e, -r, "cannot send to netd: %s", strerror(-r));
 	return 0;
 }
 
+static size_t rx_max(const struct proto_rx *rx)
+{
+	return rx->max ? rx->max : PROTO_MAX_MSG;
+}
+
 int proto_rx_fill(struct proto_rx *rx, int sock)
 {
 	char cbuf[CMSG_SPACE(sizeof(int) * PROTO_MAX_FDS)];
-	if (rx->cap - rx->len < 65536) {
-		rx->cap = rx->cap ? rx->cap * 2 : 131072;
+	/* room for what the frame under way still needs, never more than the
+	 * largest frame taken (and a little to read the next header) */
+	size_t want = 65536;
+	if (rx->len >= 4) {
+		uint32_t be;
+		memcpy(&be, rx->buf, 4);
+		size_t need = 4 + (size_t)ntohl(be);
+		if (need <= 4 + rx_max(rx) && need > rx->len + want)
+			want = need - rx->len;
+	}
+	if (rx->cap - rx->len < want) {
+		rx->cap = rx->len + want;
 		rx->buf = nf_xrealloc(rx->buf, rx->cap);
 	}
 	struct iovec iov = {rx->buf + rx->len, rx->cap - rx->len};
@@ -90,10 +124,12 @@ int proto_rx_fill(struct proto_rx *rx, int sock)
 		size_t k = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
 		int *in = (int *)CMSG_DATA(c);
 		for (size_t i = 0; i < k; i++) {
-			if (rx->nfds < PROTO_MAX_FDS)
+			if (!rx->no_fds && rx->nfds < PROTO_MAX_FDS) {
 				rx->fds[rx->nfds++] = in[i];
-			else
-				close(in[i]);
+				continue;
+			}
+			close(in[i]);
+			rx->extra += !rx->no_fds;
 		}
 	}
 	rx->len += (size_t)n;
@@ -110,15 +146,23 @@ int proto_rx_next(struct proto_rx *rx, json_t **msg, int *fds, size_t *nfds,
 		return 0;
 	memcpy(&be, rx->buf, 4);
 	len = ntohl(be);
-	if (len > PROTO_MAX_MSG)
+	if (len > rx_max(rx))
 		return nf_errf(e, EMSGSIZE,
-			       "message of %u bytes exceeds the limit of %u",
-			       len, PROTO_MAX_MSG);
+			       "message of %u bytes exceeds the limit of %zu%s",
+			       len, rx_max(rx),
+			       rx_max(rx) < PROTO_MAX_MSG
+				       ? " for a connection that may only read"
+				       : "");
 	if (rx->len < 4 + (size_t)len)
 		return 0;
 	*msg = json_loadb(rx->buf + 4, len, JSON_REJECT_DUPLICATES, &je);
 	memmove(rx->buf, rx->buf + 4 + len, rx->len - 4 - len);
 	rx->len -= 4 + len;
+	if (rx->cap > (1u << 20) && rx->len < 65536) {
+		/* a big message is done: give its memory back */
+		rx->cap = rx->len + 65536;
+		rx->buf = nf_xrealloc(rx->buf, rx->cap);
+	}
 	if (fds && nfds) {
 		memcpy(fds, rx->fds, rx->nfds * sizeof(int));
 		*nfds = rx->nfds;

@@ -15,9 +15,13 @@
 #define PROTO_MAX_MSG (16u << 20)
 #define PROTO_MAX_FDS 16
 
-/* Blocking send of one message with optional fds. */
+/* Blocking send of one message with optional fds (a client's: it waits
+ * for room as long as the peer takes; a server never calls it). */
 int proto_send(int sock, json_t *msg, const int *fds, size_t nfds,
 	       struct nf_err *e);
+/* One message as it goes on the wire (length prefix and JSON); NULL if
+ * it cannot be encoded or is over PROTO_MAX_MSG. Caller frees. */
+char *proto_frame(json_t *msg, size_t *len);
 
 /* Incremental receiver for one connection (blocking or not). */
 struct proto_rx {
@@ -25,12 +29,16 @@ struct proto_rx {
 	size_t len, cap;
 	int fds[PROTO_MAX_FDS];
 	size_t nfds;
+	size_t max;   /* the largest message taken; 0: PROTO_MAX_MSG */
+	bool no_fds;  /* fds that arrive are closed at once */
+	size_t extra; /* fds closed because a message had too many */
 };
 /* Reads what is available into rx. Returns bytes read, 0 on EOF,
  * -EAGAIN when nothing is ready, or another negative errno. */
 int proto_rx_fill(struct proto_rx *rx, int sock);
 /* Takes one complete message if buffered: 1 and *msg set, 0 if incomplete,
- * negative on a malformed or oversized frame. fds received so far are
+ * negative on a malformed or oversized frame (oversized as soon as its
+ * length is known). fds received so far are
  * moved to the caller (fds/nfds), who owns them. */
 int proto_rx_next(struct proto_rx *rx, json_t **msg, int *fds, size_t *nfds,
 		  struct nf_err *e);

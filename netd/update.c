@@ -68,8 +68,10 @@ static int apply_live(struct registry *r, struct network *n,
 	return rc < 0 ? rc : network_save_live(r, n, e);
 }
 
-int net_update(struct registry *r, json_t *args, json_t **res, struct nf_err *e)
+int net_update(struct registry *r, struct request *q, json_t *args,
+	       json_t **res, struct nf_err *e)
 {
+	(void)q;
 	const char *net = json_string_value(json_object_get(args, "network")),
 		   *cmd = json_string_value(json_object_get(args, "command")),
 		   *sname = json_string_value(json_object_get(args, "section")),

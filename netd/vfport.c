@@ -642,8 +642,10 @@ static const char *link_name(unsigned s)
 						: "disable";
 }
 
-int sriov_list(struct registry *r, json_t *args, json_t **res, struct nf_err *e)
+int sriov_list(struct registry *r, struct request *q, json_t *args,
+	       json_t **res, struct nf_err *e)
 {
+	(void)q;
 	const char *want = json_string_value(json_object_get(args, "pf"));
 	struct sriov_pf *pfs = NULL, one;
 	size_t n = 0;
@@ -709,9 +711,10 @@ int sriov_list(struct registry *r, json_t *args, json_t **res, struct nf_err *e)
 	return 0;
 }
 
-int sriov_numvfs(struct registry *r, json_t *args, json_t **res,
-		 struct nf_err *e)
+int sriov_numvfs(struct registry *r, struct request *q, json_t *args,
+		 json_t **res, struct nf_err *e)
 {
+	(void)q;
 	const char *pfname = json_string_value(json_object_get(args, "pf"));
 	json_t *jn = json_object_get(args, "numvfs");
 	struct sriov_pf pf;
