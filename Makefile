@@ -150,7 +150,11 @@ check-nested: deps
 	@tests/nested/run.sh $(BUILD) $(or $(SCENARIOS),all)
 
 # helpers the integration tests run (not tests by themselves)
-HELPERS := $(BUILD)/helpers/guest_ports
+HELPERS := $(BUILD)/helpers/guest_ports $(BUILD)/helpers/hostile
+$(BUILD)/helpers/hostile: $(call objs,tests/hostile/hostile.c netd/proto.c \
+		$(LIB_SRCS))
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS)
 $(BUILD)/helpers/guest_ports: $(call objs,tests/guestsim/test_ports.c \
 		tests/guestsim/frames.c netd/proto.c $(LIB_SRCS))
 	@mkdir -p $(dir $@)

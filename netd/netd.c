@@ -31,6 +31,7 @@ struct netd {
 	const char *config_dir, *run_dir, *state_dir, *socket_path;
 	gid_t admin_gid;
 	bool have_admin_group;
+	size_t client_queue;
 	int sigfd;
 	struct registry reg;
 	struct server *srv;
@@ -56,6 +57,9 @@ static void usage(FILE *f)
 		"attributes)\n"
 		"  --group NAME       group allowed to change networks "
 		"(besides root)\n"
+		"  --client-queue SIZE  unread replies and events a client "
+		"may have before\n"
+		"                     it is disconnected (default 4M)\n"
 		"  --foreground       stay in the foreground, log to stderr\n"
 		"  --syslog           log to syslog (default when not "
 		"--foreground)\n"
@@ -208,6 +212,7 @@ static int setup(struct netd *d, struct nf_err *e)
 	struct server_opts so = {.path = d->socket_path,
 				 .have_admin_group = d->have_admin_group,
 				 .admin_gid = d->admin_gid,
+				 .events_max = d->client_queue,
 				 .handle = handle,
 				 .ctx = d};
 	return server_open(&d->srv, &so, e);
@@ -221,6 +226,7 @@ int main(int argc, char **argv)
 		{"state-dir", required_argument, NULL, 's'},
 		{"socket", required_argument, NULL, 'S'},
 		{"group", required_argument, NULL, 'g'},
+		{"client-queue", required_argument, NULL, 'Q'},
 		{"foreground", no_argument, NULL, 'f'},
 		{"syslog", no_argument, NULL, 'l'},
 		{"log-level", required_argument, NULL, 'L'},
@@ -261,6 +267,21 @@ int main(int argc, char **argv)
 			}
 			d.admin_gid = g->gr_gid;
 			d.have_admin_group = true;
+			break;
+		}
+		case 'Q': {
+			char *end;
+			unsigned long long v = strtoull(optarg, &end, 10);
+			unsigned sh = *end == 'K' || *end == 'k'   ? 10
+				      : *end == 'M' || *end == 'm' ? 20
+								   : 0;
+			if (end == optarg || end[sh ? 1 : 0] || v < 1 ||
+			    v > (1ull << (40 - sh))) {
+				fprintf(stderr, "netd: --client-queue takes a "
+						"size like 4M or 64K\n");
+				return 2;
+			}
+			d.client_queue = (size_t)(v << sh);
 			break;
 		}
 		case 'L':

@@ -289,7 +289,7 @@ void server_emit(struct server *s, const char *event, const char *network)
 		struct client *c = s->c[i];
 		if (!c->events || c->closing)
 			continue;
-		if (c->out_bytes > SRV_EVENTS_MAX) {
+		if (c->out_bytes > s->o.events_max) {
 			nf_warn("event subscriber uid %u pid %d does not read "
 				"its events (%zu bytes queued): disconnected",
 				(unsigned)c->uid, (int)c->pid, c->out_bytes);
@@ -584,6 +584,8 @@ int server_open(struct server **out, const struct server_opts *o,
 	}
 	struct server *s = nf_xcalloc(1, sizeof(*s));
 	s->o = *o;
+	if (!s->o.events_max)
+		s->o.events_max = SRV_EVENTS_MAX;
 	s->path = nf_xstrdup(o->path);
 	s->lfd = fd;
 	s->spare = open("/dev/null", O_RDONLY | O_CLOEXEC);

@@ -40,6 +40,7 @@ struct server_opts {
 	const char *path;
 	bool have_admin_group;
 	gid_t admin_gid;
+	size_t events_max; /* 0: SRV_EVENTS_MAX */
 	server_handler handle;
 	void *ctx;
 };

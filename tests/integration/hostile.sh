@@ -1,0 +1,146 @@
+#!/usr/bin/env bash
+# What local users and directory layouts do to netd, tried as they would:
+# each attack runs as an unprivileged user (setpriv), and the test asserts
+# both that it is refused or contained and that root is still answered at
+# once (figures: the round trip's median and max under each attack).
+. "$(dirname "$0")/lib.sh"
+HOSTILE=$NF_BUILD/helpers/hostile
+NOBODY="setpriv --reuid=nobody --regid=nogroup --clear-groups"
+# the admin group: an existing group (no change to the host's /etc)
+ADMGRP=users
+MEMBER="setpriv --reuid=nobody --regid=nogroup --groups=$(getent group $ADMGRP | cut -d: -f3)"
+# the control socket is netd's public face, like /run/netd: a directory
+# every user can reach; netd's own dirs stay in the plain 0700 temp dir
+PUB=/tmp/nf-pub.$$.$RANDOM
+trap 'stop_netd; ns_cleanup; kill $(jobs -p) 2>/dev/null; rm -rf "$T" "$PUB"' EXIT
+install -d -m 0755 "$PUB" || { echo "not ok 1 - public dir"; exit 1; }
+export NETD_SOCKET=$PUB/netd.sock
+start_netd --socket "$NETD_SOCKET" --group $ADMGRP --client-queue 64K || { echo "not ok 1 - netd starts"; exit 1; }
+
+attackers=()
+attack() { # attack NAME CMD...: runs CMD in the background as an attacker
+	local name=$1; shift
+	"$@" >"$T/$name.out" 2>&1 &
+	attackers+=($!)
+}
+calm() { # ends every attacker
+	[ ${#attackers[@]} -gt 0 ] && kill "${attackers[@]}" 2>/dev/null
+	wait "${attackers[@]}" 2>/dev/null
+	attackers=()
+}
+# root is answered: 20 round trips, each a fresh connection; the median
+# must be under 100 ms and none may take a second
+answered() { # answered LABEL
+	local out med max
+	out=$("$HOSTILE" ping "$NETD_SOCKET" 20 20) || { echo "$out"; return 1; }
+	med=$(sed -E 's/.*median ([0-9.]+) ms.*/\1/' <<<"$out")
+	max=$(sed -E 's/.*max ([0-9.]+) ms.*/\1/' <<<"$out")
+	echo "# figure root round trip while $1: median $med ms, max $max ms"
+	awk -v m="$med" -v x="$max" 'BEGIN { exit !(m < 100 && x < 1000) }'
+}
+netd_rss_kib() { awk '/^VmRSS/ {print $2}' "/proc/$NETD_PID/status"; }
+netd_fds() { ls "/proc/$NETD_PID/fd" | wc -l; }
+netd_cpu_ticks() { awk '{print $14 + $15}' "/proc/$NETD_PID/stat"; }
+waitfor() { # waitfor SECONDS CMD...: until CMD succeeds
+	local n=$(($1 * 20)); shift
+	for _ in $(seq "$n"); do "$@" && return 0; sleep 0.05; done
+	return 1
+}
+
+# --- a client that sends and never reads -----------------------------------
+attack flood $NOBODY "$HOSTILE" flood "$NETD_SOCKET" 200000
+ok "flood: the attacker got thousands of requests in" \
+	waitfor 20 grep -Eq "flood: [0-9]{4,} requests sent" "$T/flood.out"
+ok "flood: root is answered at once" answered "a client floods requests and reads nothing"
+rss=$(netd_rss_kib)
+ok "flood: netd's memory stays bounded (RSS ${rss} KiB < 40 MiB)" test "$rss" -lt 40960
+calm
+
+# --- an event subscriber that never reads ----------------------------------
+attack sub $NOBODY "$HOSTILE" subscribe "$NETD_SOCKET"
+waitfor 5 grep -q subscribed "$T/sub.out"
+ok "subscriber: events flow while it reads nothing" \
+	"$HOSTILE" churn "$NETD_SOCKET" 3000 ev
+ok "subscriber: netd dropped it once 64K were queued" \
+	waitfor 5 grep -q "netd disconnected us" "$T/sub.out"
+ok "subscriber: ...and logged why" grep -q "does not read its events" "$T/netd.log"
+ok "subscriber: root is answered at once" answered "an event subscriber reads nothing"
+calm
+
+# --- many idle connections --------------------------------------------------
+t0=$(netd_cpu_ticks)
+attack idle $NOBODY "$HOSTILE" idle "$NETD_SOCKET" 1100
+ok "idle: netd holds 64 connections of one uid and refuses the rest" \
+	waitfor 20 grep -q "idle: 64 connections held, 1036 refused" "$T/idle.out"
+ok "idle: root is answered at once" answered "one uid holds its 64 connections and asks for 1,036 more"
+sleep 1
+t1=$(netd_cpu_ticks)
+ok "idle: netd does not spin (used $((t1 - t0)) ticks)" test $((t1 - t0)) -lt 300
+calm
+
+# --- unfinished 16 MiB frames -----------------------------------------------
+attack big $NOBODY "$HOSTILE" bigframe "$NETD_SOCKET" 8 16777216
+ok "bigframe: a read-only user's big frames are refused at once" \
+	waitfor 20 grep -q "0 of 8 connections still open" "$T/big.out"
+calm
+attack bigm $MEMBER "$HOSTILE" bigframe "$NETD_SOCKET" 8 16777216
+ok "bigframe: an admin member's connections past 64 MiB are refused" \
+	waitfor 60 grep -Eq "bigframe: [0-9]{8,} bytes sent; [1-4] of 8" "$T/bigm.out"
+rss=$(netd_rss_kib)
+ok "bigframe: an admin member's unfinished input is capped (RSS ${rss} KiB < 100 MiB)" test "$rss" -lt 102400
+ok "bigframe: root is answered at once" answered "8 connections hold unfinished 16 MiB frames"
+calm
+
+# --- fds in flight ----------------------------------------------------------
+fds0=$(netd_fds)
+attack fds $NOBODY "$HOSTILE" fds "$NETD_SOCKET" 62
+ok "fds: the attacker's connections are open" \
+	waitfor 20 grep -q "fds: 62 connections" "$T/fds.out"
+fds1=$(netd_fds)
+ok "fds: a read-only user's fds are not kept (netd: $fds0 -> $fds1 fds)" test $((fds1 - fds0)) -lt 80
+ok "fds: root is answered at once" answered "62 connections pass 16 fds each"
+calm
+attack fdsm $MEMBER "$HOSTILE" fds "$NETD_SOCKET" 62
+ok "fds: an admin member's connections past 64 fds in flight are refused" \
+	waitfor 20 grep -q "fds: 4 connections" "$T/fdsm.out"
+fds1=$(netd_fds)
+ok "fds: an admin member's fds in flight are capped (netd: $fds0 -> $fds1 fds)" test $((fds1 - fds0)) -lt 160
+calm
+
+# --- a reply to a client that cannot read -----------------------------------
+echo "<network><name>uaf</name></network>" >"$PUB/uaf.xml"
+ok "uaf: define while the event cannot be delivered" \
+	bash -c "$MEMBER '$HOSTILE' uaf '$NETD_SOCKET' '$PUB/uaf.xml' | grep -q 'netd closed the connection'"
+ok "uaf: netd is alive and the network defined" $NETCTL net-info uaf
+
+# --- the fd table full (whoever filled it) ---------------------------------
+stop_netd
+start_netd --socket "$NETD_SOCKET" --group $ADMGRP
+PID_MAIN=$NETD_PID
+T_EMF=$T/emfile; mkdir -p "$T_EMF"
+prlimit --nofile=48 ip netns exec "$NETD_NS" "$NETD" --foreground --config-dir "$T_EMF/etc" \
+	--run-dir "$T_EMF/run" --state-dir "$T_EMF/lib" 2>"$T_EMF/netd.log" &
+EMF_PID=$!
+waitfor 5 test -S "$T_EMF/run/netd.sock"
+t0=$(awk '{print $14 + $15}' "/proc/$EMF_PID/stat")
+attack emf "$HOSTILE" idle "$T_EMF/run/netd.sock" 100
+ok "emfile: root's own idle connections fill netd's 48 fds" \
+	waitfor 20 grep -Eq "idle: [0-9]+ connections held, [1-9][0-9]* refused" "$T/emf.out"
+sleep 1
+t1=$(awk '{print $14 + $15}' "/proc/$EMF_PID/stat")
+ok "emfile: netd sheds new connections without spinning (used $((t1 - t0)) ticks)" test $((t1 - t0)) -lt 50
+ok "emfile: ...and says so" grep -q "the fd table is full" "$T_EMF/netd.log"
+calm
+ok "emfile: once connections close, netd serves again" \
+	"$HOSTILE" ping "$T_EMF/run/netd.sock" 5 20
+kill $EMF_PID; wait $EMF_PID 2>/dev/null
+
+# --- credentials belong to the connection -----------------------------------
+ok "handoff: a connection made by nobody, held by root, may only read" \
+	bash -c "'$HOSTILE' handoff '$NETD_SOCKET' 65534 | grep -q 'handoff: permission-denied'"
+
+# --- consoles are not for everyone ------------------------------------------
+fails "lab-console: an unprivileged user may not read consoles" "needs root" \
+	$NOBODY "$NETCTL" lab console somelab someguest
+
+finish
