@@ -5,6 +5,7 @@
 # once (figures: the round trip's median and max under each attack).
 . "$(dirname "$0")/lib.sh"
 HOSTILE=$NF_BUILD/helpers/hostile
+exec 3>&1 # figures go straight out, past ok's capture
 NOBODY="setpriv --reuid=nobody --regid=nogroup --clear-groups"
 # the admin group: an existing group (no change to the host's /etc)
 ADMGRP=users
@@ -35,7 +36,7 @@ answered() { # answered LABEL
 	out=$("$HOSTILE" ping "$NETD_SOCKET" 20 20) || { echo "$out"; return 1; }
 	med=$(sed -E 's/.*median ([0-9.]+) ms.*/\1/' <<<"$out")
 	max=$(sed -E 's/.*max ([0-9.]+) ms.*/\1/' <<<"$out")
-	echo "# figure root round trip while $1: median $med ms, max $max ms"
+	echo "# figure root round trip while $1: median $med ms, max $max ms" >&3
 	awk -v m="$med" -v x="$max" 'BEGIN { exit !(m < 100 && x < 1000) }'
 }
 netd_rss_kib() { awk '/^VmRSS/ {print $2}' "/proc/$NETD_PID/status"; }
@@ -87,6 +88,7 @@ attack bigm $MEMBER "$HOSTILE" bigframe "$NETD_SOCKET" 8 16777216
 ok "bigframe: an admin member's connections past 64 MiB are refused" \
 	waitfor 60 grep -Eq "bigframe: [0-9]{8,} bytes sent; [1-4] of 8" "$T/bigm.out"
 rss=$(netd_rss_kib)
+echo "# figure netd RSS with 8 unfinished 16 MiB frames of an admin member: $rss KiB"
 ok "bigframe: an admin member's unfinished input is capped (RSS ${rss} KiB < 100 MiB)" test "$rss" -lt 102400
 ok "bigframe: root is answered at once" answered "8 connections hold unfinished 16 MiB frames"
 calm
