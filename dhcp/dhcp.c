@@ -462,12 +462,17 @@ void dhcp_stop(const struct dhcp_files *f, pid_t pid, bool drop_leases)
 
 int dhcp_leases(const struct dhcp_files *f, struct dhcp_lease **out, size_t *n)
 {
-	FILE *fp = fopen(f->leases, "r");
+	int fd = open(f->leases, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	FILE *fp = fd < 0 ? NULL : fdopen(fd, "r");
 	char line[1024];
 	*out = NULL;
 	*n = 0;
-	if (!fp)
-		return errno == ENOENT ? 0 : -errno;
+	if (!fp) {
+		int err = errno;
+		if (fd >= 0)
+			close(fd);
+		return err == ENOENT ? 0 : -err;
+	}
 	while (fgets(line, sizeof(line), fp)) {
 		struct dhcp_lease l = {0};
 		char exp[32], mac[64], ip[64], host[256], cid[256];

@@ -263,33 +263,37 @@ out:
 	return r;
 }
 
-int nf_read_file(const char *path, size_t max, char **out, size_t *lenp,
-		 struct nf_err *e)
+int nf_read_fd(int fd, size_t max, char **out, size_t *lenp, const char *name,
+	       struct nf_err *e)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	struct stat st;
-	char *buf;
-	size_t len = 0;
-
-	if (fd < 0)
-		return nf_errf(e, errno, "cannot open %s: %s", path,
-			       strerror(errno));
-	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
-	    (size_t)st.st_size > max) {
-		close(fd);
+	size_t len = 0, cap = 65536;
+	if (fstat(fd, &st) < 0)
+		return nf_errf(e, errno, "%s: %s", name, strerror(errno));
+	if (S_ISDIR(st.st_mode))
+		return nf_errf(e, EISDIR, "%s is a directory", name);
+	if (S_ISREG(st.st_mode) && (size_t)st.st_size > max)
 		return nf_errf(e, EFBIG, "%s is %lld bytes; the limit is %zu",
-			       path, (long long)st.st_size, max);
-	}
-	buf = nf_xmalloc(max + 1);
+			       name, (long long)st.st_size, max);
+	if (S_ISREG(st.st_mode))
+		cap = (size_t)st.st_size + 1;
+	char *buf = nf_xmalloc(cap + 1);
 	for (;;) {
-		ssize_t n = read(fd, buf + len, max + 1 - len);
+		if (len == cap) {
+			cap = cap * 2 > max + 1 ? max + 1 : cap * 2;
+			buf = nf_xrealloc(buf, cap + 1);
+		}
+		/* from the start, whatever the shared offset says */
+		ssize_t n =
+			S_ISREG(st.st_mode)
+				? pread(fd, buf + len, cap - len, (off_t)len)
+				: read(fd, buf + len, cap - len);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
 			int err = errno;
 			free(buf);
-			close(fd);
-			return nf_errf(e, err, "cannot read %s: %s", path,
+			return nf_errf(e, err, "cannot read %s: %s", name,
 				       strerror(err));
 		}
 		if (n == 0)
@@ -297,19 +301,41 @@ int nf_read_file(const char *path, size_t max, char **out, size_t *lenp,
 		len += (size_t)n;
 		if (len > max) {
 			free(buf);
-			close(fd);
 			return nf_errf(
 				e, EFBIG,
 				"%s is larger than the limit of %zu bytes",
-				path, max);
+				name, max);
 		}
 	}
-	close(fd);
 	buf[len] = '\0';
 	*out = buf;
 	if (lenp)
 		*lenp = len;
 	return 0;
+}
+
+static int read_at(const char *path, int flags, size_t max, char **out,
+		   size_t *lenp, struct nf_err *e)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | flags);
+	if (fd < 0)
+		return nf_errf(e, errno, "cannot open %s: %s", path,
+			       strerror(errno));
+	int r = nf_read_fd(fd, max, out, lenp, path, e);
+	close(fd);
+	return r;
+}
+
+int nf_read_file(const char *path, size_t max, char **out, size_t *lenp,
+		 struct nf_err *e)
+{
+	return read_at(path, O_NOFOLLOW, max, out, lenp, e);
+}
+
+int nf_read_path(const char *path, size_t max, char **out, size_t *lenp,
+		 struct nf_err *e)
+{
+	return read_at(path, 0, max, out, lenp, e);
 }
 
 int nf_mkdir_p(const char *path, mode_t mode, struct nf_err *e)
@@ -323,15 +349,75 @@ int nf_mkdir_p(const char *path, mode_t mode, struct nf_err *e)
 	for (char *p = buf + 1;; p++) {
 		if (*p == '/' || *p == '\0') {
 			char c = *p;
+			struct stat st;
 			*p = '\0';
 			if (mkdir(buf, mode) < 0 && errno != EEXIST)
 				return nf_errf(e, errno,
 					       "cannot create directory %s: %s",
 					       buf, strerror(errno));
+			if (lstat(buf, &st) < 0)
+				return nf_errf(e, errno, "%s: %s", buf,
+					       strerror(errno));
+			/* a symlink at the end is never taken: whoever made it
+			 * would choose where our files go */
+			if (!S_ISDIR(st.st_mode) &&
+			    (!S_ISLNK(st.st_mode) || !c))
+				return nf_errf(e, ENOTDIR,
+					       "%s is not a directory%s", buf,
+					       S_ISLNK(st.st_mode)
+						       ? " (it is a symlink)"
+						       : "");
 			*p = c;
 			if (!c)
 				break;
 		}
+	}
+	return 0;
+}
+
+/* Who may change what is in a directory: the reason it is not ours, or
+ * NULL. `last`: the directory itself (stricter than those above it). */
+static const char *untrusted(const struct stat *st, bool last)
+{
+	if (st->st_uid != 0 && st->st_uid != geteuid())
+		return "belongs to another user";
+	bool others = st->st_mode & (S_IWGRP | S_IWOTH);
+	if (others && (last || !(st->st_mode & S_ISVTX)))
+		return last ? "is writable by other users"
+			    : "is writable by other users (and not sticky)";
+	return NULL;
+}
+
+int nf_dir_trusted(const char *dir, const char *what, struct nf_err *e)
+{
+	char real[4096], part[4096];
+	int r = nf_mkdir_p(dir, 0755, e);
+	if (r < 0)
+		return nf_err_prefix(e, "%s", what);
+	if (!realpath(dir, real))
+		return nf_errf(e, errno, "%s %s: %s", what, dir,
+			       strerror(errno));
+	size_t n = strlen(real);
+	for (size_t i = 0; i <= n; i++) {
+		if (i && real[i] != '/' && real[i] != '\0')
+			continue;
+		memcpy(part, real, i ? i : 1);
+		part[i ? i : 1] = '\0';
+		struct stat st;
+		if (lstat(part, &st) < 0)
+			return nf_errf(e, errno, "%s %s: %s: %s", what, dir,
+				       part, strerror(errno));
+		const char *why = untrusted(&st, i == n);
+		if (why)
+			return nf_errf(
+				e, EPERM,
+				"%s %s: %s %s (owner uid %u, mode %04o), "
+				"so that user could put or swap files "
+				"netd writes as root; use a directory "
+				"of root's, not writable by others%s",
+				what, dir, part, why, (unsigned)st.st_uid,
+				(unsigned)(st.st_mode & 07777),
+				i == n ? " (chown root, chmod go-w)" : "");
 	}
 	return 0;
 }
@@ -442,9 +528,12 @@ void nf_dir_each(const char *dir, const char *suffix, const char *then,
 		 void (*fn)(const char *name, const char *path, void *ctx),
 		 void *ctx)
 {
-	DIR *d = opendir(dir);
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	DIR *d = fd < 0 ? NULL : fdopendir(fd);
 	struct dirent *de;
 	size_t sl = strlen(suffix);
+	if (fd >= 0 && !d)
+		close(fd);
 	while (d && (de = readdir(d))) {
 		char name[256], path[4096];
 		size_t l = strlen(de->d_name);

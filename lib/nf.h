@@ -71,14 +71,31 @@ char *nf_xstrdup(const char *s);
 #define NF_VOLATILE 0
 int nf_write_file_atomic(const char *path, const void *data, size_t len,
 			 mode_t mode, int durable, struct nf_err *e);
-/* Reads a whole file up to max bytes; -EFBIG if larger. */
+/* Reads a whole file up to max bytes; -EFBIG if larger. nf_read_file
+ * never follows a symlink at path (a daemon's own files); nf_read_path
+ * does (a file a user named, read with that user's rights); nf_read_fd
+ * reads an open file from its start (pread: the fd's offset may be
+ * shared), `name` naming it in messages. */
 int nf_read_file(const char *path, size_t max, char **out, size_t *len,
 		 struct nf_err *e);
+int nf_read_path(const char *path, size_t max, char **out, size_t *len,
+		 struct nf_err *e);
+int nf_read_fd(int fd, size_t max, char **out, size_t *len, const char *name,
+	       struct nf_err *e);
+/* Makes path and the directories above it (mode for the new ones); an
+ * existing entry on the way must be a directory, not a symlink to one. */
 int nf_mkdir_p(const char *path, mode_t mode, struct nf_err *e);
+/* Makes dir if missing and checks that a root daemon may keep its files
+ * there: dir and every directory above it (symlinks resolved) belong to
+ * root or to us, and no other user can write to them - above dir, a
+ * world-writable directory is fine only with the sticky bit (/tmp).
+ * `what` names the option in the message ("--run-dir"). */
+int nf_dir_trusted(const char *dir, const char *what, struct nf_err *e);
 /* Calls fn(name, path, ctx) for each entry of dir whose name ends in
  * suffix (name without it, not empty; path of the entry, with `then`
  * appended when given: "lab.json" inside a directory, say). Hidden
  * entries are skipped; a missing dir has none. */
+/* Entries are read without following a symlink at dir itself. */
 void nf_dir_each(const char *dir, const char *suffix, const char *then,
 		 void (*fn)(const char *name, const char *path, void *ctx),
 		 void *ctx);

@@ -283,7 +283,9 @@ static int spawn(struct registry *r, struct grun *g, struct nf_err *e)
 		sigemptyset(&all);
 		sigprocmask(SIG_SETMASK, &all, NULL);
 		setsid();
-		int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+		int fd = open(log,
+			      O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC |
+				      O_NOFOLLOW,
 			      0644);
 		int nul = open("/dev/null", O_RDONLY);
 		if (nul >= 0)
@@ -1077,7 +1079,7 @@ int lab_console(struct registry *r, struct request *q, json_t *args,
 			       L->spec->name, guest ? guest : "");
 	json_int_t off = json_integer_value(json_object_get(args, "offset"));
 	guest_file(L, guest, "console", p, sizeof(p));
-	int fd = open(p, O_RDONLY | O_CLOEXEC);
+	int fd = open(p, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	char buf[65536];
 	ssize_t n = 0;
 	if (fd >= 0) {

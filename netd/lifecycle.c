@@ -600,65 +600,50 @@ static void sweep_table(const char *table, const char *owner, void *ctx)
 		nf_err_log("%s", e.msg);
 }
 
+static void sweep_one_dnsmasq(const char *key, const char *path, void *ctx)
+{
+	struct registry *r = ctx;
+	struct dhcp_files f;
+	(void)path;
+	dhcp_files_init(&f, r->run_dir, r->state_dir, key);
+	for (size_t i = 0; i < r->n; i++) {
+		struct dhcp_files a;
+		if (!r->nets[i]->live || !r->nets[i]->has_dnsmasq)
+			continue;
+		network_files(r, r->nets[i], &a);
+		if (!strcmp(a.pid, f.pid)) /* the same file, exactly */
+			return;
+	}
+	pid_t pid = dhcp_running(&f);
+	nf_warn("removing stale dnsmasq for '%s'%s", key,
+		pid > 0 ? " (still running: stopped)" : "");
+	dhcp_stop(&f, pid, false);
+}
+
 static void sweep_dnsmasq(struct registry *r)
 {
 	char dir[1024];
 	snprintf(dir, sizeof(dir), "%s/dnsmasq", r->run_dir);
-	DIR *dd = opendir(dir);
-	struct dirent *de;
-	while (dd && (de = readdir(dd))) {
-		size_t l = strlen(de->d_name);
-		if (l < 5 || strcmp(de->d_name + l - 4, ".pid"))
-			continue;
-		char key[256];
-		snprintf(key, sizeof(key), "%.*s", (int)(l - 4), de->d_name);
-		struct dhcp_files f;
-		dhcp_files_init(&f, r->run_dir, r->state_dir, key);
-		bool active = false;
-		for (size_t i = 0; i < r->n && !active; i++) {
-			struct dhcp_files a;
-			if (!r->nets[i]->live || !r->nets[i]->has_dnsmasq)
-				continue;
-			network_files(r, r->nets[i], &a);
-			active = !strcmp(a.pid,
-					 f.pid); /* the same file, exactly */
-		}
-		if (active)
-			continue;
-		pid_t pid = dhcp_running(&f);
-		nf_warn("removing stale dnsmasq for '%s'%s", key,
-			pid > 0 ? " (still running: stopped)" : "");
-		dhcp_stop(&f, pid, false);
-	}
-	if (dd)
-		closedir(dd);
+	nf_dir_each(dir, ".pid", NULL, sweep_one_dnsmasq, r);
+}
+
+static void collect(const char *name, const char *path, void *ctx)
+{
+	struct nf_buf *b = ctx;
+	(void)name;
+	nf_buf_add(b, path, strlen(path) + 1);
 }
 
 void registry_recover(struct registry *r)
 {
 	char dir[1024];
+	struct nf_buf paths = {0};
 	snprintf(dir, sizeof(dir), "%s/networks", r->run_dir);
-	DIR *dd = opendir(dir);
-	struct dirent *de;
-	char **files = NULL;
-	size_t nf = 0;
-	while (dd && (de = readdir(dd))) {
-		size_t l = strlen(de->d_name);
-		if (l > 5 && !strcmp(de->d_name + l - 5, ".json") &&
-		    de->d_name[0] != '.') {
-			char *p;
-			if (asprintf(&p, "%s/%s", dir, de->d_name) < 0)
-				abort();
-			NF_APPEND(files, nf, p);
-		}
-	}
-	if (dd)
-		closedir(dd);
-	for (size_t i = 0; i < nf; i++) {
-		recover_one(r, files[i]);
-		free(files[i]);
-	}
-	free(files);
+	/* collected first: recovery adds and removes status files */
+	nf_dir_each(dir, ".json", NULL, collect, &paths);
+	for (size_t o = 0; o < paths.len; o += strlen(paths.s + o) + 1)
+		recover_one(r, paths.s + o);
+	nf_buf_free(&paths);
 	ports_recover(r);
 	char prefix[64];
 	snprintf(prefix, sizeof(prefix), "%s ", r->owner);

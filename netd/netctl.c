@@ -96,7 +96,7 @@ char *read_input(const char *path)
 {
 	struct nf_err e;
 	char *buf = NULL;
-	if (nf_read_file(path, 4u << 20, &buf, NULL, &e) < 0) {
+	if (nf_read_path(path, 4u << 20, &buf, NULL, &e) < 0) {
 		fprintf(stderr, "netctl: %s\n", e.msg);
 		return NULL;
 	}

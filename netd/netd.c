@@ -99,7 +99,9 @@ static int lock_dir(const char *dir, const char *name, struct nf_err *e)
 {
 	char path[4096], pid[32];
 	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	int fd =
+		open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY,
+		     0644);
 	if (fd < 0)
 		return nf_errf(e, errno, "cannot open %s: %s", path,
 			       strerror(errno));
@@ -173,15 +175,25 @@ static void owner_tag(const char *run_dir, char *out, size_t n)
 static int setup(struct netd *d, struct nf_err *e)
 {
 	const char *dirs[] = {d->config_dir, d->run_dir, d->state_dir};
+	const char *opts[] = {"--config-dir", "--run-dir", "--state-dir"};
+	char sockdir[4096];
 	sigset_t mask;
 	int r;
 
 	for (size_t i = 0; i < NF_ARRAY_SIZE(dirs); i++) {
-		if ((r = nf_mkdir_p(dirs[i], 0755, e)) < 0)
+		if ((r = nf_dir_trusted(dirs[i], opts[i], e)) < 0)
 			return r;
 		if ((r = lock_dir(dirs[i], ".netd.lock", e)) < 0)
 			return r;
 	}
+	/* whoever can write where the socket is could swap it for theirs */
+	snprintf(sockdir, sizeof(sockdir), "%s", d->socket_path);
+	char *slash = strrchr(sockdir, '/');
+	if (slash)
+		*slash = '\0';
+	if ((r = nf_dir_trusted(slash ? (*sockdir ? sockdir : "/") : ".",
+				"--socket", e)) < 0)
+		return r;
 	d->reg.run_dir = d->run_dir;
 	d->reg.state_dir = d->state_dir;
 	owner_tag(d->run_dir, d->reg.owner, sizeof(d->reg.owner));

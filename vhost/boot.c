@@ -158,7 +158,7 @@ static int load_initrd(struct vm *vm, const char *path, uint64_t lo,
 {
 	char *img;
 	size_t len;
-	int r = nf_read_file(path, vm->mem_size, &img, &len, e);
+	int r = nf_read_path(path, vm->mem_size, &img, &len, e);
 	if (r < 0)
 		return r;
 	uint64_t top = max + 1 < vm->mem_size ? max + 1 : vm->mem_size;
@@ -512,7 +512,7 @@ int vm_load_kernel(struct vm *vm, const char *kernel, const char *initrd,
 	if (cl >= CMDLINE_MAX)
 		return nf_errf(e, E2BIG, "the command line is over %u bytes",
 			       CMDLINE_MAX - 1);
-	int r = nf_read_file(kernel, vm->mem_size, &img, &len, e);
+	int r = nf_read_path(kernel, vm->mem_size, &img, &len, e);
 	if (r < 0)
 		return r;
 	memcpy(vm_guest(vm, CMDLINE_GPA, CMDLINE_MAX), cmdline ? cmdline : "",

@@ -141,6 +141,36 @@ kill $EMF_PID; wait $EMF_PID 2>/dev/null
 ok "handoff: a connection made by nobody, held by root, may only read" \
 	bash -c "'$HOSTILE' handoff '$NETD_SOCKET' 65534 | grep -q 'handoff: permission-denied'"
 
+# --- directories netd is given ----------------------------------------------
+echo "root's own file" >"$T/victim"
+cp "$T/victim" "$T/victim.orig"
+UDIR=$PUB/userdir
+install -d -o nobody -m 0755 "$UDIR"
+$NOBODY mkdir "$UDIR/etc"
+$NOBODY ln -s "$T/victim" "$UDIR/etc/.netd.lock"
+netd_in() { # netd_in CONFIG RUN STATE: a netd that must refuse to start
+	timeout 10 ip netns exec "$NETD_NS" "$NETD" --foreground --config-dir "$1" \
+		--run-dir "$2" --state-dir "$3" --socket "$T/other.sock"
+}
+fails "dirs: a config dir made by another user is refused, naming it" \
+	"--config-dir $UDIR/etc: $UDIR belongs to another user" \
+	netd_in "$UDIR/etc" "$T/r2" "$T/s2"
+ok "dirs: ...and the file its lock symlink points to is intact" cmp "$T/victim" "$T/victim.orig"
+install -d -m 0777 "$PUB/open"
+fails "dirs: a run dir others may write to is refused" \
+	"--run-dir $PUB/open: $PUB/open is writable by other users" \
+	netd_in "$T/c3" "$PUB/open" "$T/s3"
+install -d -o nobody -m 0755 "$PUB/up"
+fails "dirs: a state dir under another user's directory is refused" \
+	"--state-dir $PUB/up/lib: $PUB/up belongs to another user" \
+	netd_in "$T/c4" "$T/r4" "$PUB/up/lib"
+mkdir -p "$T/c5"
+ln -s "$T/victim" "$T/c5/.netd.lock"
+fails "dirs: a symlink where the lock goes is not followed" \
+	"cannot open $T/c5/.netd.lock: Too many levels of symbolic links" \
+	netd_in "$T/c5" "$T/r5" "$T/s5"
+ok "dirs: ...and its target is intact" cmp "$T/victim" "$T/victim.orig"
+
 # --- consoles are not for everyone ------------------------------------------
 fails "lab-console: an unprivileged user may not read consoles" "needs root" \
 	$NOBODY "$NETCTL" lab console somelab someguest
