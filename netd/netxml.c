@@ -18,7 +18,11 @@
 
 enum vtype {
 	V_STR,	    /* any text */
-	V_NONEMPTY, /* any non-empty text */
+	V_LINE,	    /* text on one line: no control characters */
+	V_NONEMPTY, /* a non-empty V_LINE */
+	V_PATH,	    /* an absolute path, V_LINE */
+	V_HOSTNAME, /* a host name for a DHCP reservation */
+	V_LABEL,    /* one DNS label (an SRV service) */
 	V_NETNAME,
 	V_UUID,
 	V_YESNO,
@@ -113,7 +117,7 @@ static const struct cspec no_children[] = {CEND};
 
 TEXT_ELEM(e_name, "name", V_NETNAME);
 TEXT_ELEM(e_uuid, "uuid", V_UUID);
-TEXT_ELEM(e_title, "title", V_STR);
+TEXT_ELEM(e_title, "title", V_LINE);
 TEXT_ELEM(e_description, "description", V_STR);
 static const struct espec e_metadata = {
 	"metadata", NULL, no_attrs, no_children, false, V_STR, true};
@@ -170,14 +174,14 @@ LEAF(e_domain, "domain", a_domain);
 static const struct aspec a_forwarder[] = {A("domain", V_DNSNAME),
 					   A("addr", V_IP), AEND};
 LEAF(e_forwarder, "forwarder", a_forwarder);
-static const struct aspec a_txt[] = {AR("name", V_DNSNAME), AR("value", V_STR),
+static const struct aspec a_txt[] = {AR("name", V_DNSNAME), AR("value", V_LINE),
 				     AEND};
 LEAF(e_txt, "txt", a_txt);
 static const struct aspec a_srv[] = {
-	AR("service", V_NONEMPTY), AER("protocol", "tcp|udp"),
-	A("domain", V_DNSNAME),	   A("target", V_NONEMPTY),
-	AU("port", 0, 65535),	   AU("priority", 0, 65535),
-	AU("weight", 0, 65535),	   AEND};
+	AR("service", V_LABEL), AER("protocol", "tcp|udp"),
+	A("domain", V_DNSNAME), A("target", V_DNSNAME),
+	AU("port", 0, 65535),	AU("priority", 0, 65535),
+	AU("weight", 0, 65535), AEND};
 LEAF(e_srv, "srv", a_srv);
 TEXT_ELEM(e_hostname, "hostname", V_DNSNAME);
 static const struct aspec a_dns_host[] = {AR("ip", V_IP), AEND};
@@ -213,7 +217,7 @@ NODE(e_bandwidth, "bandwidth", a_bandwidth, c_bandwidth);
 static const struct aspec a_port[] = {A("isolated", V_YESNO), AEND};
 LEAF(e_port, "port", a_port);
 
-static const struct aspec a_tftp[] = {AR("root", V_NONEMPTY), AEND};
+static const struct aspec a_tftp[] = {AR("root", V_PATH), AEND};
 LEAF(e_tftp, "tftp", a_tftp);
 static const struct aspec a_lease[] = {
 	AUR("expiry", 0, U64), AE("unit", "seconds|minutes|hours"), AEND};
@@ -223,7 +227,7 @@ static const struct aspec a_range[] = {AR("start", V_IP), AR("end", V_IP),
 				       AEND};
 NODE(e_range, "range", a_range, c_leased);
 static const struct aspec a_dhcp_host[] = {A("mac", V_MAC), A("id", V_DUID),
-					   A("name", V_NONEMPTY),
+					   A("name", V_HOSTNAME),
 					   AR("ip", V_IP), AEND};
 NODE(e_dhcp_host, "host", a_dhcp_host, c_leased);
 static const struct aspec a_bootp[] = {AR("file", V_NONEMPTY),
@@ -267,7 +271,7 @@ static const struct cspec c_portgroup[] = {
 	{&e_vlan, 0, 1}, {&e_virtualport, 0, 1}, {&e_bandwidth, 0, 1}, CEND};
 NODE(e_portgroup, "portgroup", a_portgroup, c_portgroup);
 
-static const struct aspec a_option[] = {AR("value", V_STR), AEND};
+static const struct aspec a_option[] = {AR("value", V_NONEMPTY), AEND};
 static const struct espec e_option = {
 	"option", NETXML_DNSMASQ_NS, a_option, no_children, false, V_STR,
 	false};
@@ -399,14 +403,16 @@ static bool valid_uuid(const char *s)
 	return nf_uuid_parse(s, u) == 0;
 }
 
+/* What the kernel takes as a link name, narrowed to what every consumer
+ * of it reads literally: dnsmasq's interface= (',' '#' '"' split or end
+ * it), nft strings and sysfs paths. */
 static bool valid_dev(const char *s)
 {
 	size_t n = strlen(s);
 	if (n == 0 || n > 15 || !strcmp(s, ".") || !strcmp(s, ".."))
 		return false;
 	for (const char *p = s; *p; p++)
-		if (*p == '/' || isspace((unsigned char)*p) || *p == ':' ||
-		    (unsigned char)*p < 0x21 || (unsigned char)*p > 0x7e)
+		if (!isalnum((unsigned char)*p) && !strchr("_.+%-", *p))
 			return false;
 	return true;
 }
@@ -417,6 +423,52 @@ static bool valid_dnsname(const char *s)
 		return false;
 	for (const char *p = s; *p; p++)
 		if (!isalnum((unsigned char)*p) && !strchr("._-", *p))
+			return false;
+	return true;
+}
+
+static bool one_line(const char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			return false;
+	return true;
+}
+
+/* A reservation's name goes into dnsmasq's hostsfile, whose fields are
+ * told apart by their form: a name with ':' is read as a MAC or an id, a
+ * dotted quad as the address, digits as the lease time, and "ignore" or
+ * "infinite" as flags. So: labels of letters, digits, '-' and '_', the
+ * first starting with a letter (libvirt's rule), and no keyword. */
+static bool valid_hostname(const char *s)
+{
+	size_t n = strlen(s), label = 0;
+	if (!n || n > 253 || !isalpha((unsigned char)s[0]) ||
+	    !strcasecmp(s, "ignore") || !strcasecmp(s, "infinite"))
+		return false;
+	for (const char *p = s; *p; p++) {
+		if (*p == '.') {
+			if (!label || !p[1])
+				return false;
+			label = 0;
+		} else if (isalnum((unsigned char)*p) || *p == '-' ||
+			   *p == '_') {
+			if (++label > 63)
+				return false;
+		} else {
+			return false;
+		}
+	}
+	return true;
+}
+
+static bool valid_label(const char *s)
+{
+	size_t n = strlen(s);
+	if (!n || n > 63)
+		return false;
+	for (; *s; s++)
+		if (!isalnum((unsigned char)*s) && *s != '-' && *s != '_')
 			return false;
 	return true;
 }
@@ -476,9 +528,29 @@ static bool check_value(enum vtype t, const char *v, const struct aspec *as,
 
 	switch (t) {
 	case V_STR: return true;
+	case V_LINE:
+		snprintf(exp, n,
+			 "text on one line, without control characters");
+		return one_line(v);
 	case V_NONEMPTY:
-		snprintf(exp, n, "a non-empty value");
-		return *v != '\0';
+		snprintf(exp, n,
+			 "a non-empty value on one line, without control "
+			 "characters");
+		return *v != '\0' && one_line(v);
+	case V_PATH:
+		snprintf(exp, n,
+			 "an absolute path, without control characters");
+		return v[0] == '/' && one_line(v);
+	case V_HOSTNAME:
+		snprintf(exp, n,
+			 "a host name: letters, digits, '-' and '_' in labels "
+			 "separated by '.', starting with a letter, and not "
+			 "'ignore' or 'infinite' (dnsmasq's keywords)");
+		return valid_hostname(v);
+	case V_LABEL:
+		snprintf(exp, n,
+			 "a name of 1 to 63 letters, digits, '-' or '_'");
+		return valid_label(v);
 	case V_NETNAME:
 		snprintf(exp, n,
 			 "a name of 1 to 200 bytes without '/', control "
@@ -522,8 +594,8 @@ static bool check_value(enum vtype t, const char *v, const struct aspec *as,
 		return nf_addr_parse(v, &a) == 0 && a.family == AF_INET;
 	case V_DEV:
 		snprintf(exp, n,
-			 "a device name of 1 to 15 bytes without '/', ':' "
-			 "or white space");
+			 "a device name of 1 to 15 bytes of letters, digits, "
+			 "'_', '.', '+', '-' (and '%%' in a template)");
 		return valid_dev(v);
 	case V_DNSNAME:
 		snprintf(exp, n, "a DNS name (letters, digits, '.', '-', '_')");
@@ -1822,27 +1894,27 @@ int netxml_fill_defaults(struct netxml *nx,
 
 /* ---------------------------------------------------------- formatting */
 
+/* Escapes for XML; in attributes also the white space a parser would
+ * normalise to spaces, and \r everywhere (a parser folds CRLF to LF), so
+ * what is stored reads back exactly. */
 static void esc(struct nf_buf *b, const char *s, bool in_attr)
 {
 	for (; *s; s++) {
 		switch (*s) {
-		case '&': nf_buf_add(b, "&amp;", 5); break;
-		case '<': nf_buf_add(b, "&lt;", 4); break;
-		case '>': nf_buf_add(b, "&gt;", 4); break;
-		case '\'':
-			if (in_attr) {
-				nf_buf_add(b, "&apos;", 6);
-				break;
-			}
-			/* fall through */
-		case '"':
-			if (in_attr && *s == '"') {
-				nf_buf_add(b, "&quot;", 6);
-				break;
-			}
-			/* fall through */
-		default: nf_buf_add(b, s, 1);
+		case '&': nf_buf_add(b, "&amp;", 5); continue;
+		case '<': nf_buf_add(b, "&lt;", 4); continue;
+		case '>': nf_buf_add(b, "&gt;", 4); continue;
+		case '\r': nf_buf_add(b, "&#13;", 5); continue;
 		}
+		if (in_attr) {
+			switch (*s) {
+			case '\'': nf_buf_add(b, "&apos;", 6); continue;
+			case '"': nf_buf_add(b, "&quot;", 6); continue;
+			case '\n': nf_buf_add(b, "&#10;", 5); continue;
+			case '\t': nf_buf_add(b, "&#9;", 4); continue;
+			}
+		}
+		nf_buf_add(b, s, 1);
 	}
 }
 

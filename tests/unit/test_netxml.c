@@ -297,6 +297,73 @@ static void test_dnsmasq_options_and_metadata(void **st)
 		"namespace 'urn:other' is not allowed", NULL);
 }
 
+/* Every field that reaches dnsmasq's config or hostsfile, a file path or
+ * a link name is checked at parse time: what would end its line, split
+ * its fields or make it another dnsmasq keyword is refused, naming the
+ * element, attribute and line. */
+static void test_injection_refused(void **st)
+{
+	(void)st;
+	rejects(NET("<dns><txt name='t' value='x&#10;dhcp-script=/tmp/s'/>"
+		    "</dns>"),
+		"line 1: <txt>", "value=", "one line", NULL);
+	rejects(NET("<dns><srv service='s' protocol='tcp' "
+		    "target='a,b'/></dns>"),
+		"<srv>", "target=", NULL);
+	rejects(NET("<dns><srv service='s,x' protocol='tcp'/></dns>"), "<srv>",
+		"service=", NULL);
+	rejects(NET("<dns><host ip='10.0.0.1'><hostname>a&#10;b"
+		    "</hostname></host></dns>"),
+		"<hostname>", NULL);
+	rejects(IP24("<host mac='52:54:00:00:00:02' name='vm2,ignore' "
+		     "ip='192.168.10.2'/>"),
+		"<host>", "name='vm2,ignore'", "host name", NULL);
+	rejects(IP24("<host mac='52:54:00:00:00:02' name='ignore' "
+		     "ip='192.168.10.2'/>"),
+		"name='ignore'", "keywords", NULL);
+	rejects(IP24("<host mac='52:54:00:00:00:02' name='vm&#10;52:54:00:"
+		     "00:00:09,192.168.10.9' ip='192.168.10.2'/>"),
+		"<host>", "name=", NULL);
+	rejects(IP24("<host mac='52:54:00:00:00:02' name='3600' "
+		     "ip='192.168.10.2'/>"),
+		"name='3600'", NULL);
+	rejects(NET("<ip address='192.168.10.1' prefix='24'>"
+		    "<tftp root='tftp'/></ip>"),
+		"<tftp>", "absolute path", NULL);
+	rejects(NET("<ip address='192.168.10.1' prefix='24'>"
+		    "<tftp root='/srv&#10;enable-dbus'/></ip>"),
+		"<tftp>", NULL);
+	rejects(IP24("<range start='192.168.10.2' end='192.168.10.9'/>"
+		     "<bootp file='a&#10;conf-file=/etc/x'/>"),
+		"<bootp>", "file=", NULL);
+	rejects(NET("<bridge name='br,eth0'/>"), "<bridge>", "name=", NULL);
+	rejects(NET("<title>a&#10;b</title>"), "<title>", NULL);
+	rejects("<network xmlns:dnsmasq='" NETXML_DNSMASQ_NS "'><name>t"
+		"</name><dnsmasq:options><dnsmasq:option value='a&#10;"
+		"dhcp-script=/x'/></dnsmasq:options></network>",
+		"<option>", "value=", NULL);
+}
+
+/* What is stored comes back exactly, white space and all. */
+static void test_exact_round_trip(void **st)
+{
+	(void)st;
+	const char *xml =
+		NET("<description>two&#13;\nlines\tand a tab</description>"
+		    "<dns><txt name='t' value='a, b #c \"d\"'/></dns>");
+	struct netxml *a = ok_parse(xml);
+	char *one = netxml_format(a);
+	struct netxml *b = ok_parse(one);
+	char *two = netxml_format(b);
+	assert_string_equal(one, two);
+	assert_non_null(strstr(one, "two&#13;\nlines\tand a tab"));
+	assert_string_equal(b->def.txts[0].value, "a, b #c \"d\"");
+	free(one);
+	free(two);
+	netxml_free(a);
+	netxml_free(b);
+}
+
 static void test_leases(void **st)
 {
 	(void)st;
@@ -324,6 +391,8 @@ int main(void)
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_dnsmasq_options_and_metadata),
 		cmocka_unit_test(test_leases),
+		cmocka_unit_test(test_injection_refused),
+		cmocka_unit_test(test_exact_round_trip),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
