@@ -88,24 +88,28 @@ static void rebind(struct vpci_dev *d)
 				 d->msix[v].hi, d->msix[v].data);
 	for (unsigned i = 0; i < d->nq; i++) {
 		struct vpci_queue *q = &d->q[i];
-		unsigned v = q->vector;
-		bool want = d->active && q->enabled && d->msix_on &&
-			    v < d->nvec && !vector_masked(d, v);
-		if (want == q->irqfd)
+		unsigned v = q->vector; /* guest-written: bounded here */
+		int want = d->active && q->enabled && d->msix_on &&
+					   v < d->nvec && !vector_masked(d, v)
+				   ? (int)v
+				   : -1;
+		if (want == q->bound)
 			continue;
 		struct epoll_event ev = {.events = EPOLLIN, .data.u32 = i};
-		if (want) {
-			epoll_ctl(d->epfd, EPOLL_CTL_DEL, q->callfd, NULL);
-			if (vm_irqfd(d->vm, q->callfd, d->gsi[v], true) < 0) {
-				epoll_ctl(d->epfd, EPOLL_CTL_ADD, q->callfd,
-					  &ev);
-				continue;
-			}
-		} else {
-			vm_irqfd(d->vm, q->callfd, d->gsi[q->vector], false);
+		/* off the route it is on (which the guest may have changed
+		 * since), then onto the one it wants */
+		if (q->bound >= 0) {
+			vm_irqfd(d->vm, q->callfd, d->gsi[q->bound], false);
 			epoll_ctl(d->epfd, EPOLL_CTL_ADD, q->callfd, &ev);
+			q->bound = -1;
 		}
-		q->irqfd = want;
+		if (want < 0)
+			continue;
+		epoll_ctl(d->epfd, EPOLL_CTL_DEL, q->callfd, NULL);
+		if (vm_irqfd(d->vm, q->callfd, d->gsi[want], true) < 0)
+			epoll_ctl(d->epfd, EPOLL_CTL_ADD, q->callfd, &ev);
+		else
+			q->bound = want;
 	}
 	/* vectors unmasked with something pending fire now */
 	for (unsigned v = 0; v < d->nvec && d->msix_on; v++)
@@ -116,7 +120,7 @@ static void rebind(struct vpci_dev *d)
 static void relay_queue(struct vpci_dev *d, unsigned i)
 {
 	struct vpci_queue *q = &d->q[i];
-	if (!d->active || q->irqfd)
+	if (!d->active || q->bound >= 0)
 		return;
 	if (d->msix_on) {
 		if (q->vector < d->nvec)
@@ -520,8 +524,10 @@ int vpci_init(struct vpci_dev *d, struct vm *vm, const char *name,
 	d->nq = nq;
 	d->nvec = nq + 1;
 	d->epfd = d->cfg_efd = d->stop_efd = -1;
-	for (unsigned i = 0; i < VPCI_MAX_QUEUES; i++)
+	for (unsigned i = 0; i < VPCI_MAX_QUEUES; i++) {
 		d->q[i].kickfd = d->q[i].callfd = -1;
+		d->q[i].bound = -1;
+	}
 	pthread_mutex_init(&d->lock, NULL);
 	if (nq > VPCI_MAX_QUEUES)
 		return nf_errf(e, EINVAL, "%s: too many queues", name);

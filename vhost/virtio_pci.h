@@ -38,7 +38,8 @@ struct vpci_queue {
 	bool enabled;
 	uint16_t vector;
 	int kickfd, callfd;
-	bool irqfd, ioeventfd;
+	int bound; /* the vector whose route holds callfd (irqfd), or -1 */
+	bool ioeventfd;
 	bool sync; /* kicks exit to ops->notify (control queues) */
 };
 
