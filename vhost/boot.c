@@ -152,28 +152,26 @@ static int set_boot_cpu(struct vm *vm, uint64_t entry, uint32_t ebx,
 	return 0;
 }
 
-static int load_initrd(struct vm *vm, const char *path, uint64_t lo,
+/* The initrd as loaded (read by the caller): bytes, length, its name. */
+struct initrd {
+	const char *img, *name;
+	size_t len;
+};
+
+static int load_initrd(struct vm *vm, const struct initrd *rd, uint64_t lo,
 		       uint64_t max, uint64_t *gpa, uint64_t *size,
 		       struct nf_err *e)
 {
-	char *img;
-	size_t len;
-	int r = nf_read_path(path, vm->mem_size, &img, &len, e);
-	if (r < 0)
-		return r;
 	uint64_t top = max + 1 < vm->mem_size ? max + 1 : vm->mem_size;
-	if (len > top || ((top - len) & ~0xfffull) < lo) {
-		free(img);
+	if (rd->len > top || ((top - rd->len) & ~0xfffull) < lo)
 		return nf_errf(e, ENOMEM,
 			       "the initrd %s (%zu bytes) does not fit between "
 			       "the kernel and %#llx (--mem is %zu MiB)",
-			       path, len, (unsigned long long)top,
+			       rd->name, rd->len, (unsigned long long)top,
 			       vm->mem_size >> 20);
-	}
-	*gpa = (top - len) & ~0xfffull;
-	*size = len;
-	memcpy(vm_guest(vm, *gpa, len), img, len);
-	free(img);
+	*gpa = (top - rd->len) & ~0xfffull;
+	*size = rd->len;
+	memcpy(vm_guest(vm, *gpa, rd->len), rd->img, rd->len);
 	return 0;
 }
 
@@ -350,7 +348,8 @@ static void write_mptable(struct vm *vm)
 }
 
 static int load_pvh(struct vm *vm, const char *path, const char *img,
-		    size_t len, const char *initrd, size_t cl, struct nf_err *e)
+		    size_t len, const struct initrd *initrd, size_t cl,
+		    struct nf_err *e)
 {
 	struct elf_seg segs[64];
 	size_t nsegs;
@@ -442,7 +441,7 @@ static bool is_bzimage(const char *img, size_t len)
 }
 
 static int load_bzimage(struct vm *vm, const char *path, const char *img,
-			size_t len, const char *initrd, size_t cl,
+			size_t len, const struct initrd *initrd, size_t cl,
 			struct nf_err *e)
 {
 	uint16_t version;
@@ -503,29 +502,55 @@ static int load_bzimage(struct vm *vm, const char *path, const char *img,
 	return set_boot_cpu(vm, KERNEL_GPA, 0, ZEROPAGE_GPA, e);
 }
 
-int vm_load_kernel(struct vm *vm, const char *kernel, const char *initrd,
-		   const char *cmdline, struct nf_err *e)
+int vm_boot_image(struct vm *vm, const char *name, const char *img, size_t len,
+		  const char *initrd, size_t initrd_len,
+		  const char *initrd_name, const char *cmdline,
+		  struct nf_err *e)
 {
-	char *img = NULL;
-	size_t len;
 	size_t cl = cmdline ? strlen(cmdline) : 0;
+	struct initrd rd = {initrd, initrd_name, initrd_len};
 	if (cl >= CMDLINE_MAX)
 		return nf_errf(e, E2BIG, "the command line is over %u bytes",
 			       CMDLINE_MAX - 1);
-	int r = nf_read_path(kernel, vm->mem_size, &img, &len, e);
-	if (r < 0)
-		return r;
 	memcpy(vm_guest(vm, CMDLINE_GPA, CMDLINE_MAX), cmdline ? cmdline : "",
 	       cl + 1);
 	write_acpi(vm);
 	write_mptable(vm);
 	if (is_bzimage(img, len))
-		r = load_bzimage(vm, kernel, img, len, initrd, cl, e);
-	else if (len >= 4 && !memcmp(img, ELFMAG, SELFMAG))
-		r = load_pvh(vm, kernel, img, len, initrd, cl, e);
-	else
-		r = nf_errf(e, ENOEXEC,
-			    "%s is neither a bzImage nor an ELF file", kernel);
+		return load_bzimage(vm, name, img, len, initrd ? &rd : NULL, cl,
+				    e);
+	if (len >= 4 && !memcmp(img, ELFMAG, SELFMAG))
+		return load_pvh(vm, name, img, len, initrd ? &rd : NULL, cl, e);
+	return nf_errf(e, ENOEXEC, "%s is neither a bzImage nor an ELF file",
+		       name);
+}
+
+/* A file named on the command line, or fd:N (inherited, read from its
+ * start: netd hands one open kernel to many guests). */
+static int read_image(const char *spec, size_t max, char **img, size_t *len,
+		      struct nf_err *e)
+{
+	char *end;
+	if (strncmp(spec, "fd:", 3))
+		return nf_read_path(spec, max, img, len, e);
+	long fd = strtol(spec + 3, &end, 10);
+	if (end == spec + 3 || *end || fd < 0 || fd > 65535)
+		return nf_errf(e, EINVAL, "'%s' is not fd:N", spec);
+	return nf_read_fd((int)fd, max, img, len, spec, e);
+}
+
+int vm_load_kernel(struct vm *vm, const char *kernel, const char *initrd,
+		   const char *cmdline, struct nf_err *e)
+{
+	char *img = NULL, *rd = NULL;
+	size_t len, rlen = 0;
+	int r = read_image(kernel, vm->mem_size, &img, &len, e);
+	if (r == 0 && initrd)
+		r = read_image(initrd, vm->mem_size, &rd, &rlen, e);
+	if (r == 0)
+		r = vm_boot_image(vm, kernel, img, len, rd, rlen, initrd,
+				  cmdline, e);
 	free(img);
+	free(rd);
 	return r;
 }

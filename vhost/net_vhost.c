@@ -24,12 +24,15 @@
 	 F(VIRTIO_RING_F_INDIRECT_DESC) | F(VIRTIO_NET_F_MRG_RXBUF))
 
 /* On failure nothing stays open, so a fallback holds no vhost device. */
-int vnet_vhost_open(struct vnet *n, struct nf_err *e)
+int vnet_vhost_open(struct vnet *n, const int *fds, struct nf_err *e)
 {
 	int r = 0;
+	for (unsigned p = 0; fds && p < n->pairs; p++)
+		n->vhostfd[p] = fds[p]; /* ours now, closed on failure too */
 	for (unsigned p = 0; p < n->pairs && r == 0; p++) {
 		uint64_t f = 0;
-		int fd = open("/dev/vhost-net", O_RDWR | O_CLOEXEC);
+		int fd = fds ? fds[p]
+			     : open("/dev/vhost-net", O_RDWR | O_CLOEXEC);
 		if (fd < 0) {
 			r = nf_errf(e, errno, "cannot open /dev/vhost-net: %s",
 				    strerror(errno));

@@ -15,9 +15,11 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/signalfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "../netd/proto.h"
+#include "seccomp.h"
 #include "virtio_net.h"
 #include "vm.h"
 
@@ -26,6 +28,7 @@
 struct net_spec {
 	const char *network, *tap; /* netd network, or TAP name */
 	int fd;			   /* or an inherited TAP fd */
+	int vhost_fd;		   /* and an inherited /dev/vhost-net fd */
 	char mac[18], ip[64], ifname[16];
 	unsigned queues;
 	enum vnet_vhost vhost;
@@ -36,20 +39,24 @@ struct net_spec {
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: netvm run --kernel PATH [--initrd PATH] [--cmdline "
-		   "STR]\n"
-		   "         [--mem SIZE] [--cpus N] [--name NAME]\n"
-		   "         [--console stdio|file:PATH|none] [--status PATH]\n"
-		   "         [--log-level LEVEL] [--net SPEC ...]\n"
-		   "  SPEC: "
-		   "NETWORK[,mac=M][,ip=A][,queues=N][,vhost=on|off|auto]\n"
-		   "        (a port from netd; NETD_SOCKET or "
-		   "/run/netd/netd.sock)\n"
-		   "     or tap=IFNAME[,mac=M][,queues=N][,vhost=...]\n"
-		   "     or fd=N[,mac=M][,vhost=...] (an open TAP fd)\n"
-		   "  SIZE takes K, M or G (default 64M)\n"
-		   "exit status: 0 power-off, 1 error, 2 reset, 3 guest crash "
-		   "(triple fault), 4 stopped by SIGTERM/SIGINT\n");
+	fprintf(f,
+		"usage: netvm run --kernel PATH|fd:N [--initrd PATH|fd:N] "
+		"[--cmdline STR]\n"
+		"         [--mem SIZE] [--cpus N] [--name NAME] [--kvm-fd N]\n"
+		"         [--console stdio|file:PATH|fd:N|none] "
+		"[--console-max SIZE]\n"
+		"         [--status PATH] [--seccomp on|off]\n"
+		"         [--log-level LEVEL] [--net SPEC ...]\n"
+		"  SPEC: "
+		"NETWORK[,mac=M][,ip=A][,queues=N][,vhost=on|off|auto]\n"
+		"        (a port from netd; NETD_SOCKET or "
+		"/run/netd/netd.sock)\n"
+		"     or tap=IFNAME[,mac=M][,queues=N][,vhost=...]\n"
+		"     or fd=N[,vhost-fd=M][,mac=M][,vhost=...] (an open TAP "
+		"fd)\n"
+		"  SIZE takes K, M or G (default 64M; console 4M)\n"
+		"exit status: 0 power-off, 1 error, 2 reset, 3 guest crash "
+		"(triple fault), 4 stopped by SIGTERM/SIGINT\n");
 }
 
 static int parse_size(const char *s, size_t *out)
@@ -98,7 +105,7 @@ static int parse_uint(const char *s, unsigned max, unsigned *out)
 static int parse_net(char *spec, struct net_spec *n, struct nf_err *e)
 {
 	memset(n, 0, sizeof(*n));
-	n->fd = -1;
+	n->fd = n->vhost_fd = -1;
 	n->queues = 1;
 	for (unsigned i = 0; i < VNET_MAX_PAIRS; i++)
 		n->fds[i] = -1;
@@ -123,6 +130,14 @@ static int parse_net(char *spec, struct net_spec *n, struct nf_err *e)
 					       "descriptor number",
 					       v);
 			n->fd = (int)fd;
+		} else if (!strcmp(tok, "vhost-fd")) {
+			if (parse_uint(v, 65535, &fd) < 0)
+				return nf_errf(
+					e, EINVAL,
+					"--net: vhost-fd=%s is not a file "
+					"descriptor number",
+					v);
+			n->vhost_fd = (int)fd;
 		} else if (!strcmp(tok, "mac")) {
 			uint8_t m[6];
 			if (nf_mac_parse(v, m) < 0 || (m[0] & 1))
@@ -162,6 +177,8 @@ static int parse_net(char *spec, struct net_spec *n, struct nf_err *e)
 			       "--net needs a NETWORK, tap=IFNAME or fd=N");
 	if (n->fd >= 0 && n->queues != 1)
 		return nf_errf(e, EINVAL, "--net fd=N has one queue");
+	if (n->vhost_fd >= 0 && n->fd < 0)
+		return nf_errf(e, EINVAL, "--net vhost-fd= goes with fd=");
 	if (n->ip[0] && !n->network)
 		return nf_errf(e, EINVAL,
 			       "--net ip= needs a netd network (netd pins it)");
@@ -273,7 +290,7 @@ static int setup_net(struct vm *vm, struct net_spec *n, unsigned idx,
 	char dname[32];
 	snprintf(dname, sizeof(dname), "net%u", idx);
 	r = vnet_create(&n->dev, vm, dname, mac, n->fds, n->queues, n->vhost,
-			e);
+			n->vhost_fd >= 0 ? &n->vhost_fd : NULL, e);
 	for (unsigned i = 0; i < VNET_MAX_PAIRS; i++)
 		n->fds[i] = -1; /* the device owns them now */
 	n->created = true;
@@ -373,12 +390,17 @@ int main(int argc, char **argv)
 		{"status", required_argument, NULL, 's'},
 		{"net", required_argument, NULL, 'N'},
 		{"log-level", required_argument, NULL, 'l'},
+		{"kvm-fd", required_argument, NULL, 'K'},
+		{"console-max", required_argument, NULL, 'X'},
+		{"seccomp", required_argument, NULL, 'Z'},
 		{"help", no_argument, NULL, 'h'},
 		{0}};
 	const char *kernel = NULL, *initrd = NULL, *cmdline = "",
 		   *console = "stdio", *name = NULL, *status = NULL;
-	size_t mem = 64u << 20;
-	unsigned cpus = 1, nnets = 0;
+	size_t mem = 64u << 20, console_max = CONSOLE_CAP_DEFAULT;
+	unsigned cpus = 1, nnets = 0, kvm_fd;
+	int kvm = -1;
+	bool seccomp = true;
 	static struct net_spec nets[MAX_NETS];
 	struct nf_err e = {0};
 	static struct vm vm;
@@ -434,6 +456,31 @@ int main(int argc, char **argv)
 				return 1;
 			}
 			break;
+		case 'K':
+			if (parse_uint(optarg, 65535, &kvm_fd) < 0) {
+				fprintf(stderr,
+					"netvm: --kvm-fd takes an fd\n");
+				return 1;
+			}
+			kvm = (int)kvm_fd;
+			break;
+		case 'X':
+			if (parse_size(optarg, &console_max) < 0) {
+				fprintf(stderr,
+					"netvm: --console-max '%s' is not "
+					"a size like 4M\n",
+					optarg);
+				return 1;
+			}
+			break;
+		case 'Z':
+			if (strcmp(optarg, "on") && strcmp(optarg, "off")) {
+				fprintf(stderr, "netvm: --seccomp takes on or "
+						"off\n");
+				return 1;
+			}
+			seccomp = !strcmp(optarg, "on");
+			break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 1;
 		}
@@ -447,19 +494,9 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	nf_log_init("netvm", false, level);
-	FILE *cons = NULL;
-	if (!strcmp(console, "stdio")) {
-		cons = stdout;
-	} else if (!strncmp(console, "file:", 5)) {
-		cons = fopen(console + 5, "w");
-		if (!cons) {
-			fprintf(stderr, "netvm: cannot open %s: %s\n",
-				console + 5, strerror(errno));
-			return 1;
-		}
-	} else if (strcmp(console, "none")) {
-		fprintf(stderr, "netvm: --console takes stdio, file:PATH or "
-				"none\n");
+	static struct console cons;
+	if (console_open(&cons, console, console_max, &e) < 0) {
+		fprintf(stderr, "netvm: %s\n", e.msg);
 		return 1;
 	}
 	/* signals arrive on the signalfd; every thread inherits the mask */
@@ -473,12 +510,17 @@ int main(int argc, char **argv)
 	sigdelset(&sigs, SIGPIPE);
 	int sfd = signalfd(-1, &sigs, SFD_CLOEXEC);
 	uint64_t t0 = nf_now_ns();
-	int rc = vm_create(&vm, mem, cpus, &e);
+	int rc = vm_create(&vm, mem, cpus, kvm, &e);
 	for (unsigned i = 0; rc == 0 && i < nnets; i++)
 		rc = setup_net(&vm, &nets[i], i, name, &e);
 	if (rc == 0)
 		rc = vm_load_kernel(&vm, kernel, initrd, cmdline, &e);
-	vm.console = cons;
+	vm.console = &cons;
+	/* from here on the guest runs: nothing more to open or create (the
+	 * time zone, which glibc loads on the first RTC read, is loaded now) */
+	tzset();
+	if (rc == 0 && seccomp)
+		rc = netvm_seccomp(status || level >= NF_LOG_DEBUG, &e);
 	if (rc == 0)
 		rc = vm_start(&vm, &e);
 	enum vm_exit how = VM_ERROR;
@@ -513,11 +555,7 @@ int main(int argc, char **argv)
 				close(nets[i].fds[q]);
 	}
 	vm_destroy(&vm);
-	if (cons) {
-		fflush(cons);
-		if (cons != stdout)
-			fclose(cons);
-	}
+	console_close(&cons);
 	if (rc < 0)
 		return 1;
 	switch (how) {

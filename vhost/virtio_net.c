@@ -207,7 +207,7 @@ const char *vnet_backend(const struct vnet *n)
 
 int vnet_create(struct vnet *n, struct vm *vm, const char *name,
 		const uint8_t mac[6], const int *tapfds, unsigned pairs,
-		enum vnet_vhost vhost, struct nf_err *e)
+		enum vnet_vhost vhost, const int *vhostfds, struct nf_err *e)
 {
 	memset(n, 0, sizeof(*n));
 	snprintf(n->name, sizeof(n->name), "%s", name);
@@ -231,9 +231,12 @@ int vnet_create(struct vnet *n, struct vm *vm, const char *name,
 				       "header (TUNSETVNETHDRSZ: %s)",
 				       name, tapfds[i], strerror(errno));
 	}
+	if (vhost == VNET_VHOST_OFF && vhostfds)
+		for (unsigned i = 0; i < pairs; i++)
+			close(vhostfds[i]);
 	if (vhost != VNET_VHOST_OFF) {
 		struct nf_err ve = {0};
-		if (vnet_vhost_open(n, &ve) == 0) {
+		if (vnet_vhost_open(n, vhostfds, &ve) == 0) {
 			n->vhost = true;
 		} else if (vhost == VNET_VHOST_ON) {
 			return nf_errf(e, ve.code, "%s: vhost=on: %s", name,

@@ -31,20 +31,23 @@ struct vnet {
 	bool running[VNET_MAX_PAIRS];
 };
 
-/* Takes ownership of the TAP fds. vhost: on (fail if vhost-net cannot be
- * used), off, or auto (vhost-net when /dev/vhost-net works, otherwise the
- * userspace backend, said in one log line). */
+/* Takes ownership of the TAP fds (and of vhostfds: open /dev/vhost-net
+ * fds, one per pair, for a netvm that may not open it itself; NULL: it
+ * opens them). vhost: on (fail if vhost-net cannot be used), off, or auto
+ * (vhost-net when it works, otherwise the userspace backend, said in one
+ * log line). */
 int vnet_create(struct vnet *n, struct vm *vm, const char *name,
 		const uint8_t mac[6], const int *tapfds, unsigned pairs,
-		enum vnet_vhost vhost, struct nf_err *e);
+		enum vnet_vhost vhost, const int *vhostfds, struct nf_err *e);
 void vnet_destroy(struct vnet *n);
 const char *vnet_backend(const struct vnet *n);
 
 /* The backends (net_user.c, net_vhost.c): start/stop one queue pair. */
 int vnet_user_start(struct vnet *n, unsigned pair, struct nf_err *e);
 void vnet_user_stop(struct vnet *n, unsigned pair);
-/* Opens /dev/vhost-net for every pair and checks its features. */
-int vnet_vhost_open(struct vnet *n, struct nf_err *e);
+/* Opens /dev/vhost-net for every pair (or takes fds, NULL: opens) and
+ * checks its features. */
+int vnet_vhost_open(struct vnet *n, const int *fds, struct nf_err *e);
 int vnet_vhost_start(struct vnet *n, unsigned pair, struct nf_err *e);
 void vnet_vhost_stop(struct vnet *n, unsigned pair);
 

@@ -55,7 +55,8 @@ static int setup_cpu(struct vm *vm, struct vm_cpu *c, int msz,
 
 static int set_routes(struct vm *vm);
 
-int vm_create(struct vm *vm, size_t mem_size, unsigned ncpus, struct nf_err *e)
+int vm_create(struct vm *vm, size_t mem_size, unsigned ncpus, int kvm,
+	      struct nf_err *e)
 {
 	memset(vm, 0, sizeof(*vm));
 	vm->kvm = vm->fd = vm->exit_fd = -1;
@@ -71,7 +72,7 @@ int vm_create(struct vm *vm, size_t mem_size, unsigned ncpus, struct nf_err *e)
 		return nf_errf(e, EINVAL,
 			       "guest memory must be 2 MiB to 3 GiB (below the "
 			       "32-bit PCI hole)");
-	vm->kvm = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	vm->kvm = kvm >= 0 ? kvm : open("/dev/kvm", O_RDWR | O_CLOEXEC);
 	if (vm->kvm < 0)
 		return nf_errf(e, errno,
 			       "cannot open /dev/kvm: %s (is KVM enabled, and "
@@ -298,11 +299,8 @@ static void serial_io(struct vm *vm, uint16_t port, bool out, uint8_t *v)
 	bool dlab = vm->serial_lcr & 0x80;
 	if (out) {
 		if (reg == 0 && !dlab) {
-			if (vm->console) {
-				fputc(*v, vm->console);
-				if (*v == '\n')
-					fflush(vm->console);
-			}
+			if (vm->console)
+				console_put(vm->console, *v);
 			vm->serial_thre = true;
 		} else if (reg == 1 && !dlab) {
 			if ((*v & 2) && !(vm->serial_ier & 2))

@@ -16,6 +16,7 @@
 #include <stdio.h>
 
 #include "../lib/nf.h"
+#include "console.h"
 
 #define VM_MAX_CPUS 16
 #define VM_MAX_PCI  8
@@ -66,7 +67,7 @@ struct vm {
 	size_t mem_size;
 	unsigned ncpus;
 	struct vm_cpu cpu[VM_MAX_CPUS];
-	FILE *console;		    /* serial output, or NULL */
+	struct console *console;    /* serial output, or NULL */
 	pthread_mutex_t io_lock;    /* legacy devices, PCI config */
 	pthread_mutex_t route_lock; /* GSI routes; taken inside io_lock */
 	uint32_t pci_addr;
@@ -90,15 +91,23 @@ struct vm {
 	uint64_t started_ns, first_exit_ns;
 };
 
-int vm_create(struct vm *vm, size_t mem_size, unsigned ncpus, struct nf_err *e);
+/* kvm: an open /dev/kvm (taken over), or -1 to open it. */
+int vm_create(struct vm *vm, size_t mem_size, unsigned ncpus, int kvm,
+	      struct nf_err *e);
 void vm_destroy(struct vm *vm);
 /* Guest memory at [gpa, gpa+len) or NULL if any part lies outside RAM;
  * every access to guest-controlled addresses goes through this. */
 void *vm_guest(struct vm *vm, uint64_t gpa, uint64_t len);
 /* Loads a kernel: a bzImage (with optional initrd) or a PVH ELF; sets up
- * the boot CPU, the memory map and the MP table. */
+ * the boot CPU, the memory map and the MP table. kernel and initrd are
+ * paths or fd:N (an inherited fd, read from its start). */
 int vm_load_kernel(struct vm *vm, const char *kernel, const char *initrd,
 		   const char *cmdline, struct nf_err *e);
+/* The same from images in memory (every byte untrusted; fuzzed). */
+int vm_boot_image(struct vm *vm, const char *name, const char *img, size_t len,
+		  const char *initrd, size_t initrd_len,
+		  const char *initrd_name, const char *cmdline,
+		  struct nf_err *e);
 /* Plugs a PCI device in (before vm_start); assigns its BAR. */
 int vm_add_pci(struct vm *vm, struct vm_pci *d, struct nf_err *e);
 
