@@ -4,28 +4,96 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <poll.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+/* The user dnsmasq drops to, and the group: the user's own (set in the
+ * config, not left to dnsmasq's compiled-in default). */
+static void dnsmasq_user(struct dhcp_files *f)
+{
+	struct passwd *pw = getpwnam("dnsmasq");
+	if (!pw)
+		pw = getpwnam("nobody");
+	struct group *gr = pw ? getgrgid(pw->pw_gid) : NULL;
+	snprintf(f->user, sizeof(f->user), "%s", pw ? pw->pw_name : "nobody");
+	snprintf(f->group, sizeof(f->group), "%s",
+		 gr ? gr->gr_name : "nogroup");
+	f->uid = pw ? pw->pw_uid : 65534;
+	f->gid = pw ? pw->pw_gid : 65534;
+}
+
 void dhcp_files_init(struct dhcp_files *f, const char *run_dir,
-		     const char *state_dir, const char *key)
+		     const char *state_dir, const char *hosts_dir,
+		     const char *key)
 {
 	snprintf(f->conf, sizeof(f->conf), "%s/dnsmasq/%s.conf", run_dir, key);
-	snprintf(f->hosts, sizeof(f->hosts), "%s/dnsmasq/%s.hostsfile", run_dir,
-		 key);
-	snprintf(f->addnhosts, sizeof(f->addnhosts), "%s/dnsmasq/%s.addnhosts",
-		 run_dir, key);
+	snprintf(f->hosts, sizeof(f->hosts), "%s/%s.hostsfile", hosts_dir, key);
+	snprintf(f->addnhosts, sizeof(f->addnhosts), "%s/%s.addnhosts",
+		 hosts_dir, key);
 	snprintf(f->pid, sizeof(f->pid), "%s/dnsmasq/%s.pid", run_dir, key);
+	snprintf(f->log, sizeof(f->log), "%s/dnsmasq/%s.log", run_dir, key);
 	snprintf(f->leases, sizeof(f->leases), "%s/dnsmasq/%s.leases",
 		 state_dir, key);
-	f->user = getpwnam("dnsmasq") ? "dnsmasq" : "nobody";
+	dnsmasq_user(f);
+}
+
+int dhcp_user_reaches(const char *dir, char *why, size_t n)
+{
+	struct dhcp_files u;
+	char real[4096];
+	dnsmasq_user(&u);
+	if (!realpath(dir, real)) {
+		snprintf(why, n, "%s: %s", dir, strerror(errno));
+		return -errno;
+	}
+	/* tried as that user, so ACLs and the like count as dnsmasq will
+	 * meet them: the child exits with how many path bytes it could
+	 * pass, 255 for all */
+	pid_t pid = fork();
+	if (pid < 0) {
+		snprintf(why, n, "fork: %s", strerror(errno));
+		return -errno;
+	}
+	if (pid == 0) {
+		if (setgroups(0, NULL) < 0 || setgid(u.gid) < 0 ||
+		    setuid(u.uid) < 0)
+			_exit(254);
+		if (access(real, X_OK) == 0)
+			_exit(255);
+		_exit(0);
+	}
+	int st;
+	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+		;
+	if (WIFEXITED(st) && WEXITSTATUS(st) == 255)
+		return 0;
+	/* which directory stops it: the first whose mode bars others */
+	char part[4096];
+	struct stat sb;
+	size_t len = strlen(real);
+	for (size_t i = 1; i <= len; i++) {
+		if (real[i] != '/' && real[i] != '\0')
+			continue;
+		memcpy(part, real, i);
+		part[i] = '\0';
+		if (stat(part, &sb) == 0 && !(sb.st_mode & S_IXOTH)) {
+			snprintf(why, n, "%s (mode %04o, owner uid %u)", part,
+				 (unsigned)(sb.st_mode & 07777),
+				 (unsigned)sb.st_uid);
+			return -EACCES;
+		}
+	}
+	snprintf(why, n, "%s", real);
+	return -EACCES;
 }
 
 static bool has_dhcp(const struct netdef *d)
@@ -35,6 +103,18 @@ static bool has_dhcp(const struct netdef *d)
 		    (d->ips[i].nranges || d->ips[i].nhosts))
 			return true;
 	return false;
+}
+
+void dhcp_log_asked(struct dhcp_log *l, const struct netdef *d)
+{
+	if (has_dhcp(d))
+		l->hosts_asked++;
+	if (d->dns_enable) { /* with DNS off dnsmasq reads no addn-hosts */
+		l->addn_asked++;
+		l->addn_names = 0;
+		for (size_t i = 0; i < d->ndns_hosts; i++)
+			l->addn_names += (unsigned)d->dns_hosts[i].nnames;
+	}
 }
 
 bool dhcp_needed(const struct netdef *d)
@@ -79,6 +159,65 @@ unsigned long dhcp_lease_max(const struct netdef *d)
 	return n;
 }
 
+/* A value as dnsmasq's config reader gives it back: plain when it has
+ * nothing that reader treats specially, else in quotes, where ',' does
+ * not split, '#' does not start a comment, spaces stay as they are and
+ * only \" and \\ need escaping. Control characters never get here (the
+ * network model refuses them). */
+static void conf_value(struct nf_buf *b, const char *v)
+{
+	size_t n = strlen(v);
+	bool plain = n && v[0] != ' ' && v[n - 1] != ' ' && !strstr(v, "  ") &&
+		     !strpbrk(v, ",\"\\#\t");
+	if (plain) {
+		nf_buf_add(b, v, n);
+		return;
+	}
+	nf_buf_add(b, "\"", 1);
+	for (; *v; v++) {
+		if (*v == '"' || *v == '\\')
+			nf_buf_add(b, "\\", 1);
+		nf_buf_add(b, v, 1);
+	}
+	nf_buf_add(b, "\"", 1);
+}
+
+static const char *const privileged[] = {
+	/* run programs */
+	"dhcp-script", "dhcp-luascript", "dhcp-scriptuser", "script-arp",
+	"script-on-renewal", "conf-script",
+	/* read or write files of the host, as root */
+	"conf-file", "conf-dir", "addn-hosts", "hostsdir", "dhcp-hostsfile",
+	"dhcp-hostsdir", "dhcp-optsfile", "dhcp-optsdir", "resolv-file",
+	"servers-file", "read-ethers", "dhcp-leasefile", "pid-file",
+	"log-facility", "dumpfile", "dumpmask", "dnssec-timestamp",
+	/* who dnsmasq is and how netd supervises it */
+	"user", "group", "keep-in-foreground", "no-daemon", "test",
+	/* where it listens and serves */
+	"interface", "except-interface", "listen-address", "bind-interfaces",
+	"bind-dynamic", "no-dhcp-interface", "no-dhcpv4-interface",
+	"no-dhcpv6-interface", "bridge-interface", "auth-server",
+	"local-service", "shared-network", "dhcp-alternate-port",
+	/* the host's firewall and buses */
+	"ipset", "nftset", "connmark-allowlist", "connmark-allowlist-enable",
+	"enable-dbus", "enable-ubus"};
+
+const char *dhcp_option_privileged(const char *opt)
+{
+	static char name[64];
+	while (*opt == ' ' || *opt == '-')
+		opt++;
+	size_t n = strcspn(opt, "= ");
+	if (n >= sizeof(name))
+		return NULL;
+	memcpy(name, opt, n);
+	name[n] = '\0';
+	for (size_t i = 0; i < NF_ARRAY_SIZE(privileged); i++)
+		if (!strcasecmp(name, privileged[i]))
+			return privileged[i];
+	return NULL;
+}
+
 /* local=/<reverse zone>/ for a subnet: whole octets (v4) or nibbles (v6) */
 static void reverse_zone(struct nf_buf *b, const struct netxml_ip *ip)
 {
@@ -94,6 +233,13 @@ static void reverse_zone(struct nf_buf *b, const struct netxml_ip *ip)
 				      i % 2 ? p[i / 2] & 0xf : p[i / 2] >> 4);
 		nf_buf_printf(b, "ip6.arpa/\n");
 	}
+}
+
+static void tftp_root(struct nf_buf *b, const char *dir)
+{
+	nf_buf_printf(b, "enable-tftp\ntftp-root=");
+	conf_value(b, dir);
+	nf_buf_printf(b, "\n");
 }
 
 char *dhcp_conf(const struct netdef *d, const struct dhcp_files *f)
@@ -132,9 +278,11 @@ char *dhcp_conf(const struct netdef *d, const struct dhcp_files *f)
 	if (d->mode == NETXML_FWD_NONE)
 		/* isolated: no default route for guests, no upstream DNS */
 		nf_buf_printf(&b, "dhcp-option=3\nno-resolv\nra-param=*,0,0\n");
-	for (size_t i = 0; i < d->ntxts; i++)
-		nf_buf_printf(&b, "txt-record=%s,%s\n", d->txts[i].name,
-			      d->txts[i].value);
+	for (size_t i = 0; i < d->ntxts; i++) {
+		nf_buf_printf(&b, "txt-record=%s,", d->txts[i].name);
+		conf_value(&b, d->txts[i].value);
+		nf_buf_printf(&b, "\n");
+	}
 	for (size_t i = 0; i < d->nsrvs; i++) {
 		const struct netxml_dns_srv *v = &d->srvs[i];
 		nf_buf_printf(&b, "srv-host=_%s._%s", v->service, v->protocol);
@@ -186,10 +334,10 @@ char *dhcp_conf(const struct netdef *d, const struct dhcp_files *f)
 			nf_buf_printf(&b, "dhcp-no-override\n"
 					  "dhcp-authoritative\n");
 		if (ip->tftp_root)
-			nf_buf_printf(&b, "enable-tftp\ntftp-root=%s\n",
-				      ip->tftp_root);
+			tftp_root(&b, ip->tftp_root);
 		if (ip->bootp_file) {
-			nf_buf_printf(&b, "dhcp-boot=%s", ip->bootp_file);
+			nf_buf_printf(&b, "dhcp-boot=");
+			conf_value(&b, ip->bootp_file);
 			if (ip->bootp_server)
 				nf_buf_printf(&b, ",,%s", ip->bootp_server);
 			nf_buf_printf(&b, "\n");
@@ -199,8 +347,7 @@ char *dhcp_conf(const struct netdef *d, const struct dhcp_files *f)
 		if (d->ips[i].tftp_root &&
 		    (!d->ips[i].has_dhcp ||
 		     (!d->ips[i].nranges && !d->ips[i].nhosts)))
-			nf_buf_printf(&b, "enable-tftp\ntftp-root=%s\n",
-				      d->ips[i].tftp_root);
+			tftp_root(&b, d->ips[i].tftp_root);
 	if (any_range)
 		nf_buf_printf(&b, "dhcp-lease-max=%lu\n", dhcp_lease_max(d));
 	if (has_dhcp(d))
@@ -220,8 +367,10 @@ char *dhcp_conf(const struct netdef *d, const struct dhcp_files *f)
 		nf_buf_printf(&b, "%s\n", d->dnsmasq_options[i]);
 	/* netd's own: where dnsmasq keeps its pid and leases, whom it runs
 	 * as */
-	nf_buf_printf(&b, "pid-file=%s\ndhcp-leasefile=%s\nuser=%s\n", f->pid,
-		      f->leases, f->user);
+	nf_buf_printf(&b,
+		      "pid-file=%s\ndhcp-leasefile=%s\nuser=%s\ngroup=%s\n"
+		      "log-facility=%s\n",
+		      f->pid, f->leases, f->user, f->group, f->log);
 	return nf_buf_steal(&b);
 }
 
@@ -285,6 +434,10 @@ static int dirs_for(const struct dhcp_files *f, struct nf_err *e)
 	*strrchr(dir, '/') = '\0';
 	int r = nf_mkdir_p(dir, 0755, e);
 	if (r < 0)
+		return r;
+	snprintf(dir, sizeof(dir), "%s", f->hosts);
+	*strrchr(dir, '/') = '\0';
+	if ((r = nf_mkdir_p(dir, 0755, e)) < 0)
 		return r;
 	snprintf(dir, sizeof(dir), "%s", f->leases);
 	*strrchr(dir, '/') = '\0';
@@ -362,7 +515,8 @@ static pid_t read_pid(const char *path)
 	return p > 1 ? (pid_t)p : -ESRCH;
 }
 
-pid_t dhcp_running(const struct dhcp_files *f)
+pid_t dhcp_running(const struct dhcp_files *f, const char *dnsmasq,
+		   unsigned long long start)
 {
 	pid_t pid = read_pid(f->pid);
 	char path[64], *cmd = NULL, want[600];
@@ -370,6 +524,11 @@ pid_t dhcp_running(const struct dhcp_files *f)
 	struct nf_err e;
 	if (pid < 0)
 		return pid;
+	/* the pidfile is dnsmasq's user's to write: it names a process only
+	 * if that process is ours in every way we can see */
+	if (!nf_proc_is(pid, f->uid, start, dnsmasq) &&
+	    !nf_proc_is(pid, 0, start, dnsmasq))
+		return -ESRCH;
 	snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)pid);
 	if (nf_read_file(path, 1 << 16, &cmd, &len, &e) < 0)
 		return -ESRCH;
@@ -383,7 +542,7 @@ pid_t dhcp_running(const struct dhcp_files *f)
 }
 
 int dhcp_start(const char *dnsmasq, const struct dhcp_files *f, pid_t *pidp,
-	       struct nf_err *e)
+	       unsigned long long *start, struct nf_err *e)
 {
 	int p[2], status;
 	char conf_arg[600], msg[1024] = "";
@@ -430,9 +589,11 @@ int dhcp_start(const char *dnsmasq, const struct dhcp_files *f, pid_t *pidp,
 			       *m ? m : "no message");
 	}
 	for (int i = 0; i < 1000; i++) { /* the daemon writes its pidfile */
-		pid_t d = dhcp_running(f);
-		if (d > 0) {
+		pid_t d = dhcp_running(f, dnsmasq, 0);
+		struct nf_proc p;
+		if (d > 0 && nf_proc_read(d, &p) == 0) {
 			*pidp = d;
+			*start = p.start;
 			return 0;
 		}
 		usleep(1000);
@@ -456,6 +617,7 @@ void dhcp_stop(const struct dhcp_files *f, pid_t pid, bool drop_leases)
 	unlink(f->hosts);
 	unlink(f->addnhosts);
 	unlink(f->pid);
+	unlink(f->log);
 	if (drop_leases)
 		unlink(f->leases);
 }

@@ -14,14 +14,23 @@
 
 struct dhcp_files {
 	char conf[512], hosts[512], addnhosts[512], pid[512], leases[512];
-	const char *user; /* dnsmasq drops to this user */
+	char log[512];		  /* a FIFO netd reads dnsmasq's log from */
+	char user[32], group[32]; /* dnsmasq drops to these */
+	uid_t uid;
+	gid_t gid;
 };
 
-/* Paths: config, hostsfile, addn-hosts and pidfile under run_dir/dnsmasq,
- * leases under state_dir/dnsmasq (kept across restarts). key is a file
- * name safe form of the network. */
+/* Paths: config, pidfile and log FIFO under run_dir/dnsmasq, leases under
+ * state_dir/dnsmasq (kept across restarts), hostsfile and addn-hosts in
+ * hosts_dir: dnsmasq reads those two as its own user, at start and on
+ * every SIGHUP, so that user must be able to reach them (see
+ * dhcp_user_reaches). key is a file name safe form of the network. */
 void dhcp_files_init(struct dhcp_files *f, const char *run_dir,
-		     const char *state_dir, const char *key);
+		     const char *state_dir, const char *hosts_dir,
+		     const char *key);
+/* Whether the user dnsmasq drops to can reach files in dir; if not, -EACCES
+ * and why names the first directory on the way it cannot pass. */
+int dhcp_user_reaches(const char *dir, char *why, size_t n);
 /* Does the network need dnsmasq at all (DHCP or DNS)? */
 bool dhcp_needed(const struct netdef *d);
 
@@ -31,6 +40,12 @@ struct dhcp_pin {
 	struct nf_addr ip;
 	const char *name; /* or NULL */
 };
+
+/* The dnsmasq option named in opt (a <dnsmasq:option value=...>) if it
+ * runs programs, reads or writes the host's files, changes whom dnsmasq
+ * runs as, where it listens, or the host's firewall - what only root may
+ * ask for - else NULL. */
+const char *dhcp_option_privileged(const char *opt);
 
 /* Generated texts; callers free. */
 char *dhcp_conf(const struct netdef *d, const struct dhcp_files *f);
@@ -54,14 +69,17 @@ int dhcp_reload_hosts(const struct netdef *d, const struct dhcp_pin *pins,
 int dhcp_release_lease(const char *iface, const struct nf_addr *ip,
 		       const char *mac);
 /* Starts dnsmasq and waits until it has bound its sockets or failed; on
- * failure e carries dnsmasq's own message. */
+ * failure e carries dnsmasq's own message. *start: the process's start
+ * time, which with its pid names it (nf_proc). */
 int dhcp_start(const char *dnsmasq, const struct dhcp_files *f, pid_t *pid,
-	       struct nf_err *e);
-/* The pid in the pidfile if that process is a dnsmasq running our config,
- * else -ESRCH. */
-pid_t dhcp_running(const struct dhcp_files *f);
+	       unsigned long long *start, struct nf_err *e);
+/* The pid in the pidfile if that process is the dnsmasq netd started for
+ * f: the binary given, running as root or f's user, with our config, and
+ * (start not 0) started when recorded; else -ESRCH. */
+pid_t dhcp_running(const struct dhcp_files *f, const char *dnsmasq,
+		   unsigned long long start);
 /* Stops dnsmasq (TERM, then KILL after a second) and removes its run
- * files; the lease file stays unless drop_leases. */
+ * files (the log FIFO too); the lease file stays unless drop_leases. */
 void dhcp_stop(const struct dhcp_files *f, pid_t pid, bool drop_leases);
 
 struct dhcp_lease {
@@ -73,5 +91,57 @@ struct dhcp_lease {
 };
 /* Reads dnsmasq's lease file; a missing file is no leases. */
 int dhcp_leases(const struct dhcp_files *f, struct dhcp_lease **out, size_t *n);
+
+/* dnsmasq's log, read by netd from the FIFO named in f->log: what tells
+ * whether dnsmasq really loaded the reservations netd wrote (it says
+ * "read FILE" for a hostsfile, "read FILE - N names" for addn-hosts, or
+ * why not), and what each guest's DHCP exchange has come to. */
+enum dhcp_step {
+	DHCP_NONE,
+	DHCP_DISCOVER, /* the client asked */
+	DHCP_OFFER,
+	DHCP_REQUEST,
+	DHCP_ACK,
+	DHCP_NAK,
+	DHCP_NOADDR, /* asked, and dnsmasq had no address for it */
+};
+struct dhcp_seen {
+	char mac[18];
+	char ip[64]; /* offered, requested or acked */
+	enum dhcp_step step;
+	uint64_t when_ns;
+};
+struct dhcp_log {
+	char hosts[512], addnhosts[512];
+	char buf[2048];
+	size_t len;
+	bool skip; /* the rest of an over-long line */
+	/* reads asked for (start, SIGHUP) and reads dnsmasq reported done */
+	unsigned hosts_asked, hosts_done, addn_asked, addn_done;
+	unsigned addn_names; /* names the addn-hosts file holds */
+	char problem[512];   /* why the reservations are not loaded, or "" */
+	char note[256];	     /* an error dnsmasq gave before "read FILE" */
+	struct dhcp_seen *seen;
+	size_t nseen;
+};
+void dhcp_log_init(struct dhcp_log *l, const struct dhcp_files *f);
+void dhcp_log_free(struct dhcp_log *l);
+/* Makes the FIFO afresh (before dnsmasq starts) or, adopting a running
+ * dnsmasq, opens the one it writes to. Two fds: *rfd to read, *wfd held
+ * open so the reader never sees an end of file. */
+int dhcp_log_open(const struct dhcp_files *f, bool fresh, int *rfd, int *wfd,
+		  struct nf_err *e);
+/* Records that dnsmasq was told to (re)read its files for d. */
+void dhcp_log_asked(struct dhcp_log *l, const struct netdef *d);
+/* Takes one log line (without the newline). */
+void dhcp_log_line(struct dhcp_log *l, const char *line, uint64_t now_ns);
+/* Reads what the FIFO holds and takes its lines; returns how many. */
+int dhcp_log_read(struct dhcp_log *l, int fd, uint64_t now_ns);
+/* Every read asked for has been reported (with l->problem "" if all
+ * went well). */
+bool dhcp_log_settled(const struct dhcp_log *l);
+const struct dhcp_seen *dhcp_log_seen(const struct dhcp_log *l,
+				      const char *mac);
+const char *dhcp_step_name(enum dhcp_step s);
 
 #endif

@@ -567,3 +567,63 @@ void nf_fd_limit_restore(void)
 	if (fd_limit_raised)
 		setrlimit(RLIMIT_NOFILE, &fd_limit_at_start);
 }
+
+int nf_proc_read(pid_t pid, struct nf_proc *p)
+{
+	char path[64], buf[1024];
+	memset(p, 0, sizeof(*p));
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd < 0 ? -1 : read(fd, buf, sizeof(buf) - 1);
+	if (fd >= 0)
+		close(fd);
+	if (n <= 0)
+		return -ESRCH;
+	buf[n] = '\0';
+	/* the name in parentheses may hold anything: fields follow the last
+	 * ')'; state is field 3, starttime field 22 */
+	char *rp = strrchr(buf, ')');
+	if (!rp || rp[1] != ' ')
+		return -EIO;
+	p->zombie = rp[2] == 'Z' || rp[2] == 'X';
+	char *f = rp + 2;
+	for (int i = 3; i < 22 && f; i++) {
+		f = strchr(f, ' ');
+		if (f)
+			f++;
+	}
+	if (!f)
+		return -EIO;
+	p->start = strtoull(f, NULL, 10);
+	struct stat st;
+	snprintf(path, sizeof(path), "/proc/%d", (int)pid);
+	if (stat(path, &st) < 0)
+		return -ESRCH;
+	p->uid = st.st_uid; /* the owner of /proc/PID: its euid */
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	FILE *sf = fopen(path, "re");
+	char line[256];
+	while (sf && fgets(line, sizeof(line), sf))
+		if (!strncmp(line, "Uid:", 4)) {
+			p->uid = (uid_t)strtoul(line + 4, NULL, 10);
+			break;
+		}
+	if (sf)
+		fclose(sf);
+	snprintf(path, sizeof(path), "/proc/%d/exe", (int)pid);
+	n = readlink(path, p->exe, sizeof(p->exe) - 1);
+	p->exe[n > 0 ? n : 0] = '\0';
+	return 0;
+}
+
+bool nf_proc_is(pid_t pid, uid_t uid, unsigned long long start, const char *exe)
+{
+	struct nf_proc p;
+	if (pid <= 0 || nf_proc_read(pid, &p) < 0 || p.zombie || p.uid != uid ||
+	    (start && p.start != start))
+		return false;
+	if (!exe)
+		return true;
+	char want[4096];
+	return realpath(exe, want) && !strcmp(p.exe, want);
+}

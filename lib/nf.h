@@ -114,6 +114,22 @@ void nf_mac_format(const uint8_t mac[6], char out[18]);
 void nf_fd_limit_raise(void);
 void nf_fd_limit_restore(void);
 
+/* Who a process is, from /proc: its real uid, its start time (clock
+ * ticks after boot, stat field 22: with the pid, a name no later process
+ * can take), its executable. A pid alone, or a command line, names
+ * whatever process holds it now. */
+struct nf_proc {
+	uid_t uid;
+	unsigned long long start;
+	char exe[512]; /* "" when unreadable */
+	bool zombie;
+};
+int nf_proc_read(pid_t pid, struct nf_proc *p);
+/* pid is the process recorded as (uid, start, exe); start 0 or exe NULL
+ * are not checked; a zombie is not alive. */
+bool nf_proc_is(pid_t pid, uid_t uid, unsigned long long start,
+		const char *exe);
+
 /* Monotonic clock in nanoseconds. */
 uint64_t nf_now_ns(void);
 

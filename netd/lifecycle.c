@@ -8,6 +8,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <net/if.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -65,7 +66,68 @@ void network_files(const struct registry *r, const struct network *n,
 {
 	char key[80];
 	net_key(&network_current(n)->def, key, sizeof(key));
-	dhcp_files_init(f, r->run_dir, r->state_dir, key);
+	dhcp_files_init(f, r->run_dir, r->state_dir, r->dnsmasq_dir, key);
+}
+
+/* ------------------------------------------------------- dnsmasq's dir */
+
+#define DNSMASQ_FALLBACK "/run/netd-dnsmasq"
+
+int registry_dnsmasq_dir(struct registry *r, const char *want, struct nf_err *e)
+{
+	char why[1024], own[4096], fb[4096];
+	int rc;
+	r->dnsmasq_dir_problem[0] = '\0';
+	if (want) { /* the operator's choice: it works or netd says why */
+		if ((rc = nf_dir_trusted(want, "--dnsmasq-dir", e)) < 0)
+			return rc;
+		if (dhcp_user_reaches(want, why, sizeof(why)) < 0)
+			return nf_errf(
+				e, EACCES,
+				"--dnsmasq-dir %s: dnsmasq's user cannot "
+				"reach it (%s bars others); it reads "
+				"its hostsfile there as that user",
+				want, why);
+		snprintf(r->dnsmasq_dir, sizeof(r->dnsmasq_dir), "%s", want);
+		return 0;
+	}
+	snprintf(own, sizeof(own), "%s/dnsmasq", r->run_dir);
+	if ((rc = nf_mkdir_p(own, 0755, e)) < 0)
+		return rc;
+	snprintf(r->dnsmasq_dir, sizeof(r->dnsmasq_dir), "%s", own);
+	if (dhcp_user_reaches(own, why, sizeof(why)) == 0)
+		return 0;
+	/* the run dir is private (a 0700 temp dir, a home): dnsmasq's two
+	 * files go where its user can read them, named by this netd's tag */
+	snprintf(fb, sizeof(fb), DNSMASQ_FALLBACK "/%s",
+		 strchr(r->owner, ':') ? strchr(r->owner, ':') + 1 : r->owner);
+	char fwhy[1024] = "";
+	struct nf_err fe;
+	if (nf_dir_trusted(fb, "dnsmasq's directory", &fe) == 0 &&
+	    dhcp_user_reaches(fb, fwhy, sizeof(fwhy)) == 0) {
+		snprintf(r->dnsmasq_dir, sizeof(r->dnsmasq_dir), "%s", fb);
+		nf_info("dnsmasq's user cannot reach %s (%s bars others): its "
+			"hostsfile and addn-hosts go to %s",
+			own, why, fb);
+		return 0;
+	}
+	snprintf(r->dnsmasq_dir_problem, sizeof(r->dnsmasq_dir_problem),
+		 "dnsmasq reads its hostsfile as its own user, who cannot "
+		 "reach %s (%s bars others), nor %s (%s); give netd "
+		 "--dnsmasq-dir a directory that user can reach, or let it "
+		 "pass %s (chmod o+x)",
+		 own, why, fb, fwhy[0] ? fwhy : fe.msg, why);
+	nf_warn("%s", r->dnsmasq_dir_problem);
+	return 0;
+}
+
+/* An emptied fallback directory goes with the last network using it. */
+static void drop_dnsmasq_dir(struct registry *r)
+{
+	if (!strncmp(r->dnsmasq_dir, DNSMASQ_FALLBACK "/",
+		     strlen(DNSMASQ_FALLBACK) + 1) &&
+	    rmdir(r->dnsmasq_dir) == 0)
+		rmdir(DNSMASQ_FALLBACK);
 }
 
 /* ------------------------------------------------------------ status */
@@ -76,11 +138,12 @@ static int save_status(struct registry *r, struct network *n, const char *st,
 	const struct netdef *d = &n->live->def;
 	char path[1024], u[37];
 	nf_uuid_format(d->uuid, u);
-	json_t *j = json_pack("{s:s, s:s, s:s, s:s?, s:s, s:b, s:i, s:b}",
-			      "name", d->name, "uuid", u, "state", st, "bridge",
-			      d->bridge, "table", n->table, "dnsmasq",
-			      n->has_dnsmasq, "dnsmasq_pid",
-			      (int)n->dnsmasq_pid, "transient", n->def == NULL);
+	json_t *j = json_pack(
+		"{s:s, s:s, s:s, s:s?, s:s, s:b, s:i, s:I, s:b}", "name",
+		d->name, "uuid", u, "state", st, "bridge", d->bridge, "table",
+		n->table, "dnsmasq", n->has_dnsmasq, "dnsmasq_pid",
+		(int)n->dnsmasq_pid, "dnsmasq_start",
+		(json_int_t)n->dnsmasq_start, "transient", n->def == NULL);
 	char *txt = json_dumps(j, JSON_INDENT(1));
 	json_decref(j);
 	status_path(r, d, "json", path, sizeof(path));
@@ -111,6 +174,16 @@ static void dnsmasq_exited(void *ctx);
 static int dnsmasq_launch(struct registry *r, struct network *n,
 			  struct nf_err *e);
 
+static void unwatch_log(struct network *n)
+{
+	if (n->log_rfd >= 0) {
+		loop_unwatch(n->log_rfd);
+		close(n->log_rfd);
+		close(n->log_wfd);
+	}
+	n->log_rfd = n->log_wfd = -1;
+}
+
 static void unwatch_dnsmasq(struct network *n)
 {
 	if (n->dnsmasq_pidfd >= 0) {
@@ -122,6 +195,75 @@ static void unwatch_dnsmasq(struct network *n)
 		loop_cancel(n->restart_timer);
 		n->restart_timer = 0;
 	}
+	unwatch_log(n);
+}
+
+/* What dnsmasq's log says, as it comes: a reload whose files did not
+ * load is an error (logged once, shown by net-info until one loads). */
+static void dnsmasq_log_ready(void *ctx)
+{
+	struct network *n = ctx;
+	struct dhcp_log *l = &n->log;
+	if (!n->live || dhcp_log_read(l, n->log_rfd, nf_now_ns()) <= 0 ||
+	    !dhcp_log_settled(l))
+		return;
+	if (l->problem[0] && !n->log_problem_told)
+		nf_err_log(
+			"network '%s': dnsmasq did not load the reservations "
+			"netd wrote: %s",
+			n->live->def.name, l->problem);
+	else if (!l->problem[0] && n->log_problem_told)
+		nf_info("network '%s': dnsmasq loaded its reservations again",
+			n->live->def.name);
+	n->log_problem_told = l->problem[0] != '\0';
+}
+
+static int watch_log(struct registry *r, struct network *n, bool fresh,
+		     struct nf_err *e)
+{
+	struct dhcp_files f;
+	network_files(r, n, &f);
+	unwatch_log(n);
+	dhcp_log_free(&n->log);
+	dhcp_log_init(&n->log, &f);
+	n->log_problem_told = false;
+	int rc = dhcp_log_open(&f, fresh, &n->log_rfd, &n->log_wfd, e);
+	if (rc == 0 && loop_watch(n->log_rfd, dnsmasq_log_ready, n) < 0) {
+		unwatch_log(n);
+		rc = nf_errf(e, EIO, "cannot watch %s", f.log);
+	}
+	return rc;
+}
+
+/* At start: dnsmasq reads its files once it runs; until its log says it
+ * did (or why not), the network is not started. Bounded: 3 s. */
+static int await_loaded(struct registry *r, struct network *n, struct nf_err *e)
+{
+	struct dhcp_log *l = &n->log;
+	uint64_t until = nf_now_ns() + 3000000000ull;
+	while (!dhcp_log_settled(l)) {
+		uint64_t now = nf_now_ns();
+		if (now >= until)
+			break;
+		struct pollfd p = {n->log_rfd, POLLIN, 0};
+		if (poll(&p, 1, (int)((until - now) / 1000000) + 1) < 0 &&
+		    errno != EINTR)
+			break;
+		dhcp_log_read(l, n->log_rfd, nf_now_ns());
+	}
+	if (dhcp_log_settled(l) && !l->problem[0])
+		return 0;
+	struct dhcp_files f;
+	network_files(r, n, &f);
+	return nf_errf(e, EACCES,
+		       "dnsmasq did not load the reservations netd wrote (%s); "
+		       "it reads %s and %s as user %s, which must be able to "
+		       "reach them: give netd --dnsmasq-dir a directory that "
+		       "user can reach",
+		       l->problem[0] ? l->problem
+				     : "its log did not say it read them "
+				       "within 3 s",
+		       f.hosts, f.addnhosts, f.user);
 }
 
 /* The callbacks get the network itself: teardown cancels its watch and
@@ -181,14 +323,27 @@ static int dnsmasq_launch(struct registry *r, struct network *n,
 {
 	struct dhcp_files f;
 	network_files(r, n, &f);
+	if (r->dnsmasq_dir_problem[0])
+		return nf_errf(e, EACCES, "%s", r->dnsmasq_dir_problem);
 	struct dhcp_pin *pins;
 	size_t npins = network_pins(r, n, &pins);
 	int rc = dhcp_write(&n->live->def, pins, npins, &f, e);
 	free(pins);
 	if (rc == 0)
-		rc = dhcp_start(r->dnsmasq, &f, &n->dnsmasq_pid, e);
-	if (rc < 0)
+		rc = watch_log(r, n, true, e);
+	if (rc == 0) {
+		dhcp_log_asked(&n->log, &n->live->def);
+		rc = dhcp_start(r->dnsmasq, &f, &n->dnsmasq_pid,
+				&n->dnsmasq_start, e);
+	}
+	if (rc == 0 && (rc = await_loaded(r, n, e)) < 0) {
+		dhcp_stop(&f, n->dnsmasq_pid, false);
+		n->dnsmasq_pid = 0;
+	}
+	if (rc < 0) {
+		unwatch_log(n);
 		return rc;
+	}
 	n->dnsmasq_since = nf_now_ns();
 	watch_dnsmasq(n);
 	return 0;
@@ -364,9 +519,11 @@ static void teardown(struct registry *r, struct network *n)
 	unwatch_dnsmasq(n);
 	if (n->has_dnsmasq) {
 		network_files(r, n, &f);
-		pid_t pid =
-			n->dnsmasq_pid > 0 ? n->dnsmasq_pid : dhcp_running(&f);
+		pid_t pid = n->dnsmasq_pid > 0 ? n->dnsmasq_pid
+					       : dhcp_running(&f, r->dnsmasq,
+							      n->dnsmasq_start);
 		dhcp_stop(&f, pid, n->def == NULL);
+		drop_dnsmasq_dir(r);
 	}
 	if (n->table[0] && nat_remove(r->nat, n->table, r->owner, &e) < 0)
 		nf_err_log("%s", e.msg);
@@ -506,6 +663,8 @@ static void recover_one(struct registry *r, const char *jsonpath)
 			 ? json_string_value(json_object_get(st, "table"))
 			 : "");
 	n->has_dnsmasq = json_is_true(json_object_get(st, "dnsmasq"));
+	n->dnsmasq_start = (unsigned long long)json_integer_value(
+		json_object_get(st, "dnsmasq_start"));
 	bool was_active = !strcmp(
 		json_string_value(json_object_get(st, "state"))
 			? json_string_value(json_object_get(st, "state"))
@@ -540,7 +699,15 @@ static void recover_one(struct registry *r, const char *jsonpath)
 	if (n->has_dnsmasq) {
 		struct dhcp_files f;
 		network_files(r, n, &f);
-		pid_t pid = dhcp_running(&f);
+		pid_t pid = dhcp_running(&f, r->dnsmasq, n->dnsmasq_start);
+		/* its log FIFO is how netd hears it; without one, it starts
+		 * afresh (leases stay) */
+		if (pid > 0 && watch_log(r, n, false, &e) < 0) {
+			nf_warn("network '%s': %s; restarting dnsmasq", d->name,
+				e.msg);
+			dhcp_stop(&f, pid, false);
+			pid = -ESRCH;
+		}
 		if (pid > 0) {
 			n->dnsmasq_pid = pid;
 			n->dnsmasq_since = nf_now_ns();
@@ -605,7 +772,7 @@ static void sweep_one_dnsmasq(const char *key, const char *path, void *ctx)
 	struct registry *r = ctx;
 	struct dhcp_files f;
 	(void)path;
-	dhcp_files_init(&f, r->run_dir, r->state_dir, key);
+	dhcp_files_init(&f, r->run_dir, r->state_dir, r->dnsmasq_dir, key);
 	for (size_t i = 0; i < r->n; i++) {
 		struct dhcp_files a;
 		if (!r->nets[i]->live || !r->nets[i]->has_dnsmasq)
@@ -614,7 +781,7 @@ static void sweep_one_dnsmasq(const char *key, const char *path, void *ctx)
 		if (!strcmp(a.pid, f.pid)) /* the same file, exactly */
 			return;
 	}
-	pid_t pid = dhcp_running(&f);
+	pid_t pid = dhcp_running(&f, r->dnsmasq, 0);
 	nf_warn("removing stale dnsmasq for '%s'%s", key,
 		pid > 0 ? " (still running: stopped)" : "");
 	dhcp_stop(&f, pid, false);

@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <grp.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,6 +30,7 @@
 
 struct netd {
 	const char *config_dir, *run_dir, *state_dir, *socket_path;
+	const char *dnsmasq_dir, *guest_user;
 	gid_t admin_gid;
 	bool have_admin_group;
 	size_t client_queue;
@@ -51,6 +53,10 @@ static void usage(FILE *f)
 		"  --netvm PATH       netvm for lab guests (default: beside "
 		"netd)\n"
 		"  --probe PATH       the probe guest kernel for labs\n"
+		"  --guest-user USER  lab guests (netvm) run as this user, "
+		"without\n"
+		"                     privileges (default netfabric, else "
+		"nobody)\n"
 		"  --sysfs-root DIR   where sys/ is, for SR-IOV (default /; "
 		"elsewhere a fake\n"
 		"                     PF driver in DIR/vfnl keeps VF "
@@ -66,6 +72,11 @@ static void usage(FILE *f)
 		"  --log-level LEVEL  error, warning, info (default) or debug\n"
 		"  --dnsmasq PATH     dnsmasq binary (default "
 		"/usr/sbin/dnsmasq)\n"
+		"  --dnsmasq-dir DIR  where dnsmasq's hostsfile and addn-hosts "
+		"go; its user\n"
+		"                     must reach it (default RUN_DIR/dnsmasq, "
+		"else\n"
+		"                     /run/netd-dnsmasq/TAG)\n"
 		"  --version\n");
 }
 
@@ -197,6 +208,22 @@ static int setup(struct netd *d, struct nf_err *e)
 	d->reg.run_dir = d->run_dir;
 	d->reg.state_dir = d->state_dir;
 	owner_tag(d->run_dir, d->reg.owner, sizeof(d->reg.owner));
+	if ((r = registry_dnsmasq_dir(&d->reg, d->dnsmasq_dir, e)) < 0)
+		return r;
+	/* lab guests: an unprivileged user, and the probe kernel (netd's
+	 * own file) open for them */
+	const char *gu = d->guest_user		 ? d->guest_user
+			 : getpwnam("netfabric") ? "netfabric"
+						 : "nobody";
+	struct passwd *pw = getpwnam(gu);
+	if (!pw)
+		return nf_errf(e, ENOENT, "--guest-user: there is no user '%s'",
+			       gu);
+	d->reg.guest_uid = pw->pw_uid;
+	d->reg.guest_gid = pw->pw_gid;
+	if (!pw->pw_uid)
+		nf_warn("lab guests run as root (--guest-user %s)", gu);
+	d->reg.probe_fd = open(d->reg.probe_path, O_RDONLY | O_CLOEXEC);
 	d->reg.emit = emit_event;
 	d->reg.emit_ctx = d;
 	if ((r = bridge_open(&d->reg.br, e)) < 0 ||
@@ -243,9 +270,11 @@ int main(int argc, char **argv)
 		{"syslog", no_argument, NULL, 'l'},
 		{"log-level", required_argument, NULL, 'L'},
 		{"dnsmasq", required_argument, NULL, 'D'},
+		{"dnsmasq-dir", required_argument, NULL, 'H'},
 		{"sysfs-root", required_argument, NULL, 'Y'},
 		{"netvm", required_argument, NULL, 'N'},
 		{"probe", required_argument, NULL, 'P'},
+		{"guest-user", required_argument, NULL, 'U'},
 		{"version", no_argument, NULL, 'V'},
 		{"help", no_argument, NULL, 'h'},
 		{0}};
@@ -268,6 +297,7 @@ int main(int argc, char **argv)
 		case 'Y': d.reg.sysroot = optarg; break;
 		case 'N': d.reg.netvm_path = optarg; break;
 		case 'P': d.reg.probe_path = optarg; break;
+		case 'U': d.guest_user = optarg; break;
 		case 'f': foreground = true; break;
 		case 'l': use_syslog = true; break;
 		case 'g': {
@@ -306,6 +336,7 @@ int main(int argc, char **argv)
 			}
 			break;
 		case 'D': d.reg.dnsmasq = optarg; break;
+		case 'H': d.dnsmasq_dir = optarg; break;
 		case 'V': printf("netd %s\n", NF_VERSION); return 0;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;

@@ -33,6 +33,7 @@ struct network *registry_add(struct registry *r, struct netxml *def)
 	n->reg = r;
 	n->def = def;
 	n->dnsmasq_pidfd = -1;
+	n->log_rfd = n->log_wfd = -1;
 	NF_APPEND(r->nets, r->n, n);
 	return n;
 }
@@ -106,14 +107,58 @@ const char *network_name(const struct network *n)
 struct network *registry_find(struct registry *r, const char *key)
 {
 	uint8_t u[16];
-	bool by_uuid = nf_uuid_parse(key, u) == 0;
-	for (size_t i = 0; i < r->n; i++) {
-		const struct netdef *d = &network_current(r->nets[i])->def;
-		if (!strcmp(d->name, key) ||
-		    (by_uuid && !memcmp(d->uuid, u, 16)))
+	for (size_t i = 0; i < r->n; i++)
+		if (!strcmp(network_current(r->nets[i])->def.name, key))
 			return r->nets[i];
-	}
+	if (nf_uuid_parse(key, u) < 0)
+		return NULL;
+	for (size_t i = 0; i < r->n; i++)
+		if (!memcmp(network_current(r->nets[i])->def.uuid, u, 16))
+			return r->nets[i];
 	return NULL;
+}
+
+int network_admit(struct registry *r, const struct request *q,
+		  const struct netxml *nx, const struct network *self,
+		  struct nf_err *e)
+{
+	const struct netdef *d = &nx->def;
+	uint8_t u[16];
+	char us[37];
+	for (size_t i = 0; q && q->uid != 0 && i < d->ndnsmasq_options; i++) {
+		const char *o = dhcp_option_privileged(d->dnsmasq_options[i]);
+		if (o)
+			return nf_errf(e, EPERM,
+				       "network '%s': <dnsmasq:option "
+				       "value='%s'>: '%s' makes dnsmasq run "
+				       "programs, use the host's files, "
+				       "sockets or firewall with root's "
+				       "rights; only root may define it (uid "
+				       "%u may not)",
+				       d->name, d->dnsmasq_options[i], o,
+				       (unsigned)q->uid);
+	}
+	/* names and UUIDs both find a network: neither may be the other's */
+	for (size_t i = 0; i < r->n; i++) {
+		const struct netdef *o = &network_current(r->nets[i])->def;
+		if (r->nets[i] == self || !strcmp(o->name, d->name))
+			continue;
+		nf_uuid_format(o->uuid, us);
+		if (nf_uuid_parse(d->name, u) == 0 && !memcmp(u, o->uuid, 16))
+			return nf_errf(e, EEXIST,
+				       "network name '%s' is the UUID of "
+				       "network '%s'; a name that reads as "
+				       "another network's UUID would make "
+				       "both ambiguous",
+				       d->name, o->name);
+		if (d->has_uuid && nf_uuid_parse(o->name, u) == 0 &&
+		    !memcmp(u, d->uuid, 16))
+			return nf_errf(e, EEXIST,
+				       "the uuid of network '%s' is the name "
+				       "of network '%s'; pick another uuid",
+				       d->name, o->name);
+	}
+	return 0;
 }
 
 void registry_remove(struct registry *r, struct network *n)
@@ -171,9 +216,26 @@ static json_t *network_json(const struct network *n)
 			      "persistent", n->def != NULL, "autostart",
 			      n->autostart, "bridge", d->bridge, "forward",
 			      netxml_fwd_name(d->mode));
-	if (n->live && n->has_dnsmasq)
+	if (n->live && n->has_dnsmasq) {
+		struct dhcp_files f;
+		network_files(n->reg, n, &f);
 		json_object_set_new(j, "dnsmasq_pid",
 				    json_integer(n->dnsmasq_pid));
+		json_object_set_new(j, "dnsmasq_hostsfile",
+				    json_string(f.hosts));
+		json_object_set_new(j, "dnsmasq_addnhosts",
+				    json_string(f.addnhosts));
+		/* what dnsmasq's own log says of the files netd wrote */
+		const struct dhcp_log *l = &n->log;
+		json_object_set_new(j, "reservations",
+				    json_string(l->problem[0] ? "not loaded"
+						: dhcp_log_settled(l)
+							? "loaded"
+							: "pending"));
+		if (l->problem[0])
+			json_object_set_new(j, "reservations_problem",
+					    json_string(l->problem));
+	}
 	if (n->live && n->table[0])
 		json_object_set_new(j, "nft_table", json_string(n->table));
 	return j;
@@ -205,7 +267,6 @@ static bool bridge_in_use(const char *name, void *ctx)
 static int h_define(struct registry *r, struct request *q, json_t *args,
 		    json_t **res, struct nf_err *e)
 {
-	(void)q;
 	const char *xml, *expect;
 	struct netxml *nx;
 	struct network *by_name, *by_uuid = NULL;
@@ -258,6 +319,8 @@ static int h_define(struct registry *r, struct request *q, json_t *args,
 	}
 	struct bridge_ctx bc = {r, by_name};
 	rc = netxml_fill_defaults(nx, bridge_in_use, &bc, e);
+	if (rc == 0)
+		rc = network_admit(r, q, nx, by_name, e);
 	if (rc < 0)
 		goto fail;
 	if (d->bridge && netxml_fwd_has_bridge(d->mode)) {
@@ -433,7 +496,6 @@ static int h_destroy(struct registry *r, struct request *q, json_t *args,
 static int h_create(struct registry *r, struct request *q, json_t *args,
 		    json_t **res, struct nf_err *e)
 {
-	(void)q;
 	const char *xml;
 	struct netxml *nx;
 	int rc = need_str(args, "xml", &xml, e);
@@ -446,14 +508,14 @@ static int h_create(struct registry *r, struct request *q, json_t *args,
 	if (rc < 0)
 		return rc;
 	struct network *n;
-	if ((rc = network_create(r, nx, &n, e)) < 0)
+	if ((rc = network_create(r, q, nx, &n, e)) < 0)
 		return rc;
 	*res = network_json(n);
 	return 0;
 }
 
-int network_create(struct registry *r, struct netxml *nx, struct network **out,
-		   struct nf_err *e)
+int network_create(struct registry *r, const struct request *q,
+		   struct netxml *nx, struct network **out, struct nf_err *e)
 {
 	char u[37];
 	int rc;
@@ -470,7 +532,8 @@ int network_create(struct registry *r, struct netxml *nx, struct network **out,
 			       network_name(o));
 	}
 	struct bridge_ctx bc = {r, NULL};
-	if ((rc = netxml_fill_defaults(nx, bridge_in_use, &bc, e)) < 0) {
+	if ((rc = netxml_fill_defaults(nx, bridge_in_use, &bc, e)) < 0 ||
+	    (rc = network_admit(r, q, nx, NULL, e)) < 0) {
 		netxml_free(nx);
 		return rc;
 	}

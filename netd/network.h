@@ -28,7 +28,14 @@ struct network {
 	char table[128]; /* our nft table, "" when none */
 	bool has_dnsmasq;
 	pid_t dnsmasq_pid; /* 0 while (re)starting */
+	unsigned long long
+		dnsmasq_start; /* its start time: pid + this name it */
 	int dnsmasq_pidfd;
+	/* dnsmasq's log (a FIFO): whether it loaded the reservations, and
+	 * each guest's DHCP exchange */
+	int log_rfd, log_wfd;
+	struct dhcp_log log;
+	bool log_problem_told;
 	unsigned restarts;	/* consecutive, for the backoff */
 	uint64_t restart_timer; /* pending restart, 0 if none */
 	uint64_t dnsmasq_since; /* when it last started */
@@ -65,6 +72,9 @@ struct registry {
 	struct store config;
 	/* environment, set up by netd before registry_open */
 	const char *run_dir, *state_dir, *dnsmasq;
+	/* where dnsmasq's hostsfile and addn-hosts go: a directory its user
+	 * can reach; or, when there is none, why (net-start says it) */
+	char dnsmasq_dir[4096], dnsmasq_dir_problem[1024];
 	const char *sysroot; /* "" for /, or a fake tree's root (tests) */
 	char owner[32];	     /* "netd:xxxxxxxx": marks what this netd made */
 	struct bridge_ctx *br;
@@ -73,6 +83,9 @@ struct registry {
 	struct labrun **labs; /* lab.c */
 	size_t nlabs;
 	const char *netvm_path, *probe_path, *socket_path;
+	int probe_fd;	 /* the probe guest kernel, opened at start */
+	uid_t guest_uid; /* lab guests (netvm) run as this user */
+	gid_t guest_gid;
 	void (*emit)(const char *event, const char *network, void *ctx);
 	void *emit_ctx;
 };
@@ -84,6 +97,12 @@ json_t *read_json(const char *path);
 int write_json(const char *dir, const char *name, json_t *j, bool durable,
 	       struct nf_err *e);
 
+/* Chooses where dnsmasq's hostsfile and addn-hosts go: want (an
+ * operator's --dnsmasq-dir, which must work), else RUN_DIR/dnsmasq when
+ * dnsmasq's user can reach it, else a directory of this netd's under
+ * /run/netd-dnsmasq; with none reachable, net-start will say why. */
+int registry_dnsmasq_dir(struct registry *r, const char *want,
+			 struct nf_err *e);
 /* Loads definitions; r's environment fields must be set. */
 int registry_open(struct registry *r, const char *config_dir, struct nf_err *e);
 void registry_close(struct registry *r);
@@ -105,9 +124,16 @@ void network_files(const struct registry *r, const struct network *n,
 /* Adds a network entry holding def (may be NULL for a transient one). */
 struct network *registry_add(struct registry *r, struct netxml *def);
 /* net-create: starts a transient network from nx (taken over, freed on
- * failure); *out (may be NULL) is its entry. */
-int network_create(struct registry *r, struct netxml *nx, struct network **out,
-		   struct nf_err *e);
+ * failure) for the caller q; *out (may be NULL) is its entry. */
+int network_create(struct registry *r, const struct request *q,
+		   struct netxml *nx, struct network **out, struct nf_err *e);
+/* What a caller may define, beyond what the XML model checks: dnsmasq
+ * options with root's powers only for root (q NULL: netd's own), and no
+ * name that is another network's UUID (or the other way round). self: the
+ * network being redefined, if any. */
+int network_admit(struct registry *r, const struct request *q,
+		  const struct netxml *nx, const struct network *self,
+		  struct nf_err *e);
 /* Removes a network from the registry and frees it. */
 void registry_remove(struct registry *r, struct network *n);
 /* Live changes to a running network (lifecycle.c): restart its dnsmasq
@@ -155,6 +181,8 @@ int port_repin(struct registry *r, struct network *n, struct port *p,
 
 /* Undoes a port and frees it. */
 void port_release(struct registry *r, struct port *p);
+/* The process holding the TAP's fds (netd made the port for it). */
+void port_set_owner(struct registry *r, const char *tap, pid_t pid);
 
 /* Ports on hostdev/passthrough networks (vfport.c). */
 int vfport_preflight(struct registry *r, const struct netdef *d,

@@ -108,6 +108,9 @@ int network_reload_hosts(struct registry *r, struct network *n,
 		return 0;
 	network_files(r, n, &f);
 	size_t np = network_pins(r, n, &pins);
+	/* its log says whether this reload took (see dnsmasq_log_ready) */
+	if (n->dnsmasq_pid > 0)
+		dhcp_log_asked(&n->log, &n->live->def);
 	int rc = dhcp_reload_hosts(&n->live->def, pins, np, &f, n->dnsmasq_pid,
 				   e);
 	free(pins);
@@ -240,6 +243,17 @@ static void release(struct registry *r, struct port *p, bool delete_tap)
 void port_release(struct registry *r, struct port *p)
 {
 	release(r, p, true);
+}
+
+void port_set_owner(struct registry *r, const char *tap, pid_t pid)
+{
+	struct nf_err e;
+	for (size_t i = 0; i < r->nports; i++)
+		if (tap[0] && !strcmp(r->ports[i]->tap, tap)) {
+			r->ports[i]->owner_pid = (int)pid;
+			if (save_port(r, r->ports[i], &e) < 0)
+				nf_err_log("%s", e.msg);
+		}
 }
 
 /* ------------------------------------------------------- pin decisions */

@@ -22,7 +22,8 @@ static char **settings(const char *text, size_t *n)
 {
 	static const char *path_keys[] = {
 		"dhcp-hostsfile=", "addn-hosts=", "pid-file=",
-		"dhcp-leasefile=", "user="};
+		"dhcp-leasefile=", "user=",	  "group=",
+		"log-facility="};
 	char **v = NULL, *dup = nf_xstrdup(text), *save = NULL;
 	*n = 0;
 	for (char *l = strtok_r(dup, "\n", &save); l;
@@ -61,7 +62,8 @@ static bool same_sets(const char *mine, const char *want, char *why, size_t wn,
 	for (size_t i = 0; i < a && ok; i++) {
 		bool ours = !strcmp(x[i], "pid-file=") ||
 			    !strcmp(x[i], "dhcp-leasefile=") ||
-			    !strcmp(x[i], "user=");
+			    !strcmp(x[i], "user=") || !strcmp(x[i], "group=") ||
+			    !strcmp(x[i], "log-facility=");
 		if (!contains(y, b, x[i]) && !(ours_may_add && ours)) {
 			snprintf(why, wn, "extra '%s'", x[i]);
 			ok = false;
@@ -82,7 +84,8 @@ static void one(const char *dir, const char *name)
 	struct netxml *nx = NULL;
 	struct nf_err e = {0};
 	struct dhcp_files f;
-	dhcp_files_init(&f, "/run/netd", "/var/lib/netd", name);
+	dhcp_files_init(&f, "/run/netd", "/var/lib/netd", "/run/netd/dnsmasq",
+			name);
 	snprintf(path, sizeof(path), "%s/networkxml2confdata/%s.xml", dir,
 		 name);
 	char *src = slurp(path);
@@ -133,12 +136,42 @@ static void lease_max_counts_reservations(void)
 	struct nf_err e;
 	struct dhcp_files f;
 	bool ok = netxml_parse(xml, strlen(xml), "t", &nx, &e) == 0;
-	dhcp_files_init(&f, "/run/netd", "/var/lib/netd", "m");
+	dhcp_files_init(&f, "/run/netd", "/var/lib/netd", "/run/netd/dnsmasq",
+			"m");
 	char *conf = ok ? dhcp_conf(&nx->def, &f) : NULL;
 	ok = ok && dhcp_lease_max(&nx->def) == 12 &&
 	     strstr(conf, "dhcp-lease-max=12\n");
 	printf("%sok %d - dhcp-lease-max = 10 in range + 2 reserved outside\n",
 	       ok ? "" : "not ", ++tapn);
+	ok ? passed++ : failed++;
+	free(conf);
+	netxml_free(nx);
+}
+
+/* Values dnsmasq's reader would split or cut are written in quotes. */
+static void values_quoted(void)
+{
+	const char *xml = "<network><name>q</name><bridge name='b'/>"
+			  "<dns><txt name='t' value='a, b #c \"d\"'/></dns>"
+			  "<ip address='10.0.0.1' prefix='24'>"
+			  "<tftp root='/srv/tftp root'/><dhcp>"
+			  "<range start='10.0.0.100' end='10.0.0.109'/>"
+			  "<bootp file='pxe,1.img'/></dhcp></ip></network>";
+	struct netxml *nx = NULL;
+	struct nf_err e;
+	struct dhcp_files f;
+	bool ok = netxml_parse(xml, strlen(xml), "t", &nx, &e) == 0;
+	dhcp_files_init(&f, "/run/netd", "/var/lib/netd", "/run/netd/dnsmasq",
+			"q");
+	char *conf = ok ? dhcp_conf(&nx->def, &f) : NULL;
+	ok = ok && strstr(conf, "txt-record=t,\"a, b #c \\\"d\\\"\"\n") &&
+	     strstr(conf, "tftp-root=/srv/tftp root\n") &&
+	     strstr(conf, "dhcp-boot=\"pxe,1.img\"\n");
+	printf("%sok %d - values with ',', '#', quotes are quoted for "
+	       "dnsmasq\n",
+	       ok ? "" : "not ", ++tapn);
+	if (!ok && conf)
+		printf("%s", conf);
 	ok ? passed++ : failed++;
 	free(conf);
 	netxml_free(nx);
@@ -168,6 +201,7 @@ int main(void)
 	}
 	fclose(f);
 	lease_max_counts_reservations();
+	values_quoted();
 	printf("# dnsmasq conformance: %d of %d cases match libvirt\n", passed,
 	       passed + failed);
 	printf("1..%d\n", tapn);
