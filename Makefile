@@ -23,12 +23,14 @@ DEB_PKGS := build-essential pkg-config libxml2-dev libjansson-dev \
 
 LIB_SRCS := lib/nf.c lib/nfaddr.c
 NETD_CORE := netd/netxml.c netd/labxml.c netd/store.c netd/proto.c
-MODULES := bridge/bridge.c nat/nat.c dhcp/dhcp.c tap/tap.c sriov/sriov.c \
+MODULES := bridge/bridge.c nat/nat.c dhcp/dhcp.c dhcp/dnslog.c tap/tap.c \
+	sriov/sriov.c \
 	sriov/vfnl.c
 NETD_SRCS := $(NETD_CORE) $(MODULES) netd/network.c netd/lifecycle.c \
 	netd/port.c netd/vfport.c netd/lab.c netd/update.c netd/doctor.c netd/loop.c \
 	netd/request.c netd/server.c netd/netd.c
-NETCTL_SRCS := netd/proto.c netd/netctl.c netd/labctl.c
+NETCTL_SRCS := netd/proto.c netd/netctl.c netd/labctl.c netd/labxml.c \
+	netd/netxml.c
 
 objs = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 
@@ -56,6 +58,7 @@ $(BUILD)/netctl: $(call objs,$(NETCTL_SRCS) $(LIB_SRCS))
 
 NETVM_SRCS := vhost/netvm.c vhost/vm.c vhost/boot.c vhost/virtq.c \
 	vhost/virtio_pci.c vhost/virtio_net.c vhost/net_user.c vhost/net_vhost.c \
+	vhost/console.c vhost/seccomp.c \
 	netd/proto.c
 $(BUILD)/netvm: $(call objs,$(NETVM_SRCS) $(LIB_SRCS))
 	$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS)
@@ -90,7 +93,7 @@ $(BUILD)/tests/test_protocol: $(call objs,tests/unit/test_protocol.c \
 	$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS) -lcmocka
 
 $(BUILD)/tests/test_dnsmasq_conf: $(call objs,tests/unit/test_dnsmasq_conf.c \
-		dhcp/dhcp.c $(NETD_CORE) $(LIB_SRCS))
+		dhcp/dhcp.c dhcp/dnslog.c $(NETD_CORE) $(LIB_SRCS))
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS)
 

@@ -13,10 +13,12 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -25,16 +27,27 @@
 
 #include "loop.h"
 
-enum { G_PENDING, G_BOOTING, G_UP, G_STOPPED };
-static const char *const gstate_name[] = {"pending", "booting", "up",
-					  "stopped"};
+enum { G_PENDING, G_BOOTING, G_UP, G_STOPPED, G_STOPPING };
+static const char *const gstate_name[] = {"pending", "booting", "up", "stopped",
+					  "stopping"};
 
 struct grun {
-	struct labrun *lab;
-	char name[48];
+	struct labrun *lab; /* NULL once it is only being stopped */
+	struct registry *reg;
+	char name[48], labname[33];
 	int state;
+	/* its netvm: the pid with the start time (and uid) name that process
+	 * and no later one, whatever else runs with a look-alike command */
 	pid_t pid;
+	unsigned long long start;
+	uid_t uid;
 	int pidfd;
+	uint64_t id; /* names its port requests in flight */
+	int port_fd[LAB_MAX_IFS];
+	char tap[LAB_MAX_IFS][16];
+	unsigned ports_pending;
+	uint64_t deadline; /* while stopping: SIGKILL, then give up */
+	bool killed;
 	uint64_t t_spawn, t_up;
 	bool checked; /* its leases were looked at since it started */
 	char leased[LAB_MAX_IFS][INET6_ADDRSTRLEN];
@@ -46,6 +59,12 @@ struct labrun {
 	char *xml, *dir, *file; /* the lab file as given, where it was */
 	bool *made;		/* per network: created by the lab */
 	struct grun **g;	/* per guest */
+	/* the kernels and initrds the client opened (lab_files order) */
+	char **files;
+	int *fds;
+	size_t nfiles;
+	struct later *down; /* lab down under way: its reply, once stopped */
+	unsigned down_guests, down_nets;
 	uint64_t t_start, t_nets, t_guests, t_up;
 	uint64_t lease_stamp; /* of the lease files when last read */
 };
@@ -58,7 +77,7 @@ static void lab_dir(const struct registry *r, const char *name, char *out,
 	snprintf(out, n, "%s/labs/%s", r->state_dir, name);
 }
 
-/* The guest's status file: also the mark on its netvm's command line. */
+/* A guest's files in the lab's dir: GUEST.console and GUEST.log. */
 static void guest_file(const struct labrun *L, const char *guest,
 		       const char *ext, char *out, size_t n)
 {
@@ -85,8 +104,10 @@ static int save(struct labrun *L, struct nf_err *e)
 						      "made", L->made[i]));
 	for (size_t i = 0; i < L->spec->nguests; i++)
 		json_array_append_new(
-			gs, json_pack("{s:s, s:i, s:s}", "name", L->g[i]->name,
-				      "pid", (int)L->g[i]->pid, "state",
+			gs, json_pack("{s:s, s:i, s:I, s:i, s:s}", "name",
+				      L->g[i]->name, "pid", (int)L->g[i]->pid,
+				      "start", (json_int_t)L->g[i]->start,
+				      "uid", (int)L->g[i]->uid, "state",
 				      gstate_name[L->g[i]->state]));
 	json_t *j = json_pack("{s:s, s:s, s:s?, s:s?, s:o, s:o}", "name",
 			      L->spec->name, "xml", L->xml, "dir", L->dir,
@@ -103,71 +124,22 @@ static void save_log(struct labrun *L)
 
 /* ------------------------------------------------------- processes */
 
-struct proc {
-	pid_t pid;
-	size_t guest; /* index into the guests asked about */
-};
+static void kick(struct registry *r);
+static void finish_down(struct labrun *L);
 
-/* The netvm processes of guests gs, in one pass over /proc: each carries
- * its status file (LABDIR/GUEST.json) on its command line, so they are
- * found whether or not netd started them in this life. */
-static size_t find_procs(const struct labrun *L, struct grun **gs, size_t n,
-			 struct proc **out)
-{
-	char dir[2048], p[64], buf[8192];
-	DIR *d = opendir("/proc");
-	struct dirent *de;
-	size_t np = 0, dl;
-	*out = NULL;
-	lab_dir(L->reg, L->spec->name, dir, sizeof(dir));
-	dl = strlen(dir);
-	while (d && (de = readdir(d))) {
-		pid_t pid = (pid_t)atoi(de->d_name);
-		if (pid <= 0)
-			continue;
-		snprintf(p, sizeof(p), "/proc/%d/cmdline", (int)pid);
-		int fd = open(p, O_RDONLY | O_CLOEXEC);
-		ssize_t l = fd < 0 ? -1 : read(fd, buf, sizeof(buf) - 1);
-		if (fd >= 0)
-			close(fd);
-		if (l <= 0)
-			continue;
-		buf[l] = 0;
-		for (char *a = buf; a < buf + l; a += strlen(a) + 1) {
-			size_t al = strlen(a);
-			if (al <= dl + 6 || strncmp(a, dir, dl) ||
-			    a[dl] != '/' || strcmp(a + al - 5, ".json"))
-				continue;
-			for (size_t i = 0; i < n; i++)
-				if (strlen(gs[i]->name) == al - dl - 6 &&
-				    !strncmp(a + dl + 1, gs[i]->name,
-					     al - dl - 6)) {
-					struct proc x = {pid, i};
-					NF_APPEND(*out, np, x);
-				}
-			break;
-		}
-	}
-	if (d)
-		closedir(d);
-	return np;
-}
+/* Guests being stopped that are no longer part of a running lab (a lab
+ * going down, or reconciled away): SIGTERM sent, SIGKILL 5 s later, given
+ * up on 1 s after that. Whatever waits for a lab's guests to be gone (lab
+ * down's reply, a reconciled lab's new guests) goes on when the last of
+ * them is. */
+static struct grun **stopping;
+static size_t nstopping;
+static uint64_t stop_timer;
 
-static bool gone(pid_t pid)
+static bool alive(const struct grun *g)
 {
-	int st;
-	if (waitpid(pid, &st, WNOHANG) == pid)
-		return true; /* ours, reaped */
-	if (kill(pid, 0) < 0 && errno == ESRCH)
-		return true;
-	/* a zombie some other parent has not reaped yet is gone too */
-	char p[64], s[256];
-	snprintf(p, sizeof(p), "/proc/%d/stat", (int)pid);
-	FILE *f = fopen(p, "r");
-	bool z = f && fgets(s, sizeof(s), f) && strstr(s, ") Z ");
-	if (f)
-		fclose(f);
-	return z;
+	return g->pid > 0 &&
+	       nf_proc_is(g->pid, g->uid, g->start, g->reg->netvm_path);
 }
 
 static void unwatch(struct grun *g)
@@ -177,49 +149,91 @@ static void unwatch(struct grun *g)
 		close(g->pidfd);
 		g->pidfd = -1;
 	}
+	for (size_t i = 0; i < LAB_MAX_IFS; i++) {
+		if (g->port_fd[i] >= 0)
+			close(g->port_fd[i]);
+		g->port_fd[i] = -1;
+	}
 }
 
-/* Ends the guests' netvm processes: SIGTERM to all (netvm powers the
- * guest off and gives back its ports), SIGKILL after 5 s. */
-static void stop_guests(struct labrun *L, struct grun **gs, size_t n)
+static bool lab_stopping(const char *lab)
 {
-	struct proc *ps;
-	size_t np = find_procs(L, gs, n, &ps);
-	pid_t *pids = nf_xcalloc(np + 1, sizeof(*pids));
-	for (size_t i = 0; i < np; i++)
-		kill(pids[i] = ps[i].pid, SIGTERM);
-	free(ps);
-	for (size_t i = 0; i < n; i++) {
-		unwatch(gs[i]);
-		gs[i]->state = G_STOPPED;
-		gs[i]->pid = 0;
-	}
-	uint64_t t0 = nf_now_ns();
-	for (size_t i = 0; i < np;) {
-		if (gone(pids[i])) {
-			pids[i] = pids[--np];
+	for (size_t i = 0; i < nstopping; i++)
+		if (!strcmp(stopping[i]->labname, lab))
+			return true;
+	return false;
+}
+
+static void stopped(struct grun *g)
+{
+	struct registry *r = g->reg;
+	char lab[sizeof(g->labname)];
+	for (size_t i = 0; i < nstopping; i++)
+		if (stopping[i] == g)
+			stopping[i] = stopping[--nstopping];
+	snprintf(lab, sizeof(lab), "%s", g->labname);
+	unwatch(g);
+	free(g);
+	if (lab_stopping(lab))
+		return;
+	for (size_t k = 0; k < r->nlabs; k++)
+		if (!strcmp(r->labs[k]->spec->name, lab)) {
+			if (r->labs[k]->down)
+				finish_down(r->labs[k]);
+			else
+				kick(r); /* its new guests may start now */
+			return;
+		}
+}
+
+static void stop_tick(void *ctx)
+{
+	struct registry *r = ctx;
+	uint64_t now = nf_now_ns(), next = UINT64_MAX;
+	stop_timer = 0;
+	for (size_t i = 0; i < nstopping;) {
+		struct grun *g = stopping[i];
+		if (now >= g->deadline && (g->killed || !alive(g))) {
+			if (alive(g))
+				nf_warn("lab '%s': netvm %d of guest %s did "
+					"not "
+					"end after SIGKILL; no longer waited "
+					"for",
+					g->labname, (int)g->pid, g->name);
+			stopped(g); /* may drop others: start over */
+			i = 0;
 			continue;
 		}
-		if (nf_now_ns() - t0 > 5000000000ull) {
-			nf_warn("lab '%s': netvm %d ignored SIGTERM; killed",
-				L->spec->name, (int)pids[i]);
-			kill(pids[i], SIGKILL);
-			t0 = nf_now_ns() - 4000000000ull; /* 1 s more */
+		if (now >= g->deadline) {
+			nf_warn("lab '%s': netvm %d of guest %s ignored "
+				"SIGTERM "
+				"for 5 s; killed",
+				g->labname, (int)g->pid, g->name);
+			kill(g->pid, SIGKILL);
+			g->killed = true;
+			g->deadline = now + 1000000000ull;
 		}
-		usleep(5000);
-		i = 0;
+		if (g->deadline < next)
+			next = g->deadline;
+		i++;
 	}
-	free(pids);
+	if (nstopping && next != UINT64_MAX)
+		stop_timer = loop_after((unsigned)((next - now) / 1000000 + 1),
+					stop_tick, r);
 }
 
 static void guest_exited(void *ctx)
 {
 	struct grun *g = ctx;
 	int st;
-	unwatch(g);
 	waitpid(g->pid, &st, WNOHANG);
-	nf_info("lab '%s': guest %s (netvm %d) ended", g->lab->spec->name,
-		g->name, (int)g->pid);
+	if (g->state == G_STOPPING) {
+		stopped(g);
+		return;
+	}
+	unwatch(g);
+	nf_info("lab '%s': guest %s (netvm %d) ended", g->labname, g->name,
+		(int)g->pid);
 	g->state = G_STOPPED;
 	g->pid = 0;
 	save_log(g->lab);
@@ -232,27 +246,156 @@ static void watch(struct grun *g)
 		loop_watch(g->pidfd, guest_exited, g);
 }
 
-static int spawn(struct registry *r, struct grun *g, struct nf_err *e)
+/* Ends a guest's netvm without waiting: SIGTERM (netvm powers the guest
+ * off and its TAPs go), the rest is stop_tick's and guest_exited's. The
+ * grun leaves its lab (its slot gets a fresh one, stopped). */
+static void stop_guest(struct labrun *L, size_t k)
+{
+	struct grun *g = L->g[k], *fresh = nf_xcalloc(1, sizeof(*fresh));
+	*fresh = (struct grun){
+		.lab = L, .reg = L->reg, .pidfd = -1, .state = G_STOPPED};
+	snprintf(fresh->name, sizeof(fresh->name), "%s", g->name);
+	snprintf(fresh->labname, sizeof(fresh->labname), "%s", g->labname);
+	for (size_t i = 0; i < LAB_MAX_IFS; i++)
+		fresh->port_fd[i] = -1;
+	L->g[k] = fresh;
+	g->lab = NULL;
+	if (!alive(g)) {
+		unwatch(g);
+		free(g);
+		return;
+	}
+	kill(g->pid, SIGTERM);
+	g->state = G_STOPPING;
+	g->deadline = nf_now_ns() + 5000000000ull;
+	if (g->pidfd < 0)
+		watch(g);
+	NF_APPEND(stopping, nstopping, g);
+	if (stop_timer)
+		loop_cancel(stop_timer);
+	stop_timer = 0;
+	stop_tick(L->reg);
+}
+
+/* The fd of a kernel or initrd the client passed for path. */
+static int file_fd(const struct labrun *L, const char *path)
+{
+	for (size_t i = 0; i < L->nfiles; i++)
+		if (!strcmp(L->files[i], path))
+			return L->fds[i];
+	return -1;
+}
+
+/* Everything the guest's netvm gets, as fds (it runs without rights of
+ * its own: no /dev/kvm, no netd socket, no paths): the kernel (and
+ * initrd), /dev/kvm, its console file, a TAP per interface (and
+ * /dev/vhost-net when the host has it). */
+struct handout {
+	int fd[4 + 2 * LAB_MAX_IFS];
+	size_t n;
+};
+
+static int hand(struct handout *h, int fd)
+{
+	h->fd[h->n] = fd;
+	return 3 + (int)h->n++; /* its number in the child */
+}
+
+/* The child side, between fork and exec: fds to 3.., identity of the
+ * guest user, no way back to any privilege. */
+static void become_guest(const struct registry *r, struct handout *h, int logfd,
+			 int sync)
+{
+	char c;
+	sigset_t all;
+	sigemptyset(&all);
+	sigprocmask(SIG_SETMASK, &all, NULL);
+	setsid();
+	/* netd records this process before it may run: no record, no exec */
+	if (read(sync, &c, 1) != 1)
+		_exit(126);
+	int top = 3 + (int)h->n + 2;
+	for (size_t i = 0; i < h->n; i++) /* out of the way first */
+		h->fd[i] = fcntl(h->fd[i], F_DUPFD, top);
+	int nul = open("/dev/null", O_RDONLY);
+	dup2(nul, 0);
+	dup2(logfd, 1);
+	dup2(logfd, 2);
+	for (size_t i = 0; i < h->n; i++)
+		if (h->fd[i] < 0 || dup2(h->fd[i], 3 + (int)i) < 0)
+			_exit(125);
+	close_range(3 + (unsigned)h->n, ~0u, 0);
+	nf_fd_limit_restore();
+	if (r->guest_uid != 0) {
+		for (int cap = 0; cap <= 63; cap++)
+			prctl(PR_CAPBSET_DROP, cap, 0, 0, 0);
+		if (setgroups(0, NULL) < 0 ||
+		    setresgid(r->guest_gid, r->guest_gid, r->guest_gid) < 0 ||
+		    setresuid(r->guest_uid, r->guest_uid, r->guest_uid) < 0) {
+			dprintf(2, "netd: cannot become uid %u: %s\n",
+				(unsigned)r->guest_uid, strerror(errno));
+			_exit(124);
+		}
+	}
+	prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
+	prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+}
+
+/* Starts the guest's netvm once its ports are there. */
+static int exec_guest(struct registry *r, struct grun *g, struct nf_err *e)
 {
 	struct labrun *L = g->lab;
 	const struct lab_guest *s = spec_of(g);
-	char con[2200], st[2100], log[2100], mem[16], cpus[16], vm[64];
-	char nets[LAB_MAX_IFS][160];
-	const char *argv[40];
+	char con[2200], log[2200], mem[16], cpus[16], vm[64], kern[16], ird[16],
+		kvmarg[16], conarg[16];
+	char nets[LAB_MAX_IFS][200];
+	const char *argv[48];
 	size_t a = 0;
-	guest_file(L, g->name, "console", con + 5, sizeof(con) - 5);
-	memcpy(con, "file:", 5);
-	guest_file(L, g->name, "json", st, sizeof(st));
+	struct handout h = {.n = 0};
+	int kfd = s->kernel ? file_fd(L, s->kernel) : r->probe_fd;
+	int ifd = s->initrd ? file_fd(L, s->initrd) : -1;
+	if (kfd < 0 || (s->initrd && ifd < 0))
+		return nf_errf(e, EBADF,
+			       "%s %s was not passed by the client (netctl "
+			       "opens the files a lab names); run lab up again",
+			       kfd < 0 ? "kernel" : "initrd",
+			       kfd < 0 ? (s->kernel ? s->kernel : "(probe)")
+				       : s->initrd);
+	guest_file(L, g->name, "console", con, sizeof(con));
 	guest_file(L, g->name, "log", log, sizeof(log));
+	int kvm = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	int cfd =
+		open(con, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
+		     0640);
+	int lfd =
+		open(log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
+		     0640);
+	int vh[LAB_MAX_IFS], sync[2] = {-1, -1}, rc = 0;
+	for (size_t i = 0; i < LAB_MAX_IFS; i++)
+		vh[i] = -1;
+	if (kvm < 0)
+		rc = nf_errf(e, errno, "cannot open /dev/kvm: %s",
+			     strerror(errno));
+	else if (cfd < 0 || lfd < 0)
+		rc = nf_errf(e, errno, "cannot open %s: %s",
+			     cfd < 0 ? con : log, strerror(errno));
+	else if (pipe2(sync, O_CLOEXEC) < 0)
+		rc = nf_errf(e, errno, "pipe: %s", strerror(errno));
+	if (rc < 0)
+		goto out;
+	snprintf(kern, sizeof(kern), "fd:%d", hand(&h, kfd));
+	if (ifd >= 0)
+		snprintf(ird, sizeof(ird), "fd:%d", hand(&h, ifd));
+	snprintf(kvmarg, sizeof(kvmarg), "%d", hand(&h, kvm));
+	snprintf(conarg, sizeof(conarg), "fd:%d", hand(&h, cfd));
 	snprintf(mem, sizeof(mem), "%uM", s->mem_mib);
 	snprintf(cpus, sizeof(cpus), "%u", s->cpus);
 	snprintf(vm, sizeof(vm), "lab-%s", s->name);
 	argv[a++] = r->netvm_path;
 	argv[a++] = "run";
-	argv[a++] = "--kernel";
-	argv[a++] = s->kernel ? s->kernel : r->probe_path;
-	if (s->initrd)
-		argv[a++] = "--initrd", argv[a++] = s->initrd;
+	argv[a++] = "--kernel", argv[a++] = kern;
+	if (ifd >= 0)
+		argv[a++] = "--initrd", argv[a++] = ird;
 	/* the probe guest keeps answering once it has its addresses */
 	argv[a++] = "--cmdline";
 	argv[a++] =
@@ -260,54 +403,183 @@ static int spawn(struct registry *r, struct grun *g, struct nf_err *e)
 	argv[a++] = "--mem", argv[a++] = mem;
 	argv[a++] = "--cpus", argv[a++] = cpus;
 	argv[a++] = "--name", argv[a++] = vm;
-	argv[a++] = "--console", argv[a++] = con;
-	argv[a++] = "--status", argv[a++] = st;
+	argv[a++] = "--kvm-fd", argv[a++] = kvmarg;
+	argv[a++] = "--console", argv[a++] = conarg;
 	for (size_t i = 0; i < s->nifs; i++) {
-		char ip[INET6_ADDRSTRLEN] = "";
-		if (s->ifs[i].ip.family)
-			nf_addr_format(&s->ifs[i].ip, ip, sizeof(ip));
-		snprintf(nets[i], sizeof(nets[i]), "%s,mac=%s%s%s",
-			 s->ifs[i].network, s->ifs[i].mac, ip[0] ? ",ip=" : "",
-			 ip);
+		int t = hand(&h, g->port_fd[i]);
+		vh[i] = access("/dev/vhost-net", F_OK) == 0
+				? open("/dev/vhost-net", O_RDWR | O_CLOEXEC)
+				: -1;
+		if (vh[i] >= 0)
+			snprintf(nets[i], sizeof(nets[i]),
+				 "fd=%d,vhost-fd=%d,mac=%s", t, hand(&h, vh[i]),
+				 s->ifs[i].mac);
+		else
+			snprintf(nets[i], sizeof(nets[i]), "fd=%d,mac=%s", t,
+				 s->ifs[i].mac);
 		argv[a++] = "--net", argv[a++] = nets[i];
 	}
 	argv[a] = NULL;
-	g->state = G_BOOTING;
-	g->pid = 0;
-	save_log(L); /* intent first */
 	pid_t pid = fork();
-	if (pid < 0)
-		return nf_errf(e, errno, "fork: %s", strerror(errno));
+	if (pid < 0) {
+		rc = nf_errf(e, errno, "fork: %s", strerror(errno));
+		goto out;
+	}
 	if (pid == 0) {
-		sigset_t all;
-		sigemptyset(&all);
-		sigprocmask(SIG_SETMASK, &all, NULL);
-		setsid();
-		int fd = open(log,
-			      O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC |
-				      O_NOFOLLOW,
-			      0644);
-		int nul = open("/dev/null", O_RDONLY);
-		if (nul >= 0)
-			dup2(nul, 0);
-		if (fd >= 0)
-			dup2(fd, 1), dup2(fd, 2);
-		/* nothing of netd's goes along: sockets, locks, pidfds */
-		close_range(3, ~0u, 0);
-		nf_fd_limit_restore();
-		setenv("NETD_SOCKET", r->socket_path, 1);
+		close(sync[1]);
+		become_guest(r, &h, lfd, sync[0]);
 		execv(argv[0], (char *const *)argv);
 		dprintf(2, "netd: cannot run %s: %s\n", argv[0],
 			strerror(errno));
 		_exit(127);
 	}
+	close(sync[0]);
+	sync[0] = -1;
+	struct nf_proc pr;
 	g->pid = pid;
+	g->uid = r->guest_uid;
+	g->start = nf_proc_read(pid, &pr) == 0 ? pr.start : 0;
 	g->t_spawn = nf_now_ns();
 	g->checked = false;
 	memset(g->leased, 0, sizeof(g->leased));
 	watch(g);
-	save_log(L);
-	return 0;
+	save_log(L); /* recorded before it runs */
+	if (write(sync[1], "", 1) != 1)
+		nf_err_log("lab '%s': guest %s: cannot release netvm %d",
+			   L->spec->name, g->name, (int)pid);
+	for (size_t i = 0; i < s->nifs; i++)
+		port_set_owner(r, g->tap[i], pid);
+out:
+	for (size_t i = 0; i < LAB_MAX_IFS; i++) {
+		if (vh[i] >= 0)
+			close(vh[i]);
+		if (g->port_fd[i] >= 0)
+			close(g->port_fd[i]); /* netvm holds them now */
+		g->port_fd[i] = -1;
+	}
+	int mine[] = {kvm, cfd, lfd, sync[0], sync[1]};
+	for (size_t i = 0; i < NF_ARRAY_SIZE(mine); i++)
+		if (mine[i] >= 0)
+			close(mine[i]);
+	return rc;
+}
+
+static struct grun *grun_by_id(struct registry *r, uint64_t id)
+{
+	for (size_t i = 0; i < r->nlabs; i++)
+		for (size_t k = 0; k < r->labs[i]->spec->nguests; k++)
+			if (r->labs[i]->g[k]->id == id)
+				return r->labs[i]->g[k];
+	return NULL;
+}
+
+static void guest_failed(struct grun *g, const char *why)
+{
+	nf_err_log("lab '%s': guest %s: %s", g->labname, g->name, why);
+	unwatch(g);
+	g->state = G_STOPPED;
+	g->ports_pending = 0;
+	save_log(g->lab);
+}
+
+/* A port that was answered later (a VF's, once its PF driver took the
+ * MAC): the guest starts when the last of its ports is there. */
+static void port_later(struct later *l, json_t *msg, const int *fds,
+		       size_t nfds)
+{
+	struct registry *r = l->server;
+	struct grun *g = grun_by_id(r, l->client >> 3);
+	unsigned i = (unsigned)(l->client & 7);
+	struct nf_err e;
+	if (!g || g->state != G_BOOTING || !g->ports_pending)
+		return; /* gone meanwhile: the fds close with the reply */
+	if (!json_is_true(json_object_get(msg, "ok")) || nfds != 1) {
+		json_t *err = json_object_get(msg, "error");
+		guest_failed(g,
+			     json_string_value(json_object_get(err, "message"))
+				     ?: "no port");
+		return;
+	}
+	g->port_fd[i] = fcntl(fds[0], F_DUPFD_CLOEXEC, 3);
+	snprintf(g->tap[i], sizeof(g->tap[i]), "%s",
+		 json_string_value(
+			 json_object_get(json_object_get(msg, "result"), "tap"))
+			 ?: "");
+	if (--g->ports_pending == 0 && exec_guest(r, g, &e) < 0)
+		guest_failed(g, e.msg);
+}
+
+static struct later *defer_port(struct request *q)
+{
+	struct later *l = nf_xcalloc(1, sizeof(*l));
+	l->send = port_later;
+	l->server = q->server;
+	l->client = q->client;
+	l->id = json_null();
+	return l;
+}
+
+/* A guest from pending to booting: its ports first (netd makes them, as
+ * for any client, pinned to the guest's MACs and IPs), then its netvm. */
+static int spawn(struct registry *r, struct grun *g, struct nf_err *e)
+{
+	static uint64_t next_id;
+	const struct lab_guest *s = spec_of(g);
+	char vm[64];
+	snprintf(vm, sizeof(vm), "lab-%s", s->name);
+	g->id = ++next_id;
+	g->state = G_BOOTING;
+	g->pid = 0;
+	g->ports_pending = 0;
+	save_log(g->lab); /* intent first */
+	for (size_t i = 0; i < s->nifs; i++) {
+		char ip[INET6_ADDRSTRLEN] = "";
+		json_t *res = NULL;
+		if (s->ifs[i].ip.family)
+			nf_addr_format(&s->ifs[i].ip, ip, sizeof(ip));
+		json_t *args =
+			json_pack("{s:s, s:s, s:s, s:[s,s]}", "network",
+				  s->ifs[i].network, "mac", s->ifs[i].mac,
+				  "name", vm, "types", "tap", "macvtap");
+		if (ip[0])
+			json_object_set_new(args, "ip", json_string(ip));
+		struct request q = {.uid = r->guest_uid,
+				    .admin = true,
+				    .defer = defer_port,
+				    .server = r,
+				    .client = g->id << 3 | i};
+		int rc = port_create(r, &q, args, &res, e);
+		json_decref(args);
+		if (rc == 0)
+			snprintf(g->tap[i], sizeof(g->tap[i]), "%s",
+				 json_string_value(json_object_get(res, "tap"))
+					 ?: "");
+		json_decref(res);
+		if (rc == REQ_LATER) {
+			g->ports_pending++;
+			continue;
+		}
+		if (rc == 0 && q.nout_fds != 1)
+			rc = nf_errf(e, EPROTO, "port with %zu fds",
+				     q.nout_fds);
+		for (size_t k = rc == 0 ? 1 : 0; k < q.nout_fds; k++)
+			close(q.out_fds[k]);
+		if (rc < 0) {
+			unwatch(g);
+			g->state = G_STOPPED;
+			return nf_err_prefix(e, "interface %zu (%s)", i + 1,
+					     s->ifs[i].network);
+		}
+		g->port_fd[i] = q.out_fds[0];
+	}
+	if (g->ports_pending)
+		return 0;
+	int rc = exec_guest(r, g, e);
+	if (rc < 0) {
+		unwatch(g);
+		g->state = G_STOPPED;
+	}
+	return rc;
 }
 
 /* ------------------------------------------------------------ leases */
@@ -424,8 +696,11 @@ static void tick(void *ctx)
 			}
 			booting += g->state == G_BOOTING;
 		}
-		for (size_t k = 0; k < L->spec->nguests && booting < bound();
-		     k++) {
+		/* new guests wait for the lab's stopping ones: their MACs,
+		 * names and ports are free only then */
+		bool hold = L->down || lab_stopping(L->spec->name);
+		for (size_t k = 0;
+		     !hold && k < L->spec->nguests && booting < bound(); k++) {
 			struct grun *g = L->g[k];
 			struct nf_err e;
 			if (g->state != G_PENDING)
@@ -484,9 +759,26 @@ static struct grun *new_grun(struct labrun *L, const char *name)
 {
 	struct grun *g = nf_xcalloc(1, sizeof(*g));
 	g->lab = L;
+	g->reg = L->reg;
 	g->pidfd = -1;
+	for (size_t i = 0; i < LAB_MAX_IFS; i++)
+		g->port_fd[i] = -1;
 	snprintf(g->name, sizeof(g->name), "%s", name);
+	snprintf(g->labname, sizeof(g->labname), "%s", L->spec->name);
 	return g;
+}
+
+static void drop_files(struct labrun *L)
+{
+	for (size_t i = 0; i < L->nfiles; i++) {
+		close(L->fds[i]);
+		free(L->files[i]);
+	}
+	free(L->files);
+	free(L->fds);
+	L->files = NULL;
+	L->fds = NULL;
+	L->nfiles = 0;
 }
 
 static struct labrun *new_lab(struct registry *r, struct lab *spec,
@@ -508,9 +800,12 @@ static struct labrun *new_lab(struct registry *r, struct lab *spec,
 static void free_lab(struct labrun *L)
 {
 	for (size_t i = 0; i < L->spec->nguests; i++) {
+		if (!L->g[i])
+			continue;
 		unwatch(L->g[i]);
 		free(L->g[i]);
 	}
+	drop_files(L);
 	labxml_free(L->spec);
 	free(L->g);
 	free(L->made);
@@ -686,14 +981,14 @@ static void host_checks(struct registry *r, const struct lab *l,
 
 /* ------------------------------------------------------------ networks */
 
-static int make_network(struct registry *r, struct labrun *L, size_t i,
-			struct nf_err *e)
+static int make_network(struct registry *r, const struct request *q,
+			struct labrun *L, size_t i, struct nf_err *e)
 {
 	L->made[i] = true; /* intent, recorded before it exists */
 	int rc = save(L, e);
 	if (rc < 0)
 		return rc;
-	rc = network_create(r, netxml_dup(L->spec->nets[i].nx), NULL, e);
+	rc = network_create(r, q, netxml_dup(L->spec->nets[i].nx), NULL, e);
 	if (rc < 0) {
 		L->made[i] = false;
 		save_log(L);
@@ -711,16 +1006,38 @@ static void drop_network(struct registry *r, struct labrun *L, size_t i)
 	L->made[i] = false;
 }
 
-/* Everything of the lab goes: guests, the networks it made, its dir. */
+/* Everything of the lab goes: guests (stopped without waiting here),
+ * then - once they are gone - the networks it made, its dir, and the
+ * reply owed. */
 static void teardown(struct registry *r, struct labrun *L)
 {
+	for (size_t k = 0; k < L->spec->nguests; k++)
+		if (L->g[k]->pid)
+			stop_guest(L, k);
+	if (!lab_stopping(L->spec->name))
+		finish_down(L);
+	else
+		nf_info("lab '%s': waiting for its guests to stop",
+			L->spec->name);
+	(void)r;
+}
+
+static void finish_down(struct labrun *L)
+{
+	struct registry *r = L->reg;
 	char d[2048];
-	stop_guests(L, L->g, L->spec->nguests);
 	for (size_t i = 0; i < L->spec->nnets; i++)
 		drop_network(r, L, i);
 	lab_dir(r, L->spec->name, d, sizeof(d));
 	rm_tree(d);
 	nf_info("lab '%s' is down", L->spec->name);
+	if (L->down) {
+		json_t *res = json_pack(
+			"{s:s, s:i, s:i}", "name", L->spec->name, "guests",
+			(int)L->down_guests, "networks", (int)L->down_nets);
+		later_reply(L->down, 0, res, NULL, NULL, NULL, 0);
+		L->down = NULL;
+	}
 	remove_lab(r, L);
 }
 
@@ -737,6 +1054,48 @@ static bool has_str(char **v, size_t n, const char *s)
 		if (!strcmp(v[i], s))
 			return true;
 	return false;
+}
+
+/* The fds of the kernels and initrds the lab names, as the client passed
+ * them (args "files": their paths, in the order of the fds): netd never
+ * opens a path a user named. Each must be a regular file open for
+ * reading. Problems go to errs. */
+static void take_files(struct labrun *L, struct request *q, json_t *args,
+		       json_t *errs)
+{
+	const char **want;
+	size_t n = lab_files(L->spec, &want);
+	json_t *given = json_object_get(args, "files");
+	for (size_t i = 0; i < n; i++) {
+		size_t j, k = SIZE_MAX;
+		json_t *v;
+		json_array_foreach (given, j, v)
+			if (json_is_string(v) &&
+			    !strcmp(json_string_value(v), want[i]))
+				k = j;
+		int fd = k < q->nin_fds ? q->in_fds[k] : -1;
+		struct stat st;
+		int fl = fd >= 0 ? fcntl(fd, F_GETFL) : -1;
+		const char *why =
+			fd < 0 ? "the client did not pass it (netctl opens the "
+				 "files a lab names, with its user's rights)"
+			: fl < 0 || (fl & O_PATH) ||
+					(fl & O_ACCMODE) == O_WRONLY
+				? "its fd is not open for reading"
+			: fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)
+				? "it is not a regular file"
+				: NULL;
+		if (why) {
+			json_array_append_new(
+				errs, json_sprintf("%s: %s", want[i], why));
+			continue;
+		}
+		NF_APPEND(L->files, L->nfiles, nf_xstrdup(want[i]));
+		L->fds = nf_xrealloc(L->fds, L->nfiles * sizeof(*L->fds));
+		L->fds[L->nfiles - 1] = fd;
+		q->in_fds[k] = -1; /* kept */
+	}
+	free(want);
 }
 
 /* A kept network's reservations follow the guests: net-update deletes
@@ -772,14 +1131,24 @@ static int repin(struct registry *r, const char *net, const struct lab *old,
 
 /* The lab's new spec on a running lab: what is new starts, what was
  * dropped stops, what is the same keeps running. */
-static int reconcile(struct registry *r, struct labrun *L, struct lab *spec,
-		     json_t *args, json_t **res, struct nf_err *e)
+static int reconcile(struct registry *r, struct request *q, struct labrun *L,
+		     struct lab *spec, json_t *args, json_t **res,
+		     struct nf_err *e)
 {
 	struct labrun *N = new_lab(r, spec, arg_str(args, "xml"),
 				   arg_str(args, "dir"), arg_str(args, "file"));
+	json_t *errs = json_array();
+	take_files(N, q, args, errs);
+	if (json_array_size(errs)) {
+		*res = errs;
+		free_lab(N); /* and spec */
+		return nf_errf(e, EBADF,
+			       "kernels or initrds missing; the lab "
+			       "was left as it was");
+	}
+	json_decref(errs);
 	unsigned kept = 0, added = 0, removed = 0, nets_new = 0, nets_gone = 0;
-	struct grun **stop = nf_xcalloc(L->spec->nguests + 1, sizeof(*stop));
-	size_t nstop = 0;
+	bool *stop = nf_xcalloc(L->spec->nguests + 1, sizeof(*stop));
 	/* networks whose definition changed count as dropped and new */
 	bool *same_net = nf_xcalloc(spec->nnets + 1, sizeof(bool));
 	for (size_t i = 0; i < spec->nnets; i++)
@@ -807,10 +1176,12 @@ static int reconcile(struct registry *r, struct labrun *L, struct lab *spec,
 		    g->state != G_STOPPED) {
 			continue; /* moved below */
 		}
-		stop[nstop++] = g;
+		/* without waiting: the new guests start once these are gone
+		 * (tick), which frees their MACs and names */
+		stop[i] = true;
+		removed++;
+		stop_guest(L, i);
 	}
-	stop_guests(L, stop, nstop);
-	removed = (unsigned)nstop;
 	for (size_t k = 0; k < L->spec->nnets; k++) {
 		bool keep = false;
 		for (size_t i = 0; i < spec->nnets; i++)
@@ -828,14 +1199,10 @@ static int reconcile(struct registry *r, struct labrun *L, struct lab *spec,
 			r->labs[i] = N;
 	for (size_t i = 0; i < spec->nguests; i++) {
 		struct grun *old = NULL;
-		for (size_t k = 0; k < L->spec->nguests; k++) {
-			bool stopped = false;
-			for (size_t s = 0; s < nstop; s++)
-				stopped = stopped || stop[s] == L->g[k];
-			if (!stopped &&
+		for (size_t k = 0; k < L->spec->nguests; k++)
+			if (!stop[k] &&
 			    !strcmp(L->g[k]->name, spec->guests[i].name))
 				old = L->g[k];
-		}
 		if (old) {
 			for (size_t k = 0; k < L->spec->nguests; k++)
 				if (L->g[k] == old)
@@ -856,7 +1223,7 @@ static int reconcile(struct registry *r, struct labrun *L, struct lab *spec,
 	free(stop);
 	for (size_t i = 0; i < spec->nnets && rc == 0; i++)
 		if (!spec->nets[i].ref && !N->made[i]) {
-			rc = make_network(r, N, i, e);
+			rc = make_network(r, q, N, i, e);
 			nets_new += rc == 0;
 		}
 	free(same_net);
@@ -878,7 +1245,6 @@ static int reconcile(struct registry *r, struct labrun *L, struct lab *spec,
 int lab_up(struct registry *r, struct request *q, json_t *args, json_t **res,
 	   struct nf_err *e)
 {
-	(void)q;
 	const char *xml = arg_str(args, "xml"), *dir = arg_str(args, "dir"),
 		   *file = arg_str(args, "file");
 	struct nf_buf b = {0};
@@ -910,16 +1276,34 @@ int lab_up(struct registry *r, struct request *q, json_t *args, json_t **res,
 		return nf_errf(e, EINVAL, "the lab has no networks or guests");
 	}
 	struct labrun *old = find_lab(r, spec->name);
+	if (old && old->down) {
+		labxml_free(spec);
+		return nf_errf(e, EBUSY,
+			       "lab '%s' is going down; bring it up again once "
+			       "it is gone",
+			       old->spec->name);
+	}
 	if (old)
-		return reconcile(r, old, spec, args, res, e);
+		return reconcile(r, q, old, spec, args, res, e);
 	struct labrun *L = new_lab(r, spec, xml, dir, file);
+	errs = json_array();
+	take_files(L, q, args, errs);
+	if (json_array_size(errs)) {
+		*res = errs;
+		free_lab(L);
+		return nf_errf(e, EBADF,
+			       "%s: kernels or initrds missing; "
+			       "nothing was created",
+			       file ? file : "lab");
+	}
+	json_decref(errs);
 	for (size_t i = 0; i < spec->nguests; i++)
 		L->g[i] = new_grun(L, spec->guests[i].name);
 	NF_APPEND(r->labs, r->nlabs, L);
 	int rc = save(L, e);
 	for (size_t i = 0; rc == 0 && i < spec->nnets; i++)
 		if (!spec->nets[i].ref)
-			rc = make_network(r, L, i, e);
+			rc = make_network(r, q, L, i, e);
 	if (rc < 0) {
 		teardown(r, L);
 		return nf_err_prefix(e, "lab up failed, and what it had made "
@@ -960,18 +1344,29 @@ static struct labrun *need_lab(struct registry *r, json_t *args,
 int lab_down(struct registry *r, struct request *q, json_t *args, json_t **res,
 	     struct nf_err *e)
 {
-	(void)q;
 	struct labrun *L = need_lab(r, args, e);
 	if (!L)
 		return -ENOENT;
+	if (L->down)
+		return nf_errf(e, EBUSY, "lab '%s' is already going down",
+			       L->spec->name);
 	unsigned ng = 0, nn = 0;
 	for (size_t i = 0; i < L->spec->nguests; i++)
-		ng += L->g[i]->state != G_STOPPED;
+		ng += alive(L->g[i]); /* what runs, not what was meant to */
 	for (size_t i = 0; i < L->spec->nnets; i++)
 		nn += L->made[i];
-	*res = json_pack("{s:s, s:i, s:i}", "name", L->spec->name, "guests",
-			 (int)ng, "networks", (int)nn);
-	teardown(r, L);
+	L->down_guests = ng;
+	L->down_nets = nn;
+	char name[64];
+	snprintf(name, sizeof(name), "%s", L->spec->name);
+	/* the reply waits for the guests; netd serves everyone meanwhile */
+	L->down = req_defer(q);
+	bool later = L->down != NULL;
+	teardown(r, L); /* may be done (and L gone) at once */
+	if (later)
+		return REQ_LATER;
+	*res = json_pack("{s:s, s:i, s:i}", "name", name, "guests", (int)ng,
+			 "networks", (int)nn);
 	return 0;
 }
 
@@ -1013,11 +1408,24 @@ static json_t *lab_json(struct registry *r, const struct labrun *L)
 			char ip[INET6_ADDRSTRLEN] = "";
 			if (s->ifs[k].ip.family)
 				nf_addr_format(&s->ifs[k].ip, ip, sizeof(ip));
-			json_array_append_new(
-				ifs, json_pack("{s:s, s:s, s:s, s:s}",
-					       "network", s->ifs[k].network,
-					       "mac", s->ifs[k].mac, "ip", ip,
-					       "leased", g->leased[k]));
+			json_t *f = json_pack("{s:s, s:s, s:s, s:s}", "network",
+					      s->ifs[k].network, "mac",
+					      s->ifs[k].mac, "ip", ip, "leased",
+					      g->leased[k]);
+			/* how far its DHCP got, as dnsmasq's log tells it */
+			struct network *n = registry_find(r, s->ifs[k].network);
+			const struct dhcp_seen *sn =
+				n && n->live && n->has_dnsmasq
+					? dhcp_log_seen(&n->log, s->ifs[k].mac)
+					: NULL;
+			json_object_set_new(
+				f, "dhcp",
+				json_string(dhcp_step_name(sn ? sn->step
+							      : DHCP_NONE)));
+			if (sn && sn->ip[0])
+				json_object_set_new(f, "dhcp_ip",
+						    json_string(sn->ip));
+			json_array_append_new(ifs, f);
 		}
 		json_array_append_new(
 			gs,
@@ -1082,6 +1490,14 @@ int lab_console(struct registry *r, struct request *q, json_t *args,
 	int fd = open(p, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	char buf[65536];
 	ssize_t n = 0;
+	struct stat st;
+	bool cut = false;
+	/* netvm keeps the console under its cap by dropping the oldest
+	 * half: a reader past the end starts again from what is there */
+	if (fd >= 0 && fstat(fd, &st) == 0 && off > st.st_size) {
+		off = 0;
+		cut = true;
+	}
 	if (fd >= 0) {
 		n = pread(fd, buf, sizeof(buf), (off_t)off);
 		close(fd);
@@ -1092,11 +1508,12 @@ int lab_console(struct registry *r, struct request *q, json_t *args,
 		if ((buf[i] < 0x20 && buf[i] != '\n' && buf[i] != '\t') ||
 		    (unsigned char)buf[i] >= 0x7f)
 			buf[i] = '?';
-	*res = json_pack("{s:s%, s:I, s:s}", "data", buf, (size_t)n, "next",
-			 (json_int_t)(off + n), "state",
+	*res = json_pack("{s:s%, s:I, s:s, s:b}", "data", buf, (size_t)n,
+			 "next", (json_int_t)(off + n), "state",
 			 gstate_name[L->g[lab_guest_find(L->spec, guest) -
 					  L->spec->guests]
-					     ->state]);
+					     ->state],
+			 "truncated", cut);
 	return 0;
 }
 
@@ -1137,27 +1554,38 @@ static void recover_lab(const char *name, const char *path, void *ctx)
 					    ?: ""))
 				L->made[k] = json_is_true(
 					json_object_get(x, "made"));
-	unsigned alive = 0;
-	struct proc *ps;
+	unsigned running = 0;
 	for (size_t k = 0; k < spec->nguests; k++) {
 		L->g[k] = new_grun(L, spec->guests[k].name);
 		L->g[k]->state = G_STOPPED;
 	}
-	size_t np = find_procs(L, L->g, spec->nguests, &ps);
-	for (size_t i = 0; i < np; i++) {
-		struct grun *g = L->g[ps[i].guest];
-		if (g->pid)
-			continue; /* one netvm per guest is watched */
-		g->pid = ps[i].pid;
-		g->state = G_BOOTING; /* until the leases say */
-		watch(g);
-		alive++;
+	/* a guest runs still if the process recorded for it does: same pid,
+	 * start time, uid and netvm - a command line proves nothing */
+	json_array_foreach (json_object_get(j, "guests"), i, x) {
+		const char *gn = json_string_value(json_object_get(x, "name"));
+		for (size_t k = 0; gn && k < spec->nguests; k++) {
+			struct grun *g = L->g[k];
+			if (strcmp(g->name, gn))
+				continue;
+			g->pid = (pid_t)json_integer_value(
+				json_object_get(x, "pid"));
+			g->start = (unsigned long long)json_integer_value(
+				json_object_get(x, "start"));
+			g->uid = (uid_t)json_integer_value(
+				json_object_get(x, "uid"));
+			if (!g->start || !alive(g)) {
+				g->pid = 0;
+				continue;
+			}
+			g->state = G_BOOTING; /* until the leases say */
+			watch(g);
+			running++;
+		}
 	}
-	free(ps);
 	NF_APPEND(r->labs, r->nlabs, L);
 	json_decref(j);
 	nf_info("lab '%s' re-adopted: %u of %zu guests running", spec->name,
-		alive, spec->nguests);
+		running, spec->nguests);
 }
 
 void labs_recover(struct registry *r)

@@ -4,6 +4,7 @@
 #define _GNU_SOURCE
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <libgen.h>
 #include <limits.h>
 #include <signal.h>
@@ -11,8 +12,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include "labxml.h"
 #include "netctl.h"
 
 static double now_s(void)
@@ -56,6 +59,60 @@ static json_t *status_of(const char *name)
 	if (call("lab-status", json_pack("{s:s}", "name", name), &r))
 		return NULL;
 	return r;
+}
+
+/* Why a guest is without its address, interface by interface, from what
+ * netd saw of its DHCP exchange in dnsmasq's log. */
+static void why_not_up(const char *lab, json_t *g)
+{
+	json_t *f;
+	size_t k;
+	const char *st = jstr(g, "state");
+	if (!strcmp(st, "stopped") || !strcmp(st, "pending")) {
+		fprintf(stderr, "  %s: %s%s\n", jstr(g, "name"),
+			!strcmp(st, "pending") ? "not started yet"
+					       : "its netvm is not running",
+			!strcmp(st, "stopped") ? " (netd's log says why; its "
+						 "own log is GUEST.log in the "
+						 "lab's state dir)"
+					       : "");
+		return;
+	}
+	json_array_foreach (json_object_get(g, "interfaces"), k, f) {
+		const char *d = jstr(f, "dhcp"), *want = jstr(f, "ip"),
+			   *got = jstr(f, "dhcp_ip");
+		char why[512];
+		if (*jstr(f, "leased"))
+			continue;
+		if (!strcmp(d, "none"))
+			snprintf(why, sizeof(why),
+				 "no DHCP request seen from %s (is its DHCP "
+				 "client running? netctl lab console %s %s)",
+				 jstr(f, "mac"), lab, jstr(g, "name"));
+		else if (!strcmp(d, "discover") || !strcmp(d, "request"))
+			snprintf(why, sizeof(why),
+				 "its DHCP %s was seen, but no reply",
+				 !strcmp(d, "discover") ? "discover"
+							: "request");
+		else if (!strcmp(d, "no-address"))
+			snprintf(why, sizeof(why),
+				 "dnsmasq had no address for %s",
+				 jstr(f, "mac"));
+		else if (*want && *got && strcmp(want, got))
+			snprintf(why, sizeof(why),
+				 "dnsmasq replied with %s, not its pinned %s "
+				 "(netctl net-info %s says whether the "
+				 "reservations loaded)",
+				 got, want, jstr(f, "network"));
+		else if (!strcmp(d, "nak"))
+			snprintf(why, sizeof(why), "dnsmasq refused it (NAK)");
+		else
+			snprintf(why, sizeof(why),
+				 "offered %s; no lease followed yet",
+				 *got ? got : "an address");
+		fprintf(stderr, "  %s on %s: %s\n", jstr(g, "name"),
+			jstr(f, "network"), why);
+	}
 }
 
 /* Waits for every guest's addresses, a line per phase. */
@@ -111,9 +168,14 @@ static int wait_up(const char *name, double t0, double timeout)
 		if (t > timeout) {
 			fprintf(stderr,
 				"netctl: lab '%s': %lld of %lld guests without "
-				"their addresses after %.0f s\n",
+				"their addresses after %.0f s:\n",
 				name, (long long)(total - up), (long long)total,
 				timeout);
+			json_t *g;
+			size_t i;
+			json_array_foreach (json_object_get(s, "guests"), i, g)
+				if (strcmp(jstr(g, "state"), "up"))
+					why_not_up(name, g);
 			if (!opt_json)
 				guest_table(s);
 			json_decref(s);
@@ -151,12 +213,55 @@ static int lab_up(int argc, char **argv)
 	char *xml = read_input(abs);
 	if (!xml)
 		return 1;
+	const char *d = dirname(dir);
+	/* the kernels and initrds the lab names are opened here, with this
+	 * user's rights, and handed to netd (which never opens a path a
+	 * user named); a file that does not parse goes as it is, for netd
+	 * to list its problems */
+	struct lab *spec = NULL;
+	struct nf_buf perr = {0};
+	const char **files = NULL;
+	size_t nfiles = 0;
+	int fds[PROTO_MAX_FDS];
+	labxml_parse(xml, strlen(xml), abs, d, &spec, &perr);
+	nf_buf_free(&perr);
+	if (spec)
+		nfiles = lab_files(spec, &files);
+	if (nfiles > PROTO_MAX_FDS) {
+		fprintf(stderr,
+			"netctl: %s names %zu kernels and initrds; a lab may "
+			"use at most %d different files\n",
+			abs, nfiles, PROTO_MAX_FDS);
+		return 1;
+	}
+	json_t *fa = json_array();
+	int rc = 0;
+	for (size_t i = 0; i < nfiles && !rc; i++) {
+		struct stat st;
+		fds[i] = open(files[i], O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+		if (fds[i] < 0 || fstat(fds[i], &st) < 0 ||
+		    !S_ISREG(st.st_mode)) {
+			fprintf(stderr, "netctl: %s: %s\n", files[i],
+				fds[i] < 0 ? strerror(errno)
+					   : "not a regular file");
+			rc = 1;
+		}
+		json_array_append_new(fa, json_string(files[i]));
+	}
 	double t0 = now_s();
-	json_t *r;
-	int rc = call("lab-up",
-		      json_pack("{s:s, s:s, s:s}", "xml", xml, "dir",
-				dirname(dir), "file", abs),
-		      &r);
+	json_t *r = NULL;
+	if (!rc)
+		rc = call_fds("lab-up",
+			      json_pack("{s:s, s:s, s:s, s:o}", "xml", xml,
+					"dir", d, "file", abs, "files", fa),
+			      fds, nfiles, &r);
+	else
+		json_decref(fa);
+	for (size_t i = 0; i < nfiles; i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
+	free(files);
+	labxml_free(spec);
 	free(xml);
 	if (rc)
 		return 1;

@@ -51,9 +51,12 @@ static void bad(struct ctx *c, int line, const char *fmt, ...)
 	c->nerrs++;
 }
 
+/* Names become file names (STATE_DIR/labs/NAME) and links: letters,
+ * digits, '-', '_', '.', starting with a letter or digit, so that '.' and
+ * '..' and hidden files are never among them. */
 static bool good_name(const char *s, size_t max)
 {
-	if (!s || !*s || strlen(s) > max)
+	if (!s || !*s || strlen(s) > max || !isalnum((unsigned char)*s))
 		return false;
 	for (; *s; s++)
 		if (!(isalnum((unsigned char)*s) || strchr("-_.", *s)))
@@ -260,11 +263,8 @@ static void parse_guests(struct ctx *c, struct lab *l, xmlNodePtr e,
 	const char *k = attr(e, "kernel") ? attr(e, "kernel") : d->kernel,
 		   *ird = attr(e, "initrd") ? attr(e, "initrd") : d->initrd,
 		   *cmd = attr(e, "cmdline") ? attr(e, "cmdline") : d->cmdline;
+	/* opened by the client, with its user's rights (lab_files) */
 	char *kp = path_in(c->dir, k), *ip = path_in(c->dir, ird);
-	if (kp && access(kp, R_OK) < 0)
-		bad(c, ln, "kernel '%s' cannot be read", kp);
-	if (ip && access(ip, R_OK) < 0)
-		bad(c, ln, "initrd '%s' cannot be read", ip);
 	struct {
 		const char *net, *mac;
 		struct nf_addr ip;
@@ -598,8 +598,8 @@ int labxml_parse(const char *buf, size_t len, const char *what, const char *dir,
 	const char *name = attr(root, "name");
 	if (!good_name(name, 32))
 		bad(&c, (int)xmlGetLineNo(root),
-		    "<lab> needs name= (letters, digits, '-', '_', '.'; at "
-		    "most 32)");
+		    "<lab> needs name= (letters, digits, '-', '_', '.', "
+		    "starting with a letter or digit; at most 32)");
 	else
 		snprintf(l->name, sizeof(l->name), "%s", name);
 	FOR_ELEM(e, root)
@@ -660,6 +660,23 @@ void labxml_free(struct lab *l)
 	free(l->nets);
 	free(l->guests);
 	free(l);
+}
+
+size_t lab_files(const struct lab *l, const char ***out)
+{
+	size_t n = 0;
+	*out = NULL;
+	for (size_t i = 0; i < l->nguests; i++) {
+		const char *f[2] = {l->guests[i].kernel, l->guests[i].initrd};
+		for (int k = 0; k < 2; k++) {
+			bool have = !f[k];
+			for (size_t j = 0; j < n && !have; j++)
+				have = !strcmp((*out)[j], f[k]);
+			if (!have)
+				NF_APPEND(*out, n, f[k]);
+		}
+	}
+	return n;
 }
 
 const struct lab_net *lab_net_find(const struct lab *l, const char *name)

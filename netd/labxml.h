@@ -64,7 +64,8 @@ struct lab {
 	size_t nguests;
 };
 
-/* Parses and expands buf; relative kernel/initrd paths are taken from dir.
+/* Parses and expands buf; relative kernel/initrd paths are taken from dir
+ * (nothing is opened here: the client opens them, see lab_files).
  * On failure (-EINVAL) errs holds one line per problem; *out is still the
  * part that parsed (for checks against the host; free it), or NULL when
  * the XML itself is broken. */
@@ -74,6 +75,9 @@ void labxml_free(struct lab *l);
 /* Just the lab's name (for `lab down FILE`, even of a broken file). */
 int labxml_name(const char *buf, size_t len, char *out, size_t n);
 
+/* The distinct kernel and initrd paths the guests name, in the order the
+ * client passes their fds; *out is malloc'd (the strings are l's). */
+size_t lab_files(const struct lab *l, const char ***out);
 const struct lab_net *lab_net_find(const struct lab *l, const char *name);
 const struct lab_guest *lab_guest_find(const struct lab *l, const char *name);
 /* The <host .../> elements the lab adds to network `net` for its

@@ -25,6 +25,12 @@ struct cmd {
 
 int call(const char *cmd, json_t *args, json_t **result)
 {
+	return call_fds(cmd, args, NULL, 0, result);
+}
+
+int call_fds(const char *cmd, json_t *args, const int *fds, size_t nfds,
+	     json_t **result)
+{
 	struct nf_err e = {0};
 	json_t *reply = NULL;
 	int s = proto_connect(sock_path, &e);
@@ -33,7 +39,7 @@ int call(const char *cmd, json_t *args, json_t **result)
 		json_decref(args);
 		return 1;
 	}
-	int r = proto_call(s, cmd, args, &reply, NULL, NULL, &e);
+	int r = proto_call_fds(s, cmd, args, fds, nfds, &reply, NULL, NULL, &e);
 	json_decref(args);
 	close(s);
 	if (r < 0) {

@@ -11,6 +11,9 @@ extern bool opt_json; /* --json: print results as JSON */
 
 /* One request to netd; 0 with *result set, or 1 after printing why. */
 int call(const char *cmd, json_t *args, json_t **result);
+/* The same, passing fds along (files the user opened for netd). */
+int call_fds(const char *cmd, json_t *args, const int *fds, size_t nfds,
+	     json_t **result);
 int print_json(json_t *j);
 const char *jstr(json_t *o, const char *k); /* "" when absent */
 const char *yesno(json_t *o, const char *k);

@@ -215,6 +215,13 @@ int proto_connect(const char *path, struct nf_err *e)
 int proto_call(int sock, const char *cmd, json_t *args, json_t **reply,
 	       int *fds, size_t *nfds, struct nf_err *e)
 {
+	return proto_call_fds(sock, cmd, args, NULL, 0, reply, fds, nfds, e);
+}
+
+int proto_call_fds(int sock, const char *cmd, json_t *args, const int *send,
+		   size_t nsend, json_t **reply, int *fds, size_t *nfds,
+		   struct nf_err *e)
+{
 	static json_int_t next_id = 1;
 	json_int_t id = next_id++;
 	json_t *req = json_pack("{s:I, s:s, s:o}", "id", id, "cmd", cmd, "args",
@@ -222,7 +229,7 @@ int proto_call(int sock, const char *cmd, json_t *args, json_t **reply,
 	struct proto_rx rx = {0};
 	int r;
 
-	r = proto_send(sock, req, NULL, 0, e);
+	r = proto_send(sock, req, send, nsend, e);
 	json_decref(req);
 	if (r < 0)
 		return r;

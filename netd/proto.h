@@ -48,5 +48,9 @@ void proto_rx_free(struct proto_rx *rx);
 int proto_connect(const char *path, struct nf_err *e);
 int proto_call(int sock, const char *cmd, json_t *args, json_t **reply,
 	       int *fds, size_t *nfds, struct nf_err *e);
+/* The same, passing send[0..nsend-1] along with the request. */
+int proto_call_fds(int sock, const char *cmd, json_t *args, const int *send,
+		   size_t nsend, json_t **reply, int *fds, size_t *nfds,
+		   struct nf_err *e);
 
 #endif

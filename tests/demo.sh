@@ -8,7 +8,6 @@ set -euo pipefail
 BUILD=$(cd "${1:-build}" && pwd)
 EX=$(cd "$(dirname "$0")/../examples" && pwd)
 T=$(mktemp -d /tmp/netfabric-demo.XXXXXX)
-chmod 755 "$T"
 H=nfdemo$$h G=nfdemo$$g
 export NETD_SOCKET=$T/run/netd.sock
 cleanup() {

@@ -10,7 +10,6 @@
 # guests run emulated on this machine's PVM-backed KVM and share its CPUs
 # with netd, so wall times grow with the number already running.
 . "$(dirname "$0")/../integration/lib.sh"
-chmod 755 "$T"
 if [ ! -w /dev/kvm ]; then echo "lab bench: /dev/kvm unusable, skipped"; exit 0; fi
 start_netd --log-level debug || { echo "netd did not start"; exit 1; }
 rss() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }

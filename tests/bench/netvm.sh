@@ -7,7 +7,6 @@
 # guests started together until all have leases. The probe guest runs
 # emulated on this machine's PVM-backed KVM (~1-2 us per instruction).
 . "$(dirname "$0")/../integration/lib.sh"
-chmod 755 "$T"
 NETVM=$NF_BUILD/netvm
 PROBE=$NF_BUILD/guest/probe.elf
 if [ ! -w /dev/kvm ]; then echo "netvm bench: /dev/kvm unusable, skipped"; exit 0; fi

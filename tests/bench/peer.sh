@@ -20,7 +20,6 @@ for d in /run/libvirt /var/lib/libvirt /etc/libvirt /var/cache/libvirt /var/log/
 done
 ip link set lo up
 T=$(mktemp -d /tmp/nf-peer.XXXXXX)
-chmod 755 "$T"
 trap 'kill $(jobs -p) 2>/dev/null; rm -rf "$T"' EXIT
 EX=$(cd "$(dirname "$0")/../../examples" && pwd)
 

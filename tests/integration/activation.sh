@@ -5,7 +5,6 @@
 # DNS, NAT/route/isolated/open forwarding, destroy leaving nothing, crash
 # recovery and run-time errors.
 . "$(dirname "$0")/lib.sh"
-chmod 755 "$T"
 
 ns_add h && ns_add o || { echo "not ok 1 - cannot create namespaces"; exit 1; }
 uplink_add h o

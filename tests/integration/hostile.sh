@@ -12,10 +12,8 @@ ADMGRP=users
 MEMBER="setpriv --reuid=nobody --regid=nogroup --groups=$(getent group $ADMGRP | cut -d: -f3)"
 # the control socket is netd's public face, like /run/netd: a directory
 # every user can reach; netd's own dirs stay in the plain 0700 temp dir
-PUB=/tmp/nf-pub.$$.$RANDOM
+public_socket || { echo "not ok 1 - public dir"; exit 1; }
 trap 'stop_netd; ns_cleanup; kill $(jobs -p) 2>/dev/null; rm -rf "$T" "$PUB"' EXIT
-install -d -m 0755 "$PUB" || { echo "not ok 1 - public dir"; exit 1; }
-export NETD_SOCKET=$PUB/netd.sock
 start_netd --socket "$NETD_SOCKET" --group $ADMGRP --client-queue 64K || { echo "not ok 1 - netd starts"; exit 1; }
 
 attackers=()

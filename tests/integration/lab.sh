@@ -6,14 +6,19 @@
 # across networks as designed, reconciles, exports, draws, and goes away
 # completely - also after netd or `lab up` were killed half-way.
 . "$(dirname "$0")/lib.sh"
-chmod 755 "$T"
 if [ ! -r /dev/kvm ] || [ ! -w /dev/kvm ]; then
 	echo "ok 1 - # SKIP /dev/kvm is not usable on this machine"
 	echo "1..1"; exit 0
 fi
 LABS=$T/lib/labs
-ok "netd starts" start_netd
-lab_procs() { pgrep -f -- "$LABS/" | wc -l; }
+ok "netd starts (lab guests as nobody)" start_netd --guest-user nobody
+lab_procs() { pgrep -f -- "--name lab-" | wc -l; }
+# a guest's netvm, as netd recorded it (lab status)
+guest_pid() {
+	$NETCTL --json lab status "$1" | tr -d ' \n' |
+		grep -o "\"name\":\"$2\",\"vm\":\"lab-$2\",\"state\":\"[a-z]*\",\"pid\":[0-9]*" |
+		grep -o '[0-9]*$'
+}
 nothing_left() { # no lab guest, network, bridge, dnsmasq or table remains
 	[ "$(lab_procs)" = 0 ] &&
 		! $NETCTL net-list --all | grep -q lab &&
@@ -101,6 +106,15 @@ ok "the pins are <host> reservations of the lab's networks" \
 ok "lab list" bash -c "$NETCTL lab list | grep -Eq '^ 3tier +up +7/7 +3 '"
 named() { [ "$(pgrep -fc -- '--name lab-')" = 7 ] && $NETCTL port-list | grep -q lab-web1; }
 ok "guests run as netvm processes named lab-GUEST" named
+unprivileged() { # the guest user, no capabilities, no new privileges, seccomp
+	local p st
+	p=$(guest_pid 3tier web1) && [ -n "$p" ] || return 1
+	st=/proc/$p/status
+	grep -q "^Uid:[[:space:]]*65534" "$st" && grep -q '^CapEff:[[:space:]]*0000000000000000' "$st" &&
+		grep -q '^CapBnd:[[:space:]]*0000000000000000' "$st" &&
+		grep -q '^NoNewPrivs:[[:space:]]*1' "$st" && grep -q '^Seccomp:[[:space:]]*2' "$st"
+}
+ok "...as nobody, without capabilities, no_new_privs, under seccomp" unprivileged
 ok "lab console shows a guest's serial output" \
 	bash -c "$NETCTL lab console 3tier db1 | grep -qx 'lease 10.71.3.11'"
 ok "the host reaches a guest on each network" \
@@ -110,11 +124,11 @@ ok "the host reaches a guest on each network" \
 sed -e "s|<guest name='db' count='2'>|<guest name='db{i}' count='1'>|" \
 	-e "s|</lab>|<guest name='check' cmdline='ping=10.71.2.11,10.71.3.11,10.71.1.12 count=1 serve=600'><interface network='lab3-front' mac='52:54:00:71:01:99' ip='10.71.1.99'/></guest>\n<guest name='dbcheck' cmdline='ping=10.71.3.2,10.71.1.11 count=1 serve=600'><interface network='lab3-db' mac='52:54:00:71:03:99' ip='10.71.3.99'/></guest>\n</lab>|" \
 	"$EXAMPLES/lab-3tier.xml" >"$T/3tier-b.xml"
-PID_WEB1=$(pgrep -f -- "$LABS/3tier/web1.json")
+PID_WEB1=$(guest_pid 3tier web1)
 ok "lab up on a running lab reconciles: 6 kept, 2 started, 1 stopped" \
 	bash -c "$NETCTL lab up $T/3tier-b.xml >$T/re.out && grep -q '6 kept running, 2 started, 1 stopped' $T/re.out"
-ok "...the kept guests were not restarted" test "$(pgrep -f -- "$LABS/3tier/web1.json")" = "$PID_WEB1"
-db2_gone() { ! pgrep -f -- "$LABS/3tier/db2.json" && ! $NETCTL net-dumpxml lab3-db | grep -q db2; }
+ok "...the kept guests were not restarted" test "$(guest_pid 3tier web1)" = "$PID_WEB1"
+db2_gone() { ! pgrep -f -- "--name lab-db2 " && ! $NETCTL net-dumpxml lab3-db | grep -q db2; }
 ok "...db2 is gone, its lease reservation too" db2_gone
 wait_console() { for _ in $(seq 200); do grep -q "$2" "$LABS/3tier/$1.console" 2>/dev/null && return 0; sleep 0.1; done; cat "$LABS/3tier/$1.console"; return 1; }
 ok "as designed: front reaches app through the host (NAT and routed networks)" \
@@ -139,8 +153,15 @@ ok "graph --format svg is well-formed SVG naming every guest" \
 ok "lab status --json" bash -c "$NETCTL --json lab status 3tier | grep -q '\"guests_up\": 8'"
 
 # --- down ----------------------------------------------------------------------
+# a process of another user that looks like a guest (its command line
+# carries what a guest's does) is not the lab's, and lab down leaves it be
+setpriv --reuid=12345 --regid=12345 --clear-groups bash -c \
+	"exec -a 'netvm run --status $LABS/3tier/web1.json --name lab-web1' sleep 300" &
+DECOY=$!
 ok "lab down (by its file) removes everything" \
 	bash -c "$NETCTL lab down $T/3tier-b.xml && $NETCTL lab list | grep -q 'no labs'"
+ok "...but not another user's process that looks like a guest" kill -0 $DECOY
+kill $DECOY; wait $DECOY 2>/dev/null
 ok "...no guest, network, bridge, dnsmasq, table or record is left" nothing_left
 
 # --- crashes half-way ------------------------------------------------------

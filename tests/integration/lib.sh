@@ -57,11 +57,21 @@ stop_netd() {
 	{ kill "${1:--TERM}" $NETD_PID; wait $NETD_PID; } 2>/dev/null
 	NETD_PID=
 }
+# The control socket where every user can reach it (as in /run/netd), for
+# tests of what unprivileged users may do; netd's own dirs stay in $T.
+public_socket() {
+	PUB=/tmp/nf-pub.$$.$RANDOM
+	install -d -m 0755 "$PUB" || return 1
+	export NETD_SOCKET=$PUB/netd.sock
+}
+hostsfile() { # hostsfile NET: where netd keeps the network's dnsmasq hostsfile
+	"$NETCTL" --json net-info "$1" | sed -nE 's/.*"dnsmasq_hostsfile": "([^"]*)".*/\1/p'
+}
 finish() {
 	stop_netd
 	ns_cleanup
-	rm -rf "$T"
+	rm -rf "$T" "${PUB:-}"
 	echo "1..$TAPN"
 	[ $TAPFAIL -eq 0 ]
 }
-trap 'stop_netd; ns_cleanup; rm -rf "$T"' EXIT
+trap 'stop_netd; ns_cleanup; rm -rf "$T" "${PUB:-}"' EXIT

@@ -109,7 +109,9 @@ fails "a second netd on the same dirs is refused" "another netd" \
 
 # authorisation: others may read, not change
 if id nobody >/dev/null 2>&1 && command -v setpriv >/dev/null; then
-	chmod 755 "$T" "$T/run"
+	stop_netd
+	public_socket
+	ok "netd with its socket where users reach it" start_netd --socket "$NETD_SOCKET"
 	AS_NOBODY="setpriv --reuid=nobody --regid=nogroup --clear-groups"
 	ok "an unprivileged user may list" \
 		$AS_NOBODY env NETD_SOCKET=$NETD_SOCKET $NETCTL net-list --all
@@ -120,7 +122,7 @@ if id nobody >/dev/null 2>&1 && command -v setpriv >/dev/null; then
 		$AS_NOBODY env NETD_SOCKET=$NETD_SOCKET $NETCTL net-undefine default
 	ok "...and the network is still there" $NETCTL net-info default
 	stop_netd
-	ok "netd with --group nogroup" start_netd --group nogroup
+	ok "netd with --group nogroup" start_netd --group nogroup --socket "$NETD_SOCKET"
 	ok "a member of the admin group may change things" \
 		$AS_NOBODY env NETD_SOCKET=$NETD_SOCKET $NETCTL net-autostart default --disable
 fi

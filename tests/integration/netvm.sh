@@ -5,7 +5,6 @@
 # "outside" namespace through NAT, survives its own malformed rings; netvm
 # releases its ports when it ends. Everything runs in namespaces made here.
 . "$(dirname "$0")/lib.sh"
-chmod 755 "$T"
 NETVM=$NF_BUILD/netvm
 PROBE=$NF_BUILD/guest/probe.elf
 if [ ! -r /dev/kvm ] || [ ! -w /dev/kvm ]; then

@@ -2,13 +2,15 @@
 # Ports and pinning: TAP handout, enforcement with real frames, live
 # net-update, release when the fd closes; port commands and their errors.
 . "$(dirname "$0")/lib.sh"
-chmod 755 "$T"
 ns_add h && ns_add p || { echo "not ok 1 - namespaces"; exit 1; }
 NETD_NS=${NS}h
 ok "netd starts" start_netd
 sed "s/stp='on'/stp='off'/" "$EXAMPLES/default.xml" >"$T/default.xml"
 ok "default network started" \
 	bash -c "$NETCTL net-define $T/default.xml && $NETCTL net-start default"
+HOSTS=$(hostsfile default)
+ok "the network's hostsfile is where dnsmasq's user can read it" \
+	setpriv --reuid=dnsmasq --regid=nogroup --clear-groups test -r "$HOSTS"
 # a peer on the bridge that sees what guests send
 ip link add vpeer netns "${NS}h" type veth peer name eth0 netns "${NS}p"
 ns h ip link set vpeer master nfbr0 up
@@ -41,7 +43,7 @@ guarded() { # guarded TAP MAC [IP]: the port's elements are in the guard sets
 ok "its guard (MAC and IP in the guard sets) is installed" \
 	guarded nft4 52:54:00:00:00:14 192.168.122.14
 ok "port-create --ip pins an unreserved address live" \
-	bash -c "$NETCTL port-create default --ip 192.168.122.60 --name web --persist nft5 >/dev/null && grep -q ',192.168.122.60,web' $T/run/dnsmasq/default.hostsfile"
+	bash -c "$NETCTL port-create default --ip 192.168.122.60 --name web --persist nft5 >/dev/null && grep -q ',192.168.122.60,web' $HOSTS"
 fails "an IP pinned to another port is refused, naming it" \
 	"192.168.122.60 is already pinned to port nft5" \
 	$NETCTL port-create default --ip 192.168.122.60 --persist nft6
@@ -84,7 +86,7 @@ ok "...and the persistent definition has it" \
 	bash -c "grep -q \"ip='192.168.122.144'\" $T/etc/default.xml"
 DPID=$($NETCTL --json net-info default | sed -nE 's/.*"dnsmasq_pid": ([0-9]+).*/\1/p')
 ok "host updates do not restart dnsmasq" \
-	bash -c "$NETCTL net-update default add ip-dhcp-host \"<host mac='52:54:00:00:00:99' ip='192.168.122.99'/>\" >/dev/null && [ \"\$($NETCTL --json net-info default | sed -nE 's/.*\"dnsmasq_pid\": ([0-9]+).*/\\1/p')\" = $DPID ] && grep -q '52:54:00:00:00:99' $T/run/dnsmasq/default.hostsfile"
+	bash -c "$NETCTL net-update default add ip-dhcp-host \"<host mac='52:54:00:00:00:99' ip='192.168.122.99'/>\" >/dev/null && [ \"\$($NETCTL --json net-info default | sed -nE 's/.*\"dnsmasq_pid\": ([0-9]+).*/\\1/p')\" = $DPID ] && grep -q '52:54:00:00:00:99' $HOSTS"
 ok "an identical add succeeds with no change" \
 	bash -c "$NETCTL net-update default add ip-dhcp-host \"<host mac='52:54:00:00:00:99' ip='192.168.122.99'/>\" | grep -q 'nothing changed'"
 fails "a conflicting add is refused, naming the conflict" \
@@ -97,7 +99,7 @@ ok "dns-txt add restarts dnsmasq with the record" \
 ok "modify of an SRV record (libvirt refuses; we do it)" \
 	bash -c "$NETCTL net-update default add dns-srv \"<srv service='ldap' protocol='tcp' target='a.lab.test' port='389'/>\" >/dev/null && $NETCTL net-update default modify dns-srv \"<srv service='ldap' protocol='tcp' target='b.lab.test' port='389'/>\" >/dev/null && grep -q '^srv-host=_ldap._tcp,b.lab.test,389' $T/run/dnsmasq/default.conf"
 ok "port-delete removes TAP, guard and live pin" \
-	bash -c "$NETCTL port-delete web >/dev/null && ! ip -n ${NS}h link show nft5 2>/dev/null && ! ip netns exec ${NS}h nft list table bridge netd-default | grep -q '\"nft5\"' && ! grep -q 192.168.122.60 $T/run/dnsmasq/default.hostsfile"
+	bash -c "$NETCTL port-delete web >/dev/null && ! ip -n ${NS}h link show nft5 2>/dev/null && ! ip netns exec ${NS}h nft list table bridge netd-default | grep -q '\"nft5\"' && [ -r $HOSTS ] && ! grep -q 192.168.122.60 $HOSTS"
 ok "net-destroy releases every port" \
 	bash -c "$NETCTL net-destroy default >/dev/null && [ -z \"\$($NETCTL port-list)\" ] || [ \$($NETCTL port-list | grep -c '^ nft') = 0 ] && ! ip -n ${NS}h link show nft4 2>/dev/null"
 finish

@@ -8,7 +8,6 @@
 # netdevs carry the passthrough macvtaps, and a probe guest under netvm
 # gets its lease through one from a dnsmasq on the far side.
 . "$(dirname "$0")/lib.sh"
-chmod 755 "$T"
 S=$T/sysfs
 D=$S/sys/bus/pci/devices
 DRV=$S/sys/bus/pci/drivers
