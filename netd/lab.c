@@ -530,9 +530,9 @@ static int spawn(struct registry *r, struct grun *g, struct nf_err *e)
 	g->id = ++next_id;
 	g->state = G_BOOTING;
 	g->pid = 0;
-	g->ports_pending = 0;
-	save_log(g->lab); /* intent first */
-	for (size_t i = 0; i < s->nifs; i++) {
+	g->ports_pending = 1; /* held until every port was asked for */
+	save_log(g->lab);     /* intent first */
+	for (size_t i = 0; i < s->nifs && g->state == G_BOOTING; i++) {
 		char ip[INET6_ADDRSTRLEN] = "";
 		json_t *res = NULL;
 		if (s->ifs[i].ip.family)
@@ -548,6 +548,7 @@ static int spawn(struct registry *r, struct grun *g, struct nf_err *e)
 				    .defer = defer_port,
 				    .server = r,
 				    .client = g->id << 3 | i};
+		g->ports_pending++;
 		int rc = port_create(r, &q, args, &res, e);
 		json_decref(args);
 		if (rc == 0)
@@ -555,10 +556,9 @@ static int spawn(struct registry *r, struct grun *g, struct nf_err *e)
 				 json_string_value(json_object_get(res, "tap"))
 					 ?: "");
 		json_decref(res);
-		if (rc == REQ_LATER) {
-			g->ports_pending++;
-			continue;
-		}
+		if (rc == REQ_LATER)
+			continue; /* port_later takes it from here */
+		g->ports_pending--;
 		if (rc == 0 && q.nout_fds != 1)
 			rc = nf_errf(e, EPROTO, "port with %zu fds",
 				     q.nout_fds);
@@ -572,7 +572,9 @@ static int spawn(struct registry *r, struct grun *g, struct nf_err *e)
 		}
 		g->port_fd[i] = q.out_fds[0];
 	}
-	if (g->ports_pending)
+	if (g->state != G_BOOTING) /* a port answered later failed */
+		return nf_errf(e, EIO, "a port could not be made");
+	if (--g->ports_pending)
 		return 0;
 	int rc = exec_guest(r, g, e);
 	if (rc < 0) {

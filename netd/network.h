@@ -188,10 +188,17 @@ void port_set_owner(struct registry *r, const char *tap, pid_t pid);
 int vfport_preflight(struct registry *r, const struct netdef *d,
 		     struct nf_err *e);
 /* Picks a free device, records its state, configures and hands it over:
- * macvtap fds into fds (*nfds set), or a VF bound to vfio-pci. p has its
- * MAC, queues and owner; kind/dev/lower/pci/tap are filled in. */
+ * macvtap fds, or a VF bound to vfio-pci. p has its MAC, queues and
+ * owner; kind/dev/lower/pci/tap are filled in. A PF driver takes its time
+ * with a VF's MAC, so the end comes through done(ctx) - at once or from
+ * a timer - with rc and the fds; a negative return is an error found
+ * before anything changed (done is not called then). */
+typedef void (*vfport_done_fn)(struct registry *r, struct port *p, int rc,
+			       int *fds, unsigned nfds, struct nf_err *e,
+			       void *ctx);
 int vfport_create(struct registry *r, struct network *n, struct port *p,
-		  json_t *args, int *fds, unsigned *nfds, struct nf_err *e);
+		  json_t *args, vfport_done_fn done, void *ctx,
+		  struct nf_err *e);
 /* Restores what the port's record says was there. */
 void vfport_release(struct registry *r, struct port *p);
 /* Releases the port when its (non-persistent) owner exits. */

@@ -353,33 +353,54 @@ static const char *arg_str(json_t *a, const char *k)
 	return json_string_value(json_object_get(a, k));
 }
 
-/* The rest of port_create on a hostdev or passthrough network. */
+/* A hostdev or passthrough port made (or not): recorded and answered. */
+static void vf_port_done(struct registry *r, struct port *p, int rc, int *fds,
+			 unsigned nfds, struct nf_err *e, void *ctx)
+{
+	struct later *l = ctx;
+	json_t *res = NULL;
+	if (rc == 0) {
+		NF_APPEND(r->ports, r->nports, p);
+		if ((rc = save_port(r, p, e)) < 0) {
+			for (unsigned i = 0; i < nfds; i++)
+				close(fds[i]);
+			nfds = 0;
+			release(r, p, true);
+		}
+	} else {
+		free(p);
+	}
+	if (rc == 0) {
+		vfport_watch_owner(r, p);
+		nf_info("port %s (%s) created on '%s' (mac %s%s%s)",
+			p->tap[0] ? p->tap : p->dev, p->kind, p->network,
+			p->mac, p->tap[0] ? " on " : "",
+			p->tap[0] ? p->lower : "");
+		res = port_json(p);
+	}
+	later_reply(l, rc, res, e, NULL, fds, rc == 0 ? nfds : 0);
+}
+
+/* The rest of port_create on a hostdev or passthrough network: answered
+ * when the VF is ready (its PF driver may take seconds). */
 static int vf_port_create(struct registry *r, struct request *q,
 			  struct network *n, struct port *p, json_t *args,
-			  json_t **res, struct nf_err *e)
+			  struct nf_err *e)
 {
-	int fds[TAP_MAX_QUEUES];
-	unsigned nfds = 0;
-	int rc = vfport_create(r, n, p, args, fds, &nfds, e);
+	struct later *l = req_defer(q);
+	if (!l) {
+		free(p);
+		return nf_errf(e, ENOTSUP,
+			       "a hostdev or passthrough port is answered once "
+			       "its VF is ready; this caller cannot wait");
+	}
+	int rc = vfport_create(r, n, p, args, vf_port_done, l, e);
 	if (rc < 0) {
+		later_drop(l);
 		free(p);
 		return rc;
 	}
-	NF_APPEND(r->ports, r->nports, p);
-	if ((rc = save_port(r, p, e)) < 0) {
-		for (unsigned i = 0; i < nfds; i++)
-			close(fds[i]);
-		release(r, p, true);
-		return rc;
-	}
-	for (unsigned i = 0; i < nfds; i++)
-		q->out_fds[q->nout_fds++] = fds[i];
-	vfport_watch_owner(r, p);
-	nf_info("port %s (%s) created on '%s' (mac %s%s%s)",
-		p->tap[0] ? p->tap : p->dev, p->kind, p->network, p->mac,
-		p->tap[0] ? " on " : "", p->tap[0] ? p->lower : "");
-	*res = port_json(p);
-	return 0;
+	return REQ_LATER;
 }
 
 int port_create(struct registry *r, struct request *q, json_t *args,
@@ -476,7 +497,7 @@ int port_create(struct registry *r, struct request *q, json_t *args,
 	p->owner_pid = (int)q->pid;
 	p->owner_pidfd = -1;
 	if (vfnet)
-		return vf_port_create(r, q, n, p, args, res, e);
+		return vf_port_create(r, q, n, p, args, e);
 	snprintf(p->kind, sizeof(p->kind), "tap");
 	/* a fresh random name: never one that was just freed */
 	char want[16];

@@ -45,3 +45,9 @@ void later_reply(struct later *l, int rc, json_t *result,
 	json_decref(l->id);
 	free(l);
 }
+
+void later_drop(struct later *l)
+{
+	json_decref(l->id);
+	free(l);
+}

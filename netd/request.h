@@ -57,6 +57,8 @@ struct later *req_defer(struct request *q);
 void later_reply(struct later *l, int rc, json_t *result,
 		 const struct nf_err *e, json_t *details, const int *fds,
 		 size_t nfds);
+/* Drops a pending reply unsent (the handler answered at once after all). */
+void later_drop(struct later *l);
 /* The reply message for a request id: {"id", "ok", "result"|"error"}. */
 json_t *req_reply_msg(json_t *id, int rc, json_t *result,
 		      const struct nf_err *e, json_t *details);

@@ -364,52 +364,108 @@ static void restore(struct registry *r, json_t *rec, const char *key)
 
 /* ------------------------------------------------------- assignment */
 
-/* Sets the MAC and reads it back until the PF driver shows it (drivers
- * apply it with a VF reset); the set is repeated every fourth read. */
-static int vf_set_mac(struct registry *r, const struct cand *c,
-		      const uint8_t mac[6], struct nf_err *e)
+/* A VF port being made: the PF driver applies a MAC with a VF reset,
+ * which takes it up to seconds; meanwhile netd serves everyone else and
+ * reads the MAC back on a timer (the set repeated every fourth read). */
+struct vfjob {
+	struct registry *r;
+	struct port *p;
+	struct cand c;
+	json_t *rec;
+	struct vf_state want; /* VLAN, rate: what the port asked for */
+	bool hostdev;
+	unsigned mtu;
+	unsigned tries;
+	vfport_done_fn done;
+	void *ctx;
+};
+
+static int vf_mac_shown(struct vfjob *j, bool *shown, struct nf_err *e)
 {
-	struct vf_state s = {0}, now;
-	memcpy(s.mac, mac, 6);
-	int idx = sriov_ifindex(r->sysroot, c->pf), rc;
-	for (int i = 0; i < 12; i++) {
-		if (i % 4 == 0 &&
-		    (rc = vf_set(r, c->pf, c->vf, VF_MAC, &s, e)) < 0)
-			return rc;
-		if ((rc = vfnl_get_vf(vf_channel(r, e), idx, (unsigned)c->vf,
-				      &now, e)) < 0)
-			return rc;
-		if (!memcmp(now.mac, mac, 6))
-			return 0;
-		nf_debug("VF %d of %s: MAC not shown yet (try %d)", c->vf,
-			 c->pf, i + 1);
-		usleep(20000u << (i < 4 ? i : 4));
-	}
-	return nf_errf(e, EIO, "VF %d of %s does not take MAC %02x:..:%02x",
-		       c->vf, c->pf, mac[0], mac[5]);
+	struct vf_state now;
+	int idx = sriov_ifindex(j->r->sysroot, j->c.pf), rc;
+	if (j->tries % 4 == 0 &&
+	    (rc = vf_set(j->r, j->c.pf, j->c.vf, VF_MAC, &j->want, e)) < 0)
+		return rc;
+	if ((rc = vfnl_get_vf(vf_channel(j->r, e), idx, (unsigned)j->c.vf, &now,
+			      e)) < 0)
+		return rc;
+	*shown = !memcmp(now.mac, j->want.mac, 6);
+	return 0;
 }
 
-static int configure_vf(struct registry *r, const struct cand *c,
-			const struct port *p, unsigned vlan, uint16_t proto,
-			unsigned rate, struct nf_err *e)
+/* After the MAC: spoof check, rate, link; then the device to the guest
+ * (vfio-pci, or a passthrough macvtap on its netdev). */
+static int vf_finish(struct vfjob *j, int *fds, unsigned *nfds,
+		     struct nf_err *e)
 {
-	struct vf_state s = {.vlan = vlan,
-			     .vlan_proto = proto,
-			     .trust = false,
-			     .spoofchk = true,
-			     .max_rate = rate,
-			     .link_state = IFLA_VF_LINK_STATE_AUTO};
-	uint8_t mac[6];
-	nf_mac_parse(p->mac, mac);
-	int rc;
-	if ((rc = vf_set(r, c->pf, c->vf, VF_VLAN, &s, e)) < 0 ||
-	    (rc = vf_set(r, c->pf, c->vf, VF_TRUST, &s, e)) < 0 ||
-	    (rc = vf_set_mac(r, c, mac, e)) < 0 ||
-	    (rc = vf_set(r, c->pf, c->vf, VF_SPOOFCHK, &s, e)) < 0 ||
-	    (rate && (rc = vf_set(r, c->pf, c->vf, VF_RATE, &s, e)) < 0) ||
-	    (rc = vf_set(r, c->pf, c->vf, VF_LINK, &s, e)) < 0)
+	struct registry *r = j->r;
+	struct cand *c = &j->c;
+	struct port *p = j->p;
+	char alias[128];
+	int rc = 0;
+	if (c->vf >= 0 &&
+	    ((rc = vf_set(r, c->pf, c->vf, VF_SPOOFCHK, &j->want, e)) < 0 ||
+	     (j->want.max_rate &&
+	      (rc = vf_set(r, c->pf, c->vf, VF_RATE, &j->want, e)) < 0) ||
+	     (rc = vf_set(r, c->pf, c->vf, VF_LINK, &j->want, e)) < 0))
 		return nf_err_prefix(e, "VF %d of %s", c->vf, c->pf);
-	return 0;
+	if (j->hostdev) {
+		struct sriov_vf v = {.iommu_group = c->group};
+		snprintf(v.pci, sizeof(v.pci), "%s", c->pci);
+		rc = sriov_group_check(r->sysroot, &v, e);
+		return rc < 0 ? rc : sriov_bind_vfio(r->sysroot, &v, e);
+	}
+	macvtap_alias(r, c->key, alias, sizeof(alias));
+	if ((rc = bridge_link_set(r->br, c->netdev, NULL, 0, 1, e)) == 0 &&
+	    (rc = bridge_macvtap_create(r->br, c->netdev, p->tap, alias, e)) ==
+		    0 &&
+	    (rc = tap_open_macvtap(p->tap, p->queues, r->run_dir, fds, e)) == 0)
+		*nfds = p->queues;
+	return rc;
+}
+
+/* Ends a job: the allocation recorded, or everything undone; the port's
+ * owner told either way. */
+static void vf_end(struct vfjob *j, int rc, struct nf_err *e)
+{
+	int fds[TAP_MAX_QUEUES];
+	unsigned nfds = 0;
+	if (rc == 0)
+		rc = vf_finish(j, fds, &nfds, e);
+	json_object_set_new(j->rec, "stage", json_string("assigned"));
+	if (rc == 0 && (rc = save_record(j->r, j->c.key, j->rec, e)) < 0) {
+		for (unsigned i = 0; i < nfds; i++)
+			close(fds[i]);
+		nfds = 0;
+	}
+	if (rc < 0)
+		restore(j->r, j->rec, j->c.key);
+	json_decref(j->rec);
+	j->done(j->r, j->p, rc, fds, nfds, e, j->ctx);
+	free(j);
+}
+
+static void vf_poll(void *ctx)
+{
+	struct vfjob *j = ctx;
+	struct nf_err e = {0};
+	bool shown = false;
+	int rc = vf_mac_shown(j, &shown, &e);
+	if (rc == 0 && !shown && ++j->tries < 12) {
+		nf_debug("VF %d of %s: MAC not shown yet (try %u)", j->c.vf,
+			 j->c.pf, j->tries);
+		loop_after(20u << (j->tries < 5 ? j->tries - 1 : 4), vf_poll,
+			   j);
+		return;
+	}
+	if (rc == 0 && !shown)
+		rc = nf_errf(&e, EIO,
+			     "VF %d of %s does not take MAC %02x:..:%02x",
+			     j->c.vf, j->c.pf, j->want.mac[0], j->want.mac[5]);
+	vf_end(j,
+	       rc < 0 ? nf_err_prefix(&e, "VF %d of %s", j->c.vf, j->c.pf) : 0,
+	       &e);
 }
 
 /* The port's VLAN: its own (vlan/vlan_proto args), else its portgroup's
@@ -439,13 +495,14 @@ static int port_vlan(const struct network *n, json_t *args, unsigned *tag,
 }
 
 int vfport_create(struct registry *r, struct network *n, struct port *p,
-		  json_t *args, int *fds, unsigned *nfds, struct nf_err *e)
+		  json_t *args, vfport_done_fn done, void *ctx,
+		  struct nf_err *e)
 {
 	const struct netdef *d = &n->live->def;
 	bool hostdev = d->mode == NETXML_FWD_HOSTDEV;
 	struct cand *pool_c, *c = NULL;
 	size_t np;
-	char why[512], alias[128];
+	char why[512];
 	unsigned vlan = 0, rate = 0;
 	uint16_t proto;
 	int rc;
@@ -477,7 +534,7 @@ int vfport_create(struct registry *r, struct network *n, struct port *p,
 		goto out;
 	}
 	/* 2. the original state, persisted before anything changes */
-	uint8_t mac0[6], gmac[6];
+	uint8_t mac0[6];
 	unsigned mtu0;
 	bool up0 = netdev_state(c->netdev, mac0, &mtu0);
 	char smac[18], u[37];
@@ -523,39 +580,34 @@ int vfport_create(struct registry *r, struct network *n, struct port *p,
 		json_decref(rec);
 		goto out;
 	}
-	/* 3. the VF's attributes through the PF (or a plain netdev's MAC) */
-	nf_mac_parse(p->mac, gmac);
-	if (c->vf >= 0)
-		rc = configure_vf(r, c, p, vlan, proto, rate, e);
-	else
-		rc = bridge_link_set(r->br, c->netdev, gmac, d->mtu, -1, e);
-	/* 4. the device to the guest */
-	if (rc == 0 && hostdev) {
-		struct sriov_vf v = {.iommu_group = c->group};
-		snprintf(v.pci, sizeof(v.pci), "%s", c->pci);
-		rc = sriov_group_check(r->sysroot, &v, e);
-		if (rc == 0)
-			rc = sriov_bind_vfio(r->sysroot, &v, e);
-	} else if (rc == 0) {
-		macvtap_alias(r, c->key, alias, sizeof(alias));
-		if ((rc = bridge_link_set(r->br, c->netdev, NULL, 0, 1, e)) ==
-			    0 &&
-		    (rc = bridge_macvtap_create(r->br, c->netdev, p->tap, alias,
-						e)) == 0 &&
-		    (rc = tap_open_macvtap(p->tap, p->queues, r->run_dir, fds,
-					   e)) == 0)
-			*nfds = p->queues;
+	/* 3. the VF's attributes through the PF (or a plain netdev's MAC);
+	 * from here on the job ends through done, now or later */
+	struct vfjob *j = nf_xcalloc(1, sizeof(*j));
+	*j = (struct vfjob){.r = r,
+			    .p = p,
+			    .c = *c,
+			    .rec = rec,
+			    .hostdev = hostdev,
+			    .done = done,
+			    .ctx = ctx,
+			    .want = {.vlan = vlan,
+				     .vlan_proto = proto,
+				     .trust = false,
+				     .spoofchk = true,
+				     .max_rate = rate,
+				     .link_state = IFLA_VF_LINK_STATE_AUTO}};
+	nf_mac_parse(p->mac, j->want.mac);
+	if (c->vf < 0) {
+		rc = bridge_link_set(r->br, c->netdev, j->want.mac, d->mtu, -1,
+				     e);
+		vf_end(j, rc, e);
+	} else if ((rc = vf_set(r, c->pf, c->vf, VF_VLAN, &j->want, e)) < 0 ||
+		   (rc = vf_set(r, c->pf, c->vf, VF_TRUST, &j->want, e)) < 0) {
+		vf_end(j, nf_err_prefix(e, "VF %d of %s", c->vf, c->pf), e);
+	} else {
+		vf_poll(j);
 	}
-	/* 5. the allocation */
-	json_object_set_new(rec, "stage", json_string("assigned"));
-	if (rc == 0 && (rc = save_record(r, c->key, rec, e)) < 0) {
-		for (unsigned i = 0; i < *nfds; i++)
-			close(fds[i]);
-		*nfds = 0;
-	}
-	if (rc < 0)
-		restore(r, rec, c->key);
-	json_decref(rec);
+	rc = 0;
 out:
 	nf_buf_free(&b);
 	free(pool_c);
