@@ -736,7 +736,7 @@ int sriov_list(struct registry *r, struct request *q, json_t *args,
 			     s++) {
 				if (st[s].vf != v->index)
 					continue;
-				json_object_update(j, vf_json(&st[s]));
+				json_object_update_new(j, vf_json(&st[s]));
 				json_object_set_new(j, "link",
 						    json_string(link_name(
 							    st[s].link_state)));
