@@ -33,6 +33,12 @@ static int open_queue(const char *name, short flags, struct ifreq *ifr,
 	if (ioctl(fd, TUNSETIFF, ifr) < 0) {
 		int err = errno;
 		close(fd);
+		if (err == EBUSY && (flags & IFF_TUN_EXCL))
+			return nf_errf(e, EEXIST,
+				       "interface %s already exists; netd "
+				       "makes its own TAPs and never takes "
+				       "over another's (choose another name)",
+				       name);
 		return nf_errf(e, err, "cannot create TAP %s: %s", name,
 			       strerror(err));
 	}
@@ -59,7 +65,10 @@ int tap_create(const struct tap_spec *s, int *fds, char name[16],
 	if (q > 1)
 		flags |= IFF_MULTI_QUEUE;
 	for (i = 0; i < q; i++) {
-		fds[i] = open_queue(i ? name : s->name, flags, &ifr, e);
+		/* the first queue makes the TAP, and only a new one: an
+		 * existing TAP of that name is someone else's */
+		fds[i] = open_queue(i ? name : s->name,
+				    i ? flags : flags | IFF_TUN_EXCL, &ifr, e);
 		if (fds[i] < 0) {
 			r = fds[i];
 			goto fail;

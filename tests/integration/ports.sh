@@ -56,6 +56,13 @@ fails "an IP reserved for another MAC is refused" "192.168.122.11 is reserved fo
 fails "--ip against the MAC's own reservation is refused" "reserved for 192.168.122.15" \
 	$NETCTL port-create default --mac 52:54:00:00:00:15 --ip 192.168.122.77 --persist nft6
 ok "...and none of those left a TAP" bash -c "! ip -n ${NS}h link show nft6 2>/dev/null"
+ip -n "${NS}h" tuntap add dev theirs0 mode tap
+fails "--persist on a TAP netd did not make is refused" \
+	"interface theirs0 already exists; netd makes its own TAPs" \
+	$NETCTL port-create default --persist theirs0
+ok "...and that TAP is left as it was (no bridge, no mark)" \
+	bash -c "ip -n ${NS}h -d link show theirs0 >$T/theirs && ! grep -q master $T/theirs && ! grep -q 'alias' $T/theirs"
+ip -n "${NS}h" link del theirs0
 ok "--name matching a <host name> takes its MAC and IP" \
 	bash -c "$NETCTL port-create default --name vm2 --persist nft10 > $T/p10 && grep -q 'MAC: *52:54:00:00:00:12' $T/p10 && grep -q 'IP: *192.168.122.12' $T/p10 && $NETCTL port-delete nft10 >/dev/null"
 ok "--isolated sets the bridge port flag" \
