@@ -56,13 +56,19 @@ static int elf_segments(const uint8_t *img, size_t len, struct elf_seg *segs,
 	*n = 0;
 	if (len < sizeof(Elf32_Ehdr) || memcmp(img, ELFMAG, SELFMAG))
 		return nf_errf(e, ENOEXEC, "%s is not an ELF file", path);
+	/* headers are copied out, never read in place: their offsets are
+	 * the image's to choose, aligned or not */
 	bool is64 = img[EI_CLASS] == ELFCLASS64;
-	const Elf64_Ehdr *h64 = (const void *)img;
-	const Elf32_Ehdr *h32 = (const void *)img;
+	Elf64_Ehdr h64;
+	Elf32_Ehdr h32;
 	if (is64 && len < sizeof(Elf64_Ehdr))
 		return nf_errf(e, ENOEXEC, "%s: truncated ELF header", path);
-	uint64_t phoff = is64 ? h64->e_phoff : h32->e_phoff;
-	unsigned phnum = is64 ? h64->e_phnum : h32->e_phnum,
+	if (is64)
+		memcpy(&h64, img, sizeof(h64));
+	else
+		memcpy(&h32, img, sizeof(h32));
+	uint64_t phoff = is64 ? h64.e_phoff : h32.e_phoff;
+	unsigned phnum = is64 ? h64.e_phnum : h32.e_phnum,
 		 phsz = is64 ? sizeof(Elf64_Phdr) : sizeof(Elf32_Phdr);
 	if (phoff > len || (uint64_t)phnum * phsz > len - phoff)
 		return nf_errf(e, ENOEXEC, "%s: program headers out of bounds",
@@ -71,15 +77,17 @@ static int elf_segments(const uint8_t *img, size_t len, struct elf_seg *segs,
 		const uint8_t *p = img + phoff + (uint64_t)i * phsz;
 		struct elf_seg s;
 		if (is64) {
-			const Elf64_Phdr *ph = (const void *)p;
-			s = (struct elf_seg){ph->p_paddr, ph->p_offset,
-					     ph->p_filesz, ph->p_memsz,
-					     ph->p_type};
+			Elf64_Phdr ph;
+			memcpy(&ph, p, sizeof(ph));
+			s = (struct elf_seg){ph.p_paddr, ph.p_offset,
+					     ph.p_filesz, ph.p_memsz,
+					     ph.p_type};
 		} else {
-			const Elf32_Phdr *ph = (const void *)p;
-			s = (struct elf_seg){ph->p_paddr, ph->p_offset,
-					     ph->p_filesz, ph->p_memsz,
-					     ph->p_type};
+			Elf32_Phdr ph;
+			memcpy(&ph, p, sizeof(ph));
+			s = (struct elf_seg){ph.p_paddr, ph.p_offset,
+					     ph.p_filesz, ph.p_memsz,
+					     ph.p_type};
 		}
 		if (s.off > len || s.filesz > len - s.off || s.filesz > s.memsz)
 			return nf_errf(e, ENOEXEC,
@@ -94,7 +102,8 @@ static int pvh_entry(const uint8_t *img, const struct elf_seg *s,
 		     uint64_t *entry)
 {
 	for (uint64_t o = 0; o + 12 <= s->filesz;) {
-		const uint32_t *nh = (const void *)(img + s->off + o);
+		uint32_t nh[3];
+		memcpy(nh, img + s->off + o, sizeof(nh));
 		uint64_t namesz = (nh[0] + 3) & ~3ull,
 			 descsz = (nh[1] + 3) & ~3ull;
 		if (12 + namesz + descsz > s->filesz - o)
