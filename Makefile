@@ -41,7 +41,11 @@ UNIT_TESTS := $(BUILD)/tests/test_netxml $(BUILD)/tests/test_store \
 	$(BUILD)/tests/test_virtq $(BUILD)/tests/test_sriov \
 	$(BUILD)/tests/test_vfnl $(BUILD)/tests/test_labxml
 
-.PHONY: all deps check check-nested test run bench bench-peer fuzz install \
+FUZZERS := $(BUILD)/fuzz/fuzz_netxml $(BUILD)/fuzz/fuzz_virtq \
+	$(BUILD)/fuzz/fuzz_vpci $(BUILD)/fuzz/fuzz_boot
+
+.PHONY: all deps check check-nested test run bench bench-peer fuzz fuzzers \
+	install \
 	clean format \
 	check-format
 all: $(BINS)
@@ -163,7 +167,7 @@ $(BUILD)/helpers/guest_ports: $(call objs,tests/guestsim/test_ports.c \
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS)
 
-tests: $(BINS) $(UNIT_TESTS) $(HELPERS)
+tests: $(BINS) $(UNIT_TESTS) $(HELPERS) $(FUZZERS)
 
 run: deps
 	$(MAKE) all
@@ -190,26 +194,31 @@ bench-peer: deps
 	$(MAKE) all
 	@tests/bench/peer.sh $(BUILD)
 
+# Fuzz targets (libFuzzer, ASan, UBSan): the network XML parser, the
+# virtqueue, the virtio-pci transport and the kernel loader. `make fuzz`
+# runs each FUZZ_SECONDS from its seeds (tests/fuzz/*-seed*, the XML
+# corpora); make check replays the seeds (tests/integration/fuzz.sh).
 FUZZ_SECONDS ?= 60
+FUZZ_CC = clang -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined
+$(BUILD)/fuzz/fuzz_netxml: tests/fuzz/fuzz_netxml.c $(NETD_CORE) $(LIB_SRCS)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) -DNF_VERSION='"$(VERSION)"' $(PKG_CFLAGS) -o $@ $^ \
+		$(PKG_LIBS)
+$(BUILD)/fuzz/fuzz_virtq: tests/fuzz/fuzz_virtq.c vhost/virtq.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) -o $@ $^
+$(BUILD)/fuzz/fuzz_vpci: tests/fuzz/fuzz_vpci.c vhost/virtio_pci.c \
+		vhost/virtq.c $(LIB_SRCS)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) -o $@ $^ -lpthread
+$(BUILD)/fuzz/fuzz_boot: tests/fuzz/fuzz_boot.c vhost/boot.c $(LIB_SRCS)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) -o $@ $^
+fuzzers: $(FUZZERS)
+
 fuzz: deps
-	@mkdir -p $(BUILD)/fuzz
-	clang -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined \
-		-DNF_VERSION='"$(VERSION)"' $(PKG_CFLAGS) \
-		-o $(BUILD)/fuzz/fuzz_netxml tests/fuzz/fuzz_netxml.c \
-		$(NETD_CORE) $(LIB_SRCS) $(PKG_LIBS)
-	@rm -rf $(BUILD)/fuzz/corpus && mkdir -p $(BUILD)/fuzz/corpus
-	@cp ../shared/conformance/libvirt/networkxml2xmlin/*.xml \
-		../shared/conformance/libvirt/networkxml2confdata/*.xml \
-		examples/*.xml $(BUILD)/fuzz/corpus/ 2>/dev/null || \
-		cp examples/*.xml $(BUILD)/fuzz/corpus/
-	$(BUILD)/fuzz/fuzz_netxml -max_total_time=$(FUZZ_SECONDS) \
-		-timeout=10 -rss_limit_mb=2048 -max_len=65536 \
-		-dict=tests/fuzz/netxml.dict $(BUILD)/fuzz/corpus
-	clang -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined \
-		-o $(BUILD)/fuzz/fuzz_virtq tests/fuzz/fuzz_virtq.c vhost/virtq.c
-	@mkdir -p $(BUILD)/fuzz/virtq-corpus
-	$(BUILD)/fuzz/fuzz_virtq -max_total_time=$(FUZZ_SECONDS) -timeout=10 \
-		-max_len=20000 $(BUILD)/fuzz/virtq-corpus
+	$(MAKE) all fuzzers
+	@tests/fuzz/run.sh $(BUILD) $(FUZZ_SECONDS)
 
 install: all
 	install -D -m 0755 $(BUILD)/netd $(DESTDIR)$(PREFIX)/sbin/netd

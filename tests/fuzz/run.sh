@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Runs every fuzz target for SECONDS (0: only replays its seeds), each
+# from a corpus of its seeds in the build dir; prints TAP lines. Used by
+# `make fuzz` and, replaying, by tests/integration/fuzz.sh.
+set -u
+BUILD=${1:-build}
+SECONDS_EACH=${2:-60}
+HERE=$(cd "$(dirname "$0")" && pwd)
+CONF=${NF_CONFORMANCE_DIR:-$HERE/../../../shared/conformance/libvirt}
+n=0 bad=0
+one() { # one NAME EXTRA-FLAGS... : corpus in $BUILD/fuzz/NAME-corpus
+	local name=$1; shift
+	local corpus=$BUILD/fuzz/$name-corpus log=$BUILD/fuzz/$name.log
+	n=$((n + 1))
+	if [ "$SECONDS_EACH" = 0 ]; then
+		"$BUILD/fuzz/fuzz_$name" -runs=0 "$@" "$corpus" >"$log" 2>&1
+	else
+		"$BUILD/fuzz/fuzz_$name" -max_total_time="$SECONDS_EACH" \
+			-timeout=10 -rss_limit_mb=2048 "$@" "$corpus" >"$log" 2>&1
+	fi
+	if [ $? = 0 ]; then
+		echo "ok $n - fuzz_$name: $(grep -Eo 'Done [0-9]+ runs|Executed [0-9]+|INITED exec/s' "$log" | tail -1) ($(ls "$corpus" | wc -l) inputs)"
+	else
+		bad=$((bad + 1))
+		echo "not ok $n - fuzz_$name found a crash or leak (log: $log)"
+		grep -E 'ERROR|SUMMARY|runtime error' "$log" | head -5 | sed 's/^/#   /'
+	fi
+}
+seed() { # seed NAME FILES...: into the corpus (kept between runs)
+	local name=$1; shift
+	mkdir -p "$BUILD/fuzz/$name-corpus"
+	cp "$@" "$BUILD/fuzz/$name-corpus/" 2>/dev/null || true
+}
+seed netxml "$HERE"/../../examples/*.xml "$CONF"/networkxml2xmlin/*.xml \
+	"$CONF"/networkxml2confdata/*.xml
+seed virtq "$HERE"/virtq-seed*.bin
+seed vpci "$HERE"/vpci-seed*.bin
+seed boot "$HERE"/boot-seed*.bin
+one netxml -max_len=65536 -dict="$HERE/netxml.dict"
+one virtq -max_len=20000
+one vpci -max_len=4096
+one boot -max_len=262144
+echo "1..$n"
+[ $bad = 0 ]
