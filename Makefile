@@ -12,6 +12,13 @@ PKGS := libxml-2.0 jansson libnl-3.0 libnl-route-3.0 libmnl libnftnl
 CFLAGS ?= -O2 -g
 CFLAGS += -std=gnu11 -Wall -Wextra -Werror -Wno-format-truncation \
 	  -DNF_VERSION='"$(VERSION)"' -MMD -MP
+# make SAN=1: AddressSanitizer and UndefinedBehaviorSanitizer (make check
+# runs the unit tests and the protocol test's netd built so, in
+# $(BUILD)/san)
+ifeq ($(SAN),1)
+CFLAGS += -fsanitize=address,undefined -fno-sanitize-recover=undefined \
+	-fno-omit-frame-pointer
+endif
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
@@ -148,7 +155,9 @@ deps:
 check: deps
 	$(MAKE) check-format
 	$(MAKE) all tests
-	@tests/run-tests.sh $(BUILD)
+	$(MAKE) BUILD=$(BUILD)/san SAN=1 $(BUILD)/san/netd \
+		$(patsubst $(BUILD)/%,$(BUILD)/san/%,$(UNIT_TESTS))
+	@NF_SAN_BUILD=$(BUILD)/san tests/run-tests.sh $(BUILD)
 
 # only the nested test bed: stock-Linux guests and vhost-net under QEMU
 # (make check runs it too, as tests/integration/nested.sh)

@@ -29,8 +29,13 @@ run() {
 	printf '%s\n' "$out" | grep -E '^not ok' | sed 's/^/    /'
 	printf '%s\n' "$out" | grep -E '^# (conformance|figure)' | sed 's/^/    /'
 }
-for t in "$NF_BUILD"/tests/test_*; do
-	[ -x "$t" ] && run "$(basename "$t")" "$t"
+# unit tests (and the netd the protocol test starts) from the sanitizer
+# build when there is one: a use after free or undefined behaviour fails
+SAN=${NF_SAN_BUILD:+$(cd "$NF_SAN_BUILD" && pwd)}
+export NF_SAN_BUILD=$SAN
+for t in "${SAN:-$NF_BUILD}"/tests/test_*; do
+	[ -x "$t" ] && NF_BUILD=${SAN:-$NF_BUILD} \
+		run "$(basename "$t")${SAN:+ (asan+ubsan)}" "$t"
 done
 for t in tests/integration/*.sh; do
 	[ -x "$t" ] && run "$(basename "$t" .sh)" "$t"

@@ -5,6 +5,7 @@
 # once (figures: the round trip's median and max under each attack).
 . "$(dirname "$0")/lib.sh"
 HOSTILE=$NF_BUILD/helpers/hostile
+
 exec 3>&1 # figures go straight out, past ok's capture
 NOBODY="setpriv --reuid=nobody --regid=nogroup --clear-groups"
 # the admin group: an existing group (no change to the host's /etc)
@@ -173,4 +174,30 @@ ok "dirs: ...and its target is intact" cmp "$T/victim" "$T/victim.orig"
 fails "lab-console: an unprivileged user may not read consoles" "needs root" \
 	$NOBODY "$NETCTL" lab console somelab someguest
 
+# --- the same attacks on the sanitizer build of netd ----------------------
+# (make check builds one): a use after free, an overflow or undefined
+# behaviour they cause fails here, whatever happened to survive above
+if [ -x "${NF_SAN_BUILD:-}/netd" ]; then
+	stop_netd
+	NETD_PROD=$NETD NETD=$NF_SAN_BUILD/netd
+	: >"$T/netd.log"
+	ok "asan: netd built with ASan and UBSan starts" \
+		start_netd --socket "$NETD_SOCKET" --group $ADMGRP --client-queue 64K
+	attack sflood $NOBODY "$HOSTILE" flood "$NETD_SOCKET" 100000
+	attack ssub $NOBODY "$HOSTILE" subscribe "$NETD_SOCKET"
+	waitfor 5 grep -q subscribed "$T/ssub.out"
+	ok "asan: events churn past a lagging subscriber" "$HOSTILE" churn "$NETD_SOCKET" 3000 ev
+	attack sbig $MEMBER "$HOSTILE" bigframe "$NETD_SOCKET" 8 16777216
+	attack sfds $MEMBER "$HOSTILE" fds "$NETD_SOCKET" 62
+	waitfor 60 grep -q "bigframe:" "$T/sbig.out"
+	waitfor 20 grep -q "fds:" "$T/sfds.out"
+	ok "asan: a reply that cannot be delivered" \
+		bash -c "$MEMBER '$HOSTILE' uaf '$NETD_SOCKET' '$PUB/uaf.xml' | grep -q 'netd closed the connection'"
+	ok "asan: root is answered at once" answered "the sanitizer build is under the same attacks"
+	calm
+	stop_netd
+	ok "asan: netd reported no memory error or undefined behaviour" \
+		bash -c "! grep -E 'ERROR: (Address|Leak)Sanitizer|runtime error' '$T/netd.log'"
+	NETD=$NETD_PROD
+fi
 finish
