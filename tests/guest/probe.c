@@ -685,9 +685,39 @@ static void ping(u32 ip, int count)
 	puts_("\n");
 }
 
+/* MSI-X on, vectors 0 and 1 unmasked (interrupts stay off here), and
+ * the running TX queue's vector moved 0 -> 1 -> none: the device must
+ * keep working (netvm once indexed its routes with 0xffff here). */
+static void hostile_vectors(void)
+{
+	u8 cap = pci_read8(vdev, 0x34);
+	while (cap && pci_read8(vdev, cap) != 0x11)
+		cap = pci_read8(vdev, cap + 1);
+	if (!cap || !vnet_init())
+		return;
+	u32 ctl = pci_read(vdev, cap), tbl = pci_read(vdev, cap + 4);
+	volatile u32 *t =
+		(volatile u32 *)((pci_read(vdev, 0x10) & ~0xfu) + (tbl & ~7u));
+	pci_write(vdev, cap, ctl | 0x80000000u); /* MSI-X enable */
+	for (int v = 0; v < 2; v++) {
+		t[4 * v] = 0xfee00000u;
+		t[4 * v + 1] = 0;
+		t[4 * v + 2] = 0x30u + (u32)v;
+		t[4 * v + 3] = 0; /* unmasked */
+	}
+	C16(22) = 1;
+	C16(26) = 0;
+	C16(26) = 1;
+	C16(26) = 0xffff;
+	pci_write(vdev, cap, ctl & ~0x80000000u);
+	puts_(C8(20) & 0x40 ? "hostile: msi-x vector moved: device broken\n"
+			    : "hostile: msi-x vector moved: device works\n");
+}
+
 /* Malformed rings; each must end in NEEDS_RESET (status bit 0x40). */
 static void hostile(void)
 {
+	hostile_vectors();
 	static const char *const what[] = {"descriptor outside RAM",
 					   "looping chain", "avail index jump"};
 	for (int t = 0; t < 3; t++) {

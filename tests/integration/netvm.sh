@@ -154,6 +154,8 @@ for what in "descriptor outside RAM" "looping chain" "avail index jump"; do
 	ok "hostile guest: $what -> device needs reset" \
 		grep -qx "hostile: $what: device needs reset" "$T/x"
 done
+ok "hostile guest: moving a running queue's MSI-X vector (0, 1, none) is taken" \
+	grep -qx "hostile: msi-x vector moved: device works" "$T/x"
 ok "netvm logged each broken device with the reason" \
 	bash -c "[ \$(grep -c 'the guest broke the device' $T/x.log) = 3 ] && grep -q 'outside guest RAM' $T/x.log && grep -q 'chain loops' $T/x.log && grep -q 'avail index jumped' $T/x.log"
 ok "after resetting the device the guest gets its lease and pings" \
