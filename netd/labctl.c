@@ -288,7 +288,8 @@ static int lab_up(int argc, char **argv)
 /* NAME, or a lab file whose <lab name=...> netd reads. */
 static json_t *name_arg(const char *a)
 {
-	if (access(a, R_OK) == 0 && strchr(a, '.')) {
+	struct stat st;
+	if (stat(a, &st) == 0 && S_ISREG(st.st_mode) && strchr(a, '.')) {
 		char *xml = read_input(a);
 		json_t *j = json_pack("{s:s}", "xml", xml ? xml : "");
 		free(xml);

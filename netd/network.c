@@ -104,12 +104,20 @@ const char *network_name(const struct network *n)
 	return network_current(n)->def.name;
 }
 
+struct network *registry_by_name(struct registry *r, const char *name)
+{
+	for (size_t i = 0; i < r->n; i++)
+		if (!strcmp(network_current(r->nets[i])->def.name, name))
+			return r->nets[i];
+	return NULL;
+}
+
 struct network *registry_find(struct registry *r, const char *key)
 {
 	uint8_t u[16];
-	for (size_t i = 0; i < r->n; i++)
-		if (!strcmp(network_current(r->nets[i])->def.name, key))
-			return r->nets[i];
+	struct network *n = registry_by_name(r, key);
+	if (n)
+		return n;
 	if (nf_uuid_parse(key, u) < 0)
 		return NULL;
 	for (size_t i = 0; i < r->n; i++)
@@ -281,7 +289,7 @@ static int h_define(struct registry *r, struct request *q, json_t *args,
 	if (rc < 0)
 		return rc;
 	struct netdef *d = &nx->def;
-	by_name = registry_find(r, d->name);
+	by_name = registry_by_name(r, d->name);
 	if (d->has_uuid) {
 		nf_uuid_format(d->uuid, u);
 		by_uuid = registry_find(r, u);
@@ -519,7 +527,7 @@ int network_create(struct registry *r, const struct request *q,
 {
 	char u[37];
 	int rc;
-	struct network *o = registry_find(r, nx->def.name);
+	struct network *o = registry_by_name(r, nx->def.name);
 	if (!o && nx->def.has_uuid) {
 		nf_uuid_format(nx->def.uuid, u);
 		o = registry_find(r, u);

@@ -110,8 +110,9 @@ void registry_close(struct registry *r);
  * removes what netd made that no longer belongs, then autostarts. */
 void registry_recover(struct registry *r);
 
-/* Finds by name or by UUID string. */
+/* Finds by name or (no network having that name) by UUID string. */
 struct network *registry_find(struct registry *r, const char *name_or_uuid);
+struct network *registry_by_name(struct registry *r, const char *name);
 /* The definition that describes the network now (live if active). */
 const struct netxml *network_current(const struct network *n);
 const char *network_name(const struct network *n);

@@ -609,6 +609,26 @@ static bool check_value(enum vtype t, const char *v, const struct aspec *as,
 	return false;
 }
 
+/* A value as a message shows it: control characters as \n, \t or \xNN,
+ * so a refused newline reads as one and cannot start a line of its own. */
+static const char *visible(const char *v, char *out, size_t n)
+{
+	size_t o = 0;
+	for (; *v && o + 5 < n; v++) {
+		unsigned char c = (unsigned char)*v;
+		if (c == '\n')
+			o += (size_t)snprintf(out + o, n - o, "\\n");
+		else if (c == '\t')
+			o += (size_t)snprintf(out + o, n - o, "\\t");
+		else if (c < 0x20 || c == 0x7f)
+			o += (size_t)snprintf(out + o, n - o, "\\x%02x", c);
+		else
+			out[o++] = (char)c;
+	}
+	out[o] = '\0';
+	return out;
+}
+
 static void trim_text_node(xmlNodePtr n)
 {
 	xmlChar *c = xmlNodeGetContent(n);
@@ -686,10 +706,12 @@ static int validate_attrs(xmlNodePtr n, const struct espec *s, const char *what,
 			xmlFree(v);
 		}
 		const char *v = attr(n, as->name);
+		char shown[256];
 		if (!check_value(as->type, v, as, exp, sizeof(exp)))
 			return nerr(e, what, n,
 				    "attribute %s='%s' is invalid; expected %s",
-				    as->name, v, exp);
+				    as->name, visible(v, shown, sizeof(shown)),
+				    exp);
 		if (as->type == V_IP || as->type == V_IPV4) {
 			/* libvirt prints addresses canonically */
 			struct nf_addr ad;
@@ -813,9 +835,10 @@ static int validate_elem(xmlNodePtr n, const struct espec *s, const char *what,
 		if (s->text_type != V_STR)
 			trim_text_node(n);
 		const char *t = text(n);
+		char shown[256];
 		if (!check_value(s->text_type, t, NULL, exp, sizeof(exp)))
 			return nerr(e, what, n, "'%s' is invalid; expected %s",
-				    t, exp);
+				    visible(t, shown, sizeof(shown)), exp);
 	}
 	return 0;
 }

@@ -170,6 +170,102 @@ fails "dirs: a symlink where the lock goes is not followed" \
 	netd_in "$T/c5" "$T/r5" "$T/s5"
 ok "dirs: ...and its target is intact" cmp "$T/victim" "$T/victim.orig"
 
+# --- strings that reach dnsmasq's files, as an admin member writes them ----
+net() { # net NAME BODY: a network XML in the public dir, for the member
+	echo "<network xmlns:dnsmasq='http://libvirt.org/schemas/network/dnsmasq/1.0'><name>$1</name>$2</network>" >"$PUB/$1.xml"
+	echo "$PUB/$1.xml"
+}
+IP="<ip address='10.77.0.1' prefix='24'><dhcp><range start='10.77.0.100' end='10.77.0.200'/>"
+inject() { # inject DESCRIPTION PATTERN NAME BODY
+	local f
+	f=$(net "$3" "$4")
+	fails "injection: $1" "$2" $MEMBER "$NETCTL" net-define "$f"
+	ok "...nothing of it was stored" test ! -e "$T/etc/$3.xml"
+}
+inject "a TXT value with a newline (dhcp-script=)" "line 1: <txt>: attribute value=.*one line" \
+	i1 "<dns><txt name='t' value='x&#10;dhcp-script=/tmp/x'/></dns>"
+inject "a host name with a newline (a second reservation)" "expected a host name" \
+	i2 "$IP<host mac='52:54:00:77:00:02' name='vm&#10;52:54:00:77:00:09,10.77.0.9' ip='10.77.0.2'/></dhcp></ip>"
+inject "a host name that sets dnsmasq's ignore flag" "name='vm2,ignore'" \
+	i3 "$IP<host mac='52:54:00:77:00:02' name='vm2,ignore' ip='10.77.0.2'/></dhcp></ip>"
+inject "an SRV target with a comma" "<srv>: attribute target=" \
+	i4 "<dns><srv service='s' protocol='tcp' target='a,b'/></dns>"
+inject "a TFTP root with a newline" "<tftp>: attribute root=" \
+	i5 "<ip address='10.77.0.1' prefix='24'><tftp root='/srv&#10;enable-dbus'/></ip>"
+inject "a BOOTP file with a newline" "<bootp>: attribute file=" \
+	i6 "$IP<bootp file='a&#10;conf-file=/etc/shadow'/></dhcp></ip>"
+inject "a bridge name with dnsmasq's separator" "<bridge>: attribute name=" \
+	i7 "<bridge name='br,eth0'/>"
+inject "a dnsmasq option that runs a script" "only root may define it" \
+	i8 "<dnsmasq:options><dnsmasq:option value='dhcp-script=/tmp/x'/></dnsmasq:options>"
+inject "a dnsmasq option with a second line" "<option>: attribute value=" \
+	i9 "<dnsmasq:options><dnsmasq:option value='a&#10;dhcp-script=/x'/></dnsmasq:options>"
+ok "root may give dnsmasq options with root's powers" \
+	$NETCTL net-define "$(net r1 "<dnsmasq:options><dnsmasq:option value='dhcp-script=/bin/true'/></dnsmasq:options>")"
+ok "...and an admin member may still use the harmless ones" \
+	$MEMBER "$NETCTL" net-define "$(net m1 "<dnsmasq:options><dnsmasq:option value='cname=a.test,b.test'/></dnsmasq:options>")"
+UUID=$($NETCTL --json net-info m1 | sed -nE 's/.*"uuid": "([^"]*)".*/\1/p')
+fails "a network named like another network's UUID is refused" "is the UUID of network 'm1'" \
+	$NETCTL net-define "$(net "$UUID" "")"
+ok "...and the UUID still finds m1" bash -c "$NETCTL net-info $UUID | grep -q 'Name: *m1'"
+printf '<network><name>nl</name><description>two&#13;\nlines\tand a tab</description></network>\n' >"$PUB/nl.xml"
+$NETCTL net-define "$PUB/nl.xml" >/dev/null
+$NETCTL net-dumpxml nl >"$T/nl.before"
+stop_netd
+start_netd --socket "$NETD_SOCKET" --group $ADMGRP --client-queue 64K
+ok "a stored definition comes back exactly after a netd restart" \
+	bash -c "$NETCTL net-dumpxml nl | cmp - $T/nl.before && grep -q '&#13;' $T/nl.before"
+
+# --- lab names ---------------------------------------------------------------
+echo "<lab name='..'><network name='labn'><ip address='10.78.0.1' prefix='24'/></network></lab>" >"$PUB/dots.xml"
+ls -a "$T/lib" >"$T/lib.before"
+fails "a lab named '..' is refused" "<lab> needs name=" $NETCTL lab up "$PUB/dots.xml"
+fails "lab down .. finds no lab" "no lab '..'" $NETCTL lab down ..
+ok "...and the state dir is as it was" bash -c "ls -a $T/lib | cmp - $T/lib.before"
+
+# --- dnsmasq is known by more than its command line -------------------------
+sed -e "s/stp='on'/stp='off'/" -e "s/nfbr0/nfhost0/" "$EXAMPLES/default.xml" >"$T/default.xml"
+ok "default network started" bash -c "$NETCTL net-define $T/default.xml && $NETCTL net-start default"
+# another user's process with the argument netd's dnsmasq has, named by a
+# stale pidfile: netd must not adopt it, nor stop it
+setpriv --reuid=12345 --regid=12345 --clear-groups \
+	bash -c 'while :; do sleep 1; done' "--conf-file=$T/run/dnsmasq/ghost.conf" &
+DECOY=$!
+sleep 0.2
+echo $DECOY >"$T/run/dnsmasq/ghost.pid"
+stop_netd
+ok "netd restarts with a stale pidfile naming another user's process" \
+	start_netd --socket "$NETD_SOCKET" --group $ADMGRP --client-queue 64K
+ok "...which it neither adopts nor stops" kill -0 $DECOY
+kill $DECOY; wait $DECOY 2>/dev/null
+
+# --- reservations dnsmasq cannot read are an error, not silence ------------
+HOSTS=$(hostsfile default)
+HDIR=$(dirname "$HOSTS")
+ok "the reservations loaded (net-info)" bash -c "$NETCTL --json net-info default | grep -q '\"reservations\": \"loaded\"'"
+chmod 0700 "$HDIR" # as if someone took dnsmasq's way to the files
+$NETCTL net-update default add ip-dhcp-host "<host mac='52:54:00:00:00:77' ip='192.168.122.77'/>" --live >/dev/null
+not_loaded() { $NETCTL --json net-info default | grep -q '"reservations": "not loaded"'; }
+ok "...a reload dnsmasq cannot read shows in net-info" waitfor 5 not_loaded
+ok "...with dnsmasq's reason" bash -c "$NETCTL --json net-info default | grep -q 'cannot read.*Permission denied'"
+ok "...and in netd's log" grep -q "dnsmasq did not load the reservations netd wrote" "$T/netd.log"
+chmod 0755 "$HDIR"
+$NETCTL net-update default delete ip-dhcp-host "<host mac='52:54:00:00:00:77' ip='192.168.122.77'/>" --live >/dev/null
+loaded() { $NETCTL --json net-info default | grep -q '"reservations": "loaded"'; }
+ok "...and once it can, loaded again" waitfor 5 loaded
+fails "a --dnsmasq-dir dnsmasq's user cannot reach is refused at start" \
+	"--dnsmasq-dir $T/dd: dnsmasq's user cannot reach it \($T .*bars others\)" \
+	timeout 10 "$NETD" --foreground --config-dir "$T/c7" --run-dir "$T/r7" \
+	--state-dir "$T/s7" --socket "$T/o7.sock" --dnsmasq-dir "$T/dd"
+
+# --- a private run dir, end to end ------------------------------------------
+ok "netd's dirs are in a plain mktemp -d dir (mode $(stat -c %a "$T"))" test "$(stat -c %a "$T")" = 700
+ns_add g1 && ip link add vg1 netns "$NETD_NS" type veth peer name eth0 netns "${NS}g1" &&
+	ip -n "${NS}g1" link set eth0 address 52:54:00:00:00:13 &&
+	ip -n "${NS}g1" link set eth0 up && ip -n "$NETD_NS" link set vg1 master nfhost0 up
+ok "a guest with a reserved MAC gets its reserved address" \
+	bash -c "ip netns exec ${NS}g1 busybox udhcpc -i eth0 -n -q -t 8 -T 1 -s $UDHCPC_SCRIPT 2>/dev/null | grep -q '^lease 192.168.122.13 hostname=vm3'"
+
 # --- consoles are not for everyone ------------------------------------------
 fails "lab-console: an unprivileged user may not read consoles" "needs root" \
 	$NOBODY "$NETCTL" lab console somelab someguest
