@@ -26,7 +26,7 @@ PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 DEB_PKGS := build-essential pkg-config libxml2-dev libjansson-dev \
 	libnl-3-dev libnl-route-3-dev libmnl-dev libnftnl-dev libcmocka-dev \
 	dnsmasq-base dnsmasq-utils iproute2 nftables busybox-static clang clang-format procps psmisc \
-	libxml2-utils ethtool qemu-system-x86 bc
+	libxml2-utils ethtool qemu-system-x86 bc systemd
 
 LIB_SRCS := lib/nf.c lib/nfaddr.c
 NETD_CORE := netd/netxml.c netd/labxml.c netd/store.c netd/proto.c
@@ -245,6 +245,13 @@ install: all
 		$(DESTDIR)$(PREFIX)/lib/systemd/system/netd.service
 	install -D -m 0644 contrib/netctl.bash-completion \
 		$(DESTDIR)$(PREFIX)/share/bash-completion/completions/netctl
+	@# lab guests run as this user (netd --guest-user); a package makes
+	@# it in its own scripts, so not when staging into DESTDIR
+	@if [ -z "$(DESTDIR)" ] && ! getent passwd netfabric >/dev/null; then \
+		useradd --system --no-create-home --home-dir /nonexistent \
+			--shell /usr/sbin/nologin netfabric && \
+		echo "created system user netfabric (lab guests run as it)"; \
+	fi
 
 format:
 	clang-format -i $$(git ls-files --cached --others --exclude-standard '*.c' '*.h')

@@ -127,6 +127,17 @@ if id nobody >/dev/null 2>&1 && command -v setpriv >/dev/null; then
 		$AS_NOBODY env NETD_SOCKET=$NETD_SOCKET $NETCTL net-autostart default --disable
 fi
 
+# the systemd unit as make install writes it: hardened, and rated so
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+ok "make install into a staging dir" \
+	make -s -C "$ROOT" install DESTDIR="$T/inst" PREFIX=/usr BUILD="$NF_BUILD"
+UNIT=$T/inst/usr/lib/systemd/system/netd.service
+ok "...the unit names the installed netd" grep -qx 'ExecStart=/usr/sbin/netd --foreground' "$UNIT"
+rate=$(systemd-analyze security --offline=yes "$UNIT" 2>/dev/null | sed -nE 's/.*exposure level for netd.service: ([0-9.]+).*/\1/p')
+echo "# figure systemd-analyze security of netd.service: $rate (lower is safer; 9.6 unhardened)"
+ok "...systemd-analyze security rates it 4.0 or better (it says $rate)" \
+	systemd-analyze security --offline=yes --threshold=40 "$UNIT"
+
 ok "net-undefine" $NETCTL net-undefine second
 ok "file and autostart link removed" \
 	bash -c "[ ! -e '$T/etc/second.xml' ] && [ ! -e '$T/etc/autostart/second.xml' ]"
