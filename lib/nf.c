@@ -624,6 +624,10 @@ bool nf_proc_is(pid_t pid, uid_t uid, unsigned long long start, const char *exe)
 		return false;
 	if (!exe)
 		return true;
+	/* the executable needs ptrace rights to read (netd's service unit
+	 * gives no CAP_SYS_PTRACE): unreadable, pid, start and uid decide */
+	if (!p.exe[0] && start)
+		return true;
 	char want[4096];
 	return realpath(exe, want) && !strcmp(p.exe, want);
 }

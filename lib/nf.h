@@ -126,7 +126,8 @@ struct nf_proc {
 };
 int nf_proc_read(pid_t pid, struct nf_proc *p);
 /* pid is the process recorded as (uid, start, exe); start 0 or exe NULL
- * are not checked; a zombie is not alive. */
+ * are not checked (nor exe when it cannot be read and start is given);
+ * a zombie is not alive. */
 bool nf_proc_is(pid_t pid, uid_t uid, unsigned long long start,
 		const char *exe);
 
