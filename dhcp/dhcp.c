@@ -107,6 +107,8 @@ static bool has_dhcp(const struct netdef *d)
 
 void dhcp_log_asked(struct dhcp_log *l, const struct netdef *d)
 {
+	/* what this read brings decides: its lines set the problem anew */
+	l->problem[0] = l->note[0] = '\0';
 	if (has_dhcp(d))
 		l->hosts_asked++;
 	if (d->dns_enable) { /* with DNS off dnsmasq reads no addn-hosts */

@@ -97,7 +97,8 @@ static void reservations(struct dhcp_log *l, const char *m)
 	const char *rest;
 	if (!strncmp(m, "read ", 5) && (rest = after_path(m + 5, l->hosts))) {
 		l->hosts_done++;
-		snprintf(l->problem, sizeof(l->problem), "%s", l->note);
+		if (l->note[0])
+			snprintf(l->problem, sizeof(l->problem), "%s", l->note);
 		l->note[0] = '\0';
 	} else if (!strncmp(m, "cannot read ", 12) &&
 		   after_path(m + 12, l->hosts)) {
