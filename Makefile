@@ -46,7 +46,8 @@ UNIT_TESTS := $(BUILD)/tests/test_netxml $(BUILD)/tests/test_store \
 	$(BUILD)/tests/test_conformance $(BUILD)/tests/test_protocol \
 	$(BUILD)/tests/test_dnsmasq_conf $(BUILD)/tests/test_modules \
 	$(BUILD)/tests/test_virtq $(BUILD)/tests/test_sriov \
-	$(BUILD)/tests/test_vfnl $(BUILD)/tests/test_labxml
+	$(BUILD)/tests/test_vfnl $(BUILD)/tests/test_labxml \
+	$(BUILD)/tests/test_console
 
 FUZZERS := $(BUILD)/fuzz/fuzz_netxml $(BUILD)/fuzz/fuzz_virtq \
 	$(BUILD)/fuzz/fuzz_vpci $(BUILD)/fuzz/fuzz_boot
@@ -126,6 +127,11 @@ $(BUILD)/tests/test_vfnl: $(call objs,tests/unit/test_vfnl.c sriov/vfnl.c \
 		$(LIB_SRCS))
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $^ -lmnl -lcmocka
+
+$(BUILD)/tests/test_console: $(call objs,tests/unit/test_console.c \
+		vhost/console.c $(LIB_SRCS))
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $^ -lcmocka
 
 $(BUILD)/tests/test_labxml: $(call objs,tests/unit/test_labxml.c \
 		$(NETD_CORE) $(LIB_SRCS))

@@ -113,9 +113,17 @@ void dhcp_log_asked(struct dhcp_log *l, const struct netdef *d)
 		l->hosts_asked++;
 	if (d->dns_enable) { /* with DNS off dnsmasq reads no addn-hosts */
 		l->addn_asked++;
+		/* expand-hosts (with a domain) adds NAME.DOMAIN for each
+		 * unqualified NAME, and dnsmasq counts both */
 		l->addn_names = 0;
 		for (size_t i = 0; i < d->ndns_hosts; i++)
-			l->addn_names += (unsigned)d->dns_hosts[i].nnames;
+			for (size_t k = 0; k < d->dns_hosts[i].nnames; k++)
+				l->addn_names +=
+					d->domain && !strchr(d->dns_hosts[i]
+								     .names[k],
+							     '.')
+						? 2
+						: 1;
 	}
 }
 

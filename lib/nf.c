@@ -631,3 +631,13 @@ bool nf_proc_is(pid_t pid, uid_t uid, unsigned long long start, const char *exe)
 	char want[4096];
 	return realpath(exe, want) && !strcmp(p.exe, want);
 }
+
+void nf_owner_tag(const char *run_dir, char *out, size_t n)
+{
+	char abs[4096];
+	const char *p = realpath(run_dir, abs) ? abs : run_dir;
+	uint32_t h = 2166136261u;
+	for (; *p; p++)
+		h = (h ^ (uint8_t)*p) * 16777619u;
+	snprintf(out, n, "netd:%08x", h);
+}

@@ -108,6 +108,11 @@ void nf_uuid_format(const uint8_t uuid[16], char out[37]);
 int nf_mac_parse(const char *s, uint8_t mac[6]);
 void nf_mac_format(const uint8_t mac[6], char out[18]);
 
+/* The tag that marks what a netd makes (links, tables, dnsmasq's files):
+ * "netd:xxxxxxxx", a hash of its run dir, so netds with other dirs never
+ * touch each other's objects. */
+void nf_owner_tag(const char *run_dir, char *out, size_t n);
+
 /* Raises the soft limit on open files to the hard limit (a daemon with
  * many clients); nf_fd_limit_restore, in a child about to exec, puts
  * back what the process started with. */

@@ -171,18 +171,6 @@ static void beside_me(const char *here, const char *installed, char *out,
 		snprintf(out, n, "%s/%s", exe, installed);
 }
 
-/* The owner tag marks what this netd creates: one per run dir, so two
- * netds with different directories never touch each other's objects. */
-static void owner_tag(const char *run_dir, char *out, size_t n)
-{
-	char abs[4096];
-	const char *p = realpath(run_dir, abs) ? abs : run_dir;
-	uint32_t h = 2166136261u;
-	for (; *p; p++)
-		h = (h ^ (uint8_t)*p) * 16777619u;
-	snprintf(out, n, "netd:%08x", h);
-}
-
 static int setup(struct netd *d, struct nf_err *e)
 {
 	const char *dirs[] = {d->config_dir, d->run_dir, d->state_dir};
@@ -207,7 +195,7 @@ static int setup(struct netd *d, struct nf_err *e)
 		return r;
 	d->reg.run_dir = d->run_dir;
 	d->reg.state_dir = d->state_dir;
-	owner_tag(d->run_dir, d->reg.owner, sizeof(d->reg.owner));
+	nf_owner_tag(d->run_dir, d->reg.owner, sizeof(d->reg.owner));
 	if ((r = registry_dnsmasq_dir(&d->reg, d->dnsmasq_dir, e)) < 0)
 		return r;
 	/* lab guests: an unprivileged user, and the probe kernel (netd's

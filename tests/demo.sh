@@ -16,6 +16,11 @@ cleanup() {
 		ip netns pids $n 2>/dev/null | xargs -r kill 2>/dev/null || true
 		ip netns del $n 2>/dev/null || true
 	done
+	# dnsmasq's files, where its user could read them (a private temp dir
+	# is out of its reach): netd says where in its log
+	sed -nE 's|.*addn-hosts go to (/run/netd-dnsmasq/[0-9a-f]+).*|\1|p' \
+		"$T/netd.log" 2>/dev/null | xargs -r rm -rf
+	rmdir /run/netd-dnsmasq 2>/dev/null || true
 	rm -rf "$T"
 }
 trap cleanup EXIT

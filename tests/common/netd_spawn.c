@@ -12,6 +12,8 @@
 
 #include "../../netd/proto.h"
 
+static char run_dir[300];
+
 pid_t netd_spawn(const char *dir, char *sock, size_t socklen)
 {
 	char netd[512], c[300], r[300], s[300];
@@ -19,6 +21,7 @@ pid_t netd_spawn(const char *dir, char *sock, size_t socklen)
 	snprintf(netd, sizeof(netd), "%s/netd", b ? b : "build");
 	snprintf(c, sizeof(c), "%s/etc", dir);
 	snprintf(r, sizeof(r), "%s/run", dir);
+	snprintf(run_dir, sizeof(run_dir), "%s", r);
 	snprintf(s, sizeof(s), "%s/lib", dir);
 	snprintf(sock, socklen, "%s/run/netd.sock", dir);
 	pid_t pid = fork();
@@ -74,4 +77,12 @@ void netd_stop(pid_t pid)
 	}
 	if (d)
 		closedir(d);
+	/* dnsmasq's files of its networks, where its user could read them */
+	char tag[32], fb[128], cmd[200];
+	nf_owner_tag(run_dir, tag, sizeof(tag));
+	snprintf(fb, sizeof(fb), "/run/netd-dnsmasq/%s", tag + 5);
+	snprintf(cmd, sizeof(cmd),
+		 "rm -rf '%s'; rmdir /run/netd-dnsmasq 2>/dev/null; true", fb);
+	if (system(cmd) != 0)
+		return;
 }

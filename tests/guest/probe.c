@@ -10,6 +10,8 @@
  * chain, a jumping avail index; report each NEEDS_RESET, then recover)
  * reset  triplefault  busy (poll without pause; by default the probe
  * pauses 1 ms through netvm's idle port whenever nothing arrived),
+ * mute (bring no device up, ask nothing, stay for serve=SECONDS: a guest
+ * whose DHCP client never runs),
  * and up to four virtio-net devices, each getting its own lease. */
 #include <stdint.h>
 
@@ -879,8 +881,13 @@ void probe_main(const struct hvm_start_info *si)
 	}
 	mptable();
 	idling = !arg(cmd, "busy");
-	if (!arg(cmd, "nonet"))
+	const char *mute = arg(cmd, "mute") ? arg(cmd, "serve") : 0;
+	if (mute) {
+		puts_("probe: mute\n");
+		wait_for(0, 0, parse_dec(&mute));
+	} else if (!arg(cmd, "nonet")) {
 		network(cmd);
+	}
 	puts_("probe: done\n");
 	if (arg(cmd, "reset"))
 		outb(0x64, 0xfe); /* keyboard controller reset */

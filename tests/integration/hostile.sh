@@ -14,7 +14,7 @@ MEMBER="setpriv --reuid=nobody --regid=nogroup --groups=$(getent group $ADMGRP |
 # the control socket is netd's public face, like /run/netd: a directory
 # every user can reach; netd's own dirs stay in the plain 0700 temp dir
 public_socket || { echo "not ok 1 - public dir"; exit 1; }
-trap 'stop_netd; ns_cleanup; kill $(jobs -p) 2>/dev/null; rm -rf "$T" "$PUB"' EXIT
+trap 'kill $(jobs -p) 2>/dev/null; cleanup' EXIT
 start_netd --socket "$NETD_SOCKET" --group $ADMGRP --client-queue 64K || { echo "not ok 1 - netd starts"; exit 1; }
 
 attackers=()

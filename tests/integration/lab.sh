@@ -192,4 +192,27 @@ rm "$T/nat.xml"
 ok "lab down works when the file is gone" bash -c "$NETCTL lab down natlab >/dev/null"
 ok "...nothing left" nothing_left
 fails "lab down of an unknown lab says so" "no lab 'nope'" $NETCTL lab down nope
+
+# --- a guest without its address: lab up says why, per guest ---------------
+cat >"$T/why.xml" <<'X'
+<lab name='why'>
+  <network name='whynet'>
+    <ip address='10.79.0.1' prefix='24'>
+      <dhcp><range start='10.79.0.100' end='10.79.0.200'/></dhcp>
+    </ip>
+  </network>
+  <guest name='talks'><interface network='whynet' mac='52:54:00:79:00:11' ip='10.79.0.11'/></guest>
+  <guest name='mute' cmdline='mute serve=60'><interface network='whynet' mac='52:54:00:79:00:12' ip='10.79.0.12'/></guest>
+  <guest name='gone' cmdline='nonet'><interface network='whynet' mac='52:54:00:79:00:13' ip='10.79.0.13'/></guest>
+</lab>
+X
+$NETCTL lab up "$T/why.xml" --timeout 4 >"$T/why.out" 2>&1
+ok "lab up gives up after its timeout (exit 1)" test $? = 1
+ok "...saying 2 of 3 guests lack their addresses" grep -q "lab 'why': 2 of 3 guests without their addresses after 4 s" "$T/why.out"
+ok "...for one whose DHCP client never ran: no request seen" \
+	grep -q "mute on whynet: no DHCP request seen from 52:54:00:79:00:12" "$T/why.out"
+ok "...for one that ended: its netvm is not running" grep -q "gone: its netvm is not running" "$T/why.out"
+ok "...and not for the one that has its address" bash -c "! grep -q 'talks' <(grep '^  ' $T/why.out)"
+ok "lab down why" bash -c "$NETCTL lab down why >/dev/null"
+ok "...nothing left" nothing_left
 finish

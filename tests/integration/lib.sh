@@ -67,11 +67,35 @@ public_socket() {
 hostsfile() { # hostsfile NET: where netd keeps the network's dnsmasq hostsfile
 	"$NETCTL" --json net-info "$1" | sed -nE 's/.*"dnsmasq_hostsfile": "([^"]*)".*/\1/p'
 }
-finish() {
+# netd's networks outlive netd by design; a test leaves none behind: what is
+# still active goes through netd before it stops, and what a netd that died
+# could not clean - dnsmasq's files in its /run/netd-dnsmasq dir (a private
+# run dir's), named in its log - goes with the namespaces.
+teardown_networks() {
+	[ -n "${NETD_PID:-}" ] && kill -0 "$NETD_PID" 2>/dev/null || return 0
+	local n
+	for n in $("$NETCTL" --json net-list --all 2>/dev/null |
+		sed -nE 's/.*"name": "([^"]*)".*/\1/p'); do
+		"$NETCTL" net-destroy "$n" >/dev/null 2>&1
+	done
+}
+drop_dnsmasq_dirs() {
+	cat "$T"/netd.log "$T"/*/netd.log 2>/dev/null |
+		sed -nE 's|.*addn-hosts go to (/run/netd-dnsmasq/[0-9a-f]+).*|\1|p' |
+		sort -u | xargs -r rm -rf
+	rmdir /run/netd-dnsmasq 2>/dev/null
+	return 0
+}
+cleanup() {
+	teardown_networks
 	stop_netd
 	ns_cleanup
+	drop_dnsmasq_dirs
 	rm -rf "$T" "${PUB:-}"
+}
+finish() {
+	cleanup
 	echo "1..$TAPN"
 	[ $TAPFAIL -eq 0 ]
 }
-trap 'stop_netd; ns_cleanup; rm -rf "$T" "${PUB:-}"' EXIT
+trap cleanup EXIT
