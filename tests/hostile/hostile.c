@@ -16,6 +16,8 @@
  *                                 this (root) process, ask for a change
  *   hostile churn SOCK N NAME     N define/undefine pairs of network NAME
  *                                 (events for subscribers), as root
+ *   hostile labnofd SOCK FILE     lab up naming FILE as a guest's kernel
+ *                                 without passing it: prints netd's error
  *   hostile ping SOCK N MS        N round trips MS apart: "median X max Y"
  */
 #define _GNU_SOURCE
@@ -309,6 +311,37 @@ static int churn(const char *sock, long n, const char *name)
 	return 0;
 }
 
+/* What a client that is not netctl might send: a lab naming a kernel,
+ * and only the path - hoping netd opens it. */
+static int labnofd(const char *sock, const char *file)
+{
+	struct nf_err e;
+	char xml[1024];
+	snprintf(xml, sizeof(xml),
+		 "<lab name='nofd'><network name='nofdnet'><ip "
+		 "address='10.76.0.1' "
+		 "prefix='24'><dhcp><range start='10.76.0.100' "
+		 "end='10.76.0.200'/></dhcp></ip></network><guest name='g' "
+		 "kernel='%s'><interface network='nofdnet'/></guest></lab>",
+		 file);
+	int s = proto_connect(sock, &e);
+	json_t *rep = NULL;
+	if (s < 0 || proto_call(s, "lab-up",
+				json_pack("{s:s, s:s, s:[s]}", "xml", xml,
+					  "dir", "/", "files", file),
+				&rep, NULL, NULL, &e) < 0)
+		return 1;
+	json_t *err = json_object_get(rep, "error"), *d;
+	size_t i;
+	printf("labnofd: %s\n",
+	       json_string_value(json_object_get(err, "message"))
+		       ?: "accepted");
+	json_array_foreach (json_object_get(err, "details"), i, d)
+		printf("labnofd: %s\n", json_string_value(d));
+	json_decref(rep);
+	return 0;
+}
+
 static double now_ms(void)
 {
 	struct timespec t;
@@ -378,6 +411,8 @@ int main(int argc, char **argv)
 		return uaf(sock, argv[3]);
 	if (!strcmp(m, "handoff"))
 		return handoff(sock, (unsigned)a);
+	if (!strcmp(m, "labnofd") && argc > 3)
+		return labnofd(sock, argv[3]);
 	if (!strcmp(m, "churn") && argc > 4)
 		return churn(sock, a, argv[4]);
 	if (!strcmp(m, "ping"))

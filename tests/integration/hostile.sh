@@ -223,6 +223,22 @@ fails "a lab named '..' is refused" "<lab> needs name=" $NETCTL lab up "$PUB/dot
 fails "lab down .. finds no lab" "no lab '..'" $NETCTL lab down ..
 ok "...and the state dir is as it was" bash -c "ls -a $T/lib | cmp - $T/lib.before"
 
+# --- files a lab names are opened by the client, with its rights ----------
+echo "root's secret" >"$T/secret"
+chmod 0600 "$T/secret"
+cat >"$PUB/peek.xml" <<X
+<lab name='peek'>
+  <network name='peeknet'><ip address='10.75.0.1' prefix='24'><dhcp><range start='10.75.0.100' end='10.75.0.200'/></dhcp></ip></network>
+  <guest name='g' initrd='$T/secret'><interface network='peeknet'/></guest>
+</lab>
+X
+fails "lab up with a root-only initrd, as an admin member: netctl cannot open it" \
+	"$T/secret: Permission denied" $MEMBER "$NETCTL" lab up "$PUB/peek.xml"
+ok "...and nothing was created" bash -c "! $NETCTL net-list --all | grep -q peeknet && ! $NETCTL lab list | grep -q peek"
+ok "a client naming a kernel without passing it: netd does not open it" \
+	bash -c "$MEMBER '$HOSTILE' labnofd '$NETD_SOCKET' '$T/secret' | grep -q 'the client did not pass it'"
+ok "...and nothing was created" bash -c "! $NETCTL net-list --all | grep -q nofdnet"
+
 # --- dnsmasq is known by more than its command line -------------------------
 sed -e "s/stp='on'/stp='off'/" -e "s/nfbr0/nfhost0/" "$EXAMPLES/default.xml" >"$T/default.xml"
 ok "default network started" bash -c "$NETCTL net-define $T/default.xml && $NETCTL net-start default"
