@@ -9,75 +9,79 @@ DESTDIR ?=
 BUILD := build
 
 PKGS := libxml-2.0 jansson libnl-3.0 libnl-route-3.0 libmnl libnftnl
+# CFLAGS is yours (make CFLAGS=-O0); what the build needs is in NF_CFLAGS
 CFLAGS ?= -O2 -g
-CFLAGS += -std=gnu11 -Wall -Wextra -Werror -Wno-format-truncation \
-	  -DNF_VERSION='"$(VERSION)"' -MMD -MP
+WERROR ?= 1
+WARNINGS := -Wall -Wextra -Wmissing-prototypes -Wstrict-prototypes -Wshadow
+NF_CFLAGS := -std=gnu11 $(WARNINGS) $(if $(filter 1,$(WERROR)),-Werror) \
+	-DNF_VERSION='"$(VERSION)"' -MMD -MP
 # make SAN=1: AddressSanitizer and UndefinedBehaviorSanitizer (make check
 # runs the unit tests and the protocol test's netd built so, in
 # $(BUILD)/san)
 ifeq ($(SAN),1)
-CFLAGS += -fsanitize=address,undefined -fno-sanitize-recover=undefined \
+NF_CFLAGS += -fsanitize=address,undefined -fno-sanitize-recover=undefined \
 	-fno-omit-frame-pointer
 endif
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+COMPILE = $(CC) $(NF_CFLAGS) $(CPPFLAGS) $(CFLAGS) $(PKG_CFLAGS)
+LINK = $(CC) $(NF_CFLAGS) $(CFLAGS) $(LDFLAGS)
 
 # Debian packages: build, run and test dependencies.
 DEB_PKGS := build-essential pkg-config libxml2-dev libjansson-dev \
 	libnl-3-dev libnl-route-3-dev libmnl-dev libnftnl-dev libcmocka-dev \
 	dnsmasq-base dnsmasq-utils iproute2 nftables busybox-static clang clang-format procps psmisc \
-	libxml2-utils ethtool qemu-system-x86 bc systemd
+	libxml2-utils ethtool qemu-system-x86 bc systemd jq universal-ctags
 
-LIB_SRCS := lib/nf.c lib/nfaddr.c
-NETD_CORE := netd/netxml.c netd/labxml.c netd/store.c netd/proto.c
-MODULES := bridge/bridge.c nat/nat.c dhcp/dhcp.c dhcp/dnslog.c tap/tap.c \
-	sriov/sriov.c \
-	sriov/vfnl.c
-NETD_SRCS := $(NETD_CORE) $(MODULES) netd/network.c netd/lifecycle.c \
-	netd/port.c netd/vfport.c netd/lab.c netd/update.c netd/doctor.c netd/loop.c \
-	netd/request.c netd/server.c netd/netd.c
-NETCTL_SRCS := netd/proto.c netd/netctl.c netd/labctl.c netd/labxml.c \
-	netd/netxml.c
+# What each program is made of. lib/ is shared by all (libnf.a); the
+# model (network and lab XML, the definition store) by netd, netctl and
+# the tests (libmodel.a); the host modules take their own specs.
+LIB_SRCS := lib/nf.c lib/nfaddr.c lib/nfjson.c lib/proto.c lib/cmds.c
+MODEL_SRCS := netd/netxml.c netd/labxml.c netd/store.c
+MODULE_SRCS := bridge/bridge.c nat/nat.c dhcp/dhcp.c dhcp/dnslog.c \
+	tap/tap.c sriov/sriov.c sriov/vfnl.c
+NETD_SRCS := $(MODULE_SRCS) netd/dhcpspec.c netd/network.c \
+	netd/vfport.c netd/port.c netd/lifecycle.c netd/update.c netd/lab.c \
+	netd/doctor.c netd/dispatch.c netd/loop.c netd/request.c \
+	netd/server.c netd/netd.c
+NETCTL_SRCS := netctl/netctl.c netctl/labctl.c
+NETVM_SRCS := vhost/netvm.c vhost/vm.c vhost/boot.c \
+	vhost/virtq.c vhost/virtio_pci.c vhost/virtio_net.c \
+	vhost/net_user.c vhost/net_vhost.c vhost/console.c vhost/seccomp.c
 
 objs = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
+LIBNF := $(BUILD)/libnf.a
+LIBMODEL := $(BUILD)/libmodel.a
 
 BINS := $(BUILD)/netd $(BUILD)/netctl $(BUILD)/netvm $(BUILD)/guest/probe.elf
-UNIT_TESTS := $(BUILD)/tests/test_netxml $(BUILD)/tests/test_store \
-	$(BUILD)/tests/test_conformance $(BUILD)/tests/test_protocol \
-	$(BUILD)/tests/test_dnsmasq_conf $(BUILD)/tests/test_modules \
-	$(BUILD)/tests/test_virtq $(BUILD)/tests/test_sriov \
-	$(BUILD)/tests/test_vfnl $(BUILD)/tests/test_labxml \
-	$(BUILD)/tests/test_console
-
-FUZZERS := $(BUILD)/fuzz/fuzz_netxml $(BUILD)/fuzz/fuzz_virtq \
-	$(BUILD)/fuzz/fuzz_vpci $(BUILD)/fuzz/fuzz_boot
 
 .PHONY: all deps check check-nested test run bench bench-peer fuzz fuzzers \
-	install \
-	clean format \
-	check-format
+	install clean format check-format compdb tags
 all: $(BINS)
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(PKG_CFLAGS) -c $< -o $@
+	$(COMPILE) -c $< -o $@
 
-$(BUILD)/netd: $(call objs,$(NETD_SRCS) $(LIB_SRCS))
-	$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS)
+$(LIBNF): $(call objs,$(LIB_SRCS))
+$(LIBMODEL): $(call objs,$(MODEL_SRCS))
+$(BUILD)/%.a:
+	@rm -f $@
+	$(AR) rcs $@ $^
 
-$(BUILD)/netctl: $(call objs,$(NETCTL_SRCS) $(LIB_SRCS))
-	$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS)
+$(BUILD)/netd: $(call objs,$(NETD_SRCS)) $(LIBMODEL) $(LIBNF)
+	$(LINK) -o $@ $^ $(PKG_LIBS)
 
-NETVM_SRCS := vhost/netvm.c vhost/vm.c vhost/boot.c vhost/virtq.c \
-	vhost/virtio_pci.c vhost/virtio_net.c vhost/net_user.c vhost/net_vhost.c \
-	vhost/console.c vhost/seccomp.c \
-	netd/proto.c
-$(BUILD)/netvm: $(call objs,$(NETVM_SRCS) $(LIB_SRCS))
-	$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS)
+$(BUILD)/netctl: $(call objs,$(NETCTL_SRCS)) $(LIBMODEL) $(LIBNF)
+	$(LINK) -o $@ $^ $(PKG_LIBS)
+
+$(BUILD)/netvm: $(call objs,$(NETVM_SRCS)) $(LIBNF)
+	$(LINK) -o $@ $^ $(PKG_LIBS)
 
 # The probe guest: freestanding 32-bit code with a PVH entry note.
 GUEST_CFLAGS := -m32 -ffreestanding -fno-pic -fno-stack-protector \
-	-fno-asynchronous-unwind-tables -O2 -std=gnu11 -Wall -Wextra -Werror
+	-fno-asynchronous-unwind-tables -O2 -std=gnu11 $(WARNINGS) \
+	$(if $(filter 1,$(WERROR)),-Werror)
 $(BUILD)/guest/%.o: tests/guest/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(GUEST_CFLAGS) -c $< -o $@
@@ -89,59 +93,28 @@ $(BUILD)/guest/probe.elf: $(BUILD)/guest/start.o $(BUILD)/guest/probe.o \
 	ld -m elf_i386 -nostdlib --no-warn-rwx-segments -T tests/guest/probe.ld \
 		-o $@ $(BUILD)/guest/start.o $(BUILD)/guest/probe.o
 
-$(BUILD)/tests/test_netxml: $(call objs,tests/unit/test_netxml.c \
-		tests/unit/xmlcmp.c $(NETD_CORE) $(LIB_SRCS))
-	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS) -lcmocka
+# Unit tests: build/tests/test_X is tests/unit/test_X.c plus test_X_SRCS,
+# linked with libmodel.a, libnf.a and test_X_LIBS (cmocka for all).
+UNIT_NAMES := netxml store conformance protocol dnsmasq_conf modules virtq \
+	sriov vfnl labxml console
+UNIT_TESTS := $(patsubst %,$(BUILD)/tests/test_%,$(UNIT_NAMES))
+test_netxml_SRCS := tests/unit/xmlcmp.c
+test_conformance_SRCS := tests/unit/xmlcmp.c
+test_protocol_SRCS := tests/common/netd_spawn.c
+test_dnsmasq_conf_SRCS := dhcp/dhcp.c dhcp/dnslog.c netd/dhcpspec.c
+test_modules_SRCS := tap/tap.c
+test_virtq_SRCS := vhost/virtq.c
+test_sriov_SRCS := sriov/sriov.c
+test_vfnl_SRCS := sriov/vfnl.c
+test_console_SRCS := vhost/console.c
 
-$(BUILD)/tests/test_store: $(call objs,tests/unit/test_store.c \
-		$(NETD_CORE) $(LIB_SRCS))
+.SECONDEXPANSION:
+# objects made through pattern rules are kept (no rebuild next time)
+.SECONDARY:
+$(BUILD)/tests/test_%: $$(call objs,tests/unit/test_$$*.c $$(test_$$*_SRCS)) \
+		$(LIBMODEL) $(LIBNF)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS) -lcmocka
-
-$(BUILD)/tests/test_protocol: $(call objs,tests/unit/test_protocol.c \
-		tests/common/netd_spawn.c $(NETD_CORE) $(LIB_SRCS))
-	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS) -lcmocka
-
-$(BUILD)/tests/test_dnsmasq_conf: $(call objs,tests/unit/test_dnsmasq_conf.c \
-		dhcp/dhcp.c dhcp/dnslog.c $(NETD_CORE) $(LIB_SRCS))
-	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS)
-
-$(BUILD)/tests/test_modules: $(call objs,tests/unit/test_modules.c \
-		tap/tap.c $(LIB_SRCS))
-	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -o $@ $^ -lcmocka
-
-$(BUILD)/tests/test_virtq: $(call objs,tests/unit/test_virtq.c vhost/virtq.c)
-	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -o $@ $^ -lcmocka
-
-$(BUILD)/tests/test_sriov: $(call objs,tests/unit/test_sriov.c sriov/sriov.c \
-		$(LIB_SRCS))
-	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -o $@ $^ -lcmocka
-
-$(BUILD)/tests/test_vfnl: $(call objs,tests/unit/test_vfnl.c sriov/vfnl.c \
-		$(LIB_SRCS))
-	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -o $@ $^ -lmnl -lcmocka
-
-$(BUILD)/tests/test_console: $(call objs,tests/unit/test_console.c \
-		vhost/console.c $(LIB_SRCS))
-	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -o $@ $^ -lcmocka
-
-$(BUILD)/tests/test_labxml: $(call objs,tests/unit/test_labxml.c \
-		$(NETD_CORE) $(LIB_SRCS))
-	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS) -lcmocka
-
-$(BUILD)/tests/test_conformance: $(call objs,tests/unit/test_conformance.c \
-		tests/unit/xmlcmp.c $(NETD_CORE) $(LIB_SRCS))
-	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS)
+	$(LINK) -o $@ $^ $(PKG_LIBS) -lcmocka
 
 # Installs missing Debian packages; silent when everything is there.
 deps:
@@ -173,14 +146,13 @@ check-nested: deps
 
 # helpers the integration tests run (not tests by themselves)
 HELPERS := $(BUILD)/helpers/guest_ports $(BUILD)/helpers/hostile
-$(BUILD)/helpers/hostile: $(call objs,tests/hostile/hostile.c netd/proto.c \
-		$(LIB_SRCS))
+$(BUILD)/helpers/hostile: $(call objs,tests/hostile/hostile.c) $(LIBNF)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS)
+	$(LINK) -o $@ $^ $(PKG_LIBS)
 $(BUILD)/helpers/guest_ports: $(call objs,tests/guestsim/test_ports.c \
-		tests/guestsim/frames.c netd/proto.c $(LIB_SRCS))
+		tests/guestsim/frames.c) $(LIBNF)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS)
+	$(LINK) -o $@ $^ $(PKG_LIBS)
 
 tests: $(BINS) $(UNIT_TESTS) $(HELPERS) $(FUZZERS)
 
@@ -188,14 +160,14 @@ run: deps
 	$(MAKE) all
 	@tests/demo.sh $(BUILD)
 
-BENCH_COMMON := tests/bench/benchutil.c tests/common/netd_spawn.c \
-	$(NETD_CORE) $(LIB_SRCS)
+BENCH_COMMON := tests/bench/benchutil.c tests/common/netd_spawn.c
 BENCHES := $(BUILD)/bench/bench_defs $(BUILD)/bench/bench_net \
 	$(BUILD)/bench/bench_ports
 
-$(BUILD)/bench/%: $(call objs,tests/bench/%.c $(BENCH_COMMON))
+$(BUILD)/bench/%: $$(call objs,tests/bench/$$*.c $(BENCH_COMMON)) \
+		$(LIBMODEL) $(LIBNF)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS)
+	$(LINK) -o $@ $^ $(PKG_LIBS)
 
 bench: deps
 	$(MAKE) all $(BENCHES)
@@ -214,21 +186,17 @@ bench-peer: deps
 # runs each FUZZ_SECONDS from its seeds (tests/fuzz/*-seed*, the XML
 # corpora); make check replays the seeds (tests/integration/fuzz.sh).
 FUZZ_SECONDS ?= 60
-FUZZ_CC = clang -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined
-$(BUILD)/fuzz/fuzz_netxml: tests/fuzz/fuzz_netxml.c $(NETD_CORE) $(LIB_SRCS)
+FUZZ_CC = clang -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined \
+	-DNF_VERSION='"$(VERSION)"' $(PKG_CFLAGS)
+FUZZERS := $(BUILD)/fuzz/fuzz_netxml $(BUILD)/fuzz/fuzz_virtq \
+	$(BUILD)/fuzz/fuzz_vpci $(BUILD)/fuzz/fuzz_boot
+fuzz_netxml_SRCS := $(MODEL_SRCS) $(LIB_SRCS)
+fuzz_virtq_SRCS := vhost/virtq.c
+fuzz_vpci_SRCS := vhost/virtio_pci.c vhost/virtq.c $(LIB_SRCS)
+fuzz_boot_SRCS := vhost/boot.c $(LIB_SRCS)
+$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $$(fuzz_$$*_SRCS)
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) -DNF_VERSION='"$(VERSION)"' $(PKG_CFLAGS) -o $@ $^ \
-		$(PKG_LIBS)
-$(BUILD)/fuzz/fuzz_virtq: tests/fuzz/fuzz_virtq.c vhost/virtq.c
-	@mkdir -p $(dir $@)
-	$(FUZZ_CC) -o $@ $^
-$(BUILD)/fuzz/fuzz_vpci: tests/fuzz/fuzz_vpci.c vhost/virtio_pci.c \
-		vhost/virtq.c $(LIB_SRCS)
-	@mkdir -p $(dir $@)
-	$(FUZZ_CC) -o $@ $^ -lpthread
-$(BUILD)/fuzz/fuzz_boot: tests/fuzz/fuzz_boot.c vhost/boot.c $(LIB_SRCS)
-	@mkdir -p $(dir $@)
-	$(FUZZ_CC) -o $@ $^
+	$(FUZZ_CC) -o $@ $^ $(PKG_LIBS) -lpthread
 fuzzers: $(FUZZERS)
 
 fuzz: deps
@@ -266,6 +234,27 @@ check-format:
 	@bad=$$(for f in $$(git ls-files --cached --others --exclude-standard '*.c' '*.h'); do \
 		clang-format --dry-run $$f 2>&1 | grep -q warning && echo $$f; \
 		done); [ -z "$$bad" ] || { echo "needs clang-format: $$bad"; exit 1; }
+
+# compile_commands.json for clangd and other tools: every C file of the
+# host programs and tests, with the flags this Makefile compiles it with
+ALL_SRCS = $(sort $(LIB_SRCS) $(MODEL_SRCS) $(NETD_SRCS) $(NETCTL_SRCS) \
+	$(NETVM_SRCS) $(foreach t,$(UNIT_NAMES),tests/unit/test_$(t).c \
+	$(test_$(t)_SRCS)) tests/hostile/hostile.c tests/guestsim/test_ports.c \
+	tests/guestsim/frames.c $(BENCH_COMMON) $(wildcard tests/bench/*.c))
+compdb:
+	@{ echo '['; sep=' '; \
+	for f in $(ALL_SRCS); do \
+		cmd=$$(printf '%s' "$(subst ",\",$(COMPILE)) -c $$f -o $(BUILD)/obj/$${f%.c}.o" | \
+			sed 's/\\/\\\\/g; s/"/\\"/g'); \
+		printf '%s{"directory": "%s", "file": "%s", "command": "%s"}\n' \
+			"$$sep" "$(CURDIR)" "$$f" "$$cmd"; sep=','; \
+	done; echo ']'; } >compile_commands.json
+	@echo "compile_commands.json: $(words $(ALL_SRCS)) files"
+
+tags:
+	@command -v ctags >/dev/null || { echo "make tags: needs ctags" \
+		"(apt-get install universal-ctags)"; exit 1; }
+	ctags -R --languages=C --exclude=build --exclude='.*' .
 
 clean:
 	rm -rf $(BUILD)

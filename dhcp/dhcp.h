@@ -2,15 +2,81 @@
  * (libvirt's keys, checked against its networkxml2confdata), a hostsfile
  * for DHCP reservations and an addn-hosts file for <dns><host>; started,
  * adopted after a netd restart, reloaded by SIGHUP, stopped; and its lease
- * file read back. Takes the network model's typed view (netd/netxml.h). */
+ * file read back. It knows dnsmasq, not netd's network model: a network
+ * comes as a struct dhcp_spec, which netd fills from its definition. */
 #ifndef DHCP_H
 #define DHCP_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "../lib/nf.h"
-#include "../netd/netxml.h"
+#include "../lib/nfaddr.h"
+
+/* What dnsmasq serves on one bridge. Strings are borrowed (they live as
+ * long as the caller's definition); every one has been checked against
+ * what dnsmasq's reader takes by the time it gets here. */
+#define DHCP_LEASE_NONE	    (-1L) /* no lease time: dnsmasq's default */
+#define DHCP_LEASE_INFINITE (0L)
+struct dhcp_range {
+	struct nf_addr start, end;
+	long lease;	 /* seconds, or DHCP_LEASE_* */
+	char lease_unit; /* 's', 'm' or 'h' as the user wrote it */
+};
+struct dhcp_host {
+	const char *mac, *id, *name; /* each may be NULL */
+	struct nf_addr ip;
+	long lease;
+	char lease_unit;
+};
+struct dhcp_subnet {
+	struct nf_addr address; /* the bridge's own on it */
+	int prefix;
+	bool dhcp;	/* has DHCP (it serves if it has ranges or hosts) */
+	bool local_ptr; /* answers its reverse zone itself */
+	const char *tftp_root, *bootp_file, *bootp_server;
+	struct dhcp_range *ranges;
+	size_t nranges;
+	struct dhcp_host *hosts;
+	size_t nhosts;
+};
+struct dhcp_dns_host {
+	struct nf_addr ip;
+	const char *const *names;
+	size_t nnames;
+};
+struct dhcp_srv {
+	const char *service, *protocol, *domain, *target;
+	int port, priority, weight; /* -1 when absent */
+};
+struct dhcp_txt {
+	const char *name, *value;
+};
+struct dhcp_forwarder {
+	const char *addr, *domain; /* addr NULL: resolve locally only */
+};
+struct dhcp_spec {
+	const char *bridge;
+	bool isolated;		     /* no route out: no gateway, no upstream */
+	bool dns;		     /* serves DNS (port 53) */
+	int dns_forward_plain_names; /* -1 unset, 0 no, 1 yes */
+	const char *domain;
+	bool domain_local_only;
+	unsigned mtu; /* 0: none to announce */
+	struct dhcp_forwarder *forwarders;
+	size_t nforwarders;
+	struct dhcp_txt *txts;
+	size_t ntxts;
+	struct dhcp_srv *srvs;
+	size_t nsrvs;
+	struct dhcp_dns_host *dns_hosts;
+	size_t ndns_hosts;
+	struct dhcp_subnet *ips;
+	size_t nips;
+	const char *const *options; /* raw dnsmasq options, one line each */
+	size_t noptions;
+};
 
 struct dhcp_files {
 	char conf[512], hosts[512], addnhosts[512], pid[512], leases[512];
@@ -32,7 +98,7 @@ void dhcp_files_init(struct dhcp_files *f, const char *run_dir,
  * and why names the first directory on the way it cannot pass. */
 int dhcp_user_reaches(const char *dir, char *why, size_t n);
 /* Does the network need dnsmasq at all (DHCP or DNS)? */
-bool dhcp_needed(const struct netdef *d);
+bool dhcp_needed(const struct dhcp_spec *d);
 
 /* A reservation made live for a port, beyond the definition's <host>s. */
 struct dhcp_pin {
@@ -48,20 +114,20 @@ struct dhcp_pin {
 const char *dhcp_option_privileged(const char *opt);
 
 /* Generated texts; callers free. */
-char *dhcp_conf(const struct netdef *d, const struct dhcp_files *f);
-char *dhcp_hostsfile(const struct netdef *d, const struct dhcp_pin *pins,
+char *dhcp_conf(const struct dhcp_spec *d, const struct dhcp_files *f);
+char *dhcp_hostsfile(const struct dhcp_spec *d, const struct dhcp_pin *pins,
 		     size_t npins);
-char *dhcp_addnhosts(const struct netdef *d);
+char *dhcp_addnhosts(const struct dhcp_spec *d);
 /* Addresses dnsmasq may hand out: range sizes plus reservations outside
  * every range (libvirt counts only ranges). */
-unsigned long dhcp_lease_max(const struct netdef *d);
+unsigned long dhcp_lease_max(const struct dhcp_spec *d);
 
 /* Writes all three files atomically (dirs created). */
-int dhcp_write(const struct netdef *d, const struct dhcp_pin *pins,
+int dhcp_write(const struct dhcp_spec *d, const struct dhcp_pin *pins,
 	       size_t npins, const struct dhcp_files *f, struct nf_err *e);
 /* Rewrites hostsfile and addn-hosts only, and has dnsmasq re-read them
  * (SIGHUP: no restart, leases kept). pid 0: just write. */
-int dhcp_reload_hosts(const struct netdef *d, const struct dhcp_pin *pins,
+int dhcp_reload_hosts(const struct dhcp_spec *d, const struct dhcp_pin *pins,
 		      size_t npins, const struct dhcp_files *f, pid_t pid,
 		      struct nf_err *e);
 /* Tells dnsmasq the lease of ip/mac on iface is released (dnsmasq-utils'
@@ -85,7 +151,7 @@ void dhcp_stop(const struct dhcp_files *f, pid_t pid, bool drop_leases);
 struct dhcp_lease {
 	long long expiry; /* unix time, 0 = infinite */
 	char mac[18];
-	char ip[64];
+	char ip[46]; /* INET6_ADDRSTRLEN */
 	char hostname[256];
 	char clientid[256];
 };
@@ -119,7 +185,7 @@ struct dhcp_log {
 	/* reads asked for (start, SIGHUP) and reads dnsmasq reported done */
 	unsigned hosts_asked, hosts_done, addn_asked, addn_done;
 	unsigned addn_names; /* names the addn-hosts file holds */
-	char problem[512];   /* why the reservations are not loaded, or "" */
+	char problem[1024];  /* why the reservations are not loaded, or "" */
 	char note[256];	     /* an error dnsmasq gave before "read FILE" */
 	struct dhcp_seen *seen;
 	size_t nseen;
@@ -132,7 +198,7 @@ void dhcp_log_free(struct dhcp_log *l);
 int dhcp_log_open(const struct dhcp_files *f, bool fresh, int *rfd, int *wfd,
 		  struct nf_err *e);
 /* Records that dnsmasq was told to (re)read its files for d. */
-void dhcp_log_asked(struct dhcp_log *l, const struct netdef *d);
+void dhcp_log_asked(struct dhcp_log *l, const struct dhcp_spec *d);
 /* Takes one log line (without the newline). */
 void dhcp_log_line(struct dhcp_log *l, const char *line, uint64_t now_ns);
 /* Reads what the FIFO holds and takes its lines; returns how many. */

@@ -437,6 +437,28 @@ int nf_random_bytes(void *buf, size_t n)
 	return 0;
 }
 
+int nf_fmt(char *out, size_t n, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int l = vsnprintf(out, n, fmt, ap);
+	va_end(ap);
+	if (l < 0 || (size_t)l >= n) {
+		if (n)
+			out[0] = 0;
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	return 0;
+}
+
+void nf_random_name(const char *prefix, char *out, size_t n)
+{
+	uint32_t rnd = 0;
+	nf_random_bytes(&rnd, sizeof(rnd));
+	snprintf(out, n, "%s%08x", prefix, rnd);
+}
+
 void nf_uuid_generate(uint8_t u[16])
 {
 	if (nf_random_bytes(u, 16) < 0)

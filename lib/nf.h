@@ -101,7 +101,15 @@ void nf_dir_each(const char *dir, const char *suffix, const char *then,
 		 void *ctx);
 int nf_fsync_dir(const char *dir);
 
+/* snprintf into a fixed buffer that fails rather than cuts the result
+ * short: -1 with errno ENAMETOOLONG and OUT empty when it does not fit. */
+int nf_fmt(char *out, size_t n, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
 int nf_random_bytes(void *buf, size_t n);
+/* PREFIX and 8 random hex digits: a link name netd makes, fresh each time
+ * (never one just freed, whose removal may still be under way). */
+void nf_random_name(const char *prefix, char *out, size_t n);
 void nf_uuid_generate(uint8_t uuid[16]);
 int nf_uuid_parse(const char *s, uint8_t uuid[16]);
 void nf_uuid_format(const uint8_t uuid[16], char out[37]);

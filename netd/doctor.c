@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "network.h"
+#include "doctor.h"
 
 static void add(json_t *a, const char *check, const char *status,
 		const char *detail, const char *fix)

@@ -26,6 +26,9 @@
 #include <unistd.h>
 
 #include "loop.h"
+#include "lifecycle.h"
+#include "port.h"
+#include "update.h"
 
 enum { G_PENDING, G_BOOTING, G_UP, G_STOPPED, G_STOPPING };
 static const char *const gstate_name[] = {"pending", "booting", "up", "stopped",
@@ -112,7 +115,7 @@ static int save(struct labrun *L, struct nf_err *e)
 	json_t *j = json_pack("{s:s, s:s, s:s?, s:s?, s:o, s:o}", "name",
 			      L->spec->name, "xml", L->xml, "dir", L->dir,
 			      "file", L->file, "networks", nets, "guests", gs);
-	return write_json(d, "lab.json", j, true, e);
+	return nf_json_write(d, "lab.json", j, true, e);
 }
 
 static void save_log(struct labrun *L)
@@ -144,11 +147,7 @@ static bool alive(const struct grun *g)
 
 static void unwatch(struct grun *g)
 {
-	if (g->pidfd >= 0) {
-		loop_unwatch(g->pidfd);
-		close(g->pidfd);
-		g->pidfd = -1;
-	}
+	loop_unwatch_pid(&g->pidfd);
 	for (size_t i = 0; i < LAB_MAX_IFS; i++) {
 		if (g->port_fd[i] >= 0)
 			close(g->port_fd[i]);
@@ -241,9 +240,7 @@ static void guest_exited(void *ctx)
 
 static void watch(struct grun *g)
 {
-	g->pidfd = (int)syscall(SYS_pidfd_open, g->pid, 0);
-	if (g->pidfd >= 0)
-		loop_watch(g->pidfd, guest_exited, g);
+	g->pidfd = loop_watch_pid(g->pid, guest_exited, g);
 }
 
 /* Ends a guest's netvm without waiting: SIGTERM (netvm powers the guest
@@ -1045,11 +1042,6 @@ static void finish_down(struct labrun *L)
 
 /* ------------------------------------------------------------ handlers */
 
-static const char *arg_str(json_t *a, const char *k)
-{
-	return json_string_value(json_object_get(a, k));
-}
-
 static bool has_str(char **v, size_t n, const char *s)
 {
 	for (size_t i = 0; i < n; i++)
@@ -1137,8 +1129,9 @@ static int reconcile(struct registry *r, struct request *q, struct labrun *L,
 		     struct lab *spec, json_t *args, json_t **res,
 		     struct nf_err *e)
 {
-	struct labrun *N = new_lab(r, spec, arg_str(args, "xml"),
-				   arg_str(args, "dir"), arg_str(args, "file"));
+	struct labrun *N =
+		new_lab(r, spec, nf_json_str(args, "xml"),
+			nf_json_str(args, "dir"), nf_json_str(args, "file"));
 	json_t *errs = json_array();
 	take_files(N, q, args, errs);
 	if (json_array_size(errs)) {
@@ -1247,8 +1240,9 @@ static int reconcile(struct registry *r, struct request *q, struct labrun *L,
 int lab_up(struct registry *r, struct request *q, json_t *args, json_t **res,
 	   struct nf_err *e)
 {
-	const char *xml = arg_str(args, "xml"), *dir = arg_str(args, "dir"),
-		   *file = arg_str(args, "file");
+	const char *xml = nf_json_str(args, "xml"),
+		   *dir = nf_json_str(args, "dir"),
+		   *file = nf_json_str(args, "file");
 	struct nf_buf b = {0};
 	struct lab *spec;
 	if (!xml)
@@ -1325,7 +1319,8 @@ int lab_up(struct registry *r, struct request *q, json_t *args, json_t **res,
 static struct labrun *need_lab(struct registry *r, json_t *args,
 			       struct nf_err *e)
 {
-	const char *name = arg_str(args, "name"), *xml = arg_str(args, "xml");
+	const char *name = nf_json_str(args, "name"),
+		   *xml = nf_json_str(args, "xml");
 	char buf[64];
 	if (!name && xml) {
 		if (labxml_name(xml, strlen(xml), buf, sizeof(buf)) < 0) {
@@ -1461,7 +1456,7 @@ int lab_status(struct registry *r, struct request *q, json_t *args,
 	       json_t **res, struct nf_err *e)
 {
 	(void)q;
-	if (arg_str(args, "name")) {
+	if (nf_json_str(args, "name")) {
 		struct labrun *L = need_lab(r, args, e);
 		if (!L)
 			return -ENOENT;
@@ -1480,7 +1475,7 @@ int lab_console(struct registry *r, struct request *q, json_t *args,
 {
 	(void)q;
 	struct labrun *L = need_lab(r, args, e);
-	const char *guest = arg_str(args, "guest");
+	const char *guest = nf_json_str(args, "guest");
 	char p[2200];
 	if (!L)
 		return -ENOENT;
@@ -1529,7 +1524,7 @@ static void recover_lab(const char *name, const char *path, void *ctx)
 	struct registry *r = ctx;
 	struct nf_buf errs = {0};
 	struct lab *spec = NULL;
-	json_t *j = read_json(path), *x;
+	json_t *j = nf_json_read(path), *x;
 	const char *xml = json_string_value(json_object_get(j, "xml"));
 	size_t i;
 	(void)name;

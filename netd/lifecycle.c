@@ -17,33 +17,13 @@
 #include <unistd.h>
 
 #include "loop.h"
+#include "dhcpspec.h"
 #include "network.h"
+#include "lifecycle.h"
+#include "port.h"
+#include "vfport.h"
 
 /* ------------------------------------------------------------- naming */
-
-static bool plain(const char *s)
-{
-	size_t n = strlen(s);
-	if (n == 0 || n > 64)
-		return false;
-	for (; *s; s++)
-		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
-		      (*s >= '0' && *s <= '9') || strchr("_.-", *s)))
-			return false;
-	return true;
-}
-
-/* A file- and nft-safe key: the name when plain, else the uuid. */
-static void net_key(const struct netdef *d, char *out, size_t n)
-{
-	if (plain(d->name)) {
-		snprintf(out, n, "%s", d->name);
-	} else {
-		char u[37];
-		nf_uuid_format(d->uuid, u);
-		snprintf(out, n, "%s", u);
-	}
-}
 
 static void bridge_owner(const struct registry *r, const struct netdef *d,
 			 char *out, size_t n)
@@ -57,16 +37,8 @@ static void status_path(const struct registry *r, const struct netdef *d,
 			const char *ext, char *out, size_t n)
 {
 	char key[80];
-	net_key(d, key, sizeof(key));
+	network_key(d, key, sizeof(key));
 	snprintf(out, n, "%s/networks/%s.%s", r->run_dir, key, ext);
-}
-
-void network_files(const struct registry *r, const struct network *n,
-		   struct dhcp_files *f)
-{
-	char key[80];
-	net_key(&network_current(n)->def, key, sizeof(key));
-	dhcp_files_init(f, r->run_dir, r->state_dir, r->dnsmasq_dir, key);
 }
 
 /* ------------------------------------------------------- dnsmasq's dir */
@@ -77,7 +49,7 @@ int registry_dnsmasq_dir(struct registry *r, const char *want, struct nf_err *e)
 {
 	char why[1024], own[4096], fb[4096];
 	int rc;
-	r->dnsmasq_dir_problem[0] = '\0';
+	r->dnsmasq_dir_problem = (struct nf_err){0};
 	if (want) { /* the operator's choice: it works or netd says why */
 		if ((rc = nf_dir_trusted(want, "--dnsmasq-dir", e)) < 0)
 			return rc;
@@ -111,13 +83,13 @@ int registry_dnsmasq_dir(struct registry *r, const char *want, struct nf_err *e)
 			own, why, fb);
 		return 0;
 	}
-	snprintf(r->dnsmasq_dir_problem, sizeof(r->dnsmasq_dir_problem),
-		 "dnsmasq reads its hostsfile as its own user, who cannot "
-		 "reach %s (%s bars others), nor %s (%s); give netd "
-		 "--dnsmasq-dir a directory that user can reach, or let it "
-		 "pass %s (chmod o+x)",
-		 own, why, fb, fwhy[0] ? fwhy : fe.msg, why);
-	nf_warn("%s", r->dnsmasq_dir_problem);
+	nf_errf(&r->dnsmasq_dir_problem, EACCES,
+		"dnsmasq reads its hostsfile as its own user, who cannot "
+		"reach %s (%s bars others), nor %s (%s); give netd "
+		"--dnsmasq-dir a directory that user can reach, or let it "
+		"pass %s (chmod o+x)",
+		own, why, fb, fwhy[0] ? fwhy : fe.msg, why);
+	nf_warn("%s", r->dnsmasq_dir_problem.msg);
 	return 0;
 }
 
@@ -144,12 +116,11 @@ static int save_status(struct registry *r, struct network *n, const char *st,
 		n->table, "dnsmasq", n->has_dnsmasq, "dnsmasq_pid",
 		(int)n->dnsmasq_pid, "dnsmasq_start",
 		(json_int_t)n->dnsmasq_start, "transient", n->def == NULL);
-	char *txt = json_dumps(j, JSON_INDENT(1));
-	json_decref(j);
-	status_path(r, d, "json", path, sizeof(path));
-	int rc = nf_write_file_atomic(path, txt, strlen(txt), 0644, NF_VOLATILE,
-				      e);
-	free(txt);
+	char dir[1024], key[80], name[96];
+	network_key(d, key, sizeof(key));
+	snprintf(dir, sizeof(dir), "%s/networks", r->run_dir);
+	snprintf(name, sizeof(name), "%s.json", key);
+	int rc = nf_json_write(dir, name, j, false, e);
 	if (rc < 0)
 		return rc;
 	char *xml = netxml_format(n->live);
@@ -186,11 +157,7 @@ static void unwatch_log(struct network *n)
 
 static void unwatch_dnsmasq(struct network *n)
 {
-	if (n->dnsmasq_pidfd >= 0) {
-		loop_unwatch(n->dnsmasq_pidfd);
-		close(n->dnsmasq_pidfd);
-		n->dnsmasq_pidfd = -1;
-	}
+	loop_unwatch_pid(&n->dnsmasq_pidfd);
 	if (n->restart_timer) {
 		loop_cancel(n->restart_timer);
 		n->restart_timer = 0;
@@ -270,12 +237,17 @@ static int await_loaded(struct registry *r, struct network *n, struct nf_err *e)
  * timer before a network can be freed. */
 static void watch_dnsmasq(struct network *n)
 {
-	n->dnsmasq_pidfd = (int)syscall(SYS_pidfd_open, n->dnsmasq_pid, 0);
-	if (n->dnsmasq_pidfd >= 0)
-		loop_watch(n->dnsmasq_pidfd, dnsmasq_exited, n);
-	else
+	n->dnsmasq_pidfd = loop_watch_pid(n->dnsmasq_pid, dnsmasq_exited, n);
+	if (n->dnsmasq_pidfd < 0)
 		nf_warn("cannot watch dnsmasq pid %d: %s", (int)n->dnsmasq_pid,
-			strerror(errno));
+			strerror(-n->dnsmasq_pidfd));
+}
+
+/* The wait before restart attempt n (0-based): at once (100 ms) the first
+ * time, then 1 s doubling up to 32 s. */
+static unsigned restart_delay(unsigned n)
+{
+	return n ? 500u << (n < 6 ? n : 6) : 100;
 }
 
 static void dnsmasq_restart(void *ctx)
@@ -286,8 +258,7 @@ static void dnsmasq_restart(void *ctx)
 	if (!n->live)
 		return;
 	if (dnsmasq_launch(n->reg, n, &e) < 0) {
-		unsigned delay = 500u << (n->restarts < 6 ? n->restarts : 6);
-		n->restarts++;
+		unsigned delay = restart_delay(n->restarts++);
 		nf_err_log("network '%s': %s; trying again in %u ms",
 			   n->live->def.name, e.msg, delay);
 		n->restart_timer = loop_after(delay, dnsmasq_restart, n);
@@ -309,9 +280,7 @@ static void dnsmasq_exited(void *ctx)
 	/* stable for a minute: start the backoff afresh */
 	if (nf_now_ns() - n->dnsmasq_since > 60ull * 1000000000)
 		n->restarts = 0;
-	unsigned delay =
-		n->restarts ? 500u << (n->restarts < 6 ? n->restarts : 6) : 100;
-	n->restarts++;
+	unsigned delay = restart_delay(n->restarts++);
 	nf_warn("network '%s': dnsmasq (pid %d) exited unexpectedly; "
 		"restarting in %u ms",
 		n->live->def.name, (int)old, delay);
@@ -323,19 +292,25 @@ static int dnsmasq_launch(struct registry *r, struct network *n,
 {
 	struct dhcp_files f;
 	network_files(r, n, &f);
-	if (r->dnsmasq_dir_problem[0])
-		return nf_errf(e, EACCES, "%s", r->dnsmasq_dir_problem);
+	if (r->dnsmasq_dir_problem.code) {
+		if (e)
+			*e = r->dnsmasq_dir_problem;
+		return -r->dnsmasq_dir_problem.code;
+	}
 	struct dhcp_pin *pins;
+	struct dhcp_spec spec;
 	size_t npins = network_pins(r, n, &pins);
-	int rc = dhcp_write(&n->live->def, pins, npins, &f, e);
+	dhcpspec_of(&n->live->def, &spec);
+	int rc = dhcp_write(&spec, pins, npins, &f, e);
 	free(pins);
 	if (rc == 0)
 		rc = watch_log(r, n, true, e);
 	if (rc == 0) {
-		dhcp_log_asked(&n->log, &n->live->def);
+		dhcp_log_asked(&n->log, &spec);
 		rc = dhcp_start(r->dnsmasq, &f, &n->dnsmasq_pid,
 				&n->dnsmasq_start, e);
 	}
+	dhcpspec_free(&spec);
 	if (rc == 0 && (rc = await_loaded(r, n, e)) < 0) {
 		dhcp_stop(&f, n->dnsmasq_pid, false);
 		n->dnsmasq_pid = 0;
@@ -554,10 +529,13 @@ int network_start(struct registry *r, struct network *n, struct nf_err *e)
 	bool own = netxml_fwd_has_bridge(d->mode);
 	if (own) { /* open has no forwarding rules, but its ports a guard */
 		char key[80];
-		net_key(d, key, sizeof(key));
+		network_key(d, key, sizeof(key));
 		snprintf(n->table, sizeof(n->table), "netd-%s", key);
 	}
-	n->has_dnsmasq = own && dhcp_needed(d);
+	struct dhcp_spec spec;
+	dhcpspec_of(d, &spec);
+	n->has_dnsmasq = own && dhcp_needed(&spec);
+	dhcpspec_free(&spec);
 	/* record intent first: a crash from here on is recoverable */
 	char dir[1024];
 	snprintf(dir, sizeof(dir), "%s/networks", r->run_dir);
@@ -619,7 +597,7 @@ int network_destroy(struct registry *r, struct network *n, struct nf_err *e)
 static struct network *adopt_entry(struct registry *r, const char *xmlpath,
 				   json_t *st)
 {
-	const char *name = json_string_value(json_object_get(st, "name"));
+	const char *name = nf_json_str(st, "name");
 	struct network *n = name ? registry_find(r, name) : NULL;
 	char *buf = NULL;
 	struct netxml *live = NULL;
@@ -640,16 +618,13 @@ static struct network *adopt_entry(struct registry *r, const char *xmlpath,
 
 static void recover_one(struct registry *r, const char *jsonpath)
 {
-	char *buf = NULL, xmlpath[1024];
+	char xmlpath[1024];
 	struct nf_err e;
-	json_t *st;
-	if (nf_read_file(jsonpath, 1 << 20, &buf, NULL, &e) < 0 ||
-	    !(st = json_loads(buf, 0, NULL))) {
+	json_t *st = nf_json_read(jsonpath);
+	if (!st) {
 		nf_err_log("unreadable status %s; ignored", jsonpath);
-		free(buf);
 		return;
 	}
-	free(buf);
 	snprintf(xmlpath, sizeof(xmlpath), "%.*s.xml",
 		 (int)(strlen(jsonpath) - 5), jsonpath);
 	struct network *n = adopt_entry(r, xmlpath, st);
@@ -659,17 +634,11 @@ static void recover_one(struct registry *r, const char *jsonpath)
 	}
 	const struct netdef *d = &n->live->def;
 	snprintf(n->table, sizeof(n->table), "%s",
-		 json_string_value(json_object_get(st, "table"))
-			 ? json_string_value(json_object_get(st, "table"))
-			 : "");
+		 nf_json_str(st, "table") ?: "");
 	n->has_dnsmasq = json_is_true(json_object_get(st, "dnsmasq"));
 	n->dnsmasq_start = (unsigned long long)json_integer_value(
 		json_object_get(st, "dnsmasq_start"));
-	bool was_active = !strcmp(
-		json_string_value(json_object_get(st, "state"))
-			? json_string_value(json_object_get(st, "state"))
-			: "",
-		"active");
+	bool was_active = !strcmp(nf_json_str(st, "state") ?: "", "active");
 	json_decref(st);
 	char alias[256], owner[96];
 	bridge_owner(r, d, owner, sizeof(owner));
@@ -856,4 +825,43 @@ int network_refirewall(struct registry *r, struct network *n, struct nf_err *e)
 int network_save_live(struct registry *r, struct network *n, struct nf_err *e)
 {
 	return save_status(r, n, "active", e);
+}
+
+int network_create(struct registry *r, const struct request *q,
+		   struct netxml *nx, struct network **out, struct nf_err *e)
+{
+	char u[37];
+	int rc;
+	struct network *o = registry_by_name(r, nx->def.name);
+	if (!o && nx->def.has_uuid) {
+		nf_uuid_format(nx->def.uuid, u);
+		o = registry_find(r, u);
+	}
+	if (o) {
+		netxml_free(nx);
+		return nf_errf(e, EEXIST,
+			       "network '%s' already exists; net-start it, or "
+			       "give the new one another name and uuid",
+			       network_name(o));
+	}
+	struct bridge_ctx bc = {r, NULL};
+	if ((rc = netxml_fill_defaults(nx, registry_bridge_taken, &bc, e)) <
+		    0 ||
+	    (rc = network_admit(r, q, nx, NULL, e)) < 0) {
+		netxml_free(nx);
+		return rc;
+	}
+	/* started from a scratch entry that holds the definition only until
+	 * it runs */
+	struct network *n = registry_add(r, nx);
+	rc = network_start(r, n, e);
+	netxml_free(n->def);
+	n->def = NULL;
+	if (rc < 0) {
+		registry_remove(r, n);
+		return rc;
+	}
+	if (out)
+		*out = n;
+	return 0;
 }

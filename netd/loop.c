@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "../lib/nf.h"
@@ -87,6 +88,28 @@ void loop_unwatch(int fd)
 			 * still be pending in this epoll_wait batch */
 			watches[i]->dead = true;
 		}
+}
+
+int loop_watch_pid(pid_t pid, loop_cb cb, void *ctx)
+{
+	int fd = (int)syscall(SYS_pidfd_open, pid, 0);
+	if (fd < 0)
+		return -errno;
+	int r = loop_watch(fd, cb, ctx);
+	if (r < 0) {
+		close(fd);
+		return r;
+	}
+	return fd;
+}
+
+void loop_unwatch_pid(int *pidfd)
+{
+	if (*pidfd < 0)
+		return;
+	loop_unwatch(*pidfd);
+	close(*pidfd);
+	*pidfd = -1;
 }
 
 uint64_t loop_after(unsigned ms, loop_cb cb, void *ctx)

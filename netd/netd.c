@@ -24,8 +24,11 @@
 
 #include "loop.h"
 #include "lab.h"
+#include "dispatch.h"
+#include "lifecycle.h"
 #include "network.h"
-#include "proto.h"
+#include "port.h"
+#include "../lib/proto.h"
 #include "server.h"
 
 struct netd {
@@ -80,23 +83,11 @@ static void usage(FILE *f)
 		"  --version\n");
 }
 
-/* One request: the handler table (network.c) says what it needs. */
 static int handle(void *ctx, const char *cmd, json_t *args, struct request *q,
 		  json_t **result, struct nf_err *e)
 {
 	struct netd *d = ctx;
-	const struct handler *h = network_handler(cmd);
-	if (!h)
-		return nf_errf(e, ENOTSUP, "unknown command '%s'", cmd);
-	if (h->admin && !q->admin)
-		return nf_errf(e, EPERM,
-			       "'%s' needs root%s; uid %u may only read "
-			       "(list, info, dumpxml, status)",
-			       cmd,
-			       d->have_admin_group ? " or the netd admin group"
-						   : "",
-			       (unsigned)q->uid);
-	return h->fn(&d->reg, q, args, result, e);
+	return dispatch(&d->reg, cmd, q, args, result, e);
 }
 
 static void emit_event(const char *event, const char *network, void *ctx)
@@ -166,9 +157,8 @@ static void beside_me(const char *here, const char *installed, char *out,
 	char *slash = strrchr(exe, '/');
 	if (slash)
 		*slash = 0;
-	snprintf(out, n, "%s/%s", exe, here);
-	if (access(out, F_OK) < 0)
-		snprintf(out, n, "%s/%s", exe, installed);
+	if (nf_fmt(out, n, "%s/%s", exe, here) < 0 || access(out, F_OK) < 0)
+		(void)nf_fmt(out, n, "%s/%s", exe, installed);
 }
 
 static int setup(struct netd *d, struct nf_err *e)
@@ -194,6 +184,7 @@ static int setup(struct netd *d, struct nf_err *e)
 				"--socket", e)) < 0)
 		return r;
 	d->reg.run_dir = d->run_dir;
+	d->reg.admin_group = d->have_admin_group;
 	d->reg.state_dir = d->state_dir;
 	nf_owner_tag(d->run_dir, d->reg.owner, sizeof(d->reg.owner));
 	if ((r = registry_dnsmasq_dir(&d->reg, d->dnsmasq_dir, e)) < 0)

@@ -14,7 +14,10 @@
 
 #include "../tap/tap.h"
 #include "loop.h"
+#include "dhcpspec.h"
 #include "network.h"
+#include "port.h"
+#include "vfport.h"
 
 /* -------------------------------------------------------------- helpers */
 
@@ -48,8 +51,7 @@ static json_t *port_json(const struct port *p)
 		"isolated", p->isolated, "filter", p->filter, "persist",
 		p->persist, "pin_added", p->pin_added, "owner_pid",
 		p->owner_pid, "owner_uid", p->owner_uid);
-	json_object_set_new(j, "type",
-			    json_string(p->kind[0] ? p->kind : "tap"));
+	json_object_set_new(j, "type", json_string(port_kind_name(p->kind)));
 	if (p->dev[0]) {
 		char vfio[32];
 		json_object_set_new(j, "device", json_string(p->dev));
@@ -58,7 +60,7 @@ static json_t *port_json(const struct port *p)
 		json_object_set_new(j, "iommu_group",
 				    json_integer(p->iommu_group));
 		snprintf(vfio, sizeof(vfio), "/dev/vfio/%d", p->iommu_group);
-		if (!strcmp(p->kind, "hostdev"))
+		if (p->kind == PORT_HOSTDEV)
 			json_object_set_new(j, "vfio", json_string(vfio));
 	}
 	return j;
@@ -66,7 +68,7 @@ static json_t *port_json(const struct port *p)
 
 static bool is_vf_kind(const struct port *p)
 {
-	return !strcmp(p->kind, "hostdev") || !strcmp(p->kind, "macvtap");
+	return p->kind != PORT_TAP;
 }
 
 static int save_port(struct registry *r, const struct port *p, struct nf_err *e)
@@ -75,7 +77,7 @@ static int save_port(struct registry *r, const struct port *p, struct nf_err *e)
 	snprintf(dir, sizeof(dir), "%s/ports", r->run_dir);
 	nf_uuid_format(p->uuid, u);
 	snprintf(name, sizeof(name), "%s.json", u);
-	return write_json(dir, name, port_json(p), false, e);
+	return nf_json_write(dir, name, port_json(p), false, e);
 }
 
 static struct network *live_network(struct registry *r, const char *name)
@@ -106,13 +108,15 @@ int network_reload_hosts(struct registry *r, struct network *n,
 	struct dhcp_pin *pins;
 	if (!n->has_dnsmasq)
 		return 0;
+	struct dhcp_spec spec;
 	network_files(r, n, &f);
 	size_t np = network_pins(r, n, &pins);
+	dhcpspec_of(&n->live->def, &spec);
 	/* its log says whether this reload took (see dnsmasq_log_ready) */
 	if (n->dnsmasq_pid > 0)
-		dhcp_log_asked(&n->log, &n->live->def);
-	int rc = dhcp_reload_hosts(&n->live->def, pins, np, &f, n->dnsmasq_pid,
-				   e);
+		dhcp_log_asked(&n->log, &spec);
+	int rc = dhcp_reload_hosts(&spec, pins, np, &f, n->dnsmasq_pid, e);
+	dhcpspec_free(&spec);
 	free(pins);
 	return rc;
 }
@@ -200,6 +204,37 @@ static int guard(struct registry *r, struct network *n, const struct port *p,
 	return rc;
 }
 
+static void release(struct registry *r, struct port *p, bool delete_tap);
+
+/* A VF or macvtap port has no TAP whose end says its owner is gone: the
+ * owner process is watched instead (unless the port is kept). */
+static void owner_exited(void *ctx)
+{
+	struct port *p = ctx;
+	p->owner_timer = 0;
+	nf_info("port %s: its owner (pid %d) exited", p->dev, p->owner_pid);
+	release(p->reg, p, true);
+}
+
+static void watch_owner(struct registry *r, struct port *p)
+{
+	p->reg = r;
+	p->owner_pidfd = -1;
+	if (p->persist || p->owner_pid <= 0)
+		return;
+	p->owner_pidfd = loop_watch_pid(p->owner_pid, owner_exited, p);
+	if (p->owner_pidfd < 0) /* gone already */
+		p->owner_timer = loop_after(0, owner_exited, p);
+}
+
+static void unwatch_owner(struct port *p)
+{
+	loop_unwatch_pid(&p->owner_pidfd);
+	if (p->owner_timer)
+		loop_cancel(p->owner_timer);
+	p->owner_timer = 0;
+}
+
 /* Undoes a port: guard, live reservation, lease, TAP (if it still
  * exists), state. */
 static void release(struct registry *r, struct port *p, bool delete_tap)
@@ -217,6 +252,7 @@ static void release(struct registry *r, struct port *p, bool delete_tap)
 		if (r->ports[i] == p)
 			r->ports[i] = r->ports[--r->nports];
 	if (is_vf_kind(p)) {
+		unwatch_owner(p);
 		vfport_release(r, p);
 		delete_tap = false; /* the macvtap went with the record */
 	}
@@ -238,11 +274,6 @@ static void release(struct registry *r, struct port *p, bool delete_tap)
 	nf_info("port %s (%s on '%s') released", p->dev[0] ? p->dev : p->tap,
 		p->mac, p->network);
 	free(p);
-}
-
-void port_release(struct registry *r, struct port *p)
-{
-	release(r, p, true);
 }
 
 void port_set_owner(struct registry *r, const char *tap, pid_t pid)
@@ -348,11 +379,6 @@ int port_repin(struct registry *r, struct network *n, struct port *p,
 
 /* ------------------------------------------------------------ handlers */
 
-static const char *arg_str(json_t *a, const char *k)
-{
-	return json_string_value(json_object_get(a, k));
-}
-
 /* A hostdev or passthrough port made (or not): recorded and answered. */
 static void vf_port_done(struct registry *r, struct port *p, int rc, int *fds,
 			 unsigned nfds, struct nf_err *e, void *ctx)
@@ -371,10 +397,10 @@ static void vf_port_done(struct registry *r, struct port *p, int rc, int *fds,
 		free(p);
 	}
 	if (rc == 0) {
-		vfport_watch_owner(r, p);
+		watch_owner(r, p);
 		nf_info("port %s (%s) created on '%s' (mac %s%s%s)",
-			p->tap[0] ? p->tap : p->dev, p->kind, p->network,
-			p->mac, p->tap[0] ? " on " : "",
+			p->tap[0] ? p->tap : p->dev, port_kind_name(p->kind),
+			p->network, p->mac, p->tap[0] ? " on " : "",
 			p->tap[0] ? p->lower : "");
 		res = port_json(p);
 	}
@@ -406,9 +432,11 @@ static int vf_port_create(struct registry *r, struct request *q,
 int port_create(struct registry *r, struct request *q, json_t *args,
 		json_t **res, struct nf_err *e)
 {
-	const char *net = arg_str(args, "network"), *mac = arg_str(args, "mac"),
-		   *ip = arg_str(args, "ip"), *name = arg_str(args, "name"),
-		   *persist = arg_str(args, "persist");
+	const char *net = nf_json_str(args, "network"),
+		   *mac = nf_json_str(args, "mac"),
+		   *ip = nf_json_str(args, "ip"),
+		   *name = nf_json_str(args, "name"),
+		   *persist = nf_json_str(args, "persist");
 	json_int_t queues = json_integer_value(json_object_get(args, "queues"));
 	uint8_t m[6];
 	int fds[TAP_MAX_QUEUES], rc;
@@ -427,9 +455,10 @@ int port_create(struct registry *r, struct request *q, json_t *args,
 	bool vfnet = d->mode == NETXML_FWD_HOSTDEV ||
 		     d->mode == NETXML_FWD_PASSTHROUGH;
 	json_t *types = json_object_get(args, "types"), *t;
-	const char *kind = d->mode == NETXML_FWD_HOSTDEV       ? "hostdev"
-			   : d->mode == NETXML_FWD_PASSTHROUGH ? "macvtap"
-							       : "tap";
+	const char *kind = port_kind_name(
+		d->mode == NETXML_FWD_HOSTDEV	    ? PORT_HOSTDEV
+		: d->mode == NETXML_FWD_PASSTHROUGH ? PORT_MACVTAP
+						    : PORT_TAP);
 	bool takes = !json_is_array(types);
 	size_t ti;
 	json_array_foreach (types, ti, t)
@@ -498,15 +527,13 @@ int port_create(struct registry *r, struct request *q, json_t *args,
 	p->owner_pidfd = -1;
 	if (vfnet)
 		return vf_port_create(r, q, n, p, args, e);
-	snprintf(p->kind, sizeof(p->kind), "tap");
+	p->kind = PORT_TAP;
 	/* a fresh random name: never one that was just freed */
 	char want[16];
 	if (persist) {
 		snprintf(want, sizeof(want), "%s", persist);
 	} else {
-		uint32_t rnd;
-		nf_random_bytes(&rnd, sizeof(rnd));
-		snprintf(want, sizeof(want), "nfp%08x", rnd);
+		nf_random_name("nfp", want, sizeof(want));
 	}
 	struct tap_spec ts = {want, p->queues, p->persist, m, d->mtu};
 	/* recorded before the TAP exists: a crash here is recoverable */
@@ -561,7 +588,7 @@ int port_delete(struct registry *r, struct request *q, json_t *args,
 		json_t **res, struct nf_err *e)
 {
 	(void)q;
-	const char *key = arg_str(args, "port");
+	const char *key = nf_json_str(args, "port");
 	struct port *p = key ? find_port(r, key) : NULL;
 	if (!p)
 		return nf_errf(e, ENOENT, "no port '%s' (by uuid, TAP or name)",
@@ -575,7 +602,7 @@ int port_list(struct registry *r, struct request *q, json_t *args, json_t **res,
 	      struct nf_err *e)
 {
 	(void)q;
-	const char *net = arg_str(args, "network");
+	const char *net = nf_json_str(args, "network");
 	if (net && !registry_find(r, net))
 		return nf_errf(e, ENOENT, "no network named '%s'", net);
 	json_t *a = json_array();
@@ -591,7 +618,7 @@ int port_info(struct registry *r, struct request *q, json_t *args, json_t **res,
 	      struct nf_err *e)
 {
 	(void)q;
-	const char *key = arg_str(args, "port");
+	const char *key = nf_json_str(args, "port");
 	struct port *p = key ? find_port(r, key) : NULL;
 	if (!p)
 		return nf_errf(e, ENOENT, "no port '%s' (by uuid, TAP or name)",
@@ -664,12 +691,10 @@ static struct port *port_from_json(json_t *j)
 	S(lower);
 	S(pci);
 #undef S
-	snprintf(p->kind, sizeof(p->kind), "%s",
-		 json_string_value(json_object_get(j, "type")) ?: "");
+	p->kind =
+		port_kind_parse(json_string_value(json_object_get(j, "type")));
 	snprintf(p->dev, sizeof(p->dev), "%s",
 		 json_string_value(json_object_get(j, "device")) ?: "");
-	if (!p->kind[0])
-		snprintf(p->kind, sizeof(p->kind), "tap");
 	p->owner_pidfd = -1;
 	p->iommu_group =
 		(int)json_integer_value(json_object_get(j, "iommu_group"));
@@ -691,7 +716,7 @@ static void recover_port(const char *name, const char *path, void *ctx)
 	struct registry *r = ctx;
 	struct nf_err e;
 	char alias[256], want[128];
-	json_t *j = read_json(path);
+	json_t *j = nf_json_read(path);
 	struct port *p = j ? port_from_json(j) : NULL;
 	(void)name;
 	json_decref(j);
@@ -704,9 +729,9 @@ static void recover_port(const char *name, const char *path, void *ctx)
 			release(r, p, true);
 			return;
 		}
-		vfport_watch_owner(r, p);
-		nf_info("port %s (%s) on '%s' re-adopted", p->dev, p->kind,
-			p->network);
+		watch_owner(r, p);
+		nf_info("port %s (%s) on '%s' re-adopted", p->dev,
+			port_kind_name(p->kind), p->network);
 		return;
 	}
 	tap_alias(r, p, want, sizeof(want));

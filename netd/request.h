@@ -13,7 +13,7 @@
 #include <sys/types.h>
 
 #include "../lib/nf.h"
-#include "proto.h"
+#include "../lib/proto.h"
 
 #define REQ_LATER 1 /* a handler's return: the reply comes later */
 

@@ -13,8 +13,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../lib/cmds.h"
 #include "loop.h"
-#include "proto.h"
+#include "../lib/proto.h"
 
 struct outmsg {
 	struct outmsg *next;
@@ -324,7 +325,7 @@ static void dispatch(struct client *c, json_t *req, int *fds, size_t nfds)
 	args = json_object_get(req, "args");
 	if (!cmd) {
 		rc = nf_errf(&e, EINVAL, "request without a \"cmd\" string");
-	} else if (!strcmp(cmd, "event-subscribe")) {
+	} else if (nf_cmd_find(cmd) == NF_CMD_EVENT_SUBSCRIBE) {
 		c->events = true;
 		result = json_object();
 		rc = 0;

@@ -10,6 +10,9 @@
 #include <string.h>
 
 #include "network.h"
+#include "update.h"
+#include "lifecycle.h"
+#include "port.h"
 
 /* Ports a host entry touches: by its MAC, or pinned to its address. */
 static bool touches(const struct port *p, const char *mac, const char *ip)

@@ -24,6 +24,7 @@
 #include "../tap/tap.h"
 #include "loop.h"
 #include "network.h"
+#include "vfport.h"
 
 /* One device a network may hand out. */
 struct cand {
@@ -63,7 +64,7 @@ static json_t *load_record(const struct registry *r, const char *key)
 {
 	char p[4096];
 	record_path(r, key, p, sizeof(p));
-	return read_json(p);
+	return nf_json_read(p);
 }
 
 static int save_record(struct registry *r, const char *key, json_t *rec,
@@ -72,7 +73,7 @@ static int save_record(struct registry *r, const char *key, json_t *rec,
 	char dir[4096], name[64];
 	snprintf(dir, sizeof(dir), "%s/vfs", r->state_dir);
 	snprintf(name, sizeof(name), "%s.json", key);
-	return write_json(dir, name, json_incref(rec), true, e);
+	return nf_json_write(dir, name, json_incref(rec), true, e);
 }
 
 static void cand_from_vf(struct cand *c, const struct sriov_pf *pf,
@@ -169,9 +170,10 @@ static struct port *holder(struct registry *r, const char *key)
 	return NULL;
 }
 
-/* Why c cannot be handed out now, or NULL. */
-static const char *busy(struct registry *r, const struct cand *c, bool hostdev,
-			char *why, size_t n)
+/* Whether c cannot be handed out now; why says why (code EADDRINUSE when
+ * the host itself uses the device, EBUSY otherwise). */
+static bool busy(struct registry *r, const struct cand *c, bool hostdev,
+		 struct nf_err *why)
 {
 	uint8_t mac[6];
 	unsigned mtu;
@@ -182,38 +184,41 @@ static const char *busy(struct registry *r, const struct cand *c, bool hostdev,
 	struct sriov_vf v = {.iommu_group = c->group};
 	snprintf(v.pci, sizeof(v.pci), "%s", c->pci);
 	if (h)
-		snprintf(why, n, "%s is held by port %s", c->key,
-			 h->name[0] ? h->name : h->tap);
+		nf_errf(why, EBUSY, "%s is held by port %s", c->key,
+			h->name[0] ? h->name : h->tap);
 	else if (access(p, F_OK) == 0)
-		snprintf(why, n, "%s has an allocation record (%s)", c->key, p);
+		nf_errf(why, EBUSY, "%s has an allocation record (%s)", c->key,
+			p);
 	else if (hostdev && !strcmp(c->driver, "vfio-pci"))
-		snprintf(why, n, "%s is bound to vfio-pci by someone else",
-			 c->key);
+		nf_errf(why, EBUSY, "%s is bound to vfio-pci by someone else",
+			c->key);
 	else if (!hostdev && !c->netdev[0])
-		snprintf(why, n,
-			 "VF %s has no netdev (no host driver bound) for a "
-			 "passthrough macvtap",
-			 c->key);
+		nf_errf(why, EBUSY,
+			"VF %s has no netdev (no host driver bound) for a "
+			"passthrough macvtap",
+			c->key);
 	else if (!hostdev && !if_nametoindex(c->netdev))
-		snprintf(why, n, "%s: its netdev %s is not in this namespace",
-			 c->key, c->netdev);
+		nf_errf(why, EBUSY,
+			"%s: its netdev %s is not in this namespace", c->key,
+			c->netdev);
 	else if (netdev_state(c->netdev, mac, &mtu))
-		snprintf(why, n,
-			 "%s%s%s is in use by the host (its netdev is up)",
-			 c->key, strcmp(c->key, c->netdev) ? " netdev " : "",
-			 strcmp(c->key, c->netdev) ? c->netdev : "");
+		nf_errf(why, EADDRINUSE,
+			"%s%s%s is in use by the host (its netdev is up)",
+			c->key, strcmp(c->key, c->netdev) ? " netdev " : "",
+			strcmp(c->key, c->netdev) ? c->netdev : "");
 	else if (hostdev && sriov_group_check(r->sysroot, &v, &e) < 0)
-		snprintf(why, n, "%s", e.msg);
+		*why = e;
 	else
-		return NULL;
-	return why;
+		return false;
+	return true;
 }
 
 int vfport_preflight(struct registry *r, const struct netdef *d,
 		     struct nf_err *e)
 {
 	bool hostdev = d->mode == NETXML_FWD_HOSTDEV;
-	char p[4096], why[512];
+	char p[4096];
+	struct nf_err why;
 	struct cand *c;
 	size_t n, nfree = 0;
 	if (!d->fwd_pf && !d->nfwd_pcis && !d->nfwd_ifs)
@@ -233,14 +238,14 @@ int vfport_preflight(struct registry *r, const struct netdef *d,
 	struct nf_buf b = {0};
 	for (size_t i = 0; i < n; i++) {
 		bool explicit = !d->fwd_pf;
-		if (!busy(r, &c[i], hostdev, why, sizeof(why))) {
+		if (!busy(r, &c[i], hostdev, &why)) {
 			nfree++;
-		} else if (explicit && strstr(why, "in use by the host")) {
+		} else if (explicit && why.code == EADDRINUSE) {
 			rc = nf_errf(e, EBUSY, "network '%s': %s", d->name,
-				     why);
+				     why.msg);
 			break;
 		} else {
-			nf_buf_printf(&b, "%s%s", b.len ? "; " : "", why);
+			nf_buf_printf(&b, "%s%s", b.len ? "; " : "", why.msg);
 		}
 	}
 	if (rc == 0 && !nfree)
@@ -310,9 +315,10 @@ static int vf_set(struct registry *r, const char *pf, int vf, unsigned what,
  * tried even when one before it failed. Deletes the record. */
 static void restore(struct registry *r, json_t *rec, const char *key)
 {
-	const char *kind = rstr(rec, "kind"), *pci = rstr(rec, "pci"),
-		   *pf = rstr(rec, "pf"), *netdev = rstr(rec, "netdev"),
-		   *driver = rstr(rec, "driver"), *tap = rstr(rec, "macvtap");
+	enum port_kind kind = port_kind_parse(rstr(rec, "kind"));
+	const char *pci = rstr(rec, "pci"), *pf = rstr(rec, "pf"),
+		   *netdev = rstr(rec, "netdev"), *driver = rstr(rec, "driver"),
+		   *tap = rstr(rec, "macvtap");
 	int vf = (int)json_integer_value(json_object_get(rec, "vf"));
 	struct vf_state o;
 	struct nf_err e;
@@ -325,8 +331,7 @@ static void restore(struct registry *r, json_t *rec, const char *key)
 		if (bridge_delete(r->br, tap, alias, &e) < 0)
 			nf_err_log("%s", e.msg);
 	}
-	if (!strcmp(kind, "hostdev") &&
-	    sriov_unbind_vfio(r->sysroot, pci, &e) < 0)
+	if (kind == PORT_HOSTDEV && sriov_unbind_vfio(r->sysroot, pci, &e) < 0)
 		nf_err_log("%s", e.msg);
 	static const struct {
 		unsigned what;
@@ -340,7 +345,7 @@ static void restore(struct registry *r, json_t *rec, const char *key)
 			nf_err_log("restoring the %s of VF %d of %s: %s",
 				   order[i].name, vf, pf, e.msg);
 	}
-	if (!strcmp(kind, "macvtap") && netdev[0] && if_nametoindex(netdev)) {
+	if (kind == PORT_MACVTAP && netdev[0] && if_nametoindex(netdev)) {
 		bool plain = !vf_port;
 		if (plain)
 			nf_mac_parse(rstr(rec, "netdev_mac"), mac);
@@ -351,15 +356,14 @@ static void restore(struct registry *r, json_t *rec, const char *key)
 				    plain ? mtu : 0, up, &e) < 0)
 			nf_err_log("%s", e.msg);
 	}
-	if (!strcmp(kind, "hostdev") && driver[0] &&
-	    strcmp(driver, "vfio-pci") &&
+	if (kind == PORT_HOSTDEV && driver[0] && strcmp(driver, "vfio-pci") &&
 	    sriov_reprobe(r->sysroot, pci, netdev, &e) < 0)
 		nf_err_log("%s", e.msg);
 	record_path(r, key, p, sizeof(p));
 	unlink(p);
-	nf_info("%s: %s given back%s%s", key, kind,
+	nf_info("%s: %s given back%s%s", key, port_kind_name(kind),
 		vf_port ? ", VF state restored" : "",
-		!strcmp(kind, "hostdev") ? ", host driver reprobed" : "");
+		kind == PORT_HOSTDEV ? ", host driver reprobed" : "");
 }
 
 /* ------------------------------------------------------- assignment */
@@ -502,7 +506,7 @@ int vfport_create(struct registry *r, struct network *n, struct port *p,
 	bool hostdev = d->mode == NETXML_FWD_HOSTDEV;
 	struct cand *pool_c, *c = NULL;
 	size_t np;
-	char why[512];
+	struct nf_err why;
 	unsigned vlan = 0, rate = 0;
 	uint16_t proto;
 	int rc;
@@ -516,10 +520,10 @@ int vfport_create(struct registry *r, struct network *n, struct port *p,
 		return nf_err_prefix(e, "network '%s'", d->name);
 	struct nf_buf b = {0};
 	for (size_t i = 0; i < np && !c; i++)
-		if (!busy(r, &pool_c[i], hostdev, why, sizeof(why)))
+		if (!busy(r, &pool_c[i], hostdev, &why))
 			c = &pool_c[i];
 		else
-			nf_buf_printf(&b, "%s%s", b.len ? "; " : "", why);
+			nf_buf_printf(&b, "%s%s", b.len ? "; " : "", why.msg);
 	if (!c) {
 		rc = nf_errf(e, EBUSY, "network '%s' has no free %s: %s",
 			     d->name, hostdev ? "VF" : "device",
@@ -543,11 +547,12 @@ int vfport_create(struct registry *r, struct network *n, struct port *p,
 	json_t *rec = json_pack(
 		"{s:s, s:s, s:s, s:s, s:s, s:s, s:i, s:i, s:s, s:i, s:b, s:s, "
 		"s:s, s:i, s:s}",
-		"kind", hostdev ? "hostdev" : "macvtap", "network", d->name,
-		"port", u, "pci", c->pci, "pf", c->pf, "netdev", c->netdev,
-		"vf", c->vf, "iommu_group", c->group, "driver", c->driver,
-		"mtu", (int)mtu0, "up", up0, "netdev_mac", smac, "name",
-		p->name, "owner_pid", p->owner_pid, "stage", "saved");
+		"kind", port_kind_name(hostdev ? PORT_HOSTDEV : PORT_MACVTAP),
+		"network", d->name, "port", u, "pci", c->pci, "pf", c->pf,
+		"netdev", c->netdev, "vf", c->vf, "iommu_group", c->group,
+		"driver", c->driver, "mtu", (int)mtu0, "up", up0, "netdev_mac",
+		smac, "name", p->name, "owner_pid", p->owner_pid, "stage",
+		"saved");
 	if (c->vf >= 0) {
 		struct vf_state o;
 		struct vfnl *ch = vf_channel(r, e);
@@ -565,14 +570,11 @@ int vfport_create(struct registry *r, struct network *n, struct port *p,
 		json_object_set_new(rec, "original", vf_json(&o));
 	}
 	if (!hostdev) {
-		uint32_t rnd; /* a fresh name, never one just freed */
-		nf_random_bytes(&rnd, sizeof(rnd));
-		snprintf(p->tap, sizeof(p->tap), "nfm%08x", rnd);
+		nf_random_name("nfm", p->tap, sizeof(p->tap));
 		json_object_set_new(rec, "macvtap", json_string(p->tap));
 	}
 	snprintf(p->dev, sizeof(p->dev), "%s", c->key);
-	snprintf(p->kind, sizeof(p->kind), "%s",
-		 hostdev ? "hostdev" : "macvtap");
+	p->kind = hostdev ? PORT_HOSTDEV : PORT_MACVTAP;
 	snprintf(p->lower, sizeof(p->lower), "%s", c->netdev);
 	snprintf(p->pci, sizeof(p->pci), "%s", c->pci);
 	p->iommu_group = c->group;
@@ -619,38 +621,9 @@ void vfport_release(struct registry *r, struct port *p)
 	json_t *rec = p->dev[0] ? load_record(r, p->dev) : NULL;
 	char u[37];
 	nf_uuid_format(p->uuid, u);
-	if (p->owner_pidfd >= 0) {
-		loop_unwatch(p->owner_pidfd);
-		close(p->owner_pidfd);
-		p->owner_pidfd = -1;
-	}
-	if (p->owner_timer)
-		loop_cancel(p->owner_timer);
-	p->owner_timer = 0;
 	if (rec && !strcmp(rstr(rec, "port"), u))
 		restore(r, rec, p->dev);
 	json_decref(rec);
-}
-
-static void owner_exited(void *ctx)
-{
-	struct port *p = ctx;
-	p->owner_timer = 0;
-	nf_info("port %s: its owner (pid %d) exited", p->dev, p->owner_pid);
-	port_release(p->reg, p);
-}
-
-void vfport_watch_owner(struct registry *r, struct port *p)
-{
-	p->reg = r;
-	p->owner_pidfd = -1;
-	if (p->persist || p->owner_pid <= 0)
-		return;
-	p->owner_pidfd = (int)syscall(SYS_pidfd_open, p->owner_pid, 0);
-	if (p->owner_pidfd >= 0)
-		loop_watch(p->owner_pidfd, owner_exited, p);
-	else /* gone already */
-		p->owner_timer = loop_after(0, owner_exited, p);
 }
 
 bool vfport_alive(struct registry *r, const struct port *p)
@@ -659,7 +632,7 @@ bool vfport_alive(struct registry *r, const struct port *p)
 	if (!p->persist && (p->owner_pid <= 0 ||
 			    (kill(p->owner_pid, 0) < 0 && errno == ESRCH)))
 		return false;
-	if (strcmp(p->kind, "macvtap"))
+	if (p->kind != PORT_MACVTAP)
 		return true;
 	macvtap_alias(r, p->dev, want, sizeof(want));
 	return bridge_get_alias(r->br, p->tap, alias, sizeof(alias)) == 0 &&
@@ -670,7 +643,7 @@ static void recover_record(const char *key, const char *path, void *ctx)
 {
 	struct registry *r = ctx;
 	json_t *rec;
-	if (holder(r, key) || !(rec = read_json(path)))
+	if (holder(r, key) || !(rec = nf_json_read(path)))
 		return;
 	nf_warn("%s was left assigned (port %s, stage %s); restoring it", key,
 		rstr(rec, "port"), rstr(rec, "stage"));

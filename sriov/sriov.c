@@ -11,7 +11,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* The last path element a symlink points to ("" if it is not a link). */
+/* The last path element a symlink points to ("" if it is not a link, or
+ * the name does not fit OUT). */
 static void link_base(const char *path, char *out, size_t n)
 {
 	char t[4096];
@@ -20,7 +21,16 @@ static void link_base(const char *path, char *out, size_t n)
 	if (l <= 0)
 		return;
 	t[l] = 0;
-	snprintf(out, n, "%s", basename(t));
+	(void)nf_fmt(out, n, "%s", basename(t));
+}
+
+/* link_base of DIR/LEAF */
+static void link_base_in(const char *dir, const char *leaf, char *out, size_t n)
+{
+	char p[4096];
+	out[0] = 0;
+	if (nf_fmt(p, sizeof(p), "%s/%s", dir, leaf) == 0)
+		link_base(p, out, n);
 }
 
 static int read_uint(const char *path, unsigned *v)
@@ -36,13 +46,12 @@ static int read_uint(const char *path, unsigned *v)
 static void first_netdev(const char *dir, char *out, size_t n)
 {
 	char p[4096];
-	snprintf(p, sizeof(p), "%s/net", dir);
-	DIR *d = opendir(p);
+	DIR *d = nf_fmt(p, sizeof(p), "%s/net", dir) ? NULL : opendir(p);
 	struct dirent *de;
 	out[0] = 0;
 	while (d && (de = readdir(d)))
 		if (de->d_name[0] != '.') {
-			snprintf(out, n, "%s", de->d_name);
+			(void)nf_fmt(out, n, "%s", de->d_name);
 			break;
 		}
 	if (d)
@@ -63,22 +72,27 @@ int sriov_pf_read(const char *sysroot, const char *pf, struct sriov_pf *out,
 	if (!pf[0] || strchr(pf, '/') || strlen(pf) >= sizeof(out->name))
 		return nf_errf(e, EINVAL, "'%s' is not an interface name", pf);
 	snprintf(out->name, sizeof(out->name), "%s", pf);
-	snprintf(dev, sizeof(dev), "%s/sys/class/net/%s", sysroot, pf);
+	if (nf_fmt(dev, sizeof(dev), "%s/sys/class/net/%s", sysroot, pf) < 0)
+		return nf_errf(e, ENAMETOOLONG, "sysfs root '%s' is too long",
+			       sysroot);
 	if (access(dev, F_OK) < 0)
 		return nf_errf(e, ENOENT, "no network interface '%s'", pf);
-	snprintf(dev, sizeof(dev), "%s/sys/class/net/%s/device", sysroot, pf);
+	if (nf_fmt(dev, sizeof(dev), "%s/sys/class/net/%s/device", sysroot,
+		   pf) < 0)
+		return nf_errf(e, ENAMETOOLONG, "sysfs root '%s' is too long",
+			       sysroot);
 	link_base(dev, out->pci, sizeof(out->pci));
-	snprintf(p, sizeof(p), "%s/sriov_totalvfs", dev);
-	if (!out->pci[0] || read_uint(p, &out->totalvfs) < 0)
+	if (!out->pci[0] ||
+	    nf_fmt(p, sizeof(p), "%s/sriov_totalvfs", dev) < 0 ||
+	    read_uint(p, &out->totalvfs) < 0)
 		return nf_errf(e, ENOTSUP,
 			       "'%s' is not an SR-IOV physical function (no "
 			       "sriov_totalvfs on its PCI device)",
 			       pf);
-	snprintf(p, sizeof(p), "%s/sriov_numvfs", dev);
-	if (read_uint(p, &out->numvfs) < 0)
+	if (nf_fmt(p, sizeof(p), "%s/sriov_numvfs", dev) < 0 ||
+	    read_uint(p, &out->numvfs) < 0)
 		out->numvfs = 0;
-	snprintf(p, sizeof(p), "%s/driver", dev);
-	link_base(p, out->driver, sizeof(out->driver));
+	link_base_in(dev, "driver", out->driver, sizeof(out->driver));
 	DIR *d = opendir(dev);
 	struct dirent *de;
 	while (d && (de = readdir(d))) {
@@ -88,13 +102,12 @@ int sriov_pf_read(const char *sysroot, const char *pf, struct sriov_pf *out,
 			continue;
 		struct sriov_vf vf = {.index = idx, .iommu_group = -1};
 		char vdir[4096];
-		snprintf(vdir, sizeof(vdir), "%s/%s", dev, de->d_name);
+		if (nf_fmt(vdir, sizeof(vdir), "%s/%s", dev, de->d_name) < 0)
+			continue;
 		link_base(vdir, vf.pci, sizeof(vf.pci));
 		first_netdev(vdir, vf.netdev, sizeof(vf.netdev));
-		snprintf(p, sizeof(p), "%s/driver", vdir);
-		link_base(p, vf.driver, sizeof(vf.driver));
-		snprintf(p, sizeof(p), "%s/iommu_group", vdir);
-		link_base(p, g, sizeof(g));
+		link_base_in(vdir, "driver", vf.driver, sizeof(vf.driver));
+		link_base_in(vdir, "iommu_group", g, sizeof(g));
 		if (g[0])
 			vf.iommu_group = atoi(g);
 		NF_APPEND(out->vfs, out->nvfs, vf);

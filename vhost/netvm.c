@@ -18,7 +18,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../netd/proto.h"
+#include "../lib/cmds.h"
+#include "../lib/proto.h"
 #include "seccomp.h"
 #include "virtio_net.h"
 #include "vm.h"
@@ -211,7 +212,8 @@ static int netd_port(struct net_spec *n, const char *name, struct nf_err *e)
 		json_object_set_new(args, "name", json_string(name));
 	json_t *rep = NULL;
 	size_t nfds = VNET_MAX_PAIRS;
-	int r = proto_call(s, "port-create", args, &rep, n->fds, &nfds, e);
+	int r = proto_call(s, nf_cmd_name(NF_CMD_PORT_CREATE), args, &rep,
+			   n->fds, &nfds, e);
 	json_decref(args);
 	close(s);
 	if (r < 0)
@@ -321,8 +323,8 @@ static void write_status(const char *path, const char *name, struct vm *vm,
 			json_pack("{s:s, s:s, s:s, s:s, s:s, s:i, s:s?}",
 				  "network", n->network ? n->network : "",
 				  "tap", n->ifname, "mac", n->mac, "ip", n->ip,
-				  "backend", vnet_backend(&n->dev), "queues",
-				  (int)n->queues, "broken",
+				  "backend", vnet_backend(&n->dev),
+				  "queues", (int)n->queues, "broken",
 				  n->dev.dev.broken ? n->dev.dev.why : NULL));
 	}
 	json_t *j = json_pack("{s:s, s:i, s:s, s:i, s:I, s:o}", "name",

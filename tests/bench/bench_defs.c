@@ -8,7 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../../netd/proto.h"
+#include "../../lib/proto.h"
 #include "../common/netd_spawn.h"
 #include "benchutil.h"
 

@@ -12,7 +12,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
-#include "../../netd/proto.h"
+#include "../../lib/proto.h"
 #include "../common/netd_spawn.h"
 #include "benchutil.h"
 

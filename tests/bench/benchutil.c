@@ -8,7 +8,7 @@
 #include <sys/wait.h>
 
 #include "../../lib/nf.h"
-#include "../../netd/proto.h"
+#include "../../lib/proto.h"
 
 extern char **environ;
 

@@ -10,7 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "../../netd/proto.h"
+#include "../../lib/proto.h"
 
 static char run_dir[300];
 

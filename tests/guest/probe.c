@@ -855,6 +855,8 @@ static void network(const char *cmd)
 	}
 }
 
+/* entered from start.S */
+void probe_main(const struct hvm_start_info *si);
 void probe_main(const struct hvm_start_info *si)
 {
 	puts_("probe: up\n");

@@ -19,7 +19,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../../netd/proto.h"
+#include "../../lib/proto.h"
 #include "frames.h"
 
 static const char *sock;

@@ -36,7 +36,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../../netd/proto.h"
+#include "../../lib/proto.h"
 
 static int conn(const char *path)
 {

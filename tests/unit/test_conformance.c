@@ -40,7 +40,7 @@ static char *slurp(const char *path)
 
 static void xml2xml(const char *dir, const char *expect, const char *name)
 {
-	char in[4096], out[4096], why[512];
+	char in[4096], out[4096], why[sizeof(((struct nf_err *)0)->msg) + 64];
 	struct netxml *nx = NULL;
 	struct nf_err e = {0};
 	snprintf(in, sizeof(in), "%s/networkxml2xmlin/%s.xml", dir, name);

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../dhcp/dhcp.h"
+#include "../../netd/dhcpspec.h"
 
 static int passed, failed, tapn, cases, cases_ok;
 
@@ -80,7 +80,7 @@ static bool same_sets(const char *mine, const char *want, char *why, size_t wn,
 
 static void one(const char *dir, const char *name)
 {
-	char path[4096], why[512] = "";
+	char path[4096], why[sizeof(((struct nf_err *)0)->msg)] = "";
 	struct netxml *nx = NULL;
 	struct nf_err e = {0};
 	struct dhcp_files f;
@@ -93,7 +93,10 @@ static void one(const char *dir, const char *name)
 	if (!ok)
 		snprintf(why, sizeof(why), "%s", e.msg);
 	if (ok) {
-		char *conf = dhcp_conf(&nx->def, &f);
+		struct dhcp_spec sp;
+		dhcpspec_of(&nx->def, &sp);
+		char *conf = dhcp_conf(&sp, &f);
+		dhcpspec_free(&sp);
 		snprintf(path, sizeof(path), "%s/networkxml2confdata/%s.conf",
 			 dir, name);
 		char *want = slurp(path);
@@ -108,7 +111,10 @@ static void one(const char *dir, const char *name)
 			 "%s/networkxml2confdata/%s.hostsfile", dir, name);
 		char *want = slurp(path);
 		if (want) {
-			char *hosts = dhcp_hostsfile(&nx->def, NULL, 0);
+			struct dhcp_spec sp;
+			dhcpspec_of(&nx->def, &sp);
+			char *hosts = dhcp_hostsfile(&sp, NULL, 0);
+			dhcpspec_free(&sp);
 			ok = same_sets(hosts, want, why, sizeof(why), false);
 			free(hosts);
 			free(want);
@@ -134,7 +140,11 @@ static char *conf_of(const char *xml, const char *key, struct netxml **nx)
 		return NULL;
 	dhcp_files_init(&f, "/run/netd", "/var/lib/netd", "/run/netd/dnsmasq",
 			key);
-	return dhcp_conf(&(*nx)->def, &f);
+	struct dhcp_spec sp;
+	dhcpspec_of(&(*nx)->def, &sp);
+	char *conf = dhcp_conf(&sp, &f);
+	dhcpspec_free(&sp);
+	return conf;
 }
 
 static void check(bool ok, const char *what)
@@ -156,8 +166,11 @@ static void lease_max_counts_reservations(void)
 			  "</dhcp></ip></network>";
 	struct netxml *nx;
 	char *conf = conf_of(xml, "m", &nx);
-	check(conf && dhcp_lease_max(&nx->def) == 12 &&
-		      strstr(conf, "dhcp-lease-max=12\n"),
+	struct dhcp_spec sp;
+	dhcpspec_of(&nx->def, &sp);
+	unsigned long max = dhcp_lease_max(&sp);
+	dhcpspec_free(&sp);
+	check(conf && max == 12 && strstr(conf, "dhcp-lease-max=12\n"),
 	      "dhcp-lease-max = 10 in range + 2 reserved outside");
 	free(conf);
 	netxml_free(nx);
@@ -202,7 +215,9 @@ static void log_lines(void)
 	netxml_parse(xml, strlen(xml), "t", &nx, &e);
 	dhcp_files_init(&f, "/run/x", "/var/x", "/run/h", "l");
 	dhcp_log_init(&l, &f);
-	dhcp_log_asked(&l, &nx->def);
+	struct dhcp_spec sp;
+	dhcpspec_of(&nx->def, &sp);
+	dhcp_log_asked(&l, &sp);
 	check(!dhcp_log_settled(&l), "log: a start waits for both files");
 	dhcp_log_line(
 		&l, "Dec  1 10:31:04 dnsmasq-dhcp[1]: read /run/h/l.hostsfile",
@@ -213,7 +228,7 @@ static void log_lines(void)
 		1);
 	check(dhcp_log_settled(&l) && !l.problem[0],
 	      "log: 'read FILE' and 'read FILE - 2 names': loaded");
-	dhcp_log_asked(&l, &nx->def);
+	dhcp_log_asked(&l, &sp);
 	dhcp_log_line(&l,
 		      "Dec  1 10:31:05 dnsmasq[1]: cannot read "
 		      "/run/h/l.hostsfile: Permission denied",
@@ -224,7 +239,7 @@ static void log_lines(void)
 		2);
 	check(dhcp_log_settled(&l) && strstr(l.problem, "Permission denied"),
 	      "log: a hostsfile it cannot read is a problem, with the reason");
-	dhcp_log_asked(&l, &nx->def);
+	dhcp_log_asked(&l, &sp);
 	dhcp_log_line(&l,
 		      "Dec  1 10:31:06 dnsmasq[1]: bad hex constant at line 6 "
 		      "of /run/h/l.hostsfile",
@@ -238,7 +253,7 @@ static void log_lines(void)
 		3);
 	check(strstr(l.problem, "bad hex constant at line 6"),
 	      "log: a bad line before 'read FILE' is that read's problem");
-	dhcp_log_asked(&l, &nx->def);
+	dhcp_log_asked(&l, &sp);
 	dhcp_log_line(&l, "x dnsmasq[1]: read /run/h/l.addnhosts - 1 names", 4);
 	dhcp_log_line(&l, "x dnsmasq-dhcp[1]: read /run/h/l.hostsfile", 4);
 	check(strstr(l.problem, "read 1 of the 2 DNS names"),
@@ -269,6 +284,7 @@ static void log_lines(void)
 	s = dhcp_log_seen(&l, "52:54:00:00:00:02");
 	check(s && s->step == DHCP_NOADDR, "log: 'no address available'");
 	dhcp_log_free(&l);
+	dhcpspec_free(&sp);
 	netxml_free(nx);
 	check(dhcp_option_privileged("dhcp-script=/x") &&
 		      dhcp_option_privileged(" --conf-file=/etc/shadow") &&

@@ -19,7 +19,7 @@
 #include <cmocka.h>
 
 #include "../../netd/netxml.h"
-#include "../../netd/proto.h"
+#include "../../lib/proto.h"
 #include "../common/netd_spawn.h"
 
 static char dir[] = "/tmp/nf-proto-XXXXXX", sock[256];

@@ -15,7 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "labxml.h"
+#include "../netd/labxml.h"
 #include "netctl.h"
 
 static double now_s(void)
@@ -37,26 +37,28 @@ static void guest_table(json_t *lab)
 	size_t i, k;
 	json_array_foreach (json_object_get(lab, "guests"), i, g)
 		json_array_foreach (json_object_get(g, "interfaces"), k, f) {
-			const char *ip = *jstr(f, "leased") ? jstr(f, "leased")
-							    : jstr(f, "ip");
+			const char *ip = *ctl_jstr(f, "leased")
+						 ? ctl_jstr(f, "leased")
+						 : ctl_jstr(f, "ip");
 			json_array_append_new(
 				rows,
 				json_pack("{s:s, s:s, s:s, s:s, s:s}", "guest",
-					  k ? "" : jstr(g, "name"), "network",
-					  jstr(f, "network"), "mac",
-					  jstr(f, "mac"), "ip", *ip ? ip : "-",
-					  "state", k ? "" : jstr(g, "state")));
+					  k ? "" : ctl_jstr(g, "name"),
+					  "network", ctl_jstr(f, "network"),
+					  "mac", ctl_jstr(f, "mac"), "ip",
+					  *ip ? ip : "-", "state",
+					  k ? "" : ctl_jstr(g, "state")));
 		}
 	static const char *cols[] = {"guest", "network", "mac", "ip", "state"};
 	static const char *heads[] = {"Guest", "Network", "MAC", "IP", "State"};
-	print_table(rows, cols, heads, 5);
+	ctl_print_table(rows, cols, heads, 5);
 	json_decref(rows);
 }
 
 static json_t *status_of(const char *name)
 {
 	json_t *r;
-	if (call("lab-status", json_pack("{s:s}", "name", name), &r))
+	if (ctl_call(NF_CMD_LAB_STATUS, json_pack("{s:s}", "name", name), &r))
 		return NULL;
 	return r;
 }
@@ -67,9 +69,9 @@ static void why_not_up(const char *lab, json_t *g)
 {
 	json_t *f;
 	size_t k;
-	const char *st = jstr(g, "state");
+	const char *st = ctl_jstr(g, "state");
 	if (!strcmp(st, "stopped") || !strcmp(st, "pending")) {
-		fprintf(stderr, "  %s: %s%s\n", jstr(g, "name"),
+		fprintf(stderr, "  %s: %s%s\n", ctl_jstr(g, "name"),
 			!strcmp(st, "pending") ? "not started yet"
 					       : "its netvm is not running",
 			!strcmp(st, "stopped") ? " (netd's log says why; its "
@@ -79,16 +81,16 @@ static void why_not_up(const char *lab, json_t *g)
 		return;
 	}
 	json_array_foreach (json_object_get(g, "interfaces"), k, f) {
-		const char *d = jstr(f, "dhcp"), *want = jstr(f, "ip"),
-			   *got = jstr(f, "dhcp_ip");
+		const char *d = ctl_jstr(f, "dhcp"), *want = ctl_jstr(f, "ip"),
+			   *got = ctl_jstr(f, "dhcp_ip");
 		char why[512];
-		if (*jstr(f, "leased"))
+		if (*ctl_jstr(f, "leased"))
 			continue;
 		if (!strcmp(d, "none"))
 			snprintf(why, sizeof(why),
 				 "no DHCP request seen from %s (is its DHCP "
 				 "client running? netctl lab console %s %s)",
-				 jstr(f, "mac"), lab, jstr(g, "name"));
+				 ctl_jstr(f, "mac"), lab, ctl_jstr(g, "name"));
 		else if (!strcmp(d, "discover") || !strcmp(d, "request"))
 			snprintf(why, sizeof(why),
 				 "its DHCP %s was seen, but no reply",
@@ -97,21 +99,21 @@ static void why_not_up(const char *lab, json_t *g)
 		else if (!strcmp(d, "no-address"))
 			snprintf(why, sizeof(why),
 				 "dnsmasq had no address for %s",
-				 jstr(f, "mac"));
+				 ctl_jstr(f, "mac"));
 		else if (*want && *got && strcmp(want, got))
 			snprintf(why, sizeof(why),
 				 "dnsmasq replied with %s, not its pinned %s "
 				 "(netctl net-info %s says whether the "
 				 "reservations loaded)",
-				 got, want, jstr(f, "network"));
+				 got, want, ctl_jstr(f, "network"));
 		else if (!strcmp(d, "nak"))
 			snprintf(why, sizeof(why), "dnsmasq refused it (NAK)");
 		else
 			snprintf(why, sizeof(why),
 				 "offered %s; no lease followed yet",
 				 *got ? got : "an address");
-		fprintf(stderr, "  %s on %s: %s\n", jstr(g, "name"),
-			jstr(f, "network"), why);
+		fprintf(stderr, "  %s on %s: %s\n", ctl_jstr(g, "name"),
+			ctl_jstr(f, "network"), why);
 	}
 }
 
@@ -128,14 +130,15 @@ static int wait_up(const char *name, double t0, double timeout)
 		json_int_t up = jint(s, "guests_up"),
 			   total = jint(s, "guests_total");
 		double t = now_s() - t0;
-		if (printed < 1 && !opt_json) {
+		if (printed < 1 && !ctl_opt_json) {
 			json_t *n;
 			size_t i;
 			printf("[%6.2fs] networks: %zu ready (", t,
 			       json_array_size(json_object_get(s, "networks")));
 			json_array_foreach (json_object_get(s, "networks"), i,
 					    n)
-				printf("%s%s%s", i ? ", " : "", jstr(n, "name"),
+				printf("%s%s%s", i ? ", " : "",
+				       ctl_jstr(n, "name"),
 				       json_is_true(json_object_get(n, "ref"))
 					       ? " [host's]"
 					       : "");
@@ -144,12 +147,12 @@ static int wait_up(const char *name, double t0, double timeout)
 		}
 		if (printed < 2 &&
 		    json_real_value(json_object_get(s, "spawned_ms")) >= 0 &&
-		    !opt_json) {
+		    !ctl_opt_json) {
 			printf("[%6.2fs] guests: all %lld started\n", t,
 			       (long long)total);
 			printed = 2;
 		}
-		if (!opt_json && up != last_up &&
+		if (!ctl_opt_json && up != last_up &&
 		    (t - last_line > 0.5 || up == total)) {
 			printf("[%6.2fs] addresses: %lld of %lld guests have "
 			       "theirs\n",
@@ -158,8 +161,8 @@ static int wait_up(const char *name, double t0, double timeout)
 			last_line = t;
 		}
 		if (up == total) {
-			if (opt_json)
-				print_json(s);
+			if (ctl_opt_json)
+				ctl_print_json(s);
 			else
 				guest_table(s);
 			json_decref(s);
@@ -174,9 +177,9 @@ static int wait_up(const char *name, double t0, double timeout)
 			json_t *g;
 			size_t i;
 			json_array_foreach (json_object_get(s, "guests"), i, g)
-				if (strcmp(jstr(g, "state"), "up"))
+				if (strcmp(ctl_jstr(g, "state"), "up"))
 					why_not_up(name, g);
-			if (!opt_json)
+			if (!ctl_opt_json)
 				guest_table(s);
 			json_decref(s);
 			return 1;
@@ -199,18 +202,18 @@ static int lab_up(int argc, char **argv)
 		else if (!file)
 			file = argv[i];
 		else
-			return die_usage("usage: netctl lab up FILE "
-					 "[--timeout SECONDS] [--no-wait]");
+			return ctl_die_usage("usage: netctl lab up FILE "
+					     "[--timeout SECONDS] [--no-wait]");
 	}
 	if (!file)
-		return die_usage("usage: netctl lab up FILE");
+		return ctl_die_usage("usage: netctl lab up FILE");
 	char abs[PATH_MAX], dir[PATH_MAX];
 	if (!realpath(file, abs)) {
 		fprintf(stderr, "netctl: %s: %s\n", file, strerror(errno));
 		return 1;
 	}
 	snprintf(dir, sizeof(dir), "%s", abs);
-	char *xml = read_input(abs);
+	char *xml = ctl_read_input(abs);
 	if (!xml)
 		return 1;
 	const char *d = dirname(dir);
@@ -251,10 +254,10 @@ static int lab_up(int argc, char **argv)
 	double t0 = now_s();
 	json_t *r = NULL;
 	if (!rc)
-		rc = call_fds("lab-up",
-			      json_pack("{s:s, s:s, s:s, s:o}", "xml", xml,
-					"dir", d, "file", abs, "files", fa),
-			      fds, nfiles, &r);
+		rc = ctl_call_fds(NF_CMD_LAB_UP,
+				  json_pack("{s:s, s:s, s:s, s:o}", "xml", xml,
+					    "dir", d, "file", abs, "files", fa),
+				  fds, nfiles, &r);
 	else
 		json_decref(fa);
 	for (size_t i = 0; i < nfiles; i++)
@@ -266,8 +269,8 @@ static int lab_up(int argc, char **argv)
 	if (rc)
 		return 1;
 	char name[64];
-	snprintf(name, sizeof(name), "%s", jstr(r, "name"));
-	if (!opt_json) {
+	snprintf(name, sizeof(name), "%s", ctl_jstr(r, "name"));
+	if (!ctl_opt_json) {
 		if (json_is_true(json_object_get(r, "reconciled")))
 			printf("lab '%s' reconciled: %lld kept running, %lld "
 			       "started, %lld stopped; networks +%lld -%lld\n",
@@ -290,7 +293,7 @@ static json_t *name_arg(const char *a)
 {
 	struct stat st;
 	if (stat(a, &st) == 0 && S_ISREG(st.st_mode) && strchr(a, '.')) {
-		char *xml = read_input(a);
+		char *xml = ctl_read_input(a);
 		json_t *j = json_pack("{s:s}", "xml", xml ? xml : "");
 		free(xml);
 		return j;
@@ -302,15 +305,15 @@ static int lab_down(int argc, char **argv)
 {
 	json_t *r;
 	if (argc != 3)
-		return die_usage("usage: netctl lab down NAME|FILE");
-	if (call("lab-down", name_arg(argv[2]), &r))
+		return ctl_die_usage("usage: netctl lab down NAME|FILE");
+	if (ctl_call(NF_CMD_LAB_DOWN, name_arg(argv[2]), &r))
 		return 1;
-	if (opt_json)
-		print_json(r);
+	if (ctl_opt_json)
+		ctl_print_json(r);
 	else
 		printf("lab '%s' is down: %lld guests stopped, %lld networks "
 		       "removed\n",
-		       jstr(r, "name"), (long long)jint(r, "guests"),
+		       ctl_jstr(r, "name"), (long long)jint(r, "guests"),
 		       (long long)jint(r, "networks"));
 	json_decref(r);
 	return 0;
@@ -321,22 +324,24 @@ static int lab_status(int argc, char **argv)
 	json_t *r, *l;
 	size_t i;
 	if (argc > 3)
-		return die_usage("usage: netctl lab status [NAME]");
-	if (call("lab-status",
-		 json_pack("{s:s?}", "name", argc == 3 ? argv[2] : NULL), &r))
+		return ctl_die_usage("usage: netctl lab status [NAME]");
+	if (ctl_call(NF_CMD_LAB_STATUS,
+		     json_pack("{s:s?}", "name", argc == 3 ? argv[2] : NULL),
+		     &r))
 		return 1;
-	if (opt_json) {
-		print_json(r);
+	if (ctl_opt_json) {
+		ctl_print_json(r);
 		json_decref(r);
 		return 0;
 	}
 	json_t *all = json_is_array(r) ? json_incref(r) : json_pack("[O]", r);
 	json_array_foreach (all, i, l) {
 		printf("lab %s (%s): %lld of %lld guests up%s%s\n",
-		       jstr(l, "name"), jstr(l, "phase"),
+		       ctl_jstr(l, "name"), ctl_jstr(l, "phase"),
 		       (long long)jint(l, "guests_up"),
 		       (long long)jint(l, "guests_total"),
-		       *jstr(l, "file") ? ", from " : "", jstr(l, "file"));
+		       *ctl_jstr(l, "file") ? ", from " : "",
+		       ctl_jstr(l, "file"));
 		guest_table(l);
 	}
 	json_decref(all);
@@ -350,11 +355,11 @@ static int lab_list(int argc, char **argv)
 	size_t i;
 	(void)argv;
 	if (argc != 2)
-		return die_usage("usage: netctl lab list");
-	if (call("lab-status", json_object(), &r))
+		return ctl_die_usage("usage: netctl lab list");
+	if (ctl_call(NF_CMD_LAB_STATUS, json_object(), &r))
 		return 1;
-	if (opt_json) {
-		print_json(r);
+	if (ctl_opt_json) {
+		ctl_print_json(r);
 		json_decref(r);
 		return 0;
 	}
@@ -367,17 +372,17 @@ static int lab_list(int argc, char **argv)
 			 json_array_size(json_object_get(l, "networks")));
 		json_array_append_new(rows,
 				      json_pack("{s:s, s:s, s:s, s:s, s:s}",
-						"name", jstr(l, "name"),
-						"phase", jstr(l, "phase"),
+						"name", ctl_jstr(l, "name"),
+						"phase", ctl_jstr(l, "phase"),
 						"guests", g, "networks", n,
-						"file", jstr(l, "file")));
+						"file", ctl_jstr(l, "file")));
 	}
 	static const char *cols[] = {"name", "phase", "guests", "networks",
 				     "file"};
 	static const char *heads[] = {"Name", "Phase", "Guests up", "Networks",
 				      "File"};
 	if (json_array_size(rows))
-		print_table(rows, cols, heads, 5);
+		ctl_print_table(rows, cols, heads, 5);
 	else
 		printf("no labs\n");
 	json_decref(rows);
@@ -397,22 +402,22 @@ static int lab_console(int argc, char **argv)
 	bool follow = argc == 5 &&
 		      (!strcmp(argv[4], "-f") || !strcmp(argv[4], "--follow"));
 	if (argc != 4 && !follow)
-		return die_usage("usage: netctl lab console NAME GUEST "
-				 "[--follow]");
+		return ctl_die_usage("usage: netctl lab console NAME GUEST "
+				     "[--follow]");
 	json_int_t off = 0;
 	signal(SIGINT, on_int);
 	while (!stop) {
 		json_t *r;
-		if (call("lab-console",
-			 json_pack("{s:s, s:s, s:I}", "name", argv[2], "guest",
-				   argv[3], "offset", off),
-			 &r))
+		if (ctl_call(NF_CMD_LAB_CONSOLE,
+			     json_pack("{s:s, s:s, s:I}", "name", argv[2],
+				       "guest", argv[3], "offset", off),
+			     &r))
 			return 1;
-		const char *d = jstr(r, "data");
+		const char *d = ctl_jstr(r, "data");
 		fwrite(d, 1, strlen(d), stdout);
 		fflush(stdout);
 		json_int_t next = jint(r, "next");
-		bool ended = !strcmp(jstr(r, "state"), "stopped");
+		bool ended = !strcmp(ctl_jstr(r, "state"), "stopped");
 		json_decref(r);
 		if (next == off && (!follow || ended))
 			break;
@@ -430,19 +435,20 @@ static void graph_dot(json_t *l)
 	json_t *n, *g, *f;
 	size_t i, k;
 	printf("graph \"%s\" {\n\tlayout=neato; overlap=false;\n",
-	       jstr(l, "name"));
+	       ctl_jstr(l, "name"));
 	json_array_foreach (json_object_get(l, "networks"), i, n)
 		printf("\t\"net:%s\" [shape=ellipse, label=\"%s\\n%s\"];\n",
-		       jstr(n, "name"), jstr(n, "name"),
+		       ctl_jstr(n, "name"), ctl_jstr(n, "name"),
 		       json_string_value(
 			       json_array_get(json_object_get(n, "subnets"), 0))
 			       ?: "");
 	json_array_foreach (json_object_get(l, "guests"), i, g) {
-		printf("\t\"%s\" [shape=box];\n", jstr(g, "name"));
+		printf("\t\"%s\" [shape=box];\n", ctl_jstr(g, "name"));
 		json_array_foreach (json_object_get(g, "interfaces"), k, f)
 			printf("\t\"%s\" -- \"net:%s\" [label=\"%s\"];\n",
-			       jstr(g, "name"), jstr(f, "network"),
-			       *jstr(f, "ip") ? jstr(f, "ip") : jstr(f, "mac"));
+			       ctl_jstr(g, "name"), ctl_jstr(f, "network"),
+			       *ctl_jstr(f, "ip") ? ctl_jstr(f, "ip")
+						  : ctl_jstr(f, "mac"));
 	}
 	printf("}\n");
 }
@@ -463,19 +469,20 @@ static void graph_mermaid(json_t *l)
 	char a[128], b[128];
 	printf("graph LR\n");
 	json_array_foreach (json_object_get(l, "networks"), i, n) {
-		mid("net_", jstr(n, "name"), a, sizeof(a));
-		printf("  %s((\"%s<br/>%s\"))\n", a, jstr(n, "name"),
+		mid("net_", ctl_jstr(n, "name"), a, sizeof(a));
+		printf("  %s((\"%s<br/>%s\"))\n", a, ctl_jstr(n, "name"),
 		       json_string_value(
 			       json_array_get(json_object_get(n, "subnets"), 0))
 			       ?: "");
 	}
 	json_array_foreach (json_object_get(l, "guests"), i, g) {
-		mid("g_", jstr(g, "name"), a, sizeof(a));
-		printf("  %s[\"%s\"]\n", a, jstr(g, "name"));
+		mid("g_", ctl_jstr(g, "name"), a, sizeof(a));
+		printf("  %s[\"%s\"]\n", a, ctl_jstr(g, "name"));
 		json_array_foreach (json_object_get(g, "interfaces"), k, f) {
-			mid("net_", jstr(f, "network"), b, sizeof(b));
+			mid("net_", ctl_jstr(f, "network"), b, sizeof(b));
 			printf("  %s ---|%s| %s\n", a,
-			       *jstr(f, "ip") ? jstr(f, "ip") : jstr(f, "mac"),
+			       *ctl_jstr(f, "ip") ? ctl_jstr(f, "ip")
+						  : ctl_jstr(f, "mac"),
 			       b);
 		}
 	}
@@ -494,7 +501,7 @@ static void graph_svg(json_t *l)
 	printf("<svg xmlns='http://www.w3.org/2000/svg' width='%d' "
 	       "height='%d' font-family='sans-serif' font-size='12'>\n",
 	       w, h);
-	printf("<title>lab %s</title>\n", jstr(l, "name"));
+	printf("<title>lab %s</title>\n", ctl_jstr(l, "name"));
 	/* lines first, boxes over them */
 	json_array_foreach (gs, i, g) {
 		int gx = (int)(i % cols) * 150 + 80,
@@ -502,8 +509,8 @@ static void graph_svg(json_t *l)
 		json_array_foreach (json_object_get(g, "interfaces"), k, f) {
 			size_t j;
 			json_array_foreach (nets, j, n)
-				if (!strcmp(jstr(n, "name"),
-					    jstr(f, "network")))
+				if (!strcmp(ctl_jstr(n, "name"),
+					    ctl_jstr(f, "network")))
 					break;
 			int nx = (int)j * ((w - 40) / (int)(nn ? nn : 1)) + 90;
 			printf("<line x1='%d' y1='%d' x2='%d' y2='60' "
@@ -518,7 +525,7 @@ static void graph_svg(json_t *l)
 		       "stroke='#36c'/>\n<text x='%d' y='47' "
 		       "text-anchor='middle'>%s</text>\n<text x='%d' y='62' "
 		       "text-anchor='middle' font-size='10'>%s</text>\n",
-		       x, x, jstr(n, "name"), x,
+		       x, x, ctl_jstr(n, "name"), x,
 		       json_string_value(
 			       json_array_get(json_object_get(n, "subnets"), 0))
 			       ?: "");
@@ -533,9 +540,10 @@ static void graph_svg(json_t *l)
 		       "text-anchor='middle'>%s</text>\n<text x='%d' y='%d' "
 		       "text-anchor='middle' font-size='10'>%s</text>\n",
 		       x - 60, y - 20,
-		       !strcmp(jstr(g, "state"), "up") ? "#e3f5e1" : "#f5e1e1",
-		       x, y - 3, jstr(g, "name"), x, y + 12,
-		       f0 && *jstr(f0, "ip") ? jstr(f0, "ip") : "");
+		       !strcmp(ctl_jstr(g, "state"), "up") ? "#e3f5e1"
+							   : "#f5e1e1",
+		       x, y - 3, ctl_jstr(g, "name"), x, y + 12,
+		       f0 && *ctl_jstr(f0, "ip") ? ctl_jstr(f0, "ip") : "");
 	}
 	printf("</svg>\n");
 }
@@ -546,7 +554,7 @@ static const char *format_arg(int argc, char **argv, const char *usage)
 		return argv[4];
 	if (argc == 4 && !strncmp(argv[3], "--format=", 9))
 		return argv[3] + 9;
-	die_usage("%s", usage);
+	ctl_die_usage("%s", usage);
 	return NULL;
 }
 
@@ -558,7 +566,8 @@ static int lab_graph(int argc, char **argv)
 	if (!fmt)
 		return 2;
 	if (strcmp(fmt, "dot") && strcmp(fmt, "svg") && strcmp(fmt, "mermaid"))
-		return die_usage("lab graph: --format is dot, svg or mermaid");
+		return ctl_die_usage(
+			"lab graph: --format is dot, svg or mermaid");
 	json_t *l = status_of(argv[2]);
 	if (!l)
 		return 1;
@@ -576,7 +585,8 @@ static int lab_graph(int argc, char **argv)
 
 static const char *addr_of(json_t *f)
 {
-	return *jstr(f, "leased") ? jstr(f, "leased") : jstr(f, "ip");
+	return *ctl_jstr(f, "leased") ? ctl_jstr(f, "leased")
+				      : ctl_jstr(f, "ip");
 }
 
 static int lab_export(int argc, char **argv)
@@ -588,8 +598,8 @@ static int lab_export(int argc, char **argv)
 		return 2;
 	if (strcmp(fmt, "json") && strcmp(fmt, "hosts") &&
 	    strcmp(fmt, "ansible"))
-		return die_usage("lab export: --format is json, hosts or "
-				 "ansible");
+		return ctl_die_usage("lab export: --format is json, hosts or "
+				     "ansible");
 	json_t *l = status_of(argv[2]), *g, *f, *n;
 	size_t i, k, j;
 	if (!l)
@@ -604,37 +614,38 @@ static int lab_export(int argc, char **argv)
 				json_array_append_new(
 					ifs,
 					json_pack("{s:s, s:s, s:s}", "network",
-						  jstr(f, "network"), "mac",
-						  jstr(f, "mac"), "ip",
+						  ctl_jstr(f, "network"), "mac",
+						  ctl_jstr(f, "mac"), "ip",
 						  addr_of(f)));
 			json_array_append_new(
-				out,
-				json_pack("{s:s, s:s, s:s, s:o}", "name",
-					  jstr(g, "name"), "vm", jstr(g, "vm"),
-					  "state", jstr(g, "state"),
-					  "interfaces", ifs));
+				out, json_pack("{s:s, s:s, s:s, s:o}", "name",
+					       ctl_jstr(g, "name"), "vm",
+					       ctl_jstr(g, "vm"), "state",
+					       ctl_jstr(g, "state"),
+					       "interfaces", ifs));
 		}
-		print_json(out);
+		ctl_print_json(out);
 		json_decref(out);
 	} else if (!strcmp(fmt, "hosts")) {
-		printf("# lab %s\n", jstr(l, "name"));
+		printf("# lab %s\n", ctl_jstr(l, "name"));
 		json_array_foreach (gs, i, g)
 			json_array_foreach (json_object_get(g, "interfaces"), k,
 					    f)
 				if (*addr_of(f))
 					printf("%-16s %s%s%s\n", addr_of(f),
-					       jstr(g, "name"), k ? "-" : "",
-					       k ? jstr(f, "network") : "");
+					       ctl_jstr(g, "name"),
+					       k ? "-" : "",
+					       k ? ctl_jstr(f, "network") : "");
 	} else { /* ansible INI: all, then a group per network */
-		printf("# lab %s\n[all]\n", jstr(l, "name"));
+		printf("# lab %s\n[all]\n", ctl_jstr(l, "name"));
 		json_array_foreach (gs, i, g) {
 			f = json_array_get(json_object_get(g, "interfaces"), 0);
-			printf("%s ansible_host=%s\n", jstr(g, "name"),
+			printf("%s ansible_host=%s\n", ctl_jstr(g, "name"),
 			       f ? addr_of(f) : "");
 		}
 		json_array_foreach (json_object_get(l, "networks"), j, n) {
 			char grp[128];
-			snprintf(grp, sizeof(grp), "%s", jstr(n, "name"));
+			snprintf(grp, sizeof(grp), "%s", ctl_jstr(n, "name"));
 			for (char *c = grp; *c; c++)
 				if (!isalnum((unsigned char)*c))
 					*c = '_';
@@ -642,16 +653,17 @@ static int lab_export(int argc, char **argv)
 			json_array_foreach (gs, i, g)
 				json_array_foreach (
 					json_object_get(g, "interfaces"), k, f)
-					if (!strcmp(jstr(f, "network"),
-						    jstr(n, "name")))
-						printf("%s\n", jstr(g, "name"));
+					if (!strcmp(ctl_jstr(f, "network"),
+						    ctl_jstr(n, "name")))
+						printf("%s\n",
+						       ctl_jstr(g, "name"));
 		}
 	}
 	json_decref(l);
 	return 0;
 }
 
-int c_lab(int argc, char **argv)
+int ctl_lab(int argc, char **argv)
 {
 	static const struct {
 		const char *sub;
@@ -664,11 +676,11 @@ int c_lab(int argc, char **argv)
 	for (size_t i = 0; argc > 1 && i < sizeof(subs) / sizeof(subs[0]); i++)
 		if (!strcmp(argv[1], subs[i].sub)) {
 			if (argc < subs[i].min)
-				return die_usage("netctl lab %s: missing "
-						 "arguments (netctl help)",
-						 subs[i].sub);
+				return ctl_die_usage("netctl lab %s: missing "
+						     "arguments (netctl help)",
+						     subs[i].sub);
 			return subs[i].fn(argc, argv);
 		}
-	return die_usage("usage: netctl lab up|down|status|list|console|"
-			 "graph|export ...");
+	return ctl_die_usage("usage: netctl lab up|down|status|list|console|"
+			     "graph|export ...");
 }

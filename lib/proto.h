@@ -10,7 +10,7 @@
 #include <jansson.h>
 #include <stddef.h>
 
-#include "../lib/nf.h"
+#include "nf.h"
 
 #define PROTO_MAX_MSG (16u << 20)
 #define PROTO_MAX_FDS 16

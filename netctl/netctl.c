@@ -14,7 +14,7 @@
 #include "netctl.h"
 
 static const char *sock_path;
-bool opt_json;
+bool ctl_opt_json;
 
 struct cmd {
 	const char *name;
@@ -23,13 +23,13 @@ struct cmd {
 	const char *help;
 };
 
-int call(const char *cmd, json_t *args, json_t **result)
+int ctl_call(enum nf_cmd cmd, json_t *args, json_t **result)
 {
-	return call_fds(cmd, args, NULL, 0, result);
+	return ctl_call_fds(cmd, args, NULL, 0, result);
 }
 
-int call_fds(const char *cmd, json_t *args, const int *fds, size_t nfds,
-	     json_t **result)
+int ctl_call_fds(enum nf_cmd cmd, json_t *args, const int *fds, size_t nfds,
+		 json_t **result)
 {
 	struct nf_err e = {0};
 	json_t *reply = NULL;
@@ -39,7 +39,8 @@ int call_fds(const char *cmd, json_t *args, const int *fds, size_t nfds,
 		json_decref(args);
 		return 1;
 	}
-	int r = proto_call_fds(s, cmd, args, fds, nfds, &reply, NULL, NULL, &e);
+	int r = proto_call_fds(s, nf_cmd_name(cmd), args, fds, nfds, &reply,
+			       NULL, NULL, &e);
 	json_decref(args);
 	close(s);
 	if (r < 0) {
@@ -61,7 +62,7 @@ int call_fds(const char *cmd, json_t *args, const int *fds, size_t nfds,
 	return 0;
 }
 
-int print_json(json_t *j)
+int ctl_print_json(json_t *j)
 {
 	char *s = json_dumps(j, JSON_INDENT(2) | JSON_ENCODE_ANY);
 	puts(s);
@@ -69,12 +70,12 @@ int print_json(json_t *j)
 	return 0;
 }
 
-const char *yesno(json_t *o, const char *k)
+const char *ctl_yesno(json_t *o, const char *k)
 {
 	return json_is_true(json_object_get(o, k)) ? "yes" : "no";
 }
 
-const char *jstr(json_t *o, const char *k)
+const char *ctl_jstr(json_t *o, const char *k)
 {
 	const char *s = json_string_value(json_object_get(o, k));
 	return s ? s : "";
@@ -83,11 +84,11 @@ const char *jstr(json_t *o, const char *k)
 static int need_args(int argc, int want, const char *usage)
 {
 	if (argc != want)
-		return die_usage("usage: netctl %s", usage);
+		return ctl_die_usage("usage: netctl %s", usage);
 	return 0;
 }
 
-int die_usage(const char *fmt, ...)
+int ctl_die_usage(const char *fmt, ...)
 {
 	va_list ap;
 	fprintf(stderr, "netctl: ");
@@ -98,7 +99,7 @@ int die_usage(const char *fmt, ...)
 	return 2;
 }
 
-char *read_input(const char *path)
+char *ctl_read_input(const char *path)
 {
 	struct nf_err e;
 	char *buf = NULL;
@@ -114,30 +115,30 @@ static int define_xml(const char *xml, const char *source,
 {
 	json_t *args = json_pack("{s:s, s:s, s:s?}", "xml", xml, "source",
 				 source, "expect_uuid", expect_uuid);
-	return call("net-define", args, res);
+	return ctl_call(NF_CMD_NET_DEFINE, args, res);
 }
 
 /* "CMD FILE": sends the file's XML; one line for people. */
-static int xml_action(int argc, char **argv, const char *cmd, const char *done)
+static int xml_action(int argc, char **argv, enum nf_cmd cmd, const char *done)
 {
 	char usage[64];
 	json_t *res;
-	snprintf(usage, sizeof(usage), "%s FILE", cmd);
+	snprintf(usage, sizeof(usage), "%s FILE", nf_cmd_name(cmd));
 	if (need_args(argc, 2, usage))
 		return 2;
-	char *xml = read_input(argv[1]);
+	char *xml = ctl_read_input(argv[1]);
 	if (!xml)
 		return 1;
-	int r = call(cmd,
-		     json_pack("{s:s, s:s}", "xml", xml, "source", argv[1]),
-		     &res);
+	int r = ctl_call(cmd,
+			 json_pack("{s:s, s:s}", "xml", xml, "source", argv[1]),
+			 &res);
 	free(xml);
 	if (r)
 		return r;
-	if (opt_json)
-		print_json(res);
+	if (ctl_opt_json)
+		ctl_print_json(res);
 	else
-		printf("Network %s %s from %s\n", jstr(res, "name"), done,
+		printf("Network %s %s from %s\n", ctl_jstr(res, "name"), done,
 		       argv[1]);
 	json_decref(res);
 	return 0;
@@ -145,39 +146,40 @@ static int xml_action(int argc, char **argv, const char *cmd, const char *done)
 
 static int c_define(int argc, char **argv)
 {
-	return xml_action(argc, argv, "net-define", "defined");
+	return xml_action(argc, argv, NF_CMD_NET_DEFINE, "defined");
 }
 
-static int simple(const char *cmd, const char *net, json_t **res)
+static int simple(enum nf_cmd cmd, const char *net, json_t **res)
 {
-	return call(cmd, json_pack("{s:s}", "network", net), res);
+	return ctl_call(cmd, json_pack("{s:s}", "network", net), res);
 }
 
 /* "CMD NETWORK": one request, one line for people ("Network X done"). */
-static int net_action(int argc, char **argv, const char *cmd, const char *done)
+static int net_action(int argc, char **argv, enum nf_cmd cmd, const char *done)
 {
 	char usage[64];
 	json_t *r;
-	snprintf(usage, sizeof(usage), "%s NETWORK", cmd);
+	snprintf(usage, sizeof(usage), "%s NETWORK", nf_cmd_name(cmd));
 	if (need_args(argc, 2, usage))
 		return 2;
 	if (simple(cmd, argv[1], &r))
 		return 1;
-	if (opt_json)
-		print_json(r);
+	if (ctl_opt_json)
+		ctl_print_json(r);
 	else
-		printf("Network %s %s\n", jstr(r, "name"), done);
+		printf("Network %s %s\n", ctl_jstr(r, "name"), done);
 	json_decref(r);
 	return 0;
 }
 
 static int c_undefine(int argc, char **argv)
 {
-	return net_action(argc, argv, "net-undefine", "has been undefined");
+	return net_action(argc, argv, NF_CMD_NET_UNDEFINE,
+			  "has been undefined");
 }
 
-void print_table(json_t *rows, const char **cols, const char **heads,
-		 size_t ncols)
+void ctl_print_table(json_t *rows, const char **cols, const char **heads,
+		     size_t ncols)
 {
 	size_t w[16] = {0}, i;
 	json_t *row;
@@ -185,7 +187,7 @@ void print_table(json_t *rows, const char **cols, const char **heads,
 		w[c] = strlen(heads[c]);
 	json_array_foreach (rows, i, row)
 		for (size_t c = 0; c < ncols; c++) {
-			size_t l = strlen(jstr(row, cols[c]));
+			size_t l = strlen(ctl_jstr(row, cols[c]));
 			if (l > w[c])
 				w[c] = l;
 		}
@@ -200,7 +202,7 @@ void print_table(json_t *rows, const char **cols, const char **heads,
 	printf("\n");
 	json_array_foreach (rows, i, row) {
 		for (size_t c = 0; c < ncols; c++)
-			printf(" %-*s", (int)w[c] + 2, jstr(row, cols[c]));
+			printf(" %-*s", (int)w[c] + 2, ctl_jstr(row, cols[c]));
 		printf("\n");
 	}
 	printf("\n");
@@ -232,9 +234,10 @@ static int c_list(int argc, char **argv)
 		else if (!strcmp(a, "--uuid"))
 			uuids = true;
 		else
-			return die_usage("net-list: unknown option '%s'", a);
+			return ctl_die_usage("net-list: unknown option '%s'",
+					     a);
 	}
-	if (call("net-list", NULL, &res))
+	if (ctl_call(NF_CMD_NET_LIST, NULL, &res))
 		return 1;
 	out = json_array();
 	json_array_foreach (res, i, n) {
@@ -262,23 +265,23 @@ static int c_list(int argc, char **argv)
 				    json_string(per ? "yes" : "no"));
 		json_array_append_new(out, row);
 	}
-	if (opt_json) {
+	if (ctl_opt_json) {
 		json_array_foreach (out, i, n) {
 			json_object_del(n, "autostart_s");
 			json_object_del(n, "persistent_s");
 		}
-		print_json(out);
+		ctl_print_json(out);
 	} else if (names || uuids) {
 		json_array_foreach (out, i, n)
-			printf("%s%s%s\n", uuids ? jstr(n, "uuid") : "",
+			printf("%s%s%s\n", uuids ? ctl_jstr(n, "uuid") : "",
 			       names && uuids ? " " : "",
-			       names ? jstr(n, "name") : "");
+			       names ? ctl_jstr(n, "name") : "");
 	} else {
 		static const char *cols[] = {"name", "state", "autostart_s",
 					     "persistent_s"};
 		static const char *heads[] = {"Name", "State", "Autostart",
 					      "Persistent"};
-		print_table(out, cols, heads, 4);
+		ctl_print_table(out, cols, heads, 4);
 	}
 	json_decref(out);
 	json_decref(res);
@@ -290,18 +293,18 @@ static int c_info(int argc, char **argv)
 	json_t *r;
 	if (need_args(argc, 2, "net-info NETWORK"))
 		return 2;
-	if (simple("net-info", argv[1], &r))
+	if (simple(NF_CMD_NET_INFO, argv[1], &r))
 		return 1;
-	if (opt_json) {
-		print_json(r);
+	if (ctl_opt_json) {
+		ctl_print_json(r);
 	} else {
-		printf("%-15s %s\n", "Name:", jstr(r, "name"));
-		printf("%-15s %s\n", "UUID:", jstr(r, "uuid"));
-		printf("%-15s %s\n", "Active:", yesno(r, "active"));
-		printf("%-15s %s\n", "Persistent:", yesno(r, "persistent"));
-		printf("%-15s %s\n", "Autostart:", yesno(r, "autostart"));
-		printf("%-15s %s\n", "Forward:", jstr(r, "forward"));
-		printf("%-15s %s\n", "Bridge:", jstr(r, "bridge"));
+		printf("%-15s %s\n", "Name:", ctl_jstr(r, "name"));
+		printf("%-15s %s\n", "UUID:", ctl_jstr(r, "uuid"));
+		printf("%-15s %s\n", "Active:", ctl_yesno(r, "active"));
+		printf("%-15s %s\n", "Persistent:", ctl_yesno(r, "persistent"));
+		printf("%-15s %s\n", "Autostart:", ctl_yesno(r, "autostart"));
+		printf("%-15s %s\n", "Forward:", ctl_jstr(r, "forward"));
+		printf("%-15s %s\n", "Bridge:", ctl_jstr(r, "bridge"));
 		if (json_object_get(r, "dnsmasq_pid"))
 			printf("%-15s %lld\n", "dnsmasq pid:",
 			       (long long)json_integer_value(
@@ -314,11 +317,12 @@ static int c_info(int argc, char **argv)
 static int dumpxml(const char *net, bool inactive, char **xml)
 {
 	json_t *r;
-	if (call("net-dumpxml",
-		 json_pack("{s:s, s:b}", "network", net, "inactive", inactive),
-		 &r))
+	if (ctl_call(NF_CMD_NET_DUMPXML,
+		     json_pack("{s:s, s:b}", "network", net, "inactive",
+			       inactive),
+		     &r))
 		return 1;
-	*xml = nf_xstrdup(jstr(r, "xml"));
+	*xml = nf_xstrdup(ctl_jstr(r, "xml"));
 	json_decref(r);
 	return 0;
 }
@@ -334,12 +338,13 @@ static int c_dumpxml(int argc, char **argv)
 		else if (!net && argv[k][0] != '-')
 			net = argv[k];
 		else
-			return die_usage("usage: netctl net-dumpxml NETWORK "
-					 "[--inactive]");
+			return ctl_die_usage(
+				"usage: netctl net-dumpxml NETWORK "
+				"[--inactive]");
 	}
 	if (!net)
-		return die_usage("usage: netctl net-dumpxml NETWORK "
-				 "[--inactive]");
+		return ctl_die_usage("usage: netctl net-dumpxml NETWORK "
+				     "[--inactive]");
 	if (dumpxml(net, inactive, &xml))
 		return 1;
 	fputs(xml, stdout);
@@ -352,17 +357,17 @@ static int c_autostart(int argc, char **argv)
 	bool disable = argc == 3 && !strcmp(argv[2], "--disable");
 	json_t *r;
 	if (argc != 2 && !disable)
-		return die_usage("usage: netctl net-autostart NETWORK "
-				 "[--disable]");
-	if (call("net-autostart",
-		 json_pack("{s:s, s:b}", "network", argv[1], "enable",
-			   !disable),
-		 &r))
+		return ctl_die_usage("usage: netctl net-autostart NETWORK "
+				     "[--disable]");
+	if (ctl_call(NF_CMD_NET_AUTOSTART,
+		     json_pack("{s:s, s:b}", "network", argv[1], "enable",
+			       !disable),
+		     &r))
 		return 1;
-	if (opt_json)
-		print_json(r);
+	if (ctl_opt_json)
+		ctl_print_json(r);
 	else
-		printf("Network %s %s\n", jstr(r, "name"),
+		printf("Network %s %s\n", ctl_jstr(r, "name"),
 		       disable ? "unmarked as autostarted"
 			       : "marked as autostarted");
 	json_decref(r);
@@ -374,12 +379,12 @@ static int lookup(int argc, char **argv, const char *field, const char *u)
 	json_t *r;
 	if (need_args(argc, 2, u))
 		return 2;
-	if (simple("net-info", argv[1], &r))
+	if (simple(NF_CMD_NET_INFO, argv[1], &r))
 		return 1;
-	if (opt_json)
-		print_json(json_object_get(r, field));
+	if (ctl_opt_json)
+		ctl_print_json(json_object_get(r, field));
 	else
-		printf("%s\n", jstr(r, field));
+		printf("%s\n", ctl_jstr(r, field));
 	json_decref(r);
 	return 0;
 }
@@ -417,7 +422,7 @@ static int c_edit(int argc, char **argv)
 	int fd, rc = 1;
 	if (need_args(argc, 2, "net-edit NETWORK"))
 		return 2;
-	if (simple("net-info", argv[1], &info))
+	if (simple(NF_CMD_NET_INFO, argv[1], &info))
 		return 1;
 	if (dumpxml(argv[1], true, &orig)) {
 		json_decref(info);
@@ -436,17 +441,18 @@ static int c_edit(int argc, char **argv)
 			goto out;
 		}
 		free(edited);
-		if (!(edited = read_input(tmpl)))
+		if (!(edited = ctl_read_input(tmpl)))
 			goto out;
 		if (!strcmp(edited, orig)) {
 			printf("Network %s XML configuration not changed.\n",
-			       jstr(info, "name"));
+			       ctl_jstr(info, "name"));
 			rc = 0;
 			goto out;
 		}
-		if (define_xml(edited, tmpl, jstr(info, "uuid"), &res) == 0) {
+		if (define_xml(edited, tmpl, ctl_jstr(info, "uuid"), &res) ==
+		    0) {
 			printf("Network %s XML configuration edited.\n",
-			       jstr(res, "name"));
+			       ctl_jstr(res, "name"));
 			json_decref(res);
 			rc = 0;
 			goto out;
@@ -475,26 +481,26 @@ static int c_version(int argc, char **argv)
 	if (need_args(argc, 1, "version"))
 		return 2;
 	printf("netctl %s\n", NF_VERSION);
-	if (call("version", NULL, &r))
+	if (ctl_call(NF_CMD_VERSION, NULL, &r))
 		return 1;
-	printf("netd %s\n", jstr(r, "version"));
+	printf("netd %s\n", ctl_jstr(r, "version"));
 	json_decref(r);
 	return 0;
 }
 
 static int c_start(int argc, char **argv)
 {
-	return net_action(argc, argv, "net-start", "started");
+	return net_action(argc, argv, NF_CMD_NET_START, "started");
 }
 
 static int c_destroy(int argc, char **argv)
 {
-	return net_action(argc, argv, "net-destroy", "destroyed");
+	return net_action(argc, argv, NF_CMD_NET_DESTROY, "destroyed");
 }
 
 static int c_create(int argc, char **argv)
 {
-	return xml_action(argc, argv, "net-create", "created");
+	return xml_action(argc, argv, NF_CMD_NET_CREATE, "created");
 }
 
 static int c_leases(int argc, char **argv)
@@ -508,17 +514,17 @@ static int c_leases(int argc, char **argv)
 		else if (!net && argv[k][0] != '-')
 			net = argv[k];
 		else
-			return die_usage("usage: netctl net-dhcp-leases "
-					 "NETWORK [--mac MAC]");
+			return ctl_die_usage("usage: netctl net-dhcp-leases "
+					     "NETWORK [--mac MAC]");
 	}
 	if (!net)
-		return die_usage("usage: netctl net-dhcp-leases NETWORK "
-				 "[--mac MAC]");
-	if (call("net-dhcp-leases",
-		 json_pack("{s:s, s:s?}", "network", net, "mac", mac), &r))
+		return ctl_die_usage("usage: netctl net-dhcp-leases NETWORK "
+				     "[--mac MAC]");
+	if (ctl_call(NF_CMD_NET_DHCP_LEASES,
+		     json_pack("{s:s, s:s?}", "network", net, "mac", mac), &r))
 		return 1;
-	if (opt_json) {
-		print_json(r);
+	if (ctl_opt_json) {
+		ctl_print_json(r);
 		json_decref(r);
 		return 0;
 	}
@@ -532,11 +538,13 @@ static int c_leases(int argc, char **argv)
 				 localtime(&t));
 		json_t *row = json_pack(
 			"{s:s, s:s, s:s, s:s, s:s, s:s}", "expiry", when, "mac",
-			jstr(l, "mac"), "type", jstr(l, "type"), "ip",
-			jstr(l, "ip"), "hostname",
-			*jstr(l, "hostname") ? jstr(l, "hostname") : "-",
+			ctl_jstr(l, "mac"), "type", ctl_jstr(l, "type"), "ip",
+			ctl_jstr(l, "ip"), "hostname",
+			*ctl_jstr(l, "hostname") ? ctl_jstr(l, "hostname")
+						 : "-",
 			"clientid",
-			*jstr(l, "clientid") ? jstr(l, "clientid") : "-");
+			*ctl_jstr(l, "clientid") ? ctl_jstr(l, "clientid")
+						 : "-");
 		json_array_append_new(rows, row);
 	}
 	static const char *cols[] = {"expiry", "mac",	   "type",
@@ -544,7 +552,7 @@ static int c_leases(int argc, char **argv)
 	static const char *heads[] = {"Expiry Time", "MAC address",
 				      "Protocol",    "IP address",
 				      "Hostname",    "Client ID or DUID"};
-	print_table(rows, cols, heads, 6);
+	ctl_print_table(rows, cols, heads, 6);
 	json_decref(rows);
 	json_decref(r);
 	return 0;
@@ -563,12 +571,12 @@ static int c_event(int argc, char **argv)
 		else if (!strcmp(argv[k], "--timeout") && k + 1 < argc)
 			timeout = atoi(argv[++k]);
 		else
-			return die_usage("usage: netctl net-event [--loop] "
-					 "[--timeout SECONDS]");
+			return ctl_die_usage("usage: netctl net-event [--loop] "
+					     "[--timeout SECONDS]");
 	}
 	int s = proto_connect(sock_path, &e);
-	if (s < 0 ||
-	    proto_call(s, "event-subscribe", NULL, &rep, NULL, NULL, &e) < 0) {
+	if (s < 0 || proto_call(s, nf_cmd_name(NF_CMD_EVENT_SUBSCRIBE), NULL,
+				&rep, NULL, NULL, &e) < 0) {
 		fprintf(stderr, "netctl: %s\n", e.msg);
 		return 1;
 	}
@@ -582,16 +590,16 @@ static int c_event(int argc, char **argv)
 		json_t *ev = NULL;
 		int r = proto_rx_next(&rx, &ev, NULL, NULL, &e);
 		if (r == 1) {
-			if (opt_json) {
+			if (ctl_opt_json) {
 				char *t = json_dumps(ev, JSON_COMPACT);
 				puts(t);
 				free(t);
 			} else {
-				const char *what = jstr(ev, "event");
+				const char *what = ctl_jstr(ev, "event");
 				printf("event 'lifecycle' for network %s: "
 				       "%c%s\n",
-				       jstr(ev, "network"), toupper(what[0]),
-				       what + 1);
+				       ctl_jstr(ev, "network"),
+				       toupper(what[0]), what + 1);
 			}
 			fflush(stdout);
 			json_decref(ev);
@@ -622,7 +630,7 @@ static int c_event(int argc, char **argv)
 	}
 	proto_rx_free(&rx);
 	close(s);
-	if (!opt_json)
+	if (!ctl_opt_json)
 		printf("events received: %d\n", count);
 	return rc;
 }
@@ -635,54 +643,57 @@ static int c_doctor(int argc, char **argv)
 	(void)argv;
 	if (need_args(argc, 1, "doctor"))
 		return 2;
-	if (call("doctor", NULL, &r))
+	if (ctl_call(NF_CMD_DOCTOR, NULL, &r))
 		return 1;
 	json_array_foreach (r, i, c) {
-		const char *st = jstr(c, "status");
+		const char *st = ctl_jstr(c, "status");
 		if (!strcmp(st, "error"))
 			worst = 2;
 		else if (!strcmp(st, "warning") && worst < 1)
 			worst = 1;
-		if (opt_json)
+		if (ctl_opt_json)
 			continue;
-		printf("[%-7s] %-15s %s\n", st, jstr(c, "check"),
-		       jstr(c, "detail"));
-		if (*jstr(c, "fix"))
-			printf("          %-15s fix: %s\n", "", jstr(c, "fix"));
+		printf("[%-7s] %-15s %s\n", st, ctl_jstr(c, "check"),
+		       ctl_jstr(c, "detail"));
+		if (*ctl_jstr(c, "fix"))
+			printf("          %-15s fix: %s\n", "",
+			       ctl_jstr(c, "fix"));
 	}
-	if (opt_json)
-		print_json(r);
+	if (ctl_opt_json)
+		ctl_print_json(r);
 	json_decref(r);
 	return worst == 2 ? 1 : 0;
 }
 
 static void print_port(json_t *p)
 {
-	printf("%-10s %s\n", "UUID:", jstr(p, "uuid"));
-	printf("%-10s %s\n", "Network:", jstr(p, "network"));
-	printf("%-10s %s\n", "Name:", jstr(p, "name"));
-	printf("%-10s %s\n", "MAC:", jstr(p, "mac"));
-	printf("%-10s %s\n", "IP:", *jstr(p, "ip") ? jstr(p, "ip") : "-");
-	printf("%-10s %s\n", "Type:", jstr(p, "type"));
-	if (*jstr(p, "device")) {
-		printf("%-10s %s%s%s\n", "Device:", jstr(p, "device"),
-		       *jstr(p, "lower") ? " netdev " : "", jstr(p, "lower"));
-		if (*jstr(p, "pci"))
+	printf("%-10s %s\n", "UUID:", ctl_jstr(p, "uuid"));
+	printf("%-10s %s\n", "Network:", ctl_jstr(p, "network"));
+	printf("%-10s %s\n", "Name:", ctl_jstr(p, "name"));
+	printf("%-10s %s\n", "MAC:", ctl_jstr(p, "mac"));
+	printf("%-10s %s\n",
+	       "IP:", *ctl_jstr(p, "ip") ? ctl_jstr(p, "ip") : "-");
+	printf("%-10s %s\n", "Type:", ctl_jstr(p, "type"));
+	if (*ctl_jstr(p, "device")) {
+		printf("%-10s %s%s%s\n", "Device:", ctl_jstr(p, "device"),
+		       *ctl_jstr(p, "lower") ? " netdev " : "",
+		       ctl_jstr(p, "lower"));
+		if (*ctl_jstr(p, "pci"))
 			printf("%-10s %s (IOMMU group %lld)\n",
-			       "PCI:", jstr(p, "pci"),
+			       "PCI:", ctl_jstr(p, "pci"),
 			       (long long)json_integer_value(
 				       json_object_get(p, "iommu_group")));
-		if (*jstr(p, "vfio"))
-			printf("%-10s %s\n", "VFIO:", jstr(p, "vfio"));
+		if (*ctl_jstr(p, "vfio"))
+			printf("%-10s %s\n", "VFIO:", ctl_jstr(p, "vfio"));
 	}
 	printf("%-10s %s\n",
-	       !strcmp(jstr(p, "type"), "macvtap") ? "macvtap:" : "TAP:",
-	       *jstr(p, "tap") ? jstr(p, "tap") : "-");
+	       !strcmp(ctl_jstr(p, "type"), "macvtap") ? "macvtap:" : "TAP:",
+	       *ctl_jstr(p, "tap") ? ctl_jstr(p, "tap") : "-");
 	printf("%-10s %lld\n", "Queues:",
 	       (long long)json_integer_value(json_object_get(p, "queues")));
-	printf("%-10s %s\n", "Filter:", yesno(p, "filter"));
-	printf("%-10s %s\n", "Isolated:", yesno(p, "isolated"));
-	printf("%-10s %s\n", "Persist:", yesno(p, "persist"));
+	printf("%-10s %s\n", "Filter:", ctl_yesno(p, "filter"));
+	printf("%-10s %s\n", "Isolated:", ctl_yesno(p, "isolated"));
+	printf("%-10s %s\n", "Persist:", ctl_yesno(p, "persist"));
 	printf("%-10s uid %lld, pid %lld\n", "Owner:",
 	       (long long)json_integer_value(json_object_get(p, "owner_uid")),
 	       (long long)json_integer_value(json_object_get(p, "owner_pid")));
@@ -725,16 +736,17 @@ static int c_port_create(int argc, char **argv)
 		else if (!net && a[0] != '-')
 			net = a;
 		else
-			return die_usage("usage: netctl port-create NETWORK "
-					 "[--mac M] [--ip A] [--name VM] "
-					 "[--queues N] [--isolated] "
-					 "[--persist IFNAME] [--no-filter] "
-					 "[--portgroup PG] [--vlan ID] "
-					 "[--vlan-proto 802.1Q|802.1ad] "
-					 "[--rate MBITS] [--keep]");
+			return ctl_die_usage(
+				"usage: netctl port-create NETWORK "
+				"[--mac M] [--ip A] [--name VM] "
+				"[--queues N] [--isolated] "
+				"[--persist IFNAME] [--no-filter] "
+				"[--portgroup PG] [--vlan ID] "
+				"[--vlan-proto 802.1Q|802.1ad] "
+				"[--rate MBITS] [--keep]");
 	}
 	if (!net)
-		return die_usage("port-create needs a NETWORK");
+		return ctl_die_usage("port-create needs a NETWORK");
 	if (!persist && !keep)
 		fprintf(stderr,
 			"netctl: note: a port lives as long as its TAP fd; "
@@ -750,10 +762,10 @@ static int c_port_create(int argc, char **argv)
 		json_object_set_new(args, "vlan", json_integer(vlan));
 	if (rate >= 0)
 		json_object_set_new(args, "rate", json_integer(rate));
-	if (call("port-create", args, &r))
+	if (ctl_call(NF_CMD_PORT_CREATE, args, &r))
 		return 1;
-	if (opt_json)
-		print_json(r);
+	if (ctl_opt_json)
+		ctl_print_json(r);
 	else
 		print_port(r);
 	json_decref(r);
@@ -766,14 +778,15 @@ static int c_sriov_numvfs(int argc, char **argv)
 	char *end;
 	long n = argc == 3 ? strtol(argv[2], &end, 10) : -1;
 	if (argc != 3 || *end || n < 0 || n > 4096)
-		return die_usage("usage: netctl sriov-set-numvfs PF N");
-	if (call("sriov-set-numvfs",
-		 json_pack("{s:s, s:i}", "pf", argv[1], "numvfs", (int)n), &r))
+		return ctl_die_usage("usage: netctl sriov-set-numvfs PF N");
+	if (ctl_call(NF_CMD_SRIOV_SET_NUMVFS,
+		     json_pack("{s:s, s:i}", "pf", argv[1], "numvfs", (int)n),
+		     &r))
 		return 1;
-	if (opt_json)
-		print_json(r);
+	if (ctl_opt_json)
+		ctl_print_json(r);
 	else
-		printf("%s: %lld VFs (was %lld)\n", jstr(r, "pf"),
+		printf("%s: %lld VFs (was %lld)\n", ctl_jstr(r, "pf"),
 		       (long long)json_integer_value(
 			       json_object_get(r, "numvfs")),
 		       (long long)json_integer_value(
@@ -787,21 +800,21 @@ static int c_sriov_list(int argc, char **argv)
 	json_t *r, *pf, *vf;
 	size_t i, k;
 	if (argc > 2)
-		return die_usage("usage: netctl sriov-list [PF]");
-	if (call("sriov-list",
-		 json_pack("{s:s?}", "pf", argc == 2 ? argv[1] : NULL), &r))
+		return ctl_die_usage("usage: netctl sriov-list [PF]");
+	if (ctl_call(NF_CMD_SRIOV_LIST,
+		     json_pack("{s:s?}", "pf", argc == 2 ? argv[1] : NULL), &r))
 		return 1;
-	if (opt_json) {
-		print_json(r);
+	if (ctl_opt_json) {
+		ctl_print_json(r);
 		json_decref(r);
 		return 0;
 	}
 	if (!json_array_size(r))
 		printf("no SR-IOV physical functions\n");
 	json_array_foreach (r, i, pf) {
-		printf("%s  %s  driver %s  VFs %lld of %lld\n", jstr(pf, "pf"),
-		       jstr(pf, "pci"),
-		       *jstr(pf, "driver") ? jstr(pf, "driver") : "-",
+		printf("%s  %s  driver %s  VFs %lld of %lld\n",
+		       ctl_jstr(pf, "pf"), ctl_jstr(pf, "pci"),
+		       *ctl_jstr(pf, "driver") ? ctl_jstr(pf, "driver") : "-",
 		       (long long)json_integer_value(
 			       json_object_get(pf, "numvfs")),
 		       (long long)json_integer_value(
@@ -825,33 +838,37 @@ static int c_sriov_list(int argc, char **argv)
 					 json_object_get(vf, "index")));
 			snprintf(grp, sizeof(grp), "%lld", (long long)g);
 			json_array_append_new(
-				rows,
-				json_pack(
-					"{s:s, s:s, s:s, s:s, s:s}", "vf", idx,
-					"pci", jstr(vf, "pci"), "netdev",
-					*jstr(vf, "netdev") ? jstr(vf, "netdev")
-							    : "-",
-					"driver",
-					*jstr(vf, "driver") ? jstr(vf, "driver")
-							    : "-",
-					"group", g < 0 ? "-" : grp));
+				rows, json_pack("{s:s, s:s, s:s, s:s, s:s}",
+						"vf", idx, "pci",
+						ctl_jstr(vf, "pci"), "netdev",
+						*ctl_jstr(vf, "netdev")
+							? ctl_jstr(vf, "netdev")
+							: "-",
+						"driver",
+						*ctl_jstr(vf, "driver")
+							? ctl_jstr(vf, "driver")
+							: "-",
+						"group", g < 0 ? "-" : grp));
 			json_t *row =
 				json_array_get(rows, json_array_size(rows) - 1);
 			bool has = json_object_get(vf, "mac") != NULL;
 			json_object_update(
 				row,
 				json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}",
-					  "mac", has ? jstr(vf, "mac") : "-",
+					  "mac",
+					  has ? ctl_jstr(vf, "mac") : "-",
 					  "vlan", vlan, "spoofchk",
-					  has ? yesno(vf, "spoofchk") : "-",
+					  has ? ctl_yesno(vf, "spoofchk") : "-",
 					  "trust",
-					  has ? yesno(vf, "trust") : "-",
-					  "link", has ? jstr(vf, "link") : "-",
+					  has ? ctl_yesno(vf, "trust") : "-",
+					  "link",
+					  has ? ctl_jstr(vf, "link") : "-",
 					  "port",
-					  *jstr(vf, "port_name")
-						  ? jstr(vf, "port_name")
-					  : *jstr(vf, "port") ? jstr(vf, "port")
-							      : "-"));
+					  *ctl_jstr(vf, "port_name")
+						  ? ctl_jstr(vf, "port_name")
+					  : *ctl_jstr(vf, "port")
+						  ? ctl_jstr(vf, "port")
+						  : "-"));
 		}
 		static const char *cols[] = {
 			"vf",	"pci",	    "netdev", "driver", "group", "mac",
@@ -860,7 +877,7 @@ static int c_sriov_list(int argc, char **argv)
 					      "Driver", "IOMMU group", "MAC",
 					      "VLAN",	"Spoofchk",    "Trust",
 					      "Link",	"Port"};
-		print_table(rows, cols, heads, NF_ARRAY_SIZE(cols));
+		ctl_print_table(rows, cols, heads, NF_ARRAY_SIZE(cols));
 		json_decref(rows);
 	}
 	json_decref(r);
@@ -872,20 +889,20 @@ static int c_port_list(int argc, char **argv)
 	json_t *r, *p, *rows;
 	size_t i;
 	if (argc > 2)
-		return die_usage("usage: netctl port-list [NETWORK]");
-	if (call("port-list",
-		 json_pack("{s:s?}", "network", argc == 2 ? argv[1] : NULL),
-		 &r))
+		return ctl_die_usage("usage: netctl port-list [NETWORK]");
+	if (ctl_call(NF_CMD_PORT_LIST,
+		     json_pack("{s:s?}", "network", argc == 2 ? argv[1] : NULL),
+		     &r))
 		return 1;
-	if (opt_json) {
-		print_json(r);
+	if (ctl_opt_json) {
+		ctl_print_json(r);
 		json_decref(r);
 		return 0;
 	}
 	rows = json_array();
 	json_array_foreach (r, i, p) {
 		json_t *row = json_deep_copy(p);
-		if (!*jstr(p, "ip"))
+		if (!*ctl_jstr(p, "ip"))
 			json_object_set_new(row, "ip", json_string("-"));
 		json_array_append_new(rows, row);
 	}
@@ -893,38 +910,39 @@ static int c_port_list(int argc, char **argv)
 				     "mac", "ip",      "uuid"};
 	static const char *heads[] = {"TAP", "Network", "Name",
 				      "MAC", "IP",	"UUID"};
-	print_table(rows, cols, heads, 6);
+	ctl_print_table(rows, cols, heads, 6);
 	json_decref(rows);
 	json_decref(r);
 	return 0;
 }
 
-static int port_simple(int argc, char **argv, const char *cmd, bool info)
+static int port_simple(int argc, char **argv, enum nf_cmd cmd, bool info)
 {
 	json_t *r;
 	if (argc != 2)
-		return die_usage("usage: netctl %s PORT (uuid, TAP or name)",
-				 cmd);
-	if (call(cmd, json_pack("{s:s}", "port", argv[1]), &r))
+		return ctl_die_usage(
+			"usage: netctl %s PORT (uuid, TAP or name)",
+			nf_cmd_name(cmd));
+	if (ctl_call(cmd, json_pack("{s:s}", "port", argv[1]), &r))
 		return 1;
-	if (opt_json)
-		print_json(r);
+	if (ctl_opt_json)
+		ctl_print_json(r);
 	else if (info)
 		print_port(r);
 	else
-		printf("Port %s deleted\n", jstr(r, "tap"));
+		printf("Port %s deleted\n", ctl_jstr(r, "tap"));
 	json_decref(r);
 	return 0;
 }
 
 static int c_port_info(int argc, char **argv)
 {
-	return port_simple(argc, argv, "port-info", true);
+	return port_simple(argc, argv, NF_CMD_PORT_INFO, true);
 }
 
 static int c_port_delete(int argc, char **argv)
 {
-	return port_simple(argc, argv, "port-delete", false);
+	return port_simple(argc, argv, NF_CMD_PORT_DELETE, false);
 }
 
 /* net-update NETWORK COMMAND SECTION XML|FILE [--live] [--config]
@@ -950,31 +968,33 @@ static int c_update(int argc, char **argv)
 			npos = 5;
 	}
 	if (npos != 4)
-		return die_usage(
+		return ctl_die_usage(
 			"usage: netctl net-update NETWORK "
 			"add|add-first|add-last|delete|modify SECTION XML|FILE "
 			"[--live] [--config] [--current] [--parent-index N]");
 	/* like virsh: XML text, or a file holding it */
-	char *xml = pos[3][strspn(pos[3], " \t\n")] == '<' ? nf_xstrdup(pos[3])
-							   : read_input(pos[3]);
+	char *xml = pos[3][strspn(pos[3], " \t\n")] == '<'
+			    ? nf_xstrdup(pos[3])
+			    : ctl_read_input(pos[3]);
 	if (!xml)
 		return 1;
-	int rc = call("net-update",
-		      json_pack("{s:s, s:s, s:s, s:s, s:i, s:b, s:b}",
-				"network", pos[0], "command", pos[1], "section",
-				pos[2], "xml", xml, "parent_index", parent,
-				"live", live, "config", config),
-		      &r);
+	int rc = ctl_call(NF_CMD_NET_UPDATE,
+			  json_pack("{s:s, s:s, s:s, s:s, s:i, s:b, s:b}",
+				    "network", pos[0], "command", pos[1],
+				    "section", pos[2], "xml", xml,
+				    "parent_index", parent, "live", live,
+				    "config", config),
+			  &r);
 	free(xml);
 	if (rc)
 		return rc;
-	if (opt_json)
-		print_json(r);
+	if (ctl_opt_json)
+		ctl_print_json(r);
 	else if (!json_is_true(json_object_get(r, "changed")))
 		printf("Network %s: already so, nothing changed\n",
-		       jstr(r, "network"));
+		       ctl_jstr(r, "network"));
 	else
-		printf("Updated network %s %s\n", jstr(r, "network"),
+		printf("Updated network %s %s\n", ctl_jstr(r, "network"),
 		       json_is_true(json_object_get(r, "live")) &&
 				       json_is_true(
 					       json_object_get(r, "config"))
@@ -1014,7 +1034,7 @@ static const struct cmd cmds[] = {
 	 "a guest port: TAP with MAC/IP pinned and enforced; on hostdev and "
 	 "passthrough networks an SR-IOV VF or a passthrough macvtap"},
 	{"port-list", c_port_list, "port-list [NETWORK]", "list ports"},
-	{"lab", c_lab,
+	{"lab", ctl_lab,
 	 "lab up FILE | down NAME|FILE | status [NAME] | list | console NAME "
 	 "GUEST | graph NAME --format F | export NAME --format F",
 	 "labs: several networks and many guests as one (see netctl(1))"},
@@ -1067,10 +1087,10 @@ int main(int argc, char **argv)
 		sock_path = "/run/netd/netd.sock";
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--json")) {
-			opt_json = true;
+			ctl_opt_json = true;
 		} else if (!strcmp(argv[i], "--socket")) {
 			if (++i == argc)
-				return die_usage("--socket needs a path");
+				return ctl_die_usage("--socket needs a path");
 			sock_path = argv[i];
 		} else if (!strncmp(argv[i], "--socket=", 9)) {
 			sock_path = argv[i] + 9;
@@ -1091,7 +1111,8 @@ int main(int argc, char **argv)
 			free(rest);
 			return r;
 		}
-	die_usage("unknown command '%s'; 'netctl help' lists them", rest[0]);
+	ctl_die_usage("unknown command '%s'; 'netctl help' lists them",
+		      rest[0]);
 	free(rest);
 	return 2;
 }

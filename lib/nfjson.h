@@ -1,0 +1,21 @@
+/* netd's small JSON records (a network's status, a port, a lab, a VF's
+ * saved state) and the accessors requests use. */
+#ifndef NFJSON_H
+#define NFJSON_H
+
+#include <jansson.h>
+#include <stdbool.h>
+
+#include "nf.h"
+
+/* A record, or NULL (missing, unreadable, not JSON); never follows a
+ * symlink. */
+json_t *nf_json_read(const char *path);
+/* Writes j (taken: freed) as dir/name atomically, making dir first;
+ * durable: fsynced (records that must survive a crash of the machine). */
+int nf_json_write(const char *dir, const char *name, json_t *j, bool durable,
+		  struct nf_err *e);
+/* A string member, or NULL when absent or not a string. */
+const char *nf_json_str(json_t *obj, const char *key);
+
+#endif

@@ -1,0 +1,30 @@
+/* What netctl's command files share (netctl.c, labctl.c). */
+#ifndef NETCTL_H
+#define NETCTL_H
+
+#include <jansson.h>
+#include <stdbool.h>
+
+#include "../lib/cmds.h"
+#include "../lib/proto.h"
+
+extern bool ctl_opt_json; /* --json: print results as JSON */
+
+/* One request to netd; 0 with *result set, or 1 after printing why. */
+int ctl_call(enum nf_cmd cmd, json_t *args, json_t **result);
+/* The same, passing fds along (files the user opened for netd). */
+int ctl_call_fds(enum nf_cmd cmd, json_t *args, const int *fds, size_t nfds,
+		 json_t **result);
+int ctl_print_json(json_t *j);
+const char *ctl_jstr(json_t *o, const char *k); /* "" when absent */
+const char *ctl_yesno(json_t *o, const char *k);
+int ctl_die_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+char *
+ctl_read_input(const char *path); /* a whole file; NULL after saying why */
+/* rows: objects; cols: their keys; heads: column titles. */
+void ctl_print_table(json_t *rows, const char **cols, const char **heads,
+		     size_t ncols);
+
+int ctl_lab(int argc, char **argv); /* labctl.c */
+
+#endif

@@ -1,0 +1,40 @@
+/* Ports (port.c): a guest's TAP (or VF) on a network, pinned and guarded. */
+#ifndef PORT_H
+#define PORT_H
+
+#include "network.h"
+
+int ports_init(struct registry *r, struct nf_err *e); /* link monitor */
+void ports_recover(struct registry *r);
+/* Live reservations of the network's pinned ports that its definition
+ * does not hold; *out is malloc'd (free it). Returns the count. */
+size_t network_pins(const struct registry *r, const struct network *n,
+		    struct dhcp_pin **out);
+/* Rewrites the network's hostsfile and has dnsmasq re-read it. */
+int network_reload_hosts(struct registry *r, struct network *n,
+			 struct nf_err *e);
+/* Re-installs every guard of the network's ports (after its tables were
+ * replaced) and releases all its ports (when it stops). */
+void ports_reguard(struct registry *r, struct network *n);
+void ports_release_network(struct registry *r, const char *network);
+/* The port guarding the network's MAC or IP, if any. */
+struct port *port_find_pinned(struct registry *r, const char *network,
+			      const char *mac, const struct nf_addr *ip);
+/* Requests (port-create records the caller as the port's owner and
+ * hands the TAP's fds back in q->out_fds). */
+int port_create(struct registry *r, struct request *q, json_t *args,
+		json_t **res, struct nf_err *e);
+int port_delete(struct registry *r, struct request *q, json_t *args,
+		json_t **res, struct nf_err *e);
+int port_list(struct registry *r, struct request *q, json_t *args, json_t **res,
+	      struct nf_err *e);
+int port_info(struct registry *r, struct request *q, json_t *args, json_t **res,
+	      struct nf_err *e);
+/* Re-derives a port's pin after the network's reservations changed, and
+ * swaps its guard in the same step. */
+int port_repin(struct registry *r, struct network *n, struct port *p,
+	       struct nf_err *e);
+/* The process holding the TAP's fds (netd made the port for it). */
+void port_set_owner(struct registry *r, const char *tap, pid_t pid);
+
+#endif
