@@ -14,7 +14,6 @@
 #include <unistd.h>
 
 #define MSR_IA32_MISC_ENABLE 0x1a0
-#define SERIAL_IRQ	     4
 
 static int setup_cpu(struct vm *vm, struct vm_cpu *c, int msz,
 		     struct kvm_cpuid2 *cpuid, struct nf_err *e)
@@ -54,6 +53,7 @@ static int setup_cpu(struct vm *vm, struct vm_cpu *c, int msz,
 }
 
 static int set_routes(struct vm *vm);
+static void pci_host_io(struct vm *vm, void *dev, struct vm_io *io);
 
 int vm_create(struct vm *vm, size_t mem_size, unsigned ncpus, int kvm,
 	      struct nf_err *e)
@@ -145,7 +145,11 @@ int vm_create(struct vm *vm, size_t mem_size, unsigned ncpus, int kvm,
 	if (set_routes(vm) < 0)
 		return nf_errf(e, errno, "KVM_SET_GSI_ROUTING: %s",
 			       strerror(errno));
-	return 0;
+	static const struct vm_pio pci_host = {"PCI host bridge", 0xcf8, 8,
+					       pci_host_io, NULL};
+	if ((rc = vm_add_pio(vm, &pci_host, e)) < 0)
+		return rc;
+	return vm_add_legacy(vm, e);
 }
 
 void vm_destroy(struct vm *vm)
@@ -163,6 +167,8 @@ void vm_destroy(struct vm *vm)
 		close(vm->exit_fd);
 	vm->fd = vm->kvm = vm->exit_fd = -1;
 	vm->mem = NULL;
+	free(vm->legacy);
+	vm->legacy = NULL;
 }
 
 void *vm_guest(struct vm *vm, uint64_t gpa, uint64_t len)
@@ -278,135 +284,33 @@ int vm_ioeventfd(struct vm *vm, int fd, uint64_t gpa, unsigned len, bool assign)
 	return ioctl(vm->fd, KVM_IOEVENTFD, &f) < 0 ? -errno : 0;
 }
 
-/* ----------------------------------------------------------- devices */
+/* ----------------------------------------------------- port I/O table */
 
-/* 8250 UART: output to the console, the THR-empty interrupt on IRQ 4 so
- * Linux's interrupt-driven tty output flows. No input. Under io_lock. */
-/* Each new "THR empty" is a fresh rising edge: an I/O APIC pin is edge
- * triggered for ISA IRQs, and a line left high would never interrupt
- * again. */
-static void serial_irq(struct vm *vm, bool fresh)
+int vm_add_pio(struct vm *vm, const struct vm_pio *d, struct nf_err *e)
 {
-	bool on = vm->serial_thre && (vm->serial_ier & 2);
-	if (on && fresh)
-		vm_irq_line(vm, SERIAL_IRQ, false);
-	vm_irq_line(vm, SERIAL_IRQ, on);
+	if (vm->npio >= VM_MAX_PIO)
+		return nf_errf(e, ENOSPC, "at most %d port I/O devices",
+			       VM_MAX_PIO);
+	for (unsigned i = 0; i < vm->npio; i++) {
+		const struct vm_pio *o = &vm->pio[i];
+		if (d->base < o->base + o->len && o->base < d->base + d->len)
+			return nf_errf(e, EEXIST,
+				       "%s at 0x%x overlaps %s at 0x%x",
+				       d->name, d->base, o->name, o->base);
+	}
+	vm->pio[vm->npio++] = *d;
+	return 0;
 }
 
-static void serial_io(struct vm *vm, uint16_t port, bool out, uint8_t *v)
+static const struct vm_pio *pio_find(struct vm *vm, uint16_t port,
+				     unsigned size)
 {
-	unsigned reg = port - 0x3f8;
-	bool dlab = vm->serial_lcr & 0x80;
-	if (out) {
-		if (reg == 0 && !dlab) {
-			if (vm->console)
-				console_put(vm->console, *v);
-			vm->serial_thre = true;
-		} else if (reg == 1 && !dlab) {
-			if ((*v & 2) && !(vm->serial_ier & 2))
-				vm->serial_thre = true;
-			vm->serial_ier = *v & 0x0f;
-		} else if (reg == 3) {
-			vm->serial_lcr = *v;
-		} else if (reg == 4) {
-			vm->serial_mcr = *v;
-		} else if (reg == 7) {
-			vm->serial_scr = *v;
-		}
-		serial_irq(vm, (reg == 0 && !dlab) || (reg == 1 && !dlab));
-		return;
+	for (unsigned i = 0; i < vm->npio; i++) {
+		const struct vm_pio *d = &vm->pio[i];
+		if (port >= d->base && port + size <= d->base + d->len)
+			return d;
 	}
-	switch (reg) {
-	case 1: *v = dlab ? 0 : vm->serial_ier; break;
-	case 2: /* IIR: THR empty is the only source; reading clears it */
-		if (vm->serial_thre && (vm->serial_ier & 2)) {
-			*v = 0xc2;
-			vm->serial_thre = false;
-			serial_irq(vm, false);
-		} else {
-			*v = 0xc1;
-		}
-		break;
-	case 3: *v = vm->serial_lcr; break;
-	case 4: *v = vm->serial_mcr; break;
-	case 5: *v = 0x60; break; /* LSR: transmitter empty */
-	case 6: { /* MSR: DCD, DSR, CTS; in loopback, MCR's outputs */
-		uint8_t m = vm->serial_mcr;
-		*v = m & 0x10 ? (uint8_t)((m & 1) << 5 | (m & 2) << 3 |
-					  (m & 4) << 4 | (m & 8) << 4)
-			      : 0xb0;
-		break;
-	}
-	case 7: *v = vm->serial_scr; break;
-	default: *v = 0;
-	}
-}
-
-/* i8042 keyboard controller, no devices behind it: controller commands
- * (CTR read/write, self tests) answer at once so Linux's probe does not
- * wait for timeouts; a write for the keyboard comes back as a timeout;
- * 0xfe on the command port is the reset line. Under io_lock. */
-static bool i8042_io(struct vm *vm, uint16_t port, bool out, uint8_t *v)
-{
-	if (!out) {
-		if (port == 0x64) {
-			*v = 0x04 | (vm->kbd_obf ? 0x01 : 0) |
-			     (vm->kbd_timeout ? 0x40 : 0);
-		} else {
-			*v = vm->kbd_out;
-			vm->kbd_obf = vm->kbd_timeout = false;
-		}
-		return false;
-	}
-	if (port == 0x60) {
-		if (vm->kbd_cmd == 0x60) {
-			vm->kbd_ctr = *v;
-		} else if (vm->kbd_cmd != 0xd3 && vm->kbd_cmd != 0xd2) {
-			vm->kbd_out = 0xfe; /* no keyboard or mouse answers */
-			vm->kbd_obf = vm->kbd_timeout = true;
-		}
-		vm->kbd_cmd = 0;
-		return false;
-	}
-	vm->kbd_cmd = *v;
-	switch (*v) {
-	case 0xfe: return true; /* pulse the reset line */
-	case 0x20: vm->kbd_out = vm->kbd_ctr; break;
-	case 0xaa: vm->kbd_out = 0x55; break; /* self test passed */
-	case 0xa9:			      /* aux port test */
-	case 0xab: vm->kbd_out = 0x00; break; /* keyboard port test */
-	default: return false;
-	}
-	vm->kbd_obf = true;
-	vm->kbd_timeout = false;
-	return false;
-}
-
-static uint8_t bcd(int v)
-{
-	return (uint8_t)((v / 10) << 4 | (v % 10));
-}
-
-/* CMOS/RTC: the host's UTC time in BCD, 24-hour, valid, never updating. */
-static uint8_t cmos_read(unsigned idx)
-{
-	time_t now = time(NULL);
-	struct tm tm;
-	gmtime_r(&now, &tm);
-	switch (idx) {
-	case 0x00: return bcd(tm.tm_sec);
-	case 0x02: return bcd(tm.tm_min);
-	case 0x04: return bcd(tm.tm_hour);
-	case 0x06: return bcd(tm.tm_wday + 1);
-	case 0x07: return bcd(tm.tm_mday);
-	case 0x08: return bcd(tm.tm_mon + 1);
-	case 0x09: return bcd(tm.tm_year % 100);
-	case 0x32: return bcd(tm.tm_year / 100 + 19);
-	case 0x0a: return 0x26;
-	case 0x0b: return 0x02;
-	case 0x0d: return 0x80;
-	default: return 0;
-	}
+	return NULL;
 }
 
 static struct vm_pci *pci_find(struct vm *vm, unsigned slot)
@@ -455,6 +359,32 @@ static void pci_write(struct vm *vm, unsigned off, uint32_t v, unsigned size)
 	d->cfg_write(d, reg, v, size);
 }
 
+/* The host bridge's ports: the address at 0xcf8 (a dword), the data at
+ * 0xcfc-0xcff. */
+static void pci_host_io(struct vm *vm, void *dev, struct vm_io *io)
+{
+	(void)dev;
+	if (io->off < 4) { /* the address: dword accesses at 0xcf8 only */
+		if (io->off || io->size != 4) {
+			if (!io->out)
+				memset(io->data, 0xff, io->size);
+		} else if (io->out)
+			memcpy(&vm->pci_addr, io->data, 4);
+		else
+			memcpy(io->data, &vm->pci_addr, 4);
+		return;
+	}
+	unsigned off = io->off - 4;
+	if (io->out) {
+		uint32_t v = 0;
+		memcpy(&v, io->data, io->size);
+		pci_write(vm, off, v, io->size);
+	} else {
+		uint32_t v = pci_read(vm) >> (off * 8);
+		memcpy(io->data, &v, io->size);
+	}
+}
+
 int vm_add_pci(struct vm *vm, struct vm_pci *d, struct nf_err *e)
 {
 	if (vm->npci >= VM_MAX_PCI)
@@ -479,72 +409,32 @@ static void end(struct vm *vm, enum vm_exit how, const char *msg)
 }
 
 /* Port I/O; true when the guest asked to stop. */
+/* A port access: the device registered there handles each of its
+ * repetitions (rep ins/outs), under io_lock; reads of a port no device
+ * has return all ones. */
 static bool io_exit(struct vm *vm, struct kvm_run *run)
 {
 	uint8_t *data = (uint8_t *)run + run->io.data_offset;
-	bool out = run->io.direction == KVM_EXIT_IO_OUT;
-	uint16_t port = run->io.port;
-	enum vm_exit stop = VM_RUNNING;
-	uint32_t idle_us = 0;
+	struct vm_io io = {.out = run->io.direction == KVM_EXIT_IO_OUT,
+			   .size = run->io.size,
+			   .stop = VM_RUNNING};
 	pthread_mutex_lock(&vm->io_lock);
+	const struct vm_pio *d = pio_find(vm, run->io.port, run->io.size);
 	for (uint32_t i = 0; i < run->io.count; i++, data += run->io.size) {
-		if (port == VM_IDLE_PORT && out && run->io.size == 4) {
-			memcpy(&idle_us, data, 4);
-		} else if (port >= 0x3f8 && port <= 0x3ff &&
-			   run->io.size == 1) {
-			serial_io(vm, port, out, data);
-		} else if (port == 0x64 || port == 0x60) {
-			if (i8042_io(vm, port, out, data))
-				stop = VM_RESET;
-		} else if (port == 0x70 && out) {
-			vm->cmos_idx = *data & 0x7f;
-		} else if (port == 0x71 && !out) {
-			*data = cmos_read(vm->cmos_idx);
-		} else if (port >= VM_PM_BASE && port < VM_PM_BASE + 6) {
-			/* PM1a: no events ever; control reads SCI_EN (ACPI
-			 * mode), SLP_EN in a write powers off */
-			uint16_t v = 0;
-			if (out && port == VM_PM_BASE + 4 &&
-			    run->io.size == 2) {
-				memcpy(&v, data, 2);
-				if (v & 0x2000)
-					stop = VM_POWEROFF;
-			} else if (out && port == VM_PM_BASE + 2) {
-				memcpy(&vm->pm1_en, data,
-				       run->io.size < 2 ? 1 : 2);
-			} else if (!out) {
-				v = port == VM_PM_BASE + 4   ? 1 /* SCI_EN */
-				    : port == VM_PM_BASE + 2 ? vm->pm1_en
-							     : 0;
-				memcpy(data, &v, run->io.size < 2 ? 1 : 2);
-				if (run->io.size == 4)
-					memset(data + 2, 0, 2);
-			}
-		} else if (port == 0xcf8 && run->io.size == 4) {
-			if (out)
-				memcpy(&vm->pci_addr, data, 4);
-			else
-				memcpy(data, &vm->pci_addr, 4);
-		} else if (port >= 0xcfc && port <= 0xcff) {
-			unsigned off = port - 0xcfc;
-			if (out) {
-				uint32_t v = 0;
-				memcpy(&v, data, run->io.size);
-				pci_write(vm, off, v, run->io.size);
-			} else {
-				uint32_t v = pci_read(vm) >> (off * 8);
-				memcpy(data, &v, run->io.size);
-			}
-		} else if (!out) {
-			memset(data, 0xff, run->io.size); /* nothing there */
+		io.data = data;
+		if (d) {
+			io.off = run->io.port - d->base;
+			d->io(vm, d->dev, &io);
+		} else if (!io.out) {
+			memset(data, 0xff, run->io.size);
 		}
 	}
 	pthread_mutex_unlock(&vm->io_lock);
-	if (idle_us) /* the vCPU rests, at most 10 ms at a time */
-		usleep(idle_us < 10000 ? idle_us : 10000);
-	if (stop != VM_RUNNING)
-		end(vm, stop, "");
-	return stop != VM_RUNNING;
+	if (io.idle_us) /* the vCPU rests, at most 10 ms at a time */
+		usleep(io.idle_us < 10000 ? io.idle_us : 10000);
+	if (io.stop != VM_RUNNING)
+		end(vm, io.stop, "");
+	return io.stop != VM_RUNNING;
 }
 
 static void mmio_exit(struct vm *vm, struct kvm_run *run)

@@ -20,6 +20,7 @@
 
 #define VM_MAX_CPUS 16
 #define VM_MAX_PCI  8
+#define VM_MAX_PIO  16
 #define VM_PCI_MMIO 0xe0000000u /* BARs are placed from here */
 #define VM_MAX_GSI  256
 #define VM_PM_BASE  0x600 /* ACPI PM1a event (4 bytes), control (2): SLP_EN */
@@ -52,6 +53,29 @@ struct vm_pci {
 		     unsigned len, bool write);
 };
 
+struct vm;
+
+/* One port access (an IN or OUT; a rep string instruction is several):
+ * the handler reads or fills data, and may end the guest or rest the
+ * vCPU after the access. */
+struct vm_io {
+	unsigned off;  /* from the device's base port */
+	unsigned size; /* 1, 2 or 4 bytes */
+	uint8_t *data;
+	bool out;
+	enum vm_exit stop; /* set to end the guest (VM_POWEROFF, VM_RESET) */
+	uint32_t idle_us;  /* set to rest the vCPU that long (at most 10 ms) */
+};
+
+/* A device on ports [base, base+len): accesses that fall wholly inside
+ * go to io(vm, dev, ...), under io_lock. */
+struct vm_pio {
+	const char *name;
+	uint16_t base, len;
+	void (*io)(struct vm *vm, void *dev, struct vm_io *io);
+	void *dev;
+};
+
 struct vm_cpu {
 	struct vm *vm;
 	unsigned id;
@@ -67,17 +91,15 @@ struct vm {
 	size_t mem_size;
 	unsigned ncpus;
 	struct vm_cpu cpu[VM_MAX_CPUS];
-	struct console *console;    /* serial output, or NULL */
-	pthread_mutex_t io_lock;    /* legacy devices, PCI config */
-	pthread_mutex_t route_lock; /* GSI routes; taken inside io_lock */
-	uint32_t pci_addr;
+	struct console *console;       /* serial output, or NULL */
+	pthread_mutex_t io_lock;       /* legacy devices, PCI config */
+	pthread_mutex_t route_lock;    /* GSI routes; taken inside io_lock */
+	struct vm_pio pio[VM_MAX_PIO]; /* the port I/O devices */
+	unsigned npio;
+	void *legacy;	   /* their state (devices.c) */
+	uint32_t pci_addr; /* the host bridge's CONFIG_ADDRESS */
 	struct vm_pci *pci[VM_MAX_PCI];
 	unsigned npci;
-	uint8_t serial_lcr, serial_ier, serial_scr, serial_mcr, cmos_idx;
-	bool serial_thre; /* THR-empty interrupt pending */
-	uint8_t kbd_ctr, kbd_out, kbd_cmd;
-	uint16_t pm1_en; /* ACPI PM1 enable register (no event ever fires) */
-	bool kbd_obf, kbd_timeout;
 	/* GSI routes: 0..23 the irqchip pins, then MSI routes */
 	struct {
 		bool used;
@@ -108,6 +130,11 @@ int vm_boot_image(struct vm *vm, const char *name, const char *img, size_t len,
 		  const char *initrd, size_t initrd_len,
 		  const char *initrd_name, const char *cmdline,
 		  struct nf_err *e);
+/* Registers a port I/O device (before vm_start); refuses overlaps. */
+int vm_add_pio(struct vm *vm, const struct vm_pio *d, struct nf_err *e);
+/* The legacy devices (devices.c): serial, i8042, CMOS, ACPI PM1, the idle
+ * port. vm_create adds them, and the PCI host bridge. */
+int vm_add_legacy(struct vm *vm, struct nf_err *e);
 /* Plugs a PCI device in (before vm_start); assigns its BAR. */
 int vm_add_pci(struct vm *vm, struct vm_pci *d, struct nf_err *e);
 
