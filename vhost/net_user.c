@@ -193,7 +193,7 @@ static void *thread(void *arg)
 	return NULL;
 }
 
-int vnet_user_start(struct vnet *n, unsigned pair, struct nf_err *e)
+static int start(struct vnet *n, unsigned pair, struct nf_err *e)
 {
 	struct vnet_user *u = n->user[pair];
 	if (!u) {
@@ -240,7 +240,7 @@ int vnet_user_start(struct vnet *n, unsigned pair, struct nf_err *e)
 	return 0;
 }
 
-void vnet_user_stop(struct vnet *n, unsigned pair)
+static void stop(struct vnet *n, unsigned pair)
 {
 	struct vnet_user *u = n->user[pair];
 	uint64_t one = 1;
@@ -254,3 +254,5 @@ void vnet_user_stop(struct vnet *n, unsigned pair)
 	free(u);
 	n->user[pair] = NULL;
 }
+
+const struct vnet_backend vnet_user_backend = {"userspace", start, stop};

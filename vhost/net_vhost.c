@@ -77,7 +77,7 @@ static int vring(int fd, unsigned idx, struct virtq *q, int kick, int call,
 	return 0;
 }
 
-int vnet_vhost_start(struct vnet *n, unsigned pair, struct nf_err *e)
+static int start(struct vnet *n, unsigned pair, struct nf_err *e)
 {
 	int fd = n->vhostfd[pair];
 	struct vpci_dev *d = &n->dev;
@@ -106,7 +106,7 @@ int vnet_vhost_start(struct vnet *n, unsigned pair, struct nf_err *e)
 	return 0;
 }
 
-void vnet_vhost_stop(struct vnet *n, unsigned pair)
+static void stop(struct vnet *n, unsigned pair)
 {
 	int fd = n->vhostfd[pair];
 	for (unsigned i = 0; i < 2; i++) {
@@ -119,3 +119,5 @@ void vnet_vhost_stop(struct vnet *n, unsigned pair)
 			q->last_avail = (uint16_t)s.num;
 	}
 }
+
+const struct vnet_backend vnet_vhost_backend = {"vhost-net", start, stop};

@@ -299,7 +299,7 @@ static int setup_net(struct vm *vm, struct net_spec *n, unsigned idx,
 	if (r == 0)
 		nf_info("%s: %s on %s (TAP %s), %u queue pair(s), %s backend",
 			dname, n->mac, n->network ? n->network : "-", n->ifname,
-			n->queues, vnet_backend(&n->dev));
+			n->queues, vnet_backend_name(&n->dev));
 	return r;
 }
 
@@ -323,7 +323,7 @@ static void write_status(const char *path, const char *name, struct vm *vm,
 			json_pack("{s:s, s:s, s:s, s:s, s:s, s:i, s:s?}",
 				  "network", n->network ? n->network : "",
 				  "tap", n->ifname, "mac", n->mac, "ip", n->ip,
-				  "backend", vnet_backend(&n->dev),
+				  "backend", vnet_backend_name(&n->dev),
 				  "queues", (int)n->queues, "broken",
 				  n->dev.dev.broken ? n->dev.dev.why : NULL));
 	}

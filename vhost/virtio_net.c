@@ -68,10 +68,7 @@ static void stop_pair(struct vnet *n, unsigned p)
 {
 	if (!n->running[p])
 		return;
-	if (n->vhost)
-		vnet_vhost_stop(n, p);
-	else
-		vnet_user_stop(n, p);
+	n->backend->stop(n, p);
 	n->running[p] = false;
 }
 
@@ -83,8 +80,7 @@ static int start_pair(struct vnet *n, unsigned p)
 	/* rings the driver did not enable stay off */
 	if (!n->dev.q[2 * p].enabled || !n->dev.q[2 * p + 1].enabled)
 		return 0;
-	int r = n->vhost ? vnet_vhost_start(n, p, &e)
-			 : vnet_user_start(n, p, &e);
+	int r = n->backend->start(n, p, &e);
 	if (r < 0) {
 		nf_err_log("%s: queue pair %u: %s", n->name, p, e.msg);
 		return r;
@@ -133,8 +129,8 @@ static int activate(struct vpci_dev *d)
 	if (r == 0)
 		nf_info("%s: driver ready: %s backend, %u of %u queue "
 			"pair(s), features %#llx",
-			n->name, vnet_backend(n), n->active_pairs, n->pairs,
-			(unsigned long long)d->acked);
+			n->name, vnet_backend_name(n), n->active_pairs,
+			n->pairs, (unsigned long long)d->acked);
 	return r;
 }
 
@@ -200,9 +196,9 @@ static void notify(struct vpci_dev *d, unsigned qi)
 
 static const struct vpci_ops ops = {dev_cfg, activate, reset, notify};
 
-const char *vnet_backend(const struct vnet *n)
+const char *vnet_backend_name(const struct vnet *n)
 {
-	return n->vhost ? "vhost-net" : "userspace";
+	return n->backend->name;
 }
 
 int vnet_create(struct vnet *n, struct vm *vm, const char *name,
@@ -231,13 +227,14 @@ int vnet_create(struct vnet *n, struct vm *vm, const char *name,
 				       "header (TUNSETVNETHDRSZ: %s)",
 				       name, tapfds[i], strerror(errno));
 	}
+	n->backend = &vnet_user_backend;
 	if (vhost == VNET_VHOST_OFF && vhostfds)
 		for (unsigned i = 0; i < pairs; i++)
 			close(vhostfds[i]);
 	if (vhost != VNET_VHOST_OFF) {
 		struct nf_err ve = {0};
 		if (vnet_vhost_open(n, vhostfds, &ve) == 0) {
-			n->vhost = true;
+			n->backend = &vnet_vhost_backend;
 		} else if (vhost == VNET_VHOST_ON) {
 			return nf_errf(e, ve.code, "%s: vhost=on: %s", name,
 				       ve.msg);

@@ -17,6 +17,16 @@
 enum vnet_vhost { VNET_VHOST_AUTO, VNET_VHOST_ON, VNET_VHOST_OFF };
 
 struct vnet_user; /* userspace backend state of one pair */
+struct vnet;
+
+/* A data path for the queue pairs: vhost-net in the kernel (net_vhost.c)
+ * or a userspace thread per pair (net_user.c). */
+struct vnet_backend {
+	const char *name;
+	int (*start)(struct vnet *n, unsigned pair, struct nf_err *e);
+	void (*stop)(struct vnet *n, unsigned pair);
+};
+extern const struct vnet_backend vnet_vhost_backend, vnet_user_backend;
 
 struct vnet {
 	struct vpci_dev dev;
@@ -25,7 +35,7 @@ struct vnet {
 	unsigned pairs;	       /* TAP queues = queue pairs offered */
 	unsigned active_pairs; /* as the driver set (MQ) */
 	int tapfd[VNET_MAX_PAIRS];
-	bool vhost; /* the backend in use */
+	const struct vnet_backend *backend; /* the one in use */
 	int vhostfd[VNET_MAX_PAIRS];
 	struct vnet_user *user[VNET_MAX_PAIRS];
 	bool running[VNET_MAX_PAIRS];
@@ -40,15 +50,10 @@ int vnet_create(struct vnet *n, struct vm *vm, const char *name,
 		const uint8_t mac[6], const int *tapfds, unsigned pairs,
 		enum vnet_vhost vhost, const int *vhostfds, struct nf_err *e);
 void vnet_destroy(struct vnet *n);
-const char *vnet_backend(const struct vnet *n);
+const char *vnet_backend_name(const struct vnet *n);
 
-/* The backends (net_user.c, net_vhost.c): start/stop one queue pair. */
-int vnet_user_start(struct vnet *n, unsigned pair, struct nf_err *e);
-void vnet_user_stop(struct vnet *n, unsigned pair);
 /* Opens /dev/vhost-net for every pair (or takes fds, NULL: opens) and
- * checks its features. */
+ * checks its features: whether vnet_vhost_backend can serve n. */
 int vnet_vhost_open(struct vnet *n, const int *fds, struct nf_err *e);
-int vnet_vhost_start(struct vnet *n, unsigned pair, struct nf_err *e);
-void vnet_vhost_stop(struct vnet *n, unsigned pair);
 
 #endif
