@@ -379,7 +379,81 @@ static enum vm_exit wait_guest(struct vm *vm, int sfd)
 	return VM_ERROR;
 }
 
-int main(int argc, char **argv)
+/* What the command line asks for. */
+struct netvm_opts {
+	const char *kernel, *initrd, *cmdline, *console, *name, *status;
+	size_t mem, console_max;
+	unsigned cpus, nnets;
+	int kvm, level;
+	bool seccomp;
+	struct net_spec nets[MAX_NETS];
+};
+
+static int opt_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int opt_fail(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	fputs("netvm: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	va_end(ap);
+	return -1;
+}
+
+/* One option; -1 after saying what is wrong with it. */
+static int parse_opt(struct netvm_opts *o, int c, char *arg)
+{
+	struct nf_err e = {0};
+	unsigned fd;
+	switch (c) {
+	case 'k': o->kernel = arg; return 0;
+	case 'i': o->initrd = arg; return 0;
+	case 'c': o->cmdline = arg; return 0;
+	case 'C': o->console = arg; return 0;
+	case 'n': o->name = arg; return 0;
+	case 's': o->status = arg; return 0;
+	case 'l':
+		o->level = nf_log_parse_level(arg);
+		return o->level < 0 ? opt_fail("unknown log level '%s'", arg)
+				    : 0;
+	case 'm':
+		return parse_size(arg, &o->mem) < 0
+			       ? opt_fail("--mem '%s' is not a size like 64M",
+					  arg)
+			       : 0;
+	case 'p':
+		return parse_uint(arg, VM_MAX_CPUS, &o->cpus) < 0 || !o->cpus
+			       ? opt_fail("--cpus takes 1 to %d", VM_MAX_CPUS)
+			       : 0;
+	case 'N':
+		if (o->nnets == MAX_NETS)
+			return opt_fail("at most %d --net", MAX_NETS);
+		if (parse_net(arg, &o->nets[o->nnets++], &e) < 0)
+			return opt_fail("%s", e.msg);
+		return 0;
+	case 'K':
+		if (parse_uint(arg, 65535, &fd) < 0)
+			return opt_fail("--kvm-fd takes an fd");
+		o->kvm = (int)fd;
+		return 0;
+	case 'X':
+		return parse_size(arg, &o->console_max) < 0
+			       ? opt_fail("--console-max '%s' is not a size "
+					  "like 4M",
+					  arg)
+			       : 0;
+	case 'Z':
+		if (strcmp(arg, "on") && strcmp(arg, "off"))
+			return opt_fail("--seccomp takes on or off");
+		o->seccomp = !strcmp(arg, "on");
+		return 0;
+	default: usage(stderr); return -1;
+	}
+}
+
+/* "netvm run OPTIONS": 0 to run, 1 to exit 0 (help), -1 to exit 1. */
+static int parse_args(int argc, char **argv, struct netvm_opts *o)
 {
 	static const struct option opts[] = {
 		{"kernel", required_argument, NULL, 'k'},
@@ -397,111 +471,36 @@ int main(int argc, char **argv)
 		{"seccomp", required_argument, NULL, 'Z'},
 		{"help", no_argument, NULL, 'h'},
 		{0}};
-	const char *kernel = NULL, *initrd = NULL, *cmdline = "",
-		   *console = "stdio", *name = NULL, *status = NULL;
-	size_t mem = 64u << 20, console_max = CONSOLE_CAP_DEFAULT;
-	unsigned cpus = 1, nnets = 0, kvm_fd;
-	int kvm = -1;
-	bool seccomp = true;
-	static struct net_spec nets[MAX_NETS];
-	struct nf_err e = {0};
-	static struct vm vm;
-	int c, level = NF_LOG_INFO;
-
+	int c;
 	if (argc < 2 || strcmp(argv[1], "run")) {
 		bool help = argc > 1 && !strcmp(argv[1], "--help");
 		usage(help ? stdout : stderr);
-		return help ? 0 : 1;
+		return help ? 1 : -1;
 	}
 	optind = 2;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'k': kernel = optarg; break;
-		case 'i': initrd = optarg; break;
-		case 'c': cmdline = optarg; break;
-		case 'C': console = optarg; break;
-		case 'n': name = optarg; break;
-		case 's': status = optarg; break;
-		case 'l':
-			if ((level = nf_log_parse_level(optarg)) < 0) {
-				fprintf(stderr,
-					"netvm: unknown log level '%s'\n",
-					optarg);
-				return 1;
-			}
-			break;
-		case 'm':
-			if (parse_size(optarg, &mem) < 0) {
-				fprintf(stderr,
-					"netvm: --mem '%s' is not a "
-					"size like 64M\n",
-					optarg);
-				return 1;
-			}
-			break;
-		case 'p':
-			if (parse_uint(optarg, VM_MAX_CPUS, &cpus) < 0 ||
-			    !cpus) {
-				fprintf(stderr, "netvm: --cpus takes 1 to %d\n",
-					VM_MAX_CPUS);
-				return 1;
-			}
-			break;
-		case 'N':
-			if (nnets == MAX_NETS) {
-				fprintf(stderr, "netvm: at most %d --net\n",
-					MAX_NETS);
-				return 1;
-			}
-			if (parse_net(optarg, &nets[nnets++], &e) < 0) {
-				fprintf(stderr, "netvm: %s\n", e.msg);
-				return 1;
-			}
-			break;
-		case 'K':
-			if (parse_uint(optarg, 65535, &kvm_fd) < 0) {
-				fprintf(stderr,
-					"netvm: --kvm-fd takes an fd\n");
-				return 1;
-			}
-			kvm = (int)kvm_fd;
-			break;
-		case 'X':
-			if (parse_size(optarg, &console_max) < 0) {
-				fprintf(stderr,
-					"netvm: --console-max '%s' is not "
-					"a size like 4M\n",
-					optarg);
-				return 1;
-			}
-			break;
-		case 'Z':
-			if (strcmp(optarg, "on") && strcmp(optarg, "off")) {
-				fprintf(stderr, "netvm: --seccomp takes on or "
-						"off\n");
-				return 1;
-			}
-			seccomp = !strcmp(optarg, "on");
-			break;
-		case 'h': usage(stdout); return 0;
-		default: usage(stderr); return 1;
+		if (c == 'h') {
+			usage(stdout);
+			return 1;
 		}
+		if (parse_opt(o, c, optarg) < 0)
+			return -1;
 	}
-	if (!kernel || optind != argc) {
-		fprintf(stderr,
-			optind != argc ? "netvm: unexpected argument '%s'\n"
-				       : "netvm: --kernel is required\n",
-			argv[optind < argc ? optind : 0]);
+	if (!o->kernel || optind != argc) {
+		if (optind != argc)
+			opt_fail("unexpected argument '%s'", argv[optind]);
+		else
+			opt_fail("--kernel is required");
 		usage(stderr);
-		return 1;
+		return -1;
 	}
-	nf_log_init("netvm", false, level);
-	static struct console cons;
-	if (console_open(&cons, console, console_max, &e) < 0) {
-		fprintf(stderr, "netvm: %s\n", e.msg);
-		return 1;
-	}
-	/* signals arrive on the signalfd; every thread inherits the mask */
+	return 0;
+}
+
+/* Signals arrive on the returned signalfd; every thread inherits the
+ * mask (SIGPIPE stays blocked: a closed console or socket is an error). */
+static int block_signals(void)
+{
 	sigset_t sigs;
 	sigemptyset(&sigs);
 	sigaddset(&sigs, SIGTERM);
@@ -510,61 +509,98 @@ int main(int argc, char **argv)
 	sigaddset(&sigs, SIGPIPE);
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	sigdelset(&sigs, SIGPIPE);
-	int sfd = signalfd(-1, &sigs, SFD_CLOEXEC);
+	return signalfd(-1, &sigs, SFD_CLOEXEC);
+}
+
+/* Creates the VM with its nets, loads the kernel, confines netvm and runs
+ * the guest to its end; how it ended, or VM_ERROR with *rc < 0. */
+static enum vm_exit run(struct netvm_opts *o, struct vm *vm,
+			struct console *cons, int sfd, int *rc,
+			struct nf_err *e)
+{
 	uint64_t t0 = nf_now_ns();
-	int rc = vm_create(&vm, mem, cpus, kvm, &e);
-	for (unsigned i = 0; rc == 0 && i < nnets; i++)
-		rc = setup_net(&vm, &nets[i], i, name, &e);
-	if (rc == 0)
-		rc = vm_load_kernel(&vm, kernel, initrd, cmdline, &e);
-	vm.console = &cons;
+	*rc = vm_create(vm, o->mem, o->cpus, o->kvm, e);
+	for (unsigned i = 0; *rc == 0 && i < o->nnets; i++)
+		*rc = setup_net(vm, &o->nets[i], i, o->name, e);
+	if (*rc == 0)
+		*rc = vm_load_kernel(vm, o->kernel, o->initrd, o->cmdline, e);
+	vm->console = cons;
 	/* from here on the guest runs: nothing more to open or create (the
 	 * time zone, which glibc loads on the first RTC read, is loaded now) */
 	tzset();
-	if (rc == 0 && seccomp)
-		rc = netvm_seccomp(status || level >= NF_LOG_DEBUG, &e);
-	if (rc == 0)
-		rc = vm_start(&vm, &e);
-	enum vm_exit how = VM_ERROR;
-	if (rc == 0) {
-		write_status(status, name, &vm, nets, nnets);
-		nf_debug("started in %.1f ms",
-			 (double)(nf_now_ns() - t0) / 1e6);
-		how = wait_guest(&vm, sfd);
-		if (level >= NF_LOG_DEBUG) /* mincore over all guest RAM */
-			log_memory(&vm);
-		vm_stop(&vm);
-		if (vm.first_exit_ns)
-			nf_debug("first guest exit %.2f ms after netvm "
-				 "started",
-				 (double)(vm.first_exit_ns - t0) / 1e6);
-		how = vm.exit;
-	} else {
-		fprintf(stderr, "netvm: %s\n", e.msg);
-	}
-	for (unsigned i = 0; i < nnets; i++) {
-		if (nets[i].created && nets[i].dev.dev.broken)
+	if (*rc == 0 && o->seccomp)
+		*rc = netvm_seccomp(o->status || o->level >= NF_LOG_DEBUG, e);
+	if (*rc == 0)
+		*rc = vm_start(vm, e);
+	if (*rc < 0)
+		return VM_ERROR;
+	write_status(o->status, o->name, vm, o->nets, o->nnets);
+	nf_debug("started in %.1f ms", (double)(nf_now_ns() - t0) / 1e6);
+	wait_guest(vm, sfd);
+	if (o->level >= NF_LOG_DEBUG) /* mincore over all guest RAM */
+		log_memory(vm);
+	vm_stop(vm);
+	if (vm->first_exit_ns)
+		nf_debug("first guest exit %.2f ms after netvm started",
+			 (double)(vm->first_exit_ns - t0) / 1e6);
+	for (unsigned i = 0; i < o->nnets; i++)
+		if (o->nets[i].created && o->nets[i].dev.dev.broken)
 			nf_warn("net%u was broken by the guest: %s", i,
-				nets[i].dev.dev.why);
-	}
-	if (rc == 0)
-		write_status(status, name, &vm, nets, nnets);
-	for (unsigned i = 0; i < nnets; i++) {
+				o->nets[i].dev.dev.why);
+	write_status(o->status, o->name, vm, o->nets, o->nnets);
+	return vm->exit;
+}
+
+static void close_nets(struct net_spec *nets, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++) {
 		if (nets[i].created)
 			vnet_destroy(&nets[i].dev);
 		for (unsigned q = 0; q < VNET_MAX_PAIRS; q++)
 			if (nets[i].fds[q] >= 0)
 				close(nets[i].fds[q]);
 	}
-	vm_destroy(&vm);
-	console_close(&cons);
-	if (rc < 0)
-		return 1;
+}
+
+/* netvm's exit status for how the guest ended (netvm(1)). */
+static int exit_status(enum vm_exit how, const char *msg)
+{
 	switch (how) {
 	case VM_POWEROFF: return 0;
 	case VM_RESET: return 2;
-	case VM_SHUTDOWN: fprintf(stderr, "netvm: %s\n", vm.exit_msg); return 3;
+	case VM_SHUTDOWN: fprintf(stderr, "netvm: %s\n", msg); return 3;
 	case VM_STOPPED: return 4;
-	default: fprintf(stderr, "netvm: %s\n", vm.exit_msg); return 1;
+	default: fprintf(stderr, "netvm: %s\n", msg); return 1;
 	}
+}
+
+int main(int argc, char **argv)
+{
+	static struct netvm_opts o = {.cmdline = "",
+				      .console = "stdio",
+				      .mem = 64u << 20,
+				      .console_max = CONSOLE_CAP_DEFAULT,
+				      .cpus = 1,
+				      .kvm = -1,
+				      .level = NF_LOG_INFO,
+				      .seccomp = true};
+	static struct vm vm;
+	static struct console cons;
+	struct nf_err e = {0};
+	int rc = parse_args(argc, argv, &o);
+	if (rc)
+		return rc > 0 ? 0 : 1;
+	nf_log_init("netvm", false, o.level);
+	if (console_open(&cons, o.console, o.console_max, &e) < 0) {
+		fprintf(stderr, "netvm: %s\n", e.msg);
+		return 1;
+	}
+	int sfd = block_signals();
+	enum vm_exit how = run(&o, &vm, &cons, sfd, &rc, &e);
+	if (rc < 0)
+		fprintf(stderr, "netvm: %s\n", e.msg);
+	close_nets(o.nets, o.nnets);
+	vm_destroy(&vm);
+	console_close(&cons);
+	return rc < 0 ? 1 : exit_status(how, vm.exit_msg);
 }

@@ -17,11 +17,24 @@ STALL=${NESTED_STALL:-400} # seconds without a line from the nested host: it han
 # Boots the nested host; ends it when it prints nothing for STALL seconds
 # (software-emulated KVM under TCG has hung now and then, the whole L1
 # frozen with both vCPUs busy). Returns QEMU's status, 124 on a stall.
+TCG=${NESTED_TCG:-tcg}
+MPORT=$((20000 + $$ % 20000)) # QEMU's monitor, on loopback, for a stall
+# What the nested host was doing when it stalled: each vCPU's registers,
+# and the kernel's backtraces and task states (sysrq l and t on the
+# console), kept beside the log before QEMU is killed.
+diagnose() {
+	exec 9<>/dev/tcp/127.0.0.1/$MPORT || return 0
+	{ echo "info registers -a"; sleep 1; echo "sendkey alt-sysrq-l"; sleep 3
+	  echo "sendkey alt-sysrq-w"; sleep 3; echo "info registers -a"; sleep 1; } >&9
+	timeout 2 cat <&9 >"$LOG.monitor"
+	exec 9>&-
+}
 boot() {
-	timeout 1500 qemu-system-x86_64 -accel tcg -cpu max -smp 2 -m 2048 \
+	timeout 1500 qemu-system-x86_64 -accel "$TCG" -cpu max -smp 2 -m 2048 \
 		-kernel "$BUILD/nested/vmlinuz" -initrd "$BUILD/nested/host.cpio.gz" \
-		-append "console=ttyS0 quiet nested.run=$RUN" -nographic -no-reboot \
-		-nic none </dev/null >"$LOG" 2>&1 &
+		-append "console=ttyS0 quiet sysrq_always_enabled nested.run=$RUN" \
+		-nographic -no-reboot -nic none \
+		-monitor tcp:127.0.0.1:$MPORT,server=on,wait=off </dev/null >"$LOG" 2>&1 &
 	local q=$! size=-1 quiet=0
 	while kill -0 $q 2>/dev/null; do
 		sleep 5
@@ -29,6 +42,7 @@ boot() {
 		now=$(stat -c %s "$LOG" 2>/dev/null || echo 0)
 		if [ "$now" = "$size" ]; then quiet=$((quiet + 5)); else quiet=0; size=$now; fi
 		if [ $quiet -ge $STALL ]; then
+			diagnose
 			pkill -KILL -P $q 2>/dev/null; kill -KILL $q 2>/dev/null
 			wait $q 2>/dev/null
 			return 124
