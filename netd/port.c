@@ -429,28 +429,25 @@ static int vf_port_create(struct registry *r, struct request *q,
 	return REQ_LATER;
 }
 
-int port_create(struct registry *r, struct request *q, json_t *args,
-		json_t **res, struct nf_err *e)
+/* The live network a port-create names, checked against what the client
+ * takes and asks for. */
+static struct network *port_network(struct registry *r, json_t *args,
+				    struct nf_err *e)
 {
 	const char *net = nf_json_str(args, "network"),
-		   *mac = nf_json_str(args, "mac"),
-		   *ip = nf_json_str(args, "ip"),
-		   *name = nf_json_str(args, "name"),
-		   *persist = nf_json_str(args, "persist");
+		   *ip = nf_json_str(args, "ip");
 	json_int_t queues = json_integer_value(json_object_get(args, "queues"));
-	uint8_t m[6];
-	int fds[TAP_MAX_QUEUES], rc;
-	char alias[128];
-
 	if (!net)
-		return nf_errf(e, EINVAL, "missing string argument 'network'");
+		return nf_errf(e, EINVAL, "missing string argument 'network'"),
+		       NULL;
 	struct network *n = live_network(r, net);
 	if (!n)
 		return nf_errf(e, registry_find(r, net) ? EINVAL : ENOENT,
 			       "network '%s' is %s", net,
 			       registry_find(r, net)
 				       ? "not active (net-start it)"
-				       : "not defined");
+				       : "not defined"),
+		       NULL;
 	const struct netdef *d = &n->live->def;
 	bool vfnet = d->mode == NETXML_FWD_HOSTDEV ||
 		     d->mode == NETXML_FWD_PASSTHROUGH;
@@ -463,78 +460,98 @@ int port_create(struct registry *r, struct request *q, json_t *args,
 	size_t ti;
 	json_array_foreach (types, ti, t)
 		takes = takes || !strcmp(json_string_value(t) ?: "", kind);
+	int rc = 0;
 	if (!takes)
-		return nf_errf(e, ENOTSUP,
-			       "network '%s' (mode %s) hands out %s ports, "
-			       "which this client does not take",
-			       net, netxml_fwd_name(d->mode), kind);
-	if (vfnet && ip)
-		return nf_errf(e, EINVAL,
-			       "network '%s' (mode %s) has no DHCP of netd's "
-			       "to pin %s in; reserve it on the DHCP server of "
-			       "that segment",
-			       net, netxml_fwd_name(d->mode), ip);
-	if (vfnet && d->mode == NETXML_FWD_HOSTDEV && queues > 1)
-		return nf_errf(e, EINVAL, "a hostdev port has no queues");
-	if (!vfnet && !netxml_fwd_has_bridge(d->mode) &&
-	    d->mode != NETXML_FWD_BRIDGE)
-		return nf_errf(e, ENOTSUP,
-			       "network '%s' (mode %s) has no bridge for TAP "
-			       "ports",
-			       net, netxml_fwd_name(d->mode));
-	if (queues < 0 || queues > TAP_MAX_QUEUES)
-		return nf_errf(e, EINVAL, "queues must be 1..%d",
-			       TAP_MAX_QUEUES);
-	struct port *p = nf_xcalloc(1, sizeof(*p));
-	nf_uuid_generate(p->uuid);
-	snprintf(p->network, sizeof(p->network), "%s", d->name);
-	snprintf(p->name, sizeof(p->name), "%s", name ? name : "");
+		rc = nf_errf(e, ENOTSUP,
+			     "network '%s' (mode %s) hands out %s ports, "
+			     "which this client does not take",
+			     net, netxml_fwd_name(d->mode), kind);
+	else if (vfnet && ip)
+		rc = nf_errf(e, EINVAL,
+			     "network '%s' (mode %s) has no DHCP of netd's "
+			     "to pin %s in; reserve it on the DHCP server of "
+			     "that segment",
+			     net, netxml_fwd_name(d->mode), ip);
+	else if (vfnet && d->mode == NETXML_FWD_HOSTDEV && queues > 1)
+		rc = nf_errf(e, EINVAL, "a hostdev port has no queues");
+	else if (!vfnet && !netxml_fwd_has_bridge(d->mode) &&
+		 d->mode != NETXML_FWD_BRIDGE)
+		rc = nf_errf(e, ENOTSUP,
+			     "network '%s' (mode %s) has no bridge for TAP "
+			     "ports",
+			     net, netxml_fwd_name(d->mode));
+	else if (queues < 0 || queues > TAP_MAX_QUEUES)
+		rc = nf_errf(e, EINVAL, "queues must be 1..%d", TAP_MAX_QUEUES);
+	else if (!vfnet && json_is_true(json_object_get(args, "keep")) &&
+		 !nf_json_str(args, "persist"))
+		rc = nf_errf(e, EINVAL,
+			     "--keep is for hostdev and passthrough ports; a "
+			     "TAP port that outlives its fds needs --persist "
+			     "IFNAME");
+	return rc < 0 ? NULL : n;
+}
+
+/* A new port of d as the request asks (MAC, pinned IP, options), owned
+ * by the caller; not yet made or recorded. */
+static struct port *port_new(struct registry *r, struct request *q,
+			     const struct netdef *d, json_t *args, bool vfnet,
+			     struct nf_err *e)
+{
+	const char *mac = nf_json_str(args, "mac"),
+		   *ip = nf_json_str(args, "ip"),
+		   *name = nf_json_str(args, "name");
+	json_int_t queues = json_integer_value(json_object_get(args, "queues"));
+	uint8_t m[6];
 	if (!mac && name) { /* a <host name=...> with a MAC names the guest */
 		const struct netxml_host *h = reservation(d, NULL, name);
 		mac = h ? h->mac : NULL;
 	}
-	if (mac) {
-		if (nf_mac_parse(mac, m) < 0 || (m[0] & 1)) {
-			free(p);
-			return nf_errf(e, EINVAL,
-				       "'%s' is not a unicast MAC address",
-				       mac);
-		}
-	} else {
+	if (mac && (nf_mac_parse(mac, m) < 0 || (m[0] & 1)))
+		return nf_errf(e, EINVAL, "'%s' is not a unicast MAC address",
+			       mac),
+		       NULL;
+	if (!mac) {
 		m[0] = 0x52, m[1] = 0x54, m[2] = 0x00;
 		nf_random_bytes(m + 3, 3);
 	}
+	struct port *p = nf_xcalloc(1, sizeof(*p));
+	nf_uuid_generate(p->uuid);
+	snprintf(p->network, sizeof(p->network), "%s", d->name);
+	snprintf(p->name, sizeof(p->name), "%s", name ? name : "");
 	nf_mac_format(m, p->mac);
-	if ((rc = decide_pin(r, d, p, ip, e)) < 0) {
+	if (decide_pin(r, d, p, ip, e) < 0) {
 		free(p);
-		return rc;
+		return NULL;
 	}
 	p->queues = queues ? (unsigned)queues : 1;
 	p->filter = !json_is_false(json_object_get(args, "filter"));
 	p->isolated = json_is_true(json_object_get(args, "isolated")) ||
 		      d->port_isolated == 1;
-	p->persist = persist != NULL ||
+	p->persist = nf_json_str(args, "persist") != NULL ||
 		     (vfnet && json_is_true(json_object_get(args, "keep")));
-	if (!vfnet && json_is_true(json_object_get(args, "keep")) && !persist) {
-		free(p);
-		return nf_errf(e, EINVAL,
-			       "--keep is for hostdev and passthrough ports; a "
-			       "TAP port that outlives its fds needs --persist "
-			       "IFNAME");
-	}
 	p->owner_uid = (int)q->uid;
 	p->owner_pid = (int)q->pid;
 	p->owner_pidfd = -1;
-	if (vfnet)
-		return vf_port_create(r, q, n, p, args, e);
+	return p;
+}
+
+/* Makes p's TAP (named persist, or a fresh random name: never one that
+ * was just freed), attaches and guards it; the fds go back with the
+ * reply unless it persists. Frees p on failure. */
+static int tap_port_create(struct registry *r, struct request *q,
+			   struct network *n, struct port *p,
+			   const char *persist, struct nf_err *e)
+{
+	const struct netdef *d = &n->live->def;
+	int fds[TAP_MAX_QUEUES], rc;
+	char want[16], alias[128];
+	uint8_t m[6];
 	p->kind = PORT_TAP;
-	/* a fresh random name: never one that was just freed */
-	char want[16];
-	if (persist) {
+	if (persist)
 		snprintf(want, sizeof(want), "%s", persist);
-	} else {
+	else
 		nf_random_name("nfp", want, sizeof(want));
-	}
+	nf_mac_parse(p->mac, m);
 	struct tap_spec ts = {want, p->queues, p->persist, m, d->mtu};
 	/* recorded before the TAP exists: a crash here is recoverable */
 	snprintf(p->tap, sizeof(p->tap), "%s", want);
@@ -564,22 +581,39 @@ int port_create(struct registry *r, struct request *q, json_t *args,
 		release(r, p, true);
 		return rc;
 	}
-	if (p->persist) {
-		for (unsigned i = 0; i < p->queues; i++)
+	/* the caller's fds are the TAP's life; ours go after the reply */
+	for (unsigned i = 0; i < p->queues; i++)
+		if (p->persist)
 			close(fds[i]);
-	} else {
-		/* the caller's fds are the TAP's life; ours go after the
-		 * reply */
-		for (unsigned i = 0; i < p->queues; i++)
+		else
 			q->out_fds[q->nout_fds++] = fds[i];
-	}
-	nf_info("port %s created on '%s' (mac %s%s%s)", p->tap, p->network,
-		p->mac, p->ip.family ? ", pinned" : "",
-		p->filter ? ", guarded" : "");
 	nf_debug("port %s: state+TAP %.2f, bridge attach %.2f, guard+rest "
 		 "%.2f ms",
 		 p->tap, (double)(t1 - t0) / 1e6, (double)(t2 - t1) / 1e6,
 		 (double)(nf_now_ns() - t2) / 1e6);
+	return 0;
+}
+
+int port_create(struct registry *r, struct request *q, json_t *args,
+		json_t **res, struct nf_err *e)
+{
+	struct network *n = port_network(r, args, e);
+	if (!n)
+		return -e->code;
+	const struct netdef *d = &n->live->def;
+	bool vfnet = d->mode == NETXML_FWD_HOSTDEV ||
+		     d->mode == NETXML_FWD_PASSTHROUGH;
+	struct port *p = port_new(r, q, d, args, vfnet, e);
+	if (!p)
+		return -e->code;
+	if (vfnet)
+		return vf_port_create(r, q, n, p, args, e);
+	int rc = tap_port_create(r, q, n, p, nf_json_str(args, "persist"), e);
+	if (rc < 0)
+		return rc;
+	nf_info("port %s created on '%s' (mac %s%s%s)", p->tap, p->network,
+		p->mac, p->ip.family ? ", pinned" : "",
+		p->filter ? ", guarded" : "");
 	*res = port_json(p);
 	return 0;
 }
