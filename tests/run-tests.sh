@@ -33,12 +33,38 @@ run() {
 # build when there is one: a use after free or undefined behaviour fails
 SAN=${NF_SAN_BUILD:+$(cd "$NF_SAN_BUILD" && pwd)}
 export NF_SAN_BUILD=$SAN
-for t in "${SAN:-$NF_BUILD}"/tests/test_*; do
-	[ -x "$t" ] && NF_BUILD=${SAN:-$NF_BUILD} \
-		run "$(basename "$t")${SAN:+ (asan+ubsan)}" "$t"
+# A test that is not run must not pass unseen: every tests/unit/test_X.c
+# has its program, and every script in tests/integration is a listed
+# test (and executable) or a listed helper.
+INTEGRATION="activation fuzz hostile lab layout nested netd_cli netvm ports sriov"
+HELPERS="lib netns"
+missing() {
+	printf 'not ok - %s\n' "$1" >>"$log"
+	printf '%-40s   0 passed, 1 failed\n    not ok - %s\n' "$2" "$1"
+	failed=$((failed + 1))
+}
+for src in tests/unit/test_*.c; do
+	name=$(basename "$src" .c) t=${SAN:-$NF_BUILD}/tests/$(basename "$src" .c)
+	if [ -x "$t" ]; then
+		NF_BUILD=${SAN:-$NF_BUILD} run "$name${SAN:+ (asan+ubsan)}" "$t"
+	else
+		missing "$src has no test program $t (is it in the Makefile's UNIT_NAMES?)" "$name"
+	fi
 done
-for t in tests/integration/*.sh; do
-	[ -x "$t" ] && run "$(basename "$t" .sh)" "$t"
+for f in tests/integration/*.sh; do
+	name=$(basename "$f" .sh)
+	case " $INTEGRATION $HELPERS " in
+	*" $name "*) ;;
+	*) missing "$f is neither a test run-tests.sh lists nor a helper" "$name" ;;
+	esac
+done
+for name in $INTEGRATION; do
+	t=tests/integration/$name.sh
+	if [ -x "$t" ]; then
+		run "$name" "$t"
+	else
+		missing "$t is missing or not executable" "$name"
+	fi
 done
 echo "full log: $log"
 if [ "$skipped" -gt 0 ]; then

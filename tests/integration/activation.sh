@@ -87,7 +87,7 @@ ok "route: IPv6 address, sysctls as libvirt sets them, ip6 rules, RA" v6_ok
 ok "route: the <route> is installed via the bridge" \
 	bash -c "ip -n ${NS}h route show 192.168.131.0/24 | grep -q 'via 192.168.130.5 dev nfbr1 .*metric 7'"
 ok "route: no masquerade rules" \
-	bash -c "! ip netns exec ${NS}h nft list table inet netd-routed | grep -q masquerade"
+	lacks ip netns exec ${NS}h nft list table inet netd-routed masquerade
 
 cat >"$T/snat.xml" <<'X'
 <network><name>snat</name><forward mode='nat' dev='up0'><nat>
@@ -133,7 +133,7 @@ cat >"$T/open.xml" <<'X'
 X
 ok "open: define + start" bash -c "$NETCTL net-define $T/open.xml && $NETCTL net-start opennet"
 ok "open: installs no firewall table" \
-	bash -c "! ip netns exec ${NS}h nft list tables | grep -q 'inet netd-opennet'"
+	lacks ip netns exec ${NS}h nft list tables 'inet netd-opennet'
 
 cat >"$T/hostbr.xml" <<'X'
 <network><name>hostbr</name><forward mode='bridge'/><bridge name='foreignbr'/></network>
@@ -147,9 +147,9 @@ ok "bridge mode: destroy leaves the host bridge alone" \
 ok "destroy routed, iso, opennet" \
 	bash -c "$NETCTL net-destroy routed && $NETCTL net-destroy iso && $NETCTL net-destroy opennet"
 ok "their bridges are gone" \
-	bash -c "! ip -n ${NS}h link show nfbr1 2>/dev/null && ! ip -n ${NS}h link show nfbr2 2>/dev/null && ! ip -n ${NS}h link show nfbr3 2>/dev/null"
+	bash -c "no_link ${NS}h nfbr1 && no_link ${NS}h nfbr2 && no_link ${NS}h nfbr3"
 ok "their tables are gone" \
-	bash -c "! ip netns exec ${NS}h nft list tables | grep -qE 'netd-(routed|iso|opennet)'"
+	lacks ip netns exec ${NS}h nft list tables 'netd-(routed|iso|opennet)'
 ok "their files are gone" \
 	bash -c "[ ! -e $T/run/networks/routed.json ] && [ ! -e $T/run/dnsmasq/iso.conf ]"
 
@@ -188,7 +188,7 @@ ok "netd restarts after its bridge vanished" start_netd
 ok "a network whose bridge vanished is marked inactive" \
 	bash -c "$NETCTL net-info routed | grep -q 'Active: *no'"
 ok "...its table and dnsmasq are removed" \
-	bash -c "! ip netns exec ${NS}h nft list tables | grep -q netd-routed && [ ! -e $T/run/dnsmasq/routed.pid ]"
+	bash -c "lacks ip netns exec ${NS}h nft list tables netd-routed && [ ! -e $T/run/dnsmasq/routed.pid ]"
 $NETCTL net-autostart default >/dev/null
 stop_netd -KILL
 ok "kill -9 netd, remove default's bridge" ip -n "${NS}h" link del nfbr0
@@ -218,7 +218,7 @@ fault_gone() {
 		sleep 0.05
 	done
 	! running "$FPID" &&
-	! ip -n "${NS}h" link show nfbr9 2>/dev/null &&
+	no_link "${NS}h" nfbr9 &&
 	$NETCTL net-info default | grep -q 'Active: *yes'
 }
 ok "its stale dnsmasq, bridge and table are removed; default keeps running" fault_gone
@@ -233,7 +233,7 @@ $NETCTL net-define "$T/collide.xml" >/dev/null
 fails "subnet colliding with a host route is refused" \
 	"collides with the host's route 10.99.0.0/24 dev up0" $NETCTL net-start collide
 ok "...and nothing is left" \
-	bash -c "! ip -n ${NS}h link show nfbr5 2>/dev/null && [ ! -e $T/run/networks/collide.json ]"
+	bash -c "no_link ${NS}h nfbr5 && [ ! -e $T/run/networks/collide.json ]"
 ns h ip link add nfbr6 type veth peer name nfbr6p
 cat >"$T/taken.xml" <<'X'
 <network><name>taken</name><bridge name='nfbr6' stp='off'/>
@@ -271,7 +271,7 @@ ns h nft delete table ip filter
 # --- teardown: destroy everything, nothing of netd's remains -------------
 for n in $($NETCTL net-list --name); do $NETCTL net-destroy "$n" >/dev/null; done
 ok "all destroyed: no netd bridge, table, dnsmasq or status left" \
-	bash -c "! ip -n ${NS}h -br link | grep -q '^nfbr' && ! ip netns exec ${NS}h nft list tables | grep -q netd- && [ -z \"\$(ls $T/run/networks)\" ] && [ -z \"\$(ls $T/run/dnsmasq)\" ]"
+	bash -c "lacks ip -n ${NS}h -br link '^nfbr' && lacks ip netns exec ${NS}h nft list tables netd- && lacks ls $T/run/networks . && lacks ls $T/run/dnsmasq ."
 ours_running() {
 	local p
 	for p in $(live_dnsmasq); do
@@ -299,6 +299,6 @@ fails "dnsmasq that cannot bind: its message, clearly" \
 	$NETCTL net-start nobind
 kill $NCPID 2>/dev/null
 ok "...and nothing is left half-made" \
-	bash -c "! ip -n ${NS}h link show nfbr7 2>/dev/null && ! ip netns exec ${NS}h nft list tables | grep -q netd-nobind && [ ! -e $T/run/networks/nobind.json ]"
+	bash -c "no_link ${NS}h nfbr7 && lacks ip netns exec ${NS}h nft list tables netd-nobind && [ ! -e $T/run/networks/nobind.json ]"
 
 finish

@@ -21,10 +21,10 @@ guest_pid() {
 }
 nothing_left() { # no lab guest, network, bridge, dnsmasq or table remains
 	[ "$(lab_procs)" = 0 ] &&
-		! $NETCTL net-list --all | grep -q lab &&
-		[ -z "$(ip -n "$NETD_NS" -o link show type bridge)" ] &&
-		[ -z "$(ip netns pids "$NETD_NS" | xargs -r ps -o comm= -p | grep dnsmasq)" ] &&
-		! ip netns exec "$NETD_NS" nft list tables | grep -q netd &&
+		lacks $NETCTL net-list --all lab &&
+		lacks ip -n "$NETD_NS" -o link show type bridge . &&
+		lacks bash -o pipefail -c "ip netns pids $NETD_NS | xargs -r ps -o comm= -p" dnsmasq &&
+		lacks ip netns exec "$NETD_NS" nft list tables netd &&
 		[ -z "$(ls "$LABS" 2>/dev/null)" ]
 }
 
@@ -70,7 +70,7 @@ fails "a lab whose subnet overlaps a host network is refused" \
 sed -i "s|mac='52:54:00:71:01:11'|mac='52:54:00:71:00:01'|" "$T/clash.xml"
 fails "...a problem of the file and collisions with the host, listed together" \
 	"MAC 52:54:00:71:00:01 is also guest 'router''s" bash -c "$NETCTL lab up $T/clash.xml 2>&1 | grep -q 'overlaps network' && $NETCTL lab up $T/clash.xml"
-no_lab() { [ "$(lab_procs)" = 0 ] && ! $NETCTL net-list --all | grep -q lab3 && [ -z "$(ls "$LABS" 2>/dev/null)" ]; }
+no_lab() { [ "$(lab_procs)" = 0 ] && lacks $NETCTL net-list --all lab3 && [ -z "$(ls "$LABS" 2>/dev/null)" ]; }
 ok "...and nothing of it was created" no_lab
 $NETCTL net-destroy default >/dev/null
 
@@ -128,7 +128,7 @@ PID_WEB1=$(guest_pid 3tier web1)
 ok "lab up on a running lab reconciles: 6 kept, 2 started, 1 stopped" \
 	bash -c "$NETCTL lab up $T/3tier-b.xml >$T/re.out && grep -q '6 kept running, 2 started, 1 stopped' $T/re.out"
 ok "...the kept guests were not restarted" test "$(guest_pid 3tier web1)" = "$PID_WEB1"
-db2_gone() { ! pgrep -f -- "--name lab-db2 " && ! $NETCTL net-dumpxml lab3-db | grep -q db2; }
+db2_gone() { ! pgrep -f -- "--name lab-db2 " && lacks $NETCTL net-dumpxml lab3-db "52:54:00:71:03:12|name='db2'"; }
 ok "...db2 is gone, its lease reservation too" db2_gone
 wait_console() { for _ in $(seq 200); do grep -q "$2" "$LABS/3tier/$1.console" 2>/dev/null && return 0; sleep 0.1; done; cat "$LABS/3tier/$1.console"; return 1; }
 ok "as designed: front reaches app through the host (NAT and routed networks)" \

@@ -20,6 +20,21 @@ ok() { # ok DESCRIPTION CMD... : passes when CMD succeeds
 		TAPFAIL=$((TAPFAIL + 1))
 	fi
 }
+# lacks CMD... PATTERN: CMD succeeds and no line of its output matches the
+# extended regex PATTERN: an absence check that a failing CMD cannot pass
+# (as "! CMD | grep -q PATTERN" does).
+lacks() {
+	local pat=${!#} out
+	set -- "${@:1:$#-1}"
+	out=$("$@") || { echo "lacks: '$*' failed (status $?)" >&2; return 1; }
+	if grep -E -- "$pat" <<<"$out" >&2; then
+		echo "lacks: '$*' shows /$pat/ (above)" >&2
+		return 1
+	fi
+}
+# no_link NS DEV: namespace NS can be listed and has no link DEV
+no_link() { lacks ip -n "$1" -o link show "^[0-9]+: $2[:@]"; }
+export -f lacks no_link
 fails() { # fails DESCRIPTION PATTERN CMD... : CMD fails and says PATTERN
 	local desc=$1 pat=$2; shift 2
 	TAPN=$((TAPN + 1))

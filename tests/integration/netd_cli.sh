@@ -7,7 +7,7 @@ ok "netd starts in temp dirs" start_netd
 ok "net-define examples/default.xml" $NETCTL net-define "$EXAMPLES/default.xml"
 ok "definition file written" test -s "$T/etc/default.xml"
 ok "not listed as active by default" \
-	bash -c "! $NETCTL net-list | grep -q default"
+	lacks $NETCTL net-list default
 ok "net-list --all lists it inactive" \
 	bash -c "$NETCTL net-list --all | grep -E '^ default +inactive +no +yes'"
 ok "net-list --inactive --name" \

@@ -113,12 +113,12 @@ leases() { $NETCTL net-dhcp-leases default >"$T/leases" &&
 	grep -q '52:54:00:00:00:14.*192.168.122.14' "$T/leases"; }
 ok "net-dhcp-leases shows guests a and c with their pinned IPs" leases
 ok "guest b's port went with netvm" \
-	bash -c "! $NETCTL port-list default | grep -q '52:54:00:00:00:13'"
+	lacks $NETCTL port-list default '52:54:00:00:00:13'
 
 stop_vm() { kill -TERM "$1"; wait "$1"; [ $? = 4 ]; }
 ok "SIGTERM ends netvm cleanly (status 4)" stop_vm "$PID_a"
 ok "...its port is released" \
-	bash -c "! $NETCTL port-list default | grep -q '52:54:00:00:00:12'"
+	lacks $NETCTL port-list default '52:54:00:00:00:12'
 ok "...and the status file says stopped" grep -q '"state": "stopped"' "$T/a.json"
 stop_vm "$PID_c"
 
@@ -161,5 +161,5 @@ ok "netvm logged each broken device with the reason" \
 ok "after resetting the device the guest gets its lease and pings" \
 	bash -c "grep -qx 'lease 192.168.122.11' $T/x && grep -qx 'ping 192.168.122.1 ok 1/1' $T/x"
 ok "no port is left behind" \
-	bash -c "! $NETCTL port-list default | grep -q '52:54:00'"
+	lacks $NETCTL port-list default '52:54:00'
 finish

@@ -55,7 +55,7 @@ fails "an IP reserved for another MAC is refused" "192.168.122.11 is reserved fo
 	$NETCTL port-create default --ip 192.168.122.11 --persist nft6
 fails "--ip against the MAC's own reservation is refused" "reserved for 192.168.122.15" \
 	$NETCTL port-create default --mac 52:54:00:00:00:15 --ip 192.168.122.77 --persist nft6
-ok "...and none of those left a TAP" bash -c "! ip -n ${NS}h link show nft6 2>/dev/null"
+ok "...and none of those left a TAP" no_link ${NS}h nft6
 ip -n "${NS}h" tuntap add dev theirs0 mode tap
 fails "--persist on a TAP netd did not make is refused" \
 	"interface theirs0 already exists; netd makes its own TAPs" \
@@ -68,7 +68,7 @@ ok "--name matching a <host name> takes its MAC and IP" \
 ok "--isolated sets the bridge port flag" \
 	bash -c "$NETCTL port-create default --isolated --persist nft7 >/dev/null && ip -n ${NS}h -d link show nft7 | grep -q 'isolated on'"
 ok "--no-filter installs no guard" \
-	bash -c "$NETCTL port-create default --no-filter --persist nft8 >/dev/null && ! ip netns exec ${NS}h nft list table bridge netd-default | grep -q '\"nft8\"'"
+	bash -c "$NETCTL port-create default --no-filter --persist nft8 >/dev/null && lacks ip netns exec ${NS}h nft list table bridge netd-default '\"nft8\"'"
 ok "--queues 2 makes a multi-queue TAP" \
 	bash -c "$NETCTL port-create default --queues 2 --persist nft9 | grep -q 'Queues: *2' && ip -n ${NS}h -d link show nft9 | grep -q multi_queue"
 $NETCTL port-delete nft9 >/dev/null
@@ -85,7 +85,7 @@ ok "...ports still listed and guarded" still
 moved() {
 	$NETCTL net-update default modify ip-dhcp-host "<host mac='52:54:00:00:00:14' name='vm4' ip='192.168.122.144'/>" --live --config >/dev/null &&
 	guarded nft4 52:54:00:00:00:14 192.168.122.144 &&
-	! ip netns exec "${NS}h" nft list table bridge netd-default | grep -q '"nft4" . 192.168.122.14,'
+	lacks ip netns exec "${NS}h" nft list table bridge netd-default '"nft4" . 192.168.122.14,'
 }
 ok "net-update modify moves a pinned port's guard in the same step" moved
 ok "...the port reports its new IP" bash -c "$NETCTL port-info nft4 | grep -q 'IP: *192.168.122.144'"
@@ -106,7 +106,7 @@ ok "dns-txt add restarts dnsmasq with the record" \
 ok "modify of an SRV record (libvirt refuses; we do it)" \
 	bash -c "$NETCTL net-update default add dns-srv \"<srv service='ldap' protocol='tcp' target='a.lab.test' port='389'/>\" >/dev/null && $NETCTL net-update default modify dns-srv \"<srv service='ldap' protocol='tcp' target='b.lab.test' port='389'/>\" >/dev/null && grep -q '^srv-host=_ldap._tcp,b.lab.test,389' $T/run/dnsmasq/default.conf"
 ok "port-delete removes TAP, guard and live pin" \
-	bash -c "$NETCTL port-delete web >/dev/null && ! ip -n ${NS}h link show nft5 2>/dev/null && ! ip netns exec ${NS}h nft list table bridge netd-default | grep -q '\"nft5\"' && [ -r $HOSTS ] && ! grep -q 192.168.122.60 $HOSTS"
+	bash -c "$NETCTL port-delete web >/dev/null && no_link ${NS}h nft5 && lacks ip netns exec ${NS}h nft list table bridge netd-default '\"nft5\"' && [ -r $HOSTS ] && ! grep -q 192.168.122.60 $HOSTS"
 ok "net-destroy releases every port" \
-	bash -c "$NETCTL net-destroy default >/dev/null && [ -z \"\$($NETCTL port-list)\" ] || [ \$($NETCTL port-list | grep -c '^ nft') = 0 ] && ! ip -n ${NS}h link show nft4 2>/dev/null"
+	bash -c "$NETCTL net-destroy default >/dev/null && lacks $NETCTL port-list 'nft[0-9]' && no_link ${NS}h nft4"
 finish

@@ -54,7 +54,7 @@ ok "...each VF with PCI address, netdev, driver, IOMMU group and the PF driver's
 ok "--json gives the same as data" \
 	bash -c "$NETCTL --json sriov-list | grep -q '\"iommu_group\": 42'"
 ok "interfaces that are not PFs are left out" \
-	bash -c "! $NETCTL sriov-list | grep -q eno1"
+	lacks $NETCTL sriov-list eno1
 fails "a NIC without SR-IOV is named as such" "'eno1' is not an SR-IOV physical function" \
 	$NETCTL sriov-list eno1
 fails "an unknown interface is refused" "no network interface 'nope0'" \
@@ -75,7 +75,7 @@ fails "net-start: a PF without SR-IOV is named" "'eno1' is not an SR-IOV physica
 net badvf "<address type='pci' domain='0' bus='3' slot='0x11' function='0'/>"
 fails "net-start: a listed VF that does not exist is named" "no PCI device 0000:03:11.0" \
 	$NETCTL net-start badvf
-ok "nothing of those networks is active" bash -c "! $NETCTL net-list | grep -Eq 'nopf|nosriov|badvf'"
+ok "nothing of those networks is active" lacks $NETCTL net-list 'nopf|nosriov|badvf'
 
 # --- hostdev: assignment ------------------------------------------------------
 net hd "<pf dev='ens1f0'/><driver name='vfio'/>" hostdev "<vlan><tag id='42'/></vlan>"
@@ -202,7 +202,7 @@ MVT=$(awk '/^macvtap:/ {print $2}' "$T/pv")
 ok "...the macvtap exists in passthru mode on pt1, and pt1 carries the guest's MAC" \
 	bash -c "ip -n $NETD_NS -d link show $MVT | grep -q 'macvtap mode passthru' && ip -n $NETD_NS link show $MVT | grep -q '@pt1' && ip -n $NETD_NS link show pt1 | grep -q 'link/ether 52:54:00:00:00:41'"
 ok "port-delete: the macvtap is gone, pt1 has its MAC back and is down again" \
-	bash -c "$NETCTL port-delete pv >/dev/null && ! ip -n $NETD_NS link show $MVT 2>/dev/null && ip -n $NETD_NS link show pt1 | grep -q 'link/ether $PT1_MAC' && ip -n $NETD_NS link show pt1 | grep -q 'state DOWN'"
+	bash -c "$NETCTL port-delete pv >/dev/null && no_link $NETD_NS $MVT && ip -n $NETD_NS link show pt1 | grep -q 'link/ether $PT1_MAC' && ip -n $NETD_NS link show pt1 | grep -q 'state DOWN'"
 
 ip -n "$NETD_NS" link set pt1 up
 net ptup "<interface dev='pt1'/>" passthrough
@@ -210,7 +210,7 @@ fails "net-start refuses a listed netdev the host has up" \
 	"pt1 is in use by the host \(its netdev is up\)" $NETCTL net-start ptup
 ip -n "$NETD_NS" link set pt1 down
 ok "net-destroy gives back what its ports held" \
-	bash -c "$NETCTL port-create ptif --mac 52:54:00:00:00:42 --keep >/dev/null && ip -n $NETD_NS link show pt1 | grep -q 52:54:00:00:00:42 && $NETCTL net-destroy ptif >/dev/null && ip -n $NETD_NS link show pt1 | grep -q 'link/ether $PT1_MAC' && ! ls $T/lib/vfs | grep -q pt1"
+	bash -c "$NETCTL port-create ptif --mac 52:54:00:00:00:42 --keep >/dev/null && ip -n $NETD_NS link show pt1 | grep -q 52:54:00:00:00:42 && $NETCTL net-destroy ptif >/dev/null && ip -n $NETD_NS link show pt1 | grep -q 'link/ether $PT1_MAC' && lacks ls $T/lib/vfs pt1"
 
 if [ -r /dev/kvm ] && [ -w /dev/kvm ]; then
 	vm() { # vm NAME ARGS: a probe guest under netvm in netd's namespace
@@ -243,7 +243,7 @@ if [ -r /dev/kvm ] && [ -w /dev/kvm ]; then
 	ok "after kill -9 of netd and the guest's end, a restarted netd" \
 		start_netd --sysfs-root "$S" --log-level debug
 	ok "...releases the port whose owner is gone: VF 2 restored, macvtap deleted" \
-		bash -c "grep -qx '$ORIG2' $S/vfnl/50 && ! ip -n $NETD_NS link show $MVT 2>/dev/null && ! $NETCTL port-list | grep -q g1"
+		bash -c "grep -qx '$ORIG2' $S/vfnl/50 && no_link $NETD_NS $MVT && lacks $NETCTL port-list g1"
 	(vm g2 --net pt,mac=52:54:00:00:00:32) &
 	G2=$!
 	ok "a guest that ends by itself gives its port back" \

@@ -21,6 +21,17 @@ ok() { # ok DESC CMD...
 	if "$@" >/tmp/last 2>&1; then say "ok $N - $d"; else
 		say "not ok $N - $d"; sed 's/^/nested: #   /' /tmp/last | tail -15 >/dev/console; fi
 }
+lacks() { # lacks CMD... PATTERN: CMD succeeds and shows no PATTERN (ERE)
+	local pat out i=0 n=$#
+	eval "pat=\${$n}"
+	for a; do
+		i=$((i + 1))
+		[ $i = 1 ] && set --
+		[ $i -lt $n ] && set -- "$@" "$a"
+	done
+	out=$("$@") || { echo "lacks: '$*' failed" >&2; return 1; }
+	! printf '%s\n' "$out" | grep -E -- "$pat" >&2
+}
 run=$(tr ' ' '\n' </proc/cmdline | sed -n 's/^nested\.run=//p')
 want() { [ -z "$run" ] || [ "$run" = all ] || echo ",$run," | grep -q ",$1,"; }
 V=/nested
@@ -151,7 +162,7 @@ if want 6; then
 		grep -qx 'lease 10.78.0.51' /tmp/pt.log
 	ok "6: ...pings across it" grep -qx 'ping 10.78.0.1 ok 3/3' /tmp/pt.log
 	ok "6: ...netvm ran vhost-net on the macvtap fd" grep -q '"backend": "vhost-net"' /tmp/pt.json
-	ok "6: ...and the macvtap went with netvm" sh -c "! ip -o link | grep -q 'nfm.*@ptv'"
+	ok "6: ...and the macvtap went with netvm" lacks ip -o link 'nfm.*@ptv'
 fi
 if want 7; then
 	# a lab of two stock Linux guests (kernel= and initrd= in the file)
@@ -187,8 +198,8 @@ X
 		sh -c "grep -q '^guest: lease 10.74.0.11' $L/lx1.console && grep -q '^guest: lease 10.74.0.12' $L/lx2.console"
 	ok "7: ...and the two Linux guests reach each other" \
 		sh -c "grep -q '^guest: ping 10.74.0.12 ok' $L/lx1.console && grep -q '^guest: ping 10.74.0.11 ok' $L/lx2.console"
-	ok "7: lab down leaves no guest and no network" \
-		sh -c "$V/netctl lab down lx && ! pgrep -f lab-lx && ! $V/netctl net-list --all | grep -q lxnet"
+	lx_gone() { $V/netctl lab down lx && ! pgrep -f lab-lx && lacks $V/netctl net-list --all lxnet; }
+	ok "7: lab down leaves no guest and no network" lx_gone
 fi
 say "1..$N"
 sed 's/^/nested: [netd] /' /tmp/netd.log | tail -5 >/dev/console

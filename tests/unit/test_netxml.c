@@ -14,6 +14,16 @@
 #include "../../netd/netxml.h"
 #include "xmlcmp.h"
 
+/* a and b are both in s, a first */
+static void assert_before(const char *s, const char *a, const char *b)
+{
+	const char *pa = strstr(s, a), *pb = strstr(s, b);
+	if (!pa || !pb)
+		fail_msg("%s is missing from:\n%s", pa ? b : a, s);
+	if (pa >= pb)
+		fail_msg("%s comes after %s in:\n%s", a, b, s);
+}
+
 static struct netxml *ok_parse(const char *xml)
 {
 	struct netxml *nx = NULL;
@@ -95,7 +105,7 @@ static void test_normalise(void **st)
 		fail_msg("%s\n%s", why, out);
 	assert_int_equal(nx->def.ips[0].prefix, 8); /* class A default */
 	/* canonical order: <forward> printed before <bridge> */
-	assert_true(strstr(out, "<forward") < strstr(out, "<bridge"));
+	assert_before(out, "<forward", "<bridge");
 	/* formatting is a fixed point */
 	struct netxml *again = ok_parse(out);
 	char *out2 = netxml_format(again);
@@ -261,9 +271,9 @@ static void test_defaults(void **st)
 	assert_int_equal(nx->def.mac[2], 0x00);
 	char *out = netxml_format(nx);
 	/* filled elements land in libvirt's order */
-	assert_true(strstr(out, "<uuid>") < strstr(out, "<forward"));
-	assert_true(strstr(out, "<bridge") < strstr(out, "<mac"));
-	assert_true(strstr(out, "<mac") < strstr(out, "<ip"));
+	assert_before(out, "<uuid>", "<forward");
+	assert_before(out, "<bridge", "<mac");
+	assert_before(out, "<mac", "<ip");
 	free(out);
 	netxml_free(nx);
 	/* modes without a bridge of ours get neither bridge nor mac */
