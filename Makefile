@@ -241,6 +241,7 @@ ALL_SRCS = $(sort $(LIB_SRCS) $(MODEL_SRCS) $(NETD_SRCS) $(NETCTL_SRCS) \
 	$(NETVM_SRCS) $(foreach t,$(UNIT_NAMES),tests/unit/test_$(t).c \
 	$(test_$(t)_SRCS)) tests/hostile/hostile.c tests/guestsim/test_ports.c \
 	tests/guestsim/frames.c $(BENCH_COMMON) $(wildcard tests/bench/*.c))
+COMPDB ?= compile_commands.json
 compdb:
 	@{ echo '['; sep=' '; \
 	for f in $(ALL_SRCS); do \
@@ -248,8 +249,8 @@ compdb:
 			sed 's/\\/\\\\/g; s/"/\\"/g'); \
 		printf '%s{"directory": "%s", "file": "%s", "command": "%s"}\n' \
 			"$$sep" "$(CURDIR)" "$$f" "$$cmd"; sep=','; \
-	done; echo ']'; } >compile_commands.json
-	@echo "compile_commands.json: $(words $(ALL_SRCS)) files"
+	done; echo ']'; } >$(COMPDB)
+	@echo "$(COMPDB): $(words $(ALL_SRCS)) files"
 
 tags:
 	@command -v ctags >/dev/null || { echo "make tags: needs ctags" \
