@@ -16,6 +16,7 @@
 #include "loop.h"
 #include "dhcpspec.h"
 #include "network.h"
+#include "pin.h"
 #include "port.h"
 #include "vfport.h"
 
@@ -121,44 +122,10 @@ int network_reload_hosts(struct registry *r, struct network *n,
 	return rc;
 }
 
-/* The definition's reservation for a MAC (or, with mac NULL, a name). */
-static const struct netxml_host *reservation(const struct netdef *d,
-					     const char *mac, const char *name)
-{
-	for (size_t i = 0; i < d->nips; i++)
-		for (size_t h = 0; h < d->ips[i].nhosts; h++) {
-			const struct netxml_host *x = &d->ips[i].hosts[h];
-			if (mac && x->mac && !strcmp(x->mac, mac))
-				return x;
-			if (!mac && name && x->name && x->mac &&
-			    !strcmp(x->name, name))
-				return x;
-		}
-	return NULL;
-}
-
-static const struct netxml_host *reserved_ip(const struct netdef *d,
-					     const struct nf_addr *ip)
-{
-	for (size_t i = 0; i < d->nips; i++)
-		for (size_t h = 0; h < d->ips[i].nhosts; h++)
-			if (!nf_addr_cmp(&d->ips[i].hosts[h].ip, ip))
-				return &d->ips[i].hosts[h];
-	return NULL;
-}
-
 struct port *port_find_pinned(struct registry *r, const char *network,
 			      const char *mac, const struct nf_addr *ip)
 {
-	for (size_t i = 0; i < r->nports; i++) {
-		struct port *p = r->ports[i];
-		if (strcmp(p->network, network))
-			continue;
-		if ((mac && !strcmp(p->mac, mac)) ||
-		    (ip && ip->family && !nf_addr_cmp(&p->ip, ip)))
-			return p;
-	}
-	return NULL;
+	return pin_holder(r->ports, r->nports, network, mac, ip);
 }
 
 static struct port *find_port(struct registry *r, const char *key)
@@ -291,71 +258,11 @@ void port_set_owner(struct registry *r, const char *tap, pid_t pid)
 
 /* Works out p's pin from the request and the network's reservations, and
  * refuses conflicts, naming them. */
-static int decide_pin(struct registry *r, const struct netdef *d,
-		      struct port *p, const char *want_ip, struct nf_err *e)
-{
-	const struct netxml_host *res = reservation(d, p->mac, NULL);
-	struct nf_addr ip = {0};
-	char s[INET6_ADDRSTRLEN];
-	struct port *o = port_find_pinned(r, d->name, p->mac, NULL);
-
-	if (o)
-		return nf_errf(e, EEXIST,
-			       "MAC %s is already in use on network '%s' by "
-			       "port %s%s%s",
-			       p->mac, d->name, o->tap,
-			       o->name[0] ? " of " : "", o->name);
-	if (want_ip && nf_addr_parse(want_ip, &ip) < 0)
-		return nf_errf(e, EINVAL, "'%s' is not an IP address", want_ip);
-	if (res) {
-		nf_addr_format(&res->ip, s, sizeof(s));
-		if (want_ip && nf_addr_cmp(&ip, &res->ip))
-			return nf_errf(e, EEXIST,
-				       "MAC %s is reserved for %s on network "
-				       "'%s' (its <host> on line %d); drop "
-				       "--ip or change the reservation",
-				       p->mac, s, d->name, res->line);
-		p->ip = res->ip;
-		return 0;
-	}
-	if (!want_ip)
-		return 0; /* not pinned: MAC-only guard */
-	const struct netxml_ip *subnet = NULL;
-	for (size_t i = 0; i < d->nips; i++)
-		if (nf_addr_in_subnet(&ip, &d->ips[i].address,
-				      d->ips[i].prefix))
-			subnet = &d->ips[i];
-	if (!subnet)
-		return nf_errf(e, EINVAL,
-			       "%s is outside every subnet of network '%s'",
-			       want_ip, d->name);
-	if (!nf_addr_cmp(&ip, &subnet->address))
-		return nf_errf(e, EINVAL, "%s is the network's own address",
-			       want_ip);
-	const struct netxml_host *other = reserved_ip(d, &ip);
-	if (other)
-		return nf_errf(e, EEXIST,
-			       "%s is reserved for %s on network '%s'", want_ip,
-			       other->mac    ? other->mac
-			       : other->name ? other->name
-					     : "another host",
-			       d->name);
-	o = port_find_pinned(r, d->name, NULL, &ip);
-	if (o)
-		return nf_errf(e, EEXIST,
-			       "%s is already pinned to port %s (%s) on "
-			       "network '%s'",
-			       want_ip, o->tap, o->mac, d->name);
-	p->ip = ip;
-	p->pin_added = true;
-	return 0;
-}
-
 int port_repin(struct registry *r, struct network *n, struct port *p,
 	       struct nf_err *e)
 {
 	const struct netxml_host *res =
-		reservation(&n->live->def, p->mac, NULL);
+		pin_reservation(&n->live->def, p->mac, NULL);
 	struct port before = *p;
 	struct nf_addr old = p->ip;
 	bool old_added = p->pin_added;
@@ -503,7 +410,7 @@ static struct port *port_new(struct registry *r, struct request *q,
 	json_int_t queues = json_integer_value(json_object_get(args, "queues"));
 	uint8_t m[6];
 	if (!mac && name) { /* a <host name=...> with a MAC names the guest */
-		const struct netxml_host *h = reservation(d, NULL, name);
+		const struct netxml_host *h = pin_reservation(d, NULL, name);
 		mac = h ? h->mac : NULL;
 	}
 	if (mac && (nf_mac_parse(mac, m) < 0 || (m[0] & 1)))
@@ -519,7 +426,7 @@ static struct port *port_new(struct registry *r, struct request *q,
 	snprintf(p->network, sizeof(p->network), "%s", d->name);
 	snprintf(p->name, sizeof(p->name), "%s", name ? name : "");
 	nf_mac_format(m, p->mac);
-	if (decide_pin(r, d, p, ip, e) < 0) {
+	if (pin_decide(d, r->ports, r->nports, p, ip, e) < 0) {
 		free(p);
 		return NULL;
 	}
