@@ -9,6 +9,7 @@
  * still finds every process and network that belongs to the lab. */
 #define _GNU_SOURCE
 #include "lab.h"
+#include "labplan.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -1142,87 +1143,52 @@ static int reconcile(struct registry *r, struct request *q, struct labrun *L,
 			       "was left as it was");
 	}
 	json_decref(errs);
-	unsigned kept = 0, added = 0, removed = 0, nets_new = 0, nets_gone = 0;
-	bool *stop = nf_xcalloc(L->spec->nguests + 1, sizeof(*stop));
-	/* networks whose definition changed count as dropped and new */
-	bool *same_net = nf_xcalloc(spec->nnets + 1, sizeof(bool));
+	unsigned nets_new = 0, nets_gone = 0;
+	struct lab_plan plan;
+	bool *running = nf_xcalloc(L->spec->nguests + 1, sizeof(bool));
+	for (size_t i = 0; i < L->spec->nguests; i++)
+		running[i] = L->g[i]->state != G_STOPPED;
+	lab_plan_make(L->spec, spec, running, &plan);
+	free(running);
 	for (size_t i = 0; i < spec->nnets; i++)
-		for (size_t k = 0; k < L->spec->nnets; k++) {
-			const struct lab_net *a = &spec->nets[i],
-					     *b = &L->spec->nets[k];
-			if (strcmp(a->name, b->name) || a->ref != b->ref)
-				continue;
-			/* the pins are not the network: they change live */
-			same_net[i] = (!a->base && !b->base) ||
-				      (a->base && b->base &&
-				       !strcmp(a->base, b->base));
-			N->made[i] = same_net[i] && L->made[k];
-		}
-	for (size_t i = 0; i < L->spec->nguests; i++) {
-		struct grun *g = L->g[i];
-		const struct lab_guest *ng = lab_guest_find(spec, g->name);
-		bool nets_same = true;
-		for (size_t f = 0; ng && f < ng->nifs; f++)
-			for (size_t k = 0; k < spec->nnets; k++)
-				if (!strcmp(spec->nets[k].name,
-					    ng->ifs[f].network))
-					nets_same = nets_same && same_net[k];
-		if (ng && nets_same && lab_guest_same(ng, spec_of(g)) &&
-		    g->state != G_STOPPED) {
-			continue; /* moved below */
-		}
-		/* without waiting: the new guests start once these are gone
-		 * (tick), which frees their MACs and names */
-		stop[i] = true;
-		removed++;
-		stop_guest(L, i);
-	}
-	for (size_t k = 0; k < L->spec->nnets; k++) {
-		bool keep = false;
-		for (size_t i = 0; i < spec->nnets; i++)
-			keep = keep ||
-			       (same_net[i] && !strcmp(spec->nets[i].name,
-						       L->spec->nets[k].name));
-		if (!keep && L->made[k]) {
+		N->made[i] = plan.net_from[i] >= 0 && L->made[plan.net_from[i]];
+	/* without waiting: the new guests start once these are gone (tick),
+	 * which frees their MACs and names */
+	for (size_t i = 0; i < L->spec->nguests; i++)
+		if (plan.guest_stop[i])
+			stop_guest(L, i);
+	for (size_t k = 0; k < L->spec->nnets; k++)
+		if (plan.net_drop[k] && L->made[k]) {
 			drop_network(r, L, k);
 			nets_gone++;
 		}
-	}
-	/* the new lab takes the old one's place */
+	/* the new lab takes the old one's place; the guests kept move over */
 	for (size_t i = 0; i < r->nlabs; i++)
 		if (r->labs[i] == L)
 			r->labs[i] = N;
 	for (size_t i = 0; i < spec->nguests; i++) {
-		struct grun *old = NULL;
-		for (size_t k = 0; k < L->spec->nguests; k++)
-			if (!stop[k] &&
-			    !strcmp(L->g[k]->name, spec->guests[i].name))
-				old = L->g[k];
-		if (old) {
-			for (size_t k = 0; k < L->spec->nguests; k++)
-				if (L->g[k] == old)
-					L->g[k] = new_grun(L, old->name);
-			old->lab = N;
-			N->g[i] = old;
-			kept++;
-		} else {
+		int k = plan.guest_from[i];
+		if (k < 0) {
 			N->g[i] = new_grun(N, spec->guests[i].name);
-			added++;
+			continue;
 		}
+		N->g[i] = L->g[k];
+		N->g[i]->lab = N;
+		L->g[k] = new_grun(L, N->g[i]->name);
 	}
 	int rc = 0;
 	for (size_t i = 0; i < spec->nnets && rc == 0; i++)
 		if (N->made[i])
 			rc = repin(r, spec->nets[i].name, L->spec, spec, e);
 	free_lab(L);
-	free(stop);
 	for (size_t i = 0; i < spec->nnets && rc == 0; i++)
 		if (!spec->nets[i].ref && !N->made[i]) {
 			rc = make_network(r, q, N, i, e);
 			nets_new += rc == 0;
 		}
-	free(same_net);
 	save_log(N);
+	unsigned kept = plan.kept, added = plan.added, removed = plan.stopped;
+	lab_plan_free(&plan);
 	if (rc < 0)
 		return rc;
 	N->t_nets = nf_now_ns();
