@@ -333,18 +333,15 @@ static void restore(struct registry *r, json_t *rec, const char *key)
 	}
 	if (kind == PORT_HOSTDEV && sriov_unbind_vfio(r->sysroot, pci, &e) < 0)
 		nf_err_log("%s", e.msg);
-	static const struct {
-		unsigned what;
-		const char *name;
-	} order[] = {{VF_VLAN, "vlan"}, {VF_SPOOFCHK, "spoofchk"},
-		     {VF_MAC, "mac"},	{VF_TRUST, "trust"},
-		     {VF_RATE, "rate"}, {VF_LINK, "link"}};
-	for (size_t i = 0; vf_port && i < NF_ARRAY_SIZE(order); i++) {
-		nf_debug("%s: restore step %s", key, order[i].name);
-		if (vf_set(r, pf, vf, order[i].what, &o, &e) < 0)
-			nf_err_log("restoring the %s of VF %d of %s: %s",
-				   order[i].name, vf, pf, e.msg);
-	}
+	int idx = vf_port ? sriov_ifindex(r->sysroot, pf) : -1;
+	struct vfnl *ch = vf_port ? vf_channel(r, &e) : NULL;
+	o.vf = (unsigned)vf;
+	if (vf_port && idx < 0)
+		nf_err_log("restoring VF %d of %s: the PF is gone", vf, pf);
+	else if (ch && vfnl_restore(ch, idx, &o, &e) < 0)
+		nf_err_log("%s: %s", pf, e.msg);
+	else if (vf_port && !ch)
+		nf_err_log("%s", e.msg);
 	if (kind == PORT_MACVTAP && netdev[0] && if_nametoindex(netdev)) {
 		bool plain = !vf_port;
 		if (plain)

@@ -342,6 +342,44 @@ static bool fake_lag(const struct vfnl *c, int ifindex, struct vf_state *v,
 	return false;
 }
 
+/* What a SET changes, by name: "mac vlan ..." in VF_* order. */
+static void have_names(unsigned have, char *out, size_t n)
+{
+	static const char *const names[] = {"mac",   "vlan", "spoofchk",
+					    "trust", "link", "rate"};
+	size_t l = 0;
+	out[0] = 0;
+	for (size_t i = 0; i < NF_ARRAY_SIZE(names); i++)
+		if (have & (1u << i))
+			l += (size_t)snprintf(out + l, l < n ? n - l : 0,
+					      "%s%s", l ? " " : "", names[i]);
+}
+
+/* A driver that refuses some changes: fake_dir/IFINDEX.refuse names them
+ * ("mac", "trust", ...; one per line). Every SET the fake takes is
+ * appended to fake_dir/IFINDEX.trace as "VF WHAT". */
+static int fake_refuses(const struct vfnl *c, int ifindex,
+			const struct vf_state *w, struct nf_err *e)
+{
+	char p[4096], what[64], line[32];
+	have_names(w->have, what, sizeof(what));
+	snprintf(p, sizeof(p), "%s/%d.refuse", c->fake_dir, ifindex);
+	FILE *f = fopen(p, "r");
+	int rc = 0;
+	while (f && rc == 0 && fscanf(f, "%31s", line) == 1)
+		if (!strcmp(line, what))
+			rc = nf_errf(e, EPERM, "fake PF driver refuses %s",
+				     what);
+	if (f)
+		fclose(f);
+	snprintf(p, sizeof(p), "%s/%d.trace", c->fake_dir, ifindex);
+	if (rc == 0 && (f = fopen(p, "a"))) {
+		fprintf(f, "%u %s\n", w->vf, what);
+		fclose(f);
+	}
+	return rc;
+}
+
 /* Answers a request as a PF driver would: RTM_GETLINK with the VF list,
  * RTM_SETLINK by applying its IFLA_VF_INFO. */
 static int fake_xfer(struct vfnl *c, size_t len, struct nf_err *e)
@@ -367,6 +405,9 @@ static int fake_xfer(struct vfnl *c, size_t len, struct nf_err *e)
 			return nf_errf(e, EINVAL, "fake PF driver: no VF %u",
 				       want[0].vf);
 		const struct vf_state *w = &want[0];
+		int rc = fake_refuses(c, ifi->ifi_index, w, e);
+		if (rc < 0)
+			return rc;
 		if ((w->have & VF_MAC) &&
 		    !fake_lag(c, ifi->ifi_index, vfs, n, w))
 			memcpy(v->mac, w->mac, 6);
@@ -471,4 +512,37 @@ int vfnl_set(struct vfnl *c, int ifindex, const struct vf_state *s,
 {
 	size_t len = vfnl_set_msg(c->req, sizeof(c->req), ifindex, ++c->seq, s);
 	return xfer(c, len, "setting VF attributes", e);
+}
+
+/* VLAN, spoof check, MAC, trust, rate, link state (netd(8)): the link
+ * last, so the VF comes back up only once it has its own VLAN and MAC
+ * again. */
+static const struct {
+	unsigned what;
+	const char *name;
+} restore_order[] = {{VF_VLAN, "VLAN"}, {VF_SPOOFCHK, "spoof check"},
+		     {VF_MAC, "MAC"},	{VF_TRUST, "trust"},
+		     {VF_RATE, "rate"}, {VF_LINK, "link state"}};
+
+int vfnl_restore(struct vfnl *c, int ifindex, const struct vf_state *orig,
+		 struct nf_err *e)
+{
+	struct nf_buf why = {0};
+	int first = 0;
+	for (size_t i = 0; i < NF_ARRAY_SIZE(restore_order); i++) {
+		struct vf_state s = *orig;
+		struct nf_err se = {0};
+		s.have = restore_order[i].what;
+		nf_debug("VF %u of ifindex %d: restoring its %s", orig->vf,
+			 ifindex, restore_order[i].name);
+		if (vfnl_set(c, ifindex, &s, &se) == 0)
+			continue;
+		first = first ? first : -se.code;
+		nf_buf_printf(&why, "%sits %s: %s", why.len ? "; " : "",
+			      restore_order[i].name, se.msg);
+	}
+	if (first)
+		nf_errf(e, -first, "restoring VF %u: %s", orig->vf, why.s);
+	nf_buf_free(&why);
+	return first;
 }

@@ -49,7 +49,9 @@ int vfnl_parse(const void *msg, size_t len, struct vf_state *out, size_t max,
  * VFs in fake_dir/IFINDEX ("index mac vlan qos proto spoofchk trust link
  * min max" per line) and answers the same messages. With N in
  * fake_dir/IFINDEX.lag it shows a new VF MAC only on the Nth read after
- * the change, as drivers that reset the VF do. */
+ * the change, as drivers that reset the VF do. It refuses (EPERM) the
+ * changes fake_dir/IFINDEX.refuse names ("mac", "trust", ...) and appends
+ * each change it makes to fake_dir/IFINDEX.trace ("VF WHAT"). */
 struct vfnl;
 int vfnl_open(struct vfnl **out, const char *fake_dir, struct nf_err *e);
 void vfnl_close(struct vfnl *c);
@@ -62,5 +64,11 @@ int vfnl_get_vf(struct vfnl *c, int ifindex, unsigned vf, struct vf_state *out,
 /* Sets what s->have names on VF s->vf. */
 int vfnl_set(struct vfnl *c, int ifindex, const struct vf_state *s,
 	     struct nf_err *e);
+/* Puts VF orig->vf back as orig was, one attribute at a time in a fixed
+ * order (VLAN, spoof check, MAC, trust, rate, link state), each tried
+ * even when one before it failed; the first error, with every failure
+ * named in e. */
+int vfnl_restore(struct vfnl *c, int ifindex, const struct vf_state *orig,
+		 struct nf_err *e);
 
 #endif

@@ -302,6 +302,72 @@ static void test_fake_driver(void **st)
 	rmdir(dir);
 }
 
+/* A VF's state goes back one attribute at a time, in the order netd(8)
+ * gives (link state last), and a driver refusing one step does not keep
+ * the others from being put back. */
+static void test_restore(void **st)
+{
+	(void)st;
+	char dir[] = "/tmp/vfnl-test.XXXXXX", path[64], trace[96];
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/7", dir);
+	FILE *f = fopen(path, "w");
+	fputs("0 52:54:00:00:00:99 42 0 8100 1 0 1 0 0\n", f);
+	fclose(f);
+	struct vfnl *c;
+	struct nf_err e;
+	assert_int_equal(vfnl_open(&c, dir, &e), 0);
+	struct vf_state orig = {.vf = 0,
+				.mac = {0xaa, 0xbb, 0xcc, 0, 0, 1},
+				.vlan = 5,
+				.vlan_proto = 0x8100,
+				.spoofchk = false,
+				.trust = true,
+				.link_state = 2,
+				.max_rate = 100},
+			now;
+	assert_int_equal(vfnl_restore(c, 7, &orig, &e), 0);
+	assert_int_equal(vfnl_get_vf(c, 7, 0, &now, &e), 0);
+	assert_memory_equal(now.mac, orig.mac, 6);
+	assert_int_equal(now.vlan, 5);
+	assert_false(now.spoofchk);
+	assert_true(now.trust);
+	assert_int_equal(now.link_state, 2);
+	assert_int_equal(now.max_rate, 100);
+	snprintf(trace, sizeof(trace), "%s.trace", path);
+	char *log = NULL;
+	assert_int_equal(nf_read_path(trace, 4096, &log, NULL, &e), 0);
+	assert_string_equal(log, "0 vlan\n0 spoofchk\n0 mac\n0 trust\n"
+				 "0 rate\n0 link\n");
+	free(log);
+	unlink(trace);
+	/* the driver refuses the MAC: the rest still goes back, and the
+	 * error names the step */
+	char refuse[96];
+	snprintf(refuse, sizeof(refuse), "%s.refuse", path);
+	f = fopen(refuse, "w");
+	fputs("mac\n", f);
+	fclose(f);
+	orig.vlan = 9;
+	orig.link_state = 1;
+	orig.mac[5] = 2;
+	assert_int_equal(vfnl_restore(c, 7, &orig, &e), -EPERM);
+	assert_non_null(strstr(e.msg, "its MAC: fake PF driver refuses mac"));
+	assert_int_equal(vfnl_get_vf(c, 7, 0, &now, &e), 0);
+	assert_int_equal(now.vlan, 9);
+	assert_int_equal(now.link_state, 1);
+	assert_int_equal(now.mac[5], 1); /* refused: as it was */
+	assert_int_equal(nf_read_path(trace, 4096, &log, NULL, &e), 0);
+	assert_string_equal(log, "0 vlan\n0 spoofchk\n0 trust\n0 rate\n"
+				 "0 link\n");
+	free(log);
+	vfnl_close(c);
+	unlink(refuse);
+	unlink(trace);
+	unlink(path);
+	assert_int_equal(rmdir(dir), 0);
+}
+
 /* The kernel channel, in a network namespace of its own (root only):
  * the kernel answers RTM_GETLINK for lo with no VF list, and refuses a
  * VF change on a device without SR-IOV with the driver's error. */
@@ -333,6 +399,7 @@ int main(void)
 		cmocka_unit_test(test_parse),
 		cmocka_unit_test(test_parse_bad),
 		cmocka_unit_test(test_fake_driver),
+		cmocka_unit_test(test_restore),
 		cmocka_unit_test(test_kernel_channel),
 	};
 	return cmocka_run_group_tests(t, NULL, NULL);
