@@ -37,11 +37,11 @@ DEB_PKGS := build-essential pkg-config libxml2-dev libjansson-dev \
 # model (network and lab XML, the definition store) by netd, netctl and
 # the tests (libmodel.a); the host modules take their own specs.
 LIB_SRCS := lib/nf.c lib/nfaddr.c lib/nfjson.c lib/proto.c lib/cmds.c
-MODEL_SRCS := netd/netxml.c netd/labxml.c netd/store.c
+MODEL_SRCS := netd/netxml.c netd/labxml.c netd/labplan.c netd/store.c
 MODULE_SRCS := bridge/bridge.c nat/nat.c dhcp/dhcp.c dhcp/dnslog.c \
 	tap/tap.c sriov/sriov.c sriov/vfnl.c
 NETD_SRCS := $(MODULE_SRCS) netd/dhcpspec.c netd/network.c \
-	netd/vfport.c netd/port.c netd/lifecycle.c netd/update.c netd/lab.c \
+	netd/vfport.c netd/pin.c netd/port.c netd/lifecycle.c netd/update.c netd/lab.c \
 	netd/doctor.c netd/dispatch.c netd/loop.c netd/request.c \
 	netd/server.c netd/netd.c
 NETCTL_SRCS := netctl/netctl.c netctl/labctl.c
@@ -96,7 +96,7 @@ $(BUILD)/guest/probe.elf: $(BUILD)/guest/start.o $(BUILD)/guest/probe.o \
 # Unit tests: build/tests/test_X is tests/unit/test_X.c plus test_X_SRCS,
 # linked with libmodel.a, libnf.a and test_X_LIBS (cmocka for all).
 UNIT_NAMES := netxml store conformance protocol dnsmasq_conf modules virtq \
-	sriov vfnl labxml console
+	sriov vfnl labxml console pin labplan
 UNIT_TESTS := $(patsubst %,$(BUILD)/tests/test_%,$(UNIT_NAMES))
 test_netxml_SRCS := tests/unit/xmlcmp.c
 test_conformance_SRCS := tests/unit/xmlcmp.c
@@ -107,6 +107,7 @@ test_virtq_SRCS := vhost/virtq.c
 test_sriov_SRCS := sriov/sriov.c
 test_vfnl_SRCS := sriov/vfnl.c
 test_console_SRCS := vhost/console.c
+test_pin_SRCS := netd/pin.c
 
 .SECONDEXPANSION:
 # objects made through pattern rules are kept (no rebuild next time)
