@@ -236,7 +236,65 @@ static int setup(struct netd *d, struct nf_err *e)
 	return server_open(&d->srv, &so, e);
 }
 
-int main(int argc, char **argv)
+/* --client-queue SIZE: bytes, K or M */
+static int parse_queue(const char *arg, size_t *out)
+{
+	char *end;
+	unsigned long long v = strtoull(arg, &end, 10);
+	unsigned sh = *end == 'K' || *end == 'k'   ? 10
+		      : *end == 'M' || *end == 'm' ? 20
+						   : 0;
+	if (end == arg || end[sh ? 1 : 0] || v < 1 || v > (1ull << (40 - sh)))
+		return -1;
+	*out = (size_t)(v << sh);
+	return 0;
+}
+
+/* One option into d; 0, or the exit status after saying what is wrong. */
+static int parse_opt(struct netd *d, int c, const char *arg, bool *foreground,
+		     bool *use_syslog, int *level)
+{
+	struct group *g;
+	switch (c) {
+	case 'c': d->config_dir = arg; return 0;
+	case 'r': d->run_dir = arg; return 0;
+	case 's': d->state_dir = arg; return 0;
+	case 'S': d->socket_path = arg; return 0;
+	case 'Y': d->reg.sysroot = arg; return 0;
+	case 'N': d->reg.netvm_path = arg; return 0;
+	case 'P': d->reg.probe_path = arg; return 0;
+	case 'U': d->guest_user = arg; return 0;
+	case 'D': d->reg.dnsmasq = arg; return 0;
+	case 'H': d->dnsmasq_dir = arg; return 0;
+	case 'f': *foreground = true; return 0;
+	case 'l': *use_syslog = true; return 0;
+	case 'g':
+		if (!(g = getgrnam(arg))) {
+			fprintf(stderr, "netd: no group '%s'\n", arg);
+			return 2;
+		}
+		d->admin_gid = g->gr_gid;
+		d->have_admin_group = true;
+		return 0;
+	case 'Q':
+		if (parse_queue(arg, &d->client_queue) == 0)
+			return 0;
+		fprintf(stderr,
+			"netd: --client-queue takes a size like 4M or 64K\n");
+		return 2;
+	case 'L':
+		if ((*level = nf_log_parse_level(arg)) >= 0)
+			return 0;
+		fprintf(stderr, "netd: --log-level takes error, warning, info "
+				"or debug\n");
+		return 2;
+	default: usage(stderr); return 2;
+	}
+}
+
+/* The command line into d: -1 to go on, or the status to exit with. */
+static int parse_args(int argc, char **argv, struct netd *d, bool *foreground,
+		      bool *use_syslog, int *level)
 {
 	static const struct option opts[] = {
 		{"config-dir", required_argument, NULL, 'c'},
@@ -257,69 +315,19 @@ int main(int argc, char **argv)
 		{"version", no_argument, NULL, 'V'},
 		{"help", no_argument, NULL, 'h'},
 		{0}};
-	struct netd d = {.config_dir = "/etc/netd",
-			 .run_dir = "/run/netd",
-			 .state_dir = "/var/lib/netd",
-			 .reg.dnsmasq = "/usr/sbin/dnsmasq",
-			 .reg.sysroot = ""};
-	bool foreground = false, use_syslog = false;
-	int level = NF_LOG_INFO, c;
-	char sockbuf[4096];
-	struct nf_err e = {0};
-
+	int c, rc;
 	while ((c = getopt_long(argc, argv, "fh", opts, NULL)) != -1) {
-		switch (c) {
-		case 'c': d.config_dir = optarg; break;
-		case 'r': d.run_dir = optarg; break;
-		case 's': d.state_dir = optarg; break;
-		case 'S': d.socket_path = optarg; break;
-		case 'Y': d.reg.sysroot = optarg; break;
-		case 'N': d.reg.netvm_path = optarg; break;
-		case 'P': d.reg.probe_path = optarg; break;
-		case 'U': d.guest_user = optarg; break;
-		case 'f': foreground = true; break;
-		case 'l': use_syslog = true; break;
-		case 'g': {
-			struct group *g = getgrnam(optarg);
-			if (!g) {
-				fprintf(stderr, "netd: no group '%s'\n",
-					optarg);
-				return 2;
-			}
-			d.admin_gid = g->gr_gid;
-			d.have_admin_group = true;
-			break;
+		if (c == 'V') {
+			printf("netd %s\n", NF_VERSION);
+			return 0;
 		}
-		case 'Q': {
-			char *end;
-			unsigned long long v = strtoull(optarg, &end, 10);
-			unsigned sh = *end == 'K' || *end == 'k'   ? 10
-				      : *end == 'M' || *end == 'm' ? 20
-								   : 0;
-			if (end == optarg || end[sh ? 1 : 0] || v < 1 ||
-			    v > (1ull << (40 - sh))) {
-				fprintf(stderr, "netd: --client-queue takes a "
-						"size like 4M or 64K\n");
-				return 2;
-			}
-			d.client_queue = (size_t)(v << sh);
-			break;
+		if (c == 'h') {
+			usage(stdout);
+			return 0;
 		}
-		case 'L':
-			level = nf_log_parse_level(optarg);
-			if (level < 0) {
-				fprintf(stderr,
-					"netd: --log-level takes error, "
-					"warning, info or debug\n");
-				return 2;
-			}
-			break;
-		case 'D': d.reg.dnsmasq = optarg; break;
-		case 'H': d.dnsmasq_dir = optarg; break;
-		case 'V': printf("netd %s\n", NF_VERSION); return 0;
-		case 'h': usage(stdout); return 0;
-		default: usage(stderr); return 2;
-		}
+		if ((rc = parse_opt(d, c, optarg, foreground, use_syslog,
+				    level)))
+			return rc;
 	}
 	if (optind < argc) {
 		fprintf(stderr, "netd: unexpected argument '%s'\n",
@@ -327,25 +335,49 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
-	if (!d.socket_path) {
-		snprintf(sockbuf, sizeof(sockbuf), "%s/netd.sock", d.run_dir);
-		d.socket_path = sockbuf;
+	return -1;
+}
+
+/* The paths netd derives: its socket (in the run dir unless given; lab
+ * guests get it absolute), netvm and the probe guest beside netd's own
+ * binary unless given. */
+static void derive_paths(struct netd *d)
+{
+	static char sock[4096], sockabs[4096], netvm[4096], probe[4096];
+	if (!d->socket_path) {
+		snprintf(sock, sizeof(sock), "%s/netd.sock", d->run_dir);
+		d->socket_path = sock;
 	}
-	char sockabs[4096], netvm[4096], probe[4096];
-	d.reg.socket_path = d.socket_path; /* for lab guests: absolute */
-	if (d.socket_path[0] != '/' && getcwd(sockabs, sizeof(sockabs))) {
+	d->reg.socket_path = d->socket_path;
+	if (d->socket_path[0] != '/' && getcwd(sockabs, sizeof(sockabs))) {
 		size_t l = strlen(sockabs);
 		snprintf(sockabs + l, sizeof(sockabs) - l, "/%s",
-			 d.socket_path);
-		d.reg.socket_path = sockabs;
+			 d->socket_path);
+		d->reg.socket_path = sockabs;
 	}
 	beside_me("netvm", "../bin/netvm", netvm, sizeof(netvm));
 	beside_me("guest/probe.elf", "../lib/netfabric/probe.elf", probe,
 		  sizeof(probe));
-	if (!d.reg.netvm_path)
-		d.reg.netvm_path = netvm;
-	if (!d.reg.probe_path)
-		d.reg.probe_path = probe;
+	if (!d->reg.netvm_path)
+		d->reg.netvm_path = netvm;
+	if (!d->reg.probe_path)
+		d->reg.probe_path = probe;
+}
+
+int main(int argc, char **argv)
+{
+	struct netd d = {.config_dir = "/etc/netd",
+			 .run_dir = "/run/netd",
+			 .state_dir = "/var/lib/netd",
+			 .reg.dnsmasq = "/usr/sbin/dnsmasq",
+			 .reg.sysroot = ""};
+	bool foreground = false, use_syslog = false;
+	int level = NF_LOG_INFO;
+	struct nf_err e = {0};
+	int rc = parse_args(argc, argv, &d, &foreground, &use_syslog, &level);
+	if (rc >= 0)
+		return rc;
+	derive_paths(&d);
 	nf_log_init("netd", use_syslog || !foreground,
 		    (enum nf_log_level)level);
 	if (!foreground && daemon(0, 0) < 0) {
