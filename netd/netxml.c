@@ -1043,17 +1043,10 @@ static int addr_prefix(xmlNodePtr n, const char *addrname, const char *what,
 	return 0;
 }
 
-static int view_forward(xmlNodePtr root, struct netdef *d, const char *what,
-			struct nf_err *e)
+/* <forward><interface dev=.../>: each device once */
+static int fwd_interfaces(xmlNodePtr f, struct netdef *d, const char *what,
+			  struct nf_err *e)
 {
-	xmlNodePtr f = child(root, "forward"), nat, pf;
-
-	d->mode = NETXML_FWD_NONE;
-	if (!f)
-		return 0;
-	d->mode = (enum netxml_fwd)parse_fwd_mode(attr(f, "mode"));
-	const char *m = netxml_fwd_name(d->mode);
-	d->fwd_dev = attr(f, "dev");
 	FOR_CHILD (i, f, "interface") {
 		for (size_t k = 0; k < d->nfwd_ifs; k++)
 			if (!strcmp(d->fwd_ifs[k], attr(i, "dev")))
@@ -1063,69 +1056,80 @@ static int view_forward(xmlNodePtr root, struct netdef *d, const char *what,
 					    attr(i, "dev"));
 		NF_APPEND(d->fwd_ifs, d->nfwd_ifs, attr(i, "dev"));
 	}
-	size_t naddrs = 0;
+	return 0;
+}
+
+/* An <address type='pci'>'s domain, bus, slot and function (hex). */
+static void pci_attrs(xmlNodePtr a, unsigned long long v[4])
+{
+	static const char *k[] = {"domain", "bus", "slot", "function"};
+	for (int j = 0; j < 4; j++) {
+		const char *va = attr(a, k[j]);
+		v[j] = va ? strtoull(va, NULL, 16) : 0;
+	}
+}
+
+/* <forward><address type='pci' .../>: each function once; how many. */
+static int fwd_addresses(xmlNodePtr f, struct netdef *d, const char *what,
+			 size_t *n, struct nf_err *e)
+{
+	*n = 0;
 	FOR_CHILD (a, f, "address") {
-		naddrs++;
 		struct netxml_pci pa = {0};
-		static const char *kk[] = {"domain", "bus", "slot", "function"};
-		unsigned long long v[4];
-		for (int j = 0; j < 4; j++) {
-			const char *va = attr(a, kk[j]);
-			v[j] = va ? strtoull(va, NULL, 16) : 0;
-		}
+		unsigned long long v[4], w[4];
+		(*n)++;
+		pci_attrs(a, v);
 		snprintf(pa.addr, sizeof(pa.addr), "%04llx:%02llx:%02llx.%llx",
 			 v[0] & 0xffff, v[1] & 0xff, v[2] & 0x1f, v[3] & 7);
 		NF_APPEND(d->fwd_pcis, d->nfwd_pcis, pa);
 		FOR_CHILD (b, f, "address") {
 			if (b == a)
 				break;
-			unsigned long long x[4], y[4];
-			static const char *k[] = {"domain", "bus", "slot",
-						  "function"};
-			bool same = true;
-			for (int j = 0; j < 4; j++) {
-				const char *va = attr(a, k[j]),
-					   *vb = attr(b, k[j]);
-				x[j] = va ? strtoull(va, NULL, 16) : 0;
-				y[j] = vb ? strtoull(vb, NULL, 16) : 0;
-				same = same && x[j] == y[j];
-			}
-			if (same)
+			pci_attrs(b, w);
+			if (!memcmp(v, w, sizeof(v)))
 				return nerr(e, what, a,
 					    "PCI address "
 					    "%04llx:%02llx:%02llx.%llx is "
 					    "listed twice (also line %d)",
-					    x[0], x[1], x[2], x[3], line(b));
+					    v[0], v[1], v[2], v[3], line(b));
 		}
 	}
-	pf = child(f, "pf");
-	d->fwd_pf = pf ? attr(pf, "dev") : NULL;
-	nat = child(f, "nat");
-	if (nat && d->mode != NETXML_FWD_NAT)
+	return 0;
+}
+
+/* <nat>: mode='nat' only; address and port ranges in order. */
+static int fwd_nat(xmlNodePtr nat, struct netdef *d, const char *what,
+		   struct nf_err *e)
+{
+	if (d->mode != NETXML_FWD_NAT)
 		return nerr(e, what, nat,
 			    "<nat> is only valid with mode='nat', "
 			    "not mode='%s'",
-			    m);
-	if (nat) {
-		xmlNodePtr a = child(nat, "address"), p = child(nat, "port");
-		d->nat_ipv6 = yes(nat, "ipv6");
-		if (a) {
-			nf_addr_parse(attr(a, "start"), &d->nat_start);
-			nf_addr_parse(attr(a, "end"), &d->nat_end);
-			if (nf_addr_cmp(&d->nat_start, &d->nat_end) > 0)
-				return nerr(e, what, a,
-					    "start='%s' is after end='%s'",
-					    attr(a, "start"), attr(a, "end"));
-		}
-		if (p) {
-			d->nat_port_start = (int)uattr(p, "start", 0);
-			d->nat_port_end = (int)uattr(p, "end", 0);
-			if (d->nat_port_start > d->nat_port_end)
-				return nerr(e, what, p,
-					    "start='%d' is after end='%d'",
-					    d->nat_port_start, d->nat_port_end);
-		}
+			    netxml_fwd_name(d->mode));
+	xmlNodePtr a = child(nat, "address"), p = child(nat, "port");
+	d->nat_ipv6 = yes(nat, "ipv6");
+	if (a) {
+		nf_addr_parse(attr(a, "start"), &d->nat_start);
+		nf_addr_parse(attr(a, "end"), &d->nat_end);
+		if (nf_addr_cmp(&d->nat_start, &d->nat_end) > 0)
+			return nerr(e, what, a, "start='%s' is after end='%s'",
+				    attr(a, "start"), attr(a, "end"));
 	}
+	if (p) {
+		d->nat_port_start = (int)uattr(p, "start", 0);
+		d->nat_port_end = (int)uattr(p, "end", 0);
+		if (d->nat_port_start > d->nat_port_end)
+			return nerr(e, what, p, "start='%d' is after end='%d'",
+				    d->nat_port_start, d->nat_port_end);
+	}
+	return 0;
+}
+
+/* What each mode forwards to: devices by name, PCI addresses or a PF. */
+static int fwd_targets(xmlNodePtr f, const struct netdef *d, size_t naddrs,
+		       xmlNodePtr pf, const char *what, struct nf_err *e)
+{
+	const char *m = netxml_fwd_name(d->mode);
 	if (attr(f, "managed") && d->mode != NETXML_FWD_HOSTDEV)
 		return nerr(e, what, f,
 			    "managed= is only valid with mode='hostdev'");
@@ -1170,6 +1174,28 @@ static int view_forward(xmlNodePtr root, struct netdef *d, const char *what,
 			    "give either <pf> or a list of devices, not "
 			    "both");
 	return 0;
+}
+
+static int view_forward(xmlNodePtr root, struct netdef *d, const char *what,
+			struct nf_err *e)
+{
+	xmlNodePtr f = child(root, "forward"), nat, pf;
+	size_t naddrs;
+	int rc;
+	d->mode = NETXML_FWD_NONE;
+	if (!f)
+		return 0;
+	d->mode = (enum netxml_fwd)parse_fwd_mode(attr(f, "mode"));
+	d->fwd_dev = attr(f, "dev");
+	if ((rc = fwd_interfaces(f, d, what, e)) < 0 ||
+	    (rc = fwd_addresses(f, d, what, &naddrs, e)) < 0)
+		return rc;
+	pf = child(f, "pf");
+	d->fwd_pf = pf ? attr(pf, "dev") : NULL;
+	nat = child(f, "nat");
+	if (nat && (rc = fwd_nat(nat, d, what, e)) < 0)
+		return rc;
+	return fwd_targets(f, d, naddrs, pf, what, e);
 }
 
 static int view_bridge(xmlNodePtr root, struct netdef *d, const char *what,
