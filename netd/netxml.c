@@ -2256,103 +2256,106 @@ static void sync_forward_dev(xmlNodePtr fwd)
 		xmlUnsetProp(fwd, (const xmlChar *)"dev");
 }
 
-int netxml_update(const struct netxml *nx, enum netxml_section sec,
-		  enum netxml_update_cmd cmd, int parent_index, const char *xml,
-		  struct netxml **out, struct nf_err *e)
+/* The entry in box an update acts on: the one it deletes or modifies, or
+ * for an add the one it conflicts with; *n how many there are. */
+static xmlNodePtr update_target(enum netxml_section sec,
+				enum netxml_update_cmd cmd, xmlNodePtr box,
+				xmlNodePtr entry, int *n)
 {
-	char what[64];
-	xmlDocPtr frag = NULL, work = xmlCopyDoc(nx->doc, 1);
-	xmlNodePtr root = xmlDocGetRootElement(work), entry, box;
-	int r = netxml_parse_fragment(sec, xml, strlen(xml),
-				      cmd != NETXML_DELETE, &frag, e);
-	snprintf(what, sizeof(what), "%s %s", netxml_section_name(sec),
-		 cmd == NETXML_DELETE	? "delete"
-		 : cmd == NETXML_MODIFY ? "modify"
-					: "add");
-	if (r < 0)
-		goto done;
-	entry = xmlDocGetRootElement(frag);
-	if (cmd != NETXML_DELETE &&
-	    (r = check_complete(sec, entry, what, e)) < 0)
-		goto done;
-	box = container(root, sec, entry, parent_index,
-			cmd == NETXML_ADD_FIRST || cmd == NETXML_ADD_LAST, what,
-			e);
-	if (!box) {
-		r = cmd == NETXML_DELETE || cmd == NETXML_MODIFY
-			    ? nf_errf(e, ENOENT,
-				      "%s: no matching entry in the network",
-				      what)
-			    : -e->code;
-		goto done;
-	}
-	const char *ename = (const char *)entry->name;
 	xmlNodePtr found = NULL;
-	int nfound = 0;
+	*n = 0;
 	for (xmlNodePtr c = box->children; c; c = c->next) {
-		if (!is(c, ename))
+		if (!is(c, (const char *)entry->name))
 			continue;
 		bool m = cmd == NETXML_DELETE	? matches(sec, c, entry, false)
 			 : cmd == NETXML_MODIFY ? matches(sec, c, entry, true)
 						: conflicts(sec, c, entry);
 		if (m && !found)
 			found = c;
-		nfound += m;
+		*n += m;
 	}
-	if (cmd == NETXML_ADD_FIRST || cmd == NETXML_ADD_LAST) {
-		if (found && identical(found, entry)) {
-			r = 1; /* already there exactly: nothing to do */
-			goto done;
-		}
-		if (found) {
-			xmlBufferPtr b = xmlBufferCreate();
-			xmlNodeDump(b, work, found, 0, 0);
-			r = nf_errf(e, EEXIST,
-				    "%s: conflicts with the existing entry %s "
-				    "(line %d); delete or modify that one",
-				    what, (const char *)xmlBufferContent(b),
-				    line(found));
-			xmlBufferFree(b);
-			goto done;
-		}
-		xmlNodePtr copy = xmlDocCopyNode(entry, work, 1);
-		xmlNodePtr first = NULL;
-		for (xmlNodePtr c = box->children; c && !first; c = c->next)
-			if (is(c, ename))
-				first = c;
-		if (cmd == NETXML_ADD_FIRST && first)
-			xmlAddPrevSibling(first, copy);
-		else if (sec == NETXML_SEC_PORTGROUP)
-			xmlAddChild(root, copy);
-		else
-			xmlAddChild(box, copy);
-	} else {
-		if (!found) {
-			r = nf_errf(e, ENOENT,
-				    "%s: no matching entry in the network",
-				    what);
-			goto done;
-		}
-		if (nfound > 1) {
-			r = nf_errf(
-				e, EINVAL,
-				"%s: %d entries match; give more attributes "
-				"to say which",
-				what, nfound);
-			goto done;
-		}
-		if (cmd == NETXML_MODIFY) {
-			if (identical(found, entry)) {
-				r = 1;
-				goto done;
-			}
-			xmlNodePtr copy = xmlDocCopyNode(entry, work, 1);
-			xmlReplaceNode(found, copy);
-		} else {
-			xmlUnlinkNode(found);
-		}
-		xmlFreeNode(found);
+	return found;
+}
+
+/* Adds entry to box (first or last of its kind); 1 when it is there
+ * exactly already, -EEXIST when an entry conflicts. */
+static int update_add(xmlDocPtr work, xmlNodePtr root, xmlNodePtr box,
+		      enum netxml_section sec, enum netxml_update_cmd cmd,
+		      xmlNodePtr entry, xmlNodePtr found, const char *what,
+		      struct nf_err *e)
+{
+	if (found && identical(found, entry))
+		return 1; /* nothing to do */
+	if (found) {
+		xmlBufferPtr b = xmlBufferCreate();
+		xmlNodeDump(b, work, found, 0, 0);
+		int r = nf_errf(e, EEXIST,
+				"%s: conflicts with the existing entry %s "
+				"(line %d); delete or modify that one",
+				what, (const char *)xmlBufferContent(b),
+				line(found));
+		xmlBufferFree(b);
+		return r;
 	}
+	xmlNodePtr copy = xmlDocCopyNode(entry, work, 1), first = NULL;
+	for (xmlNodePtr c = box->children; c && !first; c = c->next)
+		if (is(c, (const char *)entry->name))
+			first = c;
+	if (cmd == NETXML_ADD_FIRST && first)
+		xmlAddPrevSibling(first, copy);
+	else if (sec == NETXML_SEC_PORTGROUP)
+		xmlAddChild(root, copy);
+	else
+		xmlAddChild(box, copy);
+	return 0;
+}
+
+/* Deletes found, or replaces it by entry; 1 when it is entry already. */
+static int update_change(xmlDocPtr work, enum netxml_update_cmd cmd,
+			 xmlNodePtr entry, xmlNodePtr found, int nfound,
+			 const char *what, struct nf_err *e)
+{
+	if (!found)
+		return nf_errf(e, ENOENT,
+			       "%s: no matching entry in the network", what);
+	if (nfound > 1)
+		return nf_errf(e, EINVAL,
+			       "%s: %d entries match; give more attributes "
+			       "to say which",
+			       what, nfound);
+	if (cmd == NETXML_MODIFY && identical(found, entry))
+		return 1;
+	if (cmd == NETXML_MODIFY)
+		xmlReplaceNode(found, xmlDocCopyNode(entry, work, 1));
+	else
+		xmlUnlinkNode(found);
+	xmlFreeNode(found);
+	return 0;
+}
+
+/* Applies the update to work; 1 when it changes nothing. */
+static int update_apply(xmlDocPtr work, enum netxml_section sec,
+			enum netxml_update_cmd cmd, int parent_index,
+			xmlNodePtr entry, const char *what, struct nf_err *e)
+{
+	xmlNodePtr root = xmlDocGetRootElement(work), found;
+	bool add = cmd == NETXML_ADD_FIRST || cmd == NETXML_ADD_LAST;
+	int nfound, r;
+	if (cmd != NETXML_DELETE &&
+	    (r = check_complete(sec, entry, what, e)) < 0)
+		return r;
+	xmlNodePtr box =
+		container(root, sec, entry, parent_index, add, what, e);
+	if (!box)
+		return add ? -e->code
+			   : nf_errf(e, ENOENT,
+				     "%s: no matching entry in the network",
+				     what);
+	found = update_target(sec, cmd, box, entry, &nfound);
+	r = add ? update_add(work, root, box, sec, cmd, entry, found, what, e)
+		: update_change(work, cmd, entry, found, nfound, what, e);
+	if (r != 0)
+		return r;
 	if (sec == NETXML_SEC_FORWARD_INTERFACE)
 		sync_forward_dev(box);
 	/* drop an emptied <dhcp> or <dns> as libvirt does */
@@ -2361,18 +2364,37 @@ int netxml_update(const struct netxml *nx, enum netxml_section sec,
 		xmlUnlinkNode(box);
 		xmlFreeNode(box);
 	}
-	struct netxml *res = nf_xcalloc(1, sizeof(*res));
-	res->doc = work;
-	r = netxml_refresh(res, e);
-	if (r < 0) {
-		free(res);
-		nf_err_prefix(e, "%s would make the network invalid", what);
-		goto done;
+	return 0;
+}
+
+int netxml_update(const struct netxml *nx, enum netxml_section sec,
+		  enum netxml_update_cmd cmd, int parent_index, const char *xml,
+		  struct netxml **out, struct nf_err *e)
+{
+	char what[64];
+	xmlDocPtr frag = NULL, work = xmlCopyDoc(nx->doc, 1);
+	int r = netxml_parse_fragment(sec, xml, strlen(xml),
+				      cmd != NETXML_DELETE, &frag, e);
+	snprintf(what, sizeof(what), "%s %s", netxml_section_name(sec),
+		 cmd == NETXML_DELETE	? "delete"
+		 : cmd == NETXML_MODIFY ? "modify"
+					: "add");
+	if (r == 0)
+		r = update_apply(work, sec, cmd, parent_index,
+				 xmlDocGetRootElement(frag), what, e);
+	if (r == 0) {
+		struct netxml *res = nf_xcalloc(1, sizeof(*res));
+		res->doc = work;
+		r = netxml_refresh(res, e);
+		if (r < 0) {
+			free(res);
+			nf_err_prefix(e, "%s would make the network invalid",
+				      what);
+		} else {
+			*out = res;
+			work = NULL;
+		}
 	}
-	*out = res;
-	work = NULL;
-	r = 0;
-done:
 	xmlFreeDoc(work);
 	xmlFreeDoc(frag);
 	return r;
