@@ -340,16 +340,91 @@ static void become_guest(const struct registry *r, struct handout *h, int logfd,
 }
 
 /* Starts the guest's netvm once its ports are there. */
+/* netvm's command line for a guest, and the fds it inherits (h). */
+struct guest_cmd {
+	const char *argv[48];
+	char kern[16], ird[16], kvm[16], con[16], mem[16], cpus[16], vm[64];
+	char nets[LAB_MAX_IFS][200];
+	int vh[LAB_MAX_IFS]; /* /dev/vhost-net, one per interface */
+	struct handout h;
+};
+
+static void guest_cmd(struct registry *r, const struct grun *g,
+		      const struct lab_guest *s, int kfd, int ifd, int kvm,
+		      int cfd, struct guest_cmd *c)
+{
+	size_t a = 0;
+	const char **argv = c->argv;
+	snprintf(c->kern, sizeof(c->kern), "fd:%d", hand(&c->h, kfd));
+	if (ifd >= 0)
+		snprintf(c->ird, sizeof(c->ird), "fd:%d", hand(&c->h, ifd));
+	snprintf(c->kvm, sizeof(c->kvm), "%d", hand(&c->h, kvm));
+	snprintf(c->con, sizeof(c->con), "fd:%d", hand(&c->h, cfd));
+	snprintf(c->mem, sizeof(c->mem), "%uM", s->mem_mib);
+	snprintf(c->cpus, sizeof(c->cpus), "%u", s->cpus);
+	snprintf(c->vm, sizeof(c->vm), "lab-%s", s->name);
+	argv[a++] = r->netvm_path;
+	argv[a++] = "run";
+	argv[a++] = "--kernel", argv[a++] = c->kern;
+	if (ifd >= 0)
+		argv[a++] = "--initrd", argv[a++] = c->ird;
+	/* the probe guest keeps answering once it has its addresses */
+	argv[a++] = "--cmdline";
+	argv[a++] =
+		s->cmdline ? s->cmdline : (s->kernel ? "" : "serve=2000000000");
+	argv[a++] = "--mem", argv[a++] = c->mem;
+	argv[a++] = "--cpus", argv[a++] = c->cpus;
+	argv[a++] = "--name", argv[a++] = c->vm;
+	argv[a++] = "--kvm-fd", argv[a++] = c->kvm;
+	argv[a++] = "--console", argv[a++] = c->con;
+	for (size_t i = 0; i < s->nifs; i++) {
+		int t = hand(&c->h, g->port_fd[i]);
+		c->vh[i] = access("/dev/vhost-net", F_OK) == 0
+				   ? open("/dev/vhost-net", O_RDWR | O_CLOEXEC)
+				   : -1;
+		if (c->vh[i] >= 0)
+			snprintf(c->nets[i], sizeof(c->nets[i]),
+				 "fd=%d,vhost-fd=%d,mac=%s", t,
+				 hand(&c->h, c->vh[i]), s->ifs[i].mac);
+		else
+			snprintf(c->nets[i], sizeof(c->nets[i]), "fd=%d,mac=%s",
+				 t, s->ifs[i].mac);
+		argv[a++] = "--net", argv[a++] = c->nets[i];
+	}
+	argv[a] = NULL;
+}
+
+/* netvm pid runs g, still held at its sync pipe: recorded and watched
+ * before it is let go, its ports given to it. */
+static void guest_started(struct registry *r, struct grun *g, pid_t pid,
+			  int sync)
+{
+	struct labrun *L = g->lab;
+	const struct lab_guest *s = spec_of(g);
+	struct nf_proc pr;
+	g->pid = pid;
+	g->uid = r->guest_uid;
+	g->start = nf_proc_read(pid, &pr) == 0 ? pr.start : 0;
+	g->t_spawn = nf_now_ns();
+	g->checked = false;
+	memset(g->leased, 0, sizeof(g->leased));
+	watch(g);
+	save_log(L); /* recorded before it runs */
+	if (write(sync, "", 1) != 1)
+		nf_err_log("lab '%s': guest %s: cannot release netvm %d",
+			   L->spec->name, g->name, (int)pid);
+	for (size_t i = 0; i < s->nifs; i++)
+		port_set_owner(r, g->tap[i], pid);
+}
+
+/* Starts g's netvm as the guest user with its kernel, initrd, /dev/kvm,
+ * console and ports as inherited fds (it opens nothing itself). */
 static int exec_guest(struct registry *r, struct grun *g, struct nf_err *e)
 {
 	struct labrun *L = g->lab;
 	const struct lab_guest *s = spec_of(g);
-	char con[2200], log[2200], mem[16], cpus[16], vm[64], kern[16], ird[16],
-		kvmarg[16], conarg[16];
-	char nets[LAB_MAX_IFS][200];
-	const char *argv[48];
-	size_t a = 0;
-	struct handout h = {.n = 0};
+	char con[2200], log[2200];
+	struct guest_cmd cmd = {.h.n = 0};
 	int kfd = s->kernel ? file_fd(L, s->kernel) : r->probe_fd;
 	int ifd = s->initrd ? file_fd(L, s->initrd) : -1;
 	if (kfd < 0 || (s->initrd && ifd < 0))
@@ -368,9 +443,9 @@ static int exec_guest(struct registry *r, struct grun *g, struct nf_err *e)
 	int lfd =
 		open(log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
 		     0640);
-	int vh[LAB_MAX_IFS], sync[2] = {-1, -1}, rc = 0;
+	int sync[2] = {-1, -1}, rc = 0;
 	for (size_t i = 0; i < LAB_MAX_IFS; i++)
-		vh[i] = -1;
+		cmd.vh[i] = -1;
 	if (kvm < 0)
 		rc = nf_errf(e, errno, "cannot open /dev/kvm: %s",
 			     strerror(errno));
@@ -379,78 +454,25 @@ static int exec_guest(struct registry *r, struct grun *g, struct nf_err *e)
 			     cfd < 0 ? con : log, strerror(errno));
 	else if (pipe2(sync, O_CLOEXEC) < 0)
 		rc = nf_errf(e, errno, "pipe: %s", strerror(errno));
-	if (rc < 0)
-		goto out;
-	snprintf(kern, sizeof(kern), "fd:%d", hand(&h, kfd));
-	if (ifd >= 0)
-		snprintf(ird, sizeof(ird), "fd:%d", hand(&h, ifd));
-	snprintf(kvmarg, sizeof(kvmarg), "%d", hand(&h, kvm));
-	snprintf(conarg, sizeof(conarg), "fd:%d", hand(&h, cfd));
-	snprintf(mem, sizeof(mem), "%uM", s->mem_mib);
-	snprintf(cpus, sizeof(cpus), "%u", s->cpus);
-	snprintf(vm, sizeof(vm), "lab-%s", s->name);
-	argv[a++] = r->netvm_path;
-	argv[a++] = "run";
-	argv[a++] = "--kernel", argv[a++] = kern;
-	if (ifd >= 0)
-		argv[a++] = "--initrd", argv[a++] = ird;
-	/* the probe guest keeps answering once it has its addresses */
-	argv[a++] = "--cmdline";
-	argv[a++] =
-		s->cmdline ? s->cmdline : (s->kernel ? "" : "serve=2000000000");
-	argv[a++] = "--mem", argv[a++] = mem;
-	argv[a++] = "--cpus", argv[a++] = cpus;
-	argv[a++] = "--name", argv[a++] = vm;
-	argv[a++] = "--kvm-fd", argv[a++] = kvmarg;
-	argv[a++] = "--console", argv[a++] = conarg;
-	for (size_t i = 0; i < s->nifs; i++) {
-		int t = hand(&h, g->port_fd[i]);
-		vh[i] = access("/dev/vhost-net", F_OK) == 0
-				? open("/dev/vhost-net", O_RDWR | O_CLOEXEC)
-				: -1;
-		if (vh[i] >= 0)
-			snprintf(nets[i], sizeof(nets[i]),
-				 "fd=%d,vhost-fd=%d,mac=%s", t, hand(&h, vh[i]),
-				 s->ifs[i].mac);
-		else
-			snprintf(nets[i], sizeof(nets[i]), "fd=%d,mac=%s", t,
-				 s->ifs[i].mac);
-		argv[a++] = "--net", argv[a++] = nets[i];
-	}
-	argv[a] = NULL;
-	pid_t pid = fork();
-	if (pid < 0) {
-		rc = nf_errf(e, errno, "fork: %s", strerror(errno));
-		goto out;
+	pid_t pid = -1;
+	if (rc == 0) {
+		guest_cmd(r, g, s, kfd, ifd, kvm, cfd, &cmd);
+		if ((pid = fork()) < 0)
+			rc = nf_errf(e, errno, "fork: %s", strerror(errno));
 	}
 	if (pid == 0) {
 		close(sync[1]);
-		become_guest(r, &h, lfd, sync[0]);
-		execv(argv[0], (char *const *)argv);
-		dprintf(2, "netd: cannot run %s: %s\n", argv[0],
+		become_guest(r, &cmd.h, lfd, sync[0]);
+		execv(cmd.argv[0], (char *const *)cmd.argv);
+		dprintf(2, "netd: cannot run %s: %s\n", cmd.argv[0],
 			strerror(errno));
 		_exit(127);
 	}
-	close(sync[0]);
-	sync[0] = -1;
-	struct nf_proc pr;
-	g->pid = pid;
-	g->uid = r->guest_uid;
-	g->start = nf_proc_read(pid, &pr) == 0 ? pr.start : 0;
-	g->t_spawn = nf_now_ns();
-	g->checked = false;
-	memset(g->leased, 0, sizeof(g->leased));
-	watch(g);
-	save_log(L); /* recorded before it runs */
-	if (write(sync[1], "", 1) != 1)
-		nf_err_log("lab '%s': guest %s: cannot release netvm %d",
-			   L->spec->name, g->name, (int)pid);
-	for (size_t i = 0; i < s->nifs; i++)
-		port_set_owner(r, g->tap[i], pid);
-out:
+	if (pid > 0)
+		guest_started(r, g, pid, sync[1]);
 	for (size_t i = 0; i < LAB_MAX_IFS; i++) {
-		if (vh[i] >= 0)
-			close(vh[i]);
+		if (cmd.vh[i] >= 0)
+			close(cmd.vh[i]);
 		if (g->port_fd[i] >= 0)
 			close(g->port_fd[i]); /* netvm holds them now */
 		g->port_fd[i] = -1;
@@ -857,73 +879,118 @@ static struct labrun *maker(struct registry *r, const char *name)
 
 /* What the host has that the lab would collide with; `self` is the lab
  * being reconciled (its own networks and guests do not count). */
-static void host_checks(struct registry *r, const struct lab *l,
-			const struct labrun *self, json_t *errs)
+/* A network the lab makes against the host's networks (subnets, bridge
+ * names) and routes. */
+static void net_collisions(struct registry *r, const struct lab_net *ln,
+			   const struct labrun *self, json_t *errs)
 {
-	char sub[64], what[256], ip[INET6_ADDRSTRLEN];
-	for (size_t i = 0; i < l->nnets; i++) {
-		const struct lab_net *ln = &l->nets[i];
-		struct network *n = registry_find(r, ln->name);
-		struct labrun *mk = maker(r, ln->name);
-		if (ln->ref) {
-			if (!n)
-				ERR("line %d: no network '%s' on this host "
-				    "(net-define it, or declare it inline)",
-				    ln->line, ln->name);
-			else if (!n->live)
-				ERR("line %d: network '%s' is not active "
-				    "(net-start it)",
-				    ln->line, ln->name);
+	char sub[64], what[256];
+	const struct netdef *d = &ln->nx->def;
+	for (size_t k = 0; k < r->n; k++) {
+		const struct netdef *o = &network_current(r->nets[k])->def;
+		if (maker(r, o->name) == self && self)
 			continue;
-		}
-		if (n && mk != self) {
-			ERR("line %d: network '%s' already exists on this "
-			    "host%s%s%s",
-			    ln->line, ln->name, mk ? " (lab '" : "",
-			    mk ? mk->spec->name : "", mk ? "')" : "");
-			continue;
-		}
-		if (n) /* the lab's own, reconciled */
-			continue;
-		const struct netdef *d = &ln->nx->def;
-		for (size_t k = 0; k < r->n; k++) {
-			const struct netdef *o =
-				&network_current(r->nets[k])->def;
-			if (maker(r, o->name) == self && self)
-				continue;
-			for (size_t a = 0; a < d->nips; a++)
-				for (size_t b = 0; b < o->nips; b++)
-					if (netxml_ips_overlap(&d->ips[a],
-							       &o->ips[b])) {
-						nf_addr_subnet_str(
-							&d->ips[a].address,
-							d->ips[a].prefix, sub,
-							sizeof(sub));
-						ERR("line %d: network '%s': "
-						    "subnet %s overlaps "
-						    "network '%s'",
-						    ln->line, ln->name, sub,
-						    o->name);
-					}
-			if (d->bridge && o->bridge &&
-			    !strcmp(d->bridge, o->bridge))
-				ERR("line %d: network '%s': bridge '%s' is "
-				    "network '%s''s",
-				    ln->line, ln->name, d->bridge, o->name);
-		}
 		for (size_t a = 0; a < d->nips; a++)
-			if (bridge_route_conflict(r->br, &d->ips[a].address,
-						  d->ips[a].prefix,
-						  d->bridge ? d->bridge : "",
-						  what, sizeof(what))) {
+			for (size_t b = 0; b < o->nips; b++) {
+				if (!netxml_ips_overlap(&d->ips[a], &o->ips[b]))
+					continue;
 				nf_addr_subnet_str(&d->ips[a].address,
 						   d->ips[a].prefix, sub,
 						   sizeof(sub));
 				ERR("line %d: network '%s': subnet %s "
-				    "collides with the host's %s",
-				    ln->line, ln->name, sub, what);
+				    "overlaps network '%s'",
+				    ln->line, ln->name, sub, o->name);
 			}
+		if (d->bridge && o->bridge && !strcmp(d->bridge, o->bridge))
+			ERR("line %d: network '%s': bridge '%s' is network "
+			    "'%s''s",
+			    ln->line, ln->name, d->bridge, o->name);
 	}
+	for (size_t a = 0; a < d->nips; a++) {
+		if (!bridge_route_conflict(
+			    r->br, &d->ips[a].address, d->ips[a].prefix,
+			    d->bridge ? d->bridge : "", what, sizeof(what)))
+			continue;
+		nf_addr_subnet_str(&d->ips[a].address, d->ips[a].prefix, sub,
+				   sizeof(sub));
+		ERR("line %d: network '%s': subnet %s collides with the "
+		    "host's %s",
+		    ln->line, ln->name, sub, what);
+	}
+}
+
+/* The lab's networks: a host network it names exists and runs; one it
+ * makes is not the host's already (unless this lab made it) and collides
+ * with nothing. */
+static void net_checks(struct registry *r, const struct lab *l,
+		       const struct labrun *self, json_t *errs)
+{
+	for (size_t i = 0; i < l->nnets; i++) {
+		const struct lab_net *ln = &l->nets[i];
+		struct network *n = registry_find(r, ln->name);
+		struct labrun *mk = maker(r, ln->name);
+		if (ln->ref && !n)
+			ERR("line %d: no network '%s' on this host "
+			    "(net-define it, or declare it inline)",
+			    ln->line, ln->name);
+		else if (ln->ref && !n->live)
+			ERR("line %d: network '%s' is not active (net-start "
+			    "it)",
+			    ln->line, ln->name);
+		else if (!ln->ref && n && mk != self)
+			ERR("line %d: network '%s' already exists on this "
+			    "host%s%s%s",
+			    ln->line, ln->name, mk ? " (lab '" : "",
+			    mk ? mk->spec->name : "", mk ? "')" : "");
+		else if (!ln->ref && !n) /* (n: the lab's own, reconciled) */
+			net_collisions(r, ln, self, errs);
+	}
+}
+
+/* A guest's interface on a network the host has: its MAC and IP against
+ * the network's subnets, reservations and pinned ports. */
+static void if_checks(struct registry *r, const struct lab_guest *g,
+		      const struct lab_if *x, const struct netdef *d,
+		      json_t *errs)
+{
+	char ip[INET6_ADDRSTRLEN], vm[64];
+	snprintf(vm, sizeof(vm), "lab-%s", g->name);
+	struct port *p = port_find_pinned(r, d->name, x->mac,
+					  x->ip.family ? &x->ip : NULL);
+	if (p && strcmp(p->name, vm))
+		ERR("line %d: guest '%s': MAC %s or its IP is already pinned "
+		    "on '%s' by port %s",
+		    x->line, g->name, x->mac, d->name,
+		    p->name[0] ? p->name : p->tap);
+	if (!x->ip.family)
+		return;
+	nf_addr_format(&x->ip, ip, sizeof(ip));
+	const struct netxml_ip *sn = netxml_ip_of(d, &x->ip);
+	if (!sn) {
+		ERR("line %d: guest '%s': %s is outside every subnet of "
+		    "network '%s'",
+		    x->line, g->name, ip, d->name);
+		return;
+	}
+	if (!sn->has_dhcp)
+		ERR("line %d: guest '%s': network '%s' hands out no addresses "
+		    "on the subnet of %s",
+		    x->line, g->name, d->name, ip);
+	for (size_t h = 0; h < sn->nhosts; h++) {
+		const struct netxml_host *hh = &sn->hosts[h];
+		if (!nf_addr_cmp(&hh->ip, &x->ip) &&
+		    (!hh->mac || strcasecmp(hh->mac, x->mac)))
+			ERR("line %d: guest '%s': %s is reserved on '%s' for "
+			    "%s",
+			    x->line, g->name, ip, d->name,
+			    hh->mac ? hh->mac : hh->name);
+	}
+}
+
+static void host_checks(struct registry *r, const struct lab *l,
+			const struct labrun *self, json_t *errs)
+{
+	net_checks(r, l, self, errs);
 	for (size_t i = 0; i < l->nguests; i++) {
 		const struct lab_guest *g = &l->guests[i];
 		for (size_t k = 0; k < r->nlabs; k++)
@@ -934,47 +1001,12 @@ static void host_checks(struct registry *r, const struct lab *l,
 				    g->line, g->name, g->name,
 				    r->labs[k]->spec->name);
 		for (size_t f = 0; f < g->nifs; f++) {
-			const struct lab_if *x = &g->ifs[f];
-			const struct lab_net *ln = lab_net_find(l, x->network);
-			struct network *n = registry_find(r, x->network);
-			if (!ln || !ln->ref || !n || !n->live)
-				continue;
-			/* a network the host has: its subnets and pins */
-			const struct netdef *d = &n->live->def;
-			char vm[64];
-			snprintf(vm, sizeof(vm), "lab-%s", g->name);
-			struct port *p =
-				port_find_pinned(r, d->name, x->mac,
-						 x->ip.family ? &x->ip : NULL);
-			if (p && strcmp(p->name, vm))
-				ERR("line %d: guest '%s': MAC %s or its IP is "
-				    "already pinned on '%s' by port %s",
-				    x->line, g->name, x->mac, d->name,
-				    p->name[0] ? p->name : p->tap);
-			if (!x->ip.family)
-				continue;
-			nf_addr_format(&x->ip, ip, sizeof(ip));
-			const struct netxml_ip *sn = netxml_ip_of(d, &x->ip);
-			if (!sn) {
-				ERR("line %d: guest '%s': %s is outside every "
-				    "subnet of network '%s'",
-				    x->line, g->name, ip, d->name);
-				continue;
-			}
-			if (!sn->has_dhcp)
-				ERR("line %d: guest '%s': network '%s' hands "
-				    "out no addresses on the subnet of %s",
-				    x->line, g->name, d->name, ip);
-			for (size_t h = 0; h < sn->nhosts; h++) {
-				const struct netxml_host *hh = &sn->hosts[h];
-				if (!nf_addr_cmp(&hh->ip, &x->ip) &&
-				    (!hh->mac || strcasecmp(hh->mac, x->mac)))
-					ERR("line %d: guest '%s': %s is "
-					    "reserved "
-					    "on '%s' for %s",
-					    x->line, g->name, ip, d->name,
-					    hh->mac ? hh->mac : hh->name);
-			}
+			const struct lab_net *ln =
+				lab_net_find(l, g->ifs[f].network);
+			struct network *n = registry_find(r, g->ifs[f].network);
+			if (ln && ln->ref && n && n->live)
+				if_checks(r, g, &g->ifs[f], &n->live->def,
+					  errs);
 		}
 	}
 }
