@@ -495,46 +495,39 @@ static int port_vlan(const struct network *n, json_t *args, unsigned *tag,
 	return 0;
 }
 
-int vfport_create(struct registry *r, struct network *n, struct port *p,
-		  json_t *args, vfport_done_fn done, void *ctx,
-		  struct nf_err *e)
+/* 1. a free device of the pool (*all: the pool, freed by the caller) */
+static struct cand *pick(struct registry *r, const struct netdef *d,
+			 struct cand **all, struct nf_err *e)
 {
-	const struct netdef *d = &n->live->def;
 	bool hostdev = d->mode == NETXML_FWD_HOSTDEV;
-	struct cand *pool_c, *c = NULL;
-	size_t np;
 	struct nf_err why;
-	unsigned vlan = 0, rate = 0;
-	uint16_t proto;
-	int rc;
-	json_t *rt = json_object_get(args, "rate");
-	if (rt && (!json_is_integer(rt) || json_integer_value(rt) < 0))
-		return nf_errf(e, EINVAL, "rate is a number of Mbit/s");
-	rate = (unsigned)json_integer_value(rt);
-	if ((rc = port_vlan(n, args, &vlan, &proto, e)) < 0)
-		return rc;
-	if ((rc = pool(r, d, &pool_c, &np, e)) < 0)
-		return nf_err_prefix(e, "network '%s'", d->name);
 	struct nf_buf b = {0};
-	for (size_t i = 0; i < np && !c; i++)
-		if (!busy(r, &pool_c[i], hostdev, &why))
-			c = &pool_c[i];
+	struct cand *c = NULL;
+	size_t n;
+	if (pool(r, d, all, &n, e) < 0) {
+		nf_err_prefix(e, "network '%s'", d->name);
+		return NULL;
+	}
+	for (size_t i = 0; i < n && !c; i++)
+		if (!busy(r, &(*all)[i], hostdev, &why))
+			c = &(*all)[i];
 		else
 			nf_buf_printf(&b, "%s%s", b.len ? "; " : "", why.msg);
-	if (!c) {
-		rc = nf_errf(e, EBUSY, "network '%s' has no free %s: %s",
-			     d->name, hostdev ? "VF" : "device",
-			     b.s ? b.s : "its pool is empty");
-		goto out;
-	}
-	if (c->vf < 0 && (vlan || rate)) {
-		rc = nf_errf(e, ENOTSUP,
-			     "%s is not an SR-IOV VF: it cannot carry a VLAN "
-			     "tag or rate limit for the guest",
-			     c->netdev);
-		goto out;
-	}
-	/* 2. the original state, persisted before anything changes */
+	if (!c)
+		nf_errf(e, EBUSY, "network '%s' has no free %s: %s", d->name,
+			hostdev ? "VF" : "device",
+			b.s ? b.s : "its pool is empty");
+	nf_buf_free(&b);
+	return c;
+}
+
+/* 2. the device's original state, as the record that is persisted
+ * before anything changes; NULL when the VF cannot be read. */
+static json_t *original(struct registry *r, const struct netdef *d,
+			const struct port *p, const struct cand *c,
+			struct nf_err *e)
+{
+	bool hostdev = d->mode == NETXML_FWD_HOSTDEV;
 	uint8_t mac0[6];
 	unsigned mtu0;
 	bool up0 = netdev_state(c->netdev, mac0, &mtu0);
@@ -550,22 +543,70 @@ int vfport_create(struct registry *r, struct network *n, struct port *p,
 		"driver", c->driver, "mtu", (int)mtu0, "up", up0, "netdev_mac",
 		smac, "name", p->name, "owner_pid", p->owner_pid, "stage",
 		"saved");
-	if (c->vf >= 0) {
-		struct vf_state o;
-		struct vfnl *ch = vf_channel(r, e);
-		int idx = sriov_ifindex(r->sysroot, c->pf);
-		if (!ch || idx < 0 ||
-		    vfnl_get_vf(ch, idx, (unsigned)c->vf, &o, e) < 0) {
-			if (idx < 0)
-				nf_errf(e, ENODEV, "PF %s has no ifindex",
-					c->pf);
-			json_decref(rec);
-			rc = nf_err_prefix(e, "cannot read VF %d of %s", c->vf,
-					   c->pf);
-			goto out;
-		}
-		json_object_set_new(rec, "original", vf_json(&o));
+	if (c->vf < 0)
+		return rec;
+	struct vf_state o;
+	struct vfnl *ch = vf_channel(r, e);
+	int idx = sriov_ifindex(r->sysroot, c->pf);
+	if (!ch || idx < 0 ||
+	    vfnl_get_vf(ch, idx, (unsigned)c->vf, &o, e) < 0) {
+		if (idx < 0)
+			nf_errf(e, ENODEV, "PF %s has no ifindex", c->pf);
+		nf_err_prefix(e, "cannot read VF %d of %s", c->vf, c->pf);
+		json_decref(rec);
+		return NULL;
 	}
+	json_object_set_new(rec, "original", vf_json(&o));
+	return rec;
+}
+
+/* 3. the VF's attributes through the PF (or a plain netdev's MAC); the
+ * job ends through j->done, now or later. */
+static void vf_begin(struct vfjob *j, const struct netdef *d)
+{
+	struct registry *r = j->r;
+	const struct cand *c = &j->c;
+	struct nf_err e = {0};
+	int rc;
+	if (c->vf < 0) {
+		rc = bridge_link_set(r->br, c->netdev, j->want.mac, d->mtu, -1,
+				     &e);
+		vf_end(j, rc, &e);
+	} else if ((rc = vf_set(r, c->pf, c->vf, VF_VLAN, &j->want, &e)) < 0 ||
+		   (rc = vf_set(r, c->pf, c->vf, VF_TRUST, &j->want, &e)) < 0) {
+		vf_end(j, nf_err_prefix(&e, "VF %d of %s", c->vf, c->pf), &e);
+	} else {
+		vf_poll(j);
+	}
+}
+
+int vfport_create(struct registry *r, struct network *n, struct port *p,
+		  json_t *args, vfport_done_fn done, void *ctx,
+		  struct nf_err *e)
+{
+	const struct netdef *d = &n->live->def;
+	bool hostdev = d->mode == NETXML_FWD_HOSTDEV;
+	struct cand *all = NULL, *c;
+	unsigned vlan = 0, rate = 0;
+	uint16_t proto;
+	int rc = 0;
+	json_t *rt = json_object_get(args, "rate"), *rec = NULL;
+	if (rt && (!json_is_integer(rt) || json_integer_value(rt) < 0))
+		return nf_errf(e, EINVAL, "rate is a number of Mbit/s");
+	rate = (unsigned)json_integer_value(rt);
+	if ((rc = port_vlan(n, args, &vlan, &proto, e)) < 0)
+		return rc;
+	if (!(c = pick(r, d, &all, e)))
+		rc = -e->code;
+	else if (c->vf < 0 && (vlan || rate))
+		rc = nf_errf(e, ENOTSUP,
+			     "%s is not an SR-IOV VF: it cannot carry a VLAN "
+			     "tag or rate limit for the guest",
+			     c->netdev);
+	else if (!(rec = original(r, d, p, c, e)))
+		rc = -e->code;
+	if (rc < 0)
+		goto out;
 	if (!hostdev) {
 		nf_random_name("nfm", p->tap, sizeof(p->tap));
 		json_object_set_new(rec, "macvtap", json_string(p->tap));
@@ -579,8 +620,6 @@ int vfport_create(struct registry *r, struct network *n, struct port *p,
 		json_decref(rec);
 		goto out;
 	}
-	/* 3. the VF's attributes through the PF (or a plain netdev's MAC);
-	 * from here on the job ends through done, now or later */
 	struct vfjob *j = nf_xcalloc(1, sizeof(*j));
 	*j = (struct vfjob){.r = r,
 			    .p = p,
@@ -596,20 +635,9 @@ int vfport_create(struct registry *r, struct network *n, struct port *p,
 				     .max_rate = rate,
 				     .link_state = IFLA_VF_LINK_STATE_AUTO}};
 	nf_mac_parse(p->mac, j->want.mac);
-	if (c->vf < 0) {
-		rc = bridge_link_set(r->br, c->netdev, j->want.mac, d->mtu, -1,
-				     e);
-		vf_end(j, rc, e);
-	} else if ((rc = vf_set(r, c->pf, c->vf, VF_VLAN, &j->want, e)) < 0 ||
-		   (rc = vf_set(r, c->pf, c->vf, VF_TRUST, &j->want, e)) < 0) {
-		vf_end(j, nf_err_prefix(e, "VF %d of %s", c->vf, c->pf), e);
-	} else {
-		vf_poll(j);
-	}
-	rc = 0;
+	vf_begin(j, d);
 out:
-	nf_buf_free(&b);
-	free(pool_c);
+	free(all);
 	return rc;
 }
 
