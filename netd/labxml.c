@@ -229,82 +229,125 @@ out:
 	nf_buf_free(&b);
 }
 
-static void parse_guests(struct ctx *c, struct lab *l, xmlNodePtr e,
-			 const struct defaults *d)
+/* A guest's <interface>, before its group is expanded. */
+struct if_tmpl {
+	const char *net, *mac;
+	struct nf_addr ip;
+	int line;
+};
+
+/* The <interface> elements of <guest> e; how many. */
+static size_t parse_ifs(struct ctx *c, xmlNodePtr e, const char *name,
+			struct if_tmpl *ifs)
 {
-	int ln = (int)xmlGetLineNo(e);
-	const char *name = attr(e, "name"), *cnt = attr(e, "count"),
-		   *mem = attr(e, "memory"), *cpus = attr(e, "cpus");
-	unsigned count = 1;
-	char *end;
-	if (!name || !*name) {
-		bad(c, ln, "<guest> needs name=");
-		return;
-	}
-	if (cnt) {
-		unsigned long v = strtoul(cnt, &end, 10);
-		if (*end || v < 1 || v > LAB_MAX_GUESTS) {
-			bad(c, ln, "count='%s': give 1..%d", cnt,
-			    LAB_MAX_GUESTS);
-			return;
-		}
-		count = (unsigned)v;
-	}
-	struct lab_guest g = {
-		.mem_mib = d->mem_mib, .cpus = d->cpus, .line = ln};
-	if (mem && !(g.mem_mib = parse_mib(mem)))
-		bad(c, ln, "memory='%s' is not a size (16M, 1G)", mem);
-	if (cpus) {
-		unsigned long v = strtoul(cpus, &end, 10);
-		if (*end || v < 1 || v > 64)
-			bad(c, ln, "cpus='%s': give 1..64", cpus);
-		g.cpus = (unsigned)v;
-	}
-	const char *k = attr(e, "kernel") ? attr(e, "kernel") : d->kernel,
-		   *ird = attr(e, "initrd") ? attr(e, "initrd") : d->initrd,
-		   *cmd = attr(e, "cmdline") ? attr(e, "cmdline") : d->cmdline;
-	/* opened by the client, with its user's rights (lab_files) */
-	char *kp = path_in(c->dir, k), *ip = path_in(c->dir, ird);
-	struct {
-		const char *net, *mac;
-		struct nf_addr ip;
-		int line;
-	} ifs[LAB_MAX_IFS];
-	size_t nifs = 0;
+	size_t n = 0;
 	FOR_ELEM(x, e)
 	{
 		int xl = (int)xmlGetLineNo(x);
 		if (!is(x, "interface")) {
 			bad(c, xl,
-			    "<guest> holds <interface> elements, not "
-			    "<%s>",
+			    "<guest> holds <interface> elements, not <%s>",
 			    (const char *)x->name);
 			continue;
 		}
-		if (nifs == LAB_MAX_IFS) {
+		if (n == LAB_MAX_IFS) {
 			bad(c, xl, "guest '%s': at most %d interfaces", name,
 			    LAB_MAX_IFS);
 			break;
 		}
 		const char *mac = attr(x, "mac"), *ipa = attr(x, "ip");
 		uint8_t m[6];
-		ifs[nifs].net = attr(x, "network");
-		ifs[nifs].mac = mac;
-		ifs[nifs].line = xl;
-		memset(&ifs[nifs].ip, 0, sizeof(ifs[nifs].ip));
-		if (!ifs[nifs].net)
+		ifs[n] = (struct if_tmpl){attr(x, "network"), mac, {0}, xl};
+		if (!ifs[n].net)
 			bad(c, xl, "<interface> needs network=");
 		if (mac && (nf_mac_parse(mac, m) < 0 || (m[0] & 1)))
 			bad(c, xl, "mac='%s' is not a unicast MAC", mac);
-		if (ipa && nf_addr_parse(ipa, &ifs[nifs].ip) < 0)
+		if (ipa && nf_addr_parse(ipa, &ifs[n].ip) < 0)
 			bad(c, xl, "ip='%s' is not an IP address", ipa);
-		nifs++;
+		n++;
 	}
+	return n;
+}
+
+/* Member i of a group: its interfaces count up from the template's MAC
+ * and IP (i - 1 on), or get a MAC derived from lab and guest name. */
+static void member_ifs(struct ctx *c, const struct lab *l, struct lab_guest *m,
+		       unsigned i, const struct if_tmpl *ifs, size_t nifs)
+{
+	for (size_t f = 0; f < nifs; f++) {
+		struct lab_if *o = &m->ifs[m->nifs++];
+		snprintf(o->network, sizeof(o->network), "%s",
+			 ifs[f].net ? ifs[f].net : "");
+		o->line = ifs[f].line;
+		o->ip = ifs[f].ip;
+		if (!ifs[f].mac)
+			mac_auto(l->name, m->name, f, o->mac);
+		else if (!mac_plus(ifs[f].mac, i - 1, o->mac))
+			bad(c, o->line, "mac='%s' + %u runs out of addresses",
+			    ifs[f].mac, i - 1);
+		if (o->ip.family && !ip_plus(&o->ip, i - 1))
+			bad(c, o->line, "ip + %u runs out of addresses", i - 1);
+	}
+}
+
+/* <guest>'s own attributes over the defaults: count, memory, cpus;
+ * false when the guest cannot be expanded at all. */
+static bool guest_attrs(struct ctx *c, xmlNodePtr e, const struct defaults *d,
+			struct lab_guest *g, unsigned *count)
+{
+	int ln = (int)xmlGetLineNo(e);
+	const char *name = attr(e, "name"), *cnt = attr(e, "count"),
+		   *mem = attr(e, "memory"), *cpus = attr(e, "cpus");
+	char *end;
+	*count = 1;
+	*g = (struct lab_guest){
+		.mem_mib = d->mem_mib, .cpus = d->cpus, .line = ln};
+	if (!name || !*name) {
+		bad(c, ln, "<guest> needs name=");
+		return false;
+	}
+	if (cnt) {
+		unsigned long v = strtoul(cnt, &end, 10);
+		if (*end || v < 1 || v > LAB_MAX_GUESTS) {
+			bad(c, ln, "count='%s': give 1..%d", cnt,
+			    LAB_MAX_GUESTS);
+			return false;
+		}
+		*count = (unsigned)v;
+	}
+	if (mem && !(g->mem_mib = parse_mib(mem)))
+		bad(c, ln, "memory='%s' is not a size (16M, 1G)", mem);
+	if (cpus) {
+		unsigned long v = strtoul(cpus, &end, 10);
+		if (*end || v < 1 || v > 64)
+			bad(c, ln, "cpus='%s': give 1..64", cpus);
+		g->cpus = (unsigned)v;
+	}
+	return true;
+}
+
+/* <guest name= [count=]>: count members named from name ({i} or a
+ * number appended), each with the group's kernel, memory and interfaces. */
+static void parse_guests(struct ctx *c, struct lab *l, xmlNodePtr e,
+			 const struct defaults *d)
+{
+	const char *name = attr(e, "name");
+	struct lab_guest g;
+	unsigned count;
+	if (!guest_attrs(c, e, d, &g, &count))
+		return;
+	const char *k = attr(e, "kernel") ? attr(e, "kernel") : d->kernel,
+		   *ird = attr(e, "initrd") ? attr(e, "initrd") : d->initrd,
+		   *cmd = attr(e, "cmdline") ? attr(e, "cmdline") : d->cmdline;
+	/* opened by the client, with its user's rights (lab_files) */
+	char *kp = path_in(c->dir, k), *ip = path_in(c->dir, ird);
+	struct if_tmpl ifs[LAB_MAX_IFS];
+	size_t nifs = parse_ifs(c, e, name, ifs);
 	for (unsigned i = 1; i <= count; i++) {
 		struct lab_guest m = g;
 		member_name(name, i, count, m.name, sizeof(m.name));
 		if (!good_name(m.name, 40)) {
-			bad(c, ln,
+			bad(c, g.line,
 			    "guest name '%s' is not a name (letters, "
 			    "digits, '-', '_', '.'; at most 40)",
 			    m.name);
@@ -313,26 +356,10 @@ static void parse_guests(struct ctx *c, struct lab *l, xmlNodePtr e,
 		m.kernel = kp ? nf_xstrdup(kp) : NULL;
 		m.initrd = ip ? nf_xstrdup(ip) : NULL;
 		m.cmdline = cmd ? nf_xstrdup(cmd) : NULL;
-		for (size_t f = 0; f < nifs; f++) {
-			struct lab_if *o = &m.ifs[m.nifs++];
-			snprintf(o->network, sizeof(o->network), "%s",
-				 ifs[f].net ? ifs[f].net : "");
-			o->line = ifs[f].line;
-			o->ip = ifs[f].ip;
-			if (!ifs[f].mac)
-				mac_auto(l->name, m.name, f, o->mac);
-			else if (!mac_plus(ifs[f].mac, i - 1, o->mac))
-				bad(c, o->line,
-				    "mac='%s' + %u runs out of "
-				    "addresses",
-				    ifs[f].mac, i - 1);
-			if (o->ip.family && !ip_plus(&o->ip, i - 1))
-				bad(c, o->line, "ip + %u runs out of addresses",
-				    i - 1);
-		}
+		member_ifs(c, l, &m, i, ifs, nifs);
 		NF_APPEND(l->guests, l->nguests, m);
 		if (l->nguests > LAB_MAX_GUESTS) {
-			bad(c, ln, "a lab holds at most %d guests",
+			bad(c, g.line, "a lab holds at most %d guests",
 			    LAB_MAX_GUESTS);
 			break;
 		}
