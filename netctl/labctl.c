@@ -329,11 +329,8 @@ static int lab_status(int argc, char **argv)
 		     json_pack("{s:s?}", "name", argc == 3 ? argv[2] : NULL),
 		     &r))
 		return 1;
-	if (ctl_opt_json) {
-		ctl_print_json(r);
-		json_decref(r);
+	if (ctl_json_done(r))
 		return 0;
-	}
 	json_t *all = json_is_array(r) ? json_incref(r) : json_pack("[O]", r);
 	json_array_foreach (all, i, l) {
 		printf("lab %s (%s): %lld of %lld guests up%s%s\n",
@@ -358,11 +355,8 @@ static int lab_list(int argc, char **argv)
 		return ctl_die_usage("usage: netctl lab list");
 	if (ctl_call(NF_CMD_LAB_STATUS, json_object(), &r))
 		return 1;
-	if (ctl_opt_json) {
-		ctl_print_json(r);
-		json_decref(r);
+	if (ctl_json_done(r))
 		return 0;
-	}
 	json_array_foreach (r, i, l) {
 		char g[32], n[16];
 		snprintf(g, sizeof(g), "%lld/%lld",

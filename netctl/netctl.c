@@ -99,6 +99,15 @@ int ctl_die_usage(const char *fmt, ...)
 	return 2;
 }
 
+bool ctl_json_done(json_t *r)
+{
+	if (!ctl_opt_json)
+		return false;
+	ctl_print_json(r);
+	json_decref(r);
+	return true;
+}
+
 char *ctl_read_input(const char *path)
 {
 	struct nf_err e;
@@ -523,11 +532,8 @@ static int c_leases(int argc, char **argv)
 	if (ctl_call(NF_CMD_NET_DHCP_LEASES,
 		     json_pack("{s:s, s:s?}", "network", net, "mac", mac), &r))
 		return 1;
-	if (ctl_opt_json) {
-		ctl_print_json(r);
-		json_decref(r);
+	if (ctl_json_done(r))
 		return 0;
-	}
 	json_t *rows = json_array();
 	json_array_foreach (r, i, l) {
 		char when[64] = "never";
@@ -804,11 +810,8 @@ static int c_sriov_list(int argc, char **argv)
 	if (ctl_call(NF_CMD_SRIOV_LIST,
 		     json_pack("{s:s?}", "pf", argc == 2 ? argv[1] : NULL), &r))
 		return 1;
-	if (ctl_opt_json) {
-		ctl_print_json(r);
-		json_decref(r);
+	if (ctl_json_done(r))
 		return 0;
-	}
 	if (!json_array_size(r))
 		printf("no SR-IOV physical functions\n");
 	json_array_foreach (r, i, pf) {
@@ -894,11 +897,8 @@ static int c_port_list(int argc, char **argv)
 		     json_pack("{s:s?}", "network", argc == 2 ? argv[1] : NULL),
 		     &r))
 		return 1;
-	if (ctl_opt_json) {
-		ctl_print_json(r);
-		json_decref(r);
+	if (ctl_json_done(r))
 		return 0;
-	}
 	rows = json_array();
 	json_array_foreach (r, i, p) {
 		json_t *row = json_deep_copy(p);

@@ -16,6 +16,8 @@ int ctl_call(enum nf_cmd cmd, json_t *args, json_t **result);
 int ctl_call_fds(enum nf_cmd cmd, json_t *args, const int *fds, size_t nfds,
 		 json_t **result);
 int ctl_print_json(json_t *j);
+/* With --json: prints r, frees it and says so (the command is done). */
+bool ctl_json_done(json_t *r);
 const char *ctl_jstr(json_t *o, const char *k); /* "" when absent */
 const char *ctl_yesno(json_t *o, const char *k);
 int ctl_die_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
