@@ -33,7 +33,9 @@ lacks() { # lacks CMD... PATTERN: CMD succeeds and shows no PATTERN (ERE)
 	! printf '%s\n' "$out" | grep -E -- "$pat" >&2
 }
 run=$(tr ' ' '\n' </proc/cmdline | sed -n 's/^nested\.run=//p')
-want() { [ -z "$run" ] || [ "$run" = all ] || echo ",$run," | grep -q ",$1,"; }
+want() { # S (stress) only when named
+	[ "$1" != S ] && { [ -z "$run" ] || [ "$run" = all ]; } || echo ",$run," | grep -q ",$1,"
+}
 V=/nested
 T=$(tr ' ' '\n' </proc/cmdline | sed -n 's/^nested\.timeout=//p')
 T=${T:-240}
@@ -200,6 +202,27 @@ X
 		sh -c "grep -q '^guest: ping 10.74.0.12 ok' $L/lx1.console && grep -q '^guest: ping 10.74.0.11 ok' $L/lx2.console"
 	lx_gone() { $V/netctl lab down lx && ! pgrep -f lab-lx && lacks $V/netctl net-list --all lxnet; }
 	ok "7: lab down leaves no guest and no network" lx_gone
+fi
+if want S; then
+	# stress (run.sh BUILD S; NESTED_REPEAT=N): VMs made and destroyed one
+	# after another, the probe guest and a stock Linux guest in turn
+	R=$(tr ' ' '\n' </proc/cmdline | sed -n 's/^nested\.repeat=//p')
+	R=${R:-20}
+	good=0
+	for i in $(seq "$R"); do
+		if [ $((i % 2)) = 1 ]; then
+			timeout -k 10 60 $V/netvm run --kernel $V/probe.elf --mem 16M \
+				--console file:/tmp/s.log --net default,mac=52:54:00:00:00:16 \
+				--cmdline "ping=192.168.122.1" 2>/tmp/s.err
+			grep -qx 'ping 192.168.122.1 ok 3/3' /tmp/s.log && good=$((good + 1))
+		else
+			linux s "" --net default,mac=52:54:00:00:00:17
+			show s
+			has s "ping 192.168.122.1 ok" && good=$((good + 1))
+		fi
+		say "[stress] $i of $R: $good good ($(cut -d' ' -f1 /proc/uptime) s up)"
+	done
+	ok "S: $R guests one after another all reach the gateway" [ "$good" = "$R" ]
 fi
 say "1..$N"
 sed 's/^/nested: [netd] /' /tmp/netd.log | tail -5 >/dev/console
