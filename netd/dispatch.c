@@ -100,7 +100,7 @@ static int h_define(struct registry *r, struct request *q, json_t *args,
 		if (rc < 0)
 			goto fail;
 	}
-	struct bridge_ctx bc = {r, by_name};
+	struct bridge_name_ctx bc = {r, by_name};
 	rc = netxml_fill_defaults(nx, registry_bridge_taken, &bc, e);
 	if (rc == 0)
 		rc = network_admit(r, q, nx, by_name, e);

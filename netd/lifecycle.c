@@ -844,7 +844,7 @@ int network_create(struct registry *r, const struct request *q,
 			       "give the new one another name and uuid",
 			       network_name(o));
 	}
-	struct bridge_ctx bc = {r, NULL};
+	struct bridge_name_ctx bc = {r, NULL};
 	if ((rc = netxml_fill_defaults(nx, registry_bridge_taken, &bc, e)) <
 		    0 ||
 	    (rc = network_admit(r, q, nx, NULL, e)) < 0) {

@@ -237,7 +237,7 @@ void network_files(const struct registry *r, const struct network *n,
 
 bool registry_bridge_taken(const char *name, void *ctx)
 {
-	struct bridge_ctx *b = ctx;
+	struct bridge_name_ctx *b = ctx;
 	for (size_t i = 0; i < b->r->n; i++) {
 		const struct network *n = b->r->nets[i];
 		if (n == b->self)

@@ -116,7 +116,7 @@ struct network *registry_find(struct registry *r, const char *name_or_uuid);
 struct network *registry_by_name(struct registry *r, const char *name);
 /* netxml_fill_defaults' test for a bridge name: another network (not
  * ctx's self) has it, or a link of that name exists. */
-struct bridge_ctx {
+struct bridge_name_ctx {
 	struct registry *r;
 	const struct network *self;
 };
