@@ -242,6 +242,19 @@ int bridge_set_up(struct bridge_ctx *c, const char *name, struct nf_err *e)
 	return request(c, link_up_msg(idx), e, "cannot bring %s up", name);
 }
 
+int bridge_ensure_up(struct bridge_ctx *c, const char *name, struct nf_err *e)
+{
+	struct rtnl_link *l = NULL;
+	if (rtnl_link_get_kernel(c->sk, 0, name, &l) < 0)
+		return nf_errf(e, ENODEV, "no link %s", name);
+	bool up = rtnl_link_get_flags(l) & IFF_UP;
+	rtnl_link_put(l);
+	if (up)
+		return 0;
+	int rc = bridge_set_up(c, name, e);
+	return rc < 0 ? rc : 1;
+}
+
 int bridge_addr_add(struct bridge_ctx *c, const char *name,
 		    const struct nf_addr *a, int prefix, struct nf_err *e)
 {

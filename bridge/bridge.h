@@ -51,6 +51,8 @@ int bridge_link_set(struct bridge_ctx *c, const char *name, const uint8_t *mac,
 int bridge_get_alias(struct bridge_ctx *c, const char *name, char *alias,
 		     size_t n);
 int bridge_set_up(struct bridge_ctx *c, const char *name, struct nf_err *e);
+/* Brings the link up if it is down: 1 when it did, 0 when it was up. */
+int bridge_ensure_up(struct bridge_ctx *c, const char *name, struct nf_err *e);
 int bridge_addr_add(struct bridge_ctx *c, const char *name,
 		    const struct nf_addr *a, int prefix, struct nf_err *e);
 int bridge_route_add(struct bridge_ctx *c, const char *dev,

@@ -515,26 +515,43 @@ int dhcp_write(const struct dhcp_spec *d, const struct dhcp_pin *pins,
 }
 
 int dhcp_release_lease(const char *iface, const struct nf_addr *ip,
-		       const char *mac)
+		       const char *mac, struct nf_err *e)
 {
-	char s[INET6_ADDRSTRLEN];
-	int st;
+	char s[INET6_ADDRSTRLEN], msg[512];
+	int st, p[2];
 	nf_addr_format(ip, s, sizeof(s));
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return nf_errf(e, errno, "pipe: %s", strerror(errno));
 	pid_t pid = fork();
-	if (pid < 0)
-		return -errno;
+	if (pid < 0) {
+		close(p[0]);
+		close(p[1]);
+		return nf_errf(e, errno, "fork: %s", strerror(errno));
+	}
 	if (pid == 0) {
 		int devnull = open("/dev/null", O_RDWR);
 		dup2(devnull, 1);
-		dup2(devnull, 2);
+		dup2(p[1], 2);
 		nf_fd_limit_restore();
 		execlp("dhcp_release", "dhcp_release", iface, s, mac,
 		       (char *)NULL);
+		fprintf(stderr, "cannot run dhcp_release: %s", strerror(errno));
 		_exit(127);
 	}
+	close(p[1]);
+	size_t len = 0;
+	for (ssize_t n; len < sizeof(msg) - 1 &&
+			(n = read(p[0], msg + len, sizeof(msg) - 1 - len)) > 0;)
+		len += (size_t)n;
+	msg[len] = '\0';
+	close(p[0]);
 	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
 		;
-	return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : -EIO;
+	if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
+		return 0;
+	msg[strcspn(msg, "\n")] = '\0';
+	return nf_errf(e, EIO, "dhcp_release %s %s %s: %s", iface, s, mac,
+		       msg[0] ? msg : "failed");
 }
 
 static pid_t read_pid(const char *path)

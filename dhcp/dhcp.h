@@ -133,7 +133,7 @@ int dhcp_reload_hosts(const struct dhcp_spec *d, const struct dhcp_pin *pins,
 /* Tells dnsmasq the lease of ip/mac on iface is released (dnsmasq-utils'
  * dhcp_release), so the address is free at once. */
 int dhcp_release_lease(const char *iface, const struct nf_addr *ip,
-		       const char *mac);
+		       const char *mac, struct nf_err *e);
 /* Starts dnsmasq and waits until it has bound its sockets or failed; on
  * failure e carries dnsmasq's own message. *start: the process's start
  * time, which with its pid names it (nf_proc). */

@@ -208,6 +208,14 @@ static int setup(struct netd *d, struct nf_err *e)
 	if ((r = bridge_open(&d->reg.br, e)) < 0 ||
 	    (r = nat_open(&d->reg.nat, e)) < 0)
 		return r;
+	/* dnsmasq's leases are released by a packet to the bridge's own
+	 * address, which travels over lo: a namespace fresh from `ip netns
+	 * add` has it down */
+	if ((r = bridge_ensure_up(d->reg.br, "lo", e)) < 0)
+		nf_warn("%s: leases of ports that go stay until they expire",
+			e->msg);
+	else if (r > 0)
+		nf_info("brought lo up (a port's lease is released over it)");
 	if ((r = registry_open(&d->reg, d->config_dir, e)) < 0)
 		return r;
 	if (loop_init() < 0)

@@ -202,6 +202,32 @@ static void unwatch_owner(struct port *p)
 	p->owner_timer = 0;
 }
 
+/* Tells dnsmasq the port's IPv4 leases are free: its pinned address, and
+ * any its MAC holds (a range address), so net-dhcp-leases forgets them
+ * with the port. */
+static void release_leases(struct registry *r, struct network *n,
+			   const struct port *p)
+{
+	struct dhcp_files f;
+	struct dhcp_lease *l = NULL;
+	size_t nl = 0;
+	struct nf_err e;
+	network_files(r, n, &f);
+	dhcp_leases(&f, &l, &nl);
+	for (size_t i = 0; i < nl; i++) {
+		struct nf_addr ip;
+		if (strcasecmp(l[i].mac, p->mac) ||
+		    nf_addr_parse(l[i].ip, &ip) < 0 || ip.family != AF_INET)
+			continue;
+		if (dhcp_release_lease(n->live->def.bridge, &ip, p->mac, &e) <
+		    0)
+			nf_warn("port %s: its lease of %s stays until it "
+				"expires: %s",
+				p->tap[0] ? p->tap : p->dev, l[i].ip, e.msg);
+	}
+	free(l);
+}
+
 /* Undoes a port: guard, live reservation, lease, TAP (if it still
  * exists), state. */
 static void release(struct registry *r, struct port *p, bool delete_tap)
@@ -225,9 +251,8 @@ static void release(struct registry *r, struct port *p, bool delete_tap)
 	}
 	if (n && p->pin_added && network_reload_hosts(r, n, &e) < 0)
 		nf_err_log("%s", e.msg);
-	if (n && p->ip.family == AF_INET && n->has_dnsmasq &&
-	    dhcp_release_lease(n->live->def.bridge, &p->ip, p->mac) < 0)
-		nf_debug("dhcp_release for %s failed", p->mac);
+	if (n && n->has_dnsmasq)
+		release_leases(r, n, p);
 	if (delete_tap && if_nametoindex(p->tap)) {
 		tap_alias(r, p, alias, sizeof(alias));
 		if (p->persist)

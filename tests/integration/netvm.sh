@@ -61,7 +61,10 @@ fails "--net without netd says where it looked" "$T/none.sock" \
 ns_add h && ns_add o || { echo "not ok - namespaces"; exit 1; }
 NETD_NS=${NS}h
 uplink_add h o
+ip -n "$NETD_NS" link set lo down # as `ip netns add` leaves it (README tour)
 ok "netd starts" start_netd
+ok "...and brings lo up in its namespace (a port's lease is released over it)" \
+	bash -c "ip -n $NETD_NS -o link show lo | grep -q '<LOOPBACK,UP'"
 sed "s/stp='on'/stp='off'/" "$EXAMPLES/default.xml" >"$T/default.xml"
 ok "examples/default.xml started" \
 	bash -c "$NETCTL net-define $T/default.xml && $NETCTL net-start default"
@@ -114,11 +117,14 @@ leases() { $NETCTL net-dhcp-leases default >"$T/leases" &&
 ok "net-dhcp-leases shows guests a and c with their pinned IPs" leases
 ok "guest b's port went with netvm" \
 	lacks $NETCTL port-list default '52:54:00:00:00:13'
+ok "...and its lease with it (net-dhcp-leases)" \
+	lacks $NETCTL net-dhcp-leases default '52:54:00:00:00:13'
 
 stop_vm() { kill -TERM "$1"; wait "$1"; [ $? = 4 ]; }
 ok "SIGTERM ends netvm cleanly (status 4)" stop_vm "$PID_a"
 ok "...its port is released" \
 	lacks $NETCTL port-list default '52:54:00:00:00:12'
+ok "...its lease too" lacks $NETCTL net-dhcp-leases default '52:54:00:00:00:12'
 ok "...and the status file says stopped" grep -q '"state": "stopped"' "$T/a.json"
 stop_vm "$PID_c"
 
@@ -128,6 +134,9 @@ ok "ip= pins an unreserved address: the guest gets it" \
 vm_fg e --net default --cmdline "count=1 ping=192.168.122.1"
 ok "a guest without a reservation gets an address from the range" \
 	bash -c "grep -qE '^lease 192\.168\.122\.(1[0-9][0-9]|2[0-4][0-9]|25[0-4])$' $T/e && grep -qx 'ping 192.168.122.1 ok 1/1' $T/e"
+E_IP=$(sed -n 's/^lease //p' "$T/e")
+ok "...and that range lease is released with its port" \
+	bash -c "[ -n '$E_IP' ] && lacks $NETCTL net-dhcp-leases default ' $E_IP '"
 vm_fg f --net default,mac=52:54:00:00:00:15,queues=2 --cmdline "count=1 ping=192.168.122.1"
 ok "queues=2: a multi-queue port; the guest on pair 0 gets .15" \
 	bash -c "grep -qx 'lease 192.168.122.15' $T/f && grep -q '\"queues\": 2' $T/f.json"
