@@ -32,6 +32,14 @@ lacks() { # lacks CMD... PATTERN: CMD succeeds and shows no PATTERN (ERE)
 	out=$("$@") || { echo "lacks: '$*' failed" >&2; return 1; }
 	! printf '%s\n' "$out" | grep -E -- "$pat" >&2
 }
+# busybox has no pgrep/pkill: processes by command line, through ps (which
+# must work: a check on a failing ps must not pass)
+procs() { # procs PATTERN: pids of processes whose command line matches
+	local out
+	out=$(ps -o pid,args) || return 2
+	printf '%s\n' "$out" | grep -E -- "$1" | grep -v 'grep -E' | awk '{print $1}'
+}
+no_proc() { local p; p=$(procs "$1") || return 1; [ -z "$p" ]; }
 run=$(tr ' ' '\n' </proc/cmdline | sed -n 's/^nested\.run=//p')
 want() { # S (stress) only when named
 	[ "$1" != S ] && { [ -z "$run" ] || [ "$run" = all ]; } || echo ",$run," | grep -q ",$1,"
@@ -113,7 +121,7 @@ if want 3; then
 	APID=$!
 	for _ in $(seq 1200); do grep -q '^guest: serving' /tmp/a.log 2>/dev/null && break; sleep 0.1; done
 	linux b "nf.peer=192.168.122.12" --cpus 2 --net default,mac=52:54:00:00:00:13
-	pkill -TERM -f 'netvm run .*--name a ' # stops guest a (netvm status 4)
+	kill -TERM $(procs "^ *[0-9]+ $V/netvm run .*--name a ") # guest a: netvm status 4
 	wait $APID
 	show a; show b
 	both_cpus() { has a "cpus 2" && has b "cpus 2"; }
@@ -200,7 +208,7 @@ X
 		sh -c "grep -q '^guest: lease 10.74.0.11' $L/lx1.console && grep -q '^guest: lease 10.74.0.12' $L/lx2.console"
 	ok "7: ...and the two Linux guests reach each other" \
 		sh -c "grep -q '^guest: ping 10.74.0.12 ok' $L/lx1.console && grep -q '^guest: ping 10.74.0.11 ok' $L/lx2.console"
-	lx_gone() { $V/netctl lab down lx && ! pgrep -f lab-lx && lacks $V/netctl net-list --all lxnet; }
+	lx_gone() { $V/netctl lab down lx && no_proc 'name lab-lx' && lacks $V/netctl net-list --all lxnet; }
 	ok "7: lab down leaves no guest and no network" lx_gone
 fi
 if want S; then
