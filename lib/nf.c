@@ -546,6 +546,33 @@ uint64_t nf_now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
+static const struct {
+	const char *module, *name;
+} kvm_kinds[] = {
+	[NF_KVM_NONE] = {"", "no KVM module"},
+	[NF_KVM_VMX] = {"kvm_intel", "Intel VMX (kvm_intel)"},
+	[NF_KVM_SVM] = {"kvm_amd", "AMD SVM (kvm_amd)"},
+	[NF_KVM_PVM] = {"kvm_pvm", "PVM (kvm_pvm)"},
+};
+
+enum nf_kvm nf_kvm_kind(const char *sysroot)
+{
+	/* PVM first: where it is loaded, it is what /dev/kvm runs */
+	static const enum nf_kvm order[] = {NF_KVM_PVM, NF_KVM_VMX, NF_KVM_SVM};
+	char p[4096];
+	for (size_t i = 0; i < NF_ARRAY_SIZE(order); i++)
+		if (nf_fmt(p, sizeof(p), "%s/sys/module/%s", sysroot,
+			   kvm_kinds[order[i]].module) == 0 &&
+		    access(p, F_OK) == 0)
+			return order[i];
+	return NF_KVM_NONE;
+}
+
+const char *nf_kvm_name(enum nf_kvm k)
+{
+	return kvm_kinds[k].name;
+}
+
 void nf_dir_each(const char *dir, const char *suffix, const char *then,
 		 void (*fn)(const char *name, const char *path, void *ctx),
 		 void *ctx)

@@ -144,6 +144,15 @@ int nf_proc_read(pid_t pid, struct nf_proc *p);
 bool nf_proc_is(pid_t pid, uid_t uid, unsigned long long start,
 		const char *exe);
 
+/* Which KVM backs /dev/kvm, told by the vendor module that is loaded
+ * (under sysroot: "" for /). PVM runs PVM-enabled guest kernels, and
+ * others only through KVM's instruction emulator: a stock Linux kernel
+ * does not boot in it. */
+enum nf_kvm { NF_KVM_NONE, NF_KVM_VMX, NF_KVM_SVM, NF_KVM_PVM };
+enum nf_kvm nf_kvm_kind(const char *sysroot);
+/* "Intel VMX (kvm_intel)", ..., "no KVM module" */
+const char *nf_kvm_name(enum nf_kvm k);
+
 /* Monotonic clock in nanoseconds. */
 uint64_t nf_now_ns(void);
 

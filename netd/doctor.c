@@ -61,6 +61,35 @@ static bool listening(const char *proc, unsigned port)
 	return found;
 }
 
+/* /dev/kvm and which KVM it is: what a guest kernel needs to boot. */
+static void kvm_check(json_t *a)
+{
+	char detail[256];
+	enum nf_kvm k =
+		nf_kvm_kind(""); /* the host's, not a --sysfs-root tree */
+	bool usable = access("/dev/kvm", R_OK | W_OK) == 0;
+	if (!usable) {
+		add(a, "kvm", "warning", "/dev/kvm is missing or not usable",
+		    "load kvm_intel or kvm_amd, enable virtualisation in the "
+		    "firmware, and add the user to group kvm");
+		return;
+	}
+	if (k == NF_KVM_PVM) {
+		snprintf(detail, sizeof(detail),
+			 "/dev/kvm is %s: stock Linux kernels do not boot in "
+			 "it (PVM-enabled kernels and netvm's probe guest do)",
+			 nf_kvm_name(k));
+		add(a, "kvm", "warning", detail,
+		    "for stock kernels use a host with Intel VMX or AMD SVM, "
+		    "or one that offers them nested");
+		return;
+	}
+	snprintf(detail, sizeof(detail), "/dev/kvm is usable: %s%s",
+		 nf_kvm_name(k),
+		 k == NF_KVM_NONE ? "" : ", boots stock kernels");
+	add(a, "kvm", "ok", detail, NULL);
+}
+
 json_t *doctor_run(struct registry *r)
 {
 	json_t *a = json_array();
@@ -131,12 +160,7 @@ json_t *doctor_run(struct registry *r)
 			  "systemd-resolved: DNSStubListener only on "
 			  "127.0.0.53)"
 			: NULL);
-	bool kvm = access("/dev/kvm", R_OK | W_OK) == 0;
-	add(a, "kvm", kvm ? "ok" : "warning",
-	    kvm ? "/dev/kvm is usable" : "/dev/kvm is missing or not usable",
-	    kvm ? NULL
-		: "load kvm_intel or kvm_amd, enable virtualisation in the "
-		  "firmware, and add the user to group kvm");
+	kvm_check(a);
 	bool vhost = access("/dev/vhost-net", F_OK) == 0;
 	add(a, "vhost-net", vhost ? "ok" : "warning",
 	    vhost ? "/dev/vhost-net is present"

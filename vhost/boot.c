@@ -525,9 +525,16 @@ int vm_boot_image(struct vm *vm, const char *name, const char *img, size_t len,
 	       cl + 1);
 	write_acpi(vm);
 	write_mptable(vm);
-	if (is_bzimage(img, len))
+	if (is_bzimage(img, len)) {
+		if (vm->kind == NF_KVM_PVM)
+			nf_warn("%s is a bzImage, and /dev/kvm is %s: a stock "
+				"Linux kernel does not boot in it (it runs "
+				"through KVM's instruction emulator until that "
+				"gives up); only a PVM-enabled kernel does",
+				name, nf_kvm_name(vm->kind));
 		return load_bzimage(vm, name, img, len, initrd ? &rd : NULL, cl,
 				    e);
+	}
 	if (len >= 4 && !memcmp(img, ELFMAG, SELFMAG))
 		return load_pvh(vm, name, img, len, initrd ? &rd : NULL, cl, e);
 	return nf_errf(e, ENOEXEC, "%s is neither a bzImage nor an ELF file",

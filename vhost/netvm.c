@@ -520,6 +520,10 @@ static enum vm_exit run(struct netvm_opts *o, struct vm *vm,
 {
 	uint64_t t0 = nf_now_ns();
 	*rc = vm_create(vm, o->mem, o->cpus, o->kvm, e);
+	if (*rc == 0) /* the first word, before anything can take long */
+		nf_info("%s%s%s, %zu MiB, %u vCPU(s), on %s",
+			o->name ? o->name : "", o->name ? ": " : "", o->kernel,
+			o->mem >> 20, o->cpus, nf_kvm_name(vm->kind));
 	for (unsigned i = 0; *rc == 0 && i < o->nnets; i++)
 		*rc = setup_net(vm, &o->nets[i], i, o->name, e);
 	if (*rc == 0)

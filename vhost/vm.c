@@ -72,6 +72,7 @@ int vm_create(struct vm *vm, size_t mem_size, unsigned ncpus, int kvm,
 		return nf_errf(e, EINVAL,
 			       "guest memory must be 2 MiB to 3 GiB (below the "
 			       "32-bit PCI hole)");
+	vm->kind = nf_kvm_kind("");
 	vm->kvm = kvm >= 0 ? kvm : open("/dev/kvm", O_RDWR | O_CLOEXEC);
 	if (vm->kvm < 0)
 		return nf_errf(e, errno,

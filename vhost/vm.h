@@ -87,6 +87,8 @@ struct vm_cpu {
 
 struct vm {
 	int kvm, fd;
+	enum nf_kvm
+		kind; /* which KVM /dev/kvm is (PVM boots no stock kernel) */
 	uint8_t *mem;
 	size_t mem_size;
 	unsigned ncpus;

@@ -262,6 +262,13 @@ wait $EVPID
 ok "net-event saw started, stopped and undefined" \
 	bash -c "grep -q 'network trans: Started' $T/events && grep -q 'network trans: Stopped' $T/events && grep -q 'network collide: Undefined' $T/events"
 ok "doctor runs" bash -c "$NETCTL doctor >$T/doctor && grep -q dnsmasq $T/doctor"
+if [ -d /sys/module/kvm_pvm ]; then # this machine: PVM-backed /dev/kvm
+	ok "doctor says the PVM-backed /dev/kvm boots no stock kernel" \
+		grep -q 'PVM (kvm_pvm): stock Linux kernels do not boot' "$T/doctor"
+else
+	ok "doctor names the KVM and says it boots stock kernels" \
+		grep -Eq '(VMX|SVM) \(kvm_(intel|amd)\), boots stock kernels' "$T/doctor"
+fi
 ns h nft add table ip filter
 ns h nft add chain ip filter FORWARD '{ type filter hook forward priority 0; policy drop; }'
 ok "doctor names another tool's FORWARD drop policy and the fix" \

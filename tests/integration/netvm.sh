@@ -40,6 +40,20 @@ crash() {
 		{ [ $rc = 1 ] && grep -q 'KVM internal error' "$T/crash"; }
 }
 ok "a crashing guest ends netvm with KVM's reason (3 on triple fault)" crash
+# a bzImage (the fuzz seed's: its first 4 bytes are the harness's): netvm
+# names the KVM at once, and on PVM says a stock kernel does not boot
+tail -c +5 "$(dirname "$0")/../fuzz/boot-seed-bzimage.bin" | head -c 12288 >"$T/bz"
+bz_first_words() {
+	timeout 20 "$NETVM" run --kernel "$T/bz" --console none 2>"$T/bz.err" &
+	local pid=$! pat
+	if [ -d /sys/module/kvm_pvm ]; then pat='a stock Linux kernel does not boot in it'
+	else pat='on (Intel VMX|AMD SVM)'; fi
+	for _ in $(seq 20); do grep -Eq "$pat" "$T/bz.err" && break; sleep 0.1; done
+	grep -Eq "$pat" "$T/bz.err"; local rc=$?
+	kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null
+	cat "$T/bz.err"; return $rc
+}
+ok "netvm names the KVM in its first line, and on PVM says at once that a bzImage will not boot" bz_first_words
 fails "a missing kernel is refused" "cannot open $T/nope" \
 	"$NETVM" run --kernel "$T/nope"
 echo "not an elf" >"$T/junk"
