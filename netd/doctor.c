@@ -1,7 +1,9 @@
 /* `netctl doctor`: what on this host breaks virtual networks, and how to
  * fix each. Reads only; changes nothing. */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -41,24 +43,82 @@ static void drop_chain(const char *fam, const char *table, const char *chain,
 }
 
 /* A UDP or TCP listener on port on 0.0.0.0 or an address of ours? */
-static bool listening(const char *proc, unsigned port)
+/* The process holding the socket with this inode (a scan of /proc/PID/fd:
+ * doctor is asked for, not on a hot path), or 0. */
+static pid_t socket_owner(unsigned long inode)
+{
+	char want[64], p[300], l[64];
+	snprintf(want, sizeof(want), "socket:[%lu]", inode);
+	DIR *d = opendir("/proc"), *fdd;
+	struct dirent *de, *fe;
+	pid_t found = 0;
+	while (d && !found && (de = readdir(d))) {
+		pid_t pid = (pid_t)atoi(de->d_name);
+		if (pid <= 0)
+			continue;
+		snprintf(p, sizeof(p), "/proc/%d/fd", (int)pid);
+		if (!(fdd = opendir(p)))
+			continue;
+		while (!found && (fe = readdir(fdd))) {
+			snprintf(p, sizeof(p), "/proc/%d/fd/%s", (int)pid,
+				 fe->d_name);
+			ssize_t n = readlink(p, l, sizeof(l) - 1);
+			if (n > 0 && (l[n] = 0, !strcmp(l, want)))
+				found = pid;
+		}
+		closedir(fdd);
+	}
+	if (d)
+		closedir(d);
+	return found;
+}
+
+static bool ours(const struct registry *r, pid_t pid)
+{
+	for (size_t i = 0; i < r->n; i++)
+		if (r->nets[i]->dnsmasq_pid == pid)
+			return true;
+	return false;
+}
+
+/* Who else listens on every address at port (TCP: listening; UDP: bound):
+ * "dnsmasq (pid 123)", or "" when no one but netd's own dnsmasqs do
+ * (those bind the wildcard address too, to their bridge only). */
+static void listening(const struct registry *r, const char *proc, unsigned port,
+		      char *who, size_t n)
 {
 	FILE *f = fopen(proc, "r");
 	char line[512];
-	bool found = false;
-	if (!f)
-		return false;
-	while (fgets(line, sizeof(line), f)) {
+	who[0] = 0;
+	while (f && !who[0] && fgets(line, sizeof(line), f)) {
 		unsigned lport, st;
+		unsigned long inode;
 		char laddr[64];
-		if (sscanf(line, " %*d: %63[0-9A-F]:%x %*s %x", laddr, &lport,
-			   &st) == 3 &&
-		    lport == port && (st == 0x0A || strstr(proc, "udp")) &&
-		    !strcmp(laddr, "00000000"))
-			found = true;
+		if (sscanf(line,
+			   " %*d: %63[0-9A-F]:%x %*s %x %*s %*s %*s %*s %*s "
+			   "%lu",
+			   laddr, &lport, &st, &inode) != 4 ||
+		    lport != port || (st != 0x0A && !strstr(proc, "udp")) ||
+		    strcmp(laddr, "00000000"))
+			continue;
+		pid_t pid = socket_owner(inode);
+		if (pid > 0 && ours(r, pid))
+			continue;
+		char comm[64] = "";
+		snprintf(line, sizeof(line), "/proc/%d/comm", (int)pid);
+		FILE *c = pid > 0 ? fopen(line, "r") : NULL;
+		if (c && fgets(comm, sizeof(comm), c))
+			comm[strcspn(comm, "\n")] = 0;
+		if (c)
+			fclose(c);
+		if (pid > 0)
+			snprintf(who, n, "%s (pid %d)", comm[0] ? comm : "?",
+				 (int)pid);
+		else
+			snprintf(who, n, "a process netd cannot see");
 	}
-	fclose(f);
-	return found;
+	if (f)
+		fclose(f);
 }
 
 /* /dev/kvm and which KVM it is: what a guest kernel needs to boot. */
@@ -145,21 +205,25 @@ json_t *doctor_run(struct registry *r)
 			"DNS: firewall-cmd --zone=trusted "
 			"--add-interface=nfbr0 --permanent"
 		      : NULL);
-	bool dns = listening("/proc/net/udp", 53) ||
-		   listening("/proc/net/tcp", 53);
-	bool dhcp = listening("/proc/net/udp", 67);
-	snprintf(detail, sizeof(detail), "%s%s%s",
-		 dns ? "something listens on *:53" : "",
-		 dns && dhcp ? " and " : "",
-		 dhcp ? "something listens on *:67" : "");
-	add(a, "ports-53-67", dns || dhcp ? "warning" : "ok",
-	    dns || dhcp ? detail : "nothing holds DNS/DHCP on all addresses",
-	    dns || dhcp ? "a server bound to every address takes DNS/DHCP "
-			  "from guests: make it bind to specific "
-			  "interfaces (dnsmasq: bind-interfaces, "
-			  "systemd-resolved: DNSStubListener only on "
-			  "127.0.0.53)"
-			: NULL);
+	char dns[96], dns_tcp[96], dhcp[96];
+	listening(r, "/proc/net/udp", 53, dns, sizeof(dns));
+	listening(r, "/proc/net/tcp", 53, dns_tcp, sizeof(dns_tcp));
+	listening(r, "/proc/net/udp", 67, dhcp, sizeof(dhcp));
+	const char *d53 = dns[0] ? dns : dns_tcp;
+	snprintf(detail, sizeof(detail), "%s%s%s%s%s", d53[0] ? d53 : "",
+		 d53[0] ? " listens on *:53" : "",
+		 d53[0] && dhcp[0] ? "; " : "", dhcp,
+		 dhcp[0] ? " listens on *:67" : "");
+	bool taken = d53[0] || dhcp[0];
+	add(a, "ports-53-67", taken ? "warning" : "ok",
+	    taken ? detail
+		  : "nothing but netd's own dnsmasqs holds DNS/DHCP on all "
+		    "addresses",
+	    taken ? "a server bound to every address takes DNS/DHCP from "
+		    "guests: make it bind to specific interfaces (dnsmasq: "
+		    "bind-interfaces, systemd-resolved: DNSStubListener only "
+		    "on 127.0.0.53)"
+		  : NULL);
 	kvm_check(a);
 	bool vhost = access("/dev/vhost-net", F_OK) == 0;
 	add(a, "vhost-net", vhost ? "ok" : "warning",

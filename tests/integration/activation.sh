@@ -262,6 +262,17 @@ wait $EVPID
 ok "net-event saw started, stopped and undefined" \
 	bash -c "grep -q 'network trans: Started' $T/events && grep -q 'network trans: Stopped' $T/events && grep -q 'network collide: Undefined' $T/events"
 ok "doctor runs" bash -c "$NETCTL doctor >$T/doctor && grep -q dnsmasq $T/doctor"
+ok "...and does not count netd's own dnsmasq (on *:67, bound to its bridge)" \
+	bash -c "pgrep -f 'dnsmasq.*${T##*/}' >/dev/null && grep -q \"nothing but netd's own dnsmasqs\" $T/doctor"
+# another DHCP server on every address, beside netd's (perl is in every
+# Debian; SO_REUSEPORT as dnsmasq sets it, or the port is taken)
+ip netns exec "${NS}h" perl -MIO::Socket::INET -e 'my $s = IO::Socket::INET->new(LocalAddr => "0.0.0.0",
+	LocalPort => 67, Proto => "udp", ReusePort => 1) or die "bind: $!\n"; sleep 30' 2>"$T/other.err" &
+OTHER=$!
+sleep 0.3
+ok "...but names another DHCP server on every address (*:67)" \
+	bash -c "$NETCTL doctor | grep -q 'perl (pid $OTHER) listens on \*:67'"
+kill $OTHER
 if [ -d /sys/module/kvm_pvm ]; then # this machine: PVM-backed /dev/kvm
 	ok "doctor says the PVM-backed /dev/kvm boots no stock kernel" \
 		grep -q 'PVM (kvm_pvm): stock Linux kernels do not boot' "$T/doctor"
