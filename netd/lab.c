@@ -1249,9 +1249,11 @@ int lab_up(struct registry *r, struct request *q, json_t *args, json_t **res,
 	/* the file's own problems and its collisions with the host, all */
 	bool bad_file = labxml_parse(xml, strlen(xml), file ? file : "lab", dir,
 				     &spec, &b) < 0;
-	for (char *s = b.s, *nl; s && *s; s = nl + 1) {
+	for (char *s = b.s, *nl; s && *s; s = nl ? nl + 1 : NULL) {
 		nl = strchr(s, '\n');
-		json_array_append_new(errs, json_stringn(s, (size_t)(nl - s)));
+		size_t n = nl ? (size_t)(nl - s) : strlen(s);
+		if (n) /* one problem a line */
+			json_array_append_new(errs, json_stringn(s, n));
 	}
 	nf_buf_free(&b);
 	if (spec)

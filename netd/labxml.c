@@ -36,6 +36,9 @@ struct ctx {
 	const char *what, *dir;
 	struct nf_buf *errs;
 	unsigned nerrs;
+	/* networks whose own errors are told: no follow-on errors for them */
+	const char **failed;
+	size_t nfailed;
 };
 
 static void bad(struct ctx *c, int line, const char *fmt, ...)
@@ -49,6 +52,36 @@ static void bad(struct ctx *c, int line, const char *fmt, ...)
 	va_end(ap);
 	nf_buf_printf(c->errs, "\n");
 	c->nerrs++;
+}
+
+/* e has only the attributes in allowed (NULL-terminated); each other one
+ * is an error that lists them. */
+static void only_attrs(struct ctx *c, xmlNodePtr e, const char *const *allowed)
+{
+	for (xmlAttrPtr a = e->properties; a; a = a->next) {
+		const char *name = (const char *)a->name;
+		bool ok = false;
+		for (size_t i = 0; allowed[i] && !ok; i++)
+			ok = !strcmp(name, allowed[i]);
+		if (ok)
+			continue;
+		struct nf_buf list = {0};
+		for (size_t i = 0; allowed[i]; i++)
+			nf_buf_printf(&list, "%s%s=", i ? ", " : "",
+				      allowed[i]);
+		bad(c, (int)xmlGetLineNo(e),
+		    "<%s> has no attribute %s= (it takes %s)",
+		    (const char *)e->name, name, list.s ? list.s : "none");
+		nf_buf_free(&list);
+	}
+}
+
+static bool failed_net(const struct ctx *c, const char *name)
+{
+	for (size_t i = 0; i < c->nfailed; i++)
+		if (!strcmp(c->failed[i], name))
+			return true;
+	return false;
 }
 
 /* Names become file names (STATE_DIR/labs/NAME) and links: letters,
@@ -137,13 +170,16 @@ static void mac_auto(const char *lab, const char *guest, size_t idx,
 }
 
 /* The guest name for member i (1-based) of a group of count. */
-static void member_name(const char *tmpl, unsigned i, unsigned count, char *out,
+/* Member i of a group: NAME1..NAMEN when count= is given (even count='1',
+ * so a group that shrinks to one keeps its first member), {i} replaced
+ * when the name holds it, the name itself for a guest without count=. */
+static void member_name(const char *tmpl, unsigned i, bool counted, char *out,
 			size_t n)
 {
 	const char *at = strstr(tmpl, "{i}");
 	if (at)
 		snprintf(out, n, "%.*s%u%s", (int)(at - tmpl), tmpl, i, at + 3);
-	else if (count > 1)
+	else if (counted)
 		snprintf(out, n, "%s%u", tmpl, i);
 	else
 		snprintf(out, n, "%s", tmpl);
@@ -166,8 +202,10 @@ static void add_net(struct lab *l, const char *name, struct netxml *nx,
 
 static void parse_network(struct ctx *c, struct lab *l, xmlNodePtr e)
 {
+	static const char *const attrs[] = {"name", "ref", NULL};
 	const char *name = attr(e, "name"), *ref = attr(e, "ref");
 	int ln = (int)xmlGetLineNo(e);
+	only_attrs(c, e, attrs);
 	if (ref) {
 		if (name || e->children)
 			bad(c, ln,
@@ -220,10 +258,12 @@ static void parse_network(struct ctx *c, struct lab *l, xmlNodePtr e)
 	struct nf_err ne;
 	char what[128];
 	snprintf(what, sizeof(what), "network '%s'", name);
-	if (netxml_parse(b.s, b.len, what, &nx, &ne) < 0)
+	if (netxml_parse(b.s, b.len, what, &nx, &ne) < 0) {
 		bad(c, ln, "%s", ne.msg);
-	else
+		NF_APPEND(c->failed, c->nfailed, name);
+	} else {
 		add_net(l, name, nx, false, ln);
+	}
 out:
 	xmlBufferFree(xb);
 	nf_buf_free(&b);
@@ -255,8 +295,11 @@ static size_t parse_ifs(struct ctx *c, xmlNodePtr e, const char *name,
 			    LAB_MAX_IFS);
 			break;
 		}
+		static const char *const attrs[] = {"network", "mac", "ip",
+						    NULL};
 		const char *mac = attr(x, "mac"), *ipa = attr(x, "ip");
 		uint8_t m[6];
+		only_attrs(c, x, attrs);
 		ifs[n] = (struct if_tmpl){attr(x, "network"), mac, {0}, xl};
 		if (!ifs[n].net)
 			bad(c, xl, "<interface> needs network=");
@@ -295,10 +338,14 @@ static void member_ifs(struct ctx *c, const struct lab *l, struct lab_guest *m,
 static bool guest_attrs(struct ctx *c, xmlNodePtr e, const struct defaults *d,
 			struct lab_guest *g, unsigned *count)
 {
+	static const char *const attrs[] = {"name",    "count",	 "memory",
+					    "cpus",    "kernel", "initrd",
+					    "cmdline", NULL};
 	int ln = (int)xmlGetLineNo(e);
 	const char *name = attr(e, "name"), *cnt = attr(e, "count"),
 		   *mem = attr(e, "memory"), *cpus = attr(e, "cpus");
 	char *end;
+	only_attrs(c, e, attrs);
 	*count = 1;
 	*g = (struct lab_guest){
 		.mem_mib = d->mem_mib, .cpus = d->cpus, .line = ln};
@@ -345,7 +392,8 @@ static void parse_guests(struct ctx *c, struct lab *l, xmlNodePtr e,
 	size_t nifs = parse_ifs(c, e, name, ifs);
 	for (unsigned i = 1; i <= count; i++) {
 		struct lab_guest m = g;
-		member_name(name, i, count, m.name, sizeof(m.name));
+		member_name(name, i, attr(e, "count") != NULL, m.name,
+			    sizeof(m.name));
 		if (!good_name(m.name, 40)) {
 			bad(c, g.line,
 			    "guest name '%s' is not a name (letters, "
@@ -373,8 +421,10 @@ static void parse_guests(struct ctx *c, struct lab *l, xmlNodePtr e,
 static void parse_link(struct ctx *c, struct lab *l, xmlNodePtr e)
 {
 	int ln = (int)xmlGetLineNo(e);
+	static const char *const attrs[] = {"a", "b", "subnet", "name", NULL};
 	const char *a = attr(e, "a"), *b = attr(e, "b"),
 		   *sub = attr(e, "subnet"), *nm = attr(e, "name");
+	only_attrs(c, e, attrs);
 	char name[64], net[64], addr[INET_ADDRSTRLEN], lo[INET_ADDRSTRLEN],
 		hi[INET_ADDRSTRLEN];
 	struct nf_addr base;
@@ -493,6 +543,8 @@ static void check(struct ctx *c, struct lab *l)
 			const struct lab_net *n = lab_net_find(l, x->network);
 			if (!x->network[0])
 				continue;
+			if (!n && failed_net(c, x->network))
+				continue; /* its own errors are told */
 			if (!n) {
 				bad(c, x->line,
 				    "guest '%s': network '%s' is not a network "
@@ -603,15 +655,18 @@ static void pin_hosts(struct ctx *c, struct lab *l)
 int labxml_parse(const char *buf, size_t len, const char *what, const char *dir,
 		 struct lab **out, struct nf_buf *errs)
 {
-	struct ctx c = {what, dir, errs, 0};
+	struct ctx c = {.what = what, .dir = dir, .errs = errs};
 	*out = NULL;
 	xmlDocPtr doc = xmlReadMemory(buf, (int)len, what, NULL,
 				      XML_PARSE_NONET | XML_PARSE_NOERROR |
 					      XML_PARSE_NOWARNING);
 	if (!doc) {
 		const xmlError *x = xmlGetLastError();
-		bad(&c, x ? x->line : 0, "not well-formed XML: %s",
-		    x && x->message ? x->message : "?");
+		char msg[256];
+		snprintf(msg, sizeof(msg), "%s",
+			 x && x->message ? x->message : "?");
+		msg[strcspn(msg, "\n")] = 0; /* libxml ends it with one */
+		bad(&c, x ? x->line : 0, "not well-formed XML: %s", msg);
 		return -EINVAL; /* *out NULL: nothing to check further */
 	}
 	xmlNodePtr root = xmlDocGetRootElement(doc);
@@ -622,6 +677,11 @@ int labxml_parse(const char *buf, size_t len, const char *what, const char *dir,
 		    "the root element must be <lab>");
 		goto done;
 	}
+	static const char *const lab_attrs[] = {"name", NULL};
+	static const char *const def_attrs[] = {"memory", "cpus",    "kernel",
+						"initrd", "cmdline", NULL};
+	static const char *const no_attrs[] = {NULL};
+	only_attrs(&c, root, lab_attrs);
 	const char *name = attr(root, "name");
 	if (!good_name(name, 32))
 		bad(&c, (int)xmlGetLineNo(root),
@@ -631,8 +691,11 @@ int labxml_parse(const char *buf, size_t len, const char *what, const char *dir,
 		snprintf(l->name, sizeof(l->name), "%s", name);
 	FOR_ELEM(e, root)
 	{
+		if (is(e, "description"))
+			only_attrs(&c, e, no_attrs);
 		if (!is(e, "defaults"))
 			continue;
+		only_attrs(&c, e, def_attrs);
 		const char *m = attr(e, "memory"), *cp = attr(e, "cpus");
 		if (m && !(d.mem_mib = parse_mib(m)))
 			bad(&c, (int)xmlGetLineNo(e),
@@ -666,8 +729,9 @@ int labxml_parse(const char *buf, size_t len, const char *what, const char *dir,
 	if (!c.nerrs)
 		pin_hosts(&c, l);
 done:
-	xmlFreeDoc(doc);
+	free(c.failed);
 	*out = l;
+	xmlFreeDoc(doc);
 	return c.nerrs ? -EINVAL : 0;
 }
 

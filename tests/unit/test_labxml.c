@@ -151,12 +151,95 @@ static void test_errors(void **st)
 	assert_string_equal(name, "x1");
 }
 
+static unsigned lines(const char *s)
+{
+	unsigned n = 0;
+	for (; s && *s; s++)
+		n += *s == '\n';
+	return n;
+}
+
+/* A misspelled attribute is an error naming the ones the element takes;
+ * a network that fails says so once (its guests add nothing); broken XML
+ * is one problem; count= names NAME1..NAMEN even for one. */
+static void test_strict(void **st)
+{
+	(void)st;
+	struct nf_buf e = {0};
+	struct lab *l = parse("<guest name='a' memroy='32M'><interface "
+			      "network='n' ipp='10.5.0.5'/></guest>"
+			      "<defaults cpu='2'/>",
+			      &e);
+	labxml_free(l);
+	const char *want[] = {
+		"<guest> has no attribute memroy= (it takes name=, count=, "
+		"memory=, cpus=, kernel=, initrd=, cmdline=)",
+		"<interface> has no attribute ipp= (it takes network=, mac=, "
+		"ip=)",
+		"<defaults> has no attribute cpu=",
+	};
+	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++)
+		if (!strstr(e.s ? e.s : "", want[i]))
+			fail_msg("missing '%s' in:\n%s", want[i], e.s);
+	assert_int_equal(lines(e.s), 3);
+	nf_buf_free(&e);
+	memset(&e, 0, sizeof(e));
+	l = parse("<network name='bad'><forward mode='natt'/></network>"
+		  "<guest name='g' count='2'><interface network='bad'/></guest>"
+		  "<guest name='h'><interface network='bad'/></guest>",
+		  &e);
+	labxml_free(l);
+	if (lines(e.s) != 1 || !strstr(e.s, "natt"))
+		fail_msg("want the one error of network 'bad', got:\n%s", e.s);
+	nf_buf_free(&e);
+	memset(&e, 0, sizeof(e));
+	l = NULL;
+	assert_int_equal(labxml_parse("<lab name='x'><guest", 20, "t.xml",
+				      "/tmp", &l, &e),
+			 -EINVAL);
+	assert_null(l);
+	if (lines(e.s) != 1 || !strstr(e.s, "not well-formed XML: "))
+		fail_msg("want one line for broken XML, got:\n%s", e.s);
+	nf_buf_free(&e);
+	memset(&e, 0, sizeof(e));
+	l = parse("<guest name='db' count='1'><interface network='n'/></guest>",
+		  &e);
+	assert_null(e.s);
+	assert_int_equal(l->nguests, 1);
+	assert_string_equal(l->guests[0].name, "db1");
+	labxml_free(l);
+}
+
+/* Every lab file shipped in examples/ passes the strict checks (the
+ * tests run from the source tree's top). */
+static void test_examples(void **st)
+{
+	(void)st;
+	static const char *files[] = {"examples/lab-3tier.xml",
+				      "examples/lab-flat50.xml",
+				      "examples/lab-nat.xml"};
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		char *buf = NULL;
+		size_t len;
+		struct nf_err err;
+		struct nf_buf e = {0};
+		struct lab *l = NULL;
+		if (nf_read_path(files[i], 1 << 20, &buf, &len, &err) < 0)
+			fail_msg("%s", err.msg);
+		if (labxml_parse(buf, len, files[i], "examples", &l, &e) < 0)
+			fail_msg("%s:\n%s", files[i], e.s);
+		assert_true(l->nguests > 0);
+		labxml_free(l);
+		free(buf);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest t[] = {
-		cmocka_unit_test(test_groups),
-		cmocka_unit_test(test_link),
-		cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_groups),	 cmocka_unit_test(test_link),
+		cmocka_unit_test(test_errors),	 cmocka_unit_test(test_strict),
+		cmocka_unit_test(test_examples),
 	};
 	return cmocka_run_group_tests(t, NULL, NULL);
 }
