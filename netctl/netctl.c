@@ -700,9 +700,16 @@ static void print_port(json_t *p)
 	printf("%-10s %s\n", "Filter:", ctl_yesno(p, "filter"));
 	printf("%-10s %s\n", "Isolated:", ctl_yesno(p, "isolated"));
 	printf("%-10s %s\n", "Persist:", ctl_yesno(p, "persist"));
-	printf("%-10s uid %lld, pid %lld\n", "Owner:",
-	       (long long)json_integer_value(json_object_get(p, "owner_uid")),
-	       (long long)json_integer_value(json_object_get(p, "owner_pid")));
+	long long uid = json_integer_value(json_object_get(p, "owner_uid")),
+		  pid = json_integer_value(json_object_get(p, "owner_pid"));
+	/* a kept port outlives whoever made it: netd holds it */
+	if (json_is_true(json_object_get(p, "persist")))
+		printf("%-10s netd (kept until port-delete), made by uid "
+		       "%lld\n",
+		       "Owner:", uid);
+	else
+		printf("%-10s pid %lld (uid %lld), which holds its fds\n",
+		       "Owner:", pid, uid);
 }
 
 static int c_port_create(int argc, char **argv)

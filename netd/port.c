@@ -455,6 +455,11 @@ static struct port *port_new(struct registry *r, struct request *q,
 		free(p);
 		return NULL;
 	}
+	/* a MAC the network reserves under a name: the port is that guest */
+	const struct netxml_host *h =
+		name ? NULL : pin_reservation(d, p->mac, NULL);
+	if (h && h->name)
+		snprintf(p->name, sizeof(p->name), "%s", h->name);
 	p->queues = queues ? (unsigned)queues : 1;
 	p->filter = !json_is_false(json_object_get(args, "filter"));
 	p->isolated = json_is_true(json_object_get(args, "isolated")) ||

@@ -158,8 +158,12 @@ ok "lab status --json" bash -c "$NETCTL --json lab status 3tier | grep -q '\"gue
 setpriv --reuid=12345 --regid=12345 --clear-groups bash -c \
 	"exec -a 'netvm run --status $LABS/3tier/web1.json --name lab-web1' sleep 300" &
 DECOY=$!
-ok "lab down (by its file) removes everything" \
-	bash -c "$NETCTL lab down $T/3tier-b.xml && $NETCTL lab list | grep -q 'no labs'"
+# one guest has ended before: lab down counts the guests it stops
+kill -KILL "$(guest_pid 3tier web2)"
+gone_web2() { for _ in $(seq 50); do $NETCTL lab status 3tier | grep -q '^ *web2 .* stopped' && return 0; sleep 0.1; done; $NETCTL lab status 3tier; return 1; }
+ok "a guest killed from outside shows as stopped" gone_web2
+ok "lab down (by its file) removes everything, counting only the guests it stopped" \
+	bash -c "$NETCTL lab down $T/3tier-b.xml >$T/down && grep -q 'guests stopped' $T/down && grep -q ': 7 guests stopped' $T/down && $NETCTL lab list | grep -q 'no labs'"
 ok "...but not another user's process that looks like a guest" kill -0 $DECOY
 kill $DECOY; wait $DECOY 2>/dev/null
 ok "...no guest, network, bridge, dnsmasq, table or record is left" nothing_left

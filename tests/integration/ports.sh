@@ -30,8 +30,10 @@ done <<<"$out"
 ok "the guest simulation finished cleanly" test "$rc" = 0
 
 # ports from the command line (persistent: they outlive netctl)
-ok "port-create --persist with a reserved MAC" \
-	bash -c "$NETCTL port-create default --mac 52:54:00:00:00:14 --name vm4 --persist nft4 | grep -q 'IP: *192.168.122.14'"
+ok "port-create --persist with a reserved MAC: its reserved IP, and its name" \
+	bash -c "$NETCTL port-create default --mac 52:54:00:00:00:14 --persist nft4 >$T/p4 && grep -q 'IP: *192.168.122.14' $T/p4 && grep -q 'Name: *vm4' $T/p4"
+ok "...kept by netd (not by netctl, which has exited)" \
+	bash -c "$NETCTL port-info nft4 | grep -q 'Owner: *netd (kept until port-delete), made by uid 0'"
 ok "the TAP exists on the bridge with the guest MAC's twin (fe:...)" \
 	bash -c "ip -n ${NS}h link show nft4 | grep -q 'master nfbr0' && ip -n ${NS}h link show nft4 | grep -q 'link/ether fe:54:00:00:00:14'"
 guarded() { # guarded TAP MAC [IP]: the port's elements are in the guard sets
