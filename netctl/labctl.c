@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sysexits.h>
 #include <time.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -558,7 +559,7 @@ static int lab_graph(int argc, char **argv)
 				     "usage: netctl lab graph NAME --format "
 				     "dot|svg|mermaid");
 	if (!fmt)
-		return 2;
+		return EX_USAGE;
 	if (strcmp(fmt, "dot") && strcmp(fmt, "svg") && strcmp(fmt, "mermaid"))
 		return ctl_die_usage(
 			"lab graph: --format is dot, svg or mermaid");
@@ -589,7 +590,7 @@ static int lab_export(int argc, char **argv)
 				     "usage: netctl lab export NAME --format "
 				     "json|hosts|ansible");
 	if (!fmt)
-		return 2;
+		return EX_USAGE;
 	if (strcmp(fmt, "json") && strcmp(fmt, "hosts") &&
 	    strcmp(fmt, "ansible"))
 		return ctl_die_usage("lab export: --format is json, hosts or "

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sysexits.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -96,7 +97,7 @@ int ctl_die_usage(const char *fmt, ...)
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fprintf(stderr, "\n");
-	return 2;
+	return EX_USAGE;
 }
 
 bool ctl_json_done(json_t *r)
@@ -134,7 +135,7 @@ static int xml_action(int argc, char **argv, enum nf_cmd cmd, const char *done)
 	json_t *res;
 	snprintf(usage, sizeof(usage), "%s FILE", nf_cmd_name(cmd));
 	if (need_args(argc, 2, usage))
-		return 2;
+		return EX_USAGE;
 	char *xml = ctl_read_input(argv[1]);
 	if (!xml)
 		return 1;
@@ -170,7 +171,7 @@ static int net_action(int argc, char **argv, enum nf_cmd cmd, const char *done)
 	json_t *r;
 	snprintf(usage, sizeof(usage), "%s NETWORK", nf_cmd_name(cmd));
 	if (need_args(argc, 2, usage))
-		return 2;
+		return EX_USAGE;
 	if (simple(cmd, argv[1], &r))
 		return 1;
 	if (ctl_opt_json)
@@ -301,7 +302,7 @@ static int c_info(int argc, char **argv)
 {
 	json_t *r;
 	if (need_args(argc, 2, "net-info NETWORK"))
-		return 2;
+		return EX_USAGE;
 	if (simple(NF_CMD_NET_INFO, argv[1], &r))
 		return 1;
 	if (ctl_opt_json) {
@@ -387,7 +388,7 @@ static int lookup(int argc, char **argv, const char *field, const char *u)
 {
 	json_t *r;
 	if (need_args(argc, 2, u))
-		return 2;
+		return EX_USAGE;
 	if (simple(NF_CMD_NET_INFO, argv[1], &r))
 		return 1;
 	if (ctl_opt_json)
@@ -430,7 +431,7 @@ static int c_edit(int argc, char **argv)
 	json_t *info, *res;
 	int fd, rc = 1;
 	if (need_args(argc, 2, "net-edit NETWORK"))
-		return 2;
+		return EX_USAGE;
 	if (simple(NF_CMD_NET_INFO, argv[1], &info))
 		return 1;
 	if (dumpxml(argv[1], true, &orig)) {
@@ -488,7 +489,7 @@ static int c_version(int argc, char **argv)
 	json_t *r;
 	(void)argv;
 	if (need_args(argc, 1, "version"))
-		return 2;
+		return EX_USAGE;
 	printf("netctl %s\n", NF_VERSION);
 	if (ctl_call(NF_CMD_VERSION, NULL, &r))
 		return 1;
@@ -648,7 +649,7 @@ static int c_doctor(int argc, char **argv)
 	int worst = 0;
 	(void)argv;
 	if (need_args(argc, 1, "doctor"))
-		return 2;
+		return EX_USAGE;
 	if (ctl_call(NF_CMD_DOCTOR, NULL, &r))
 		return 1;
 	json_array_foreach (r, i, c) {
@@ -1110,7 +1111,7 @@ int main(int argc, char **argv)
 	}
 	if (n == 0) {
 		c_help(0, NULL);
-		return 2;
+		return EX_USAGE;
 	}
 	for (size_t i = 0; i < NF_ARRAY_SIZE(cmds); i++)
 		if (!strcmp(cmds[i].name, rest[0])) {
@@ -1121,5 +1122,5 @@ int main(int argc, char **argv)
 	ctl_die_usage("unknown command '%s'; 'netctl help' lists them",
 		      rest[0]);
 	free(rest);
-	return 2;
+	return EX_USAGE;
 }

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sysexits.h>
 #include <sys/epoll.h>
 #include <sys/file.h>
 #include <sys/signalfd.h>
@@ -279,7 +280,7 @@ static int parse_opt(struct netd *d, int c, const char *arg, bool *foreground,
 	case 'g':
 		if (!(g = getgrnam(arg))) {
 			fprintf(stderr, "netd: no group '%s'\n", arg);
-			return 2;
+			return EX_USAGE;
 		}
 		d->admin_gid = g->gr_gid;
 		d->have_admin_group = true;
@@ -289,14 +290,14 @@ static int parse_opt(struct netd *d, int c, const char *arg, bool *foreground,
 			return 0;
 		fprintf(stderr,
 			"netd: --client-queue takes a size like 4M or 64K\n");
-		return 2;
+		return EX_USAGE;
 	case 'L':
 		if ((*level = nf_log_parse_level(arg)) >= 0)
 			return 0;
 		fprintf(stderr, "netd: --log-level takes error, warning, info "
 				"or debug\n");
-		return 2;
-	default: usage(stderr); return 2;
+		return EX_USAGE;
+	default: usage(stderr); return EX_USAGE;
 	}
 }
 
@@ -341,7 +342,7 @@ static int parse_args(int argc, char **argv, struct netd *d, bool *foreground,
 		fprintf(stderr, "netd: unexpected argument '%s'\n",
 			argv[optind]);
 		usage(stderr);
-		return 2;
+		return EX_USAGE;
 	}
 	return -1;
 }

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sysexits.h>
 #include <sys/ioctl.h>
 #include <sys/signalfd.h>
 #include <time.h>
@@ -38,6 +39,8 @@ struct net_spec {
 	bool created;
 };
 
+static const char *netd_socket; /* --socket; else NETD_SOCKET, else /run */
+
 static void usage(FILE *f)
 {
 	fprintf(f,
@@ -46,18 +49,18 @@ static void usage(FILE *f)
 		"         [--mem SIZE] [--cpus N] [--name NAME] [--kvm-fd N]\n"
 		"         [--console stdio|file:PATH|fd:N|none] "
 		"[--console-max SIZE]\n"
-		"         [--status PATH] [--seccomp on|off]\n"
+		"         [--status PATH] [--seccomp on|off] [--socket PATH]\n"
 		"         [--log-level LEVEL] [--net SPEC ...]\n"
 		"  SPEC: "
 		"NETWORK[,mac=M][,ip=A][,queues=N][,vhost=on|off|auto]\n"
-		"        (a port from netd; NETD_SOCKET or "
+		"        (a port from netd at --socket, NETD_SOCKET or "
 		"/run/netd/netd.sock)\n"
 		"     or tap=IFNAME[,mac=M][,queues=N][,vhost=...]\n"
 		"     or fd=N[,vhost-fd=M][,mac=M][,vhost=...] (an open TAP "
 		"fd)\n"
 		"  SIZE takes K, M or G (default 64M; console 4M)\n"
 		"exit status: 0 power-off, 1 error, 2 reset, 3 guest crash "
-		"(triple fault), 4 stopped by SIGTERM/SIGINT\n");
+		"(triple fault), 4 stopped by SIGTERM/SIGINT, 64 usage\n");
 }
 
 static int parse_size(const char *s, size_t *out)
@@ -189,7 +192,7 @@ static int parse_net(char *spec, struct net_spec *n, struct nf_err *e)
 /* A port from netd: TAP fds, and the MAC/IP netd pinned. */
 static int netd_port(struct net_spec *n, const char *name, struct nf_err *e)
 {
-	const char *path = getenv("NETD_SOCKET");
+	const char *path = netd_socket ? netd_socket : getenv("NETD_SOCKET");
 	if (!path)
 		path = "/run/netd/netd.sock";
 	int s = proto_connect(path, e);
@@ -443,6 +446,7 @@ static int parse_opt(struct netvm_opts *o, int c, char *arg)
 					  "like 4M",
 					  arg)
 			       : 0;
+	case 'S': netd_socket = arg; return 0;
 	case 'Z':
 		if (strcmp(arg, "on") && strcmp(arg, "off"))
 			return opt_fail("--seccomp takes on or off");
@@ -469,6 +473,7 @@ static int parse_args(int argc, char **argv, struct netvm_opts *o)
 		{"kvm-fd", required_argument, NULL, 'K'},
 		{"console-max", required_argument, NULL, 'X'},
 		{"seccomp", required_argument, NULL, 'Z'},
+		{"socket", required_argument, NULL, 'S'},
 		{"help", no_argument, NULL, 'h'},
 		{0}};
 	int c;
@@ -593,7 +598,7 @@ int main(int argc, char **argv)
 	struct nf_err e = {0};
 	int rc = parse_args(argc, argv, &o);
 	if (rc)
-		return rc > 0 ? 0 : 1;
+		return rc > 0 ? 0 : EX_USAGE;
 	nf_log_init("netvm", false, o.level);
 	if (console_open(&cons, o.console, o.console_max, &e) < 0) {
 		fprintf(stderr, "netvm: %s\n", e.msg);

@@ -47,6 +47,14 @@ ok "a refused define changes nothing" \
 fails "unknown network" "no network named 'nope'" $NETCTL net-info nope
 fails "missing file" "cannot open" $NETCTL net-define "$T/missing.xml"
 fails "unknown command" "unknown command" $NETCTL net-frobnicate
+# one convention for the three programs: 64 (EX_USAGE) for a usage error,
+# 1 for a request that fails
+status_is() { local want=$1; shift; "$@" >/dev/null 2>&1; [ $? = "$want" ]; }
+ok "a usage error exits 64: netctl" status_is 64 $NETCTL net-frobnicate
+ok "...netctl, a missing argument" status_is 64 $NETCTL net-info
+ok "...netd" status_is 64 "$NETD" --no-such-option
+ok "...netvm" status_is 64 "$NF_BUILD/netvm" run --mem lots
+ok "...while a failing request exits 1" status_is 1 $NETCTL net-info nope
 sed "s|<name>default</name>|<name>default</name><uuid>$(cat /proc/sys/kernel/random/uuid)</uuid>|" \
 	"$EXAMPLES/default.xml" >"$T/other-uuid.xml"
 fails "same name, other uuid" "already exists with uuid $UUID" \

@@ -70,6 +70,8 @@ fails "a bad vhost= is refused" "on, off or auto" \
 	"$NETVM" run --kernel "$PROBE" --net default,vhost=maybe
 fails "--net without netd says where it looked" "$T/none.sock" \
 	env NETD_SOCKET=$T/none.sock "$NETVM" run --kernel "$PROBE" --net default
+fails "--socket names netd's socket (before NETD_SOCKET)" "at $T/other.sock: " \
+	env NETD_SOCKET=$T/none.sock "$NETVM" run --kernel "$PROBE" --socket "$T/other.sock" --net default
 
 # --- on netd's networks ---------------------------------------------------
 ns_add h && ns_add o || { echo "not ok - namespaces"; exit 1; }
