@@ -350,20 +350,35 @@ static int parse_args(int argc, char **argv, struct netd *d, bool *foreground,
 /* The paths netd derives: its socket (in the run dir unless given; lab
  * guests get it absolute), netvm and the probe guest beside netd's own
  * binary unless given. */
+/* p against the directory netd started in (a daemon works from /). */
+static const char *absolute(const char *p, char *buf, size_t n)
+{
+	char cwd[2048];
+	if (!p || p[0] == '/' || !getcwd(cwd, sizeof(cwd)) ||
+	    nf_fmt(buf, n, "%s/%s", cwd, p) < 0)
+		return p;
+	return buf;
+}
+
+/* The paths netd derives: its directories and socket absolute (lab
+ * guests get the socket; a daemon works from /), the socket in the run
+ * dir unless given, netvm and the probe guest beside netd's own binary
+ * unless given. */
 static void derive_paths(struct netd *d)
 {
-	static char sock[4096], sockabs[4096], netvm[4096], probe[4096];
+	static char sock[4096], cfg[4096], run[4096], state[4096], dq[4096],
+		netvm[4096], probe[4096];
+	d->config_dir = absolute(d->config_dir, cfg, sizeof(cfg));
+	d->run_dir = absolute(d->run_dir, run, sizeof(run));
+	d->state_dir = absolute(d->state_dir, state, sizeof(state));
+	d->dnsmasq_dir = absolute(d->dnsmasq_dir, dq, sizeof(dq));
 	if (!d->socket_path) {
 		snprintf(sock, sizeof(sock), "%s/netd.sock", d->run_dir);
 		d->socket_path = sock;
+	} else {
+		d->socket_path = absolute(d->socket_path, sock, sizeof(sock));
 	}
 	d->reg.socket_path = d->socket_path;
-	if (d->socket_path[0] != '/' && getcwd(sockabs, sizeof(sockabs))) {
-		size_t l = strlen(sockabs);
-		snprintf(sockabs + l, sizeof(sockabs) - l, "/%s",
-			 d->socket_path);
-		d->reg.socket_path = sockabs;
-	}
 	beside_me("netvm", "../bin/netvm", netvm, sizeof(netvm));
 	beside_me("guest/probe.elf", "../lib/netfabric/probe.elf", probe,
 		  sizeof(probe));
@@ -371,6 +386,47 @@ static void derive_paths(struct netd *d)
 		d->reg.netvm_path = netvm;
 	if (!d->reg.probe_path)
 		d->reg.probe_path = probe;
+}
+
+/* Without --foreground netd detaches, and the command returns once the
+ * daemon serves its socket (0) or with the reason it could not start (1):
+ * a script may use netd at once. The daemon works from /, its output to
+ * /dev/null (its log goes to syslog). */
+static int detach(int *ready)
+{
+	int p[2];
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return -errno;
+	pid_t pid = fork();
+	if (pid < 0)
+		return -errno;
+	if (pid > 0) {
+		char msg[1100];
+		size_t len = 0;
+		close(p[1]);
+		for (ssize_t n;
+		     len < sizeof(msg) - 1 &&
+		     (n = read(p[0], msg + len, sizeof(msg) - 1 - len)) > 0;)
+			len += (size_t)n;
+		msg[len] = 0;
+		if (!strcmp(msg, "ok"))
+			_exit(0);
+		fprintf(stderr, "netd: %s\n",
+			len ? msg : "the daemon ended before it was ready");
+		_exit(1);
+	}
+	close(p[0]);
+	setsid();
+	if (chdir("/") < 0)
+		nf_debug("chdir /: %s", strerror(errno));
+	int null = open("/dev/null", O_RDWR);
+	dup2(null, 0);
+	dup2(null, 1);
+	dup2(null, 2);
+	if (null > 2)
+		close(null);
+	*ready = p[1];
+	return 0;
 }
 
 int main(int argc, char **argv)
@@ -389,15 +445,23 @@ int main(int argc, char **argv)
 	derive_paths(&d);
 	nf_log_init("netd", use_syslog || !foreground,
 		    (enum nf_log_level)level);
-	if (!foreground && daemon(0, 0) < 0) {
-		nf_err_log("cannot daemonize: %s", strerror(errno));
+	int ready = -1;
+	if (!foreground && (rc = detach(&ready)) < 0) {
+		fprintf(stderr, "netd: cannot detach: %s\n", strerror(-rc));
 		return 1;
 	}
 	if (setup(&d, &e) < 0) {
 		nf_err_log("%s", e.msg);
+		if (ready >= 0 && write(ready, e.msg, strlen(e.msg)) < 0)
+			nf_debug("cannot tell the caller: %s", strerror(errno));
 		return 1;
 	}
 	nf_info("netd %s ready on %s", NF_VERSION, d.socket_path);
+	if (ready >= 0) {
+		if (write(ready, "ok", 2) != 2)
+			nf_debug("cannot tell the caller: %s", strerror(errno));
+		close(ready);
+	}
 	loop_run();
 	server_close(d.srv);
 	d.srv = NULL;

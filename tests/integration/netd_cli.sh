@@ -153,4 +153,14 @@ fails "undefine twice" "no network named 'second'" $NETCTL net-undefine second
 ok "SIGTERM stops netd cleanly and removes the socket" \
 	bash -c "kill -TERM $NETD_PID; wait_for() { for i in \$(seq 50); do [ ! -S '$NETD_SOCKET' ] && return 0; sleep 0.05; done; return 1; }; wait_for"
 NETD_PID=
+# without --foreground: netd detaches and the command returns once the
+# daemon serves (a script may use it at once), or says why it cannot
+ok "netd (detaching) returns once its socket serves" \
+	bash -c "ip netns exec $NETD_NS $NETD --config-dir $T/etc --run-dir $T/run --state-dir $T/lib --socket $NETD_SOCKET && $NETCTL version"
+DPID=$(ip netns pids "$NETD_NS" | xargs -r ps -o pid=,comm= -p | awk '$2 == "netd" {print $1}')
+fails "a second netd on the same dirs says why and exits 1" \
+	"another netd .* already uses $T/etc" \
+	ip netns exec "$NETD_NS" "$NETD" --config-dir "$T/etc" --run-dir "$T/run" --state-dir "$T/lib" --socket "$NETD_SOCKET"
+ok "the daemon stops on SIGTERM" \
+	bash -c "[ -n '$DPID' ] && kill -TERM $DPID && for i in \$(seq 50); do [ ! -S '$NETD_SOCKET' ] && exit 0; sleep 0.05; done; exit 1"
 finish
