@@ -54,9 +54,10 @@ LIBNF := $(BUILD)/libnf.a
 LIBMODEL := $(BUILD)/libmodel.a
 
 BINS := $(BUILD)/netd $(BUILD)/netctl $(BUILD)/netvm $(BUILD)/guest/probe.elf
+EXAMPLES := $(wildcard examples/*.xml)
 
 .PHONY: all deps check check-nested test run bench bench-peer fuzz fuzzers \
-	install clean format check-format compdb tags
+	install uninstall clean format check-format compdb tags
 all: $(BINS)
 
 $(BUILD)/obj/%.o: %.c
@@ -220,6 +221,8 @@ install: all
 		$(DESTDIR)$(PREFIX)/lib/systemd/system/netd.service
 	install -D -m 0644 contrib/netctl.bash-completion \
 		$(DESTDIR)$(PREFIX)/share/bash-completion/completions/netctl
+	install -d $(DESTDIR)$(PREFIX)/share/doc/netfabric/examples
+	install -m 0644 $(EXAMPLES) $(DESTDIR)$(PREFIX)/share/doc/netfabric/examples/
 	@# lab guests run as this user (netd --guest-user); a package makes
 	@# it in its own scripts, so not when staging into DESTDIR
 	@if [ -z "$(DESTDIR)" ] && ! getent passwd netfabric >/dev/null; then \
@@ -227,6 +230,18 @@ install: all
 			--shell /usr/sbin/nologin netfabric && \
 		echo "created system user netfabric (lab guests run as it)"; \
 	fi
+
+# what install put there (the netfabric user stays: files may be its)
+INSTALLED = sbin/netd bin/netctl bin/netvm lib/netfabric/probe.elf \
+	share/man/man8/netd.8 share/man/man1/netvm.1 share/man/man1/netctl.1 \
+	lib/systemd/system/netd.service \
+	share/bash-completion/completions/netctl \
+	$(patsubst examples/%,share/doc/netfabric/examples/%,$(EXAMPLES))
+uninstall:
+	rm -f $(addprefix $(DESTDIR)$(PREFIX)/,$(INSTALLED))
+	-rmdir $(DESTDIR)$(PREFIX)/share/doc/netfabric/examples \
+		$(DESTDIR)$(PREFIX)/share/doc/netfabric \
+		$(DESTDIR)$(PREFIX)/lib/netfabric 2>/dev/null
 
 format:
 	clang-format -i $$(git ls-files --cached --others --exclude-standard '*.c' '*.h')

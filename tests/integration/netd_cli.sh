@@ -139,6 +139,8 @@ fi
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 ok "make install into a staging dir" \
 	make -s -C "$ROOT" install DESTDIR="$T/inst" PREFIX=/usr BUILD="$NF_BUILD"
+ok "...with the examples the man pages name" \
+	bash -c "for f in $ROOT/examples/*.xml; do cmp -s \$f $T/inst/usr/share/doc/netfabric/examples/\${f##*/} || exit 1; done"
 UNIT=$T/inst/usr/lib/systemd/system/netd.service
 ok "...the unit names the installed netd" grep -qx 'ExecStart=/usr/sbin/netd --foreground' "$UNIT"
 rate=$(systemd-analyze security --offline=yes "$UNIT" 2>/dev/null | sed -nE 's/.*exposure level for netd.service: ([0-9.]+).*/\1/p')
@@ -146,6 +148,8 @@ echo "# figure systemd-analyze security of netd.service: $rate (lower is safer; 
 ok "...systemd-analyze security rates it 4.0 or better (it says $rate)" \
 	systemd-analyze security --offline=yes --threshold=40 "$UNIT"
 
+ok "make uninstall removes every file install put there" \
+	bash -c "make -s -C $ROOT uninstall DESTDIR=$T/inst PREFIX=/usr BUILD=$NF_BUILD && [ -z \"\$(find $T/inst ! -type d)\" ]"
 ok "net-undefine" $NETCTL net-undefine second
 ok "file and autostart link removed" \
 	bash -c "[ ! -e '$T/etc/second.xml' ] && [ ! -e '$T/etc/autostart/second.xml' ]"
