@@ -137,7 +137,7 @@ check: deps
 	$(MAKE) check-format
 	$(MAKE) all tests
 	$(MAKE) BUILD=$(BUILD)/san SAN=1 $(BUILD)/san/netd \
-		$(patsubst $(BUILD)/%,$(BUILD)/san/%,$(UNIT_TESTS))
+		$(patsubst $(BUILD)/%,$(BUILD)/san/%,$(UNIT_TESTS) $(REPLAYS))
 	@NF_SAN_BUILD=$(BUILD)/san tests/run-tests.sh $(BUILD)
 
 # only the nested test bed: stock-Linux guests and vhost-net under QEMU
@@ -200,6 +200,13 @@ $(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $$(fuzz_$$*_SRCS)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) -o $@ $^ $(PKG_LIBS) -lpthread
 fuzzers: $(FUZZERS)
+# the same targets without libFuzzer, replaying a corpus (tests/fuzz/replay.c):
+# make check builds them with SAN=1 and replays every seed through them
+REPLAYS := $(patsubst $(BUILD)/fuzz/fuzz_%,$(BUILD)/fuzz/replay_%,$(FUZZERS))
+$(BUILD)/fuzz/replay_%: $$(call objs,tests/fuzz/fuzz_$$*.c tests/fuzz/replay.c \
+		$$(fuzz_$$*_SRCS)) $(LIBNF)
+	@mkdir -p $(dir $@)
+	$(LINK) -o $@ $^ $(PKG_LIBS)
 
 fuzz: deps
 	$(MAKE) all fuzzers

@@ -26,7 +26,9 @@ run() {
 	passed=$((passed + p - s)); failed=$((failed + f)); skipped=$((skipped + s))
 	printf '%-40s %3d passed, %d failed%s\n' "$name" $((p - s)) "$f" \
 		"$([ "$s" -gt 0 ] && echo ", $s skipped")"
-	printf '%s\n' "$out" | grep -E '^not ok' | sed 's/^/    /'
+	# a failure and the diagnostics ('#   ...') its test printed under it
+	printf '%s\n' "$out" | awk '/^not ok/ { d = 1; print "    " $0; next }
+		d && /^#   / { print "    " $0; next } { d = 0 }'
 	printf '%s\n' "$out" | grep -E '^# (conformance|figure)' | sed 's/^/    /'
 }
 # unit tests (and the netd the protocol test starts) from the sanitizer

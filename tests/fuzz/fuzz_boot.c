@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz.h"
 #include "../../vhost/vm.h"
 
 #define MEM (8u << 20)

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz.h"
 #include "../../netd/netxml.h"
 
 static bool no_bridge(const char *name, void *ctx)

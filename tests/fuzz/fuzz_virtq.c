@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz.h"
 #include "../../vhost/virtq.h"
 
 #define MEM (16 * 1024)

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz.h"
 #include "../../vhost/virtio_pci.h"
 
 #define MEM	   (64 * 1024)

@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
-# Runs every fuzz target for SECONDS (0: only replays its seeds), each
-# from a corpus of its seeds in the build dir; prints TAP lines. Used by
-# `make fuzz` and, replaying, by tests/integration/fuzz.sh.
+# Runs every fuzz target for SECONDS, each from a corpus of its seeds in
+# the build dir (libFuzzer: `make fuzz`); with SECONDS 0 replays each
+# corpus once through the target built without libFuzzer in REPLAY_BUILD
+# (the sanitizer build of make check: tests/fuzz/replay.c). Prints TAP
+# lines, and for a failure the end of its log.
 set -u
 BUILD=${1:-build}
 SECONDS_EACH=${2:-60}
+REPLAY_BUILD=${3:-$BUILD/san}
 HERE=$(cd "$(dirname "$0")" && pwd)
 CONF=${NF_CONFORMANCE_DIR:-$HERE/../../../shared/conformance/libvirt}
 n=0 bad=0
@@ -13,17 +16,18 @@ one() { # one NAME EXTRA-FLAGS... : corpus in $BUILD/fuzz/NAME-corpus
 	local corpus=$BUILD/fuzz/$name-corpus log=$BUILD/fuzz/$name.log
 	n=$((n + 1))
 	if [ "$SECONDS_EACH" = 0 ]; then
-		"$BUILD/fuzz/fuzz_$name" -runs=0 "$@" "$corpus" >"$log" 2>&1
+		"$REPLAY_BUILD/fuzz/replay_$name" "$@" "$corpus" >"$log" 2>&1
 	else
 		"$BUILD/fuzz/fuzz_$name" -max_total_time="$SECONDS_EACH" \
 			-timeout=10 -rss_limit_mb=2048 "$@" "$corpus" >"$log" 2>&1
 	fi
 	if [ $? = 0 ]; then
-		echo "ok $n - fuzz_$name: $(grep -Eo 'Done [0-9]+ runs|Executed [0-9]+|INITED exec/s' "$log" | tail -1) ($(ls "$corpus" | wc -l) inputs)"
+		echo "ok $n - fuzz_$name: $(grep -Eo 'Done [0-9]+ runs|replayed [0-9]+ inputs' "$log" | tail -1) ($(ls "$corpus" | wc -l) in its corpus)"
 	else
 		bad=$((bad + 1))
-		echo "not ok $n - fuzz_$name found a crash or leak (log: $log)"
-		grep -E 'ERROR|SUMMARY|runtime error' "$log" | head -5 | sed 's/^/#   /'
+		echo "not ok $n - fuzz_$name found a crash or leak, or did not run (log: $log)"
+		{ grep -E 'ERROR|SUMMARY|runtime error' "$log" | head -5
+		  tail -8 "$log"; } | sed 's/^/#   /'
 	fi
 }
 seed() { # seed NAME FILES...: into the corpus (kept between runs)
