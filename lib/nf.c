@@ -690,3 +690,32 @@ void nf_owner_tag(const char *run_dir, char *out, size_t n)
 		h = (h ^ (uint8_t)*p) * 16777619u;
 	snprintf(out, n, "netd:%08x", h);
 }
+
+unsigned nf_distance(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b);
+	if (la > 63 || lb > 63)
+		return 99;
+	/* optimal string alignment: three rows of the edit matrix */
+	unsigned r0[64], r1[64], r2[64], *pp = r0, *p = r1, *c = r2;
+	for (size_t j = 0; j <= lb; j++)
+		p[j] = (unsigned)j;
+	for (size_t i = 1; i <= la; i++) {
+		c[0] = (unsigned)i;
+		for (size_t j = 1; j <= lb; j++) {
+			unsigned cost = a[i - 1] != b[j - 1];
+			unsigned v = p[j] + 1;
+			if (c[j - 1] + 1 < v)
+				v = c[j - 1] + 1;
+			if (p[j - 1] + cost < v)
+				v = p[j - 1] + cost;
+			if (i > 1 && j > 1 && a[i - 1] == b[j - 2] &&
+			    a[i - 2] == b[j - 1] && pp[j - 2] + 1 < v)
+				v = pp[j - 2] + 1;
+			c[j] = v;
+		}
+		unsigned *t = pp;
+		pp = p, p = c, c = t;
+	}
+	return p[lb];
+}

@@ -156,4 +156,8 @@ const char *nf_kvm_name(enum nf_kvm k);
 /* Monotonic clock in nanoseconds. */
 uint64_t nf_now_ns(void);
 
+/* Edit distance of a and b (insert, delete, substitute, swap two), for
+ * "did you mean": 99 when either is over 63 characters. */
+unsigned nf_distance(const char *a, const char *b);
+
 #endif

@@ -36,11 +36,7 @@ static int need_network(struct registry *r, json_t *args, struct network **out,
 		return rc;
 	*out = registry_find(r, key);
 	if (!*out)
-		return nf_errf(e, ENOENT,
-			       "no network named '%s' (and no network with "
-			       "that UUID); 'netctl net-list --all' lists "
-			       "them",
-			       key);
+		return registry_unknown(r, key, e);
 	return 0;
 }
 

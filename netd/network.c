@@ -113,6 +113,26 @@ struct network *registry_find(struct registry *r, const char *key)
 	return NULL;
 }
 
+int registry_unknown(struct registry *r, const char *key, struct nf_err *e)
+{
+	const char *best = NULL;
+	unsigned bd = 3; /* two edits at most */
+	for (size_t i = 0; i < r->n; i++) {
+		const char *nm = network_current(r->nets[i])->def.name;
+		unsigned d = nf_distance(key, nm);
+		if (d < bd)
+			bd = d, best = nm;
+	}
+	if (best)
+		return nf_errf(e, ENOENT,
+			       "no network named '%s'; did you mean '%s'?", key,
+			       best);
+	return nf_errf(e, ENOENT,
+		       "no network named '%s' (and no network with that "
+		       "UUID); 'netctl net-list --all' lists them",
+		       key);
+}
+
 int network_admit(struct registry *r, const struct request *q,
 		  const struct netxml *nx, const struct network *self,
 		  struct nf_err *e)

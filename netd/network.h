@@ -114,6 +114,8 @@ void registry_remove(struct registry *r, struct network *n);
 /* Finds by name or (no network having that name) by UUID string. */
 struct network *registry_find(struct registry *r, const char *name_or_uuid);
 struct network *registry_by_name(struct registry *r, const char *name);
+/* The error for a key no network has: names the nearest, if one is. */
+int registry_unknown(struct registry *r, const char *key, struct nf_err *e);
 /* netxml_fill_defaults' test for a bridge name: another network (not
  * ctx's self) has it, or a link of that name exists. */
 struct bridge_name_ctx {

@@ -575,7 +575,7 @@ int port_list(struct registry *r, struct request *q, json_t *args, json_t **res,
 	(void)q;
 	const char *net = nf_json_str(args, "network");
 	if (net && !registry_find(r, net))
-		return nf_errf(e, ENOENT, "no network named '%s'", net);
+		return registry_unknown(r, net, e);
 	json_t *a = json_array();
 	for (size_t i = 0; i < r->nports; i++)
 		if (!net || !strcmp(r->ports[i]->network,

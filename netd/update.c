@@ -92,7 +92,7 @@ int net_update(struct registry *r, struct request *q, json_t *args,
 			       "xml");
 	struct network *n = registry_find(r, net);
 	if (!n)
-		return nf_errf(e, ENOENT, "no network named '%s'", net);
+		return registry_unknown(r, net, e);
 	int sec = netxml_section_from_name(sname);
 	if (sec < 0)
 		return nf_errf(e, EINVAL,
