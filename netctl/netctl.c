@@ -12,17 +12,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "args.h"
 #include "netctl.h"
 
 static const char *sock_path;
 bool ctl_opt_json;
-
-struct cmd {
-	const char *name;
-	int (*fn)(int argc, char **argv);
-	const char *usage;
-	const char *help;
-};
 
 int ctl_call(enum nf_cmd cmd, json_t *args, json_t **result)
 {
@@ -201,9 +195,11 @@ void ctl_print_table(json_t *rows, const char **cols, const char **heads,
 			if (l > w[c])
 				w[c] = l;
 		}
-	size_t total = 1;
+	/* as virsh prints tables: a space before each cell, two after all
+	 * but the last (no trailing blanks), a rule as wide as the cells */
+	size_t total = 0;
 	for (size_t c = 0; c < ncols; c++) {
-		printf(" %-*s", (int)w[c] + 2, heads[c]);
+		printf(" %-*s", c + 1 < ncols ? (int)w[c] + 2 : 0, heads[c]);
 		total += w[c] + 3;
 	}
 	printf("\n");
@@ -212,10 +208,31 @@ void ctl_print_table(json_t *rows, const char **cols, const char **heads,
 	printf("\n");
 	json_array_foreach (rows, i, row) {
 		for (size_t c = 0; c < ncols; c++)
-			printf(" %-*s", (int)w[c] + 2, ctl_jstr(row, cols[c]));
+			printf(" %-*s", c + 1 < ncols ? (int)w[c] + 2 : 0,
+			       ctl_jstr(row, cols[c]));
 		printf("\n");
 	}
 	printf("\n");
+}
+
+static int by_name(const void *a, const void *b)
+{
+	return strcmp(ctl_jstr(*(json_t *const *)a, "name"),
+		      ctl_jstr(*(json_t *const *)b, "name"));
+}
+
+/* a JSON array of objects, sorted by their "name" */
+static void sort_by_name(json_t *arr)
+{
+	size_t n = json_array_size(arr);
+	json_t **v = nf_xcalloc(n ? n : 1, sizeof(*v));
+	for (size_t i = 0; i < n; i++)
+		v[i] = json_incref(json_array_get(arr, i));
+	qsort(v, n, sizeof(*v), by_name);
+	json_array_clear(arr);
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(arr, v[i]);
+	free(v);
 }
 
 static int c_list(int argc, char **argv)
@@ -243,12 +260,15 @@ static int c_list(int argc, char **argv)
 			names = true;
 		else if (!strcmp(a, "--uuid"))
 			uuids = true;
+		else if (!strcmp(a, "--table"))
+			;
 		else
 			return ctl_die_usage("net-list: unknown option '%s'",
 					     a);
 	}
 	if (ctl_call(NF_CMD_NET_LIST, NULL, &res))
 		return 1;
+	sort_by_name(res);
 	out = json_array();
 	json_array_foreach (res, i, n) {
 		bool act = json_is_true(json_object_get(n, "active"));
@@ -1014,78 +1034,280 @@ static int c_update(int argc, char **argv)
 	return 0;
 }
 
-static int c_help(int argc, char **argv);
+#define NET(h)                                                                 \
+	{                                                                      \
+		"NETWORK", NULL, CTL_NETWORK, NULL, false, h                   \
+	}
+#define NET_ARG NET("the network: its name or UUID")
+#define PORT_ARG                                                               \
+	{                                                                      \
+		"PORT", NULL, CTL_PORT, NULL, false,                           \
+			"the port: its UUID, TAP or name"                      \
+	}
+#define LAB_ARG                                                                \
+	{                                                                      \
+		"NAME", NULL, CTL_LAB, NULL, false, "the lab's name"           \
+	}
 
-static const struct cmd cmds[] = {
-	{"net-define", c_define, "net-define FILE",
-	 "define (or redefine) a persistent network from libvirt network "
-	 "XML"},
-	{"net-start", c_start, "net-start NETWORK",
-	 "start a defined network: bridge, firewall, DHCP/DNS"},
-	{"net-destroy", c_destroy, "net-destroy NETWORK",
-	 "stop a network and remove all it made"},
-	{"net-create", c_create, "net-create FILE",
-	 "create and start a transient network"},
-	{"net-dhcp-leases", c_leases, "net-dhcp-leases NETWORK [--mac MAC]",
-	 "DHCP leases dnsmasq has handed out"},
-	{"net-event", c_event, "net-event [--loop] [--timeout SECONDS]",
-	 "print lifecycle events (defined, undefined, started, stopped)"},
-	{"net-update", c_update,
-	 "net-update NETWORK COMMAND SECTION XML|FILE [--live] [--config] "
-	 "[--current] [--parent-index N]",
-	 "change a section live: ip-dhcp-host, ip-dhcp-range, dns-host, "
-	 "dns-txt, dns-srv, portgroup, forward-interface"},
-	{"port-create", c_port_create,
-	 "port-create NETWORK [--mac M] [--ip A] [--name VM] [--queues N] "
-	 "[--isolated] [--persist IFNAME] [--no-filter] [--portgroup PG] "
-	 "[--vlan ID] [--vlan-proto P] [--rate MBITS] [--keep]",
-	 "a guest port: TAP with MAC/IP pinned and enforced; on hostdev and "
-	 "passthrough networks an SR-IOV VF or a passthrough macvtap"},
-	{"port-list", c_port_list, "port-list [NETWORK]", "list ports"},
-	{"lab", ctl_lab,
-	 "lab up FILE | down NAME|FILE | status [NAME] | list | console NAME "
-	 "GUEST | graph NAME --format F | export NAME --format F",
-	 "labs: several networks and many guests as one (see netctl(1))"},
-	{"sriov-list", c_sriov_list, "sriov-list [PF]",
-	 "SR-IOV physical functions and their VFs"},
-	{"sriov-set-numvfs", c_sriov_numvfs, "sriov-set-numvfs PF N",
-	 "enable N VFs on a PF (0 disables; refused while VFs are assigned)"},
-	{"port-info", c_port_info, "port-info PORT", "show a port"},
-	{"port-delete", c_port_delete, "port-delete PORT",
-	 "remove a port and what it held"},
-	{"doctor", c_doctor, "doctor",
-	 "check the host for what breaks virtual networks"},
-	{"net-undefine", c_undefine, "net-undefine NETWORK",
-	 "remove a network's persistent definition"},
-	{"net-list", c_list,
-	 "net-list [--all|--inactive] [--autostart|--no-autostart] "
-	 "[--persistent|--transient] [--name] [--uuid]",
-	 "list networks (active ones unless --all or --inactive)"},
-	{"net-info", c_info, "net-info NETWORK", "show a network's state"},
-	{"net-dumpxml", c_dumpxml, "net-dumpxml NETWORK [--inactive]",
-	 "print a network's XML"},
-	{"net-autostart", c_autostart, "net-autostart NETWORK [--disable]",
-	 "start the network when netd starts"},
-	{"net-uuid", c_uuid, "net-uuid NETWORK", "print a network's UUID"},
-	{"net-name", c_name, "net-name UUID", "print a network's name"},
-	{"net-edit", c_edit, "net-edit NETWORK",
-	 "edit the definition with $EDITOR; it is checked before saving"},
-	{"version", c_version, "version", "print netctl and netd versions"},
-	{"help", c_help, "help", "this list"},
+static int c_help(int argc, char **argv);
+static int c_complete(int argc, char **argv);
+
+static const struct ctl_cmd cmds[] = {
+	{"net-list",
+	 c_list,
+	 "Networks",
+	 "list networks (active ones unless --all or --inactive)",
+	 {{"--all", NULL, 0, NULL, false, "active and inactive networks"},
+	  {"--inactive", NULL, 0, NULL, false, "inactive networks only"},
+	  {"--autostart", NULL, 0, NULL, false, "those started with netd"},
+	  {"--no-autostart", NULL, 0, NULL, false,
+	   "those not started with netd"},
+	  {"--persistent", NULL, 0, NULL, false, "defined ones only"},
+	  {"--transient", NULL, 0, NULL, false, "created ones only"},
+	  {"--name", NULL, 0, NULL, false, "print the names only"},
+	  {"--uuid", NULL, 0, NULL, false, "print the UUIDs only"},
+	  {"--table", NULL, 0, NULL, false, "the table (the default)"}}},
+	{"net-info", c_info, "Networks", "show a network's state", {NET_ARG}},
+	{"net-define",
+	 c_define,
+	 "Networks",
+	 "define a persistent network from libvirt network XML",
+	 {{"FILE", NULL, CTL_FILE, "xml", false, "the network XML"}}},
+	{"net-create",
+	 c_create,
+	 "Networks",
+	 "create and start a transient network",
+	 {{"FILE", NULL, CTL_FILE, "xml", false, "the network XML"}}},
+	{"net-start",
+	 c_start,
+	 "Networks",
+	 "start a defined network: bridge, firewall, DHCP/DNS",
+	 {NET_ARG}},
+	{"net-destroy",
+	 c_destroy,
+	 "Networks",
+	 "stop a network and remove all it made",
+	 {NET_ARG}},
+	{"net-undefine",
+	 c_undefine,
+	 "Networks",
+	 "remove a network's persistent definition",
+	 {NET_ARG}},
+	{"net-autostart",
+	 c_autostart,
+	 "Networks",
+	 "start the network when netd starts",
+	 {NET_ARG,
+	  {"--disable", NULL, 0, NULL, false, "do not start it with netd"}}},
+	{"net-dumpxml",
+	 c_dumpxml,
+	 "Networks",
+	 "print a network's XML",
+	 {NET_ARG,
+	  {"--inactive", NULL, 0, NULL, false,
+	   "the definition netd will start next, not the running one"}}},
+	{"net-edit",
+	 c_edit,
+	 "Networks",
+	 "edit a definition in $EDITOR (checked before saved)",
+	 {NET_ARG}},
+	{"net-update",
+	 c_update,
+	 "Networks",
+	 "change a part of a network, live or in its definition",
+	 {NET_ARG,
+	  {"COMMAND", NULL, CTL_WORDS, "add add-first add-last delete modify",
+	   false, "what to do"},
+	  {"SECTION", NULL, CTL_WORDS,
+	   "ip-dhcp-host ip-dhcp-range dns-host dns-txt dns-srv portgroup "
+	   "forward-interface",
+	   false, "which part of the network"},
+	  {"XML", NULL, CTL_FILE, "xml", false,
+	   "the element: XML text, or a file holding it"},
+	  {"--live", NULL, 0, NULL, false, "change the running network"},
+	  {"--config", NULL, 0, NULL, false, "change the definition"},
+	  {"--current", NULL, 0, NULL, false,
+	   "the running network if active, else the definition (default)"},
+	  {"--parent-index", "N", 0, NULL, false,
+	   "which <ip> of the network (ip-dhcp-host, ip-dhcp-range)"}}},
+	{"net-uuid", c_uuid, "Networks", "print a network's UUID", {NET_ARG}},
+	{"net-name",
+	 c_name,
+	 "Networks",
+	 "print a network's name",
+	 {{"UUID", NULL, CTL_TEXT, NULL, false, "the network's UUID"}}},
+	{"net-dhcp-leases",
+	 c_leases,
+	 "Networks",
+	 "DHCP leases dnsmasq has handed out",
+	 {NET_ARG, {"--mac", "MAC", 0, NULL, false, "only this MAC's leases"}}},
+	{"net-event",
+	 c_event,
+	 "Networks",
+	 "print networks' lifecycle events as they happen",
+	 {{"--loop", NULL, 0, NULL, false, "go on after the first event"},
+	  {"--timeout", "SECONDS", 0, NULL, false, "stop after this long"}}},
+	{"port-create",
+	 c_port_create,
+	 "Ports",
+	 "a guest port: TAP, VF or macvtap, its MAC and IP pinned",
+	 {NET("the port's network: its name or UUID"),
+	  {"--mac", "MAC", 0, NULL, false,
+	   "the guest's MAC (default: its reservation's, else a random one)"},
+	  {"--ip", "ADDR", 0, NULL, false,
+	   "the guest's IPv4 address, reserved while the port lives"},
+	  {"--name", "VM", 0, NULL, false, "the guest's name"},
+	  {"--queues", "N", 0, NULL, false, "TAP queues (multiqueue)"},
+	  {"--isolated", NULL, 0, NULL, false,
+	   "no traffic with other isolated ports"},
+	  {"--persist", "IFNAME", 0, NULL, false,
+	   "a named TAP that outlives netctl, for runners that open it by "
+	   "name"},
+	  {"--no-filter", NULL, 0, NULL, false,
+	   "no MAC/IP guard (the guest may send as any address)"},
+	  {"--portgroup", "PG", 0, NULL, false,
+	   "take VLAN and bandwidth from this portgroup"},
+	  {"--vlan", "ID", 0, NULL, false, "the port's VLAN tag"},
+	  {"--vlan-proto", "PROTO", CTL_WORDS, "802.1Q 802.1ad", false,
+	   "the VLAN's protocol"},
+	  {"--rate", "MBITS", 0, NULL, false, "a rate limit"},
+	  {"--keep", NULL, 0, NULL, false,
+	   "keep the port until port-delete (VFs, passthrough)"}}},
+	{"port-list",
+	 c_port_list,
+	 "Ports",
+	 "list ports",
+	 {{"NETWORK", NULL, CTL_NETWORK, NULL, true,
+	   "only this network's ports"}}},
+	{"port-info", c_port_info, "Ports", "show a port", {PORT_ARG}},
+	{"port-delete",
+	 c_port_delete,
+	 "Ports",
+	 "remove a port and what it held",
+	 {PORT_ARG}},
+	{"lab up",
+	 ctl_lab,
+	 "Labs",
+	 "start a lab (or bring a running one to its file)",
+	 {{"FILE", NULL, CTL_FILE, "xml", false, "the lab file"},
+	  {"--timeout", "SECONDS", 0, NULL, false,
+	   "how long to wait for every guest's address (default 300)"},
+	  {"--no-wait", NULL, 0, NULL, false, "return once it is started"}}},
+	{"lab down",
+	 ctl_lab,
+	 "Labs",
+	 "stop a lab's guests, remove its networks",
+	 {{"NAME", NULL, CTL_LAB, NULL, false, "the lab's name or its file"}}},
+	{"lab status",
+	 ctl_lab,
+	 "Labs",
+	 "a lab's guests and addresses",
+	 {{"NAME", NULL, CTL_LAB, NULL, true, "the lab (default: all)"}}},
+	{"lab list", ctl_lab, "Labs", "the labs netd runs", {{NULL}}},
+	{"lab console",
+	 ctl_lab,
+	 "Labs",
+	 "a guest's serial console output",
+	 {LAB_ARG,
+	  {"GUEST", NULL, CTL_TEXT, NULL, false, "the guest's name"},
+	  {"--follow", NULL, 0, NULL, false, "go on printing as it comes"},
+	  {"-f", NULL, 0, NULL, false, "the same as --follow"}}},
+	{"lab graph",
+	 ctl_lab,
+	 "Labs",
+	 "draw a lab",
+	 {LAB_ARG,
+	  {"--format", "F", CTL_WORDS, "dot svg mermaid", false,
+	   "dot, svg or mermaid (required)"}}},
+	{"lab export",
+	 ctl_lab,
+	 "Labs",
+	 "a lab's guests for other tools",
+	 {LAB_ARG,
+	  {"--format", "F", CTL_WORDS, "json hosts ansible", false,
+	   "json, hosts or ansible (required)"}}},
+	{"sriov-list",
+	 c_sriov_list,
+	 "SR-IOV",
+	 "SR-IOV physical functions and their VFs",
+	 {{"PF", NULL, CTL_PF, NULL, true, "only this physical function"}}},
+	{"sriov-set-numvfs",
+	 c_sriov_numvfs,
+	 "SR-IOV",
+	 "enable N VFs on a PF (0: none; not while in use)",
+	 {{"PF", NULL, CTL_PF, NULL, false, "the physical function"},
+	  {"N", NULL, CTL_TEXT, NULL, false, "how many VFs"}}},
+	{"doctor",
+	 c_doctor,
+	 "Host",
+	 "check the host for what breaks virtual networks",
+	 {{NULL}}},
+	{"version",
+	 c_version,
+	 "Host",
+	 "print netctl's and netd's versions",
+	 {{NULL}}},
+	{"help",
+	 c_help,
+	 "Host",
+	 "this list, or one command's arguments",
+	 {{"COMMAND", NULL, CTL_WORDS, NULL, true, "the command"}}},
 };
+
+static const struct ctl_arg globals[] = {
+	{"--socket", "PATH", CTL_FILE, NULL, false, "netd's socket"},
+	{"--json", NULL, 0, NULL, false, "results as JSON"},
+	{"--version", NULL, 0, NULL, false, "netctl's version"},
+	{"--help", NULL, 0, NULL, false, "this list"},
+};
+
+static const struct ctl_table table = {cmds, NF_ARRAY_SIZE(cmds), globals,
+				       NF_ARRAY_SIZE(globals)};
 
 static int c_help(int argc, char **argv)
 {
-	(void)argc;
-	(void)argv;
-	printf("usage: netctl [--socket PATH] [--json] COMMAND [ARGS]\n\n");
-	for (size_t i = 0; i < NF_ARRAY_SIZE(cmds); i++)
-		printf("  %-58s %s\n", cmds[i].usage, cmds[i].help);
-	printf("\nNETWORK is a name or a UUID. The socket defaults to "
-	       "$NETD_SOCKET or /run/netd/netd.sock.\n");
-	return 0;
+	return ctl_help(&table, argc, argv);
 }
 
+/* names netd knows, for completion */
+static void list_names(enum ctl_kind kind, const char *prefix)
+{
+	static const enum nf_cmd req[] = {[CTL_NETWORK] = NF_CMD_NET_LIST,
+					  [CTL_PORT] = NF_CMD_PORT_LIST,
+					  [CTL_LAB] = NF_CMD_LAB_STATUS,
+					  [CTL_PF] = NF_CMD_SRIOV_LIST};
+	static const char *const keys[][3] = {
+		[CTL_NETWORK] = {"name"},
+		[CTL_PORT] = {"name", "tap", "uuid"},
+		[CTL_LAB] = {"name"},
+		[CTL_PF] = {"pf"}};
+	json_t *r, *o;
+	size_t i;
+	if (kind >= NF_ARRAY_SIZE(keys) || !keys[kind][0] ||
+	    ctl_call(req[kind], kind == CTL_LAB ? json_object() : NULL, &r))
+		return;
+	json_array_foreach (r, i, o)
+		for (int k = 0; k < 3 && keys[kind][k]; k++) {
+			const char *v = ctl_jstr(o, keys[kind][k]);
+			if (*v && !strncmp(v, prefix, strlen(prefix)))
+				printf("%s\n", v);
+		}
+	json_decref(r);
+}
+
+/* netctl complete -- WORDS: what the shell may offer for the last word */
+static int c_complete(int argc, char **argv)
+{
+	int k = 1;
+	if (k < argc && !strcmp(argv[k], "--"))
+		k++;
+	for (int i = k + 1; i < argc; i++) /* the line's own --socket */
+		if (!strcmp(argv[i - 1], "--socket") && i + 1 < argc)
+			sock_path = argv[i];
+	if (k < argc)
+		ctl_complete(&table, argc - k, argv + k, list_names);
+	return 0;
+}
 int main(int argc, char **argv)
 {
 	char **rest = calloc((size_t)argc + 1, sizeof(char *));
@@ -1093,7 +1315,9 @@ int main(int argc, char **argv)
 	sock_path = getenv("NETD_SOCKET");
 	if (!sock_path || !*sock_path)
 		sock_path = "/run/netd/netd.sock";
-	for (int i = 1; i < argc; i++) {
+	/* options before the command are netctl's own */
+	int i = 1;
+	for (; i < argc && argv[i][0] == '-'; i++) {
 		if (!strcmp(argv[i], "--json")) {
 			ctl_opt_json = true;
 		} else if (!strcmp(argv[i], "--socket")) {
@@ -1105,22 +1329,44 @@ int main(int argc, char **argv)
 		} else if (!strcmp(argv[i], "--help") ||
 			   !strcmp(argv[i], "-h")) {
 			return c_help(0, NULL);
+		} else if (!strcmp(argv[i], "--version") ||
+			   !strcmp(argv[i], "-V")) {
+			printf("netctl %s\n", NF_VERSION);
+			return 0;
 		} else {
-			rest[n++] = argv[i];
+			return ctl_die_usage("unknown option '%s' before the "
+					     "command; 'netctl help' lists "
+					     "them",
+					     argv[i]);
 		}
 	}
+	/* --json after the command too, as before */
+	for (; i < argc; i++)
+		if (!strcmp(argv[i], "--json"))
+			ctl_opt_json = true;
+		else
+			rest[n++] = argv[i];
 	if (n == 0) {
 		c_help(0, NULL);
 		return EX_USAGE;
 	}
-	for (size_t i = 0; i < NF_ARRAY_SIZE(cmds); i++)
-		if (!strcmp(cmds[i].name, rest[0])) {
-			int r = cmds[i].fn(n, rest);
-			free(rest);
-			return r;
-		}
-	ctl_die_usage("unknown command '%s'; 'netctl help' lists them",
-		      rest[0]);
+	if (!strcmp(rest[0], "complete"))
+		return c_complete(n, rest);
+	if (!strcmp(rest[0], "help") && (n == 1 || rest[1][0] != '-'))
+		return c_help(n, rest); /* help lab up: any words */
+	int words, outc, r;
+	const struct ctl_cmd *c = ctl_find(&table, n, rest, &words);
+	if (!c) {
+		r = ctl_unknown(&table, n, rest);
+	} else {
+		char **out = calloc(2 * (size_t)n + 1, sizeof(char *));
+		r = ctl_args_check(c, n, rest, words, out, &outc);
+		if (r == 1)
+			r = 0; /* it printed its help */
+		else if (r == 0)
+			r = c->fn(outc, out);
+		free(out);
+	}
 	free(rest);
-	return EX_USAGE;
+	return r;
 }

@@ -477,6 +477,10 @@ static int parse_args(int argc, char **argv, struct netvm_opts *o)
 		{"help", no_argument, NULL, 'h'},
 		{0}};
 	int c;
+	if (argc == 2 && !strcmp(argv[1], "--version")) {
+		printf("netvm %s\n", NF_VERSION);
+		return 1;
+	}
 	if (argc < 2 || strcmp(argv[1], "run")) {
 		bool help = argc > 1 && !strcmp(argv[1], "--help");
 		usage(help ? stdout : stderr);
