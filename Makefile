@@ -31,7 +31,8 @@ LINK = $(CC) $(NF_CFLAGS) $(CFLAGS) $(LDFLAGS)
 DEB_PKGS := build-essential pkg-config libxml2-dev libjansson-dev \
 	libnl-3-dev libnl-route-3-dev libmnl-dev libnftnl-dev libcmocka-dev \
 	dnsmasq-base dnsmasq-utils iproute2 nftables busybox-static clang clang-format procps psmisc \
-	libxml2-utils ethtool qemu-system-x86 bc systemd jq universal-ctags
+	libxml2-utils ethtool qemu-system-x86 bc systemd jq universal-ctags \
+	bash-completion groff-base man-db
 
 # What each program is made of. lib/ is shared by all (libnf.a); the
 # model (network and lab XML, the definition store) by netd, netctl and
@@ -44,7 +45,7 @@ NETD_SRCS := $(MODULE_SRCS) netd/dhcpspec.c netd/network.c \
 	netd/vfport.c netd/pin.c netd/port.c netd/lifecycle.c netd/update.c netd/lab.c \
 	netd/doctor.c netd/dispatch.c netd/loop.c netd/request.c \
 	netd/server.c netd/netd.c
-NETCTL_SRCS := netctl/netctl.c netctl/labctl.c
+NETCTL_SRCS := netctl/netctl.c netctl/labctl.c netctl/args.c
 NETVM_SRCS := vhost/netvm.c vhost/vm.c vhost/devices.c vhost/boot.c \
 	vhost/virtq.c vhost/virtio_pci.c vhost/virtio_net.c \
 	vhost/net_user.c vhost/net_vhost.c vhost/console.c vhost/seccomp.c
