@@ -1,0 +1,158 @@
+#!/usr/bin/env bash
+# netctl as virsh users type it: help for every command, "did you mean",
+# named arguments, virsh's table, JSON that ends in a newline; bash
+# completion driven as bash drives it (COMP_WORDS, COMP_CWORD); the man
+# pages render without a groff warning and name every command and option.
+. "$(dirname "$0")/lib.sh"
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+NETVM=$NF_BUILD/netvm
+
+# out_is DESCRIPTION EXPECTED CMD...: CMD succeeds and prints EXPECTED
+out_is() {
+	local d=$1 want=$2 got rc
+	shift 2
+	got=$("$@" 2>&1); rc=$?
+	if [ $rc = 0 ] && [ "$got" = "$want" ]; then
+		ok "$d" true
+	else
+		printf '#   wanted: %s\n#   got (exit %s): %s\n' "$want" "$rc" "$got" | head -20
+		ok "$d" false
+	fi
+}
+
+ok "netd starts in temp dirs" start_netd
+# defined out of order: net-list sorts by name
+ok "define other, then default" bash -c "$NETCTL net-define $EXAMPLES/other.xml &&
+	$NETCTL net-define --file $EXAMPLES/default.xml"
+
+# ---- help
+HELP=$($NETCTL help)
+for g in Networks Ports Labs SR-IOV Host; do
+	ok "help lists the group $g" grep -qx " $g" <<<"$HELP"
+done
+fits() { [ -n "$HELP" ] && [ -z "$(awk 'length > 79' <<<"$HELP")" ]; }
+ok "help's list fits in 80 columns" fits
+cmds=$(awk '/^    [a-z]/ && !/^    --/ { c = $1; if ($1 == "lab") c = $1 " " $2; print c }' <<<"$HELP")
+ok "help lists 31 commands" [ "$(wc -l <<<"$cmds")" = 31 ]
+bad=""
+while read -r c; do
+	# each command: help CMD and CMD --help agree, and every flag its help
+	# names is one it takes (given with a value when it has one; the
+	# --help after it stops the command before it runs)
+	h=$($NETCTL help $c) && [ "$h" = "$($NETCTL $c --help)" ] || bad="$bad $c"
+	while read -r f v; do
+		[ -n "$f" ] || continue
+		$NETCTL $c $f ${v:+x} --help 2>&1 | grep -q "^usage: netctl $c" || bad="$bad $c:$f"
+	done < <(grep -oE '^  --[a-z-]+( [A-Z]+)?' <<<"$h")
+done <<<"$cmds"
+ok "every command has help, and takes each flag it names${bad:+ (not:$bad)}" [ -z "$bad" ]
+out_is "netctl --version" "netctl 0.1.0" $NETCTL --version
+out_is "netvm --version" "netvm 0.1.0" $NETVM --version
+
+# ---- did you mean
+fails "a mistyped command: the nearest" "did you mean 'net-start'" $NETCTL net-strat default
+fails "a mistyped lab subcommand" "did you mean 'lab up'" $NETCTL lab upp x.xml
+fails "a mistyped option: the nearest" "did you mean '--inactive'" \
+	$NETCTL net-dumpxml default --inactiv
+fails "...and the ones it takes" "usage: netctl net-dumpxml NETWORK \[--inactive\]" \
+	$NETCTL net-dumpxml default --inactiv
+fails "a mistyped network" "no network named 'defualt'; did you mean 'default'" $NETCTL net-info defualt
+fails "...also for port-list" "did you mean 'other'" $NETCTL port-list othr
+fails "a missing argument says which" "missing NETWORK" $NETCTL net-start
+fails "one too many" "unexpected argument 'x'" $NETCTL net-start default x
+
+# ---- named arguments, as virsh takes them
+out_is "net-uuid --network NAME" "$($NETCTL net-uuid default)" $NETCTL net-uuid --network default
+out_is "net-uuid --network=NAME" "$($NETCTL net-uuid default)" $NETCTL net-uuid --network=default
+ok "net-dumpxml --inactive --network NAME" bash -c "$NETCTL net-dumpxml --inactive --network other | grep -q '<name>other</name>'"
+
+# ---- virsh's table: sorted, a rule as wide as the cells, no trailing blanks
+want=$(printf ' %-9s %-10s %-11s %s\n%s\n %-9s %-10s %-11s %s\n %-9s %-10s %-11s %s\n' \
+	Name State Autostart Persistent "$(printf '%046d' 0 | tr 0 -)" \
+	default inactive no yes other inactive no yes)
+out_is "net-list --all --table: virsh's layout, sorted by name" "$want" $NETCTL net-list --all --table
+
+# ---- completion, as bash calls it
+ok "bash-completion is there" test -r /usr/share/bash-completion/bash_completion
+ok "net-start other" ip netns exec "$NETD_NS" $NETCTL net-start other
+ok "a kept port to complete" $NETCTL port-create other --name vm1 --persist nftest0
+for c in "net-list --all" "net-info default" "port-list" "doctor" "net-dhcp-leases other"; do
+	ok "--json $c ends in a newline" bash -c "$NETCTL --json $c >$T/j; [ \"\$(tail -c1 $T/j | od -An -c | tr -d ' ')\" = '\\n' ] && jq -e . $T/j >/dev/null"
+done
+mkdir "$T/cwd"
+complete_line() { # complete_line WORDS...: COMPREPLY for the last word
+	( cd "$T/cwd" && PATH=$NF_BUILD:$PATH bash -c '
+		. /usr/share/bash-completion/bash_completion
+		. "$0"
+		COMP_WORDS=("$@"); [ "${!#}" = _ ] && COMP_WORDS[$# - 1]=""
+		COMP_CWORD=$(($# - 1))
+		COMP_LINE="${COMP_WORDS[*]}"; COMP_POINT=${#COMP_LINE}
+		f=$(complete -p "$1" | sed -E "s/.*-F ([^ ]+).*/\1/")
+		"$f" "$1" "${COMP_WORDS[COMP_CWORD]}" "${COMP_WORDS[COMP_CWORD-1]}"
+		printf "%s\n" "${COMPREPLY[@]}" | sort' \
+		"$ROOT/contrib/netctl.bash-completion" "$@" )
+}
+touch "$T/cwd/lab1.xml" "$T/cwd/labnot.txt"
+while IFS='|' read -r words want; do
+	# shellcheck disable=SC2086 # '_' stands for the empty word
+	got=$(complete_line $words | tr '\n' ' ' | sed 's/ $//')
+	if [ "$got" = "$want" ]; then ok "complete '$words' -> $want" true
+	else echo "#   got: $got"; ok "complete '$words' -> $want" false; fi
+done <<EOF2
+netctl net-st|net-start
+netctl --j|--json
+netctl net-start _|default other
+netctl net-start d|default
+netctl --socket $T/none.sock net-start _|
+netctl net-start --|--help --network
+netctl net-dhcp-leases other --m|--mac
+netctl port-create other --vlan-proto _|802.1Q 802.1ad
+netctl port-create d|default
+netctl port-create other --no|--no-filter
+netctl port-info _|$($NETCTL --json port-list | jq -r '.[0] | .name, .tap, .uuid' | sort | tr '\n' ' ' | sed 's/ $//')
+netctl port-delete vm|vm1
+netctl lab _|console down export graph list status up
+netctl lab graph x --format _|dot mermaid svg
+netctl lab up lab|lab1.xml
+netctl net-update other _|add add-first add-last delete modify
+netctl net-update other add ip-|ip-dhcp-host ip-dhcp-range
+netctl net-define l|lab1.xml
+netctl net-update other add ip-dhcp-host l|lab1.xml
+netvm _|--help --version run
+netvm run --se|--seccomp
+netvm run --seccomp _|off on
+netvm run --net _|default other
+EOF2
+ok "port-delete vm1" $NETCTL port-delete vm1
+
+# ---- man pages
+for page in "$ROOT"/doc/*.[18]; do
+	ok "$(basename "$page") renders without a groff warning" \
+		bash -c "out=\$(groff -ww -z -man '$page' 2>&1) && [ -z \"\$out\" ] &&
+			out=\$(LC_ALL=C.UTF-8 MANWIDTH=80 man --warnings -l '$page' 2>&1 >/dev/null) && [ -z \"\$out\" ]"
+done
+PAGE=$(MANWIDTH=200 man -l "$ROOT/doc/netctl.1" 2>/dev/null)
+ok "netctl(1): no option run into its value ([--macMAC])" lacks echo "$PAGE" '\[--[a-z-]+[A-Z]'
+missing=""
+while read -r c; do grep -qE "^ {7}$c( |$)" <<<"$PAGE" || missing="$missing $c"; done <<<"$cmds"
+ok "netctl(1) has every command${missing:+ (not:$missing)}" [ -z "$missing" ]
+for s in "EXIT STATUS" FILES ENVIRONMENT EXAMPLES "SEE ALSO"; do
+	ok "netctl(1) has $s" grep -qx "$s" <<<"$PAGE"
+done
+opts_in() { # opts_in PAGE HELP-CMD...: every --option the help names is in the page
+	local page=$1 m=""; shift
+	local text; text=$(MANWIDTH=200 man -l "$page" 2>/dev/null)
+	for o in $("$@" 2>&1 | grep -oE -- '--[a-z][a-z-]+' | sort -u); do
+		grep -qF -- "$o" <<<"$text" || m="$m $o"
+	done
+	[ -z "$m" ] || echo "#   not in $(basename "$page"):$m"
+	[ -z "$m" ]
+}
+ok "netvm(1) has every option netvm --help names" opts_in "$ROOT/doc/netvm.1" $NETVM --help
+ok "netd(8) has every option netd --help names" opts_in "$ROOT/doc/netd.8" $NETD --help
+all_flags() { # every flag of every command, as netctl help shows them
+	while read -r c; do $NETCTL help $c || return 1; done <<<"$cmds" |
+		grep -oE -- '--[a-z][a-z-]+' | sort -u
+}
+ok "netctl(1) has every flag of every command" opts_in "$ROOT/doc/netctl.1" all_flags
+finish
