@@ -17,6 +17,7 @@
 	X(NET_DESTROY, "net-destroy", true)                                    \
 	X(NET_AUTOSTART, "net-autostart", true)                                \
 	X(NET_UPDATE, "net-update", true)                                      \
+	X(NET_METADATA, "net-metadata", true)                                  \
 	X(NET_LIST, "net-list", false)                                         \
 	X(NET_INFO, "net-info", false)                                         \
 	X(NET_DUMPXML, "net-dumpxml", false)                                   \

@@ -353,6 +353,7 @@ static const handler_fn handlers[NF_CMD_COUNT] = {
 	[NF_CMD_NET_DESTROY] = h_destroy,
 	[NF_CMD_NET_AUTOSTART] = h_autostart,
 	[NF_CMD_NET_UPDATE] = net_update,
+	[NF_CMD_NET_METADATA] = net_metadata,
 	[NF_CMD_NET_LIST] = h_list,
 	[NF_CMD_NET_INFO] = h_info,
 	[NF_CMD_NET_DUMPXML] = h_dumpxml,

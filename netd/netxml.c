@@ -2367,6 +2367,23 @@ static int update_apply(xmlDocPtr work, enum netxml_section sec,
 	return 0;
 }
 
+/* An edited copy of a document (work, taken) as a network: every check
+ * runs again; *out on success. */
+static int edited(xmlDocPtr work, const char *what, struct netxml **out,
+		  struct nf_err *e)
+{
+	struct netxml *res = nf_xcalloc(1, sizeof(*res));
+	res->doc = work;
+	if (netxml_refresh(res, e) < 0) {
+		free(res);
+		xmlFreeDoc(work);
+		return nf_err_prefix(e, "%s would make the network invalid",
+				     what);
+	}
+	*out = res;
+	return 0;
+}
+
 int netxml_update(const struct netxml *nx, enum netxml_section sec,
 		  enum netxml_update_cmd cmd, int parent_index, const char *xml,
 		  struct netxml **out, struct nf_err *e)
@@ -2382,22 +2399,144 @@ int netxml_update(const struct netxml *nx, enum netxml_section sec,
 	if (r == 0)
 		r = update_apply(work, sec, cmd, parent_index,
 				 xmlDocGetRootElement(frag), what, e);
-	if (r == 0) {
-		struct netxml *res = nf_xcalloc(1, sizeof(*res));
-		res->doc = work;
-		r = netxml_refresh(res, e);
-		if (r < 0) {
-			free(res);
-			nf_err_prefix(e, "%s would make the network invalid",
-				      what);
-		} else {
-			*out = res;
-			work = NULL;
-		}
-	}
-	xmlFreeDoc(work);
+	if (r == 0)
+		r = edited(work, what, out, e);
+	else
+		xmlFreeDoc(work);
 	xmlFreeDoc(frag);
 	return r;
+}
+
+/* Puts node in root after the last of the elements libvirt writes before
+ * it (names: those, in order), else first. */
+static void insert_after(xmlNodePtr root, xmlNodePtr node,
+			 const char *const *names, size_t n)
+{
+	for (size_t i = n; i-- > 0;) {
+		xmlNodePtr a = child(root, names[i]);
+		if (a) {
+			xmlAddNextSibling(a, node);
+			return;
+		}
+	}
+	if (root->children)
+		xmlAddPrevSibling(root->children, node);
+	else
+		xmlAddChild(root, node);
+}
+
+static void set_text(xmlNodePtr root, const char *name, const char *text)
+{
+	static const char *const before[] = {"name", "uuid", "title"};
+	xmlNodePtr old = child(root, name);
+	if (old) {
+		xmlUnlinkNode(old);
+		xmlFreeNode(old);
+	}
+	if (!text)
+		return;
+	xmlNodePtr n = xmlNewDocNode(root->doc, NULL, BAD_CAST name, NULL);
+	xmlAddChild(n, xmlNewDocText(root->doc, BAD_CAST text));
+	insert_after(root, n, before, !strcmp(name, "title") ? 2 : 3);
+}
+
+/* the element xml holds, in namespace uri (prefix key), for root's doc */
+static int meta_element(xmlNodePtr root, const char *xml, const char *uri,
+			const char *key, xmlNodePtr *out, struct nf_err *e)
+{
+	xmlDocPtr frag = xmlReadMemory(xml, (int)strlen(xml), "metadata", NULL,
+				       XML_PARSE_NONET | XML_PARSE_NOENT);
+	xmlNodePtr top = frag ? xmlDocGetRootElement(frag) : NULL;
+	if (!top) {
+		xmlFreeDoc(frag);
+		return nf_errf(e, EINVAL,
+			       "net-metadata: --set takes one XML element "
+			       "(is '%.40s' XML?)",
+			       xml);
+	}
+	xmlNodePtr n = xmlDocCopyNode(top, root->doc, 1);
+	xmlFreeDoc(frag);
+	xmlNsPtr ns = xmlNewNs(n, BAD_CAST uri, BAD_CAST key);
+	/* the element and what inside it has no namespace of its own */
+	for (xmlNodePtr c = n; c;) {
+		if (c->type == XML_ELEMENT_NODE && !c->ns)
+			xmlSetNs(c, ns);
+		if (c->children && c->type == XML_ELEMENT_NODE)
+			c = c->children;
+		else {
+			while (c != n && !c->next)
+				c = c->parent;
+			c = c == n ? NULL : c->next;
+		}
+	}
+	xmlSetNs(n, ns);
+	*out = n;
+	return 0;
+}
+
+static int set_metadata(xmlNodePtr root, const char *xml, const char *uri,
+			const char *key, struct nf_err *e)
+{
+	static const char *const before[] = {"name", "uuid", "title",
+					     "description"};
+	xmlNodePtr md = child(root, "metadata"), n = NULL;
+	if (!uri || !*uri)
+		return nf_errf(e, EINVAL, "net-metadata needs a namespace URI");
+	if (xml) {
+		if (!key || !*key || !isalpha((unsigned char)key[0]) ||
+		    key[strspn(key, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNO"
+				    "PQRSTUVWXYZ0123456789_-.")])
+			return nf_errf(
+				e, EINVAL,
+				"net-metadata: --key '%s' is not an XML "
+				"prefix (a letter, then letters, digits, "
+				"'_', '-', '.')",
+				key ? key : "");
+		if (meta_element(root, xml, uri, key, &n, e) < 0)
+			return -1;
+	}
+	if (!md && n) {
+		md = xmlNewDocNode(root->doc, NULL, BAD_CAST "metadata", NULL);
+		insert_after(root, md, before, 4);
+	}
+	for (xmlNodePtr c = md ? md->children : NULL, next; c; c = next) {
+		next = c->next;
+		if (c->type == XML_ELEMENT_NODE && c->ns &&
+		    !strcmp((const char *)c->ns->href, uri)) {
+			xmlUnlinkNode(c);
+			xmlFreeNode(c);
+		}
+	}
+	if (n)
+		xmlAddChild(md, n);
+	else if (md && !xmlFirstElementChild(md)) {
+		xmlUnlinkNode(md);
+		xmlFreeNode(md);
+	}
+	return 0;
+}
+
+int netxml_set_meta(const struct netxml *nx, enum netxml_meta what,
+		    const char *text, const char *uri, const char *key,
+		    struct netxml **out, struct nf_err *e)
+{
+	xmlDocPtr work = xmlCopyDoc(nx->doc, 1);
+	xmlNodePtr root = xmlDocGetRootElement(work);
+	int r = 0;
+	if (what == NETXML_METADATA)
+		r = set_metadata(root, text, uri, key, e);
+	else
+		set_text(root, what == NETXML_TITLE ? "title" : "description",
+			 text);
+	if (r < 0) {
+		xmlFreeDoc(work);
+		return r;
+	}
+	return edited(work,
+		      what == NETXML_TITLE	   ? "the title"
+		      : what == NETXML_DESCRIPTION ? "the description"
+						   : "the metadata",
+		      out, e);
 }
 
 int netxml_vlan(const struct netxml *nx, const char *portgroup, unsigned *tag,

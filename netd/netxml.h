@@ -215,6 +215,16 @@ int netxml_update(const struct netxml *nx, enum netxml_section sec,
  * default portgroup's), else the network's. *tag 0 when none; -EINVAL
  * with e for an unknown portgroup; -ENOTSUP for a trunk (several tags),
  * which a single port cannot carry. */
+/* net-desc and net-metadata: a copy of nx with its <title> or
+ * <description> set to text (NULL removes it), or with the <metadata>
+ * child in namespace uri replaced by xml (one element, put in that
+ * namespace with prefix key; NULL removes it). Every check runs again on
+ * the copy; nx is left as it is. */
+enum netxml_meta { NETXML_TITLE, NETXML_DESCRIPTION, NETXML_METADATA };
+int netxml_set_meta(const struct netxml *nx, enum netxml_meta what,
+		    const char *text, const char *uri, const char *key,
+		    struct netxml **out, struct nf_err *e);
+
 int netxml_vlan(const struct netxml *nx, const char *portgroup, unsigned *tag,
 		struct nf_err *e);
 

@@ -71,6 +71,28 @@ static int apply_live(struct registry *r, struct network *n,
 	return rc < 0 ? rc : network_save_live(r, n, e);
 }
 
+/* What --live, --config and neither (--current: the running network if
+ * active, else the definition) mean for n; an error when n lacks one. */
+static int targets(const struct network *n, const char *net, bool *live,
+		   bool *config, struct nf_err *e)
+{
+	if (!*live && !*config) { /* --current */
+		*live = n->live != NULL;
+		*config = !*live;
+	}
+	if (*live && !n->live)
+		return nf_errf(e, EINVAL,
+			       "network '%s' is not active: --live has "
+			       "nothing to change (use --config)",
+			       net);
+	if (*config && !n->def)
+		return nf_errf(e, EINVAL,
+			       "network '%s' is transient: it has no "
+			       "definition for --config",
+			       net);
+	return 0;
+}
+
 int net_update(struct registry *r, struct request *q, json_t *args,
 	       json_t **res, struct nf_err *e)
 {
@@ -106,20 +128,8 @@ int net_update(struct registry *r, struct request *q, json_t *args,
 			       "unknown command '%s'; commands: add, "
 			       "add-first, add-last, delete, modify",
 			       cmd);
-	if (!live && !config) { /* --current */
-		live = n->live != NULL;
-		config = !live;
-	}
-	if (live && !n->live)
-		return nf_errf(e, EINVAL,
-			       "network '%s' is not active: --live has "
-			       "nothing to change (use --config)",
-			       net);
-	if (config && !n->def)
-		return nf_errf(e, EINVAL,
-			       "network '%s' is transient: it has no "
-			       "definition for --config",
-			       net);
+	if (targets(n, net, &live, &config, e) < 0)
+		return -EINVAL;
 	/* both results first: if either refuses, nothing changes */
 	if (live) {
 		rc = netxml_update(n->live, sec, c, parent, xml, &nl, e);
@@ -165,4 +175,60 @@ fail:
 	netxml_free(nl);
 	netxml_free(nc);
 	return rc;
+}
+
+int net_metadata(struct registry *r, struct request *q, json_t *args,
+		 json_t **res, struct nf_err *e)
+{
+	(void)q;
+	static const char *const kinds[] = {[NETXML_TITLE] = "title",
+					    [NETXML_DESCRIPTION] =
+						    "description",
+					    [NETXML_METADATA] = "metadata"};
+	const char *net = nf_json_str(args, "network"),
+		   *kind = nf_json_str(args, "kind"),
+		   *text = nf_json_str(args, "text"), /* absent: remove */
+			   *uri = nf_json_str(args, "uri"),
+		   *key = nf_json_str(args, "key");
+	bool live = json_is_true(json_object_get(args, "live")),
+	     config = json_is_true(json_object_get(args, "config"));
+	int what = -1;
+	for (int i = 0; kind && i < (int)NF_ARRAY_SIZE(kinds); i++)
+		if (!strcmp(kind, kinds[i]))
+			what = i;
+	if (!net || what < 0)
+		return nf_errf(e, EINVAL,
+			       "net-metadata needs a network and a kind "
+			       "(title, description or metadata)");
+	struct network *n = registry_find(r, net);
+	if (!n)
+		return registry_unknown(r, net, e);
+	if (targets(n, net, &live, &config, e) < 0)
+		return -EINVAL;
+	struct netxml *nl = NULL, *nc = NULL;
+	/* both first: if either refuses, nothing changes */
+	if ((live &&
+	     netxml_set_meta(n->live, what, text, uri, key, &nl, e) < 0) ||
+	    (config &&
+	     netxml_set_meta(n->def, what, text, uri, key, &nc, e) < 0) ||
+	    (nc && store_save(&r->config, nc, e) < 0)) {
+		netxml_free(nl);
+		netxml_free(nc);
+		return -EINVAL;
+	}
+	if (nc) {
+		netxml_free(n->def);
+		n->def = nc;
+	}
+	if (nl) {
+		netxml_free(n->live);
+		n->live = nl;
+		if (network_save_live(r, n, e) < 0)
+			return -EIO;
+	}
+	nf_info("network '%s': %s %s%s%s", net, kind, text ? "set" : "removed",
+		live ? " --live" : "", config ? " --config" : "");
+	*res = json_pack("{s:s, s:b, s:b}", "network", net, "live", live,
+			 "config", config);
+	return 0;
 }
