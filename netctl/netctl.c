@@ -12,6 +12,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <libxml/parser.h>
+#include <libxml/xpath.h>
+
 #include "args.h"
 #include "netctl.h"
 
@@ -125,16 +128,16 @@ static int define_xml(const char *xml, const char *source,
 /* "CMD FILE": sends the file's XML; one line for people. */
 static int xml_action(int argc, char **argv, enum nf_cmd cmd, const char *done)
 {
-	char usage[64];
 	json_t *res;
-	snprintf(usage, sizeof(usage), "%s FILE", nf_cmd_name(cmd));
-	if (need_args(argc, 2, usage))
-		return EX_USAGE;
+	/* --validate: strict, as today's parser always is (netd refuses
+	 * what it cannot serve, naming the element and line) */
+	bool validate = argc > 2 && !strcmp(argv[2], "--validate");
 	char *xml = ctl_read_input(argv[1]);
 	if (!xml)
 		return 1;
 	int r = ctl_call(cmd,
-			 json_pack("{s:s, s:s}", "xml", xml, "source", argv[1]),
+			 json_pack("{s:s, s:s, s:b}", "xml", xml, "source",
+				   argv[1], "validate", validate),
 			 &res);
 	free(xml);
 	if (r)
@@ -357,29 +360,70 @@ static int dumpxml(const char *net, bool inactive, char **xml)
 	return 0;
 }
 
+/* What an XPath expression selects in xml, as virsh net-dumpxml --xpath
+ * prints it: each node's XML (inside <nodes> with wrap) or the value of
+ * a string, number or boolean. */
+static int print_xpath(const char *xml, const char *expr, bool wrap)
+{
+	xmlDocPtr doc = xmlReadMemory(xml, (int)strlen(xml), "net.xml", NULL,
+				      XML_PARSE_NONET);
+	xmlXPathContextPtr ctx = doc ? xmlXPathNewContext(doc) : NULL;
+	xmlXPathObjectPtr obj =
+		ctx ? xmlXPathEvalExpression((const xmlChar *)expr, ctx) : NULL;
+	int rc = 0;
+	if (!obj) {
+		fprintf(stderr,
+			"netctl: net-dumpxml: --xpath '%s' is not an "
+			"XPath expression\n",
+			expr);
+		rc = 1;
+	} else if (obj->type == XPATH_NODESET) {
+		xmlNodeSetPtr ns = obj->nodesetval;
+		int n = ns ? ns->nodeNr : 0;
+		xmlBufferPtr buf = xmlBufferCreate();
+		if (wrap)
+			printf("<nodes>\n");
+		for (int i = 0; i < n; i++) {
+			xmlBufferEmpty(buf);
+			xmlNodeDump(buf, doc, ns->nodeTab[i], 0, 0);
+			printf("%s\n", (const char *)xmlBufferContent(buf));
+		}
+		if (wrap)
+			printf("</nodes>\n");
+		xmlBufferFree(buf);
+	} else {
+		xmlChar *v = xmlXPathCastToString(obj);
+		printf("%s\n", (const char *)v);
+		xmlFree(v);
+	}
+	xmlXPathFreeObject(obj);
+	xmlXPathFreeContext(ctx);
+	xmlFreeDoc(doc);
+	return rc;
+}
+
 static int c_dumpxml(int argc, char **argv)
 {
-	bool inactive = false;
-	const char *net = NULL;
+	bool inactive = false, wrap = false;
+	const char *xpath = NULL;
 	char *xml;
-	for (int k = 1; k < argc; k++) {
+	for (int k = 2; k < argc; k++) {
 		if (!strcmp(argv[k], "--inactive"))
 			inactive = true;
-		else if (!net && argv[k][0] != '-')
-			net = argv[k];
-		else
-			return ctl_die_usage(
-				"usage: netctl net-dumpxml NETWORK "
-				"[--inactive]");
+		else if (!strcmp(argv[k], "--wrap"))
+			wrap = true;
+		else if (!strcmp(argv[k], "--xpath") && k + 1 < argc)
+			xpath = argv[++k];
 	}
-	if (!net)
-		return ctl_die_usage("usage: netctl net-dumpxml NETWORK "
-				     "[--inactive]");
-	if (dumpxml(net, inactive, &xml))
+	if (dumpxml(argv[1], inactive, &xml))
 		return 1;
-	fputs(xml, stdout);
+	int rc = 0;
+	if (xpath)
+		rc = print_xpath(xml, xpath, wrap);
+	else
+		fputs(xml, stdout);
 	free(xml);
-	return 0;
+	return rc;
 }
 
 static int c_autostart(int argc, char **argv)
@@ -518,6 +562,225 @@ static int c_version(int argc, char **argv)
 	return 0;
 }
 
+/* the XML net-desc and net-metadata read: the running network's with
+ * --live (or when active, without --config), else the definition */
+static int meta_xml(const char *net, bool live, bool config, char **xml)
+{
+	json_t *info;
+	if (simple(NF_CMD_NET_INFO, net, &info))
+		return 1;
+	bool active = json_is_true(json_object_get(info, "active"));
+	json_decref(info);
+	return dumpxml(net, config || (!live && !active), xml);
+}
+
+/* what an XPath expression selects, as text (a node's XML with node) */
+static char *xpath_text(const char *xml, const char *expr, bool node)
+{
+	/* without the document's indentation: a node is printed afresh */
+	xmlDocPtr doc = xmlReadMemory(xml, (int)strlen(xml), "net.xml", NULL,
+				      XML_PARSE_NONET | XML_PARSE_NOBLANKS);
+	xmlXPathContextPtr ctx = doc ? xmlXPathNewContext(doc) : NULL;
+	xmlXPathObjectPtr o =
+		ctx ? xmlXPathEvalExpression((const xmlChar *)expr, ctx) : NULL;
+	char *out = NULL;
+	if (o && o->type == XPATH_NODESET && o->nodesetval &&
+	    o->nodesetval->nodeNr > 0) {
+		xmlNodePtr n = o->nodesetval->nodeTab[0];
+		if (node) {
+			xmlBufferPtr b = xmlBufferCreate();
+			xmlNodeDump(b, doc, n, 0, 1);
+			out = nf_xstrdup((const char *)xmlBufferContent(b));
+			xmlBufferFree(b);
+		} else {
+			xmlChar *t = xmlNodeGetContent(n);
+			out = nf_xstrdup((const char *)t);
+			xmlFree(t);
+		}
+	}
+	xmlXPathFreeObject(o);
+	xmlXPathFreeContext(ctx);
+	xmlFreeDoc(doc);
+	return out;
+}
+
+/* sets (text) or removes (NULL) a title, description or metadata */
+static int set_meta(const char *net, const char *kind, const char *text,
+		    const char *uri, const char *key, bool live, bool config)
+{
+	json_t *r;
+	if (ctl_call(NF_CMD_NET_METADATA,
+		     json_pack("{s:s, s:s, s:s?, s:s?, s:s?, s:b, s:b}",
+			       "network", net, "kind", kind, "text", text,
+			       "uri", uri, "key", key, "live", live, "config",
+			       config),
+		     &r))
+		return 1;
+	if (!ctl_json_done(r)) {
+		json_decref(r);
+		return 0;
+	}
+	return 0;
+}
+
+/* Edits text in $EDITOR; the result, or NULL when unchanged or failed. */
+static char *edit_text(const char *text)
+{
+	char tmpl[] = "/tmp/netctl-edit-XXXXXX.txt";
+	int fd = mkstemps(tmpl, 4);
+	char *out = NULL;
+	if (fd < 0 || write(fd, text, strlen(text)) < 0) {
+		perror("netctl: temporary file");
+	} else {
+		close(fd), fd = -1;
+		if (run_editor(tmpl) == 0)
+			out = ctl_read_input(tmpl);
+	}
+	if (fd >= 0)
+		close(fd);
+	unlink(tmpl);
+	if (out && !strcmp(out, text)) {
+		free(out);
+		out = NULL;
+	}
+	return out;
+}
+
+struct meta_opts {
+	bool live, config, title, edit, remove;
+	const char *new_text, *key, *set;
+};
+
+static void meta_flags(int argc, char **argv, int from, struct meta_opts *o)
+{
+	for (int k = from; k < argc; k++) {
+		const char *a = argv[k];
+		bool more = k + 1 < argc;
+		if (!strcmp(a, "--live"))
+			o->live = true;
+		else if (!strcmp(a, "--config"))
+			o->config = true;
+		else if (!strcmp(a, "--title"))
+			o->title = true;
+		else if (!strcmp(a, "--edit"))
+			o->edit = true;
+		else if (!strcmp(a, "--remove"))
+			o->remove = true;
+		else if (!strcmp(a, "--new-desc") && more)
+			o->new_text = argv[++k];
+		else if (!strcmp(a, "--key") && more)
+			o->key = argv[++k];
+		else if (!strcmp(a, "--set") && more)
+			o->set = argv[++k];
+	}
+}
+
+/* net-desc NETWORK [--title] [--new-desc TEXT] [--edit] [--live]
+ * [--config] [--current]: as virsh's */
+static int c_desc(int argc, char **argv)
+{
+	struct meta_opts o = {0};
+	char *xml, *cur;
+	meta_flags(argc, argv, 2, &o);
+	const char *kind = o.title ? "title" : "description";
+	if (o.new_text || o.edit) {
+		char *edited = NULL;
+		if (o.edit) {
+			if (meta_xml(argv[1], o.live, o.config, &xml))
+				return 1;
+			cur = xpath_text(xml,
+					 o.title ? "/network/title"
+						 : "/network/description",
+					 false);
+			edited = edit_text(cur ? cur : "");
+			free(cur);
+			free(xml);
+			if (!edited) {
+				printf("Network %s not changed\n", kind);
+				return 0;
+			}
+			/* a title is one line: the editor's newline goes */
+			edited[strcspn(edited, o.title ? "\n" : "")] = 0;
+		}
+		const char *text = edited ? edited : o.new_text;
+		int rc = set_meta(argv[1], kind, *text ? text : NULL, NULL,
+				  NULL, o.live, o.config);
+		free(edited);
+		if (!rc && !ctl_opt_json)
+			printf("Network %s updated successfully\n", kind);
+		return rc;
+	}
+	if (meta_xml(argv[1], o.live, o.config, &xml))
+		return 1;
+	cur = xpath_text(xml,
+			 o.title ? "/network/title" : "/network/description",
+			 false);
+	free(xml);
+	if (cur)
+		printf("%s\n", cur);
+	else
+		printf("No %s for network: %s\n", kind, argv[1]);
+	free(cur);
+	return 0;
+}
+
+/* net-metadata NETWORK URI [--key KEY] [--set XML] [--remove] [--edit]
+ * [--live] [--config] [--current]: as virsh's */
+static int c_metadata(int argc, char **argv)
+{
+	struct meta_opts o = {0};
+	char *xml, *cur, expr[1024];
+	meta_flags(argc, argv, 3, &o);
+	const char *uri = argv[2];
+	if (strchr(uri, '\'') || strlen(uri) > 900)
+		return ctl_die_usage("net-metadata: the URI may not hold a "
+				     "quote");
+	snprintf(expr, sizeof(expr),
+		 "/network/metadata/*[namespace-uri()='%s']", uri);
+	if ((o.set || o.edit) && !o.key)
+		return ctl_die_usage("net-metadata: --set and --edit need "
+				     "--key PREFIX");
+	if (o.remove || o.set || o.edit) {
+		char *edited = NULL;
+		if (o.edit) {
+			if (meta_xml(argv[1], o.live, o.config, &xml))
+				return 1;
+			cur = xpath_text(xml, expr, true);
+			free(xml);
+			edited = edit_text(cur ? cur : "");
+			free(cur);
+			if (!edited) {
+				printf("Metadata not changed\n");
+				return 0;
+			}
+		}
+		int rc = set_meta(argv[1], "metadata",
+				  o.remove ? NULL
+				  : edited ? edited
+					   : o.set,
+				  uri, o.key, o.live, o.config);
+		free(edited);
+		if (!rc && !ctl_opt_json)
+			printf(o.remove ? "Metadata removed\n"
+					: "Metadata modified\n");
+		return rc;
+	}
+	if (meta_xml(argv[1], o.live, o.config, &xml))
+		return 1;
+	cur = xpath_text(xml, expr, true);
+	free(xml);
+	if (!cur) {
+		fprintf(stderr,
+			"netctl: error: network %s has no metadata in "
+			"namespace %s\n",
+			argv[1], uri);
+		return 1;
+	}
+	printf("%s\n", cur);
+	free(cur);
+	return 0;
+}
+
 static int c_start(int argc, char **argv)
 {
 	return net_action(argc, argv, NF_CMD_NET_START, "started");
@@ -585,21 +848,55 @@ static int c_leases(int argc, char **argv)
 	return 0;
 }
 
-/* Prints lifecycle events as they happen: one, or all with --loop. */
+/* "2026-12-01 13:45:01.123+0000: ", as virsh net-event --timestamp */
+static void print_stamp(void)
+{
+	struct timespec ts;
+	struct tm tm;
+	char buf[64], zone[8];
+	clock_gettime(CLOCK_REALTIME, &ts);
+	localtime_r(&ts.tv_sec, &tm);
+	strftime(buf, sizeof(buf), "%Y-%m-%d %H:%M:%S", &tm);
+	strftime(zone, sizeof(zone), "%z", &tm);
+	printf("%s.%03ld%s: ", buf, ts.tv_nsec / 1000000, zone);
+}
+
+/* Prints lifecycle events as they happen: one, or all with --loop;
+ * of one network with --network. */
 static int c_event(int argc, char **argv)
 {
-	bool loop = false;
+	bool loop = false, stamp = false;
 	int timeout = -1;
+	const char *net = NULL;
+	char *only = NULL; /* the network's name, when --network */
 	struct nf_err e = {0};
 	json_t *rep = NULL;
 	for (int k = 1; k < argc; k++) {
 		if (!strcmp(argv[k], "--loop"))
 			loop = true;
-		else if (!strcmp(argv[k], "--timeout") && k + 1 < argc)
+		else if (!strcmp(argv[k], "--timestamp"))
+			stamp = true;
+		else if (!strcmp(argv[k], "--list")) {
+			printf("lifecycle\n");
+			return 0;
+		} else if (!strcmp(argv[k], "--timeout") && k + 1 < argc)
 			timeout = atoi(argv[++k]);
-		else
-			return ctl_die_usage("usage: netctl net-event [--loop] "
-					     "[--timeout SECONDS]");
+		else if (!strcmp(argv[k], "--network") && k + 1 < argc)
+			net = argv[++k];
+		else if (!strcmp(argv[k], "--event") && k + 1 < argc) {
+			if (strcmp(argv[++k], "lifecycle"))
+				return ctl_die_usage(
+					"net-event: unknown event '%s' "
+					"(--list lists them: lifecycle)",
+					argv[k]);
+		}
+	}
+	if (net) { /* a name or UUID: events carry the name */
+		json_t *info;
+		if (simple(NF_CMD_NET_INFO, net, &info))
+			return 1;
+		only = nf_xstrdup(ctl_jstr(info, "name"));
+		json_decref(info);
 	}
 	int s = proto_connect(sock_path, &e);
 	if (s < 0 || proto_call(s, nf_cmd_name(NF_CMD_EVENT_SUBSCRIBE), NULL,
@@ -616,7 +913,13 @@ static int c_event(int argc, char **argv)
 	for (;;) {
 		json_t *ev = NULL;
 		int r = proto_rx_next(&rx, &ev, NULL, NULL, &e);
+		if (r == 1 && only && strcmp(ctl_jstr(ev, "network"), only)) {
+			json_decref(ev);
+			continue;
+		}
 		if (r == 1) {
+			if (stamp && !ctl_opt_json)
+				print_stamp();
 			if (ctl_opt_json) {
 				char *t = json_dumps(ev, JSON_COMPACT);
 				puts(t);
@@ -657,6 +960,7 @@ static int c_event(int argc, char **argv)
 	}
 	proto_rx_free(&rx);
 	close(s);
+	free(only);
 	if (!ctl_opt_json)
 		printf("events received: %d\n", count);
 	return rc;
@@ -1072,12 +1376,18 @@ static const struct ctl_cmd cmds[] = {
 	 c_define,
 	 "Networks",
 	 "define a persistent network from libvirt network XML",
-	 {{"FILE", NULL, CTL_FILE, "xml", false, "the network XML"}}},
+	 {{"FILE", NULL, CTL_FILE, "xml", false, "the network XML"},
+	  {"--validate", NULL, 0, NULL, false,
+	   "refuse what libvirt's schema or netd cannot take (netd always "
+	   "does)"}}},
 	{"net-create",
 	 c_create,
 	 "Networks",
 	 "create and start a transient network",
-	 {{"FILE", NULL, CTL_FILE, "xml", false, "the network XML"}}},
+	 {{"FILE", NULL, CTL_FILE, "xml", false, "the network XML"},
+	  {"--validate", NULL, 0, NULL, false,
+	   "refuse what libvirt's schema or netd cannot take (netd always "
+	   "does)"}}},
 	{"net-start",
 	 c_start,
 	 "Networks",
@@ -1105,7 +1415,11 @@ static const struct ctl_cmd cmds[] = {
 	 "print a network's XML",
 	 {NET_ARG,
 	  {"--inactive", NULL, 0, NULL, false,
-	   "the definition netd will start next, not the running one"}}},
+	   "the definition netd will start next, not the running one"},
+	  {"--xpath", "EXPR", 0, NULL, false,
+	   "print only what this XPath expression selects"},
+	  {"--wrap", NULL, 0, NULL, false,
+	   "with --xpath: the nodes inside one <nodes> element"}}},
 	{"net-edit",
 	 c_edit,
 	 "Networks",
@@ -1130,6 +1444,33 @@ static const struct ctl_cmd cmds[] = {
 	   "the running network if active, else the definition (default)"},
 	  {"--parent-index", "N", 0, NULL, false,
 	   "which <ip> of the network (ip-dhcp-host, ip-dhcp-range)"}}},
+	{"net-desc",
+	 c_desc,
+	 "Networks",
+	 "show or set a network's description or title",
+	 {NET_ARG,
+	  {"--title", NULL, 0, NULL, false, "the title, not the description"},
+	  {"--new-desc", "TEXT", 0, NULL, false, "set it (\"\" removes it)"},
+	  {"--edit", NULL, 0, NULL, false, "edit it in $EDITOR"},
+	  {"--live", NULL, 0, NULL, false, "the running network"},
+	  {"--config", NULL, 0, NULL, false, "the definition"},
+	  {"--current", NULL, 0, NULL, false,
+	   "the running network if active, else the definition (default)"}}},
+	{"net-metadata",
+	 c_metadata,
+	 "Networks",
+	 "show or set an application's <metadata> element",
+	 {NET_ARG,
+	  {"URI", NULL, CTL_TEXT, NULL, false, "the element's namespace"},
+	  {"--key", "PREFIX", 0, NULL, false,
+	   "the namespace prefix to write it with"},
+	  {"--set", "XML", 0, NULL, false, "set it to this element"},
+	  {"--remove", NULL, 0, NULL, false, "remove it"},
+	  {"--edit", NULL, 0, NULL, false, "edit it in $EDITOR"},
+	  {"--live", NULL, 0, NULL, false, "the running network"},
+	  {"--config", NULL, 0, NULL, false, "the definition"},
+	  {"--current", NULL, 0, NULL, false,
+	   "the running network if active, else the definition (default)"}}},
 	{"net-uuid", c_uuid, "Networks", "print a network's UUID", {NET_ARG}},
 	{"net-name",
 	 c_name,
@@ -1145,8 +1486,14 @@ static const struct ctl_cmd cmds[] = {
 	 c_event,
 	 "Networks",
 	 "print networks' lifecycle events as they happen",
-	 {{"--loop", NULL, 0, NULL, false, "go on after the first event"},
-	  {"--timeout", "SECONDS", 0, NULL, false, "stop after this long"}}},
+	 {{"--network", "NETWORK", CTL_NETWORK, NULL, false,
+	   "only this network's events"},
+	  {"--event", "EVENT", CTL_WORDS, "lifecycle", false,
+	   "only this kind of event (netd has one)"},
+	  {"--loop", NULL, 0, NULL, false, "go on after the first event"},
+	  {"--timeout", "SECONDS", 0, NULL, false, "stop after this long"},
+	  {"--timestamp", NULL, 0, NULL, false, "print when each event came"},
+	  {"--list", NULL, 0, NULL, false, "list the kinds of event"}}},
 	{"port-create",
 	 c_port_create,
 	 "Ports",
