@@ -33,7 +33,7 @@ done
 fits() { [ -n "$HELP" ] && [ -z "$(awk 'length > 79' <<<"$HELP")" ]; }
 ok "help's list fits in 80 columns" fits
 cmds=$(awk '/^    [a-z]/ && !/^    --/ { c = $1; if ($1 == "lab") c = $1 " " $2; print c }' <<<"$HELP")
-ok "help lists 31 commands" [ "$(wc -l <<<"$cmds")" = 31 ]
+ok "help lists 33 commands" [ "$(wc -l <<<"$cmds")" = 33 ]
 bad=""
 while read -r c; do
 	# each command: help CMD and CMD --help agree, and every flag its help
@@ -124,6 +124,50 @@ netvm run --seccomp _|off on
 netvm run --net _|default other
 EOF2
 ok "port-delete vm1" $NETCTL port-delete vm1
+
+# ---- virsh's net-dumpxml --xpath, net-event filters, net-desc, net-metadata
+out_is "net-dumpxml --xpath: the nodes" "$(printf '<name>other</name>\n<bridge name="nfbr9" stp="off" delay="0"/>')" \
+	$NETCTL net-dumpxml other --xpath '/network/name|/network/bridge'
+out_is "...a value" "other" $NETCTL net-dumpxml other --xpath 'string(/network/name)'
+out_is "...--wrap" "$(printf '<nodes>\n<name>other</name>\n</nodes>')" \
+	$NETCTL net-dumpxml other --xpath /network/name --wrap
+fails "...a bad expression is named" "not an XPath expression" $NETCTL net-dumpxml other --xpath '/network/['
+out_is "net-event --list" "lifecycle" $NETCTL net-event --list
+fails "net-event --event of a kind netd has not" "unknown event 'reboot'" $NETCTL net-event --event reboot
+$NETCTL net-event --network other --timestamp --loop --timeout 10 >"$T/ev" 2>&1 &
+EV=$!
+sleep 0.5
+ok "events of other and of another network" bash -c "$NETCTL net-destroy other && ip netns exec $NETD_NS $NETCTL net-start other &&
+	$NETCTL net-undefine default && $NETCTL net-define $EXAMPLES/default.xml"
+sleep 0.5; kill $EV 2>/dev/null; wait $EV 2>/dev/null
+ok "net-event --network: only that network's, --timestamp: when" \
+	bash -c "grep -Eq '^[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9:]{8}\.[0-9]{3}[-+][0-9]{4}: event .lifecycle. for network other: Stopped' $T/ev &&
+		grep -q 'for network other: Started' $T/ev && ! grep -q default $T/ev"
+ok "net-desc --new-desc sets the description (live: other runs)" $NETCTL net-desc other --new-desc "web tier & more"
+out_is "...net-desc shows it" "web tier & more" $NETCTL net-desc other
+ok "...in the running network's XML, escaped" bash -c "$NETCTL net-dumpxml other | grep -q '<description>web tier &amp; more</description>'"
+ok "...not in the definition (no --config)" lacks $NETCTL net-dumpxml --inactive other description
+ok "net-desc --title --config" $NETCTL net-desc other --title --config --new-desc "Other"
+out_is "...net-desc --title --config shows it" "Other" $NETCTL net-desc other --title --config
+ok "...after <name> and <uuid>, as libvirt writes it" bash -c "$NETCTL net-dumpxml --inactive other | sed -n 3,4p | grep -q '<title>Other</title>'"
+fails "a title of two lines is refused" "one line" $NETCTL net-desc other --title --new-desc "$(printf 'a\nb')"
+out_is "net-desc of a network without one" "No description for network: default" $NETCTL net-desc default
+URI=http://example.org/netfabric-test/1
+ok "net-metadata --set (live and config)" $NETCTL net-metadata other $URI --key ex --set "<app id='7'><tier>web</tier></app>" --live --config
+out_is "...net-metadata shows the element in its namespace" \
+	"<ex:app xmlns:ex=\"$URI\" id=\"7\">
+  <ex:tier>web</ex:tier>
+</ex:app>" $NETCTL net-metadata other $URI
+stop_netd
+ok "netd restarts" start_netd
+ok "...kept in the definition across a netd restart" bash -c "$NETCTL net-metadata --config other $URI | grep -q 'id=\"7\"'"
+ok "...and in the running network's, which netd re-adopted" bash -c "$NETCTL net-metadata --live other $URI | grep -q 'id=\"7\"'"
+fails "...--set without --key" "need --key" $NETCTL net-metadata other $URI --set "<a/>"
+fails "...a key that is no XML prefix" "not an XML prefix" $NETCTL net-metadata other $URI --key '1x' --set "<a/>"
+ok "net-metadata --remove" $NETCTL net-metadata other $URI --remove --live --config
+fails "...gone" "no metadata in namespace" $NETCTL net-metadata other $URI
+ok "...and the empty <metadata> with it" lacks $NETCTL net-dumpxml other '<metadata'
+ok "net-define --validate takes a valid file" $NETCTL net-define --validate "$EXAMPLES/default.xml"
 
 # ---- man pages
 for page in "$ROOT"/doc/*.[18]; do
