@@ -38,7 +38,8 @@ DEB_PKGS := build-essential pkg-config libxml2-dev libjansson-dev \
 # model (network and lab XML, the definition store) by netd, netctl and
 # the tests (libmodel.a); the host modules take their own specs.
 LIB_SRCS := lib/nf.c lib/nfaddr.c lib/nfjson.c lib/proto.c lib/cmds.c
-MODEL_SRCS := netd/netxml.c netd/labxml.c netd/labplan.c netd/store.c
+MODEL_SRCS := netd/netxml.c netd/labxml.c netd/labplan.c netd/store.c \
+	netd/portxml.c
 MODULE_SRCS := bridge/bridge.c nat/nat.c dhcp/dhcp.c dhcp/dnslog.c \
 	tap/tap.c sriov/sriov.c sriov/vfnl.c
 NETD_SRCS := $(MODULE_SRCS) netd/dhcpspec.c netd/network.c \
