@@ -55,11 +55,12 @@ struct network {
 
 struct port {
 	uint8_t uuid[16];
-	char network[256]; /* the network's name */
-	char mac[18];	   /* the guest's, lower case */
-	struct nf_addr ip; /* pinned address; family 0 when none */
-	bool pin_added;	   /* a live reservation netd added (no <host>) */
-	char name[64];	   /* the VM's name, may be "" */
+	char network[256];   /* the network's name */
+	char mac[18];	     /* the guest's, lower case */
+	struct nf_addr ip;   /* pinned address; family 0 when none */
+	bool pin_added;	     /* a live reservation netd added (no <host>) */
+	char name[64];	     /* the VM's name, may be "" */
+	char owner_uuid[37]; /* the VM's UUID (libvirt's <owner>), or "" */
 	char tap[16];
 	unsigned queues;
 	bool isolated, filter, persist;

@@ -53,6 +53,9 @@ static json_t *port_json(const struct port *p)
 		p->persist, "pin_added", p->pin_added, "owner_pid",
 		p->owner_pid, "owner_uid", p->owner_uid);
 	json_object_set_new(j, "type", json_string(port_kind_name(p->kind)));
+	if (p->owner_uuid[0])
+		json_object_set_new(j, "owner_uuid",
+				    json_string(p->owner_uuid));
 	if (p->dev[0]) {
 		char vfio[32];
 		json_object_set_new(j, "device", json_string(p->dev));
@@ -446,8 +449,31 @@ static struct port *port_new(struct registry *r, struct request *q,
 		m[0] = 0x52, m[1] = 0x54, m[2] = 0x00;
 		nf_random_bytes(m + 3, 3);
 	}
+	/* a UUID the client chose (libvirt's net-port-create), and the
+	 * guest's own */
+	const char *uuid = nf_json_str(args, "uuid"),
+		   *owner = nf_json_str(args, "owner_uuid");
+	uint8_t u[16], ou[16];
+	if ((uuid && nf_uuid_parse(uuid, u) < 0) ||
+	    (owner && nf_uuid_parse(owner, ou) < 0))
+		return nf_errf(e, EINVAL, "'%s' is not a UUID",
+			       uuid && nf_uuid_parse(uuid, u) < 0 ? uuid
+								  : owner),
+		       NULL;
+	for (size_t i = 0; uuid && i < r->nports; i++)
+		if (!memcmp(r->ports[i]->uuid, u, 16))
+			return nf_errf(e, EEXIST,
+				       "a port with UUID %s exists (on network "
+				       "'%s')",
+				       uuid, r->ports[i]->network),
+			       NULL;
 	struct port *p = nf_xcalloc(1, sizeof(*p));
-	nf_uuid_generate(p->uuid);
+	if (uuid)
+		memcpy(p->uuid, u, 16);
+	else
+		nf_uuid_generate(p->uuid);
+	if (owner)
+		nf_uuid_format(ou, p->owner_uuid);
 	snprintf(p->network, sizeof(p->network), "%s", d->name);
 	snprintf(p->name, sizeof(p->name), "%s", name ? name : "");
 	nf_mac_format(m, p->mac);
@@ -658,6 +684,7 @@ static struct port *port_from_json(json_t *j)
 	S(network);
 	S(mac);
 	S(name);
+	S(owner_uuid);
 	S(tap);
 	S(lower);
 	S(pci);
