@@ -46,7 +46,7 @@ NETD_SRCS := $(MODULE_SRCS) netd/dhcpspec.c netd/network.c \
 	netd/vfport.c netd/pin.c netd/port.c netd/lifecycle.c netd/update.c netd/lab.c \
 	netd/doctor.c netd/dispatch.c netd/loop.c netd/request.c \
 	netd/server.c netd/netd.c
-NETCTL_SRCS := netctl/netctl.c netctl/labctl.c netctl/args.c
+NETCTL_SRCS := netctl/netctl.c netctl/labctl.c netctl/args.c netctl/portctl.c
 NETVM_SRCS := vhost/netvm.c vhost/vm.c vhost/devices.c vhost/boot.c \
 	vhost/virtq.c vhost/virtio_pci.c vhost/virtio_net.c \
 	vhost/net_user.c vhost/net_vhost.c vhost/console.c vhost/seccomp.c

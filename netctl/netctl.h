@@ -28,5 +28,10 @@ void ctl_print_table(json_t *rows, const char **cols, const char **heads,
 		     size_t ncols);
 
 int ctl_lab(int argc, char **argv); /* labctl.c */
+/* portctl.c: virsh's net-port-* in libvirt's network port XML */
+int ctl_net_port_create(int argc, char **argv);
+int ctl_net_port_list(int argc, char **argv);
+int ctl_net_port_dumpxml(int argc, char **argv);
+int ctl_net_port_delete(int argc, char **argv);
 
 #endif

@@ -33,7 +33,7 @@ done
 fits() { [ -n "$HELP" ] && [ -z "$(awk 'length > 79' <<<"$HELP")" ]; }
 ok "help's list fits in 80 columns" fits
 cmds=$(awk '/^    [a-z]/ && !/^    --/ { c = $1; if ($1 == "lab") c = $1 " " $2; print c }' <<<"$HELP")
-ok "help lists 33 commands" [ "$(wc -l <<<"$cmds")" = 33 ]
+ok "help lists 37 commands" [ "$(wc -l <<<"$cmds")" = 37 ]
 bad=""
 while read -r c; do
 	# each command: help CMD and CMD --help agree, and every flag its help
@@ -124,6 +124,33 @@ netvm run --seccomp _|off on
 netvm run --net _|default other
 EOF2
 ok "port-delete vm1" $NETCTL port-delete vm1
+
+# ---- virsh's network ports, in libvirt's network port XML
+CONF=${NF_CONFORMANCE_DIR:-$ROOT/../shared/conformance/libvirt}/virnetworkportxml2xmldata
+PU=5d744f21-ba4a-4d6e-bdb2-30a35ff3207d
+out_is "net-port-create from libvirt's plug-none.xml" "Network port $PU created from $CONF/plug-none.xml" \
+	$NETCTL net-port-create other "$CONF/plug-none.xml"
+TAPP=$($NETCTL --json port-info $PU | jq -r .tap)
+ok "...a TAP on other's bridge, kept ($TAPP)" bash -c "ip -n $NETD_NS -o link show dev '$TAPP' | grep -q 'master nfbr9'"
+ok "...named after its owner" bash -c "$NETCTL port-info $PU | grep -q 'Name: *memtest'"
+ok "net-port-list --uuid" bash -c "[ \"\$($NETCTL net-port-list other --uuid)\" = $PU ]"
+out_is "net-port-list: virsh's table" "$(printf ' UUID\n%s\n %s\n' "$(printf '%039d' 0 | tr 0 -)" $PU)" \
+	$NETCTL net-port-list other
+out_is "net-port-dumpxml: libvirt's XML, with the plug the network filled in" \
+	"$(sed "s|</networkport>|  <plug type='network' bridge='nfbr9'/>\n</networkport>|" "$CONF/plug-none.xml")" \
+	$NETCTL net-port-dumpxml other $PU
+fails "...the same UUID twice" "a port with UUID $PU exists" $NETCTL net-port-create other "$CONF/plug-none.xml"
+fails "a port that names its plug is refused" "<plug> is what the network fills in" \
+	$NETCTL net-port-create other "$CONF/plug-bridge.xml"
+grep -v '<plug' "$CONF/plug-bridge.xml" >"$T/bw.xml"
+fails "...one with <bandwidth>: said, not dropped" "<bandwidth>: netd does not shape" \
+	$NETCTL net-port-create other "$T/bw.xml"
+sed 's|<mac |<macc |' "$CONF/plug-none.xml" >"$T/badport.xml"
+fails "...an element libvirt does not take, with the ones it takes" "line 7: <macc>: not in <networkport> .it takes uuid, owner" \
+	$NETCTL net-port-create other "$T/badport.xml"
+fails "net-port-delete on another network" "is on network other, not default" $NETCTL net-port-delete default $PU
+out_is "net-port-delete" "Network port $PU deleted" $NETCTL net-port-delete other $PU
+ok "...its TAP is gone" no_link "$NETD_NS" "$TAPP"
 
 # ---- virsh's net-dumpxml --xpath, net-event filters, net-desc, net-metadata
 out_is "net-dumpxml --xpath: the nodes" "$(printf '<name>other</name>\n<bridge name="nfbr9" stp="off" delay="0"/>')" \
