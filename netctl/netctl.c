@@ -554,10 +554,17 @@ static int c_version(int argc, char **argv)
 	(void)argv;
 	if (need_args(argc, 1, "version"))
 		return EX_USAGE;
-	printf("netctl %s\n", NF_VERSION);
+	if (!ctl_opt_json)
+		printf("netctl %s\n", NF_VERSION);
 	if (ctl_call(NF_CMD_VERSION, NULL, &r))
 		return 1;
-	printf("netd %s\n", ctl_jstr(r, "version"));
+	if (ctl_opt_json) {
+		json_t *v = json_pack("{s:s, s:s}", "netctl", NF_VERSION,
+				      "netd", ctl_jstr(r, "version"));
+		ctl_print_json(v);
+		json_decref(v);
+	} else
+		printf("netd %s\n", ctl_jstr(r, "version"));
 	json_decref(r);
 	return 0;
 }

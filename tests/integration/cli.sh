@@ -76,7 +76,7 @@ out_is "net-list --all --table: virsh's layout, sorted by name" "$want" $NETCTL 
 ok "bash-completion is there" test -r /usr/share/bash-completion/bash_completion
 ok "net-start other" ip netns exec "$NETD_NS" $NETCTL net-start other
 ok "a kept port to complete" $NETCTL port-create other --name vm1 --persist nftest0
-for c in "net-list --all" "net-info default" "port-list" "doctor" "net-dhcp-leases other"; do
+for c in "net-list --all" "net-info default" "port-list" "doctor" "net-dhcp-leases other" "version" "net-port-list other" "lab list"; do
 	ok "--json $c ends in a newline" bash -c "$NETCTL --json $c >$T/j; [ \"\$(tail -c1 $T/j | od -An -c | tr -d ' ')\" = '\\n' ] && jq -e . $T/j >/dev/null"
 done
 mkdir "$T/cwd"
