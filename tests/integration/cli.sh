@@ -93,6 +93,15 @@ complete_line() { # complete_line WORDS...: COMPREPLY for the last word
 		"$ROOT/contrib/netctl.bash-completion" "$@" )
 }
 touch "$T/cwd/lab1.xml" "$T/cwd/labnot.txt"
+cat >"$T/cmpl.xml" <<'EOF2'
+<lab name='cmpl'>
+  <network name='cmplnet'>
+    <bridge name='nfbrc1'/>
+    <ip address='10.77.0.1' netmask='255.255.255.0'/>
+  </network>
+</lab>
+EOF2
+ok "a lab (no guests) for its name to complete" $NETCTL lab up "$T/cmpl.xml" --timeout 20
 while IFS='|' read -r words want; do
 	# shellcheck disable=SC2086 # '_' stands for the empty word
 	got=$(complete_line $words | tr '\n' ' ' | sed 's/ $//')
@@ -101,7 +110,7 @@ while IFS='|' read -r words want; do
 done <<EOF2
 netctl net-st|net-start
 netctl --j|--json
-netctl net-start _|default other
+netctl net-start _|cmplnet default other
 netctl net-start d|default
 netctl --socket $T/none.sock net-start _|
 netctl net-start --|--help --network
@@ -113,6 +122,9 @@ netctl port-info _|$($NETCTL --json port-list | jq -r '.[0] | .name, .tap, .uuid
 netctl port-delete vm|vm1
 netctl lab _|console down export graph list status up
 netctl lab graph x --format _|dot mermaid svg
+netctl lab status _|cmpl
+netctl lab down c|cmpl
+netctl lab console cmpl --f|--follow
 netctl lab up lab|lab1.xml
 netctl net-update other _|add add-first add-last delete modify
 netctl net-update other add ip-|ip-dhcp-host ip-dhcp-range
@@ -121,9 +133,10 @@ netctl net-update other add ip-dhcp-host l|lab1.xml
 netvm _|--help --version run
 netvm run --se|--seccomp
 netvm run --seccomp _|off on
-netvm run --net _|default other
+netvm run --net _|cmplnet default other
 EOF2
 ok "port-delete vm1" $NETCTL port-delete vm1
+ok "lab down cmpl" $NETCTL lab down cmpl
 
 # ---- virsh's network ports, in libvirt's network port XML
 CONF=${NF_CONFORMANCE_DIR:-$ROOT/../shared/conformance/libvirt}/virnetworkportxml2xmldata
