@@ -61,6 +61,8 @@ $V/netd --config-dir /tmp/etc --run-dir /run/netd --state-dir /tmp/lib \
 	--foreground 2>/tmp/netd.log &
 for _ in $(seq 100); do [ -S $NETD_SOCKET ] && break; sleep 0.1; done
 ok "netd starts examples/default.xml" sh -c "$V/netctl net-define $V/default.xml && $V/netctl net-start default"
+ok "doctor knows this KVM boots stock kernels" \
+	sh -c "$V/netctl doctor | grep -q 'AMD SVM (kvm_amd), boots stock kernels'"
 
 linux() { # linux NAME CMDLINE NETVM-ARGS...: boots the stock kernel as a guest
 	local n=$1 c=$2; shift 2
