@@ -2444,9 +2444,18 @@ static void set_text(xmlNodePtr root, const char *name, const char *text)
 static int meta_element(xmlNodePtr root, const char *xml, const char *uri,
 			const char *key, xmlNodePtr *out, struct nf_err *e)
 {
+	/* entities are never expanded, and a DOCTYPE (where they would be
+	 * declared: a file of root's named there) is refused */
 	xmlDocPtr frag = xmlReadMemory(xml, (int)strlen(xml), "metadata", NULL,
-				       XML_PARSE_NONET | XML_PARSE_NOENT);
+				       XML_PARSE_NONET | XML_PARSE_NOERROR |
+					       XML_PARSE_NOWARNING);
 	xmlNodePtr top = frag ? xmlDocGetRootElement(frag) : NULL;
+	if (top && frag->intSubset) {
+		xmlFreeDoc(frag);
+		return nf_errf(e, EINVAL,
+			       "net-metadata: --set takes an element, not a "
+			       "document with a DOCTYPE");
+	}
 	if (!top) {
 		xmlFreeDoc(frag);
 		return nf_errf(e, EINVAL,

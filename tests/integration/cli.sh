@@ -202,6 +202,8 @@ stop_netd
 ok "netd restarts" start_netd
 ok "...kept in the definition across a netd restart" bash -c "$NETCTL net-metadata --config other $URI | grep -q 'id=\"7\"'"
 ok "...and in the running network's, which netd re-adopted" bash -c "$NETCTL net-metadata --live other $URI | grep -q 'id=\"7\"'"
+fails "...an element with a DOCTYPE (entities: a file of root's)" "not a document with a DOCTYPE" \
+	$NETCTL net-metadata other $URI --key ex --set '<!DOCTYPE a [<!ENTITY x SYSTEM "file:///etc/shadow">]><a>&x;</a>'
 fails "...--set without --key" "need --key" $NETCTL net-metadata other $URI --set "<a/>"
 fails "...a key that is no XML prefix" "not an XML prefix" $NETCTL net-metadata other $URI --key '1x' --set "<a/>"
 ok "net-metadata --remove" $NETCTL net-metadata other $URI --remove --live --config
