@@ -367,6 +367,26 @@ static int nerr(struct nf_err *e, const char *what, xmlNodePtr n,
 	return nf_errf(e, EINVAL, "%s: %s", what, msg);
 }
 
+/* A lax parse in progress (NULL: strict): where validation puts what it
+ * drops, and build_view what it keeps unserved. */
+static struct netxml *lax_nx;
+static struct netdef *lax_def;
+
+static void warn_to(struct netxml_warning **v, size_t *nv, int ln,
+		    bool unserved, const char *fmt, ...)
+	__attribute__((format(printf, 5, 6)));
+static void warn_to(struct netxml_warning **v, size_t *nv, int ln,
+		    bool unserved, const char *fmt, ...)
+{
+	struct netxml_warning w = {.line = ln, .unserved = unserved};
+	va_list ap;
+	int k = snprintf(w.msg, sizeof(w.msg), "line %d: ", ln);
+	va_start(ap, fmt);
+	vsnprintf(w.msg + k, sizeof(w.msg) - (size_t)k, fmt, ap);
+	va_end(ap);
+	NF_APPEND(*v, *nv, w);
+}
+
 const char *netxml_fwd_name(enum netxml_fwd m)
 {
 	static const char *names[] = {"none", "nat",	     "route",
@@ -648,6 +668,12 @@ static void trim_text_node(xmlNodePtr n)
 	xmlFree(c);
 }
 
+static void drop_node(xmlNodePtr c)
+{
+	xmlUnlinkNode(c);
+	xmlFreeNode(c);
+}
+
 static void expected_children(const struct espec *s, char *out, size_t n)
 {
 	size_t len = 0;
@@ -674,14 +700,15 @@ static int validate_attrs(xmlNodePtr n, const struct espec *s, const char *what,
 {
 	char exp[256];
 
-	for (xmlAttrPtr a = n->properties; a; a = a->next) {
+	for (xmlAttrPtr a = n->properties, next; a; a = next) {
 		const struct aspec *as = NULL;
-		if (a->ns)
+		next = a->next;
+		if (a->ns && !lax_nx)
 			return nerr(e, what, n,
 				    "attribute '%s:%s' is not allowed here",
 				    (const char *)a->ns->prefix,
 				    (const char *)a->name);
-		for (const struct aspec *p = s->attrs; p->name; p++)
+		for (const struct aspec *p = s->attrs; p->name && !a->ns; p++)
 			if (!strcmp(p->name, (const char *)a->name))
 				as = p;
 		if (!as) {
@@ -693,9 +720,21 @@ static int validate_attrs(xmlNodePtr n, const struct espec *s, const char *what,
 					len < sizeof(exp) ? sizeof(exp) - len
 							  : 0,
 					"%s%s", len ? ", " : "", p->name);
-			return nerr(e, what, n,
-				    "unknown attribute '%s'; allowed: %s",
-				    (const char *)a->name, *exp ? exp : "none");
+			if (!lax_nx)
+				return nerr(e, what, n,
+					    "unknown attribute '%s'; allowed: "
+					    "%s",
+					    (const char *)a->name,
+					    *exp ? exp : "none");
+			warn_to(&lax_nx->dropped, &lax_nx->ndropped, line(n),
+				false,
+				"<%s %s=...>: not an attribute libvirt reads "
+				"there; ignored, as libvirt does (<%s> takes: "
+				"%s)",
+				(const char *)n->name, (const char *)a->name,
+				(const char *)n->name, *exp ? exp : "none");
+			xmlRemoveProp(a);
+			continue;
 		}
 		/* One text node per value, so the view can point at it. */
 		if (!a->children || a->children->next ||
@@ -738,7 +777,8 @@ static int validate_children(xmlNodePtr n, const struct espec *s,
 	unsigned counts[32] = {0};
 	char exp[512];
 
-	for (xmlNodePtr c = n->children; c; c = c->next) {
+	for (xmlNodePtr c = n->children, next; c; c = next) {
+		next = c->next;
 		switch (c->type) {
 		case XML_COMMENT_NODE:
 		case XML_PI_NODE: continue;
@@ -747,11 +787,28 @@ static int validate_children(xmlNodePtr n, const struct espec *s,
 			const char *t = (const char *)c->content;
 			while (t && isspace((unsigned char)*t))
 				t++;
-			if (t && *t && !s->text)
+			if (t && *t && !s->text && !lax_nx)
 				return nerr(e, what, n,
 					    "unexpected text '%.40s' inside "
 					    "the element",
 					    t);
+			if (t && *t && !s->text) {
+				char shown[48];
+				/* the line the text starts on (libxml gives
+				 * the one it ends on) */
+				int ln = line(c);
+				for (const char *p = t; *p; p++)
+					ln -= *p == '\n';
+				snprintf(shown, sizeof(shown), "%.40s", t);
+				shown[strcspn(shown, "\n")] = 0;
+				warn_to(&lax_nx->dropped, &lax_nx->ndropped, ln,
+					false,
+					"text '%s' inside <%s>: ignored, as "
+					"libvirt does (a template's comment? "
+					"use <!-- -->)",
+					shown, (const char *)n->name);
+				drop_node(c);
+			}
 			continue;
 		}
 		case XML_ELEMENT_NODE: break;
@@ -777,6 +834,19 @@ static int validate_children(xmlNodePtr n, const struct espec *s,
 				continue;
 			break;
 		}
+		if (i == nspecs && lax_nx) {
+			expected_children(s, exp, sizeof(exp));
+			warn_to(&lax_nx->dropped, &lax_nx->ndropped, line(c),
+				false,
+				"<%s> inside <%s>: not an element libvirt "
+				"reads "
+				"there; ignored with what it holds, as libvirt "
+				"does (<%s> takes: %s)",
+				(const char *)c->name, (const char *)n->name,
+				(const char *)n->name, exp);
+			drop_node(c);
+			continue;
+		}
 		if (i == nspecs) {
 			expected_children(s, exp, sizeof(exp));
 			if (c->ns)
@@ -791,15 +861,39 @@ static int validate_children(xmlNodePtr n, const struct espec *s,
 				    (const char *)n->name, exp);
 		}
 		counts[i]++;
+		if (s->children[i].max == 1 && counts[i] > 1 && lax_nx) {
+			warn_to(&lax_nx->dropped, &lax_nx->ndropped, line(c),
+				false,
+				"a second <%s> inside <%s>: ignored, as "
+				"libvirt "
+				"does (it reads the first); merge them into "
+				"one",
+				(const char *)c->name, (const char *)n->name);
+			drop_node(c);
+			counts[i]--;
+			continue;
+		}
 		if (s->children[i].max && counts[i] > s->children[i].max)
 			return nerr(e, what, c,
 				    "element may appear only %s inside <%s>",
 				    s->children[i].max == 1 ? "once"
 							    : "a few times",
 				    (const char *)n->name);
+		bool had = xmlFirstElementChild(c) != NULL;
 		int r = validate_elem(c, s->children[i].e, what, lenient, e);
 		if (r < 0)
 			return r;
+		if (lax_nx && had && !xmlFirstElementChild(c) &&
+		    is(c, "dhcp")) {
+			warn_to(&lax_nx->dropped, &lax_nx->ndropped, line(c),
+				false,
+				"<dhcp> holds nothing libvirt reads once that "
+				"is ignored: libvirt drops it, and so the "
+				"network has no DHCP server; give it <range> "
+				"or <host> (a lease time is <range><lease "
+				"expiry='N'/></range>)");
+			drop_node(c);
+		}
 	}
 	for (size_t i = 0; i < nspecs && !lenient; i++)
 		if (counts[i] < s->children[i].min)
@@ -836,7 +930,13 @@ static int validate_elem(xmlNodePtr n, const struct espec *s, const char *what,
 			trim_text_node(n);
 		const char *t = text(n);
 		char shown[256];
-		if (!check_value(s->text_type, t, NULL, exp, sizeof(exp)))
+		/* a wildcard host name (*.apps): libvirt takes it, the view
+		 * keeps it unserved; nothing in it can reach a file */
+		bool wildcard =
+			lax_nx && s == &e_hostname && !strncmp(t, "*.", 2) &&
+			check_value(V_DNSNAME, t + 2, NULL, exp, sizeof(exp));
+		if (!wildcard &&
+		    !check_value(s->text_type, t, NULL, exp, sizeof(exp)))
 			return nerr(e, what, n, "'%s' is invalid; expected %s",
 				    visible(t, shown, sizeof(shown)), exp);
 	}
@@ -927,6 +1027,7 @@ static void netdef_clear(struct netdef *d)
 		free(d->ips[i].hosts);
 	}
 	free(d->ips);
+	free(d->warnings);
 	free(d->routes);
 	free(d->forwarders);
 	free(d->txts);
@@ -1311,9 +1412,23 @@ static int view_dns(xmlNodePtr root, struct netdef *d, const char *what,
 	FOR_CHILD (h, dns, "host") {
 		struct netxml_dns_host x = {0};
 		nf_addr_parse(attr(h, "ip"), &x.ip);
-		FOR_CHILD (hn, h, "hostname")
-			NF_APPEND(x.names, x.nnames, text(hn));
-		NF_APPEND(d->dns_hosts, d->ndns_hosts, x);
+		FOR_CHILD (hn, h, "hostname") {
+			const char *nm = text(hn);
+			if (strncmp(nm, "*.", 2)) {
+				NF_APPEND(x.names, x.nnames, nm);
+				continue;
+			}
+			/* only a lax parse lets a wildcard through */
+			warn_to(&d->warnings, &d->nwarnings, line(hn), true,
+				"<hostname>%s</hostname>: dnsmasq never "
+				"answers a wildcard from its hosts file: kept, "
+				"as libvirt keeps it, but not served; as root, "
+				"<dnsmasq:option value='address=/%s/%s'/> does "
+				"answer it",
+				nm, nm + 2, attr(h, "ip"));
+		}
+		if (x.nnames)
+			NF_APPEND(d->dns_hosts, d->ndns_hosts, x);
 	}
 	return 0;
 }
@@ -1436,8 +1551,29 @@ static int view_dhcp(struct netxml_ip *ip, xmlNodePtr dhcp, const char *what,
 				    "a host needs mac=%s or name= to be "
 				    "matched",
 				    v4 ? "" : " (id=)");
-		if (x.ip.family != ip->address.family ||
-		    !nf_addr_in_subnet(&x.ip, &ip->address, ip->prefix))
+		bool outside =
+			x.ip.family != ip->address.family ||
+			!nf_addr_in_subnet(&x.ip, &ip->address, ip->prefix);
+		if (outside && lax_def) { /* kept, as libvirt keeps it */
+			warn_to(&lax_def->warnings, &lax_def->nwarnings,
+				line(h), true,
+				"<host %s='%s' ip='%s'> is outside the subnet "
+				"%s: "
+				"kept, as libvirt keeps it, but dnsmasq never "
+				"hands it out and netd pins nothing for it; "
+				"use "
+				"an address inside %s, or add an <ip> for its "
+				"subnet",
+				x.mac  ? "mac"
+				: x.id ? "id"
+				       : "name",
+				x.mac  ? x.mac
+				: x.id ? x.id
+				       : x.name,
+				attr(h, "ip"), sub, sub);
+			continue;
+		}
+		if (outside)
 			return nerr(e, what, h,
 				    "host %s ip='%s' is outside the subnet %s "
 				    "of <ip address='%s'> (line %d); dnsmasq "
@@ -1760,25 +1896,60 @@ static int read_xml(const char *buf, size_t len, const char *what,
 	return 0;
 }
 
-int netxml_parse(const char *buf, size_t len, const char *what,
-		 struct netxml **out, struct nf_err *e)
+/* Validates, normalises and builds the view of nx's document, lax or not
+ * as nx says. */
+static int load(struct netxml *nx, const char *what, struct nf_err *e)
+{
+	xmlNodePtr root = xmlDocGetRootElement(nx->doc);
+	struct netdef d;
+	lax_nx = nx->lax ? nx : NULL;
+	lax_def = nx->lax ? &d : NULL;
+	int r = validate_elem(root, &e_network, what, false, e);
+	if (r == 0)
+		r = normalise(root, what, e);
+	if (r == 0)
+		r = build_view(nx->doc, &d, what, e);
+	lax_nx = NULL;
+	lax_def = NULL;
+	if (r < 0)
+		return r;
+	netdef_clear(&nx->def);
+	nx->def = d;
+	return 0;
+}
+
+int netxml_parse_flags(const char *buf, size_t len, const char *what,
+		       unsigned flags, struct netxml **out, struct nf_err *e)
 {
 	xmlDocPtr doc;
 	int r = read_xml(buf, len, what, "network", &doc, e);
 	if (r < 0)
 		return r;
-	xmlNodePtr root = xmlDocGetRootElement(doc);
 	struct netxml *nx = nf_xcalloc(1, sizeof(*nx));
 	nx->doc = doc;
-	if ((r = validate_elem(root, &e_network, what, false, e)) < 0 ||
-	    (r = normalise(root, what, e)) < 0 ||
-	    (r = build_view(doc, &nx->def, what, e)) < 0) {
-		xmlFreeDoc(doc);
-		free(nx);
+	nx->lax = flags & NETXML_LAX;
+	if ((r = load(nx, what, e)) < 0) {
+		netxml_free(nx);
 		return r;
 	}
 	*out = nx;
 	return 0;
+}
+
+int netxml_parse(const char *buf, size_t len, const char *what,
+		 struct netxml **out, struct nf_err *e)
+{
+	return netxml_parse_flags(buf, len, what, 0, out, e);
+}
+
+void netxml_each_warning(const struct netxml *nx,
+			 void (*fn)(const struct netxml_warning *w, void *ctx),
+			 void *ctx)
+{
+	for (size_t i = 0; i < nx->ndropped; i++)
+		fn(&nx->dropped[i], ctx);
+	for (size_t i = 0; i < nx->def.nwarnings; i++)
+		fn(&nx->def.warnings[i], ctx);
 }
 
 static const struct {
@@ -1831,6 +2002,7 @@ void netxml_free(struct netxml *nx)
 {
 	if (!nx)
 		return;
+	free(nx->dropped);
 	netdef_clear(&nx->def);
 	xmlFreeDoc(nx->doc);
 	free(nx);
@@ -1838,20 +2010,18 @@ void netxml_free(struct netxml *nx)
 
 int netxml_refresh(struct netxml *nx, struct nf_err *e)
 {
-	struct netdef d;
-	xmlNodePtr root = xmlDocGetRootElement(nx->doc);
-	int r = validate_elem(root, &e_network, "network", false, e);
-	if (r < 0)
-		return r;
-	r = normalise(root, "network", e);
-	if (r < 0)
-		return r;
-	r = build_view(nx->doc, &d, "network", e);
-	if (r < 0)
-		return r;
-	netdef_clear(&nx->def);
-	nx->def = d;
-	return 0;
+	return load(nx, "network", e);
+}
+
+static void copy_dropped(struct netxml *to, const struct netxml *from)
+{
+	to->lax = from->lax;
+	if (!from->ndropped)
+		return;
+	to->dropped = nf_xcalloc(from->ndropped, sizeof(*to->dropped));
+	memcpy(to->dropped, from->dropped,
+	       from->ndropped * sizeof(*to->dropped));
+	to->ndropped = from->ndropped;
 }
 
 struct netxml *netxml_dup(const struct netxml *nx)
@@ -1859,7 +2029,8 @@ struct netxml *netxml_dup(const struct netxml *nx)
 	struct netxml *c = nf_xcalloc(1, sizeof(*c));
 	struct nf_err e;
 	c->doc = xmlCopyDoc(nx->doc, 1);
-	if (!c->doc || build_view(c->doc, &c->def, "network", &e) < 0)
+	copy_dropped(c, nx);
+	if (!c->doc || load(c, "network", &e) < 0)
 		abort(); /* a copy of a valid document is valid */
 	return c;
 }
@@ -2367,14 +2538,17 @@ static int update_apply(xmlDocPtr work, enum netxml_section sec,
 	return 0;
 }
 
-/* An edited copy of a document (work, taken) as a network: every check
- * runs again; *out on success. */
-static int edited(xmlDocPtr work, const char *what, struct netxml **out,
-		  struct nf_err *e)
+/* An edited copy of from's document (work, taken) as a network: every
+ * check runs again (lax as from was; its warnings go along); *out on
+ * success. */
+static int edited(xmlDocPtr work, const struct netxml *from, const char *what,
+		  struct netxml **out, struct nf_err *e)
 {
 	struct netxml *res = nf_xcalloc(1, sizeof(*res));
 	res->doc = work;
+	copy_dropped(res, from);
 	if (netxml_refresh(res, e) < 0) {
+		free(res->dropped);
 		free(res);
 		xmlFreeDoc(work);
 		return nf_err_prefix(e, "%s would make the network invalid",
@@ -2400,7 +2574,7 @@ int netxml_update(const struct netxml *nx, enum netxml_section sec,
 		r = update_apply(work, sec, cmd, parent_index,
 				 xmlDocGetRootElement(frag), what, e);
 	if (r == 0)
-		r = edited(work, what, out, e);
+		r = edited(work, nx, what, out, e);
 	else
 		xmlFreeDoc(work);
 	xmlFreeDoc(frag);
@@ -2541,7 +2715,7 @@ int netxml_set_meta(const struct netxml *nx, enum netxml_meta what,
 		xmlFreeDoc(work);
 		return r;
 	}
-	return edited(work,
+	return edited(work, nx,
 		      what == NETXML_TITLE	   ? "the title"
 		      : what == NETXML_DESCRIPTION ? "the description"
 						   : "the metadata",

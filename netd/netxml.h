@@ -99,6 +99,15 @@ struct netxml_pci {
 	char addr[16]; /* 0000:03:10.0 */
 };
 
+/* What a lax parse (libvirt's parser, not its schema) told instead of
+ * refusing: a part libvirt ignores, dropped; or a part kept in the
+ * definition that can never be served (unserved). */
+struct netxml_warning {
+	int line;
+	bool unserved;
+	char msg[512];
+};
+
 struct netdef {
 	const char *name;
 	uint8_t uuid[16];
@@ -136,6 +145,8 @@ struct netdef {
 	size_t ndns_hosts;
 	struct netxml_ip *ips;
 	size_t nips;
+	struct netxml_warning *warnings; /* unserved parts (a lax parse) */
+	size_t nwarnings;
 	struct netxml_route *routes;
 	size_t nroutes;
 	bool ipv6;	   /* <network ipv6='yes'> */
@@ -148,6 +159,9 @@ struct netdef {
 struct netxml {
 	xmlDocPtr doc;
 	struct netdef def;
+	bool lax; /* parsed as libvirt's parser does: warnings, not errors */
+	struct netxml_warning *dropped; /* what the lax parse dropped */
+	size_t ndropped;
 };
 
 /* Parses and validates buf (len bytes). `what` names the input in messages
@@ -155,6 +169,20 @@ struct netxml {
  * line, and what was expected; *out is untouched. */
 int netxml_parse(const char *buf, size_t len, const char *what,
 		 struct netxml **out, struct nf_err *e);
+/* NETXML_LAX: take every file libvirt's parser takes: what libvirt
+ * ignores (an element or attribute it does not know, stray text, a
+ * second <dns> or <domain>) is dropped, and what can never be served (a
+ * DHCP host outside its subnet, a DNS name dnsmasq never answers) is
+ * kept but not served, each with a warning (nx->dropped, and the view's
+ * def.warnings). Without it, as netxml_parse: each is an error. */
+#define NETXML_LAX 1u
+int netxml_parse_flags(const char *buf, size_t len, const char *what,
+		       unsigned flags, struct netxml **out, struct nf_err *e);
+/* Calls fn for every warning of nx: what was dropped, then what is not
+ * served. */
+void netxml_each_warning(const struct netxml *nx,
+			 void (*fn)(const struct netxml_warning *w, void *ctx),
+			 void *ctx);
 void netxml_free(struct netxml *nx);
 
 /* Formats the (normalised) document as libvirt does. Caller frees. */

@@ -57,6 +57,104 @@ static void rejects(const char *xml, ...)
 	NET("<ip address='192.168.10.1' prefix='24'><dhcp>" body "</dhcp></"   \
 	    "ip>")
 
+/* A lax parse of xml: accepted; each of the warnings (in order) holds its
+ * fragment; the strict parse refuses it. Returns the network. */
+struct seen {
+	const char *const *want;
+	size_t n, i;
+};
+
+static void check_warning(const struct netxml_warning *w, void *ctx)
+{
+	struct seen *s = ctx;
+	if (s->i >= s->n)
+		fail_msg("unexpected warning: %s", w->msg);
+	if (!strstr(w->msg, s->want[s->i]))
+		fail_msg("warning %zu '%s' lacks '%s'", s->i, w->msg,
+			 s->want[s->i]);
+	s->i++;
+}
+
+static struct netxml *lax(const char *xml, const char *const *want, size_t n)
+{
+	struct netxml *nx = NULL;
+	struct nf_err e = {0};
+	if (netxml_parse_flags(xml, strlen(xml), "test", NETXML_LAX, &nx, &e) <
+	    0)
+		fail_msg("refused: %s", e.msg);
+	struct seen s = {want, n, 0};
+	netxml_each_warning(nx, check_warning, &s);
+	if (s.i != n)
+		fail_msg("%zu warnings, wanted %zu", s.i, n);
+	struct netxml *strict = NULL;
+	if (netxml_parse(xml, strlen(xml), "test", &strict, &e) == 0)
+		fail_msg("the strict parse took: %s", xml);
+	return nx;
+}
+
+/* What libvirt's parser takes and tools generate: dropped or kept
+ * unserved, each with its warning; refused when strict. */
+static void test_lax(void **st)
+{
+	(void)st;
+	static const char *text[] = {"line 1: text '# from a template'"};
+	struct netxml *nx = lax(NET("# from a template"), text, 1);
+	char *out = netxml_format(nx);
+	assert_null(strstr(out, "template"));
+	free(out);
+	netxml_free(nx);
+
+	static const char *dns[] = {"a second <domain>", "a second <dns>"};
+	nx = lax(NET("<domain name='a.test'/><domain name='b.test'/>"
+		     "<dns><host ip='10.0.0.5'><hostname>x</hostname></host>"
+		     "</dns><dns enable='no'/>"),
+		 dns, 2);
+	assert_string_equal(nx->def.domain, "a.test");
+	assert_true(nx->def.dns_enable); /* the first <dns> */
+	netxml_free(nx);
+
+	static const char *lease[] = {"<leasetime> inside <dhcp>",
+				      "network has no DHCP server"};
+	nx = lax(IP24("<leasetime>3600</leasetime>"), lease, 2);
+	assert_false(nx->def.ips[0].has_dhcp);
+	out = netxml_format(nx);
+	assert_null(strstr(out, "dhcp"));
+	free(out);
+	netxml_free(nx);
+
+	static const char *fwd[] = {"<virtualport> inside <forward>",
+				    "<portgroup> inside <forward>",
+				    "<ip via=...>"};
+	nx = lax(NET("<forward mode='nat'><virtualport type='openvswitch'/>"
+		     "<portgroup name='v'/></forward>"
+		     "<ip address='10.1.0.1' prefix='24' via='10.1.0.254'/>"),
+		 fwd, 3);
+	netxml_free(nx);
+
+	static const char *outside[] = {
+		"<host mac='52:54:00:00:00:09' ip='10.9.9.9'> is outside the "
+		"subnet 192.168.10.0/24: kept"};
+	nx = lax(IP24("<host mac='52:54:00:00:00:09' ip='10.9.9.9'/>"
+		      "<host mac='52:54:00:00:00:08' ip='192.168.10.8'/>"),
+		 outside, 1);
+	assert_int_equal(nx->def.ips[0].nhosts, 1); /* not served */
+	assert_true(nx->def.warnings[0].unserved);
+	out = netxml_format(nx);
+	assert_non_null(strstr(out, "10.9.9.9")); /* kept */
+	free(out);
+	netxml_free(nx);
+
+	static const char *wild[] = {"*.apps</hostname>: dnsmasq never answers "
+				     "a wildcard",
+				     "address=/b/10.0.0.6"};
+	nx = lax(NET("<dns><host ip='10.0.0.5'><hostname>*.apps</hostname>"
+		     "</host><host ip='10.0.0.6'><hostname>*.b</hostname>"
+		     "<hostname>b</hostname></host></dns>"),
+		 wild, 2);
+	assert_int_equal(nx->def.ndns_hosts, 1); /* b alone */
+	netxml_free(nx);
+}
+
 static void test_default_view(void **st)
 {
 	(void)st;
@@ -394,6 +492,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_default_view),
+		cmocka_unit_test(test_lax),
 		cmocka_unit_test(test_normalise),
 		cmocka_unit_test(test_structure_errors),
 		cmocka_unit_test(test_semantic_errors),
