@@ -42,6 +42,18 @@ static int need_network(struct registry *r, json_t *args, struct network **out,
 
 /* ----------------------------------------------------------- handlers */
 
+/* The request's network XML: as libvirt's parser takes it, with
+ * warnings, unless the client asked --validate or netd runs --strict. */
+static int parse_xml(struct registry *r, json_t *args, const char *xml,
+		     struct netxml **nx, struct nf_err *e)
+{
+	const char *src = nf_json_str(args, "source");
+	bool strict =
+		r->strict || json_is_true(json_object_get(args, "validate"));
+	return netxml_parse_flags(xml, strlen(xml), src ? src : "network XML",
+				  strict ? 0 : NETXML_LAX, nx, e);
+}
+
 static int h_define(struct registry *r, struct request *q, json_t *args,
 		    json_t **res, struct nf_err *e)
 {
@@ -52,11 +64,7 @@ static int h_define(struct registry *r, struct request *q, json_t *args,
 	int rc = need_str(args, "xml", &xml, e);
 	if (rc < 0)
 		return rc;
-	rc = netxml_parse(xml, strlen(xml),
-			  nf_json_str(args, "source")
-				  ? nf_json_str(args, "source")
-				  : "network XML",
-			  &nx, e);
+	rc = parse_xml(r, args, xml, &nx, e);
 	if (rc < 0)
 		return rc;
 	struct netdef *d = &nx->def;
@@ -130,6 +138,8 @@ static int h_define(struct registry *r, struct request *q, json_t *args,
 	if (r->emit)
 		r->emit("defined", d->name, r->emit_ctx);
 	*res = network_json(by_name);
+	/* the new definition's, even while the running one differs */
+	json_object_set_new(*res, "warnings", network_warnings(nx));
 	return 0;
 fail:
 	netxml_free(nx);
@@ -280,11 +290,7 @@ static int h_create(struct registry *r, struct request *q, json_t *args,
 	int rc = need_str(args, "xml", &xml, e);
 	if (rc < 0)
 		return rc;
-	rc = netxml_parse(xml, strlen(xml),
-			  nf_json_str(args, "source")
-				  ? nf_json_str(args, "source")
-				  : "network XML",
-			  &nx, e);
+	rc = parse_xml(r, args, xml, &nx, e);
 	if (rc < 0)
 		return rc;
 	struct network *n;

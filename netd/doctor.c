@@ -150,6 +150,35 @@ static void kvm_check(json_t *a)
 	add(a, "kvm", "ok", detail, NULL);
 }
 
+/* Networks whose definitions keep parts nothing serves (a lax define:
+ * a DHCP host outside its subnet, a wildcard DNS name). */
+static void unserved_check(struct registry *r, json_t *a)
+{
+	char detail[512];
+	size_t k = 0, bad = 0;
+	for (size_t i = 0; i < r->n; i++) {
+		const struct netdef *d = &network_current(r->nets[i])->def;
+		size_t m = 0;
+		for (size_t w = 0; w < d->nwarnings; w++)
+			m += d->warnings[w].unserved;
+		if (!m)
+			continue;
+		bad++;
+		k += (size_t)snprintf(
+			detail + k, k < sizeof(detail) ? sizeof(detail) - k : 0,
+			"%s%s (%zu)", k ? ", " : "", d->name, m);
+	}
+	if (bad)
+		add(a, "reservations", "warning", detail,
+		    "these networks keep reservations or names that are "
+		    "never served; 'netctl net-info NETWORK' lists each, with "
+		    "its line and the fix");
+	else
+		add(a, "reservations", "ok",
+		    "every network's reservations and names can be served",
+		    NULL);
+}
+
 json_t *doctor_run(struct registry *r)
 {
 	json_t *a = json_array();
@@ -190,6 +219,7 @@ json_t *doctor_run(struct registry *r)
 		add(a, "br-netfilter", "ok", "br_netfilter is not loaded",
 		    NULL);
 	}
+	unserved_check(r, a);
 	struct drops d = {a, 0};
 	nat_for_each_drop_policy(r->nat, "forward", drop_chain, &d);
 	if (!d.n)

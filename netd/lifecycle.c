@@ -604,7 +604,7 @@ static struct network *adopt_entry(struct registry *r, const char *xmlpath,
 	struct nf_err e;
 	size_t len;
 	if (nf_read_file(xmlpath, NETXML_MAX_SIZE, &buf, &len, &e) < 0 ||
-	    netxml_parse(buf, len, xmlpath, &live, &e) < 0) {
+	    netxml_parse_flags(buf, len, xmlpath, NETXML_LAX, &live, &e) < 0) {
 		nf_err_log("cannot read live state: %s", e.msg);
 		free(buf);
 		return NULL;

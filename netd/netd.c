@@ -81,6 +81,10 @@ static void usage(FILE *f)
 		"                     must reach it (default RUN_DIR/dnsmasq, "
 		"else\n"
 		"                     /run/netd-dnsmasq/TAG)\n"
+		"  --strict           refuse network XML parts libvirt would "
+		"ignore or keep\n"
+		"                     unserved (as net-define --validate), "
+		"instead of warning\n"
 		"  --version\n");
 }
 
@@ -277,6 +281,7 @@ static int parse_opt(struct netd *d, int c, const char *arg, bool *foreground,
 	case 'H': d->dnsmasq_dir = arg; return 0;
 	case 'f': *foreground = true; return 0;
 	case 'l': *use_syslog = true; return 0;
+	case 'T': d->reg.strict = true; return 0;
 	case 'g':
 		if (!(g = getgrnam(arg))) {
 			fprintf(stderr, "netd: no group '%s'\n", arg);
@@ -321,6 +326,7 @@ static int parse_args(int argc, char **argv, struct netd *d, bool *foreground,
 		{"netvm", required_argument, NULL, 'N'},
 		{"probe", required_argument, NULL, 'P'},
 		{"guest-user", required_argument, NULL, 'U'},
+		{"strict", no_argument, NULL, 'T'},
 		{"version", no_argument, NULL, 'V'},
 		{"help", no_argument, NULL, 'h'},
 		{0}};

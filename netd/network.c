@@ -188,6 +188,18 @@ void registry_remove(struct registry *r, struct network *n)
 	network_free(n);
 }
 
+static void add_warning(const struct netxml_warning *w, void *ctx)
+{
+	json_array_append_new(ctx, json_string(w->msg));
+}
+
+json_t *network_warnings(const struct netxml *nx)
+{
+	json_t *a = json_array();
+	netxml_each_warning(nx, add_warning, a);
+	return a;
+}
+
 json_t *network_json(const struct network *n)
 {
 	const struct netdef *d = &network_current(n)->def;
@@ -220,6 +232,9 @@ json_t *network_json(const struct network *n)
 	}
 	if (n->live && n->table[0])
 		json_object_set_new(j, "nft_table", json_string(n->table));
+	/* what netd dropped from the definition or cannot serve */
+	json_object_set_new(j, "warnings",
+			    network_warnings(network_current(n)));
 	return j;
 }
 

@@ -92,6 +92,8 @@ struct registry {
 	const char *sysroot; /* "" for /, or a fake tree's root (tests) */
 	char owner[32];	     /* "netd:xxxxxxxx": marks what this netd made */
 	bool admin_group;    /* netd --group was given */
+	bool strict; /* netd --strict: refuse what libvirt's parser would
+			ignore or keep unserved, as --validate does */
 	struct bridge_ctx *br;
 	struct nat_ctx *nat;
 	struct vfnl *vfnl;    /* to PF drivers; opened on first use */
@@ -115,6 +117,8 @@ void registry_remove(struct registry *r, struct network *n);
 /* Finds by name or (no network having that name) by UUID string. */
 struct network *registry_find(struct registry *r, const char *name_or_uuid);
 struct network *registry_by_name(struct registry *r, const char *name);
+/* The warnings of a definition (dropped or unserved parts), as strings. */
+json_t *network_warnings(const struct netxml *nx);
 /* The error for a key no network has: names the nearest, if one is. */
 int registry_unknown(struct registry *r, const char *key, struct nf_err *e);
 /* netxml_fill_defaults' test for a bridge name: another network (not

@@ -66,7 +66,9 @@ int store_load(struct store *s, store_load_cb cb, void *ctx)
 		size_t len;
 		int r = nf_read_file(path, NETXML_MAX_SIZE, &buf, &len, &e);
 		if (r == 0)
-			r = netxml_parse(buf, len, path, &nx, &e);
+			/* netd wrote it: what it kept unserved stays so */
+			r = netxml_parse_flags(buf, len, path, NETXML_LAX, &nx,
+					       &e);
 		if (r == 0 && (strlen(nx->def.name) != l - 4 ||
 			       strncmp(nx->def.name, de->d_name, l - 4))) {
 			r = nf_errf(&e, EINVAL,
