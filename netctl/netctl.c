@@ -125,6 +125,17 @@ static int define_xml(const char *xml, const char *source,
 	return ctl_call(NF_CMD_NET_DEFINE, args, res);
 }
 
+/* What netd dropped from a definition or cannot serve, on stderr (also
+ * with --json, which carries them too). */
+static void print_warnings(json_t *res, const char *where)
+{
+	json_t *w;
+	size_t i;
+	json_array_foreach (json_object_get(res, "warnings"), i, w)
+		fprintf(stderr, "netctl: warning: %s: %s\n", where,
+			json_string_value(w));
+}
+
 /* "CMD FILE": sends the file's XML; one line for people. */
 static int xml_action(int argc, char **argv, enum nf_cmd cmd, const char *done)
 {
@@ -147,6 +158,7 @@ static int xml_action(int argc, char **argv, enum nf_cmd cmd, const char *done)
 	else
 		printf("Network %s %s from %s\n", ctl_jstr(res, "name"), done,
 		       argv[1]);
+	print_warnings(res, argv[1]);
 	json_decref(res);
 	return 0;
 }
@@ -342,6 +354,11 @@ static int c_info(int argc, char **argv)
 			printf("%-15s %lld\n", "dnsmasq pid:",
 			       (long long)json_integer_value(
 				       json_object_get(r, "dnsmasq_pid")));
+		json_t *w;
+		size_t i;
+		json_array_foreach (json_object_get(r, "warnings"), i, w)
+			printf("%-15s %s\n",
+			       i ? "" : "Warnings:", json_string_value(w));
 	}
 	json_decref(r);
 	return 0;
@@ -527,6 +544,7 @@ static int c_edit(int argc, char **argv)
 		    0) {
 			printf("Network %s XML configuration edited.\n",
 			       ctl_jstr(res, "name"));
+			print_warnings(res, ctl_jstr(res, "name"));
 			json_decref(res);
 			rc = 0;
 			goto out;
