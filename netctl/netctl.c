@@ -140,8 +140,8 @@ static void print_warnings(json_t *res, const char *where)
 static int xml_action(int argc, char **argv, enum nf_cmd cmd, const char *done)
 {
 	json_t *res;
-	/* --validate: strict, as today's parser always is (netd refuses
-	 * what it cannot serve, naming the element and line) */
+	/* --validate: strict (refused, not warned of: what libvirt would
+	 * drop or can never serve) */
 	bool validate = argc > 2 && !strcmp(argv[2], "--validate");
 	char *xml = ctl_read_input(argv[1]);
 	if (!xml)
@@ -1403,16 +1403,16 @@ static const struct ctl_cmd cmds[] = {
 	 "define a persistent network from libvirt network XML",
 	 {{"FILE", NULL, CTL_FILE, "xml", false, "the network XML"},
 	  {"--validate", NULL, 0, NULL, false,
-	   "refuse what libvirt's schema or netd cannot take (netd always "
-	   "does)"}}},
+	   "refuse what libvirt's parser would ignore or never serve, "
+	   "instead of warning"}}},
 	{"net-create",
 	 c_create,
 	 "Networks",
 	 "create and start a transient network",
 	 {{"FILE", NULL, CTL_FILE, "xml", false, "the network XML"},
 	  {"--validate", NULL, 0, NULL, false,
-	   "refuse what libvirt's schema or netd cannot take (netd always "
-	   "does)"}}},
+	   "refuse what libvirt's parser would ignore or never serve, "
+	   "instead of warning"}}},
 	{"net-start",
 	 c_start,
 	 "Networks",
