@@ -128,7 +128,14 @@ void dhcp_log_asked(struct dhcp_log *l, const struct dhcp_spec *d)
 
 bool dhcp_needed(const struct dhcp_spec *d)
 {
-	return d->dns || has_dhcp(d);
+	if (has_dhcp(d))
+		return true;
+	if (!d->dns)
+		return false;
+	/* a network without an address: libvirt runs no dnsmasq; netd runs
+	 * one only when <dns> asks for something to answer */
+	return d->nips || d->ndns_hosts || d->ntxts || d->nsrvs ||
+	       d->nforwarders;
 }
 
 /* ",2h": in the unit the XML used, as dnsmasq takes it */

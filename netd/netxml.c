@@ -1658,7 +1658,19 @@ static int view_ips(xmlNodePtr root, struct netdef *d, const char *what,
 				    "address='%s' has host bits set for "
 				    "prefix %d; give the network address",
 				    attr(n, "address"), rt.prefix);
-		rt.metric = (unsigned)uattr(n, "metric", 0);
+		/* no metric: libvirt's 1, not the kernel's 1024 */
+		rt.metric = (unsigned)uattr(n, "metric", 1);
+		for (size_t i = 0; i < d->nips; i++)
+			if (!nf_addr_cmp(&rt.gateway, &d->ips[i].address))
+				return nerr(
+					e, what, n,
+					"gateway='%s' is the network's own "
+					"address (line %d): the kernel takes "
+					"no such route (libvirt starts the "
+					"network without it); name a router "
+					"on the subnet",
+					attr(n, "gateway"),
+					line(d->ips[i].node));
 		NF_APPEND(d->routes, d->nroutes, rt);
 	}
 	return 0;

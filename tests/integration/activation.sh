@@ -65,6 +65,7 @@ cat >"$T/route.xml" <<'X'
 <range start='192.168.130.10' end='192.168.130.20'/></dhcp></ip>
 <ip family='ipv6' address='fd00:130::1' prefix='64'/>
 <route address='192.168.131.0' prefix='24' gateway='192.168.130.5' metric='7'/>
+<route address='192.168.132.0' prefix='24' gateway='192.168.130.6'/>
 </network>
 X
 ns o ip route add 192.168.130.0/24 via 10.99.0.1
@@ -86,6 +87,22 @@ v6_ok() {
 ok "route: IPv6 address, sysctls as libvirt sets them, ip6 rules, RA" v6_ok
 ok "route: the <route> is installed via the bridge" \
 	bash -c "ip -n ${NS}h route show 192.168.131.0/24 | grep -q 'via 192.168.130.5 dev nfbr1 .*metric 7'"
+ok "route: a <route> without metric gets libvirt's 1, not the kernel's 1024" \
+	bash -c "ip -n ${NS}h route show 192.168.132.0/24 | grep -q 'via 192.168.130.6 dev nfbr1 .*metric 1\b'"
+sed "s|gateway='192.168.130.6'|gateway='192.168.130.1'|; s|<name>routed|<name>selfgw|; s|nfbr1|nfbr8|" "$T/route.xml" >"$T/selfgw.xml"
+fails "route: a gateway that is the network's own address is refused at define" \
+	"gateway='192.168.130.1' is the network's own address" $NETCTL net-define "$T/selfgw.xml"
+cat >"$T/noip.xml" <<'X'
+<network><name>noip</name><bridge name='nfbr6' stp='off'/></network>
+X
+cat >"$T/noipdns.xml" <<'X'
+<network><name>noipdns</name><bridge name='nfbr7' stp='off'/>
+<dns><forwarder addr='10.99.0.2'/></dns></network>
+X
+ok "a network without <ip> starts" bash -c "$NETCTL net-create $T/noip.xml"
+ok "...and runs no dnsmasq, as libvirt" bash -c "$NETCTL --json net-info noip | jq -e 'has(\"dnsmasq_pid\") | not' >/dev/null && [ ! -e $T/run/dnsmasq/noip.conf ]"
+ok "...unless its <dns> asks for something" bash -c "$NETCTL net-create $T/noipdns.xml && $NETCTL --json net-info noipdns | jq -e '.dnsmasq_pid > 0' >/dev/null"
+ok "...both destroyed" bash -c "$NETCTL net-destroy noip && $NETCTL net-destroy noipdns"
 ok "route: no masquerade rules" \
 	lacks ip netns exec ${NS}h nft list table inet netd-routed masquerade
 
