@@ -149,7 +149,11 @@ check-nested: deps
 	@tests/nested/run.sh $(BUILD) $(or $(SCENARIOS),all)
 
 # helpers the integration tests run (not tests by themselves)
-HELPERS := $(BUILD)/helpers/guest_ports $(BUILD)/helpers/hostile
+HELPERS := $(BUILD)/helpers/guest_ports $(BUILD)/helpers/hostile \
+	$(BUILD)/helpers/tapsink
+$(BUILD)/helpers/tapsink: $(call objs,tests/guestsim/tapsink.c) $(LIBNF)
+	@mkdir -p $(dir $@)
+	$(LINK) -o $@ $^ $(PKG_LIBS)
 $(BUILD)/helpers/hostile: $(call objs,tests/hostile/hostile.c) $(LIBNF)
 	@mkdir -p $(dir $@)
 	$(LINK) -o $@ $^ $(PKG_LIBS)

@@ -410,6 +410,40 @@ nla_put_failure:
 	return nf_errf(e, EMSGSIZE, "netlink message too large");
 }
 
+int bridge_port_mac_table(struct bridge_ctx *c, const char *ifname,
+			  const uint8_t mac[6], struct nf_err *e)
+{
+	int idx = (int)if_nametoindex(ifname);
+	if (!idx)
+		return nf_errf(e, ENODEV, "no link %s", ifname);
+	/* the port neither learns nor gets frames for unknown MACs */
+	struct nl_msg *m = nlmsg_alloc_simple(RTM_SETLINK, 0);
+	struct ifinfomsg ifi = {.ifi_family = AF_BRIDGE, .ifi_index = idx};
+	nlmsg_append(m, &ifi, sizeof(ifi), NLMSG_ALIGNTO);
+	struct nlattr *pi = nla_nest_start(m, IFLA_PROTINFO | NLA_F_NESTED);
+	NLA_PUT_U8(m, IFLA_BRPORT_LEARNING, 0);
+	NLA_PUT_U8(m, IFLA_BRPORT_UNICAST_FLOOD, 0);
+	nla_nest_end(m, pi);
+	int rc = request(c, m, e, "cannot turn learning and flooding off on %s",
+			 ifname);
+	if (rc < 0)
+		return rc;
+	/* and the guest's MAC is in the bridge's table, static (it never
+	 * ages out: the port learns nothing) */
+	m = nlmsg_alloc_simple(RTM_NEWNEIGH, NLM_F_CREATE | NLM_F_REPLACE);
+	struct ndmsg nd = {.ndm_family = AF_BRIDGE,
+			   .ndm_ifindex = idx,
+			   .ndm_state = NUD_NOARP,
+			   .ndm_flags = NTF_MASTER};
+	nlmsg_append(m, &nd, sizeof(nd), NLMSG_ALIGNTO);
+	NLA_PUT(m, NDA_LLADDR, 6, mac);
+	return request(c, m, e, "cannot add %s's MAC to the bridge's table",
+		       ifname);
+nla_put_failure:
+	nlmsg_free(m);
+	return nf_errf(e, EMSGSIZE, "netlink message too large");
+}
+
 int bridge_monitor_open(struct nf_err *e)
 {
 	int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK,

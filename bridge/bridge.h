@@ -76,6 +76,11 @@ int bridge_attach(struct bridge_ctx *c, const char *ifname, const char *bridge,
  * ones (the uplink, the host), never to each other. */
 int bridge_port_isolated(struct bridge_ctx *c, const char *ifname, bool on,
 			 struct nf_err *e);
+/* libvirt's macTableManager='libvirt' for one port: learning and unicast
+ * flooding off, the guest's MAC a static entry of the bridge's table
+ * (without vlan_filtering, which libvirt asks for and this needs not). */
+int bridge_port_mac_table(struct bridge_ctx *c, const char *ifname,
+			  const uint8_t mac[6], struct nf_err *e);
 /* Link-deletion monitor: a netlink socket in RTNLGRP_LINK; read it when it
  * is readable and cb gets the name of each deleted link. */
 int bridge_monitor_open(struct nf_err *e);

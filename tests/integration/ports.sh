@@ -109,6 +109,50 @@ ok "modify of an SRV record (libvirt refuses; we do it)" \
 	bash -c "$NETCTL net-update default add dns-srv \"<srv service='ldap' protocol='tcp' target='a.lab.test' port='389'/>\" >/dev/null && $NETCTL net-update default modify dns-srv \"<srv service='ldap' protocol='tcp' target='b.lab.test' port='389'/>\" >/dev/null && grep -q '^srv-host=_ldap._tcp,b.lab.test,389' $T/run/dnsmasq/default.conf"
 ok "port-delete removes TAP, guard and live pin" \
 	bash -c "$NETCTL port-delete web >/dev/null && no_link ${NS}h nft5 && lacks ip netns exec ${NS}h nft list table bridge netd-default '\"nft5\"' && [ -r $HOSTS ] && ! grep -q 192.168.122.60 $HOSTS"
+# <bridge macTableManager='libvirt'>: guest ports learn nothing and get no
+# frame for a MAC they do not have; on the default network (the kernel's
+# table) the same frame is flooded to every port
+cat >"$T/mtm.xml" <<'X'
+<network><name>mtm</name><bridge name='nfbr5' stp='off' macTableManager='libvirt'/>
+<ip address='10.55.0.1' prefix='24'/></network>
+X
+ok "a macTableManager='libvirt' network starts" bash -c "$NETCTL net-define $T/mtm.xml && $NETCTL net-start mtm"
+ip link add vpeer5 netns "${NS}h" type veth peer name eth5 netns "${NS}p"
+ns h ip link set vpeer5 master nfbr5 up
+ns p ip link set eth5 up
+ns p ip addr add 10.55.0.2/24 dev eth5
+ns p ip addr add 192.168.122.250/24 dev eth0 2>/dev/null
+SINKS=""
+sink() { # sink NAME NETWORK MAC: a guest port counting what it receives
+	ns h "$NF_BUILD/helpers/tapsink" "$NETD_SOCKET" "$2" "$3" 8000 >"$T/sink-$1" 2>&1 &
+	SINKS="$SINKS $!"
+}
+sink a mtm 52:54:00:55:00:0a
+sink b mtm 52:54:00:55:00:0b
+sink c default 52:54:00:66:00:0c
+for _ in $(seq 100); do
+	[ "$(cat "$T"/sink-a "$T"/sink-b "$T"/sink-c 2>/dev/null | grep -c '^ready')" = 3 ] && break
+	sleep 0.05
+done
+TAPA=$(sed -n 's/^ready //p' "$T/sink-a") TAPB=$(sed -n 's/^ready //p' "$T/sink-b")
+ok "...its ports neither learn nor flood" bash -c "[ -n '$TAPA' ] &&
+	ip -n ${NS}h -d link show dev $TAPA | grep -q 'learning off' &&
+	ip -n ${NS}h -d link show dev $TAPA | grep -q 'flood off'"
+ok "...each guest's MAC is a static entry of the bridge's table" \
+	bash -c "bridge -n ${NS}h fdb show dev $TAPB | grep -q '52:54:00:55:00:0b master nfbr5 static'"
+# frames from the peer to an unknown MAC, and to guest b
+ns p ip neigh replace 10.55.0.77 lladdr 52:54:00:55:00:77 dev eth5 nud permanent
+ns p ip neigh replace 10.55.0.11 lladdr 52:54:00:55:00:0b dev eth5 nud permanent
+ns p ip neigh replace 192.168.122.77 lladdr 52:54:00:66:00:77 dev eth0 nud permanent
+ns p busybox ping -c3 -i 0.2 -W 1 10.55.0.77 >/dev/null 2>&1
+ns p busybox ping -c3 -i 0.2 -W 1 10.55.0.11 >/dev/null 2>&1
+ns p busybox ping -c3 -i 0.2 -W 1 192.168.122.77 >/dev/null 2>&1
+wait $SINKS
+ok "...a guest gets its own frames" grep -qx '52:54:00:55:00:0b 3' "$T/sink-b"
+ok "...no guest gets a frame for a MAC it does not have" \
+	bash -c "grep -q '^ready' $T/sink-a && ! grep -q '52:54:00:55:00:77' $T/sink-a $T/sink-b && ! grep -q '52:54:00:55:00:0b' $T/sink-a"
+ok "...while the kernel's table floods it (default network)" grep -qx '52:54:00:66:00:77 3' "$T/sink-c"
+ok "net-destroy mtm" $NETCTL net-destroy mtm
 ok "net-destroy releases every port" \
 	bash -c "$NETCTL net-destroy default >/dev/null && lacks $NETCTL port-list 'nft[0-9]' && no_link ${NS}h nft4"
 finish
