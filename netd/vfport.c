@@ -8,7 +8,10 @@
  * finding a record at start whose port is gone - undoes it from the record,
  * so what was there before comes back even after a kill -9. */
 #define _GNU_SOURCE
+#include <arpa/inet.h>
 #include <dirent.h>
+#include <ifaddrs.h>
+#include <libgen.h>
 #include <errno.h>
 #include <linux/if_link.h>
 #include <net/if.h>
@@ -162,6 +165,49 @@ static bool netdev_state(const char *name, uint8_t mac[6], unsigned *mtu)
 	return up;
 }
 
+/* Whether the host uses netdev beyond having it up (which libvirt and
+ * oVirt's passthrough networks take over: its MAC and state are saved and
+ * given back): an address on it, or a master (a bridge, a bond). what
+ * says which. */
+static bool host_uses(const char *netdev, char *what, size_t n)
+{
+	struct ifaddrs *all, *a;
+	char path[512], master[256];
+	snprintf(path, sizeof(path), "/sys/class/net/%s/master", netdev);
+	ssize_t l = readlink(path, master, sizeof(master) - 1);
+	if (l > 0) {
+		master[l] = 0;
+		snprintf(what, n, "it is a port of %s", basename(master));
+		return true;
+	}
+	if (getifaddrs(&all) < 0)
+		return false;
+	bool used = false;
+	for (a = all; a && !used; a = a->ifa_next) {
+		if (!a->ifa_addr || strcmp(a->ifa_name, netdev))
+			continue;
+		int fam = a->ifa_addr->sa_family;
+		const void *ad =
+			fam == AF_INET
+				? (const void *)&((struct sockaddr_in *)(void *)
+							  a->ifa_addr)
+					  ->sin_addr
+				: (const void *)&(
+					  (struct sockaddr_in6 *)(void *)
+						  a->ifa_addr)
+					  ->sin6_addr;
+		if (fam != AF_INET &&
+		    (fam != AF_INET6 || IN6_IS_ADDR_LINKLOCAL(ad)))
+			continue; /* an up netdev has its link-local */
+		char s[INET6_ADDRSTRLEN];
+		inet_ntop(fam, ad, s, sizeof(s));
+		snprintf(what, n, "it has the address %s", s);
+		used = true;
+	}
+	freeifaddrs(all);
+	return used;
+}
+
 static struct port *holder(struct registry *r, const char *key)
 {
 	for (size_t i = 0; i < r->nports; i++)
@@ -177,7 +223,7 @@ static bool busy(struct registry *r, const struct cand *c, bool hostdev,
 {
 	uint8_t mac[6];
 	unsigned mtu;
-	char p[4096];
+	char p[4096], use[128];
 	struct nf_err e;
 	struct port *h = holder(r, c->key);
 	record_path(r, c->key, p, sizeof(p));
@@ -201,11 +247,12 @@ static bool busy(struct registry *r, const struct cand *c, bool hostdev,
 		nf_errf(why, EBUSY,
 			"%s: its netdev %s is not in this namespace", c->key,
 			c->netdev);
-	else if (netdev_state(c->netdev, mac, &mtu))
-		nf_errf(why, EADDRINUSE,
-			"%s%s%s is in use by the host (its netdev is up)",
+	else if (hostdev ? netdev_state(c->netdev, mac, &mtu)
+			 : host_uses(c->netdev, use, sizeof(use)))
+		nf_errf(why, EADDRINUSE, "%s%s%s is in use by the host (%s)",
 			c->key, strcmp(c->key, c->netdev) ? " netdev " : "",
-			strcmp(c->key, c->netdev) ? c->netdev : "");
+			strcmp(c->key, c->netdev) ? c->netdev : "",
+			hostdev ? "its netdev is up" : use);
 	else if (hostdev && sriov_group_check(r->sysroot, &v, &e) < 0)
 		*why = e;
 	else

@@ -204,10 +204,23 @@ ok "...the macvtap exists in passthru mode on pt1, and pt1 carries the guest's M
 ok "port-delete: the macvtap is gone, pt1 has its MAC back and is down again" \
 	bash -c "$NETCTL port-delete pv >/dev/null && no_link $NETD_NS $MVT && ip -n $NETD_NS link show pt1 | grep -q 'link/ether $PT1_MAC' && ip -n $NETD_NS link show pt1 | grep -q 'state DOWN'"
 
+# a NIC the host has up is taken, as libvirt and oVirt take it, and
+# given back up; one with an address, or enslaved, is the host's
 ip -n "$NETD_NS" link set pt1 up
+ok "a passthrough port on a netdev the host has up" \
+	bash -c "$NETCTL port-create ptif --mac 52:54:00:00:00:43 --keep >$T/pvup && ip -n $NETD_NS link show pt1 | grep -q 52:54:00:00:00:43"
+ok "...port-delete gives it back with its MAC, up" \
+	bash -c "$NETCTL port-delete \$(awk '/^UUID:/ {print \$2}' $T/pvup) >/dev/null && ip -n $NETD_NS link show pt1 | grep -q 'link/ether $PT1_MAC' && ip -n $NETD_NS link show pt1 | grep -q 'state UP'"
+ip -n "$NETD_NS" addr add 10.78.0.1/24 dev pt1
 net ptup "<interface dev='pt1'/>" passthrough
-fails "net-start refuses a listed netdev the host has up" \
-	"pt1 is in use by the host \(its netdev is up\)" $NETCTL net-start ptup
+fails "net-start refuses a listed netdev with an address" \
+	"pt1 is in use by the host \(it has the address 10.78.0.1\)" $NETCTL net-start ptup
+ip -n "$NETD_NS" addr flush dev pt1
+ip -n "$NETD_NS" link add nfhostbr type bridge
+ip -n "$NETD_NS" link set pt1 master nfhostbr
+fails "...or one enslaved to a bridge of the host's" \
+	"pt1 is in use by the host \(it is a port of nfhostbr\)" $NETCTL net-start ptup
+ip -n "$NETD_NS" link del nfhostbr
 ip -n "$NETD_NS" link set pt1 down
 ok "net-destroy gives back what its ports held" \
 	bash -c "$NETCTL port-create ptif --mac 52:54:00:00:00:42 --keep >/dev/null && ip -n $NETD_NS link show pt1 | grep -q 52:54:00:00:00:42 && $NETCTL net-destroy ptif >/dev/null && ip -n $NETD_NS link show pt1 | grep -q 'link/ether $PT1_MAC' && lacks ls $T/lib/vfs pt1"
