@@ -19,6 +19,12 @@
 #include <netlink/netlink.h>
 #include <netlink/route/link.h>
 #include <netlink/route/route.h>
+#include <netlink/route/act/mirred.h>
+#include <netlink/route/class.h>
+#include <netlink/route/classifier.h>
+#include <netlink/route/cls/u32.h>
+#include <netlink/route/qdisc.h>
+#include <netlink/route/qdisc/htb.h>
 
 struct bridge_ctx {
 	struct nl_sock *sk;
@@ -528,4 +534,141 @@ int bridge_sysctl_read(const char *key, char *val, size_t n)
 	val[k] = '\0';
 	val[strcspn(val, "\n")] = '\0';
 	return 0;
+}
+
+/* ------------------------------------------------------------ shaping */
+
+#define QOS_ROOT  TC_H_MAKE(1 << 16, 0) /* 1: */
+#define QOS_CLASS TC_H_MAKE(1 << 16, 1) /* 1:1 */
+
+static int tc_err(int r, struct nf_err *e, const char *what, const char *dev)
+{
+	return r < 0 ? nf_errf(e, nle_errno(r), "%s on %s: %s", what, dev,
+			       nl_geterror(r))
+		     : 0;
+}
+
+int bridge_shape(struct bridge_ctx *c, const char *dev,
+		 const struct bridge_rate *r, struct nf_err *e)
+{
+	int idx = (int)if_nametoindex(dev), rc;
+	if (!idx)
+		return nf_errf(e, ENODEV, "no link %s", dev);
+	/* bytes per second; the ceiling is peak, else the average */
+	uint64_t rate = r->average * 1000,
+		 ceil = (r->peak > r->average ? r->peak : r->average) * 1000;
+	if (!rate || rate > UINT32_MAX || ceil > UINT32_MAX)
+		return nf_errf(e, ERANGE,
+			       "%s: a rate of %llu kB/s is not one HTB takes "
+			       "(1 to 4294967)",
+			       dev, (unsigned long long)r->average);
+	struct rtnl_qdisc *q = rtnl_qdisc_alloc();
+	rtnl_tc_set_ifindex(TC_CAST(q), idx);
+	rtnl_tc_set_parent(TC_CAST(q), TC_H_ROOT);
+	rtnl_tc_set_handle(TC_CAST(q), QOS_ROOT);
+	rc = rtnl_tc_set_kind(TC_CAST(q), "htb");
+	if (rc == 0)
+		rc = rtnl_htb_set_defcls(q, 1);
+	if (rc == 0)
+		rc = rtnl_qdisc_add(c->sk, q, NLM_F_CREATE | NLM_F_REPLACE);
+	rtnl_qdisc_put(q);
+	if ((rc = tc_err(rc, e, "cannot add an HTB qdisc", dev)) < 0)
+		return rc;
+	struct rtnl_class *k = rtnl_class_alloc();
+	rtnl_tc_set_ifindex(TC_CAST(k), idx);
+	rtnl_tc_set_parent(TC_CAST(k), QOS_ROOT);
+	rtnl_tc_set_handle(TC_CAST(k), QOS_CLASS);
+	rc = rtnl_tc_set_kind(TC_CAST(k), "htb");
+	if (rc == 0)
+		rc = rtnl_htb_set_rate(k, (uint32_t)rate);
+	if (rc == 0)
+		rc = rtnl_htb_set_ceil(k, (uint32_t)ceil);
+	/* burst: as given (KiB), else what HTB needs at this rate */
+	uint32_t burst =
+		r->burst ? (uint32_t)(r->burst * 1024)
+			 : (uint32_t)(rate / 100 > 16384 ? rate / 100 : 16384);
+	if (rc == 0)
+		rc = rtnl_htb_set_rbuffer(k, burst);
+	if (rc == 0)
+		rc = rtnl_htb_set_cbuffer(k, burst);
+	if (rc == 0)
+		rc = rtnl_class_add(c->sk, k, NLM_F_CREATE | NLM_F_REPLACE);
+	rtnl_class_put(k);
+	return tc_err(rc, e, "cannot add an HTB class", dev);
+}
+
+int bridge_shape_ingress(struct bridge_ctx *c, const char *dev, const char *ifb,
+			 const struct bridge_rate *r, struct nf_err *e)
+{
+	int idx = (int)if_nametoindex(dev), rc;
+	if (!idx)
+		return nf_errf(e, ENODEV, "no link %s", dev);
+	struct rtnl_link *l = rtnl_link_alloc();
+	rtnl_link_set_name(l, ifb);
+	rc = rtnl_link_set_type(l, "ifb");
+	if (rc == 0)
+		rc = rtnl_link_add(c->sk, l, NLM_F_CREATE | NLM_F_EXCL);
+	rtnl_link_put(l);
+	if (rc < 0 && rc != -NLE_EXIST)
+		return tc_err(rc, e, "cannot make the IFB device", ifb);
+	int fb = (int)if_nametoindex(ifb);
+	if (!fb || (rc = bridge_set_up(c, ifb, e)) < 0 ||
+	    (rc = bridge_shape(c, ifb, r, e)) < 0)
+		return fb ? rc : nf_errf(e, ENODEV, "no link %s", ifb);
+	struct rtnl_qdisc *q = rtnl_qdisc_alloc();
+	rtnl_tc_set_ifindex(TC_CAST(q), idx);
+	rtnl_tc_set_parent(TC_CAST(q), TC_H_INGRESS);
+	rtnl_tc_set_handle(TC_CAST(q), TC_H_MAKE(TC_H_INGRESS, 0));
+	rc = rtnl_tc_set_kind(TC_CAST(q), "ingress");
+	if (rc == 0)
+		rc = rtnl_qdisc_add(c->sk, q, NLM_F_CREATE | NLM_F_REPLACE);
+	rtnl_qdisc_put(q);
+	if ((rc = tc_err(rc, e, "cannot add an ingress qdisc", dev)) < 0)
+		return rc;
+	/* everything that arrives, to the IFB device */
+	struct rtnl_cls *f = rtnl_cls_alloc();
+	struct rtnl_act *a = rtnl_act_alloc();
+	rtnl_tc_set_ifindex(TC_CAST(f), idx);
+	rtnl_tc_set_parent(TC_CAST(f), TC_H_MAKE(TC_H_INGRESS, 0));
+	rtnl_cls_set_protocol(f, ETH_P_ALL);
+	rtnl_cls_set_prio(f, 1);
+	rc = rtnl_tc_set_kind(TC_CAST(f), "u32");
+	if (rc == 0)
+		rc = rtnl_u32_add_key_uint32(f, 0, 0, 0, 0);
+	if (rc == 0) /* a match acts (without it u32 only follows links) */
+		rc = rtnl_u32_set_cls_terminal(f);
+	if (rc == 0)
+		rc = rtnl_tc_set_kind(TC_CAST(a), "mirred");
+	if (rc == 0) {
+		rtnl_mirred_set_action(a, TCA_EGRESS_REDIR);
+		rtnl_mirred_set_policy(a, TC_ACT_STOLEN);
+		rtnl_mirred_set_ifindex(a, (uint32_t)fb);
+		rc = rtnl_u32_add_action(f, a);
+	}
+	if (rc == 0)
+		rc = rtnl_cls_add(c->sk, f, NLM_F_CREATE | NLM_F_EXCL);
+	rtnl_act_put(a);
+	rtnl_cls_put(f);
+	return tc_err(rc, e, "cannot redirect to the IFB device", dev);
+}
+
+void bridge_unshape(struct bridge_ctx *c, const char *dev, const char *ifb)
+{
+	int idx = (int)if_nametoindex(dev);
+	if (idx) {
+		struct rtnl_qdisc *q = rtnl_qdisc_alloc();
+		rtnl_tc_set_ifindex(TC_CAST(q), idx);
+		rtnl_tc_set_parent(TC_CAST(q), TC_H_ROOT);
+		rtnl_qdisc_delete(c->sk, q);
+		rtnl_tc_set_parent(TC_CAST(q), TC_H_INGRESS);
+		rtnl_qdisc_delete(c->sk, q);
+		rtnl_qdisc_put(q);
+	}
+	int fb = ifb ? (int)if_nametoindex(ifb) : 0;
+	if (fb) {
+		struct rtnl_link *l = rtnl_link_alloc();
+		rtnl_link_set_ifindex(l, fb);
+		rtnl_link_delete(c->sk, l);
+		rtnl_link_put(l);
+	}
 }

@@ -81,6 +81,21 @@ int bridge_port_isolated(struct bridge_ctx *c, const char *ifname, bool on,
  * (without vlan_filtering, which libvirt asks for and this needs not). */
 int bridge_port_mac_table(struct bridge_ctx *c, const char *ifname,
 			  const uint8_t mac[6], struct nf_err *e);
+/* libvirt's <bandwidth> on a link: rates in kilobytes (1000 bytes) per
+ * second, burst in KiB; 0 when not given. */
+struct bridge_rate {
+	uint64_t average, peak, burst;
+};
+/* Shapes what leaves dev (its egress) to r: HTB, one class for all. */
+int bridge_shape(struct bridge_ctx *c, const char *dev,
+		 const struct bridge_rate *r, struct nf_err *e);
+/* Shapes what arrives on dev (its ingress) to r: redirected (u32 match
+ * all, mirred) to an IFB device named ifb, made here, shaped on its
+ * egress; this kernel has no police action, and this needs none. */
+int bridge_shape_ingress(struct bridge_ctx *c, const char *dev, const char *ifb,
+			 const struct bridge_rate *r, struct nf_err *e);
+/* Removes dev's shaping both ways (and the IFB device, when ifb). */
+void bridge_unshape(struct bridge_ctx *c, const char *dev, const char *ifb);
 /* Link-deletion monitor: a netlink socket in RTNLGRP_LINK; read it when it
  * is readable and cb gets the name of each deleted link. */
 int bridge_monitor_open(struct nf_err *e);

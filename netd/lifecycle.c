@@ -375,6 +375,41 @@ static bool has_family(const struct netdef *d, int family)
 	return false;
 }
 
+/* The IFB device that carries a network's outbound shaping: named from
+ * its bridge, so a stop finds it without state. */
+static void ifb_name(const char *bridge, char *out, size_t n)
+{
+	uint32_t h = 2166136261u; /* FNV-1a */
+	for (const char *p = bridge; *p; p++)
+		h = (h ^ (uint8_t)*p) * 16777619u;
+	snprintf(out, n, "nfq%06x", h & 0xffffff);
+}
+
+static void bw_rate(const struct netxml_bw *b, struct bridge_rate *r)
+{
+	*r = (struct bridge_rate){b->average, b->peak, b->burst};
+}
+
+/* libvirt's network <bandwidth>: inbound (to the guests) shapes the
+ * bridge's egress, outbound (from them) its ingress, through an IFB. */
+static int shape(struct registry *r, const struct netdef *d, struct nf_err *e)
+{
+	struct bridge_rate rate;
+	char ifb[16];
+	int rc = 0;
+	if (d->bw_in.set) {
+		bw_rate(&d->bw_in, &rate);
+		rc = bridge_shape(r->br, d->bridge, &rate, e);
+	}
+	if (rc == 0 && d->bw_out.set) {
+		bw_rate(&d->bw_out, &rate);
+		ifb_name(d->bridge, ifb, sizeof(ifb));
+		rc = bridge_shape_ingress(r->br, d->bridge, ifb, &rate, e);
+	}
+	return rc < 0 ? nf_err_prefix(e, "network '%s': <bandwidth>", d->name)
+		      : 0;
+}
+
 static int setup_bridge(struct registry *r, struct network *n, struct nf_err *e)
 {
 	const struct netdef *d = &n->live->def;
@@ -415,6 +450,8 @@ static int setup_bridge(struct registry *r, struct network *n, struct nf_err *e)
 			     d->routes[i].prefix, &d->routes[i].gateway,
 			     d->routes[i].metric, e)) < 0)
 			return rc;
+	if ((rc = shape(r, d, e)) < 0)
+		return rc;
 	if (d->mode == NETXML_FWD_NAT || d->mode == NETXML_FWD_ROUTE) {
 		if (has_family(d, AF_INET) &&
 		    (rc = bridge_sysctl("net/ipv4/ip_forward", "1", e)) < 0)
@@ -503,6 +540,9 @@ static void teardown(struct registry *r, struct network *n)
 	if (n->table[0] && nat_remove(r->nat, n->table, r->owner, &e) < 0)
 		nf_err_log("%s", e.msg);
 	if (netxml_fwd_has_bridge(d->mode) && d->bridge) {
+		char ifb[16];
+		ifb_name(d->bridge, ifb, sizeof(ifb));
+		bridge_unshape(r->br, d->bridge, d->bw_out.set ? ifb : NULL);
 		bridge_owner(r, d, owner, sizeof(owner));
 		if (bridge_delete(r->br, d->bridge, owner, &e) < 0)
 			nf_err_log("%s", e.msg);

@@ -1690,6 +1690,28 @@ static int view_misc(xmlNodePtr root, struct netdef *d, const char *what,
 				    "for more");
 	}
 	d->ipv6 = yes(root, "ipv6");
+	xmlNodePtr bw = child(root, "bandwidth");
+	struct {
+		const char *name;
+		struct netxml_bw *to;
+	} dirs[] = {{"inbound", &d->bw_in}, {"outbound", &d->bw_out}};
+	for (size_t i = 0; bw && i < 2; i++) {
+		xmlNodePtr x = child(bw, dirs[i].name);
+		if (!x)
+			continue;
+		*dirs[i].to =
+			(struct netxml_bw){.set = true,
+					   .average = uattr(x, "average", 0),
+					   .peak = uattr(x, "peak", 0),
+					   .burst = uattr(x, "burst", 0),
+					   .floor = uattr(x, "floor", 0)};
+		if (!dirs[i].to->average)
+			return nerr(
+				e, what, x,
+				"a network's <%s> needs average= (kilobytes "
+				"per second)",
+				dirs[i].name);
+	}
 	d->port_isolated = tristate(child(root, "port"), "isolated");
 	FOR_CHILD (pg, root, "portgroup") {
 		if (yes(pg, "default") && ++ndefault > 1)

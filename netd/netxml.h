@@ -108,6 +108,13 @@ struct netxml_warning {
 	char msg[512];
 };
 
+/* A <bandwidth> direction: kilobytes per second, burst in KiB; set when
+ * the element is there. */
+struct netxml_bw {
+	bool set;
+	uint64_t average, peak, burst, floor;
+};
+
 struct netdef {
 	const char *name;
 	uint8_t uuid[16];
@@ -145,6 +152,9 @@ struct netdef {
 	size_t ndns_hosts;
 	struct netxml_ip *ips;
 	size_t nips;
+	/* the network's <bandwidth>: inbound is what goes to its guests
+	 * (the bridge's egress), outbound what comes from them */
+	struct netxml_bw bw_in, bw_out;
 	struct netxml_warning *warnings; /* unserved parts (a lax parse) */
 	size_t nwarnings;
 	struct netxml_route *routes;

@@ -106,6 +106,41 @@ ok "...both destroyed" bash -c "$NETCTL net-destroy noip && $NETCTL net-destroy 
 ok "route: no masquerade rules" \
 	lacks ip netns exec ${NS}h nft list table inet netd-routed masquerade
 
+# <bandwidth>: inbound (to guests) on the bridge's egress, outbound (from
+# them) through an IFB; measured with real TCP between namespaces
+cat >"$T/shaped.xml" <<'X'
+<network><name>shaped</name><bridge name='nfbr19' stp='off'/>
+<bandwidth><inbound average='1000'/><outbound average='500'/></bandwidth>
+<ip address='10.66.0.1' prefix='24'/></network>
+X
+ok "shaped: define + start" bash -c "$NETCTL net-define $T/shaped.xml && $NETCTL net-start shaped"
+IFB=$(ip -n ${NS}h -o link show type ifb | awk -F': ' '{print $2}')
+ok "shaped: an HTB class of 1000 kB/s on the bridge, ingress redirected to $IFB" bash -c "
+	tc -n ${NS}h class show dev nfbr19 | grep -q 'rate 8Mbit' &&
+	tc -n ${NS}h filter show dev nfbr19 ingress | grep -q 'Egress Redirect to device $IFB' &&
+	tc -n ${NS}h class show dev $IFB | grep -q 'rate 4Mbit'"
+guest_add g9 52:54:00:00:09:09 h nfbr19
+ns g9 ip addr add 10.66.0.9/24 dev eth0
+secs() { # secs FROM TO KB: seconds to send KB kilobytes over TCP
+	local from=$1 to=$2 ip=$3 kb=$4 t0 t1
+	ns "$to" busybox nc -l -p 5009 >"$T/got" &
+	local l=$!
+	sleep 0.3
+	t0=$(date +%s.%N)
+	ns "$from" bash -c "dd if=/dev/zero bs=1000 count=$kb 2>/dev/null >/dev/tcp/$ip/5009"
+	wait $l
+	t1=$(date +%s.%N)
+	[ "$(stat -c %s "$T/got")" = "$((kb * 1000))" ] || echo "short "
+	echo "$t0 $t1" | awk '{printf "%.2f", $2 - $1}'
+}
+IN=$(secs h g9 10.66.0.9 4000)
+OUT=$(secs g9 h 10.66.0.1 2000)
+echo "# figure shaped network: 4000 kB to a guest at 1000 kB/s in $IN s, 2000 kB from it at 500 kB/s in $OUT s"
+within() { awk -v t="$1" -v want="$2" 'BEGIN { exit !(t >= want * 0.9 && t <= want * 1.1) }'; }
+ok "shaped: 4000 kB to the guest take 4 s (+-10%: $IN s)" within "$IN" 4
+ok "shaped: 2000 kB from the guest take 4 s (+-10%: $OUT s)" within "$OUT" 4
+ok "shaped: net-destroy removes the IFB device" bash -c "$NETCTL net-destroy shaped && no_link ${NS}h '$IFB'"
+
 cat >"$T/snat.xml" <<'X'
 <network><name>snat</name><forward mode='nat' dev='up0'><nat>
 <address start='10.99.0.1' end='10.99.0.1'/><port start='20000' end='20100'/>
