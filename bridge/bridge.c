@@ -652,6 +652,14 @@ int bridge_shape_ingress(struct bridge_ctx *c, const char *dev, const char *ifb,
 	return tc_err(rc, e, "cannot redirect to the IFB device", dev);
 }
 
+void bridge_ifb_name(const char *dev, char *out, size_t n)
+{
+	uint32_t h = 2166136261u; /* FNV-1a */
+	for (const char *p = dev; *p; p++)
+		h = (h ^ (uint8_t)*p) * 16777619u;
+	snprintf(out, n, "nfq%06x", h & 0xffffff);
+}
+
 void bridge_unshape(struct bridge_ctx *c, const char *dev, const char *ifb)
 {
 	int idx = (int)if_nametoindex(dev);

@@ -94,6 +94,9 @@ int bridge_shape(struct bridge_ctx *c, const char *dev,
  * egress; this kernel has no police action, and this needs none. */
 int bridge_shape_ingress(struct bridge_ctx *c, const char *dev, const char *ifb,
 			 const struct bridge_rate *r, struct nf_err *e);
+/* The IFB device for dev's ingress shaping: named from dev, so that it
+ * is found again without state. */
+void bridge_ifb_name(const char *dev, char *out, size_t n);
 /* Removes dev's shaping both ways (and the IFB device, when ifb). */
 void bridge_unshape(struct bridge_ctx *c, const char *dev, const char *ifb);
 /* Link-deletion monitor: a netlink socket in RTNLGRP_LINK; read it when it

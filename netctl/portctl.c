@@ -24,9 +24,9 @@ static const char *unservable(const struct portxml *p)
 	if (p->plug[0])
 		return "<plug> is what the network fills in: a port to be "
 		       "made names none";
-	if (p->has_bandwidth)
-		return "<bandwidth>: netd does not shape ports (a VF's rate "
-		       "comes from port-create --rate)";
+	if ((p->has_in && p->in.floor[0]) || (p->has_out && p->out.floor[0]))
+		return "<bandwidth> floor=: netd guarantees no share (average, "
+		       "peak and burst it does)";
 	if (p->ntags > 1 || p->trunk)
 		return "<vlan trunk='yes'>: a netd port carries one VLAN tag";
 	if (p->ntags && p->native[0][0])
@@ -39,6 +39,14 @@ static const char *unservable(const struct portxml *p)
 		return "<virtualport>: netd's ports have no 802.1Qbg/Qbh or "
 		       "Open vSwitch profile";
 	return NULL;
+}
+
+static json_t *rate_json(const struct portxml_rate *r)
+{
+	return json_pack("{s:I, s:I, s:I}", "average",
+			 (json_int_t)strtoull(r->average, NULL, 10), "peak",
+			 (json_int_t)strtoull(r->peak, NULL, 10), "burst",
+			 (json_int_t)strtoull(r->burst, NULL, 10));
 }
 
 int ctl_net_port_create(int argc, char **argv)
@@ -81,6 +89,10 @@ int ctl_net_port_create(int argc, char **argv)
 		vf ? NULL : tap);
 	if (p.ntags)
 		json_object_set_new(args, "vlan", json_integer(p.tags[0]));
+	if (p.has_in)
+		json_object_set_new(args, "inbound", rate_json(&p.in));
+	if (p.has_out)
+		json_object_set_new(args, "outbound", rate_json(&p.out));
 	json_decref(info);
 	if (ctl_call(NF_CMD_PORT_CREATE, args, &r))
 		return 1;

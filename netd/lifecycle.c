@@ -375,16 +375,6 @@ static bool has_family(const struct netdef *d, int family)
 	return false;
 }
 
-/* The IFB device that carries a network's outbound shaping: named from
- * its bridge, so a stop finds it without state. */
-static void ifb_name(const char *bridge, char *out, size_t n)
-{
-	uint32_t h = 2166136261u; /* FNV-1a */
-	for (const char *p = bridge; *p; p++)
-		h = (h ^ (uint8_t)*p) * 16777619u;
-	snprintf(out, n, "nfq%06x", h & 0xffffff);
-}
-
 static void bw_rate(const struct netxml_bw *b, struct bridge_rate *r)
 {
 	*r = (struct bridge_rate){b->average, b->peak, b->burst};
@@ -403,7 +393,7 @@ static int shape(struct registry *r, const struct netdef *d, struct nf_err *e)
 	}
 	if (rc == 0 && d->bw_out.set) {
 		bw_rate(&d->bw_out, &rate);
-		ifb_name(d->bridge, ifb, sizeof(ifb));
+		bridge_ifb_name(d->bridge, ifb, sizeof(ifb));
 		rc = bridge_shape_ingress(r->br, d->bridge, ifb, &rate, e);
 	}
 	return rc < 0 ? nf_err_prefix(e, "network '%s': <bandwidth>", d->name)
@@ -541,7 +531,7 @@ static void teardown(struct registry *r, struct network *n)
 		nf_err_log("%s", e.msg);
 	if (netxml_fwd_has_bridge(d->mode) && d->bridge) {
 		char ifb[16];
-		ifb_name(d->bridge, ifb, sizeof(ifb));
+		bridge_ifb_name(d->bridge, ifb, sizeof(ifb));
 		bridge_unshape(r->br, d->bridge, d->bw_out.set ? ifb : NULL);
 		bridge_owner(r, d, owner, sizeof(owner));
 		if (bridge_delete(r->br, d->bridge, owner, &e) < 0)

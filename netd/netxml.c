@@ -2756,18 +2756,55 @@ int netxml_set_meta(const struct netxml *nx, enum netxml_meta what,
 		      out, e);
 }
 
-int netxml_vlan(const struct netxml *nx, const char *portgroup, unsigned *tag,
-		struct nf_err *e)
+/* The portgroup a port takes: the one named, else the default one (NULL
+ * when there is none); an error for a name the network lacks. */
+static int portgroup_of(const struct netxml *nx, const char *portgroup,
+			xmlNodePtr *out, struct nf_err *e)
 {
-	xmlNodePtr root = xmlDocGetRootElement(nx->doc), scope = NULL;
-	*tag = 0;
+	xmlNodePtr root = xmlDocGetRootElement(nx->doc);
+	*out = NULL;
 	FOR_CHILD (pg, root, "portgroup")
 		if (portgroup ? !strcmp(attr(pg, "name"), portgroup)
 			      : yes(pg, "default"))
-			scope = pg;
-	if (portgroup && !scope)
+			*out = pg;
+	if (portgroup && !*out)
 		return nf_errf(e, EINVAL, "network '%s' has no portgroup '%s'",
 			       nx->def.name, portgroup);
+	return 0;
+}
+
+int netxml_port_bw(const struct netxml *nx, const char *portgroup,
+		   struct netxml_bw *in, struct netxml_bw *out,
+		   struct nf_err *e)
+{
+	xmlNodePtr pg;
+	memset(in, 0, sizeof(*in));
+	memset(out, 0, sizeof(*out));
+	if (portgroup_of(nx, portgroup, &pg, e) < 0)
+		return -EINVAL;
+	xmlNodePtr bw = pg ? child(pg, "bandwidth") : NULL;
+	struct netxml_bw *to[] = {in, out};
+	static const char *dir[] = {"inbound", "outbound"};
+	for (int i = 0; bw && i < 2; i++) {
+		xmlNodePtr x = child(bw, dir[i]);
+		if (x && uattr(x, "average", 0))
+			*to[i] = (struct netxml_bw){
+				.set = true,
+				.average = uattr(x, "average", 0),
+				.peak = uattr(x, "peak", 0),
+				.burst = uattr(x, "burst", 0),
+				.floor = uattr(x, "floor", 0)};
+	}
+	return 0;
+}
+
+int netxml_vlan(const struct netxml *nx, const char *portgroup, unsigned *tag,
+		struct nf_err *e)
+{
+	xmlNodePtr root = xmlDocGetRootElement(nx->doc), scope;
+	*tag = 0;
+	if (portgroup_of(nx, portgroup, &scope, e) < 0)
+		return -EINVAL;
 	xmlNodePtr vlan = scope ? child(scope, "vlan") : NULL;
 	if (!vlan)
 		vlan = child(root, "vlan");

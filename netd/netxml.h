@@ -263,6 +263,11 @@ int netxml_set_meta(const struct netxml *nx, enum netxml_meta what,
 		    const char *text, const char *uri, const char *key,
 		    struct netxml **out, struct nf_err *e);
 
+/* The <bandwidth> of the portgroup a port takes (named, else the
+ * default one): each direction unset when not given. */
+int netxml_port_bw(const struct netxml *nx, const char *portgroup,
+		   struct netxml_bw *in, struct netxml_bw *out,
+		   struct nf_err *e);
 int netxml_vlan(const struct netxml *nx, const char *portgroup, unsigned *tag,
 		struct nf_err *e);
 

@@ -256,6 +256,11 @@ static void release(struct registry *r, struct port *p, bool delete_tap)
 		nf_err_log("%s", e.msg);
 	if (n && n->has_dnsmasq)
 		release_leases(r, n, p);
+	if (p->kind == PORT_TAP && p->tap[0]) { /* its IFB, if shaped */
+		char ifb[16];
+		bridge_ifb_name(p->tap, ifb, sizeof(ifb));
+		bridge_unshape(r->br, p->tap, ifb);
+	}
 	if (delete_tap && if_nametoindex(p->tap)) {
 		tap_alias(r, p, alias, sizeof(alias));
 		if (p->persist)
@@ -513,8 +518,62 @@ static struct port *port_new(struct registry *r, struct request *q,
 /* Makes p's TAP (named persist, or a fresh random name: never one that
  * was just freed), attaches and guards it; the fds go back with the
  * reply unless it persists. Frees p on failure. */
+/* One direction of a port's rate from the request ({"average": kB/s,
+ * "peak", "burst"}), when it gives one. */
+static void bw_arg(json_t *args, const char *key, struct netxml_bw *b)
+{
+	json_t *o = json_object_get(args, key);
+	if (!json_is_object(o) ||
+	    !json_integer_value(json_object_get(o, "average")))
+		return;
+	*b = (struct netxml_bw){.set = true,
+				.average = (uint64_t)json_integer_value(
+					json_object_get(o, "average")),
+				.peak = (uint64_t)json_integer_value(
+					json_object_get(o, "peak")),
+				.burst = (uint64_t)json_integer_value(
+					json_object_get(o, "burst"))};
+}
+
+/* A TAP port's shaping, as libvirt's <bandwidth> on an interface: inbound
+ * (to the guest) on the TAP's egress, outbound (from it) on its ingress
+ * through an IFB. From the request (inbound/outbound, or --rate MBITS
+ * both ways), else the portgroup's (named, or the default one). */
+static int tap_shape(struct registry *r, struct network *n,
+		     const struct port *p, json_t *args, struct nf_err *e)
+{
+	struct netxml_bw in, out;
+	if (netxml_port_bw(n->live, nf_json_str(args, "portgroup"), &in, &out,
+			   e) < 0)
+		return -EINVAL;
+	json_int_t mbit = json_integer_value(json_object_get(args, "rate"));
+	if (mbit > 0)
+		in = out = (struct netxml_bw){.set = true,
+					      .average = (uint64_t)mbit * 125};
+	bw_arg(args, "inbound", &in);
+	bw_arg(args, "outbound", &out);
+	if (in.floor || out.floor)
+		nf_warn("port %s: <bandwidth floor=...> (a guaranteed share) "
+			"is "
+			"not one netd gives; the port is shaped to its average",
+			p->tap);
+	struct bridge_rate br;
+	char ifb[16];
+	int rc = 0;
+	if (in.set) {
+		br = (struct bridge_rate){in.average, in.peak, in.burst};
+		rc = bridge_shape(r->br, p->tap, &br, e);
+	}
+	if (rc == 0 && out.set) {
+		br = (struct bridge_rate){out.average, out.peak, out.burst};
+		bridge_ifb_name(p->tap, ifb, sizeof(ifb));
+		rc = bridge_shape_ingress(r->br, p->tap, ifb, &br, e);
+	}
+	return rc;
+}
+
 static int tap_port_create(struct registry *r, struct request *q,
-			   struct network *n, struct port *p,
+			   struct network *n, struct port *p, json_t *args,
 			   const char *persist, struct nf_err *e)
 {
 	const struct netdef *d = &n->live->def;
@@ -549,6 +608,7 @@ static int tap_port_create(struct registry *r, struct request *q,
 	    (p->isolated &&
 	     (rc = bridge_port_isolated(r->br, p->tap, true, e)) < 0) ||
 	    (rc = mac_table(r, d, p, e)) < 0 ||
+	    (rc = tap_shape(r, n, p, args, e)) < 0 ||
 	    ((t2 = nf_now_ns()) && (rc = guard(r, n, p, NULL, e)) < 0) ||
 	    (p->pin_added && (rc = network_reload_hosts(r, n, e)) < 0) ||
 	    (rc = save_port(r, p, e)) < 0) {
@@ -584,7 +644,8 @@ int port_create(struct registry *r, struct request *q, json_t *args,
 		return -e->code;
 	if (vfnet)
 		return vf_port_create(r, q, n, p, args, e);
-	int rc = tap_port_create(r, q, n, p, nf_json_str(args, "persist"), e);
+	int rc = tap_port_create(r, q, n, p, args, nf_json_str(args, "persist"),
+				 e);
 	if (rc < 0)
 		return rc;
 	nf_info("port %s created on '%s' (mac %s%s%s)", p->tap, p->network,

@@ -226,7 +226,7 @@ fails "...the same UUID twice" "a port with UUID $PU exists" $NETCTL net-port-cr
 fails "a port that names its plug is refused" "<plug> is what the network fills in" \
 	$NETCTL net-port-create other "$CONF/plug-bridge.xml"
 grep -v '<plug' "$CONF/plug-bridge.xml" >"$T/bw.xml"
-fails "...one with <bandwidth>: said, not dropped" "<bandwidth>: netd does not shape" \
+fails "...one with <bandwidth floor=>: said, not dropped" "<bandwidth> floor=: netd guarantees no share" \
 	$NETCTL net-port-create other "$T/bw.xml"
 sed 's|<mac |<macc |' "$CONF/plug-none.xml" >"$T/badport.xml"
 fails "...an element libvirt does not take, with the ones it takes" "line 7: <macc>: not in <networkport> .it takes uuid, owner" \

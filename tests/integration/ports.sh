@@ -153,6 +153,23 @@ ok "...no guest gets a frame for a MAC it does not have" \
 	bash -c "grep -q '^ready' $T/sink-a && ! grep -q '52:54:00:55:00:77' $T/sink-a $T/sink-b && ! grep -q '52:54:00:55:00:0b' $T/sink-a"
 ok "...while the kernel's table floods it (default network)" grep -qx '52:54:00:66:00:77 3' "$T/sink-c"
 ok "net-destroy mtm" $NETCTL net-destroy mtm
+# a TAP port's rate: --rate each way (its egress, and its ingress through
+# an IFB), or its portgroup's <bandwidth>; the IFB goes with the port
+ok "port-create --rate 8 shapes the TAP each way" bash -c "$NETCTL port-create default --persist nfrate0 --rate 8 >/dev/null 2>&1 &&
+	tc -n ${NS}h class show dev nfrate0 | grep -q 'rate 8Mbit' &&
+	tc -n ${NS}h filter show dev nfrate0 ingress | grep -q 'Egress Redirect to device nfq'"
+RIFB=$(tc -n ${NS}h filter show dev nfrate0 ingress | sed -n 's/.*Redirect to device \([^)]*\)).*/\1/p')
+ok "...its IFB $RIFB is shaped to 8 Mbit/s too" bash -c "tc -n ${NS}h class show dev '$RIFB' | grep -q 'rate 8Mbit'"
+ok "...and goes with the port" bash -c "$NETCTL port-delete nfrate0 >/dev/null && no_link ${NS}h '$RIFB' && no_link ${NS}h nfrate0"
+cat >"$T/pgbw.xml" <<'X'
+<network><name>pgbw</name><bridge name='nfbr11' stp='off'/>
+<portgroup name='slow' default='yes'><bandwidth><inbound average='250'/></bandwidth></portgroup>
+<ip address='10.56.0.1' prefix='24'/></network>
+X
+ok "a port takes its default portgroup's <bandwidth>" bash -c "$NETCTL net-create $T/pgbw.xml >/dev/null &&
+	$NETCTL port-create pgbw --persist nfrate1 >/dev/null 2>&1 && tc -n ${NS}h class show dev nfrate1 | grep -q 'rate 2Mbit' &&
+	lacks tc -n ${NS}h filter show dev nfrate1 ingress mirred"
+ok "...net-destroy pgbw" bash -c "$NETCTL net-destroy pgbw >/dev/null && no_link ${NS}h nfrate1"
 ok "net-destroy releases every port" \
 	bash -c "$NETCTL net-destroy default >/dev/null && lacks $NETCTL port-list 'nft[0-9]' && no_link ${NS}h nft4"
 finish
