@@ -268,8 +268,8 @@ check-format:
 # host programs and tests, with the flags this Makefile compiles it with
 ALL_SRCS = $(sort $(LIB_SRCS) $(MODEL_SRCS) $(NETD_SRCS) $(NETCTL_SRCS) \
 	$(NETVM_SRCS) $(foreach t,$(UNIT_NAMES),tests/unit/test_$(t).c \
-	$(test_$(t)_SRCS)) tests/hostile/hostile.c tests/guestsim/test_ports.c \
-	tests/guestsim/frames.c $(BENCH_COMMON) $(wildcard tests/bench/*.c))
+	$(test_$(t)_SRCS)) tests/hostile/hostile.c $(wildcard tests/guestsim/*.c) \
+	$(BENCH_COMMON) $(wildcard tests/bench/*.c))
 COMPDB ?= compile_commands.json
 compdb:
 	@{ echo '['; sep=' '; \

@@ -398,8 +398,15 @@ nla_put_failure:
 	return nf_errf(e, EMSGSIZE, "netlink message too large");
 }
 
-int bridge_port_isolated(struct bridge_ctx *c, const char *ifname, bool on,
-			 struct nf_err *e)
+struct brport_flag {
+	int type; /* IFLA_BRPORT_... */
+	uint8_t val;
+};
+
+/* Sets bridge port flags of ifname (one RTM_SETLINK, AF_BRIDGE). */
+static int brport_set(struct bridge_ctx *c, const char *ifname,
+		      const struct brport_flag *f, size_t n, const char *what,
+		      struct nf_err *e)
 {
 	int idx = (int)if_nametoindex(ifname);
 	if (!idx)
@@ -408,35 +415,36 @@ int bridge_port_isolated(struct bridge_ctx *c, const char *ifname, bool on,
 	struct ifinfomsg ifi = {.ifi_family = AF_BRIDGE, .ifi_index = idx};
 	nlmsg_append(m, &ifi, sizeof(ifi), NLMSG_ALIGNTO);
 	struct nlattr *pi = nla_nest_start(m, IFLA_PROTINFO | NLA_F_NESTED);
-	NLA_PUT_U8(m, IFLA_BRPORT_ISOLATED, on);
+	for (size_t i = 0; i < n; i++)
+		NLA_PUT_U8(m, f[i].type, f[i].val);
 	nla_nest_end(m, pi);
-	return request(c, m, e, "cannot set %s isolated", ifname);
+	return request(c, m, e, "cannot set %s %s", ifname, what);
 nla_put_failure:
 	nlmsg_free(m);
 	return nf_errf(e, EMSGSIZE, "netlink message too large");
 }
 
+int bridge_port_isolated(struct bridge_ctx *c, const char *ifname, bool on,
+			 struct nf_err *e)
+{
+	struct brport_flag f[] = {{IFLA_BRPORT_ISOLATED, on}};
+	return brport_set(c, ifname, f, 1, "isolated", e);
+}
+
 int bridge_port_mac_table(struct bridge_ctx *c, const char *ifname,
 			  const uint8_t mac[6], struct nf_err *e)
 {
-	int idx = (int)if_nametoindex(ifname);
-	if (!idx)
-		return nf_errf(e, ENODEV, "no link %s", ifname);
 	/* the port neither learns nor gets frames for unknown MACs */
-	struct nl_msg *m = nlmsg_alloc_simple(RTM_SETLINK, 0);
-	struct ifinfomsg ifi = {.ifi_family = AF_BRIDGE, .ifi_index = idx};
-	nlmsg_append(m, &ifi, sizeof(ifi), NLMSG_ALIGNTO);
-	struct nlattr *pi = nla_nest_start(m, IFLA_PROTINFO | NLA_F_NESTED);
-	NLA_PUT_U8(m, IFLA_BRPORT_LEARNING, 0);
-	NLA_PUT_U8(m, IFLA_BRPORT_UNICAST_FLOOD, 0);
-	nla_nest_end(m, pi);
-	int rc = request(c, m, e, "cannot turn learning and flooding off on %s",
-			 ifname);
+	static const struct brport_flag f[] = {{IFLA_BRPORT_LEARNING, 0},
+					       {IFLA_BRPORT_UNICAST_FLOOD, 0}};
+	int rc = brport_set(c, ifname, f, 2, "to learn and flood nothing", e);
 	if (rc < 0)
 		return rc;
+	int idx = (int)if_nametoindex(ifname);
 	/* and the guest's MAC is in the bridge's table, static (it never
 	 * ages out: the port learns nothing) */
-	m = nlmsg_alloc_simple(RTM_NEWNEIGH, NLM_F_CREATE | NLM_F_REPLACE);
+	struct nl_msg *m =
+		nlmsg_alloc_simple(RTM_NEWNEIGH, NLM_F_CREATE | NLM_F_REPLACE);
 	struct ndmsg nd = {.ndm_family = AF_BRIDGE,
 			   .ndm_ifindex = idx,
 			   .ndm_state = NUD_NOARP,
