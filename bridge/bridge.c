@@ -606,13 +606,15 @@ int bridge_shape(struct bridge_ctx *c, const char *dev,
 }
 
 int bridge_shape_ingress(struct bridge_ctx *c, const char *dev, const char *ifb,
-			 const struct bridge_rate *r, struct nf_err *e)
+			 const char *alias, const struct bridge_rate *r,
+			 struct nf_err *e)
 {
 	int idx = (int)if_nametoindex(dev), rc;
 	if (!idx)
 		return nf_errf(e, ENODEV, "no link %s", dev);
 	struct rtnl_link *l = rtnl_link_alloc();
 	rtnl_link_set_name(l, ifb);
+	rtnl_link_set_ifalias(l, alias);
 	rc = rtnl_link_set_type(l, "ifb");
 	if (rc == 0)
 		rc = rtnl_link_add(c->sk, l, NLM_F_CREATE | NLM_F_EXCL);

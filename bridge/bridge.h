@@ -90,10 +90,12 @@ struct bridge_rate {
 int bridge_shape(struct bridge_ctx *c, const char *dev,
 		 const struct bridge_rate *r, struct nf_err *e);
 /* Shapes what arrives on dev (its ingress) to r: redirected (u32 match
- * all, mirred) to an IFB device named ifb, made here, shaped on its
- * egress; this kernel has no police action, and this needs none. */
+ * all, mirred) to an IFB device named ifb, made here with alias (the
+ * owner's mark), shaped on its egress; this kernel has no police action,
+ * and this needs none. */
 int bridge_shape_ingress(struct bridge_ctx *c, const char *dev, const char *ifb,
-			 const struct bridge_rate *r, struct nf_err *e);
+			 const char *alias, const struct bridge_rate *r,
+			 struct nf_err *e);
 /* The IFB device for dev's ingress shaping: named from dev, so that it
  * is found again without state. */
 void bridge_ifb_name(const char *dev, char *out, size_t n);

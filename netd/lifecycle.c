@@ -393,8 +393,12 @@ static int shape(struct registry *r, const struct netdef *d, struct nf_err *e)
 	}
 	if (rc == 0 && d->bw_out.set) {
 		bw_rate(&d->bw_out, &rate);
+		char alias[128];
 		bridge_ifb_name(d->bridge, ifb, sizeof(ifb));
-		rc = bridge_shape_ingress(r->br, d->bridge, ifb, &rate, e);
+		snprintf(alias, sizeof(alias), "%s ifb %s", r->owner,
+			 d->bridge);
+		rc = bridge_shape_ingress(r->br, d->bridge, ifb, alias, &rate,
+					  e);
 	}
 	return rc < 0 ? nf_err_prefix(e, "network '%s': <bandwidth>", d->name)
 		      : 0;
@@ -745,6 +749,17 @@ static void sweep_bridge(const char *name, const char *alias, void *ctx)
 {
 	struct registry *r = ctx;
 	struct nf_err e;
+	/* an IFB of netd's goes with the link it shapes */
+	const char *ifb_of = strstr(alias, " ifb ");
+	if (ifb_of && if_nametoindex(ifb_of + 5))
+		return;
+	if (ifb_of) {
+		nf_warn("removing stale IFB %s (its %s is gone)", name,
+			ifb_of + 5);
+		if (bridge_delete(r->br, name, alias, &e) < 0)
+			nf_err_log("%s", e.msg);
+		return;
+	}
 	if (owned_by_active(r, name, false))
 		return;
 	for (size_t i = 0; i < r->nports; i++)

@@ -566,8 +566,10 @@ static int tap_shape(struct registry *r, struct network *n,
 	}
 	if (rc == 0 && out.set) {
 		br = (struct bridge_rate){out.average, out.peak, out.burst};
+		char alias[128];
 		bridge_ifb_name(p->tap, ifb, sizeof(ifb));
-		rc = bridge_shape_ingress(r->br, p->tap, ifb, &br, e);
+		snprintf(alias, sizeof(alias), "%s ifb %s", r->owner, p->tap);
+		rc = bridge_shape_ingress(r->br, p->tap, ifb, alias, &br, e);
 	}
 	return rc;
 }

@@ -140,6 +140,12 @@ within() { awk -v t="$1" -v want="$2" 'BEGIN { exit !(t >= want * 0.9 && t <= wa
 ok "shaped: 4000 kB to the guest take 4 s (+-10%: $IN s)" within "$IN" 4
 ok "shaped: 2000 kB from the guest take 4 s (+-10%: $OUT s)" within "$OUT" 4
 ok "shaped: net-destroy removes the IFB device" bash -c "$NETCTL net-destroy shaped && no_link ${NS}h '$IFB'"
+ok "shaped: started again" $NETCTL net-start shaped
+stop_netd -KILL
+ip -n ${NS}h link del nfbr19
+ok "shaped: netd restarts after a kill -9 and its bridge going" start_netd
+ok "...and removes the IFB of the bridge that went" no_link ${NS}h "$IFB"
+ok "shaped: net-undefine" $NETCTL net-undefine shaped
 
 cat >"$T/snat.xml" <<'X'
 <network><name>snat</name><forward mode='nat' dev='up0'><nat>
