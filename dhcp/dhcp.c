@@ -521,39 +521,63 @@ int dhcp_write(const struct dhcp_spec *d, const struct dhcp_pin *pins,
 	return r < 0 ? r : put(f->conf, dhcp_conf(d, f), e);
 }
 
-int dhcp_release_lease(const char *iface, const struct nf_addr *ip,
-		       const char *mac, struct nf_err *e)
+/* Runs a child with stdin and stdout on /dev/null and stderr into msg
+ * (n bytes, terminated): run(arg) in the child execs, or says why not
+ * and exits 127. Returns the child's wait status, or -1 with e set. */
+static int run_child(void (*run)(void *arg), void *arg, char *msg, size_t n,
+		     struct nf_err *e)
 {
-	char s[INET6_ADDRSTRLEN], msg[512];
 	int st, p[2];
-	nf_addr_format(ip, s, sizeof(s));
 	if (pipe2(p, O_CLOEXEC) < 0)
-		return nf_errf(e, errno, "pipe: %s", strerror(errno));
+		return nf_errf(e, errno, "pipe: %s", strerror(errno)), -1;
 	pid_t pid = fork();
 	if (pid < 0) {
 		close(p[0]);
 		close(p[1]);
-		return nf_errf(e, errno, "fork: %s", strerror(errno));
+		return nf_errf(e, errno, "fork: %s", strerror(errno)), -1;
 	}
 	if (pid == 0) {
 		int devnull = open("/dev/null", O_RDWR);
+		dup2(devnull, 0);
 		dup2(devnull, 1);
 		dup2(p[1], 2);
 		nf_fd_limit_restore();
-		execlp("dhcp_release", "dhcp_release", iface, s, mac,
-		       (char *)NULL);
-		fprintf(stderr, "cannot run dhcp_release: %s", strerror(errno));
+		run(arg);
 		_exit(127);
 	}
 	close(p[1]);
 	size_t len = 0;
-	for (ssize_t n; len < sizeof(msg) - 1 &&
-			(n = read(p[0], msg + len, sizeof(msg) - 1 - len)) > 0;)
-		len += (size_t)n;
+	for (ssize_t k;
+	     len < n - 1 && (k = read(p[0], msg + len, n - 1 - len)) > 0;)
+		len += (size_t)k;
 	msg[len] = '\0';
 	close(p[0]);
 	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
 		;
+	return st;
+}
+
+struct release_args {
+	const char *iface, *ip, *mac;
+};
+
+static void exec_release(void *arg)
+{
+	const struct release_args *a = arg;
+	execlp("dhcp_release", "dhcp_release", a->iface, a->ip, a->mac,
+	       (char *)NULL);
+	fprintf(stderr, "cannot run dhcp_release: %s", strerror(errno));
+}
+
+int dhcp_release_lease(const char *iface, const struct nf_addr *ip,
+		       const char *mac, struct nf_err *e)
+{
+	char s[INET6_ADDRSTRLEN], msg[512];
+	nf_addr_format(ip, s, sizeof(s));
+	struct release_args a = {iface, s, mac};
+	int st = run_child(exec_release, &a, msg, sizeof(msg), e);
+	if (st < 0)
+		return -e->code;
 	if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
 		return 0;
 	msg[strcspn(msg, "\n")] = '\0';
@@ -598,47 +622,33 @@ pid_t dhcp_running(const struct dhcp_files *f, const char *dnsmasq,
 	return ours ? pid : -ESRCH;
 }
 
+struct start_args {
+	const char *dnsmasq, *conf_arg;
+};
+
+static void exec_dnsmasq(void *arg)
+{
+	const struct start_args *a = arg;
+	sigset_t all;
+	sigemptyset(&all);
+	sigprocmask(SIG_SETMASK, &all, NULL);
+	setsid();
+	execl(a->dnsmasq, "dnsmasq", a->conf_arg, (char *)NULL);
+	fprintf(stderr, "cannot run %s: %s\n", a->dnsmasq, strerror(errno));
+}
+
 int dhcp_start(const char *dnsmasq, const struct dhcp_files *f, pid_t *pidp,
 	       unsigned long long *start, struct nf_err *e)
 {
-	int p[2], status;
 	char conf_arg[600], msg[1024] = "";
-	if (pipe2(p, O_CLOEXEC) < 0)
-		return nf_errf(e, errno, "pipe: %s", strerror(errno));
 	snprintf(conf_arg, sizeof(conf_arg), "--conf-file=%s", f->conf);
 	unlink(f->pid);
-	pid_t pid = fork();
-	if (pid < 0) {
-		close(p[0]);
-		close(p[1]);
-		return nf_errf(e, errno, "fork: %s", strerror(errno));
-	}
-	if (pid == 0) {
-		int devnull = open("/dev/null", O_RDWR);
-		dup2(devnull, 0);
-		dup2(devnull, 1);
-		dup2(p[1], 2);
-		sigset_t all;
-		sigemptyset(&all);
-		sigprocmask(SIG_SETMASK, &all, NULL);
-		setsid();
-		nf_fd_limit_restore();
-		execl(dnsmasq, "dnsmasq", conf_arg, (char *)NULL);
-		fprintf(stderr, "cannot run %s: %s\n", dnsmasq,
-			strerror(errno));
-		_exit(127);
-	}
-	close(p[1]);
 	/* dnsmasq forks into the background once it has bound its sockets;
 	 * its first process exits non-zero with a message if it cannot. */
-	size_t len = 0;
-	for (ssize_t n; len < sizeof(msg) - 1 &&
-			(n = read(p[0], msg + len, sizeof(msg) - 1 - len)) > 0;)
-		len += (size_t)n;
-	msg[len] = '\0';
-	close(p[0]);
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
+	struct start_args a = {dnsmasq, conf_arg};
+	int status = run_child(exec_dnsmasq, &a, msg, sizeof(msg), e);
+	if (status < 0)
+		return -e->code;
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
 		char *m = msg + strspn(msg, " \n");
 		m[strcspn(m, "\n")] = '\0';
