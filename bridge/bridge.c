@@ -556,8 +556,9 @@ static int tc_err(int r, struct nf_err *e, const char *what, const char *dev)
 		     : 0;
 }
 
-int bridge_shape(struct bridge_ctx *c, const char *dev,
-		 const struct bridge_rate *r, struct nf_err *e)
+/* dev's egress shaped to r */
+static int shape_egress(struct bridge_ctx *c, const char *dev,
+			const struct bridge_rate *r, struct nf_err *e)
 {
 	int idx = (int)if_nametoindex(dev), rc;
 	if (!idx)
@@ -605,10 +606,32 @@ int bridge_shape(struct bridge_ctx *c, const char *dev,
 	return tc_err(rc, e, "cannot add an HTB class", dev);
 }
 
-int bridge_shape_ingress(struct bridge_ctx *c, const char *dev, const char *ifb,
-			 const char *alias, const struct bridge_rate *r,
+/* the IFB device for dev's ingress: named from dev, so that it is found
+ * again without state */
+static void ifb_name(const char *dev, char *out, size_t n)
+{
+	uint32_t h = 2166136261u; /* FNV-1a */
+	for (const char *p = dev; *p; p++)
+		h = (h ^ (uint8_t)*p) * 16777619u;
+	snprintf(out, n, "nfq%06x", h & 0xffffff);
+}
+
+#define IFB_MARK " ifb "
+
+const char *bridge_ifb_of(const char *alias)
+{
+	const char *k = strstr(alias, IFB_MARK);
+	return k ? k + strlen(IFB_MARK) : NULL;
+}
+
+/* dev's ingress shaped to r, through its IFB device */
+static int shape_ingress(struct bridge_ctx *c, const char *dev,
+			 const char *owner, const struct bridge_rate *r,
 			 struct nf_err *e)
 {
+	char ifb[16], alias[256];
+	ifb_name(dev, ifb, sizeof(ifb));
+	snprintf(alias, sizeof(alias), "%s" IFB_MARK "%s", owner, dev);
 	int idx = (int)if_nametoindex(dev), rc;
 	if (!idx)
 		return nf_errf(e, ENODEV, "no link %s", dev);
@@ -623,7 +646,7 @@ int bridge_shape_ingress(struct bridge_ctx *c, const char *dev, const char *ifb,
 		return tc_err(rc, e, "cannot make the IFB device", ifb);
 	int fb = (int)if_nametoindex(ifb);
 	if (!fb || (rc = bridge_set_up(c, ifb, e)) < 0 ||
-	    (rc = bridge_shape(c, ifb, r, e)) < 0)
+	    (rc = shape_egress(c, ifb, r, e)) < 0)
 		return fb ? rc : nf_errf(e, ENODEV, "no link %s", ifb);
 	struct rtnl_qdisc *q = rtnl_qdisc_alloc();
 	rtnl_tc_set_ifindex(TC_CAST(q), idx);
@@ -662,16 +685,18 @@ int bridge_shape_ingress(struct bridge_ctx *c, const char *dev, const char *ifb,
 	return tc_err(rc, e, "cannot redirect to the IFB device", dev);
 }
 
-void bridge_ifb_name(const char *dev, char *out, size_t n)
+int bridge_shape(struct bridge_ctx *c, const char *dev, const char *owner,
+		 const struct bridge_rate *out_of,
+		 const struct bridge_rate *into, struct nf_err *e)
 {
-	uint32_t h = 2166136261u; /* FNV-1a */
-	for (const char *p = dev; *p; p++)
-		h = (h ^ (uint8_t)*p) * 16777619u;
-	snprintf(out, n, "nfq%06x", h & 0xffffff);
+	int rc = out_of ? shape_egress(c, dev, out_of, e) : 0;
+	return rc == 0 && into ? shape_ingress(c, dev, owner, into, e) : rc;
 }
 
-void bridge_unshape(struct bridge_ctx *c, const char *dev, const char *ifb)
+void bridge_unshape(struct bridge_ctx *c, const char *dev)
 {
+	char ifb[16];
+	ifb_name(dev, ifb, sizeof(ifb));
 	int idx = (int)if_nametoindex(dev);
 	if (idx) {
 		struct rtnl_qdisc *q = rtnl_qdisc_alloc();
@@ -682,7 +707,7 @@ void bridge_unshape(struct bridge_ctx *c, const char *dev, const char *ifb)
 		rtnl_qdisc_delete(c->sk, q);
 		rtnl_qdisc_put(q);
 	}
-	int fb = ifb ? (int)if_nametoindex(ifb) : 0;
+	int fb = (int)if_nametoindex(ifb);
 	if (fb) {
 		struct rtnl_link *l = rtnl_link_alloc();
 		rtnl_link_set_ifindex(l, fb);

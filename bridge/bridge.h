@@ -86,21 +86,20 @@ int bridge_port_mac_table(struct bridge_ctx *c, const char *ifname,
 struct bridge_rate {
 	uint64_t average, peak, burst;
 };
-/* Shapes what leaves dev (its egress) to r: HTB, one class for all. */
-int bridge_shape(struct bridge_ctx *c, const char *dev,
-		 const struct bridge_rate *r, struct nf_err *e);
-/* Shapes what arrives on dev (its ingress) to r: redirected (u32 match
- * all, mirred) to an IFB device named ifb, made here with alias (the
- * owner's mark), shaped on its egress; this kernel has no police action,
- * and this needs none. */
-int bridge_shape_ingress(struct bridge_ctx *c, const char *dev, const char *ifb,
-			 const char *alias, const struct bridge_rate *r,
-			 struct nf_err *e);
-/* The IFB device for dev's ingress shaping: named from dev, so that it
- * is found again without state. */
-void bridge_ifb_name(const char *dev, char *out, size_t n);
-/* Removes dev's shaping both ways (and the IFB device, when ifb). */
-void bridge_unshape(struct bridge_ctx *c, const char *dev, const char *ifb);
+/* Shapes dev as libvirt's <bandwidth> does (either rate may be NULL):
+ * what leaves dev (its egress) to out_of, with HTB, one class for all;
+ * what arrives on it (its ingress) to into, redirected (u32 match all,
+ * mirred) to an IFB device named from dev and marked "OWNER ifb DEV",
+ * shaped on its egress: this kernel has no police action, and this needs
+ * none. */
+int bridge_shape(struct bridge_ctx *c, const char *dev, const char *owner,
+		 const struct bridge_rate *out_of,
+		 const struct bridge_rate *into, struct nf_err *e);
+/* Removes dev's shaping both ways, and its IFB device if it has one. */
+void bridge_unshape(struct bridge_ctx *c, const char *dev);
+/* The link an IFB device of netd's shapes, from its alias; NULL when the
+ * alias is no IFB's. */
+const char *bridge_ifb_of(const char *alias);
 /* Link-deletion monitor: a netlink socket in RTNLGRP_LINK; read it when it
  * is readable and cb gets the name of each deleted link. */
 int bridge_monitor_open(struct nf_err *e);

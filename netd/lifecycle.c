@@ -375,31 +375,11 @@ static bool has_family(const struct netdef *d, int family)
 	return false;
 }
 
-static void bw_rate(const struct netxml_bw *b, struct bridge_rate *r)
-{
-	*r = (struct bridge_rate){b->average, b->peak, b->burst};
-}
-
 /* libvirt's network <bandwidth>: inbound (to the guests) shapes the
  * bridge's egress, outbound (from them) its ingress, through an IFB. */
 static int shape(struct registry *r, const struct netdef *d, struct nf_err *e)
 {
-	struct bridge_rate rate;
-	char ifb[16];
-	int rc = 0;
-	if (d->bw_in.set) {
-		bw_rate(&d->bw_in, &rate);
-		rc = bridge_shape(r->br, d->bridge, &rate, e);
-	}
-	if (rc == 0 && d->bw_out.set) {
-		bw_rate(&d->bw_out, &rate);
-		char alias[128];
-		bridge_ifb_name(d->bridge, ifb, sizeof(ifb));
-		snprintf(alias, sizeof(alias), "%s ifb %s", r->owner,
-			 d->bridge);
-		rc = bridge_shape_ingress(r->br, d->bridge, ifb, alias, &rate,
-					  e);
-	}
+	int rc = network_shape(r, d->bridge, &d->bw_in, &d->bw_out, e);
 	return rc < 0 ? nf_err_prefix(e, "network '%s': <bandwidth>", d->name)
 		      : 0;
 }
@@ -534,9 +514,7 @@ static void teardown(struct registry *r, struct network *n)
 	if (n->table[0] && nat_remove(r->nat, n->table, r->owner, &e) < 0)
 		nf_err_log("%s", e.msg);
 	if (netxml_fwd_has_bridge(d->mode) && d->bridge) {
-		char ifb[16];
-		bridge_ifb_name(d->bridge, ifb, sizeof(ifb));
-		bridge_unshape(r->br, d->bridge, d->bw_out.set ? ifb : NULL);
+		bridge_unshape(r->br, d->bridge);
 		bridge_owner(r, d, owner, sizeof(owner));
 		if (bridge_delete(r->br, d->bridge, owner, &e) < 0)
 			nf_err_log("%s", e.msg);
@@ -750,12 +728,11 @@ static void sweep_bridge(const char *name, const char *alias, void *ctx)
 	struct registry *r = ctx;
 	struct nf_err e;
 	/* an IFB of netd's goes with the link it shapes */
-	const char *ifb_of = strstr(alias, " ifb ");
-	if (ifb_of && if_nametoindex(ifb_of + 5))
+	const char *ifb_of = bridge_ifb_of(alias);
+	if (ifb_of && if_nametoindex(ifb_of))
 		return;
 	if (ifb_of) {
-		nf_warn("removing stale IFB %s (its %s is gone)", name,
-			ifb_of + 5);
+		nf_warn("removing stale IFB %s (its %s is gone)", name, ifb_of);
 		if (bridge_delete(r->br, name, alias, &e) < 0)
 			nf_err_log("%s", e.msg);
 		return;

@@ -113,6 +113,22 @@ struct network *registry_find(struct registry *r, const char *key)
 	return NULL;
 }
 
+static const struct bridge_rate *rate_of(const struct netxml_bw *b,
+					 struct bridge_rate *r)
+{
+	*r = (struct bridge_rate){b->average, b->peak, b->burst};
+	return b->set ? r : NULL;
+}
+
+int network_shape(struct registry *r, const char *dev,
+		  const struct netxml_bw *in, const struct netxml_bw *out,
+		  struct nf_err *e)
+{
+	struct bridge_rate ri, ro;
+	return bridge_shape(r->br, dev, r->owner, rate_of(in, &ri),
+			    rate_of(out, &ro), e);
+}
+
 int registry_unknown(struct registry *r, const char *key, struct nf_err *e)
 {
 	const char *best = NULL;

@@ -119,6 +119,12 @@ struct network *registry_find(struct registry *r, const char *name_or_uuid);
 struct network *registry_by_name(struct registry *r, const char *name);
 /* The warnings of a definition (dropped or unserved parts), as strings. */
 json_t *network_warnings(const struct netxml *nx);
+/* libvirt's <bandwidth> on dev (a network's bridge, a port's TAP):
+ * inbound, what goes to the guests, on its egress; outbound, what comes
+ * from them, on its ingress. Unset directions are left alone. */
+int network_shape(struct registry *r, const char *dev,
+		  const struct netxml_bw *in, const struct netxml_bw *out,
+		  struct nf_err *e);
 /* The error for a key no network has: names the nearest, if one is. */
 int registry_unknown(struct registry *r, const char *key, struct nf_err *e);
 /* netxml_fill_defaults' test for a bridge name: another network (not

@@ -256,11 +256,8 @@ static void release(struct registry *r, struct port *p, bool delete_tap)
 		nf_err_log("%s", e.msg);
 	if (n && n->has_dnsmasq)
 		release_leases(r, n, p);
-	if (p->kind == PORT_TAP && p->tap[0]) { /* its IFB, if shaped */
-		char ifb[16];
-		bridge_ifb_name(p->tap, ifb, sizeof(ifb));
-		bridge_unshape(r->br, p->tap, ifb);
-	}
+	if (p->kind == PORT_TAP && p->tap[0]) /* its IFB, if shaped */
+		bridge_unshape(r->br, p->tap);
 	if (delete_tap && if_nametoindex(p->tap)) {
 		tap_alias(r, p, alias, sizeof(alias));
 		if (p->persist)
@@ -557,21 +554,7 @@ static int tap_shape(struct registry *r, struct network *n,
 			"is "
 			"not one netd gives; the port is shaped to its average",
 			p->tap);
-	struct bridge_rate br;
-	char ifb[16];
-	int rc = 0;
-	if (in.set) {
-		br = (struct bridge_rate){in.average, in.peak, in.burst};
-		rc = bridge_shape(r->br, p->tap, &br, e);
-	}
-	if (rc == 0 && out.set) {
-		br = (struct bridge_rate){out.average, out.peak, out.burst};
-		char alias[128];
-		bridge_ifb_name(p->tap, ifb, sizeof(ifb));
-		snprintf(alias, sizeof(alias), "%s ifb %s", r->owner, p->tap);
-		rc = bridge_shape_ingress(r->br, p->tap, ifb, alias, &br, e);
-	}
-	return rc;
+	return network_shape(r, p->tap, &in, &out, e);
 }
 
 static int tap_port_create(struct registry *r, struct request *q,
