@@ -1,6 +1,7 @@
 /* netctl lab: up (with progress and a final table), down, status, list,
  * console, graph (dot, mermaid, svg) and export (json, hosts, ansible).
- * netd does the work; this file asks and draws. */
+ * netd does the work; this file asks and draws. Arguments come checked
+ * against netctl's table (args.c). */
 #define _GNU_SOURCE
 #include <ctype.h>
 #include <errno.h>
@@ -190,24 +191,17 @@ static int wait_up(const char *name, double t0, double timeout)
 	}
 }
 
-static int lab_up(int argc, char **argv)
+int ctl_lab_up(int argc, char **argv)
 {
-	const char *file = NULL;
+	const char *file = argv[2];
 	double timeout = 300;
 	bool wait = true;
-	for (int i = 2; i < argc; i++) {
+	for (int i = 3; i < argc; i++) {
 		if (!strcmp(argv[i], "--timeout") && i + 1 < argc)
 			timeout = atof(argv[++i]);
 		else if (!strcmp(argv[i], "--no-wait"))
 			wait = false;
-		else if (!file)
-			file = argv[i];
-		else
-			return ctl_die_usage("usage: netctl lab up FILE "
-					     "[--timeout SECONDS] [--no-wait]");
 	}
-	if (!file)
-		return ctl_die_usage("usage: netctl lab up FILE");
 	char abs[PATH_MAX], dir[PATH_MAX];
 	if (!realpath(file, abs)) {
 		fprintf(stderr, "netctl: %s: %s\n", file, strerror(errno));
@@ -302,11 +296,10 @@ static json_t *name_arg(const char *a)
 	return json_pack("{s:s}", "name", a);
 }
 
-static int lab_down(int argc, char **argv)
+int ctl_lab_down(int argc, char **argv)
 {
 	json_t *r;
-	if (argc != 3)
-		return ctl_die_usage("usage: netctl lab down NAME|FILE");
+	(void)argc;
 	if (ctl_call(NF_CMD_LAB_DOWN, name_arg(argv[2]), &r))
 		return 1;
 	if (ctl_opt_json)
@@ -320,12 +313,10 @@ static int lab_down(int argc, char **argv)
 	return 0;
 }
 
-static int lab_status(int argc, char **argv)
+int ctl_lab_status(int argc, char **argv)
 {
 	json_t *r, *l;
 	size_t i;
-	if (argc > 3)
-		return ctl_die_usage("usage: netctl lab status [NAME]");
 	if (ctl_call(NF_CMD_LAB_STATUS,
 		     json_pack("{s:s?}", "name", argc == 3 ? argv[2] : NULL),
 		     &r))
@@ -347,13 +338,12 @@ static int lab_status(int argc, char **argv)
 	return 0;
 }
 
-static int lab_list(int argc, char **argv)
+int ctl_lab_list(int argc, char **argv)
 {
 	json_t *r, *l, *rows = json_array();
 	size_t i;
+	(void)argc;
 	(void)argv;
-	if (argc != 2)
-		return ctl_die_usage("usage: netctl lab list");
 	if (ctl_call(NF_CMD_LAB_STATUS, json_object(), &r))
 		return 1;
 	if (ctl_json_done(r))
@@ -392,13 +382,9 @@ static void on_int(int s)
 	stop = 1;
 }
 
-static int lab_console(int argc, char **argv)
+int ctl_lab_console(int argc, char **argv)
 {
-	bool follow = argc == 5 &&
-		      (!strcmp(argv[4], "-f") || !strcmp(argv[4], "--follow"));
-	if (argc != 4 && !follow)
-		return ctl_die_usage("usage: netctl lab console NAME GUEST "
-				     "[--follow]");
+	bool follow = argc == 5; /* -f or --follow */
 	json_int_t off = 0;
 	signal(SIGINT, on_int);
 	while (!stop) {
@@ -553,7 +539,7 @@ static const char *format_arg(int argc, char **argv, const char *usage)
 	return NULL;
 }
 
-static int lab_graph(int argc, char **argv)
+int ctl_lab_graph(int argc, char **argv)
 {
 	const char *fmt = format_arg(argc, argv,
 				     "usage: netctl lab graph NAME --format "
@@ -584,7 +570,7 @@ static const char *addr_of(json_t *f)
 				      : ctl_jstr(f, "ip");
 }
 
-static int lab_export(int argc, char **argv)
+int ctl_lab_export(int argc, char **argv)
 {
 	const char *fmt = format_arg(argc, argv,
 				     "usage: netctl lab export NAME --format "
@@ -656,26 +642,4 @@ static int lab_export(int argc, char **argv)
 	}
 	json_decref(l);
 	return 0;
-}
-
-int ctl_lab(int argc, char **argv)
-{
-	static const struct {
-		const char *sub;
-		int (*fn)(int, char **);
-		int min;
-	} subs[] = {{"up", lab_up, 3},		 {"down", lab_down, 3},
-		    {"status", lab_status, 2},	 {"list", lab_list, 2},
-		    {"console", lab_console, 4}, {"graph", lab_graph, 3},
-		    {"export", lab_export, 3}};
-	for (size_t i = 0; argc > 1 && i < sizeof(subs) / sizeof(subs[0]); i++)
-		if (!strcmp(argv[1], subs[i].sub)) {
-			if (argc < subs[i].min)
-				return ctl_die_usage("netctl lab %s: missing "
-						     "arguments (netctl help)",
-						     subs[i].sub);
-			return subs[i].fn(argc, argv);
-		}
-	return ctl_die_usage("usage: netctl lab up|down|status|list|console|"
-			     "graph|export ...");
 }

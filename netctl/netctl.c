@@ -79,13 +79,6 @@ const char *ctl_jstr(json_t *o, const char *k)
 	return s ? s : "";
 }
 
-static int need_args(int argc, int want, const char *usage)
-{
-	if (argc != want)
-		return ctl_die_usage("usage: netctl %s", usage);
-	return 0;
-}
-
 int ctl_die_usage(const char *fmt, ...)
 {
 	va_list ap;
@@ -173,14 +166,13 @@ static int simple(enum nf_cmd cmd, const char *net, json_t **res)
 	return ctl_call(cmd, json_pack("{s:s}", "network", net), res);
 }
 
-/* "CMD NETWORK": one request, one line for people ("Network X done"). */
+/* "CMD NETWORK": one request, one line for people ("Network X done").
+ * Every command's arguments are checked against its table entry before
+ * it runs (args.c): argv holds its positionals in order, then its flags. */
 static int net_action(int argc, char **argv, enum nf_cmd cmd, const char *done)
 {
-	char usage[64];
 	json_t *r;
-	snprintf(usage, sizeof(usage), "%s NETWORK", nf_cmd_name(cmd));
-	if (need_args(argc, 2, usage))
-		return EX_USAGE;
+	(void)argc;
 	if (simple(cmd, argv[1], &r))
 		return 1;
 	if (ctl_opt_json)
@@ -336,8 +328,7 @@ static int c_list(int argc, char **argv)
 static int c_info(int argc, char **argv)
 {
 	json_t *r;
-	if (need_args(argc, 2, "net-info NETWORK"))
-		return EX_USAGE;
+	(void)argc;
 	if (simple(NF_CMD_NET_INFO, argv[1], &r))
 		return 1;
 	if (ctl_opt_json) {
@@ -377,45 +368,79 @@ static int dumpxml(const char *net, bool inactive, char **xml)
 	return 0;
 }
 
+/* An XPath expression evaluated on a network's XML. */
+struct xpath {
+	xmlDocPtr doc;
+	xmlXPathContextPtr ctx;
+	xmlXPathObjectPtr obj; /* NULL: not an expression */
+};
+
+static void xpath_eval(struct xpath *x, const char *xml, const char *expr,
+		       int flags)
+{
+	x->doc = xmlReadMemory(xml, (int)strlen(xml), "net.xml", NULL,
+			       XML_PARSE_NONET | flags);
+	x->ctx = x->doc ? xmlXPathNewContext(x->doc) : NULL;
+	x->obj = x->ctx ? xmlXPathEvalExpression((const xmlChar *)expr, x->ctx)
+			: NULL;
+}
+
+static void xpath_done(struct xpath *x)
+{
+	xmlXPathFreeObject(x->obj);
+	xmlXPathFreeContext(x->ctx);
+	xmlFreeDoc(x->doc);
+}
+
+/* The i-th node selected, or NULL. */
+static xmlNodePtr xpath_node(const struct xpath *x, int i)
+{
+	xmlNodeSetPtr ns = x->obj && x->obj->type == XPATH_NODESET
+				   ? x->obj->nodesetval
+				   : NULL;
+	return ns && i < ns->nodeNr ? ns->nodeTab[i] : NULL;
+}
+
+static char *node_xml(const struct xpath *x, xmlNodePtr n, int format)
+{
+	xmlBufferPtr b = xmlBufferCreate();
+	xmlNodeDump(b, x->doc, n, 0, format);
+	char *s = nf_xstrdup((const char *)xmlBufferContent(b));
+	xmlBufferFree(b);
+	return s;
+}
+
 /* What an XPath expression selects in xml, as virsh net-dumpxml --xpath
  * prints it: each node's XML (inside <nodes> with wrap) or the value of
  * a string, number or boolean. */
 static int print_xpath(const char *xml, const char *expr, bool wrap)
 {
-	xmlDocPtr doc = xmlReadMemory(xml, (int)strlen(xml), "net.xml", NULL,
-				      XML_PARSE_NONET);
-	xmlXPathContextPtr ctx = doc ? xmlXPathNewContext(doc) : NULL;
-	xmlXPathObjectPtr obj =
-		ctx ? xmlXPathEvalExpression((const xmlChar *)expr, ctx) : NULL;
+	struct xpath x;
+	xpath_eval(&x, xml, expr, 0);
 	int rc = 0;
-	if (!obj) {
+	if (!x.obj) {
 		fprintf(stderr,
 			"netctl: net-dumpxml: --xpath '%s' is not an "
 			"XPath expression\n",
 			expr);
 		rc = 1;
-	} else if (obj->type == XPATH_NODESET) {
-		xmlNodeSetPtr ns = obj->nodesetval;
-		int n = ns ? ns->nodeNr : 0;
-		xmlBufferPtr buf = xmlBufferCreate();
+	} else if (x.obj->type == XPATH_NODESET) {
 		if (wrap)
 			printf("<nodes>\n");
-		for (int i = 0; i < n; i++) {
-			xmlBufferEmpty(buf);
-			xmlNodeDump(buf, doc, ns->nodeTab[i], 0, 0);
-			printf("%s\n", (const char *)xmlBufferContent(buf));
+		xmlNodePtr n;
+		for (int i = 0; (n = xpath_node(&x, i)); i++) {
+			char *s = node_xml(&x, n, 0);
+			printf("%s\n", s);
+			free(s);
 		}
 		if (wrap)
 			printf("</nodes>\n");
-		xmlBufferFree(buf);
 	} else {
-		xmlChar *v = xmlXPathCastToString(obj);
+		xmlChar *v = xmlXPathCastToString(x.obj);
 		printf("%s\n", (const char *)v);
 		xmlFree(v);
 	}
-	xmlXPathFreeObject(obj);
-	xmlXPathFreeContext(ctx);
-	xmlFreeDoc(doc);
+	xpath_done(&x);
 	return rc;
 }
 
@@ -447,9 +472,6 @@ static int c_autostart(int argc, char **argv)
 {
 	bool disable = argc == 3 && !strcmp(argv[2], "--disable");
 	json_t *r;
-	if (argc != 2 && !disable)
-		return ctl_die_usage("usage: netctl net-autostart NETWORK "
-				     "[--disable]");
 	if (ctl_call(NF_CMD_NET_AUTOSTART,
 		     json_pack("{s:s, s:b}", "network", argv[1], "enable",
 			       !disable),
@@ -465,11 +487,9 @@ static int c_autostart(int argc, char **argv)
 	return 0;
 }
 
-static int lookup(int argc, char **argv, const char *field, const char *u)
+static int lookup(char **argv, const char *field)
 {
 	json_t *r;
-	if (need_args(argc, 2, u))
-		return EX_USAGE;
 	if (simple(NF_CMD_NET_INFO, argv[1], &r))
 		return 1;
 	if (ctl_opt_json)
@@ -482,12 +502,14 @@ static int lookup(int argc, char **argv, const char *field, const char *u)
 
 static int c_uuid(int argc, char **argv)
 {
-	return lookup(argc, argv, "uuid", "net-uuid NETWORK");
+	(void)argc;
+	return lookup(argv, "uuid");
 }
 
 static int c_name(int argc, char **argv)
 {
-	return lookup(argc, argv, "name", "net-name UUID");
+	(void)argc;
+	return lookup(argv, "name");
 }
 
 /* Runs $EDITOR (or $VISUAL, else vi) on path. */
@@ -511,8 +533,7 @@ static int c_edit(int argc, char **argv)
 	char tmpl[] = "/tmp/netctl-edit-XXXXXX.xml", *orig, *edited = NULL;
 	json_t *info, *res;
 	int fd, rc = 1;
-	if (need_args(argc, 2, "net-edit NETWORK"))
-		return EX_USAGE;
+	(void)argc;
 	if (simple(NF_CMD_NET_INFO, argv[1], &info))
 		return 1;
 	if (dumpxml(argv[1], true, &orig)) {
@@ -569,9 +590,8 @@ out:
 static int c_version(int argc, char **argv)
 {
 	json_t *r;
+	(void)argc;
 	(void)argv;
-	if (need_args(argc, 1, "version"))
-		return EX_USAGE;
 	if (!ctl_opt_json)
 		printf("netctl %s\n", NF_VERSION);
 	if (ctl_call(NF_CMD_VERSION, NULL, &r))
@@ -602,30 +622,19 @@ static int meta_xml(const char *net, bool live, bool config, char **xml)
 /* what an XPath expression selects, as text (a node's XML with node) */
 static char *xpath_text(const char *xml, const char *expr, bool node)
 {
+	struct xpath x;
 	/* without the document's indentation: a node is printed afresh */
-	xmlDocPtr doc = xmlReadMemory(xml, (int)strlen(xml), "net.xml", NULL,
-				      XML_PARSE_NONET | XML_PARSE_NOBLANKS);
-	xmlXPathContextPtr ctx = doc ? xmlXPathNewContext(doc) : NULL;
-	xmlXPathObjectPtr o =
-		ctx ? xmlXPathEvalExpression((const xmlChar *)expr, ctx) : NULL;
+	xpath_eval(&x, xml, expr, XML_PARSE_NOBLANKS);
+	xmlNodePtr n = xpath_node(&x, 0);
 	char *out = NULL;
-	if (o && o->type == XPATH_NODESET && o->nodesetval &&
-	    o->nodesetval->nodeNr > 0) {
-		xmlNodePtr n = o->nodesetval->nodeTab[0];
-		if (node) {
-			xmlBufferPtr b = xmlBufferCreate();
-			xmlNodeDump(b, doc, n, 0, 1);
-			out = nf_xstrdup((const char *)xmlBufferContent(b));
-			xmlBufferFree(b);
-		} else {
-			xmlChar *t = xmlNodeGetContent(n);
-			out = nf_xstrdup((const char *)t);
-			xmlFree(t);
-		}
+	if (n && node) {
+		out = node_xml(&x, n, 1);
+	} else if (n) {
+		xmlChar *t = xmlNodeGetContent(n);
+		out = nf_xstrdup((const char *)t);
+		xmlFree(t);
 	}
-	xmlXPathFreeObject(o);
-	xmlXPathFreeContext(ctx);
-	xmlFreeDoc(doc);
+	xpath_done(&x);
 	return out;
 }
 
@@ -641,10 +650,8 @@ static int set_meta(const char *net, const char *kind, const char *text,
 			       config),
 		     &r))
 		return 1;
-	if (!ctl_json_done(r)) {
+	if (!ctl_json_done(r))
 		json_decref(r);
-		return 0;
-	}
 	return 0;
 }
 
@@ -823,21 +830,9 @@ static int c_create(int argc, char **argv)
 
 static int c_leases(int argc, char **argv)
 {
-	const char *net = NULL, *mac = NULL;
+	const char *net = argv[1], *mac = argc == 4 ? argv[3] : NULL;
 	json_t *r, *l;
 	size_t i;
-	for (int k = 1; k < argc; k++) {
-		if (!strcmp(argv[k], "--mac") && k + 1 < argc)
-			mac = argv[++k];
-		else if (!net && argv[k][0] != '-')
-			net = argv[k];
-		else
-			return ctl_die_usage("usage: netctl net-dhcp-leases "
-					     "NETWORK [--mac MAC]");
-	}
-	if (!net)
-		return ctl_die_usage("usage: netctl net-dhcp-leases NETWORK "
-				     "[--mac MAC]");
 	if (ctl_call(NF_CMD_NET_DHCP_LEASES,
 		     json_pack("{s:s, s:s?}", "network", net, "mac", mac), &r))
 		return 1;
@@ -996,9 +991,8 @@ static int c_doctor(int argc, char **argv)
 	json_t *r, *c;
 	size_t i;
 	int worst = 0;
+	(void)argc;
 	(void)argv;
-	if (need_args(argc, 1, "doctor"))
-		return EX_USAGE;
 	if (ctl_call(NF_CMD_DOCTOR, NULL, &r))
 		return 1;
 	json_array_foreach (r, i, c) {
@@ -1139,8 +1133,9 @@ static int c_sriov_numvfs(int argc, char **argv)
 {
 	json_t *r;
 	char *end;
-	long n = argc == 3 ? strtol(argv[2], &end, 10) : -1;
-	if (argc != 3 || *end || n < 0 || n > 4096)
+	long n = strtol(argv[2], &end, 10);
+	(void)argc;
+	if (*end || n < 0 || n > 4096)
 		return ctl_die_usage("usage: netctl sriov-set-numvfs PF N");
 	if (ctl_call(NF_CMD_SRIOV_SET_NUMVFS,
 		     json_pack("{s:s, s:i}", "pf", argv[1], "numvfs", (int)n),
@@ -1162,8 +1157,6 @@ static int c_sriov_list(int argc, char **argv)
 {
 	json_t *r, *pf, *vf;
 	size_t i, k;
-	if (argc > 2)
-		return ctl_die_usage("usage: netctl sriov-list [PF]");
 	if (ctl_call(NF_CMD_SRIOV_LIST,
 		     json_pack("{s:s?}", "pf", argc == 2 ? argv[1] : NULL), &r))
 		return 1;
@@ -1248,8 +1241,6 @@ static int c_port_list(int argc, char **argv)
 {
 	json_t *r, *p, *rows;
 	size_t i;
-	if (argc > 2)
-		return ctl_die_usage("usage: netctl port-list [NETWORK]");
 	if (ctl_call(NF_CMD_PORT_LIST,
 		     json_pack("{s:s?}", "network", argc == 2 ? argv[1] : NULL),
 		     &r))
@@ -1276,10 +1267,7 @@ static int c_port_list(int argc, char **argv)
 static int port_simple(int argc, char **argv, enum nf_cmd cmd, bool info)
 {
 	json_t *r;
-	if (argc != 2)
-		return ctl_die_usage(
-			"usage: netctl %s PORT (uuid, TAP or name)",
-			nf_cmd_name(cmd));
+	(void)argc;
 	if (ctl_call(cmd, json_pack("{s:s}", "port", argv[1]), &r))
 		return 1;
 	if (ctl_opt_json)
@@ -1585,7 +1573,7 @@ static const struct ctl_cmd cmds[] = {
 	 "remove a network's port",
 	 {NET_ARG, PORT_ARG}},
 	{"lab up",
-	 ctl_lab,
+	 ctl_lab_up,
 	 "Labs",
 	 "start a lab (or bring a running one to its file)",
 	 {{"FILE", NULL, CTL_FILE, "xml", false, "the lab file"},
@@ -1593,18 +1581,18 @@ static const struct ctl_cmd cmds[] = {
 	   "how long to wait for every guest's address (default 300)"},
 	  {"--no-wait", NULL, 0, NULL, false, "return once it is started"}}},
 	{"lab down",
-	 ctl_lab,
+	 ctl_lab_down,
 	 "Labs",
 	 "stop a lab's guests, remove its networks",
 	 {{"NAME", NULL, CTL_LAB, NULL, false, "the lab's name or its file"}}},
 	{"lab status",
-	 ctl_lab,
+	 ctl_lab_status,
 	 "Labs",
 	 "a lab's guests and addresses",
 	 {{"NAME", NULL, CTL_LAB, NULL, true, "the lab (default: all)"}}},
-	{"lab list", ctl_lab, "Labs", "the labs netd runs", {{NULL}}},
+	{"lab list", ctl_lab_list, "Labs", "the labs netd runs", {{NULL}}},
 	{"lab console",
-	 ctl_lab,
+	 ctl_lab_console,
 	 "Labs",
 	 "a guest's serial console output",
 	 {LAB_ARG,
@@ -1612,14 +1600,14 @@ static const struct ctl_cmd cmds[] = {
 	  {"--follow", NULL, 0, NULL, false, "go on printing as it comes"},
 	  {"-f", NULL, 0, NULL, false, "the same as --follow"}}},
 	{"lab graph",
-	 ctl_lab,
+	 ctl_lab_graph,
 	 "Labs",
 	 "draw a lab",
 	 {LAB_ARG,
 	  {"--format", "F", CTL_WORDS, "dot svg mermaid", false,
 	   "dot, svg or mermaid (required)"}}},
 	{"lab export",
-	 ctl_lab,
+	 ctl_lab_export,
 	 "Labs",
 	 "a lab's guests for other tools",
 	 {LAB_ARG,

@@ -27,7 +27,14 @@ ctl_read_input(const char *path); /* a whole file; NULL after saying why */
 void ctl_print_table(json_t *rows, const char **cols, const char **heads,
 		     size_t ncols);
 
-int ctl_lab(int argc, char **argv); /* labctl.c */
+/* labctl.c: netctl lab SUBCOMMAND (argv[1] is the subcommand) */
+int ctl_lab_up(int argc, char **argv);
+int ctl_lab_down(int argc, char **argv);
+int ctl_lab_status(int argc, char **argv);
+int ctl_lab_list(int argc, char **argv);
+int ctl_lab_console(int argc, char **argv);
+int ctl_lab_graph(int argc, char **argv);
+int ctl_lab_export(int argc, char **argv);
 /* portctl.c: virsh's net-port-* in libvirt's network port XML */
 int ctl_net_port_create(int argc, char **argv);
 int ctl_net_port_list(int argc, char **argv);
