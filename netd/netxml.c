@@ -879,6 +879,19 @@ static int validate_children(xmlNodePtr n, const struct espec *s,
 				    s->children[i].max == 1 ? "once"
 							    : "a few times",
 				    (const char *)n->name);
+		if (lax_nx && is(c, "lease") && !attr(c, "expiry")) {
+			/* libvirt's parser takes it and sets no lease time
+			 * (its schema, and so --validate, refuses it) */
+			warn_to(&lax_nx->dropped, &lax_nx->ndropped, line(c),
+				false,
+				"<lease> without expiry='N': ignored, as "
+				"libvirt does, so dnsmasq's default lease "
+				"time (1 hour) applies; write <lease "
+				"expiry='N' unit='minutes'/>");
+			drop_node(c);
+			counts[i]--;
+			continue;
+		}
 		bool had = xmlFirstElementChild(c) != NULL;
 		int r = validate_elem(c, s->children[i].e, what, lenient, e);
 		if (r < 0)
@@ -1676,6 +1689,16 @@ static int view_ips(xmlNodePtr root, struct netdef *d, const char *what,
 	return 0;
 }
 
+/* Where <vlan> and <virtualport> may sit: the network, then each
+ * portgroup; NULL after the last. */
+static xmlNodePtr next_scope(xmlNodePtr root, xmlNodePtr scope)
+{
+	xmlNodePtr next = scope == root ? root->children : scope->next;
+	while (next && !is(next, "portgroup"))
+		next = next->next;
+	return next;
+}
+
 static int view_misc(xmlNodePtr root, struct netdef *d, const char *what,
 		     struct nf_err *e)
 {
@@ -1776,11 +1799,7 @@ static int view_misc(xmlNodePtr root, struct netdef *d, const char *what,
 					    "type='midonet' needs <parameters "
 					    "interfaceid=...>");
 		}
-		/* next scope: the portgroups */
-		xmlNodePtr next = scope == root ? root->children : scope->next;
-		while (next && !is(next, "portgroup"))
-			next = next->next;
-		scope = next;
+		scope = next_scope(root, scope);
 	}
 	xmlNodePtr opts = NULL;
 	for (xmlNodePtr c = root->children; c; c = c->next)
@@ -1792,6 +1811,41 @@ static int view_misc(xmlNodePtr root, struct netdef *d, const char *what,
 			NF_APPEND(d->dnsmasq_options, d->ndnsmasq_options,
 				  attr(o, "value"));
 	return 0;
+}
+
+/* What netd keeps but does not do, each with a warning: a firewalld zone,
+ * a <virtualport> (Open vSwitch, 802.1Qbg/Qbh, MidoNet) and a <vlan>
+ * outside hostdev networks (netd tags VFs only). The network or each
+ * portgroup may carry them. */
+static void view_unserved(xmlNodePtr root, struct netdef *d)
+{
+	xmlNodePtr b = child(root, "bridge");
+	if (b && attr(b, "zone"))
+		warn_to(&d->warnings, &d->nwarnings, line(b), true,
+			"<bridge zone='%s'>: a firewalld zone; netd does not "
+			"use firewalld (its own nftables rules let DHCP and "
+			"DNS in), so the zone is kept but not applied "
+			"(libvirt refuses to start such a network while "
+			"firewalld is not running)",
+			attr(b, "zone"));
+	for (xmlNodePtr scope = root; scope;) {
+		xmlNodePtr vp = child(scope, "virtualport"),
+			   vlan = child(scope, "vlan");
+		if (vp)
+			warn_to(&d->warnings, &d->nwarnings, line(vp), true,
+				"<virtualport type='%s'>: netd drives no "
+				"virtual switch profile: kept, not applied; "
+				"ports join the bridge as Linux bridge ports, "
+				"which an Open vSwitch bridge refuses",
+				attr(vp, "type") ? attr(vp, "type") : "");
+		if (vlan && d->mode != NETXML_FWD_HOSTDEV)
+			warn_to(&d->warnings, &d->nwarnings, line(vlan), true,
+				"<vlan>: netd tags traffic only for SR-IOV "
+				"VFs (mode='hostdev'): kept, not applied on "
+				"this mode='%s' network",
+				netxml_fwd_name(d->mode));
+		scope = next_scope(root, scope);
+	}
 }
 
 static int build_view(xmlDocPtr doc, struct netdef *d, const char *what,
@@ -1815,6 +1869,7 @@ static int build_view(xmlDocPtr doc, struct netdef *d, const char *what,
 		netdef_clear(d);
 		return r;
 	}
+	view_unserved(root, d);
 	return 0;
 }
 
