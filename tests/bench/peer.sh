@@ -6,19 +6,15 @@
 set -euo pipefail
 BUILD=$(cd "${1:-build}" && pwd)
 RUNS=${RUNS:-15}
+. "$(dirname "$0")/../common/libvirt.sh"
 if [ "${2:-}" != --inside ]; then
-	if ! command -v virsh >/dev/null || [ ! -x /usr/sbin/libvirtd ]; then
+	if ! libvirt_installed; then
 		echo "bench-peer: libvirt is not installed; skipped (apt-get install libvirt-daemon-system libvirt-clients)"
 		exit 0
 	fi
 	exec unshare --net --mount --fork -- bash "$0" "$BUILD" --inside
 fi
 
-mount --make-rprivate /
-for d in /run/libvirt /var/lib/libvirt /etc/libvirt /var/cache/libvirt /var/log/libvirt; do
-	mkdir -p "$d" && mount -t tmpfs tmpfs "$d"
-done
-ip link set lo up
 T=$(mktemp -d /tmp/nf-peer.XXXXXX)
 trap 'kill $(jobs -p) 2>/dev/null; rm -rf "$T"' EXIT
 EX=$(cd "$(dirname "$0")/../../examples" && pwd)
@@ -54,13 +50,12 @@ time_cycles() {
 	done
 }
 
-/usr/sbin/libvirtd --pid-file /run/libvirt/bench.pid 2>"$T/libvirtd.log" &
-for _ in $(seq 100); do [ -S /run/libvirt/libvirt-sock ] && break; sleep 0.1; done
-V=(virsh -q -c qemu:///system)
+libvirt_start "$T" || exit 1
+V=("${VIRSH[@]}")
 "${V[@]}" net-define "$T/five.xml" >/dev/null
 "${V[@]}" net-define "$T/thousand.xml" >/dev/null
 time_cycles libvirt "${V[@]}"
-kill %1; wait %1 2>/dev/null || true
+kill "$LIBVIRT_PID"; wait "$LIBVIRT_PID" 2>/dev/null || true
 
 export NETD_SOCKET=$T/run/netd.sock
 "$BUILD/netd" --foreground --config-dir "$T/etc" --run-dir "$T/run" \
