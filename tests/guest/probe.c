@@ -11,7 +11,9 @@
  * reset  triplefault  busy (poll without pause; by default the probe
  * pauses 1 ms through netvm's idle port whenever nothing arrived),
  * mute (bring no device up, ask nothing, stay for serve=SECONDS: a guest
- * whose DHCP client never runs),
+ * whose DHCP client never runs), spoof=IP (after the pings, send each
+ * target count echo requests from IP, not our address: what a guard must
+ * drop; "spoof IP sent N to TARGET"),
  * and up to four virtio-net devices, each getting its own lease. */
 #include <stdint.h>
 
@@ -291,8 +293,11 @@ static void rx_post(u16 i)
 static int vnet_map(void);
 static int vnet_find(void)
 {
+	/* modern (1041) or transitional (1000, QEMU's default): the
+	 * modern interface either way */
 	for (int dev = 1; dev < 32 && nnics < MAXNIC; dev++)
-		if (pci_read(dev, 0) == 0x10411af4u) {
+		if (pci_read(dev, 0) == 0x10411af4u ||
+		    pci_read(dev, 0) == 0x10001af4u) {
 			N = &nics[nnics];
 			vdev = dev;
 			if (vnet_map())
@@ -305,12 +310,20 @@ static int vnet_find(void)
 static int vnet_map(void)
 {
 	pci_write(vdev, 4, pci_read(vdev, 4) | 6); /* memory, bus master */
-	u32 bar = pci_read(vdev, 0x10) & ~0xfu;
 	for (u8 c = pci_read8(vdev, 0x34); c; c = pci_read8(vdev, c + 1)) {
 		if (pci_read8(vdev, c) != 9)
 			continue;
-		u8 type = pci_read8(vdev, c + 3);
-		volatile u8 *p = (volatile u8 *)(bar + pci_read(vdev, c + 8));
+		u8 type = pci_read8(vdev, c + 3), b = pci_read8(vdev, c + 4);
+		if (b > 5)
+			continue;
+		/* the BAR the capability names: memory, 32-bit or 64-bit
+		 * (then below 4 GiB: this guest is 32-bit) */
+		u32 bar = pci_read(vdev, 0x10 + 4 * b);
+		if ((bar & 1) || ((bar & 6) == 4 && b < 5 &&
+				  pci_read(vdev, 0x14 + 4 * b) != 0))
+			continue;
+		volatile u8 *p =
+			(volatile u8 *)((bar & ~0xfu) + pci_read(vdev, c + 8));
 		if (type == 1)
 			common = p;
 		else if (type == 2)
@@ -452,15 +465,21 @@ static unsigned ip_hdr(const u8 *dst_mac, u32 src, u32 dst, u8 proto,
 	return o + 20;
 }
 
-static void icmp_echo(const u8 *dmac, u32 dst, u8 type, const u8 *body,
-		      unsigned n)
+static void icmp_echo_from(const u8 *dmac, u32 src, u32 dst, u8 type,
+			   const u8 *body, unsigned n)
 {
-	unsigned o = ip_hdr(dmac, my_ip, dst, 1, n);
+	unsigned o = ip_hdr(dmac, src, dst, 1, n);
 	memcpy(frame + o, body, n);
 	frame[o] = type, frame[o + 1] = 0, frame[o + 2] = frame[o + 3] = 0;
 	u16 c = csum(frame + o, n);
 	memcpy(frame + o + 2, &c, 2);
 	send(frame, o + n);
+}
+
+static void icmp_echo(const u8 *dmac, u32 dst, u8 type, const u8 *body,
+		      unsigned n)
+{
+	icmp_echo_from(dmac, my_ip, dst, type, body, n);
 }
 
 /* DHCP */
@@ -687,6 +706,23 @@ static void ping(u32 ip, int count)
 	puts_("\n");
 }
 
+/* count echo requests to ip from the address fake */
+static void spoof(u32 fake, u32 ip, int count)
+{
+	const u8 *m = resolve(ip);
+	u8 body[40];
+	memset(body, 0x73, sizeof(body));
+	for (int i = 0; m && i < count; i++)
+		icmp_echo_from(m, fake, ip, 8, body, sizeof(body));
+	puts_("spoof ");
+	putip(fake);
+	puts_(" sent ");
+	putdec(m ? (u32)count : 0);
+	puts_(" to ");
+	putip(ip);
+	puts_("\n");
+}
+
 /* MSI-X on, vectors 0 and 1 unmasked (interrupts stay off here), and
  * the running TX queue's vector moved 0 -> 1 -> none: the device must
  * keep working (netvm once indexed its routes with 0xffff here). */
@@ -840,10 +876,14 @@ static void network(const char *cmd)
 	puts_("\n");
 	const char *c = arg(cmd, "count");
 	int count = c && *c >= '0' && *c <= '9' ? (int)parse_dec(&c) : 3;
-	const char *p = arg(cmd, "ping");
-	u32 ip;
+	const char *p = arg(cmd, "ping"), *sp = arg(cmd, "spoof");
+	u32 ip, fake = 0;
+	if (sp)
+		parse_ip(&sp, &fake);
 	while (p && *p != ' ' && *p && parse_ip(&p, &ip)) {
 		ping(ip, count);
+		if (fake)
+			spoof(fake, ip, count);
 		if (*p == ',')
 			p++;
 	}
