@@ -54,6 +54,7 @@ static void network_free(struct network *n)
 {
 	netxml_free(n->def);
 	netxml_free(n->live);
+	dhcp_log_free(&n->log);
 	free(n);
 }
 
@@ -62,11 +63,15 @@ void registry_close(struct registry *r)
 	for (size_t i = 0; i < r->n; i++)
 		network_free(r->nets[i]);
 	free(r->nets);
+	for (size_t i = 0; i < r->nports; i++) /* they live on: records */
+		free(r->ports[i]);
+	free(r->ports);
 	store_close(&r->config);
 	vfnl_close(r->vfnl);
 }
 
-static const char *const kind_names[] = {"tap", "macvtap", "hostdev"};
+static const char *const kind_names[] = {"tap", "macvtap", "hostdev",
+					 "foreign"};
 
 const char *port_kind_name(enum port_kind k)
 {
