@@ -463,7 +463,7 @@ int bridge_monitor_open(struct nf_err *e)
 	int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK,
 			NETLINK_ROUTE);
 	struct sockaddr_nl sa = {.nl_family = AF_NETLINK,
-				 .nl_groups = RTMGRP_LINK};
+				 .nl_groups = RTMGRP_LINK | RTMGRP_NEIGH};
 	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
 		int err = errno;
 		if (fd >= 0)
@@ -475,8 +475,49 @@ int bridge_monitor_open(struct nf_err *e)
 	return fd;
 }
 
-void bridge_monitor_read(int fd, void (*cb)(const char *ifname, void *ctx),
-			 void *ctx)
+static void link_event(struct nlmsghdr *h, const struct bridge_events *ev,
+		       void *ctx)
+{
+	struct ifinfomsg *ifi = NLMSG_DATA(h);
+	const char *name = NULL;
+	int master = 0, len = (int)IFLA_PAYLOAD(h);
+	if (ifi->ifi_family == AF_BRIDGE)
+		return; /* the bridge's own view of a port */
+	for (struct rtattr *a = IFLA_RTA(ifi); RTA_OK(a, len);
+	     a = RTA_NEXT(a, len))
+		if (a->rta_type == IFLA_IFNAME)
+			name = (const char *)RTA_DATA(a);
+		else if (a->rta_type == IFLA_MASTER &&
+			 RTA_PAYLOAD(a) >= sizeof(uint32_t))
+			master = (int)*(uint32_t *)RTA_DATA(a);
+	if (!name)
+		return;
+	if (h->nlmsg_type == RTM_DELLINK && ev->gone)
+		ev->gone(name, ctx);
+	else if (h->nlmsg_type == RTM_NEWLINK && ev->link)
+		ev->link(name, ifi->ifi_index, master, ctx);
+}
+
+/* A learned entry: not the port's own address (permanent), not a static
+ * one netd programmed, unicast. */
+static void neigh_event(struct nlmsghdr *h, const struct bridge_events *ev,
+			void *ctx)
+{
+	struct ndmsg *nd = NLMSG_DATA(h);
+	int len = (int)RTM_PAYLOAD(h);
+	if (nd->ndm_family != AF_BRIDGE || !ev->learned ||
+	    (nd->ndm_state & (NUD_PERMANENT | NUD_NOARP)))
+		return;
+	for (struct rtattr *a = RTM_RTA(nd); RTA_OK(a, len);
+	     a = RTA_NEXT(a, len)) {
+		const uint8_t *m = RTA_DATA(a);
+		if (a->rta_type == NDA_LLADDR && RTA_PAYLOAD(a) == 6 &&
+		    !(m[0] & 1))
+			ev->learned(nd->ndm_ifindex, m, ctx);
+	}
+}
+
+void bridge_monitor_read(int fd, const struct bridge_events *ev, void *ctx)
 {
 	char buf[65536];
 	for (;;) {
@@ -484,19 +525,102 @@ void bridge_monitor_read(int fd, void (*cb)(const char *ifname, void *ctx),
 		if (n <= 0)
 			return;
 		for (struct nlmsghdr *h = (struct nlmsghdr *)buf;
-		     NLMSG_OK(h, (size_t)n); h = NLMSG_NEXT(h, n)) {
-			if (h->nlmsg_type != RTM_DELLINK)
-				continue;
-			struct ifinfomsg *ifi = NLMSG_DATA(h);
-			if (ifi->ifi_family == AF_BRIDGE)
-				continue; /* a port leaving a bridge */
-			int len = (int)IFLA_PAYLOAD(h);
-			for (struct rtattr *a = IFLA_RTA(ifi); RTA_OK(a, len);
-			     a = RTA_NEXT(a, len))
-				if (a->rta_type == IFLA_IFNAME)
-					cb((const char *)RTA_DATA(a), ctx);
+		     NLMSG_OK(h, n); h = NLMSG_NEXT(h, n)) {
+			if (h->nlmsg_type == RTM_DELLINK ||
+			    h->nlmsg_type == RTM_NEWLINK)
+				link_event(h, ev, ctx);
+			else if (h->nlmsg_type == RTM_NEWNEIGH)
+				neigh_event(h, ev, ctx);
 		}
 	}
+}
+
+int bridge_for_each_port(struct bridge_ctx *c, const char *bridge,
+			 void (*cb)(const char *ifname, void *ctx), void *ctx)
+{
+	struct nl_cache *cache;
+	int br = (int)if_nametoindex(bridge);
+	if (!br)
+		return -ENODEV;
+	if (rtnl_link_alloc_cache(c->sk, AF_UNSPEC, &cache) < 0)
+		return -EIO;
+	for (struct nl_object *o = nl_cache_get_first(cache); o;
+	     o = nl_cache_get_next(o)) {
+		struct rtnl_link *l = (struct rtnl_link *)o;
+		if (rtnl_link_get_master(l) == br && rtnl_link_get_name(l))
+			cb(rtnl_link_get_name(l), ctx);
+	}
+	nl_cache_free(cache);
+	return 0;
+}
+
+/* The bridge's learned entries on one port, from a dump of its FDB
+ * (RTM_GETNEIGH, AF_BRIDGE) read with the monitor's parser. */
+struct learned_ctx {
+	int ifindex, found;
+	uint8_t *mac;
+};
+
+static void learned_one(int ifindex, const uint8_t mac[6], void *ctx)
+{
+	struct learned_ctx *l = ctx;
+	if (ifindex == l->ifindex && !l->found) {
+		memcpy(l->mac, mac, 6);
+		l->found = 1;
+	}
+}
+
+int bridge_port_learned(struct bridge_ctx *c, const char *ifname,
+			uint8_t mac[6])
+{
+	(void)c;
+	struct learned_ctx l = {(int)if_nametoindex(ifname), 0, mac};
+	const struct bridge_events ev = {.learned = learned_one};
+	struct {
+		struct nlmsghdr h;
+		struct ndmsg nd;
+	} req = {{NLMSG_LENGTH(sizeof(struct ndmsg)), RTM_GETNEIGH,
+		  NLM_F_REQUEST | NLM_F_DUMP, 1, 0},
+		 {.ndm_family = AF_BRIDGE}};
+	int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+	if (!l.ifindex || fd < 0 || send(fd, &req, req.h.nlmsg_len, 0) < 0) {
+		if (fd >= 0)
+			close(fd);
+		return 0;
+	}
+	char buf[65536];
+	for (bool done = false; !done;) {
+		ssize_t n = recv(fd, buf, sizeof(buf), 0);
+		if (n <= 0)
+			break;
+		for (struct nlmsghdr *h = (struct nlmsghdr *)buf;
+		     NLMSG_OK(h, n); h = NLMSG_NEXT(h, n))
+			if (h->nlmsg_type == NLMSG_DONE ||
+			    h->nlmsg_type == NLMSG_ERROR)
+				done = true;
+			else if (h->nlmsg_type == RTM_NEWNEIGH)
+				neigh_event(h, &ev, &l);
+	}
+	close(fd);
+	return l.found;
+}
+
+int bridge_link_info(struct bridge_ctx *c, const char *name,
+		     struct bridge_link *out)
+{
+	struct rtnl_link *l;
+	memset(out, 0, sizeof(*out));
+	if (rtnl_link_get_kernel(c->sk, 0, name, &l) < 0)
+		return -ENOENT;
+	struct nl_addr *a = rtnl_link_get_addr(l);
+	if (a && nl_addr_get_len(a) == 6)
+		memcpy(out->mac, nl_addr_get_binary_addr(a), 6);
+	const char *k = rtnl_link_get_type(l), *al = rtnl_link_get_ifalias(l);
+	snprintf(out->kind, sizeof(out->kind), "%s", k ? k : "");
+	snprintf(out->alias, sizeof(out->alias), "%s", al ? al : "");
+	out->master = rtnl_link_get_master(l);
+	rtnl_link_put(l);
+	return 0;
 }
 
 int bridge_tx_csum_off(const char *name, struct nf_err *e)

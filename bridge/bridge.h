@@ -100,11 +100,36 @@ void bridge_unshape(struct bridge_ctx *c, const char *dev);
 /* The link an IFB device of netd's shapes, from its alias; NULL when the
  * alias is no IFB's. */
 const char *bridge_ifb_of(const char *alias);
-/* Link-deletion monitor: a netlink socket in RTNLGRP_LINK; read it when it
- * is readable and cb gets the name of each deleted link. */
+/* Link monitor: a netlink socket in RTNLGRP_LINK and RTNLGRP_NEIGH; read
+ * it when it is readable. Each callback may be NULL. */
+struct bridge_events {
+	/* a link was deleted */
+	void (*gone)(const char *ifname, void *ctx);
+	/* a link changed: master is its bridge's ifindex, 0 when none */
+	void (*link)(const char *ifname, int ifindex, int master, void *ctx);
+	/* a bridge learned a unicast source MAC on port ifindex */
+	void (*learned)(int ifindex, const uint8_t mac[6], void *ctx);
+};
 int bridge_monitor_open(struct nf_err *e);
-void bridge_monitor_read(int fd, void (*cb)(const char *ifname, void *ctx),
-			 void *ctx);
+void bridge_monitor_read(int fd, const struct bridge_events *ev, void *ctx);
+/* Calls cb for every link the bridge holds as a port. */
+int bridge_for_each_port(struct bridge_ctx *c, const char *bridge,
+			 void (*cb)(const char *ifname, void *ctx), void *ctx);
+/* A unicast MAC the bridge learned on port ifname (not the port's own):
+ * 1 with mac set, 0 when it learned none. */
+int bridge_port_learned(struct bridge_ctx *c, const char *ifname,
+			uint8_t mac[6]);
+/* What a link is: its own MAC, kind ("tun", "veth", "" for a plain
+ * device), the ifindex of its bridge (0: none) and its alias. */
+struct bridge_link {
+	uint8_t mac[6];
+	char kind[16];
+	int master;
+	char alias[256];
+};
+/* -ENOENT when there is no such link. */
+int bridge_link_info(struct bridge_ctx *c, const char *name,
+		     struct bridge_link *out);
 
 /* Turns off TX checksum offload so packets the host sends on the bridge
  * (DHCP replies) carry complete checksums, for guests that check them. */

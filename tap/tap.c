@@ -1,12 +1,14 @@
 #define _GNU_SOURCE
 #include "tap.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/if.h>
 #include <linux/if_tun.h>
 #include <net/if_arp.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
@@ -180,4 +182,52 @@ int tap_open_macvtap(const char *name, unsigned queues, const char *tmpdir,
 			       name, i, strerror(err));
 	}
 	return 0;
+}
+
+/* 1 when fdinfo says the fd is attached to TAP name ("iff:\tNAME"). */
+static bool fd_is_tap(const char *fdinfo, const char *name)
+{
+	char line[128], want[64];
+	bool hit = false;
+	FILE *f = fopen(fdinfo, "re");
+	if (!f)
+		return false;
+	snprintf(want, sizeof(want), "iff:\t%s\n", name);
+	while (!hit && fgets(line, sizeof(line), f))
+		hit = !strcmp(line, want);
+	fclose(f);
+	return hit;
+}
+
+int tap_owner(const char *procroot, const char *name)
+{
+	char path[512], link[64], p[1024];
+	snprintf(path, sizeof(path), "%s/proc", procroot);
+	DIR *proc = opendir(path);
+	int pid = 0;
+	for (struct dirent *de; proc && !pid && (de = readdir(proc));) {
+		if (de->d_name[0] < '1' || de->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof(path), "%s/proc/%s/fd", procroot,
+			 de->d_name);
+		DIR *fds = opendir(path);
+		for (struct dirent *f; fds && !pid && (f = readdir(fds));) {
+			snprintf(p, sizeof(p), "%s/%s", path, f->d_name);
+			ssize_t n = readlink(p, link, sizeof(link) - 1);
+			if (n <= 0)
+				continue;
+			link[n] = 0;
+			if (strcmp(link, "/dev/net/tun"))
+				continue;
+			snprintf(p, sizeof(p), "%s/proc/%s/fdinfo/%s", procroot,
+				 de->d_name, f->d_name);
+			if (fd_is_tap(p, name))
+				pid = atoi(de->d_name);
+		}
+		if (fds)
+			closedir(fds);
+	}
+	if (proc)
+		closedir(proc);
+	return pid;
 }

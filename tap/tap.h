@@ -35,5 +35,9 @@ int tap_open_macvtap(const char *name, unsigned queues, const char *tmpdir,
 /* The guest MAC's TAP-side twin: first byte 0xFE (0xFA if already 0xFE),
  * so the bridge never takes the TAP's address as its own. */
 void tap_host_mac(const uint8_t guest[6], uint8_t out[6]);
+/* A process holding a TAP's fd (from /proc under procroot, "" for /):
+ * its pid, or 0 when none is found. Costs a readlink per fd of every
+ * process: call it off the hot path. */
+int tap_owner(const char *procroot, const char *name);
 
 #endif
