@@ -93,7 +93,7 @@ static void batch_next(struct batch *bt)
 
 /* Sends the batch and collects one ack per message; the kernel applies all
  * or nothing. */
-static int batch_commit(struct batch *bt, struct nf_err *e, const char *what)
+static int batch_send(struct batch *bt, struct nf_err *e, const char *what)
 {
 	struct nat_ctx *c = bt->c;
 	char rbuf[MNL_SOCKET_BUFFER_SIZE];
@@ -132,6 +132,14 @@ static int batch_commit(struct batch *bt, struct nf_err *e, const char *what)
 			       "batch: %s (nothing was changed)",
 			       what, strerror(err));
 	return 0;
+}
+
+/* Sends the batch and frees it, whatever the outcome. */
+static int batch_commit(struct batch *bt, struct nf_err *e, const char *what)
+{
+	int rc = batch_send(bt, e, what);
+	mnl_nlmsg_batch_stop(bt->b);
+	return rc;
 }
 
 /* ------------------------------------------------------ rule building */
@@ -520,6 +528,8 @@ enum guard_set {
 	GS_MACS,    /* ifname . ether_addr */
 	GS_IP4S,    /* ifname . ipv4_addr */
 	GS_IP6S,    /* ifname . ipv6_addr: link-local and pinned */
+	GS_PENDING, /* ifname: ports whose guest MAC is not known yet */
+	GS_OWNED,   /* ether_addr: the MACs guarded ports have */
 	GS_COUNT
 };
 
@@ -532,6 +542,8 @@ static const struct {
 	[GS_MACS] = {"macs", 24, NFT_TYPE_IFNAME << 6 | NFT_TYPE_ETHERADDR},
 	[GS_IP4S] = {"ip4s", 20, NFT_TYPE_IFNAME << 6 | NFT_TYPE_IPADDR},
 	[GS_IP6S] = {"ip6s", 32, NFT_TYPE_IFNAME << 6 | NFT_TYPE_IP6ADDR},
+	[GS_PENDING] = {"pending", 16, NFT_TYPE_IFNAME},
+	[GS_OWNED] = {"owned", 6, NFT_TYPE_ETHERADDR},
 };
 
 static void set_decl(struct batch *bt, const char *table, enum guard_set k)
@@ -562,18 +574,24 @@ static void set_decl(struct batch *bt, const char *table, enum guard_set k)
 static void load_key(struct nftnl_rule *r, enum guard_set k, uint32_t base,
 		     uint32_t off)
 {
-	struct nftnl_expr *x = nftnl_expr_alloc("meta");
-	nftnl_expr_set_u32(x, NFTNL_EXPR_META_KEY, NFT_META_IIFNAME);
-	nftnl_expr_set_u32(x, NFTNL_EXPR_META_DREG, NFT_REG32_00);
-	add(r, x);
-	if (k == GS_GUARDED || k == GS_PINNED4)
+	struct nftnl_expr *x;
+	if (k != GS_OWNED) {
+		x = nftnl_expr_alloc("meta");
+		nftnl_expr_set_u32(x, NFTNL_EXPR_META_KEY, NFT_META_IIFNAME);
+		nftnl_expr_set_u32(x, NFTNL_EXPR_META_DREG, NFT_REG32_00);
+		add(r, x);
+	}
+	if (k == GS_GUARDED || k == GS_PINNED4 || k == GS_PENDING)
 		return;
-	uint32_t len = k == GS_MACS ? 6 : k == GS_IP4S ? 4 : 16;
+	uint32_t len = k == GS_MACS || k == GS_OWNED ? 6
+		       : k == GS_IP4S		     ? 4
+						     : 16;
 	x = nftnl_expr_alloc("payload");
 	nftnl_expr_set_u32(x, NFTNL_EXPR_PAYLOAD_BASE, base);
 	nftnl_expr_set_u32(x, NFTNL_EXPR_PAYLOAD_OFFSET, off);
 	nftnl_expr_set_u32(x, NFTNL_EXPR_PAYLOAD_LEN, len);
-	nftnl_expr_set_u32(x, NFTNL_EXPR_PAYLOAD_DREG, NFT_REG32_04);
+	nftnl_expr_set_u32(x, NFTNL_EXPR_PAYLOAD_DREG,
+			   k == GS_OWNED ? NFT_REG32_00 : NFT_REG32_04);
 	add(r, x);
 }
 
@@ -632,6 +650,21 @@ static void guard_rules(struct tbl *t)
 		rule_put(t, r);                                                \
 	} while (0)
 	RULE(in_set(r, GS_GUARDED, 0, 0, true); verdict(r, NF_ACCEPT));
+	/* a port whose guest is not known yet: what identifies it, never
+	 * from a MAC another port has (the bridge would move it here) */
+	RULE(in_set(r, GS_PENDING, 0, 0, false);
+	     in_set(r, GS_OWNED, NFT_PAYLOAD_LL_HEADER, 6, false);
+	     verdict(r, NF_DROP));
+	RULE(in_set(r, GS_PENDING, 0, 0, false); match_ethertype(r, ETH_P_IP);
+	     payload(r, NFT_PAYLOAD_NETWORK_HEADER, 12, 4);
+	     cmp(r, NFT_CMP_EQ, any4, 4); sport(r, IPPROTO_UDP, 68);
+	     match_dport(r, IPPROTO_UDP, 67); verdict(r, NF_ACCEPT));
+	RULE(in_set(r, GS_PENDING, 0, 0, false); match_ethertype(r, ETH_P_ARP);
+	     payload(r, NFT_PAYLOAD_NETWORK_HEADER, 14, 4);
+	     cmp(r, NFT_CMP_EQ, any4, 4); verdict(r, NF_ACCEPT));
+	RULE(in_set(r, GS_PENDING, 0, 0, false); match_ethertype(r, ETH_P_IPV6);
+	     payload(r, NFT_PAYLOAD_NETWORK_HEADER, 8, 16);
+	     cmp(r, NFT_CMP_EQ, any6, 16); verdict(r, NF_ACCEPT));
 	RULE(in_set(r, GS_MACS, NFT_PAYLOAD_LL_HEADER, 6, true);
 	     verdict(r, NF_DROP));
 	RULE(match_ethertype(r, ETH_P_ARP);
@@ -722,8 +755,11 @@ static void port_elems(struct batch *bt, int msg, const char *table,
 	nftnl_set_set_u32(s, NFTNL_SET_FAMILY, NFPROTO_BRIDGE);
 	for (size_t i = 0; i < (n ? n : 1); i++) {
 		uint8_t key[32] = {0};
-		snprintf((char *)key, 16, "%s", tap);
-		if (n)
+		if (k == GS_OWNED) /* the value alone */
+			memcpy(key, vals[i], lens[i]);
+		else
+			snprintf((char *)key, 16, "%s", tap);
+		if (n && k != GS_OWNED)
 			memcpy(key + 16, vals[i], lens[i]);
 		struct nftnl_set_elem *el = nftnl_set_elem_alloc();
 		nftnl_set_elem_set(el, NFTNL_SET_ELEM_KEY, key,
@@ -756,7 +792,12 @@ static void port_msgs(struct batch *bt, int msg, const char *table,
 		   *v6[] = {ll, p->ip6.b};
 	const size_t l6[] = {6}, l4[] = {4}, l16[] = {16, 16};
 	port_elems(bt, msg, table, GS_GUARDED, p->tap, NULL, NULL, 0);
+	if (p->state == NAT_PORT_PENDING)
+		port_elems(bt, msg, table, GS_PENDING, p->tap, NULL, NULL, 0);
+	if (p->state != NAT_PORT_GUARDED)
+		return; /* no MAC, no address passes */
 	port_elems(bt, msg, table, GS_MACS, p->tap, mac, l6, 1);
+	port_elems(bt, msg, table, GS_OWNED, p->tap, mac, l6, 1);
 	if (pin4) {
 		port_elems(bt, msg, table, GS_PINNED4, p->tap, NULL, NULL, 0);
 		port_elems(bt, msg, table, GS_IP4S, p->tap, v4, l4, 1);
@@ -905,7 +946,10 @@ int nat_remove(struct nat_ctx *c, const char *table, const char *owner,
 			any = true;
 		}
 	}
-	return any ? batch_commit(&bt, e, table) : 0;
+	if (any)
+		return batch_commit(&bt, e, table);
+	mnl_nlmsg_batch_stop(bt.b);
+	return 0;
 }
 
 /* ------------------------------------------------------- doctor support */

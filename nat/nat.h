@@ -55,10 +55,20 @@ int nat_remove(struct nat_ctx *c, const char *table, const char *owner,
  * link-local (EUI-64 of the MAC), :: or the pinned IPv6, no router
  * adverts, no neighbour adverts for others; no DHCP/DHCPv6 server
  * replies; other ethertypes dropped. ip4/ip6 family 0: not pinned. */
+enum nat_port_state {
+	NAT_PORT_GUARDED, /* the guest's MAC known: the rules above */
+	/* its MAC not known yet: only what a booting guest sends from no
+	 * address of its own passes (DHCP discover/request from 0.0.0.0,
+	 * ARP probes from 0.0.0.0, IPv6 from :: for DAD and MLD), which is
+	 * what lets the bridge learn the MAC */
+	NAT_PORT_PENDING,
+	NAT_PORT_DENIED, /* nothing passes */
+};
 struct nat_port {
 	const char *tap;
 	uint8_t mac[6];
 	struct nf_addr ip4, ip6;
+	enum nat_port_state state;
 };
 /* Adds one port's guard (swapping out `old` if given): one batch of set
  * elements; other ports untouched, cost independent of their number. */
