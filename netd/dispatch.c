@@ -136,7 +136,7 @@ static int h_define(struct registry *r, struct request *q, json_t *args,
 	}
 	nf_info("network '%s' defined", d->name);
 	if (r->emit)
-		r->emit("defined", d->name, r->emit_ctx);
+		r->emit("defined", d->name, NULL, r->emit_ctx);
 	*res = network_json(by_name);
 	/* the new definition's, even while the running one differs */
 	json_object_set_new(*res, "warnings", network_warnings(nx));
@@ -164,7 +164,7 @@ static int h_undefine(struct registry *r, struct request *q, json_t *args,
 	if (rc == 0) {
 		nf_info("network '%s' undefined", name);
 		if (r->emit)
-			r->emit("undefined", name, r->emit_ctx);
+			r->emit("undefined", name, NULL, r->emit_ctx);
 		if (n->live) {
 			netxml_free(n->def); /* stays running, transient */
 			n->def = NULL;

@@ -573,7 +573,7 @@ int network_start(struct registry *r, struct network *n, struct nf_err *e)
 		 d->name, (double)(t1 - t0) / 1e6, (double)(t2 - t1) / 1e6,
 		 (double)(t3 - t2) / 1e6, (double)(t4 - t3) / 1e6);
 	if (r->emit)
-		r->emit("started", d->name, r->emit_ctx);
+		r->emit("started", d->name, NULL, r->emit_ctx);
 	return 0;
 fail:
 	nf_err_prefix(e,
@@ -597,7 +597,7 @@ int network_destroy(struct registry *r, struct network *n, struct nf_err *e)
 	n->live = NULL;
 	nf_info("network '%s' destroyed", name);
 	if (r->emit)
-		r->emit("stopped", name, r->emit_ctx);
+		r->emit("stopped", name, NULL, r->emit_ctx);
 	if (!n->def)
 		registry_remove(r, n); /* transient: gone */
 	free(name);

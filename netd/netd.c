@@ -26,6 +26,7 @@
 #include "loop.h"
 #include "lab.h"
 #include "dispatch.h"
+#include "foreign.h"
 #include "lifecycle.h"
 #include "network.h"
 #include "port.h"
@@ -95,11 +96,12 @@ static int handle(void *ctx, const char *cmd, json_t *args, struct request *q,
 	return dispatch(&d->reg, cmd, q, args, result, e);
 }
 
-static void emit_event(const char *event, const char *network, void *ctx)
+static void emit_event(const char *event, const char *network, const char *port,
+		       void *ctx)
 {
 	struct netd *d = ctx;
 	if (d->srv)
-		server_emit(d->srv, event, network);
+		server_emit(d->srv, event, network, port);
 }
 
 static int lock_dir(const char *dir, const char *name, struct nf_err *e)
@@ -236,9 +238,10 @@ static int setup(struct netd *d, struct nf_err *e)
 	signal(SIGPIPE, SIG_IGN);
 	d->sigfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
 	loop_watch(d->sigfd, on_signal, d);
-	if ((r = ports_init(&d->reg, e)) < 0)
+	if ((r = foreign_init(&d->reg, e)) < 0)
 		return r;
 	registry_recover(&d->reg);
+	foreign_recover(&d->reg);
 	labs_recover(&d->reg);
 	struct server_opts so = {.path = d->socket_path,
 				 .have_admin_group = d->have_admin_group,

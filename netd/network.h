@@ -25,8 +25,10 @@ struct labrun;
 
 /* What a port hands the guest: a TAP on the bridge, a passthrough macvtap
  * on a device of the pool, or a VF for vfio (hostdev). */
-enum port_kind { PORT_TAP, PORT_MACVTAP, PORT_HOSTDEV };
-/* "tap", "macvtap", "hostdev": the names records and replies use */
+/* PORT_FOREIGN: an interface on a netd bridge that netd did not make */
+enum port_kind { PORT_TAP, PORT_MACVTAP, PORT_HOSTDEV, PORT_FOREIGN };
+/* "tap", "macvtap", "hostdev", "foreign": the names records and replies
+ * use */
 const char *port_kind_name(enum port_kind k);
 /* The kind a record names; a missing or unknown name is a TAP. */
 enum port_kind port_kind_parse(const char *name);
@@ -71,6 +73,11 @@ struct port {
 	char lower[16]; /* the netdev under the macvtap, or the VF's */
 	char pci[16];	/* the VF's PCI address, "" for a plain netdev */
 	int iommu_group;
+	/* foreign ports: how the guest's MAC was known ("libvirt": from the
+	 * TAP's, "learned": the bridge learned it; "" while not known), and
+	 * whether the network's policy denies the port */
+	char mac_source[8];
+	bool denied;
 	int owner_pidfd;      /* watches a non-persistent owner; -1 */
 	uint64_t owner_timer; /* releases a port whose owner was gone */
 	struct registry *reg;
@@ -103,7 +110,10 @@ struct registry {
 	int probe_fd;	 /* the probe guest kernel, opened at start */
 	uid_t guest_uid; /* lab guests (netvm) run as this user */
 	gid_t guest_gid;
-	void (*emit)(const char *event, const char *network, void *ctx);
+	/* lifecycle events (port NULL) and port events ("port-added",
+	 * "port-removed" with the port's interface) */
+	void (*emit)(const char *event, const char *network, const char *port,
+		     void *ctx);
 	void *emit_ctx;
 };
 

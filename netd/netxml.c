@@ -915,6 +915,44 @@ static int validate_children(xmlNodePtr n, const struct espec *s,
 	return 0;
 }
 
+const char *netxml_foreign_name(enum netxml_foreign f)
+{
+	static const char *names[] = {"guard", "open", "deny"};
+	return (unsigned)f < NF_ARRAY_SIZE(names) ? names[f] : "?";
+}
+
+static bool is_netd_meta(xmlNodePtr c)
+{
+	return c->type == XML_ELEMENT_NODE && c->ns && c->ns->href &&
+	       !strcmp((const char *)c->ns->href, NETXML_NETD_NS);
+}
+
+/* netd's element in <metadata>: a wrong one is refused, lax or not (it
+ * is a security setting: a typo must not quietly mean something else). */
+static int validate_netd_meta(xmlNodePtr c, const char *what, struct nf_err *e)
+{
+	if (!is_netd_meta(c))
+		return 0;
+	const char *pol = attr(c, "policy");
+	if (strcmp((const char *)c->name, "foreign-ports"))
+		return nerr(e, what, c,
+			    "netd's namespace (%s) has one element, "
+			    "<foreign-ports policy='guard|open|deny'/>",
+			    NETXML_NETD_NS);
+	if (xmlFirstElementChild(c) || !pol || c->properties->next)
+		return nerr(e, what, c,
+			    "<foreign-ports> takes one attribute, policy, and "
+			    "no content");
+	for (int f = NETXML_FOREIGN_GUARD; f <= NETXML_FOREIGN_DENY; f++)
+		if (!strcmp(pol, netxml_foreign_name((enum netxml_foreign)f)))
+			return 0;
+	return nerr(e, what, c,
+		    "policy='%.40s' is invalid; expected guard (foreign "
+		    "ports are guarded, the default), open (not guarded) or "
+		    "deny (they forward nothing)",
+		    pol);
+}
+
 static int validate_elem(xmlNodePtr n, const struct espec *s, const char *what,
 			 bool lenient, struct nf_err *e)
 {
@@ -922,12 +960,16 @@ static int validate_elem(xmlNodePtr n, const struct espec *s, const char *what,
 	int r;
 
 	if (s->any) {
-		/* Application metadata: each child in its own namespace. */
+		/* Application metadata: each child in its own namespace;
+		 * netd's own is checked as netd reads it. */
 		for (xmlNodePtr c = n->children; c; c = c->next)
 			if (c->type == XML_ELEMENT_NODE && !c->ns)
 				return nerr(e, what, c,
 					    "metadata elements need their own "
 					    "XML namespace");
+			else if (c->type == XML_ELEMENT_NODE &&
+				 (r = validate_netd_meta(c, what, e)) < 0)
+				return r;
 		return n->properties
 			       ? nerr(e, what, n, "attributes are not allowed")
 			       : 0;
@@ -1702,8 +1744,16 @@ static xmlNodePtr next_scope(xmlNodePtr root, xmlNodePtr scope)
 static int view_misc(xmlNodePtr root, struct netdef *d, const char *what,
 		     struct nf_err *e)
 {
-	xmlNodePtr title = child(root, "title");
+	xmlNodePtr title = child(root, "title"), md = child(root, "metadata");
 	int ndefault = 0;
+
+	for (xmlNodePtr c = md ? md->children : NULL; c; c = c->next)
+		for (int f = 0; is_netd_meta(c) && f <= NETXML_FOREIGN_DENY;
+		     f++)
+			if (!strcmp(attr(c, "policy"),
+				    netxml_foreign_name(
+					    (enum netxml_foreign)f)))
+				d->foreign = (enum netxml_foreign)f;
 
 	if (title) {
 		d->title = text(title);

@@ -20,6 +20,17 @@
 
 #define NETXML_MAX_SIZE	  (4u << 20) /* bytes of XML accepted */
 #define NETXML_DNSMASQ_NS "http://libvirt.org/schemas/network/dnsmasq/1.0"
+/* netd's own settings, in <metadata> where libvirt keeps other tools':
+ * <netd:foreign-ports policy='guard|open|deny'/> */
+#define NETXML_NETD_NS "https://netfabric.dev/xmlns/netd/1"
+/* What happens to an interface that joins the network's bridge without
+ * netd making it (libvirt's vnetN, a QEMU helper's TAP, a veth): */
+enum netxml_foreign {
+	NETXML_FOREIGN_GUARD, /* a port, guarded like netd's own (default) */
+	NETXML_FOREIGN_OPEN,  /* a port, not guarded */
+	NETXML_FOREIGN_DENY,  /* a port that forwards nothing */
+};
+const char *netxml_foreign_name(enum netxml_foreign f);
 
 enum netxml_fwd {
 	NETXML_FWD_NONE, /* isolated: no <forward> */
@@ -161,6 +172,7 @@ struct netdef {
 	size_t nroutes;
 	bool ipv6;	   /* <network ipv6='yes'> */
 	int port_isolated; /* -1 absent, 0 no, 1 yes */
+	enum netxml_foreign foreign;
 	const char **dnsmasq_options;
 	size_t ndnsmasq_options;
 };

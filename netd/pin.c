@@ -40,7 +40,7 @@ struct port *pin_holder(struct port *const *ports, size_t n,
 		struct port *p = ports[i];
 		if (strcmp(p->network, network))
 			continue;
-		if ((mac && !strcmp(p->mac, mac)) ||
+		if ((mac && *mac && !strcmp(p->mac, mac)) ||
 		    (ip && ip->family && !nf_addr_cmp(&p->ip, ip)))
 			return p;
 	}

@@ -16,7 +16,8 @@ const struct netxml_host *pin_reservation(const struct netdef *d,
 /* The reservation that holds ip, if any. */
 const struct netxml_host *pin_reserved_ip(const struct netdef *d,
 					  const struct nf_addr *ip);
-/* The port among ports on network that has mac, or is pinned to ip. */
+/* The port among ports on network that has mac, or is pinned to ip (a
+ * port whose MAC is not known yet has none). */
 struct port *pin_holder(struct port *const *ports, size_t n,
 			const char *network, const char *mac,
 			const struct nf_addr *ip);

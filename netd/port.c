@@ -38,7 +38,7 @@ static void tap_alias(const struct registry *r, const struct port *p, char *out,
 	snprintf(out, n, "%s port %s", r->owner, u);
 }
 
-static json_t *port_json(const struct port *p)
+json_t *port_json(const struct port *p)
 {
 	char u[37], ip[INET6_ADDRSTRLEN] = "";
 	nf_uuid_format(p->uuid, u);
@@ -56,6 +56,11 @@ static json_t *port_json(const struct port *p)
 	if (p->owner_uuid[0])
 		json_object_set_new(j, "owner_uuid",
 				    json_string(p->owner_uuid));
+	if (p->kind == PORT_FOREIGN || p->mac_source[0]) {
+		json_object_set_new(j, "mac_source",
+				    json_string(p->mac_source));
+		json_object_set_new(j, "denied", json_boolean(p->denied));
+	}
 	if (p->dev[0]) {
 		char vfio[32];
 		json_object_set_new(j, "device", json_string(p->dev));
@@ -72,10 +77,10 @@ static json_t *port_json(const struct port *p)
 
 static bool is_vf_kind(const struct port *p)
 {
-	return p->kind != PORT_TAP;
+	return p->kind == PORT_MACVTAP || p->kind == PORT_HOSTDEV;
 }
 
-static int save_port(struct registry *r, const struct port *p, struct nf_err *e)
+int port_save(struct registry *r, const struct port *p, struct nf_err *e)
 {
 	char dir[1024], u[37], name[64];
 	snprintf(dir, sizeof(dir), "%s/ports", r->run_dir);
@@ -150,16 +155,17 @@ static void nat_of(const struct port *p, struct nat_port *np)
 	memset(np, 0, sizeof(*np));
 	np->tap = p->tap;
 	nf_mac_parse(p->mac, np->mac);
+	np->state = p->denied	 ? NAT_PORT_DENIED
+		    : !p->mac[0] ? NAT_PORT_PENDING
+				 : NAT_PORT_GUARDED;
 	if (p->ip.family == AF_INET)
 		np->ip4 = p->ip;
 	else if (p->ip.family == AF_INET6)
 		np->ip6 = p->ip;
 }
 
-/* Installs p's guard, swapping out `old` (what was installed) if given;
- * adding what is already there is harmless. */
-static int guard(struct registry *r, struct network *n, const struct port *p,
-		 const struct port *old, struct nf_err *e)
+int port_guard(struct registry *r, struct network *n, const struct port *p,
+	       const struct port *old, struct nf_err *e)
 {
 	struct nat_port np, op;
 	if (!p->filter || !n->table[0])
@@ -174,8 +180,6 @@ static int guard(struct registry *r, struct network *n, const struct port *p,
 	return rc;
 }
 
-static void release(struct registry *r, struct port *p, bool delete_tap);
-
 /* A VF or macvtap port has no TAP whose end says its owner is gone: the
  * owner process is watched instead (unless the port is kept). */
 static void owner_exited(void *ctx)
@@ -183,7 +187,7 @@ static void owner_exited(void *ctx)
 	struct port *p = ctx;
 	p->owner_timer = 0;
 	nf_info("port %s: its owner (pid %d) exited", p->dev, p->owner_pid);
-	release(p->reg, p, true);
+	port_release(p->reg, p, true);
 }
 
 static void watch_owner(struct registry *r, struct port *p)
@@ -233,7 +237,7 @@ static void release_leases(struct registry *r, struct network *n,
 
 /* Undoes a port: guard, live reservation, lease, TAP (if it still
  * exists), state. */
-static void release(struct registry *r, struct port *p, bool delete_tap)
+void port_release(struct registry *r, struct port *p, bool delete_tap)
 {
 	struct network *n = live_network(r, p->network);
 	struct nf_err e;
@@ -252,6 +256,8 @@ static void release(struct registry *r, struct port *p, bool delete_tap)
 		vfport_release(r, p);
 		delete_tap = false; /* the macvtap went with the record */
 	}
+	if (p->kind == PORT_FOREIGN)
+		delete_tap = false; /* not netd's to delete */
 	if (n && p->pin_added && network_reload_hosts(r, n, &e) < 0)
 		nf_err_log("%s", e.msg);
 	if (n && n->has_dnsmasq)
@@ -269,7 +275,10 @@ static void release(struct registry *r, struct port *p, bool delete_tap)
 	port_path(r, p, path, sizeof(path));
 	unlink(path);
 	nf_info("port %s (%s on '%s') released", p->dev[0] ? p->dev : p->tap,
-		p->mac, p->network);
+		p->mac[0] ? p->mac : "no MAC known", p->network);
+	if (r->emit)
+		r->emit("port-removed", p->network, p->dev[0] ? p->dev : p->tap,
+			r->emit_ctx);
 	free(p);
 }
 
@@ -279,7 +288,7 @@ void port_set_owner(struct registry *r, const char *tap, pid_t pid)
 	for (size_t i = 0; i < r->nports; i++)
 		if (tap[0] && !strcmp(r->ports[i]->tap, tap)) {
 			r->ports[i]->owner_pid = (int)pid;
-			if (save_port(r, r->ports[i], &e) < 0)
+			if (port_save(r, r->ports[i], &e) < 0)
 				nf_err_log("%s", e.msg);
 		}
 }
@@ -304,13 +313,13 @@ int port_repin(struct registry *r, struct network *n, struct port *p,
 	}
 	if (!nf_addr_cmp(&old, &p->ip) && old_added == p->pin_added)
 		return 0;
-	int rc = guard(r, n, p, &before, e);
+	int rc = port_guard(r, n, p, &before, e);
 	if (rc < 0) {
 		p->ip = old;
 		p->pin_added = old_added;
 		return rc;
 	}
-	save_port(r, p, e);
+	port_save(r, p, e);
 	return 0;
 }
 
@@ -324,11 +333,11 @@ static void vf_port_done(struct registry *r, struct port *p, int rc, int *fds,
 	json_t *res = NULL;
 	if (rc == 0) {
 		NF_APPEND(r->ports, r->nports, p);
-		if ((rc = save_port(r, p, e)) < 0) {
+		if ((rc = port_save(r, p, e)) < 0) {
 			for (unsigned i = 0; i < nfds; i++)
 				close(fds[i]);
 			nfds = 0;
-			release(r, p, true);
+			port_release(r, p, true);
 		}
 	} else {
 		free(p);
@@ -340,6 +349,9 @@ static void vf_port_done(struct registry *r, struct port *p, int rc, int *fds,
 			p->network, p->mac, p->tap[0] ? " on " : "",
 			p->tap[0] ? p->lower : "");
 		res = port_json(p);
+		if (r->emit)
+			r->emit("port-added", p->network,
+				p->tap[0] ? p->tap : p->dev, r->emit_ctx);
 	}
 	later_reply(l, rc, res, e, NULL, fds, rc == 0 ? nfds : 0);
 }
@@ -455,6 +467,15 @@ static struct port *port_new(struct registry *r, struct request *q,
 		const struct netxml_host *h = pin_reservation(d, NULL, name);
 		mac = h ? h->mac : NULL;
 	}
+	/* learn_mac: the runner cannot say (QEMU's bridge helper): the
+	 * guest's MAC is the first the bridge learns, as for a foreign port */
+	bool learn = json_is_true(json_object_get(args, "learn_mac"));
+	if (learn && (mac || ip || vfnet))
+		return nf_errf(e, EINVAL,
+			       "learn_mac is for TAP ports whose guest the "
+			       "runner cannot name (its reservation pins it "
+			       "once learned); it takes no MAC or IP"),
+		       NULL;
 	if (mac && (nf_mac_parse(mac, m) < 0 || (m[0] & 1)))
 		return nf_errf(e, EINVAL, "'%s' is not a unicast MAC address",
 			       mac),
@@ -490,7 +511,8 @@ static struct port *port_new(struct registry *r, struct request *q,
 		nf_uuid_format(ou, p->owner_uuid);
 	snprintf(p->network, sizeof(p->network), "%s", d->name);
 	snprintf(p->name, sizeof(p->name), "%s", name ? name : "");
-	nf_mac_format(m, p->mac);
+	if (!learn)
+		nf_mac_format(m, p->mac);
 	if (pin_decide(d, r->ports, r->nports, p, ip, e) < 0) {
 		free(p);
 		return NULL;
@@ -570,12 +592,15 @@ static int tap_port_create(struct registry *r, struct request *q,
 		snprintf(want, sizeof(want), "%s", persist);
 	else
 		nf_random_name("nfp", want, sizeof(want));
-	nf_mac_parse(p->mac, m);
+	if (nf_mac_parse(p->mac, m) < 0) { /* to be learned: any for the TAP */
+		m[0] = 0x52, m[1] = 0x54, m[2] = 0x00;
+		nf_random_bytes(m + 3, 3);
+	}
 	struct tap_spec ts = {want, p->queues, p->persist, m, d->mtu};
 	/* recorded before the TAP exists: a crash here is recoverable */
 	snprintf(p->tap, sizeof(p->tap), "%s", want);
 	uint64_t t0 = nf_now_ns(), t1, t2;
-	if ((rc = save_port(r, p, e)) < 0 ||
+	if ((rc = port_save(r, p, e)) < 0 ||
 	    (rc = tap_create(&ts, fds, p->tap, e)) < 0) {
 		char path[1024];
 		port_path(r, p, path, sizeof(path));
@@ -594,12 +619,12 @@ static int tap_port_create(struct registry *r, struct request *q,
 	     (rc = bridge_port_isolated(r->br, p->tap, true, e)) < 0) ||
 	    (rc = mac_table(r, d, p, e)) < 0 ||
 	    (rc = tap_shape(r, n, p, args, e)) < 0 ||
-	    ((t2 = nf_now_ns()) && (rc = guard(r, n, p, NULL, e)) < 0) ||
+	    ((t2 = nf_now_ns()) && (rc = port_guard(r, n, p, NULL, e)) < 0) ||
 	    (p->pin_added && (rc = network_reload_hosts(r, n, e)) < 0) ||
-	    (rc = save_port(r, p, e)) < 0) {
+	    (rc = port_save(r, p, e)) < 0) {
 		for (unsigned i = 0; i < p->queues; i++)
 			close(fds[i]);
-		release(r, p, true);
+		port_release(r, p, true);
 		return rc;
 	}
 	/* the caller's fds are the TAP's life; ours go after the reply */
@@ -634,8 +659,10 @@ int port_create(struct registry *r, struct request *q, json_t *args,
 	if (rc < 0)
 		return rc;
 	nf_info("port %s created on '%s' (mac %s%s%s)", p->tap, p->network,
-		p->mac, p->ip.family ? ", pinned" : "",
-		p->filter ? ", guarded" : "");
+		p->mac[0] ? p->mac : "to be learned",
+		p->ip.family ? ", pinned" : "", p->filter ? ", guarded" : "");
+	if (r->emit)
+		r->emit("port-added", p->network, p->tap, r->emit_ctx);
 	*res = port_json(p);
 	return 0;
 }
@@ -650,7 +677,7 @@ int port_delete(struct registry *r, struct request *q, json_t *args,
 		return nf_errf(e, ENOENT, "no port '%s' (by uuid, TAP or name)",
 			       key ? key : "");
 	*res = port_json(p);
-	release(r, p, true);
+	port_release(r, p, true);
 	return 0;
 }
 
@@ -679,36 +706,31 @@ int port_info(struct registry *r, struct request *q, json_t *args, json_t **res,
 	if (!p)
 		return nf_errf(e, ENOENT, "no port '%s' (by uuid, TAP or name)",
 			       key ? key : "");
+	if (p->kind == PORT_FOREIGN) /* who holds it now (it may change) */
+		p->owner_pid = tap_owner("", p->tap);
 	*res = port_json(p);
 	return 0;
 }
 
 /* ------------------------------------------------ life: monitor, recovery */
 
-static void link_gone(const char *ifname, void *ctx)
+void port_gone(struct registry *r, const char *ifname)
 {
-	struct registry *r = ctx;
+	struct port *p = port_find_link(r, ifname);
+	if (!p)
+		return;
+	nf_info("port %s: its %s is gone%s", ifname,
+		p->kind == PORT_FOREIGN ? "interface" : "TAP",
+		p->kind == PORT_FOREIGN ? "" : " (owner exited)");
+	port_release(r, p, false);
+}
+
+struct port *port_find_link(struct registry *r, const char *ifname)
+{
 	for (size_t i = 0; i < r->nports; i++)
-		if (!strcmp(r->ports[i]->tap, ifname)) {
-			nf_info("port %s: its TAP is gone (owner exited)",
-				ifname);
-			release(r, r->ports[i], false);
-			return;
-		}
-}
-
-static void monitor_ready(void *ctx)
-{
-	struct registry *r = ctx;
-	bridge_monitor_read(r->link_monitor, link_gone, r);
-}
-
-int ports_init(struct registry *r, struct nf_err *e)
-{
-	r->link_monitor = bridge_monitor_open(e);
-	if (r->link_monitor < 0)
-		return r->link_monitor;
-	return loop_watch(r->link_monitor, monitor_ready, r);
+		if (r->ports[i]->tap[0] && !strcmp(r->ports[i]->tap, ifname))
+			return r->ports[i];
+	return NULL;
 }
 
 void ports_reguard(struct registry *r, struct network *n)
@@ -716,7 +738,7 @@ void ports_reguard(struct registry *r, struct network *n)
 	struct nf_err e;
 	for (size_t i = 0; i < r->nports; i++)
 		if (!strcmp(r->ports[i]->network, network_name(n)) &&
-		    guard(r, n, r->ports[i], NULL, &e) < 0)
+		    port_guard(r, n, r->ports[i], NULL, &e) < 0)
 			nf_err_log("%s", e.msg);
 }
 
@@ -724,7 +746,7 @@ void ports_release_network(struct registry *r, const char *network)
 {
 	for (size_t i = 0; i < r->nports;)
 		if (!strcmp(r->ports[i]->network, network))
-			release(r, r->ports[i], true);
+			port_release(r, r->ports[i], true);
 		else
 			i++;
 }
@@ -760,6 +782,9 @@ static struct port *port_from_json(json_t *j)
 	p->isolated = json_is_true(json_object_get(j, "isolated"));
 	p->filter = json_is_true(json_object_get(j, "filter"));
 	p->persist = json_is_true(json_object_get(j, "persist"));
+	p->denied = json_is_true(json_object_get(j, "denied"));
+	snprintf(p->mac_source, sizeof(p->mac_source), "%s",
+		 json_string_value(json_object_get(j, "mac_source")) ?: "");
 	p->pin_added = json_is_true(json_object_get(j, "pin_added"));
 	p->owner_pid = (int)json_integer_value(json_object_get(j, "owner_pid"));
 	p->owner_uid = (int)json_integer_value(json_object_get(j, "owner_uid"));
@@ -783,7 +808,7 @@ static void recover_port(const char *name, const char *path, void *ctx)
 	struct network *n = live_network(r, p->network);
 	if (is_vf_kind(p)) {
 		if (!n || !vfport_alive(r, p)) {
-			release(r, p, true);
+			port_release(r, p, true);
 			return;
 		}
 		watch_owner(r, p);
@@ -791,15 +816,30 @@ static void recover_port(const char *name, const char *path, void *ctx)
 			port_kind_name(p->kind), p->network);
 		return;
 	}
+	if (p->kind == PORT_FOREIGN) { /* still on the network's bridge? */
+		const struct netdef *d = n ? &n->live->def : NULL;
+		struct bridge_link bl;
+		if (!d || !d->bridge ||
+		    bridge_link_info(r->br, p->tap, &bl) < 0 ||
+		    bl.master != (int)if_nametoindex(d->bridge)) {
+			port_release(r, p, false);
+			return;
+		}
+		if (port_guard(r, n, p, NULL, &e) < 0)
+			nf_err_log("%s", e.msg);
+		nf_info("foreign port %s on '%s' re-adopted", p->tap,
+			p->network);
+		return;
+	}
 	tap_alias(r, p, want, sizeof(want));
 	bool tap_ok =
 		bridge_get_alias(r->br, p->tap, alias, sizeof(alias)) == 0 &&
 		!strcmp(alias, want);
 	if (!n || !tap_ok) {
-		release(r, p, tap_ok);
+		port_release(r, p, tap_ok);
 		return;
 	}
-	if (guard(r, n, p, NULL, &e) < 0)
+	if (port_guard(r, n, p, NULL, &e) < 0)
 		nf_err_log("%s", e.msg);
 	nf_info("port %s on '%s' re-adopted", p->tap, p->network);
 }

@@ -4,8 +4,20 @@
 
 #include "network.h"
 
-int ports_init(struct registry *r, struct nf_err *e); /* link monitor */
+/* After a netd restart: the recorded ports kept or released. */
 void ports_recover(struct registry *r);
+/* The port on interface ifname (a TAP's or a foreign port's), if any. */
+struct port *port_find_link(struct registry *r, const char *ifname);
+/* ifname was deleted: its port, if it had one, is released. */
+void port_gone(struct registry *r, const char *ifname);
+/* A port's record, state file, guard (swapping out `old`, what was
+ * installed, if given) and release (its guard, live reservation, lease,
+ * state; its TAP too with delete_tap, never a foreign interface). */
+json_t *port_json(const struct port *p);
+int port_save(struct registry *r, const struct port *p, struct nf_err *e);
+int port_guard(struct registry *r, struct network *n, const struct port *p,
+	       const struct port *old, struct nf_err *e);
+void port_release(struct registry *r, struct port *p, bool delete_tap);
 /* Live reservations of the network's pinned ports that its definition
  * does not hold; *out is malloc'd (free it). Returns the count. */
 size_t network_pins(const struct registry *r, const struct network *n,

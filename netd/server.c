@@ -282,10 +282,13 @@ static struct later *defer(struct request *q)
 	return l;
 }
 
-void server_emit(struct server *s, const char *event, const char *network)
+void server_emit(struct server *s, const char *event, const char *network,
+		 const char *port)
 {
 	json_t *ev = json_pack("{s:s, s:s, s:I}", "event", event, "network",
 			       network, "time", (json_int_t)time(NULL));
+	if (port)
+		json_object_set_new(ev, "port", json_string(port));
 	for (size_t i = 0; i < s->n; i++) {
 		struct client *c = s->c[i];
 		if (!c->events || c->closing)

@@ -50,6 +50,8 @@ int server_open(struct server **out, const struct server_opts *o,
 void server_close(struct server *s);
 /* Lifecycle events to every subscribed client, as messages without an
  * id: {"event": "started", "network": "default", "time": ...}. */
-void server_emit(struct server *s, const char *event, const char *network);
+/* An event to every subscriber: lifecycle (port NULL) or a port's */
+void server_emit(struct server *s, const char *event, const char *network,
+		 const char *port);
 
 #endif

@@ -11,6 +11,7 @@
 
 #include "network.h"
 #include "update.h"
+#include "foreign.h"
 #include "lifecycle.h"
 #include "port.h"
 
@@ -221,10 +222,13 @@ int net_metadata(struct registry *r, struct request *q, json_t *args,
 		n->def = nc;
 	}
 	if (nl) {
+		enum netxml_foreign before = n->live->def.foreign;
 		netxml_free(n->live);
 		n->live = nl;
 		if (network_save_live(r, n, e) < 0)
 			return -EIO;
+		if (n->live->def.foreign != before)
+			foreign_repolicy(r, n);
 	}
 	nf_info("network '%s': %s %s%s%s", net, kind, text ? "set" : "removed",
 		live ? " --live" : "", config ? " --config" : "");

@@ -318,9 +318,10 @@ int main(int argc, char **argv)
 	bool gone = false, lease_gone = false;
 	for (int i = 0; i < 100 && !(gone && lease_gone); i++) {
 		usleep(20000);
-		rep = req("port-list", json_pack("{s:s}", "network", "default"),
+		/* the peer's veth is a (foreign) port of the network too */
+		rep = req("port-info", json_pack("{s:s}", "port", tapname),
 			  NULL, NULL);
-		gone = json_array_size(json_object_get(rep, "result")) == 0;
+		gone = !json_is_true(json_object_get(rep, "ok"));
 		json_decref(rep);
 		rep = req("net-dhcp-leases",
 			  json_pack("{s:s, s:s}", "network", "default", "mac",

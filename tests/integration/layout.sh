@@ -38,7 +38,7 @@ pairs() {
 ok "netd's includes have no cycle" bash -c "$(declare -f pairs); pairs | tsort >/dev/null"
 # the layers: a part includes only those below it
 RANK="netxml:0 labxml:0 labplan:0 store:0 dhcpspec:1 request:0 loop:0 network:2 pin:3
-vfport:3 port:4 lifecycle:5 update:6 lab:7 doctor:3 dispatch:8 server:1
+vfport:3 port:4 foreign:5 lifecycle:5 update:6 lab:7 doctor:3 dispatch:8 server:1
 netd:9"
 rank() { tr ' ' '\n' <<<"$RANK" | sed -n "s/^$1://p"; }
 upward() {
