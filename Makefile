@@ -43,10 +43,11 @@ MODEL_SRCS := netd/netxml.c netd/labxml.c netd/labplan.c netd/store.c \
 MODULE_SRCS := bridge/bridge.c nat/nat.c dhcp/dhcp.c dhcp/dnslog.c \
 	tap/tap.c sriov/sriov.c sriov/vfnl.c
 NETD_SRCS := $(MODULE_SRCS) netd/dhcpspec.c netd/network.c \
-	netd/vfport.c netd/pin.c netd/port.c netd/lifecycle.c netd/update.c netd/lab.c \
+	netd/vfport.c netd/pin.c netd/port.c netd/foreign.c netd/lifecycle.c netd/update.c netd/lab.c \
 	netd/doctor.c netd/dispatch.c netd/loop.c netd/request.c \
 	netd/server.c netd/netd.c
 NETCTL_SRCS := netctl/netctl.c netctl/labctl.c netctl/args.c netctl/portctl.c
+HELPER_SRCS := netctl/bridgehelper.c
 NETVM_SRCS := vhost/netvm.c vhost/vm.c vhost/devices.c vhost/boot.c \
 	vhost/virtq.c vhost/virtio_pci.c vhost/virtio_net.c \
 	vhost/net_user.c vhost/net_vhost.c vhost/console.c vhost/seccomp.c
@@ -55,7 +56,8 @@ objs = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 LIBNF := $(BUILD)/libnf.a
 LIBMODEL := $(BUILD)/libmodel.a
 
-BINS := $(BUILD)/netd $(BUILD)/netctl $(BUILD)/netvm $(BUILD)/guest/probe.elf
+BINS := $(BUILD)/netd $(BUILD)/netctl $(BUILD)/netvm $(BUILD)/guest/probe.elf \
+	$(BUILD)/netd-bridge-helper
 EXAMPLES := $(wildcard examples/*.xml)
 
 .PHONY: all deps check check-nested test run bench bench-peer fuzz fuzzers \
@@ -73,6 +75,9 @@ $(BUILD)/%.a:
 	$(AR) rcs $@ $^
 
 $(BUILD)/netd: $(call objs,$(NETD_SRCS)) $(LIBMODEL) $(LIBNF)
+	$(LINK) -o $@ $^ $(PKG_LIBS)
+
+$(BUILD)/netd-bridge-helper: $(call objs,$(HELPER_SRCS)) $(LIBNF)
 	$(LINK) -o $@ $^ $(PKG_LIBS)
 
 $(BUILD)/netctl: $(call objs,$(NETCTL_SRCS)) $(LIBMODEL) $(LIBNF)
@@ -222,6 +227,8 @@ install: all
 	install -D -m 0755 $(BUILD)/netd $(DESTDIR)$(PREFIX)/sbin/netd
 	install -D -m 0755 $(BUILD)/netctl $(DESTDIR)$(PREFIX)/bin/netctl
 	install -D -m 0755 $(BUILD)/netvm $(DESTDIR)$(PREFIX)/bin/netvm
+	install -D -m 0755 $(BUILD)/netd-bridge-helper \
+		$(DESTDIR)$(PREFIX)/libexec/netd-bridge-helper
 	install -D -m 0644 $(BUILD)/guest/probe.elf \
 		$(DESTDIR)$(PREFIX)/lib/netfabric/probe.elf
 	install -D -m 0644 doc/netd.8 $(DESTDIR)$(PREFIX)/share/man/man8/netd.8
@@ -245,7 +252,8 @@ install: all
 	fi
 
 # what install put there (the netfabric user stays: files may be its)
-INSTALLED = sbin/netd bin/netctl bin/netvm lib/netfabric/probe.elf \
+INSTALLED = sbin/netd bin/netctl bin/netvm libexec/netd-bridge-helper \
+	lib/netfabric/probe.elf \
 	share/man/man8/netd.8 share/man/man1/netvm.1 share/man/man1/netctl.1 \
 	lib/systemd/system/netd.service \
 	share/bash-completion/completions/netctl \
@@ -267,7 +275,7 @@ check-format:
 # compile_commands.json for clangd and other tools: every C file of the
 # host programs and tests, with the flags this Makefile compiles it with
 ALL_SRCS = $(sort $(LIB_SRCS) $(MODEL_SRCS) $(NETD_SRCS) $(NETCTL_SRCS) \
-	$(NETVM_SRCS) $(foreach t,$(UNIT_NAMES),tests/unit/test_$(t).c \
+	$(HELPER_SRCS) $(NETVM_SRCS) $(foreach t,$(UNIT_NAMES),tests/unit/test_$(t).c \
 	$(test_$(t)_SRCS)) tests/hostile/hostile.c $(wildcard tests/guestsim/*.c) \
 	$(BENCH_COMMON) $(wildcard tests/bench/*.c))
 COMPDB ?= compile_commands.json

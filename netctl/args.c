@@ -170,6 +170,18 @@ static int check(const struct ctl_cmd *c, int argc, char **argv, int words,
 		} else if (a && eq) {
 			return usage_error(c, "%s takes no value", a->name);
 		}
+		if (a && a->kind == CTL_COMMAND) { /* the rest is a command of
+						      its own */
+			flags[nflags++] = (char *)a->name;
+			if (k + 1 < argc && !strcmp(argv[k + 1], "--"))
+				k++;
+			if (k + 1 >= argc)
+				return usage_error(c, "%s needs a command",
+						   a->name);
+			while (++k < argc)
+				flags[nflags++] = argv[k];
+			break;
+		}
 		if (a && !positional) { /* a flag, passed on as given */
 			flags[nflags++] = (char *)a->name;
 			if (a->value)

@@ -18,6 +18,8 @@ enum ctl_kind {
 	CTL_PF,	     /* an SR-IOV physical function */
 	CTL_FILE,    /* a file */
 	CTL_WORDS,   /* one of .choices */
+	CTL_COMMAND, /* a switch after which the words (after an optional
+			"--") are a command of its own, passed on as given */
 };
 
 struct ctl_arg {

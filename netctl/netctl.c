@@ -21,6 +21,11 @@
 static const char *sock_path;
 bool ctl_opt_json;
 
+const char *ctl_socket_path(void)
+{
+	return sock_path;
+}
+
 int ctl_call(enum nf_cmd cmd, json_t *args, json_t **result)
 {
 	return ctl_call_fds(cmd, args, NULL, 0, result);
@@ -28,6 +33,12 @@ int ctl_call(enum nf_cmd cmd, json_t *args, json_t **result)
 
 int ctl_call_fds(enum nf_cmd cmd, json_t *args, const int *fds, size_t nfds,
 		 json_t **result)
+{
+	return ctl_call_io(cmd, args, fds, nfds, result, NULL, NULL);
+}
+
+int ctl_call_io(enum nf_cmd cmd, json_t *args, const int *fds, size_t nfds,
+		json_t **result, int *rfds, size_t *nrfds)
 {
 	struct nf_err e = {0};
 	json_t *reply = NULL;
@@ -38,7 +49,7 @@ int ctl_call_fds(enum nf_cmd cmd, json_t *args, const int *fds, size_t nfds,
 		return 1;
 	}
 	int r = proto_call_fds(s, nf_cmd_name(cmd), args, fds, nfds, &reply,
-			       NULL, NULL, &e);
+			       rfds, nrfds, &e);
 	json_decref(args);
 	close(s);
 	if (r < 0) {
@@ -887,7 +898,7 @@ static int c_event(int argc, char **argv)
 {
 	bool loop = false, stamp = false;
 	int timeout = -1;
-	const char *net = NULL;
+	const char *net = NULL, *kind = "lifecycle"; /* NULL: all */
 	char *only = NULL; /* the network's name, when --network */
 	struct nf_err e = {0};
 	json_t *rep = NULL;
@@ -896,19 +907,22 @@ static int c_event(int argc, char **argv)
 			loop = true;
 		else if (!strcmp(argv[k], "--timestamp"))
 			stamp = true;
+		else if (!strcmp(argv[k], "--all"))
+			kind = NULL;
 		else if (!strcmp(argv[k], "--list")) {
-			printf("lifecycle\n");
+			printf("lifecycle\nport\n");
 			return 0;
 		} else if (!strcmp(argv[k], "--timeout") && k + 1 < argc)
 			timeout = atoi(argv[++k]);
 		else if (!strcmp(argv[k], "--network") && k + 1 < argc)
 			net = argv[++k];
 		else if (!strcmp(argv[k], "--event") && k + 1 < argc) {
-			if (strcmp(argv[++k], "lifecycle"))
+			kind = argv[++k];
+			if (strcmp(kind, "lifecycle") && strcmp(kind, "port"))
 				return ctl_die_usage(
 					"net-event: unknown event '%s' "
-					"(--list lists them: lifecycle)",
-					argv[k]);
+					"(--list lists them: lifecycle, port)",
+					kind);
 		}
 	}
 	if (net) { /* a name or UUID: events carry the name */
@@ -933,7 +947,11 @@ static int c_event(int argc, char **argv)
 	for (;;) {
 		json_t *ev = NULL;
 		int r = proto_rx_next(&rx, &ev, NULL, NULL, &e);
-		if (r == 1 && only && strcmp(ctl_jstr(ev, "network"), only)) {
+		/* port events carry the port; lifecycle ones do not */
+		const char *port = r == 1 ? ctl_jstr(ev, "port") : "";
+		if (r == 1 &&
+		    ((only && strcmp(ctl_jstr(ev, "network"), only)) ||
+		     (kind && !strcmp(kind, "port") != !!*port))) {
 			json_decref(ev);
 			continue;
 		}
@@ -946,10 +964,11 @@ static int c_event(int argc, char **argv)
 				free(t);
 			} else {
 				const char *what = ctl_jstr(ev, "event");
-				printf("event 'lifecycle' for network %s: "
-				       "%c%s\n",
+				printf("event '%s' for network %s: %c%s%s%s\n",
+				       *port ? "port" : "lifecycle",
 				       ctl_jstr(ev, "network"),
-				       toupper(what[0]), what + 1);
+				       toupper(what[0]), what + 1,
+				       *port ? " " : "", port);
 			}
 			fflush(stdout);
 			json_decref(ev);
@@ -1024,6 +1043,16 @@ static void print_port(json_t *p)
 	printf("%-10s %s\n",
 	       "IP:", *ctl_jstr(p, "ip") ? ctl_jstr(p, "ip") : "-");
 	printf("%-10s %s\n", "Type:", ctl_jstr(p, "type"));
+	if (!strcmp(ctl_jstr(p, "type"), "foreign"))
+		printf("%-10s %s\n", "MAC from:",
+		       json_is_true(json_object_get(p, "denied"))
+			       ? "- (the network denies foreign ports)"
+		       : !strcmp(ctl_jstr(p, "mac_source"), "libvirt")
+			       ? "its TAP's MAC (libvirt's convention)"
+		       : !strcmp(ctl_jstr(p, "mac_source"), "learned")
+			       ? "the bridge (the first MAC it learned there)"
+			       : "- (not known yet: only DHCP and probes "
+				 "pass)");
 	if (*ctl_jstr(p, "device")) {
 		printf("%-10s %s%s%s\n", "Device:", ctl_jstr(p, "device"),
 		       *ctl_jstr(p, "lower") ? " netdev " : "",
@@ -1037,7 +1066,9 @@ static void print_port(json_t *p)
 			printf("%-10s %s\n", "VFIO:", ctl_jstr(p, "vfio"));
 	}
 	printf("%-10s %s\n",
-	       !strcmp(ctl_jstr(p, "type"), "macvtap") ? "macvtap:" : "TAP:",
+	       !strcmp(ctl_jstr(p, "type"), "macvtap")	 ? "macvtap:"
+	       : !strcmp(ctl_jstr(p, "type"), "foreign") ? "Interface:"
+							 : "TAP:",
 	       *ctl_jstr(p, "tap") ? ctl_jstr(p, "tap") : "-");
 	printf("%-10s %lld\n", "Queues:",
 	       (long long)json_integer_value(json_object_get(p, "queues")));
@@ -1062,6 +1093,7 @@ static int c_port_create(int argc, char **argv)
 		   *persist = NULL, *pg = NULL, *proto = NULL;
 	int queues = 1, vlan = -1, rate = -1;
 	bool isolated = false, filter = true, keep = false;
+	char **cmd = NULL; /* --exec */
 	json_t *r;
 	for (int k = 1; k < argc; k++) {
 		const char *a = argv[k];
@@ -1090,7 +1122,10 @@ static int c_port_create(int argc, char **argv)
 			isolated = true;
 		else if (!strcmp(a, "--no-filter"))
 			filter = false;
-		else if (!net && a[0] != '-')
+		else if (!strcmp(a, "--exec") && more) {
+			cmd = argv + k + 1;
+			break;
+		} else if (!net && a[0] != '-')
 			net = a;
 		else
 			return ctl_die_usage(
@@ -1104,7 +1139,11 @@ static int c_port_create(int argc, char **argv)
 	}
 	if (!net)
 		return ctl_die_usage("port-create needs a NETWORK");
-	if (!persist && !keep)
+	if (cmd && (persist || keep))
+		return ctl_die_usage("--exec hands the port's fds to CMD; "
+				     "--persist and --keep are for ports that "
+				     "outlive netctl");
+	if (!persist && !keep && !cmd)
 		fprintf(stderr,
 			"netctl: note: a port lives as long as its TAP fd; "
 			"netctl exits now, so this one goes at once. Use "
@@ -1119,6 +1158,14 @@ static int c_port_create(int argc, char **argv)
 		json_object_set_new(args, "vlan", json_integer(vlan));
 	if (rate >= 0)
 		json_object_set_new(args, "rate", json_integer(rate));
+	if (cmd) {
+		int fds[16];
+		size_t nfds = 16;
+		if (ctl_call_io(NF_CMD_PORT_CREATE, args, NULL, 0, &r, fds,
+				&nfds))
+			return 1;
+		return ctl_port_exec(r, fds, nfds, cmd);
+	}
 	if (ctl_call(NF_CMD_PORT_CREATE, args, &r))
 		return 1;
 	if (ctl_opt_json)
@@ -1252,13 +1299,20 @@ static int c_port_list(int argc, char **argv)
 		json_t *row = json_deep_copy(p);
 		if (!*ctl_jstr(p, "ip"))
 			json_object_set_new(row, "ip", json_string("-"));
+		if (!*ctl_jstr(p, "mac")) /* a foreign port's, not known yet */
+			json_object_set_new(
+				row, "mac",
+				json_string(json_is_true(json_object_get(
+						    p, "denied"))
+						    ? "(denied)"
+						    : "(learning)"));
 		json_array_append_new(rows, row);
 	}
-	static const char *cols[] = {"tap", "network", "name",
-				     "mac", "ip",      "uuid"};
-	static const char *heads[] = {"TAP", "Network", "Name",
-				      "MAC", "IP",	"UUID"};
-	ctl_print_table(rows, cols, heads, 6);
+	static const char *cols[] = {"tap", "type", "network", "name",
+				     "mac", "ip",   "uuid"};
+	static const char *heads[] = {"TAP", "Type", "Network", "Name",
+				      "MAC", "IP",   "UUID"};
+	ctl_print_table(rows, cols, heads, 7);
 	json_decref(rows);
 	json_decref(r);
 	return 0;
@@ -1498,11 +1552,13 @@ static const struct ctl_cmd cmds[] = {
 	{"net-event",
 	 c_event,
 	 "Networks",
-	 "print networks' lifecycle events as they happen",
+	 "print networks' events as they happen (lifecycle, port)",
 	 {{"--network", "NETWORK", CTL_NETWORK, NULL, false,
 	   "only this network's events"},
-	  {"--event", "EVENT", CTL_WORDS, "lifecycle", false,
-	   "only this kind of event (netd has one)"},
+	  {"--event", "EVENT", CTL_WORDS, "lifecycle port", false,
+	   "this kind of event: lifecycle (the default) or port (ports "
+	   "added and removed, foreign ones included)"},
+	  {"--all", NULL, 0, NULL, false, "every kind of event"},
 	  {"--loop", NULL, 0, NULL, false, "go on after the first event"},
 	  {"--timeout", "SECONDS", 0, NULL, false, "stop after this long"},
 	  {"--timestamp", NULL, 0, NULL, false, "print when each event came"},
@@ -1533,7 +1589,12 @@ static const struct ctl_cmd cmds[] = {
 	  {"--rate", "MBITS", 0, NULL, false,
 	   "a rate limit: each way for a TAP, what it sends for a VF"},
 	  {"--keep", NULL, 0, NULL, false,
-	   "keep the port until port-delete (VFs, passthrough)"}}},
+	   "keep the port until port-delete (VFs, passthrough)"},
+	  {"--exec", NULL, CTL_COMMAND, NULL, false,
+	   "-- CMD ARGS...: run CMD with the port's fds at 3, 4, ... "
+	   "(NETD_PORT_FDS, NETD_PORT_MAC, NETD_PORT_IP, NETD_PORT_TAP in "
+	   "its environment); the port lives as long as CMD, whose exit "
+	   "status netctl returns"}}},
 	{"port-list",
 	 c_port_list,
 	 "Ports",

@@ -10,11 +10,21 @@
 
 extern bool ctl_opt_json; /* --json: print results as JSON */
 
+/* netd's socket (--socket, NETD_SOCKET or the default) */
+const char *ctl_socket_path(void);
 /* One request to netd; 0 with *result set, or 1 after printing why. */
 int ctl_call(enum nf_cmd cmd, json_t *args, json_t **result);
 /* The same, passing fds along (files the user opened for netd). */
 int ctl_call_fds(enum nf_cmd cmd, json_t *args, const int *fds, size_t nfds,
 		 json_t **result);
+/* The same, also taking the fds the reply brings (rfds holds *nrfds;
+ * *nrfds becomes how many came). */
+int ctl_call_io(enum nf_cmd cmd, json_t *args, const int *fds, size_t nfds,
+		json_t **result, int *rfds, size_t *nrfds);
+/* port-create --exec: runs argv with the port's fds at 3, 4, ... and its
+ * facts in the environment, waits for it, deletes the port (if it is
+ * still there) and returns its exit status (128 + signal if killed). */
+int ctl_port_exec(json_t *port, int *fds, size_t nfds, char **argv);
 int ctl_print_json(json_t *j);
 /* With --json: prints r, frees it and says so (the command is done). */
 bool ctl_json_done(json_t *r);

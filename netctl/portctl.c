@@ -2,9 +2,13 @@
  * -delete) over netd's ports, in libvirt's network port XML. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "../netd/portxml.h"
 #include "netctl.h"
@@ -234,4 +238,78 @@ int ctl_net_port_delete(int argc, char **argv)
 		json_decref(r);
 	}
 	return 0;
+}
+
+/* ------------------------------------------------- port-create --exec */
+
+static volatile pid_t exec_child;
+
+static void pass_signal(int sig)
+{
+	if (exec_child > 0)
+		kill(exec_child, sig);
+}
+
+/* The child's fds: the port's at 3, 4, ... (moved above them first, so
+ * none is overwritten before it is copied), nothing else of ours. */
+static void place_fds(const int *fds, size_t nfds)
+{
+	int hi[16];
+	for (size_t i = 0; i < nfds; i++)
+		hi[i] = fcntl(fds[i], F_DUPFD_CLOEXEC, 3 + (int)nfds);
+	for (size_t i = 0; i < nfds; i++)
+		if (hi[i] < 0 || dup2(hi[i], 3 + (int)i) < 0)
+			_exit(127);
+}
+
+int ctl_port_exec(json_t *port, int *fds, size_t nfds, char **argv)
+{
+	char list[64] = "";
+	size_t len = 0;
+	for (size_t i = 0; i < nfds && i < 16; i++)
+		len += (size_t)snprintf(list + len, sizeof(list) - len, "%s%zu",
+					i ? ":" : "", 3 + i);
+	setenv("NETD_PORT_FDS", list, 1);
+	setenv("NETD_PORT_MAC", ctl_jstr(port, "mac"), 1);
+	setenv("NETD_PORT_IP", ctl_jstr(port, "ip"), 1);
+	setenv("NETD_PORT_TAP", ctl_jstr(port, "tap"), 1);
+	char *uuid = nf_xstrdup(ctl_jstr(port, "uuid"));
+	json_decref(port);
+	struct sigaction sa = {.sa_handler = pass_signal};
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	pid_t pid = fork();
+	if (pid == 0) {
+		place_fds(fds, nfds);
+		execvp(argv[0], argv);
+		fprintf(stderr, "netctl: cannot run %s: %s\n", argv[0],
+			strerror(errno));
+		_exit(127);
+	}
+	for (size_t i = 0; i < nfds; i++)
+		close(fds[i]);
+	if (pid < 0) {
+		fprintf(stderr, "netctl: fork: %s\n", strerror(errno));
+		free(uuid);
+		return 1;
+	}
+	exec_child = pid;
+	int st = 0;
+	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+		;
+	exec_child = 0;
+	/* the port is CMD's: gone with it, even if CMD passed its fds on */
+	json_t *r = NULL;
+	struct nf_err e = {0};
+	int s = proto_connect(ctl_socket_path(), &e);
+	if (s >= 0) {
+		proto_call(s, nf_cmd_name(NF_CMD_PORT_DELETE),
+			   json_pack("{s:s}", "port", uuid), &r, NULL, NULL,
+			   &e);
+		json_decref(r);
+		close(s);
+	}
+	free(uuid);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }

@@ -273,7 +273,7 @@ out_is "...a value" "other" $NETCTL net-dumpxml other --xpath 'string(/network/n
 out_is "...--wrap" "$(printf '<nodes>\n<name>other</name>\n</nodes>')" \
 	$NETCTL net-dumpxml other --xpath /network/name --wrap
 fails "...a bad expression is named" "not an XPath expression" $NETCTL net-dumpxml other --xpath '/network/['
-out_is "net-event --list" "lifecycle" $NETCTL net-event --list
+out_is "net-event --list" "lifecycle port" bash -c "$NETCTL net-event --list | xargs"
 fails "net-event --event of a kind netd has not" "unknown event 'reboot'" $NETCTL net-event --event reboot
 $NETCTL net-event --network other --timestamp --loop --timeout 10 >"$T/ev" 2>&1 &
 EV=$!
