@@ -4,8 +4,9 @@
 # (bridges, iptables rules, dnsmasq, its files) reaches the host.
 #
 # libvirt_installed: libvirtd and virsh are there
-# libvirt_start DIR: tmpfs over libvirt's dirs, libvirtd started (its log
-#   in DIR/libvirtd.log); LIBVIRT_PID and VIRSH (an array) are set
+# libvirt_start DIR [QEMU_CONF]: tmpfs over libvirt's dirs (QEMU_CONF, if
+#   given, as its qemu.conf), libvirtd started (its log in
+#   DIR/libvirtd.log); LIBVIRT_PID and VIRSH (an array) are set
 libvirt_installed() { command -v virsh >/dev/null && [ -x /usr/sbin/libvirtd ]; }
 
 libvirt_start() {
@@ -15,6 +16,7 @@ libvirt_start() {
 		/var/log/libvirt; do
 		mkdir -p "$d" && mount -t tmpfs tmpfs "$d" || return 1
 	done
+	[ -z "${2:-}" ] || cp "$2" /etc/libvirt/qemu.conf || return 1
 	# The QEMU driver resolves its user (libvirt-qemu) at start and
 	# libvirtd stops when it cannot; that user comes with Debian's
 	# libvirt-daemon-system, whose install would also start a libvirtd on

@@ -8,6 +8,9 @@
 #   nf.serve=SECONDS  stay up answering that long
 #   nf.bulk=IP:PORT   fetch http://IP:PORT/blob, report bytes and seconds
 #   nf.flows=IP       ping IP from every CPU (multiqueue traffic)
+#   nf.spoof=FAKE,PEER,PEERMAC  ping PEER from FAKE, an address not ours
+#                     (PEER's MAC given, so the echo requests go out): what
+#                     a guard must drop
 /bin/busybox --install -s /bin
 mount -t proc proc /proc
 mount -t sysfs sys /sys
@@ -57,6 +60,15 @@ if udhcpc -i eth0 -n -q -t 20 -T 1 -s /tmp/udhcpc.sh >/dev/null 2>&1; then
 			grep -q "virtio0-input.$q" /proc/interrupts || continue
 			say "irq input.$q $(grep "virtio0-input.$q" /proc/interrupts | awk '{s=0; for (i=2; i<=NF; i++) if ($i ~ /^[0-9]+$/) s+=$i; print s}') output.$q $(grep "virtio0-output.$q" /proc/interrupts | awk '{s=0; for (i=2; i<=NF; i++) if ($i ~ /^[0-9]+$/) s+=$i; print s}')"
 		done
+	fi
+	spoof=$(arg spoof)
+	if [ -n "$spoof" ]; then
+		fake=${spoof%%,*} rest=${spoof#*,}
+		ip addr add "$fake/32" dev eth0
+		ip neigh replace "${rest%%,*}" lladdr "${rest#*,}" dev eth0
+		ping -c 2 -W 1 -I "$fake" "${rest%%,*}" >/dev/null 2>&1
+		say "spoof $fake sent to ${rest%%,*}"
+		ip addr del "$fake/32" dev eth0
 	fi
 	bulk=$(arg bulk)
 	if [ -n "$bulk" ]; then
