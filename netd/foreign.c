@@ -90,6 +90,8 @@ static int set_guest(struct registry *r, struct network *n, struct port *p,
 	if (rc < 0)
 		return rc;
 	*p = t;
+	if (port_mac_table(r, d, p, e) < 0) /* the guard stands regardless */
+		nf_err_log("%s", e->msg);
 	return 0;
 }
 

@@ -440,10 +440,8 @@ static struct network *port_network(struct registry *r, json_t *args,
 	return rc < 0 ? NULL : n;
 }
 
-/* <bridge macTableManager='libvirt'> on a bridge of netd's own: the
- * port's MAC is programmed, not learned, and unknown ones not flooded. */
-static int mac_table(struct registry *r, const struct netdef *d,
-		     const struct port *p, struct nf_err *e)
+int port_mac_table(struct registry *r, const struct netdef *d,
+		   const struct port *p, struct nf_err *e)
 {
 	uint8_t m[6];
 	if (!d->mac_table_manager || strcmp(d->mac_table_manager, "libvirt") ||
@@ -617,7 +615,7 @@ static int tap_port_create(struct registry *r, struct request *q,
 	if ((rc = bridge_attach(r->br, p->tap, br, alias, e)) < 0 ||
 	    (p->isolated &&
 	     (rc = bridge_port_isolated(r->br, p->tap, true, e)) < 0) ||
-	    (rc = mac_table(r, d, p, e)) < 0 ||
+	    (rc = port_mac_table(r, d, p, e)) < 0 ||
 	    (rc = tap_shape(r, n, p, args, e)) < 0 ||
 	    ((t2 = nf_now_ns()) && (rc = port_guard(r, n, p, NULL, e)) < 0) ||
 	    (p->pin_added && (rc = network_reload_hosts(r, n, e)) < 0) ||

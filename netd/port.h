@@ -18,6 +18,11 @@ int port_save(struct registry *r, const struct port *p, struct nf_err *e);
 int port_guard(struct registry *r, struct network *n, const struct port *p,
 	       const struct port *old, struct nf_err *e);
 void port_release(struct registry *r, struct port *p, bool delete_tap);
+/* <bridge macTableManager='libvirt'> on a bridge of netd's own: the
+ * port's MAC (once known) is programmed, not learned, and unknown ones
+ * are not flooded to it. */
+int port_mac_table(struct registry *r, const struct netdef *d,
+		   const struct port *p, struct nf_err *e);
 /* Live reservations of the network's pinned ports that its definition
  * does not hold; *out is malloc'd (free it). Returns the count. */
 size_t network_pins(const struct registry *r, const struct network *n,

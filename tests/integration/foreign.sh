@@ -158,9 +158,23 @@ ok "policy='open': foreign ports are listed but not guarded" \
 	bash -c "$NETCTL net-metadata f $NETDNS --key netd --set \"<foreign-ports policy='open'/>\" --live >/dev/null && $NETCTL --json port-info vnet8 | jq -e '.filter == false' >/dev/null && ! ip netns exec ${NS}h nft list set bridge netd-f guarded | grep -q vnet8"
 ok "back to guard" \
 	bash -c "$NETCTL net-metadata f $NETDNS --key netd --set \"<foreign-ports policy='guard'/>\" --live --config >/dev/null && $NETCTL --json port-info vnet8 | jq -e '.filter and .mac == \"52:54:00:77:00:07\"' >/dev/null"
+ok "...a net-update of another part keeps the policy (live and in the definition)" \
+	bash -c "$NETCTL net-update f add ip-dhcp-host \"<host mac='52:54:00:77:00:08' ip='10.77.0.8'/>\" --live --config >/dev/null && $NETCTL net-dumpxml f | grep -q \"policy=\\\"guard\\\"\" && $NETCTL net-dumpxml --inactive f | grep -q \"policy=\\\"guard\\\"\""
 sed "s|</network>|<metadata><netd:foreign-ports xmlns:netd='$NETDNS' policy='allow'/></metadata></network>|; s/<name>f</<name>g</" "$T/f.xml" >"$T/bad.xml"
 fails "an unknown policy is refused at define, naming it" "policy='allow' is invalid; expected guard" \
 	$NETCTL net-define "$T/bad.xml"
+
+# --- macTableManager='libvirt': a foreign port's MAC is programmed too ---
+sed "s/<name>f</<name>m</; s/nffor0/nfmac0/; s/10\.77\./10.76./g; s/<bridge name='nfmac0'/<bridge name='nfmac0' macTableManager='libvirt'/" "$T/f.xml" >"$T/m.xml"
+ok "a network with macTableManager='libvirt'" bash -c "$NETCTL net-create $T/m.xml >/dev/null"
+ns h ip tuntap add vnetm mode tap
+ns h ip link set vnetm address fe:54:00:77:00:05
+ns h ip link set vnetm master nfmac0 up
+fdb_static() { bridge -n "${NS}h" fdb show dev vnetm | grep -q '52:54:00:77:00:05 master nfmac0 static' &&
+	ip -n "${NS}h" -d link show vnetm | grep -q 'learning off'; }
+ok "...a foreign port's guest MAC is a static entry of the bridge, learning off" wait_for fdb_static
+ns h ip link del vnetm
+ok "...destroyed" $NETCTL net-destroy m
 
 # --- restart ----------------------------------------------------------------
 stop_netd -KILL
