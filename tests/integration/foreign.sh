@@ -11,41 +11,12 @@ NETD_NS=${NS}h
 PROBE=$NF_BUILD/guest/probe.elf
 NETVM=$NF_BUILD/netvm
 ok "netd starts" start_netd
-cat >"$T/f.xml" <<'EOF'
-<network>
-  <name>f</name>
-  <forward mode='nat'/>
-  <bridge name='nffor0' stp='off'/>
-  <ip address='10.77.0.1' netmask='255.255.255.0'>
-    <dhcp>
-      <range start='10.77.0.100' end='10.77.0.200'/>
-      <host mac='52:54:00:77:00:05' name='vm5' ip='10.77.0.5'/>
-      <host mac='52:54:00:77:00:06' name='vm6' ip='10.77.0.6'/>
-      <host mac='52:54:00:77:00:07' name='vm7' ip='10.77.0.7'/>
-    </dhcp>
-  </ip>
-</network>
-EOF
+guest_net_xml f nffor0 10.77.0 5 6 7 >"$T/f.xml"
 ok "network f started" bash -c "$NETCTL net-define $T/f.xml && $NETCTL net-start f"
-ns h nft add table inet probe
 # a peer on the bridge (itself a foreign port, its MAC learned) that
 # counts what guests send it
-ip link add vpeer netns "${NS}h" type veth peer name eth0 netns "${NS}p"
-ns p ip link set eth0 address 52:54:00:77:00:99 up
-ns p ip addr add 10.77.0.99/24 dev eth0
-ns p nft -f - <<'EOF'
-table inet count {
-	chain in {
-		type filter hook prerouting priority -300;
-		ip saddr 10.77.0.6 icmp type echo-request counter comment "from-pin"
-		ip saddr 10.77.0.66 counter comment "from-spoof"
-		ether saddr 52:54:00:77:00:55 counter comment "from-fake-mac"
-	}
-}
-EOF
-counted() { ns p nft -j list chain inet count in |
-	jq -r ".nftables[] | .rule? // empty | select(.comment == \"$1\") | .expr[] | .counter? // empty | .packets"; }
-ns h ip link set vpeer master nffor0 up
+peer_add h nffor0 10.77.0 6
+ns p nft add rule inet count in ether saddr 52:54:00:77:00:55 counter comment '"from-fake-mac"'
 port_field() { # port_field IFNAME FIELD
 	"$NETCTL" --json port-info "$1" | jq -r ".$2"
 }
@@ -80,7 +51,7 @@ wait_line() { # wait_line FILE REGEX (60 s)
 ok "the guest on it gets its pinned IP from dnsmasq" wait_line "$T/g6" '^lease 10\.77\.0\.6$'
 ok "...pings the peer from it" wait_line "$T/g6" '^ping 10\.77\.0\.99 ok 2/2$'
 ok "...and sends it two echo requests from 10.77.0.66" wait_line "$T/g6" '^spoof 10\.77\.0\.66 sent 2 to 10\.77\.0\.99$'
-pin_not_spoof() { sleep 0.5; [ "$(counted from-pin)" -ge 2 ] && [ "$(counted from-spoof)" = 0 ]; }
+pin_not_spoof() { sleep 0.5; [ "$(counted from-vm6)" -ge 2 ] && [ "$(counted from-spoof)" = 0 ]; }
 ok "the peer counted the pinned ones and none of the spoofed" pin_not_spoof
 owner_is_netvm() {
 	local pid

@@ -40,37 +40,11 @@ ip link set lo up
 NETD_PID=$!
 netd_up() { for _ in $(seq 100); do "$NETCTL" version >/dev/null 2>&1 && return 0; sleep 0.05; done; return 1; }
 ok "netd starts beside it" netd_up
-cat >"$T/lv.xml" <<'EOF'
-<network>
-  <name>lv</name>
-  <forward mode='nat'/>
-  <bridge name='nflv0' stp='off'/>
-  <ip address='10.79.0.1' netmask='255.255.255.0'>
-    <dhcp>
-      <range start='10.79.0.100' end='10.79.0.200'/>
-      <host mac='52:54:00:79:00:05' name='lv1' ip='10.79.0.5'/>
-    </dhcp>
-  </ip>
-</network>
-EOF
+guest_net_xml lv nflv0 10.79.0 5 >"$T/lv.xml"
 ok "network lv started" bash -c "$NETCTL net-define $T/lv.xml && $NETCTL net-start lv"
 # a peer on the bridge that counts what the guest sends it
 ns_add p
-ip link add vpeer type veth peer name eth0 netns "${NS}p"
-ns p ip link set eth0 address 52:54:00:79:00:99 up
-ns p ip addr add 10.79.0.99/24 dev eth0
-ns p nft -f - <<'EOF'
-table inet count {
-	chain in {
-		type filter hook prerouting priority -300;
-		ip saddr 10.79.0.5 icmp type echo-request counter comment "from-pin"
-		ip saddr 10.79.0.66 counter comment "from-spoof"
-	}
-}
-EOF
-ip link set vpeer master nflv0 up
-counted() { ns p nft -j list chain inet count in |
-	jq -r ".nftables[] | .rule? // empty | select(.comment == \"$1\") | .expr[] | .counter? // empty | .packets"; }
+peer_add . nflv0 10.79.0 5
 
 cat >"$T/dom.xml" <<EOF
 <domain type='qemu'>
@@ -97,7 +71,7 @@ ok "virsh create: libvirt starts the domain on netd's bridge" "${V[@]}" create "
 VNET=$(ip -o link show master nflv0 | sed -nE 's/^[0-9]+: (vnet[0-9]+)[:@].*/\1/p' | head -1)
 wait_for() { for _ in $(seq 100); do "$@" >/dev/null 2>&1 && return 0; sleep 0.05; done; "$@"; }
 adopted() { "$NETCTL" --json port-info "$VNET" |
-	jq -e '.type == "foreign" and .mac == "52:54:00:79:00:05" and .mac_source == "libvirt" and .ip == "10.79.0.5" and .name == "lv1"' >/dev/null; }
+	jq -e '.type == "foreign" and .mac == "52:54:00:79:00:05" and .mac_source == "libvirt" and .ip == "10.79.0.5" and .name == "vm5"' >/dev/null; }
 ok "libvirt's TAP ($VNET) is a foreign port: guest MAC from libvirt's convention, pinned, named" wait_for adopted
 ok "...guarded: its MAC and pinned IP in the guard sets" \
 	bash -c "nft list table bridge netd-lv | grep -q '\"$VNET\" . 52:54:00:79:00:05' && nft list table bridge netd-lv | grep -q '\"$VNET\" . 10.79.0.5'"
@@ -108,7 +82,7 @@ wait_line() { # wait_line REGEX (120 s: TCG)
 ok "the stock kernel's udhcpc gets the pinned address from dnsmasq" wait_line 'guest: lease 10\.79\.0\.5\b'
 ok "...pings the peer" wait_line 'guest: ping 10\.79\.0\.99 ok'
 ok "...and sends it echo requests from 10.79.0.66" wait_line 'guest: spoof 10\.79\.0\.66 sent to 10\.79\.0\.99'
-counts() { sleep 0.5; [ "$(counted from-pin)" -ge 3 ] && [ "$(counted from-spoof)" = 0 ]; }
+counts() { sleep 0.5; [ "$(counted from-vm5)" -ge 3 ] && [ "$(counted from-spoof)" = 0 ]; }
 ok "the peer counted the guest's pings and none of the spoofed ones" counts
 ok "net-dhcp-leases shows the lease" bash -c "$NETCTL net-dhcp-leases lv | grep -q '52:54:00:79:00:05.*10.79.0.5'"
 ok "virsh destroy stops the domain" "${V[@]}" destroy lv1

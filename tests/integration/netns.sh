@@ -69,3 +69,55 @@ seen() { # seen from-uplink|from-guest : packets the outside counted
 	ip netns exec "$NS$UPLINK_OUTSIDE" nft list table inet seen |
 		grep "comment \"$1\"" | sed -E 's/.*packets ([0-9]+).*/\1/'
 }
+# A network for guest tests, written to stdout: NAME on BRIDGE (NAT, STP
+# off), PREFIX.1/24 (PREFIX like 10.77.0), a range .100-.200 and, for each
+# N given, the reservation 52:54:00:XX:00:0N -> PREFIX.N named vmN (XX is
+# PREFIX's second byte).
+guest_net_xml() { # guest_net_xml NAME BRIDGE PREFIX N...
+	local name=$1 br=$2 p=$3 n x
+	shift 3
+	x=$(cut -d. -f2 <<<"$p")
+	echo "<network><name>$name</name><forward mode='nat'/>"
+	echo "<bridge name='$br' stp='off'/>"
+	echo "<ip address='$p.1' netmask='255.255.255.0'><dhcp>"
+	echo "<range start='$p.100' end='$p.200'/>"
+	for n; do
+		printf "<host mac='52:54:00:%s:00:%02x' name='vm%s' ip='%s.%s'/>\n" "$x" "$n" "$n" "$p" "$n"
+	done
+	echo "</dhcp></ip></network>"
+}
+# A peer on BRIDGE (in namespace HOST, or the current one with "."): in
+# namespace ${NS}p (made with ns_add), eth0 at PREFIX.99 with MAC 52:54:00:XX:00:99, counting
+# the echo requests each guest PREFIX.N (N given) sends it ("from-vmN"),
+# and all it gets from PREFIX.66 ("from-spoof"): what a guard must drop.
+peer_add() { # peer_add HOST BRIDGE PREFIX N...
+	local host=$1 br=$2 p=$3 n x rules="" in
+	shift 3
+	x=$(cut -d. -f2 <<<"$p")
+	in=(ip netns exec "$NS$host")
+	if [ "$host" = . ]; then
+		in=()
+		ip link add vpeer type veth peer name eth0 netns "${NS}p"
+	else
+		ip link add vpeer netns "$NS$host" type veth peer name eth0 netns "${NS}p"
+	fi || return 1
+	ns p ip link set eth0 address "52:54:00:$x:00:99" up &&
+		ns p ip addr add "$p.99/24" dev eth0 || return 1
+	for n; do
+		rules+="ip saddr $p.$n icmp type echo-request counter comment \"from-vm$n\";"
+	done
+	ns p nft -f - <<NFT || return 1
+table inet count {
+	chain in {
+		type filter hook prerouting priority -300;
+		$rules
+		ip saddr $p.66 counter comment "from-spoof"
+	}
+}
+NFT
+	"${in[@]}" ip link set vpeer master "$br" up
+}
+counted() { # counted NAME: packets the peer counted under that name
+	ns p nft -j list chain inet count in |
+		jq -r ".nftables[] | .rule? // empty | select(.comment == \"$1\") | .expr[] | .counter? // empty | .packets"
+}

@@ -16,39 +16,10 @@ HELPER=$NF_BUILD/netd-bridge-helper
 ADMGRP=users
 public_socket || { echo "not ok 1 - public dir"; exit 1; }
 ok "netd starts (--group $ADMGRP)" start_netd --socket "$NETD_SOCKET" --group $ADMGRP
-cat >"$T/q.xml" <<'EOF'
-<network>
-  <name>q</name>
-  <forward mode='nat'/>
-  <bridge name='nfq0' stp='off'/>
-  <ip address='10.78.0.1' netmask='255.255.255.0'>
-    <dhcp>
-      <range start='10.78.0.100' end='10.78.0.200'/>
-      <host mac='52:54:00:78:00:05' name='vm5' ip='10.78.0.5'/>
-      <host mac='52:54:00:78:00:06' name='vm6' ip='10.78.0.6'/>
-      <host mac='52:54:00:78:00:07' name='vm7' ip='10.78.0.7'/>
-    </dhcp>
-  </ip>
-</network>
-EOF
+guest_net_xml q nfq0 10.78.0 5 6 7 >"$T/q.xml"
 ok "network q started" bash -c "$NETCTL net-define $T/q.xml && $NETCTL net-start q"
 # a peer on the bridge that counts what each guest sends it
-ip link add vpeer netns "${NS}h" type veth peer name eth0 netns "${NS}p"
-ns p ip link set eth0 address 52:54:00:78:00:99 up
-ns p ip addr add 10.78.0.99/24 dev eth0
-ns p nft -f - <<'EOF'
-table inet count {
-	chain in {
-		type filter hook prerouting priority -300;
-		ip saddr 10.78.0.5 icmp type echo-request counter comment "from-vm5"
-		ip saddr 10.78.0.6 icmp type echo-request counter comment "from-vm6"
-		ip saddr 10.78.0.66 counter comment "from-spoof"
-	}
-}
-EOF
-ns h ip link set vpeer master nfq0 up
-counted() { ns p nft -j list chain inet count in |
-	jq -r ".nftables[] | .rule? // empty | select(.comment == \"$1\") | .expr[] | .counter? // empty | .packets"; }
+peer_add h nfq0 10.78.0 5 6
 UNPRIV="setpriv --reuid=nobody --regid=nogroup --groups=$(getent group $ADMGRP | cut -d: -f3)"
 QEMU="qemu-system-x86_64 -accel tcg -M pc -m 64 -kernel $PROBE -nographic -no-reboot"
 wait_line() { # wait_line FILE REGEX (120 s: TCG)
