@@ -624,6 +624,8 @@ static struct network *adopt_entry(struct registry *r, const char *xmlpath,
 	free(buf);
 	if (!n) /* transient, or undefined while running */
 		n = registry_add(r, NULL);
+	else if (n->def) /* what its definition dropped, told again */
+		netxml_copy_dropped(live, n->def);
 	n->live = live;
 	return n;
 }

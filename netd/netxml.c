@@ -2152,9 +2152,19 @@ int netxml_refresh(struct netxml *nx, struct nf_err *e)
 	return load(nx, "network", e);
 }
 
-static void copy_dropped(struct netxml *to, const struct netxml *from)
+void netxml_add_dropped(struct netxml *nx, int line, const char *msg)
+{
+	struct netxml_warning w = {.line = line};
+	snprintf(w.msg, sizeof(w.msg), "%s", msg);
+	NF_APPEND(nx->dropped, nx->ndropped, w);
+}
+
+void netxml_copy_dropped(struct netxml *to, const struct netxml *from)
 {
 	to->lax = from->lax;
+	free(to->dropped);
+	to->dropped = NULL;
+	to->ndropped = 0;
 	if (!from->ndropped)
 		return;
 	to->dropped = nf_xcalloc(from->ndropped, sizeof(*to->dropped));
@@ -2168,7 +2178,7 @@ struct netxml *netxml_dup(const struct netxml *nx)
 	struct netxml *c = nf_xcalloc(1, sizeof(*c));
 	struct nf_err e;
 	c->doc = xmlCopyDoc(nx->doc, 1);
-	copy_dropped(c, nx);
+	netxml_copy_dropped(c, nx);
 	if (!c->doc || load(c, "network", &e) < 0)
 		abort(); /* a copy of a valid document is valid */
 	return c;
@@ -2685,7 +2695,7 @@ static int edited(xmlDocPtr work, const struct netxml *from, const char *what,
 {
 	struct netxml *res = nf_xcalloc(1, sizeof(*res));
 	res->doc = work;
-	copy_dropped(res, from);
+	netxml_copy_dropped(res, from);
 	if (netxml_refresh(res, e) < 0) {
 		free(res->dropped);
 		free(res);

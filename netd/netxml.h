@@ -200,6 +200,12 @@ int netxml_parse(const char *buf, size_t len, const char *what,
 #define NETXML_LAX 1u
 int netxml_parse_flags(const char *buf, size_t len, const char *what,
 		       unsigned flags, struct netxml **out, struct nf_err *e);
+/* Records a part a lax parse dropped (the store keeps them beside the
+ * definition, which no longer holds the part). */
+void netxml_add_dropped(struct netxml *nx, int line, const char *msg);
+/* to's dropped parts become a copy of from's (a running copy of a
+ * definition tells what the definition dropped). */
+void netxml_copy_dropped(struct netxml *to, const struct netxml *from);
 /* Calls fn for every warning of nx: what was dropped, then what is not
  * served. */
 void netxml_each_warning(const struct netxml *nx,

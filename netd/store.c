@@ -47,6 +47,56 @@ bool store_autostart(struct store *s, const char *name)
 	return on;
 }
 
+/* What a lax define dropped from a definition is not in its file any
+ * more: it is kept beside it, in .NAME.dropped ("LINE<TAB>WARNING" per
+ * line), so net-info still tells it after a restart. */
+static char *dropped_path(const struct store *s, const char *name)
+{
+	char *p;
+	if (asprintf(&p, "%s/.%s.dropped", s->dir, name) < 0)
+		abort();
+	return p;
+}
+
+static void load_dropped(struct store *s, struct netxml *nx)
+{
+	char *p = dropped_path(s, nx->def.name), line[600];
+	FILE *f = fopen(p, "re");
+	while (f && fgets(line, sizeof(line), f)) {
+		char *tab = strchr(line, '\t');
+		line[strcspn(line, "\n")] = 0;
+		if (tab)
+			netxml_add_dropped(nx, atoi(line), tab + 1);
+	}
+	if (f)
+		fclose(f);
+	free(p);
+}
+
+static int save_dropped(struct store *s, const struct netxml *nx,
+			struct nf_err *e)
+{
+	char *p = dropped_path(s, nx->def.name);
+	struct nf_buf b = {0};
+	for (size_t i = 0; i < nx->ndropped; i++) {
+		char msg[sizeof(nx->dropped[i].msg)];
+		snprintf(msg, sizeof(msg), "%s", nx->dropped[i].msg);
+		for (char *c = msg; *c; c++)
+			if (*c == '\n' || *c == '\t')
+				*c = ' ';
+		nf_buf_printf(&b, "%d\t%s\n", nx->dropped[i].line, msg);
+	}
+	int r = 0;
+	if (b.len)
+		r = nf_write_file_atomic(p, b.s, b.len, 0600, NF_DURABLE, e);
+	else if (unlink(p) < 0 && errno != ENOENT)
+		r = nf_errf(e, errno, "cannot remove %s: %s", p,
+			    strerror(errno));
+	nf_buf_free(&b);
+	free(p);
+	return r;
+}
+
 int store_load(struct store *s, store_load_cb cb, void *ctx)
 {
 	DIR *d = opendir(s->dir);
@@ -87,6 +137,7 @@ int store_load(struct store *s, store_load_cb cb, void *ctx)
 			NF_APPEND(s->foreign, s->nforeign,
 				  nf_xstrdup(de->d_name));
 		} else {
+			load_dropped(s, nx);
 			cb(nx, store_autostart(s, nx->def.name), ctx);
 			n++;
 		}
@@ -123,7 +174,7 @@ int store_save(struct store *s, const struct netxml *nx, struct nf_err *e)
 	r = nf_write_file_atomic(path, xml, strlen(xml), 0600, NF_DURABLE, e);
 	free(xml);
 	free(path);
-	return r;
+	return r < 0 ? r : save_dropped(s, nx, e);
 }
 
 int store_delete(struct store *s, const char *name, struct nf_err *e)
@@ -132,7 +183,10 @@ int store_delete(struct store *s, const char *name, struct nf_err *e)
 	if (r < 0)
 		return r;
 	store_set_autostart(s, name, false, NULL);
-	char *path = path_of(s, NULL, name, ".xml");
+	char *path = path_of(s, NULL, name, ".xml"),
+	     *dropped = dropped_path(s, name);
+	unlink(dropped);
+	free(dropped);
 	if (unlink(path) < 0 && errno != ENOENT)
 		r = nf_errf(e, errno, "cannot remove %s: %s", path,
 			    strerror(errno));

@@ -89,7 +89,8 @@ ok "...dnsmasq gets the host inside its subnet, not the one outside" \
 ok "...and the name it can answer, not the wildcard" bash -c "grep -q 'api' '$AH' && ! grep -q '\*' '$AH'"
 stop_netd
 ok "netd restarts" start_netd
-ok "...what is not served is still told" bash -c "$NETCTL --json net-info wild | jq -e '.warnings | length == 2' >/dev/null"
+ok "...what was dropped and what is not served are still told, all nine" \
+	bash -c "$NETCTL --json net-info wild | jq -e '.warnings | length == 9' >/dev/null && $NETCTL net-info wild | grep -q 'line 23: <leasetime> inside <dhcp>'"
 mkdir -p "$T/strict"
 ip netns exec "$NETD_NS" "$NETD" --foreground --strict --config-dir "$T/strict/etc" \
 	--run-dir "$T/strict/run" --state-dir "$T/strict/lib" 2>>"$T/netd.log" &
@@ -99,6 +100,7 @@ fails "netd --strict refuses it as --validate does" "unexpected text" \
 	$NETCTL --socket "$T/strict/run/netd.sock" net-define "$T/wild.xml"
 kill $SP; wait $SP 2>/dev/null
 ok "net-destroy and net-undefine wild" bash -c "$NETCTL net-destroy wild && $NETCTL net-undefine wild"
+ok "...and what netd kept of its dropped parts went with it" test ! -e "$T/etc/.wild.dropped"
 # what the corpus test (corpus.sh) found: libvirt's parser takes a <lease>
 # without expiry (its schema does not), and a zone, a virtualport and a
 # VLAN tag are valid but not what netd does
