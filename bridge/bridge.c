@@ -1,6 +1,7 @@
 #define _GNU_SOURCE
 #include "bridge.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/ethtool.h>
@@ -382,6 +383,19 @@ int bridge_for_each_owned(struct bridge_ctx *c, const char *prefix,
 	return 0;
 }
 
+int bridge_port_count(const char *bridge)
+{
+	char path[128];
+	int n = 0;
+	snprintf(path, sizeof(path), "/sys/class/net/%s/brif", bridge);
+	DIR *d = opendir(path);
+	for (struct dirent *de; d && (de = readdir(d));)
+		n += de->d_name[0] != '.';
+	if (d)
+		closedir(d);
+	return n;
+}
+
 int bridge_attach(struct bridge_ctx *c, const char *ifname, const char *bridge,
 		  const char *alias, struct nf_err *e)
 {
@@ -392,7 +406,15 @@ int bridge_attach(struct bridge_ctx *c, const char *ifname, const char *bridge,
 	NLA_PUT_U32(m, IFLA_MASTER, (uint32_t)br);
 	if (alias)
 		NLA_PUT_STRING(m, IFLA_IFALIAS, alias);
-	return request(c, m, e, "cannot attach %s to %s", ifname, bridge);
+	int rc = request(c, m, e, "cannot attach %s to %s", ifname, bridge);
+	if (rc < 0 && bridge_port_count(bridge) >= BRIDGE_MAX_PORTS)
+		rc = nf_errf(
+			e, EXFULL,
+			"cannot attach %s to %s: the bridge holds %d ports, "
+			"the most a Linux bridge takes (the kernel's "
+			"BR_MAX_PORTS)",
+			ifname, bridge, BRIDGE_MAX_PORTS);
+	return rc;
 nla_put_failure:
 	nlmsg_free(m);
 	return nf_errf(e, EMSGSIZE, "netlink message too large");
@@ -470,8 +492,10 @@ int bridge_monitor_open(struct nf_err *e)
 			close(fd);
 		return nf_errf(e, err, "link monitor: %s", strerror(err));
 	}
-	int big = 4 << 20; /* many ports may go at once */
-	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &big, sizeof(big));
+	/* many ports may come or go at once; past rmem_max as root */
+	int big = 4 << 20;
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &big, sizeof(big)) < 0)
+		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &big, sizeof(big));
 	return fd;
 }
 
@@ -522,6 +546,11 @@ void bridge_monitor_read(int fd, const struct bridge_events *ev, void *ctx)
 	char buf[65536];
 	for (;;) {
 		ssize_t n = recv(fd, buf, sizeof(buf), 0);
+		if (n < 0 && errno == ENOBUFS) {
+			if (ev->overrun)
+				ev->overrun(ctx);
+			continue;
+		}
 		if (n <= 0)
 			return;
 		for (struct nlmsghdr *h = (struct nlmsghdr *)buf;

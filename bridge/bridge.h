@@ -16,6 +16,9 @@
 struct bridge_ctx;
 
 #define BRIDGE_GROUP 0x4e46 /* "NF" */
+/* The most ports a Linux bridge takes: BR_MAX_PORTS (1024) port numbers,
+ * 0 not used; the next attach fails with EXFULL. */
+#define BRIDGE_MAX_PORTS 1023
 
 int bridge_open(struct bridge_ctx **out, struct nf_err *e);
 void bridge_close(struct bridge_ctx *c);
@@ -68,8 +71,10 @@ int bridge_for_each_owned(struct bridge_ctx *c, const char *prefix,
 			  void (*cb)(const char *name, const char *alias,
 				     void *ctx),
 			  void *ctx);
+/* How many ports the bridge has (its brif entries in sysfs). */
+int bridge_port_count(const char *bridge);
 /* Attaches a link to a bridge, sets its alias (owner mark) and brings it
- * up. */
+ * up; a full bridge (BRIDGE_MAX_PORTS) is said so. */
 int bridge_attach(struct bridge_ctx *c, const char *ifname, const char *bridge,
 		  const char *alias, struct nf_err *e);
 /* Bridge port flag "isolated": isolated ports only talk to non-isolated
@@ -109,6 +114,9 @@ struct bridge_events {
 	void (*link)(const char *ifname, int ifindex, int master, void *ctx);
 	/* a bridge learned a unicast source MAC on port ifindex */
 	void (*learned)(int ifindex, const uint8_t mac[6], void *ctx);
+	/* the kernel dropped events (the socket's buffer overflowed, as a
+	 * thousand links coming or going at once can): look again */
+	void (*overrun)(void *ctx);
 };
 int bridge_monitor_open(struct nf_err *e);
 void bridge_monitor_read(int fd, const struct bridge_events *ev, void *ctx);

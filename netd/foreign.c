@@ -191,9 +191,32 @@ static void on_learned(int ifindex, const uint8_t mac[6], void *ctx)
 	}
 }
 
+static void adopt_all(struct registry *r, struct network *n);
+
+/* Events were lost: ports whose interface went are released, interfaces
+ * on netd's bridges that no port holds are adopted. */
+static void on_overrun(void *ctx)
+{
+	struct registry *r = ctx;
+	nf_warn("the kernel dropped link events (too many at once): netd "
+		"looks at its ports and bridges again");
+	for (size_t i = 0; i < r->nports;) {
+		struct port *p = r->ports[i];
+		if (p->tap[0] && !if_nametoindex(p->tap) &&
+		    (p->kind == PORT_TAP || p->kind == PORT_FOREIGN))
+			port_gone(r, p->tap);
+		else
+			i++;
+	}
+	for (size_t i = 0; i < r->n; i++)
+		if (r->nets[i]->live)
+			adopt_all(r, r->nets[i]);
+}
+
 static void monitor_ready(void *ctx)
 {
-	static const struct bridge_events ev = {on_gone, on_link, on_learned};
+	static const struct bridge_events ev = {on_gone, on_link, on_learned,
+						on_overrun};
 	struct registry *r = ctx;
 	bridge_monitor_read(r->link_monitor, &ev, r);
 }

@@ -577,6 +577,24 @@ static int tap_shape(struct registry *r, struct network *n,
 	return network_shape(r, p->tap, &in, &out, e);
 }
 
+/* A bridge of netd's holds only ports netd knows (its own and foreign
+ * ones): refused before a TAP is made when the bridge is full. */
+static int bridge_room(struct registry *r, const struct netdef *d,
+		       struct nf_err *e)
+{
+	size_t k = 0;
+	for (size_t i = 0; i < r->nports; i++)
+		k += r->ports[i]->tap[0] &&
+		     !strcmp(r->ports[i]->network, d->name);
+	if (!netxml_fwd_has_bridge(d->mode) || k < BRIDGE_MAX_PORTS)
+		return 0;
+	return nf_errf(e, EXFULL,
+		       "network '%s' has %zu ports on its bridge %s, the most "
+		       "a Linux bridge takes (the kernel's BR_MAX_PORTS); put "
+		       "further guests on another network",
+		       d->name, k, d->bridge);
+}
+
 static int tap_port_create(struct registry *r, struct request *q,
 			   struct network *n, struct port *p, json_t *args,
 			   const char *persist, struct nf_err *e)
@@ -585,6 +603,10 @@ static int tap_port_create(struct registry *r, struct request *q,
 	int fds[TAP_MAX_QUEUES], rc;
 	char want[16], alias[128];
 	uint8_t m[6];
+	if ((rc = bridge_room(r, d, e)) < 0) {
+		free(p);
+		return rc;
+	}
 	p->kind = PORT_TAP;
 	if (persist)
 		snprintf(want, sizeof(want), "%s", persist);

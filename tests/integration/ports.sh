@@ -170,6 +170,25 @@ ok "a port takes its default portgroup's <bandwidth>" bash -c "$NETCTL net-creat
 	$NETCTL port-create pgbw --persist nfrate1 >/dev/null 2>&1 && tc -n ${NS}h class show dev nfrate1 | grep -q 'rate 2Mbit' &&
 	lacks tc -n ${NS}h filter show dev nfrate1 ingress mirred"
 ok "...net-destroy pgbw" bash -c "$NETCTL net-destroy pgbw >/dev/null && no_link ${NS}h nfrate1"
+
+# a Linux bridge takes 1023 ports: filled with veths (their other ends in
+# a namespace of their own, which takes them all when it goes), the
+# network refuses the next port with that reason
+cat >"$T/full.xml" <<'X'
+<network><name>full</name><bridge name='nfbr12' stp='off'/></network>
+X
+ns_add lim
+ok "a network whose bridge holds 1023 ports (foreign veths, adopted)" bash -c "$NETCTL net-create $T/full.xml >/dev/null &&
+	for i in \$(seq 1023); do echo \"link add e\$i type veth peer name nfl\$i netns ${NS}h\"; done | ip -n ${NS}lim -batch - &&
+	for i in \$(seq 1023); do echo \"link set nfl\$i master nfbr12 up\"; done | ip -n ${NS}h -batch - &&
+	for _ in \$(seq 200); do [ \$($NETCTL --json port-list full | jq length) = 1023 ] && exit 0; sleep 0.05; done; exit 1"
+fails "...port-create says it is full, and why" "network 'full' has 1023 ports on its bridge nfbr12, the most a Linux bridge takes" \
+	$NETCTL port-create full --persist nfover0
+ok "...and made no TAP" no_link ${NS}h nfover0
+ip netns del "${NS}lim"
+ok "...its veths gone (their namespace deleted), every port is released" \
+	bash -c "for _ in \$(seq 600); do [ \$($NETCTL --json port-list full | jq length) = 0 ] && exit 0; sleep 0.1; done; exit 1"
+ok "...net-destroy full" $NETCTL net-destroy full
 ok "net-destroy releases every port" \
 	bash -c "$NETCTL net-destroy default >/dev/null && lacks $NETCTL port-list 'nft[0-9]' && no_link ${NS}h nft4"
 finish
