@@ -91,7 +91,7 @@ ok "...its port is released" wait_for gone
 lease_gone() { lacks "$NETCTL" net-dhcp-leases lv 10.79.0.5; }
 ok "...its lease too" wait_for lease_gone
 ok "...and nothing of it is left on the bridge" \
-	bash -c "[ \"\$(ip -o link show master nflv0 | grep -c vnet)\" = 0 ] && [ \"\$($NETCTL --json port-list lv | jq -r '[.[].tap] | join(\" \")')\" = vpeer ]"
+	bash -c "lacks ip -o link show master nflv0 vnet && [ \"\$($NETCTL --json port-list lv | jq -r '[.[].tap] | join(\" \")')\" = vpeer ]"
 kill "$LIBVIRT_PID"
 wait "$LIBVIRT_PID" 2>/dev/null
 finish

@@ -48,7 +48,7 @@ kill $VM5; wait $VM5 2>/dev/null
 wait_gone() { for _ in $(seq 100); do lacks "$@" >/dev/null 2>&1 && return 0; sleep 0.05; done; lacks "$@"; }
 ok "...QEMU gone: the port is released" wait_gone "$NETCTL" port-list q "52:54:00:78:00:05"
 ok "...its lease too" wait_gone "$NETCTL" net-dhcp-leases q "10.78.0.5"
-ok "...and its TAP" bash -c "[ -n '$TAP5' ] && ! ip -n ${NS}h link show '$TAP5' 2>/dev/null"
+ok "...and its TAP" bash -c "[ -n '$TAP5' ] && no_link ${NS}h '$TAP5'"
 fails "helper: a user outside --group is refused, and QEMU says why" "netd-bridge-helper: netd refused" \
 	ip netns exec "$NETD_NS" setpriv --reuid=nobody --regid=nogroup --clear-groups \
 	env NETD_SOCKET="$NETD_SOCKET" $QEMU -netdev bridge,id=n0,br=nfq0,helper="$HELPER" \
