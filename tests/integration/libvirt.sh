@@ -33,6 +33,15 @@ K=$NF_BUILD/nested
 printf 'user = "root"\ngroup = "root"\nsecurity_driver = "none"\nstdio_handler = "file"\n' >"$T/qemu.conf"
 ok "libvirtd starts in the test's namespaces" libvirt_start "$T" "$T/qemu.conf"
 V=("${VIRSH[@]}")
+# a domain left running (a test stopped half-way) outlives libvirtd: its
+# QEMU goes first, then libvirtd, then what lib.sh cleans
+libvirt_cleanup() {
+	"${V[@]}" destroy lv1 >/dev/null 2>&1
+	kill "$LIBVIRT_PID" 2>/dev/null
+	wait "$LIBVIRT_PID" 2>/dev/null
+	cleanup
+}
+trap libvirt_cleanup EXIT
 # netd in the same network namespace (the bridge must be where libvirt is)
 ip link set lo up
 "$NETD" --foreground --config-dir "$T/etc" --run-dir "$T/run" --state-dir "$T/lib" \
@@ -92,6 +101,4 @@ lease_gone() { lacks "$NETCTL" net-dhcp-leases lv 10.79.0.5; }
 ok "...its lease too" wait_for lease_gone
 ok "...and nothing of it is left on the bridge" \
 	bash -c "lacks ip -o link show master nflv0 vnet && [ \"\$($NETCTL --json port-list lv | jq -r '[.[].tap] | join(\" \")')\" = vpeer ]"
-kill "$LIBVIRT_PID"
-wait "$LIBVIRT_PID" 2>/dev/null
 finish
