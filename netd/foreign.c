@@ -151,10 +151,11 @@ static void on_link(const char *ifname, int ifindex, int master, void *ctx)
 {
 	struct registry *r = ctx;
 	struct port *p = port_find_link(r, ifname);
-	struct network *n = bridge_network(r, master);
 	(void)ifindex;
-	if (p && p->kind == PORT_FOREIGN &&
-	    (!n || strcmp(p->network, network_name(n)))) {
+	if (p && p->kind != PORT_FOREIGN)
+		return; /* netd's own: where netd put it */
+	struct network *n = bridge_network(r, master);
+	if (p && (!n || strcmp(p->network, network_name(n)))) {
 		nf_info("foreign port %s left the bridge of '%s'", ifname,
 			p->network);
 		port_release(r, p, false);
@@ -191,8 +192,6 @@ static void on_learned(int ifindex, const uint8_t mac[6], void *ctx)
 	}
 }
 
-static void adopt_all(struct registry *r, struct network *n);
-
 /* Events were lost: ports whose interface went are released, interfaces
  * on netd's bridges that no port holds are adopted. */
 static void on_overrun(void *ctx)
@@ -208,9 +207,7 @@ static void on_overrun(void *ctx)
 		else
 			i++;
 	}
-	for (size_t i = 0; i < r->n; i++)
-		if (r->nets[i]->live)
-			adopt_all(r, r->nets[i]);
+	foreign_recover(r);
 }
 
 static void monitor_ready(void *ctx)

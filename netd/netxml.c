@@ -921,6 +921,15 @@ const char *netxml_foreign_name(enum netxml_foreign f)
 	return (unsigned)f < NF_ARRAY_SIZE(names) ? names[f] : "?";
 }
 
+/* The policy a name says, or -1. */
+static int foreign_parse(const char *s)
+{
+	for (int f = NETXML_FOREIGN_GUARD; s && f <= NETXML_FOREIGN_DENY; f++)
+		if (!strcmp(s, netxml_foreign_name((enum netxml_foreign)f)))
+			return f;
+	return -1;
+}
+
 static bool is_netd_meta(xmlNodePtr c)
 {
 	return c->type == XML_ELEMENT_NODE && c->ns && c->ns->href &&
@@ -943,9 +952,8 @@ static int validate_netd_meta(xmlNodePtr c, const char *what, struct nf_err *e)
 		return nerr(e, what, c,
 			    "<foreign-ports> takes one attribute, policy, and "
 			    "no content");
-	for (int f = NETXML_FOREIGN_GUARD; f <= NETXML_FOREIGN_DENY; f++)
-		if (!strcmp(pol, netxml_foreign_name((enum netxml_foreign)f)))
-			return 0;
+	if (foreign_parse(pol) >= 0)
+		return 0;
 	return nerr(e, what, c,
 		    "policy='%.40s' is invalid; expected guard (foreign "
 		    "ports are guarded, the default), open (not guarded) or "
@@ -1748,12 +1756,9 @@ static int view_misc(xmlNodePtr root, struct netdef *d, const char *what,
 	int ndefault = 0;
 
 	for (xmlNodePtr c = md ? md->children : NULL; c; c = c->next)
-		for (int f = 0; is_netd_meta(c) && f <= NETXML_FOREIGN_DENY;
-		     f++)
-			if (!strcmp(attr(c, "policy"),
-				    netxml_foreign_name(
-					    (enum netxml_foreign)f)))
-				d->foreign = (enum netxml_foreign)f;
+		if (is_netd_meta(c)) /* validated: a policy it knows */
+			d->foreign = (enum netxml_foreign)foreign_parse(
+				attr(c, "policy"));
 
 	if (title) {
 		d->title = text(title);

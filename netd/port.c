@@ -532,9 +532,6 @@ static struct port *port_new(struct registry *r, struct request *q,
 	return p;
 }
 
-/* Makes p's TAP (named persist, or a fresh random name: never one that
- * was just freed), attaches and guards it; the fds go back with the
- * reply unless it persists. Frees p on failure. */
 /* One direction of a port's rate from the request ({"average": kB/s,
  * "peak", "burst"}), when it gives one. */
 static void bw_arg(json_t *args, const char *key, struct netxml_bw *b)
@@ -595,6 +592,9 @@ static int bridge_room(struct registry *r, const struct netdef *d,
 		       d->name, k, d->bridge);
 }
 
+/* Makes p's TAP (named persist, or a fresh random name: never one that
+ * was just freed), attaches and guards it; the fds go back with the
+ * reply unless it persists. Frees p on failure. */
 static int tap_port_create(struct registry *r, struct request *q,
 			   struct network *n, struct port *p, json_t *args,
 			   const char *persist, struct nf_err *e)
