@@ -610,8 +610,14 @@ int bridge_port_learned(struct bridge_ctx *c, const char *ifname,
 		struct ndmsg nd;
 	} req = {{NLMSG_LENGTH(sizeof(struct ndmsg)), RTM_GETNEIGH,
 		  NLM_F_REQUEST | NLM_F_DUMP, 1, 0},
-		 {.ndm_family = AF_BRIDGE}};
-	int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+		 {.ndm_family = AF_BRIDGE, .ndm_ifindex = l.ifindex}};
+	int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE),
+	    one = 1;
+	/* strict checking: the kernel dumps only this port's entries, not
+	 * every bridge's (learned_one still checks) */
+	if (fd >= 0)
+		setsockopt(fd, SOL_NETLINK, NETLINK_GET_STRICT_CHK, &one,
+			   sizeof(one));
 	if (!l.ifindex || fd < 0 || send(fd, &req, req.h.nlmsg_len, 0) < 0) {
 		if (fd >= 0)
 			close(fd);

@@ -151,14 +151,22 @@ ok "...destroyed" $NETCTL net-destroy m
 stop_netd -KILL
 ns h ip tuntap add vnet9 mode tap
 ns h ip link set vnet9 master nffor0 up
+# a guest that spoke while netd was down: the bridge learned its MAC then
+guest_add g3 52:54:00:77:00:33 h nffor0
+learned_before() { bridge -n "${NS}h" fdb show br nffor0 | grep -q '52:54:00:77:00:33 dev vg3'; }
+ok "...a guest added while netd is down speaks (its MAC in the bridge's table)" wait_for learned_before
 ok "netd restarts" start_netd
 ok "...its foreign ports are re-adopted (vnet8 as it was, pinned)" \
 	bash -c "$NETCTL --json port-info vnet8 | jq -e '.type == \"foreign\" and .ip == \"10.77.0.7\"' >/dev/null"
 ok "...and one added while it was down is adopted" \
 	bash -c "$NETCTL --json port-info vnet9 | jq -e '.type == \"foreign\"' >/dev/null"
+G3IF=$(ns h ip -o link show master nffor0 | sed -nE 's/^[0-9]+: (vg3[0-9]*)@.*/\1/p')
+ok "...that guest's port takes the MAC the bridge learned before netd saw it" \
+	bash -c "$NETCTL --json port-info '$G3IF' | jq -e '.mac == \"52:54:00:77:00:33\" and .mac_source == \"learned\"' >/dev/null"
 ok "...guarded again" bash -c "ip netns exec ${NS}h nft list set bridge netd-f guarded | grep -q vnet9 && ip netns exec ${NS}h nft list set bridge netd-f guarded | grep -q vnet8"
 ns h ip link del vnet8
 ns h ip link del vnet9
+ns h ip link del "$G3IF"
 
 # --- how long a foreign TAP is unguarded: 50 times ------------------------
 # nft's own monitor stamps each guard element as the kernel commits it
