@@ -24,6 +24,7 @@ struct vnet_user {
 	unsigned pair;
 	pthread_t thread;
 	int epfd, stopfd, tapfd;
+	bool tap_gone; /* deleted under us: no longer polled */
 	struct vpci_dev *d;
 	unsigned rxi, txi;
 	bool tap_on; /* the TAP is polled (RX buffers available) */
@@ -74,7 +75,7 @@ static void tx(struct vnet_user *u)
 
 static void poll_tap(struct vnet_user *u, bool on)
 {
-	if (u->tap_on == on)
+	if (u->tap_on == on || u->tap_gone)
 		return;
 	struct epoll_event ev = {.events = on ? EPOLLIN : 0,
 				 .data.u32 = EV_TAP};
@@ -138,9 +139,21 @@ static void rx(struct vnet_user *u)
 		if (!u->plen) {
 			ssize_t r = read(u->tapfd, u->pkt, PKT_MAX);
 			if (r <= 0) {
-				if (r < 0 && errno != EAGAIN)
-					nf_debug("%s: TAP read: %s", u->n->name,
-						 strerror(errno));
+				/* EBADFD: the TAP was deleted under us (its
+				 * network went): nothing more will come, and
+				 * polling it would only report the error */
+				bool gone = r < 0 && errno != EAGAIN &&
+					    errno != EINTR;
+				if (gone) { /* epoll reports an error even
+					       when asked for nothing */
+					nf_info("%s: its TAP is gone (%s); the "
+						"link stays down",
+						u->n->name, strerror(errno));
+					epoll_ctl(u->epfd, EPOLL_CTL_DEL,
+						  u->tapfd, NULL);
+					u->tap_gone = true;
+					break;
+				}
 				poll_tap(u, true);
 				break;
 			}
@@ -183,7 +196,11 @@ static void *thread(void *arg)
 				drain(u->d->q[u->rxi].kickfd);
 				rx(u);
 				break;
-			case EV_TAP: rx(u); break;
+			case EV_TAP:
+				if (ev[k].events & (EPOLLERR | EPOLLHUP))
+					u->plen = 0; /* read, to learn why */
+				rx(u);
+				break;
 			}
 		}
 		if (u->d->q[u->rxi].vq.broken || u->d->q[u->txi].vq.broken) {

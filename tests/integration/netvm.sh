@@ -136,6 +136,20 @@ ok "guest b's port went with netvm" \
 ok "...and its lease with it (net-dhcp-leases)" \
 	lacks $NETCTL net-dhcp-leases default '52:54:00:00:00:13'
 
+# a TAP deleted under a running netvm (its port deleted, its network
+# destroyed, a lab going down): netvm goes on, link down, and does not
+# spin on the dead TAP's EPOLLERR
+ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+tap_gone() {
+	local c0 c1 c2
+	c0=$(ticks "$PID_c") && sleep 1 && c1=$(ticks "$PID_c") &&
+		$NETCTL port-delete c >/dev/null && sleep 1 &&
+		c2=$(ticks "$PID_c") && kill -0 "$PID_c" &&
+		grep -q 'its TAP is gone' "$T/c.log" &&
+		[ $((c2 - c1)) -le $((c1 - c0 + 10)) ] ||
+		{ echo "# CPU ticks: $c0 $c1 $c2"; return 1; }
+}
+ok "port-delete under a running netvm: it logs the TAP gone and uses no more CPU than before" tap_gone
 stop_vm() { kill -TERM "$1"; wait "$1"; [ $? = 4 ]; }
 ok "SIGTERM ends netvm cleanly (status 4)" stop_vm "$PID_a"
 ok "...its port is released" \
