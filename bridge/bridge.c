@@ -209,23 +209,77 @@ int bridge_get_alias(struct bridge_ctx *c, const char *name, char *alias,
 	return link_info(c, name, alias, n, NULL);
 }
 
-int bridge_delete(struct bridge_ctx *c, const char *name, const char *owner,
-		  struct nf_err *e)
+/* Whether name is a link owner may delete: 1 (its ifindex in *idx), 0
+ * when there is no such link, -EPERM (said in e) when it is not ours. */
+static int deletable(struct bridge_ctx *c, const char *name, const char *owner,
+		     int *idx, struct nf_err *e)
 {
 	char alias[256];
 	uint32_t group = 0;
-	if (link_info(c, name, alias, sizeof(alias), &group) < 0)
+	if (link_info(c, name, alias, sizeof(alias), &group) < 0 ||
+	    !(*idx = (int)if_nametoindex(name)))
 		return 0;
 	if (strcmp(alias, owner) && !(!alias[0] && group == BRIDGE_GROUP))
 		return nf_errf(e, EPERM,
 			       "link %s is not netd's (alias '%s'); left alone",
 			       name, alias);
-	struct nl_msg *m = link_msg(RTM_DELLINK, 0, 0);
-	NLA_PUT_STRING(m, IFLA_IFNAME, name);
-	return request(c, m, e, "cannot delete bridge %s", name);
+	return 1;
+}
+
+int bridge_delete(struct bridge_ctx *c, const char *name, const char *owner,
+		  struct nf_err *e)
+{
+	int idx, r = deletable(c, name, owner, &idx, e);
+	if (r <= 0)
+		return r;
+	struct nl_msg *m = link_msg(RTM_DELLINK, 0, idx);
+	return request(c, m, e, "cannot delete link %s", name);
+}
+
+/* One RTM_NEWLINK or RTM_DELLINK naming a link group: a link moved into
+ * it (idx) or all its links deleted (idx 0). */
+static int group_msg(struct bridge_ctx *c, int idx, uint32_t group,
+		     struct nf_err *e)
+{
+	struct nl_msg *m = link_msg(idx ? RTM_NEWLINK : RTM_DELLINK, 0, idx);
+	NLA_PUT_U32(m, IFLA_GROUP, group);
+	return request(c, m, e, "cannot %s link group %u",
+		       idx ? "move a link into" : "delete", group);
 nla_put_failure:
 	nlmsg_free(m);
 	return nf_errf(e, EMSGSIZE, "netlink message too large");
+}
+
+int bridge_delete_many(struct bridge_ctx *c, const char *const *names,
+		       const char *const *owners, size_t n, struct nf_err *e)
+{
+	int *idx = nf_xcalloc(n + 1, sizeof(*idx)), r = 0;
+	size_t k = 0;
+	/* a group no link of anyone's is in: this call's own */
+	uint16_t rnd;
+	nf_random_bytes((uint8_t *)&rnd, sizeof(rnd));
+	uint32_t group = 0x4e470000u | rnd;
+	for (size_t i = 0; i < n; i++) {
+		struct nf_err pe;
+		int d = deletable(c, names[i], owners[i], &idx[k], &pe);
+		if (d < 0 && !r)
+			r = nf_errf(e, -d, "%s", pe.msg);
+		if (d > 0 && group_msg(c, idx[k], group, &pe) == 0)
+			k++;
+	}
+	/* one unregister for all (its RCU waits shared); should the kernel
+	 * refuse the group, each link on its own */
+	struct nf_err ge;
+	if (k && group_msg(c, 0, group, &ge) < 0)
+		for (size_t i = 0; i < k; i++) {
+			struct nl_msg *m = link_msg(RTM_DELLINK, 0, idx[i]);
+			int d = request(c, m, &ge, "cannot delete link %d",
+					idx[i]);
+			if (d < 0 && d != -ENODEV && !r)
+				r = nf_errf(e, -d, "%s", ge.msg);
+		}
+	free(idx);
+	return r;
 }
 
 /* RTM_NEWLINK for an existing link that also brings it up. */

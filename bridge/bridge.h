@@ -40,6 +40,14 @@ int bridge_create(struct bridge_ctx *c, const struct bridge_spec *s,
  * is in BRIDGE_GROUP: created by us, not yet named); 0 if absent. */
 int bridge_delete(struct bridge_ctx *c, const char *name, const char *owner,
 		  struct nf_err *e);
+/* Deletes links[i] of owners[i] (checked as bridge_delete checks) in one
+ * kernel operation: moved into a link group of this call's, which one
+ * RTM_DELLINK removes, so they share one unregister (whose cost is mostly
+ * RCU grace periods: N links cost about what one does). Absent links are
+ * skipped; one not ours is left, and the first such is said in e (-EPERM)
+ * after the others went. */
+int bridge_delete_many(struct bridge_ctx *c, const char *const *names,
+		       const char *const *owners, size_t n, struct nf_err *e);
 /* A macvtap in passthrough mode on lower (it takes over the device: the
  * lower link is set promiscuous, the macvtap inherits its MAC), marked
  * with owner like a bridge and brought up. Deleted by bridge_delete. */

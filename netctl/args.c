@@ -22,7 +22,7 @@ static void named(const struct ctl_arg *a, char *out, size_t n)
 {
 	size_t k = 0;
 	out[k++] = '-', out[k++] = '-';
-	for (const char *s = a->name; *s && k + 1 < n; s++)
+	for (const char *s = a->name; *s && *s != '.' && k + 1 < n; s++)
 		out[k++] = *s == '_' ? '-' : (char)tolower((unsigned char)*s);
 	out[k] = 0;
 }
@@ -128,9 +128,16 @@ static int unknown_flag(const struct ctl_cmd *c, const char *tok)
 
 static void arg_help(const struct ctl_cmd *c, FILE *f);
 
-static int check(const struct ctl_cmd *c, int argc, char **argv, int words,
-		 char **out, int *outc, char **flags)
+static bool many(const struct ctl_arg *a)
 {
+	size_t l = strlen(a->name);
+	return l > 3 && !strcmp(a->name + l - 3, "...");
+}
+
+static int check(const struct ctl_cmd *c, int argc, char **argv, int words,
+		 char **out, int *outc, char **flags, char **more)
+{
+	int nmore = 0;
 	size_t n = nargs(c), npos = 0;
 	const struct ctl_arg *pos[CTL_MAX_ARGS];
 	char *given[CTL_MAX_ARGS] = {0};
@@ -194,6 +201,10 @@ static int check(const struct ctl_cmd *c, int argc, char **argv, int words,
 				slot = i;
 				break;
 			}
+		if (slot == npos && !a && npos && many(pos[npos - 1])) {
+			more[nmore++] = val;
+			continue;
+		}
 		if (slot == npos)
 			return usage_error(c, "unexpected argument '%s'", tok);
 		if (given[slot])
@@ -214,6 +225,8 @@ static int check(const struct ctl_cmd *c, int argc, char **argv, int words,
 		if (given[i])
 			out[m++] = given[i];
 	}
+	for (int k = 0; k < nmore; k++)
+		out[m++] = more[k];
 	for (int k = 0; k < nflags; k++)
 		out[m++] = flags[k];
 	out[m] = NULL;
@@ -225,9 +238,11 @@ int ctl_args_check(const struct ctl_cmd *c, int argc, char **argv, int words,
 		   char **out, int *outc)
 {
 	/* each token gives at most two flag words (--mac=M) */
-	char **flags = calloc(2 * (size_t)argc + 1, sizeof(char *));
-	int rc = check(c, argc, argv, words, out, outc, flags);
+	char **flags = calloc(2 * (size_t)argc + 1, sizeof(char *)),
+	     **more = calloc((size_t)argc + 1, sizeof(char *));
+	int rc = check(c, argc, argv, words, out, outc, flags, more);
 	free(flags);
+	free(more);
 	return rc;
 }
 

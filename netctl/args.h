@@ -30,6 +30,7 @@ struct ctl_arg {
 	bool optional;	     /* a positional that may be left out */
 	const char *help;
 };
+/* A last positional named "NAME..." takes any number more after it. */
 
 #define CTL_MAX_ARGS 16
 

@@ -1339,9 +1339,30 @@ static int c_port_info(int argc, char **argv)
 	return port_simple(argc, argv, NF_CMD_PORT_INFO, true);
 }
 
+/* port-delete PORT...: several in one request, so their TAPs go in one
+ * kernel batch */
 static int c_port_delete(int argc, char **argv)
 {
-	return port_simple(argc, argv, NF_CMD_PORT_DELETE, false);
+	json_t *r, *ports = json_array();
+	for (int k = 1; k < argc && argv[k][0] != '-'; k++)
+		json_array_append_new(ports, json_string(argv[k]));
+	if (json_array_size(ports) == 1) {
+		json_decref(ports);
+		return port_simple(argc, argv, NF_CMD_PORT_DELETE, false);
+	}
+	if (ctl_call(NF_CMD_PORT_DELETE, json_pack("{s:o}", "ports", ports),
+		     &r))
+		return 1;
+	if (ctl_opt_json)
+		ctl_print_json(r);
+	else {
+		json_t *p;
+		size_t i;
+		json_array_foreach(json_object_get(r, "ports"), i, p)
+			printf("Port %s deleted\n", ctl_jstr(p, "tap"));
+	}
+	json_decref(r);
+	return 0;
 }
 
 /* net-update NETWORK COMMAND SECTION XML|FILE [--live] [--config]
@@ -1605,8 +1626,10 @@ static const struct ctl_cmd cmds[] = {
 	{"port-delete",
 	 c_port_delete,
 	 "Ports",
-	 "remove a port and what it held",
-	 {PORT_ARG}},
+	 "remove ports (any number at once) and what they held",
+	 {{"PORT...", NULL, CTL_PORT, NULL, false,
+	   "the ports, each by UUID, TAP or name (several go in one kernel "
+	   "batch)"}}},
 	{"net-port-create",
 	 ctl_net_port_create,
 	 "Ports",

@@ -725,28 +725,54 @@ static bool owned_by_active(struct registry *r, const char *what, bool is_table)
 	return false;
 }
 
+/* Stale links found at start, deleted together once all are known. */
+struct stale {
+	struct registry *r;
+	char (*name)[IF_NAMESIZE];
+	char (*alias)[256];
+	size_t n;
+};
+
 static void sweep_bridge(const char *name, const char *alias, void *ctx)
 {
-	struct registry *r = ctx;
-	struct nf_err e;
+	struct stale *st = ctx;
+	struct registry *r = st->r;
 	/* an IFB of netd's goes with the link it shapes */
 	const char *ifb_of = bridge_ifb_of(alias);
 	if (ifb_of && if_nametoindex(ifb_of))
 		return;
 	if (ifb_of) {
 		nf_warn("removing stale IFB %s (its %s is gone)", name, ifb_of);
-		if (bridge_delete(r->br, name, alias, &e) < 0)
-			nf_err_log("%s", e.msg);
-		return;
+	} else {
+		if (owned_by_active(r, name, false))
+			return;
+		for (size_t i = 0; i < r->nports; i++)
+			if (!strcmp(r->ports[i]->tap, name))
+				return; /* a live port's TAP */
+		nf_warn("removing stale link %s (made by this netd)", name);
 	}
-	if (owned_by_active(r, name, false))
-		return;
-	for (size_t i = 0; i < r->nports; i++)
-		if (!strcmp(r->ports[i]->tap, name))
-			return; /* a live port's TAP */
-	nf_warn("removing stale bridge %s (made by this netd)", name);
-	if (bridge_delete(r->br, name, alias, &e) < 0)
+	st->name = nf_xrealloc(st->name, (st->n + 1) * sizeof(*st->name));
+	st->alias = nf_xrealloc(st->alias, (st->n + 1) * sizeof(*st->alias));
+	snprintf(st->name[st->n], sizeof(st->name[0]), "%s", name);
+	snprintf(st->alias[st->n++], sizeof(st->alias[0]), "%s", alias);
+}
+
+/* the stale links in one kernel batch */
+static void sweep_links(struct registry *r, const char *prefix)
+{
+	struct stale st = {.r = r};
+	struct nf_err e;
+	bridge_for_each_owned(r->br, prefix, sweep_bridge, &st);
+	const char **names = nf_xcalloc(st.n + 1, sizeof(*names)),
+		   **aliases = nf_xcalloc(st.n + 1, sizeof(*aliases));
+	for (size_t i = 0; i < st.n; i++)
+		names[i] = st.name[i], aliases[i] = st.alias[i];
+	if (st.n && bridge_delete_many(r->br, names, aliases, st.n, &e) < 0)
 		nf_err_log("%s", e.msg);
+	free(names);
+	free(aliases);
+	free(st.name);
+	free(st.alias);
 }
 
 static void sweep_table(const char *table, const char *owner, void *ctx)
@@ -807,7 +833,7 @@ void registry_recover(struct registry *r)
 	ports_recover(r);
 	char prefix[64];
 	snprintf(prefix, sizeof(prefix), "%s ", r->owner);
-	bridge_for_each_owned(r->br, prefix, sweep_bridge, r);
+	sweep_links(r, prefix);
 	nat_for_each_owned(r->nat, r->owner, sweep_table, r);
 	sweep_dnsmasq(r);
 	for (size_t i = 0; i < r->n; i++) {

@@ -209,11 +209,12 @@ static void unwatch_owner(struct port *p)
 	p->owner_timer = 0;
 }
 
-/* Tells dnsmasq the port's IPv4 leases are free: its pinned address, and
- * any its MAC holds (a range address), so net-dhcp-leases forgets them
- * with the port. */
+/* Tells dnsmasq the ports' IPv4 leases on n are free: their pinned
+ * addresses, and any their MACs hold (range addresses), so
+ * net-dhcp-leases forgets them with the ports. The lease file is read
+ * once for all of them. */
 static void release_leases(struct registry *r, struct network *n,
-			   const struct port *p)
+			   struct port *const *ps, size_t np)
 {
 	struct dhcp_files f;
 	struct dhcp_lease *l = NULL;
@@ -223,8 +224,13 @@ static void release_leases(struct registry *r, struct network *n,
 	dhcp_leases(&f, &l, &nl);
 	for (size_t i = 0; i < nl; i++) {
 		struct nf_addr ip;
-		if (strcasecmp(l[i].mac, p->mac) ||
-		    nf_addr_parse(l[i].ip, &ip) < 0 || ip.family != AF_INET)
+		const struct port *p = NULL;
+		for (size_t k = 0; k < np && !p; k++)
+			if (!strcmp(ps[k]->network, network_name(n)) &&
+			    !strcasecmp(l[i].mac, ps[k]->mac))
+				p = ps[k];
+		if (!p || nf_addr_parse(l[i].ip, &ip) < 0 ||
+		    ip.family != AF_INET)
 			continue;
 		if (dhcp_release_lease(n->live->def.bridge, &ip, p->mac, &e) <
 		    0)
@@ -235,13 +241,13 @@ static void release_leases(struct registry *r, struct network *n,
 	free(l);
 }
 
-/* Undoes a port: guard, live reservation, lease, TAP (if it still
- * exists), state. */
-void port_release(struct registry *r, struct port *p, bool delete_tap)
+/* Takes p out of the registry and undoes what it holds on its own: its
+ * guard, its owner watch and VF, its shaping. Whether its TAP is netd's
+ * to delete (given delete_tap) is the answer. */
+static bool unhook(struct registry *r, struct port *p, bool delete_tap)
 {
 	struct network *n = live_network(r, p->network);
 	struct nf_err e;
-	char path[1024], alias[128];
 	if (n && p->filter && n->table[0]) {
 		struct nat_port np;
 		nat_of(p, &np);
@@ -254,32 +260,69 @@ void port_release(struct registry *r, struct port *p, bool delete_tap)
 	if (is_vf_kind(p)) {
 		unwatch_owner(p);
 		vfport_release(r, p);
-		delete_tap = false; /* the macvtap went with the record */
+		return false; /* the macvtap went with the record */
 	}
-	if (p->kind == PORT_FOREIGN)
-		delete_tap = false; /* not netd's to delete */
-	if (n && p->pin_added && network_reload_hosts(r, n, &e) < 0)
-		nf_err_log("%s", e.msg);
-	if (n && n->has_dnsmasq)
-		release_leases(r, n, p);
 	if (p->kind == PORT_TAP && p->tap[0]) /* its IFB, if shaped */
 		bridge_unshape(r->br, p->tap);
-	if (delete_tap && if_nametoindex(p->tap)) {
-		tap_alias(r, p, alias, sizeof(alias));
-		if (p->persist)
-			tap_unpersist(p->tap, &e);
-		if (if_nametoindex(p->tap) &&
-		    bridge_delete(r->br, p->tap, alias, &e) < 0)
+	return delete_tap && p->kind == PORT_TAP && p->tap[0]; /* a foreign
+						port is not netd's to delete */
+}
+
+void ports_release(struct registry *r, struct port **ps, size_t np,
+		   bool delete_taps)
+{
+	const char **taps = nf_xcalloc(np + 1, sizeof(*taps)),
+		   **aliases = nf_xcalloc(np + 1, sizeof(*aliases));
+	char (*alias)[128] = nf_xcalloc(np + 1, sizeof(*alias));
+	size_t nt = 0;
+	struct nf_err e;
+	for (size_t i = 0; i < np; i++)
+		if (unhook(r, ps[i], delete_taps)) {
+			tap_alias(r, ps[i], alias[nt], sizeof(alias[nt]));
+			aliases[nt] = alias[nt];
+			taps[nt++] = ps[i]->tap;
+		}
+	/* each network once: its live reservations, its leases */
+	for (size_t i = 0; i < np; i++) {
+		struct network *n = live_network(r, ps[i]->network);
+		bool first = true, pins = false;
+		for (size_t k = 0; k < np; k++) {
+			if (strcmp(ps[k]->network, ps[i]->network))
+				continue;
+			first = first && k >= i;
+			pins = pins || ps[k]->pin_added;
+		}
+		if (!n || !first)
+			continue;
+		if (pins && network_reload_hosts(r, n, &e) < 0)
 			nf_err_log("%s", e.msg);
+		if (n->has_dnsmasq)
+			release_leases(r, n, ps, np);
 	}
-	port_path(r, p, path, sizeof(path));
-	unlink(path);
-	nf_info("port %s (%s on '%s') released", p->dev[0] ? p->dev : p->tap,
-		p->mac[0] ? p->mac : "no MAC known", p->network);
-	if (r->emit)
-		r->emit("port-removed", p->network, p->dev[0] ? p->dev : p->tap,
-			r->emit_ctx);
-	free(p);
+	/* the TAPs in one kernel batch */
+	if (nt && bridge_delete_many(r->br, taps, aliases, nt, &e) < 0)
+		nf_err_log("%s", e.msg);
+	for (size_t i = 0; i < np; i++) {
+		struct port *p = ps[i];
+		char path[1024];
+		port_path(r, p, path, sizeof(path));
+		unlink(path);
+		nf_info("port %s (%s on '%s') released",
+			p->dev[0] ? p->dev : p->tap,
+			p->mac[0] ? p->mac : "no MAC known", p->network);
+		if (r->emit)
+			r->emit("port-removed", p->network,
+				p->dev[0] ? p->dev : p->tap, r->emit_ctx);
+		free(p);
+	}
+	free(taps);
+	free(aliases);
+	free(alias);
+}
+
+void port_release(struct registry *r, struct port *p, bool delete_tap)
+{
+	ports_release(r, &p, 1, delete_tap);
 }
 
 void port_set_owner(struct registry *r, const char *tap, pid_t pid)
@@ -687,17 +730,48 @@ int port_create(struct registry *r, struct request *q, json_t *args,
 	return 0;
 }
 
+/* port-delete: {"port": KEY}, or {"ports": [KEY, ...]} released in one
+ * batch (all or none: an unknown one refuses the request) */
 int port_delete(struct registry *r, struct request *q, json_t *args,
 		json_t **res, struct nf_err *e)
 {
 	(void)q;
-	const char *key = nf_json_str(args, "port");
-	struct port *p = key ? find_port(r, key) : NULL;
-	if (!p)
-		return nf_errf(e, ENOENT, "no port '%s' (by uuid, TAP or name)",
-			       key ? key : "");
-	*res = port_json(p);
-	port_release(r, p, true);
+	json_t *keys = json_object_get(args, "ports"), *k;
+	const char *one = nf_json_str(args, "port");
+	size_t n = keys ? json_array_size(keys) : 1, i;
+	if (keys ? !json_is_array(keys) || !n : !one)
+		return nf_errf(e, EINVAL,
+			       "port-delete takes a port, or a list of them");
+	struct port **ps = nf_xcalloc(n, sizeof(*ps));
+	for (i = 0; i < n; i++) {
+		const char *key =
+			keys ? json_string_value(json_array_get(keys, i)) : one;
+		ps[i] = key ? find_port(r, key) : NULL;
+		for (size_t j = 0; ps[i] && j < i; j++)
+			if (ps[j] == ps[i])
+				ps[i] = NULL, key = NULL;
+		if (!ps[i]) {
+			free(ps);
+			return key ? nf_errf(e, ENOENT,
+					     "no port '%s' (by uuid, TAP or "
+					     "name)",
+					     key)
+				   : nf_errf(e, EINVAL,
+					     "ports[%zu] is not a port name or "
+					     "is given twice",
+					     i);
+		}
+	}
+	if (keys) {
+		*res = json_pack("{s:[]}", "ports");
+		json_array_foreach(keys, i, k)
+			json_array_append_new(json_object_get(*res, "ports"),
+					      port_json(ps[i]));
+	} else {
+		*res = port_json(ps[0]);
+	}
+	ports_release(r, ps, n, true);
+	free(ps);
 	return 0;
 }
 
@@ -762,13 +836,30 @@ void ports_reguard(struct registry *r, struct network *n)
 			nf_err_log("%s", e.msg);
 }
 
+void ports_release_taps(struct registry *r, const char *const *taps, size_t n)
+{
+	struct port **ps = nf_xcalloc(n + 1, sizeof(*ps));
+	size_t k = 0;
+	for (size_t i = 0; i < r->nports; i++)
+		for (size_t j = 0; j < n; j++)
+			if (r->ports[i]->tap[0] &&
+			    !strcmp(r->ports[i]->tap, taps[j])) {
+				ps[k++] = r->ports[i];
+				break;
+			}
+	ports_release(r, ps, k, true);
+	free(ps);
+}
+
 void ports_release_network(struct registry *r, const char *network)
 {
-	for (size_t i = 0; i < r->nports;)
+	struct port **ps = nf_xcalloc(r->nports + 1, sizeof(*ps));
+	size_t k = 0;
+	for (size_t i = 0; i < r->nports; i++)
 		if (!strcmp(r->ports[i]->network, network))
-			port_release(r, r->ports[i], true);
-		else
-			i++;
+			ps[k++] = r->ports[i];
+	ports_release(r, ps, k, true);
+	free(ps);
 }
 
 static struct port *port_from_json(json_t *j)

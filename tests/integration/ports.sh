@@ -109,6 +109,19 @@ ok "modify of an SRV record (libvirt refuses; we do it)" \
 	bash -c "$NETCTL net-update default add dns-srv \"<srv service='ldap' protocol='tcp' target='a.lab.test' port='389'/>\" >/dev/null && $NETCTL net-update default modify dns-srv \"<srv service='ldap' protocol='tcp' target='b.lab.test' port='389'/>\" >/dev/null && grep -q '^srv-host=_ldap._tcp,b.lab.test,389' $T/run/dnsmasq/default.conf"
 ok "port-delete removes TAP, guard and live pin" \
 	bash -c "$NETCTL port-delete web >/dev/null && no_link ${NS}h nft5 && lacks ip netns exec ${NS}h nft list table bridge netd-default '\"nft5\"' && [ -r $HOSTS ] && ! grep -q 192.168.122.60 $HOSTS"
+# several ports in one port-delete: checked first, then their TAPs go
+# in one kernel batch (a link group)
+for k in 1 2 3; do $NETCTL port-create default --persist nftb$k >/dev/null; done
+fails "port-delete of several, one unknown: refused naming it" "no port 'nosuch'" \
+	$NETCTL port-delete nftb1 nosuch nftb2
+ok "...and all three ports and TAPs are still there" bash -c \
+	"for k in 1 2 3; do ip -n ${NS}h link show nftb\$k >/dev/null && $NETCTL port-info nftb\$k >/dev/null || exit 1; done"
+ok "port-delete of three in one request deletes them all" bash -c \
+	"$NETCTL port-delete nftb1 nftb2 nftb3 >$T/pd && [ \$(grep -c 'deleted' $T/pd) = 3 ] && no_link ${NS}h nftb1 && no_link ${NS}h nftb2 && no_link ${NS}h nftb3 && lacks $NETCTL port-list default nftb"
+$NETCTL port-create default --persist nftb4 >/dev/null
+fails "port-delete naming one port twice is refused" "given twice" \
+	$NETCTL port-delete nftb4 nftb4
+$NETCTL port-delete nftb4 >/dev/null
 # <bridge macTableManager='libvirt'>: guest ports learn nothing and get no
 # frame for a MAC they do not have; on the default network (the kernel's
 # table) the same frame is flooded to every port
