@@ -659,7 +659,7 @@ static int tap_port_create(struct registry *r, struct request *q,
 		m[0] = 0x52, m[1] = 0x54, m[2] = 0x00;
 		nf_random_bytes(m + 3, 3);
 	}
-	struct tap_spec ts = {want, p->queues, p->persist, m, d->mtu};
+	struct tap_spec ts = {want, p->queues, p->persist, m, d->mtu, true};
 	/* recorded before the TAP exists: a crash here is recoverable */
 	snprintf(p->tap, sizeof(p->tap), "%s", want);
 	uint64_t t0 = nf_now_ns(), t1, t2;

@@ -54,6 +54,27 @@ static int open_queue(const char *name, short flags, struct ifreq *ifr,
 	return fd;
 }
 
+/* IPv6 off on a link not up yet (netlink cannot set disable_ipv6: the
+ * per-link sysctl, in the caller's network namespace); a kernel without
+ * IPv6 has no such file and nothing to turn off. */
+static int no_ipv6(const char *name, struct nf_err *e)
+{
+	char path[96];
+	snprintf(path, sizeof(path), "/proc/sys/net/ipv6/conf/%s/disable_ipv6",
+		 name);
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT ? 0
+				       : nf_errf(e, errno, "cannot open %s: %s",
+						 path, strerror(errno));
+	int r = write(fd, "1", 1) == 1 ? 0
+				       : nf_errf(e, errno,
+						 "cannot turn IPv6 off on %s: %s",
+						 name, strerror(errno));
+	close(fd);
+	return r;
+}
+
 int tap_create(const struct tap_spec *s, int *fds, char name[16],
 	       struct nf_err *e)
 {
@@ -100,6 +121,8 @@ int tap_create(const struct tap_spec *s, int *fds, char name[16],
 				    s->mtu, name, strerror(errno));
 	}
 	close(sk);
+	if (!r && s->bridge_port)
+		r = no_ipv6(name, e);
 	if (r)
 		goto fail;
 	return 0;

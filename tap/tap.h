@@ -18,6 +18,11 @@ struct tap_spec {
 	bool persist;	  /* survives its fds (for ifname= users) */
 	const uint8_t *mac;
 	unsigned mtu; /* 0: leave */
+	/* a bridge port: no host addresses of its own (IPv6 off on it, set
+	 * before it is up), so the host sends no DAD, MLD or router
+	 * solicitations into the guest and the kernel's per-interface IPv6
+	 * routes do not grow with the number of ports */
+	bool bridge_port;
 };
 
 /* Creates the TAP; fds[0..queues-1] receive one fd per queue, name the

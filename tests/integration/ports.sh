@@ -116,6 +116,13 @@ fails "port-delete of several, one unknown: refused naming it" "no port 'nosuch'
 	$NETCTL port-delete nftb1 nosuch nftb2
 ok "...and all three ports and TAPs are still there" bash -c \
 	"for k in 1 2 3; do ip -n ${NS}h link show nftb\$k >/dev/null && $NETCTL port-info nftb\$k >/dev/null || exit 1; done"
+no_ipv6() { # the TAP is up and carries no host address: IPv6 off on it
+	local v a
+	v=$(ip netns exec "${NS}h" cat /proc/sys/net/ipv6/conf/nftb1/disable_ipv6) &&
+		a=$(ip -n "${NS}h" -6 addr show dev nftb1) && [ "$v" = 1 ] && [ -z "$a" ] &&
+		ip -n "${NS}h" link show nftb1 | grep -q 'master nfbr0'
+}
+ok "a port's TAP has IPv6 off (no link-local: the host sends nothing into the guest of its own)" no_ipv6
 ok "port-delete of three in one request deletes them all" bash -c \
 	"$NETCTL port-delete nftb1 nftb2 nftb3 >$T/pd && [ \$(grep -c 'deleted' $T/pd) = 3 ] && no_link ${NS}h nftb1 && no_link ${NS}h nftb2 && no_link ${NS}h nftb3 && lacks $NETCTL port-list default nftb"
 $NETCTL port-create default --persist nftb4 >/dev/null
