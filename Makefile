@@ -173,7 +173,8 @@ run: deps
 	$(MAKE) all
 	@tests/demo.sh $(BUILD)
 
-BENCH_COMMON := tests/bench/benchutil.c tests/common/netd_spawn.c
+BENCH_COMMON := tests/bench/benchutil.c tests/bench/kfloor.c \
+	tests/common/netd_spawn.c
 BENCHES := $(BUILD)/bench/bench_defs $(BUILD)/bench/bench_net \
 	$(BUILD)/bench/bench_ports
 

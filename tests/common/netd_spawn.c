@@ -16,14 +16,23 @@ static char run_dir[300];
 
 pid_t netd_spawn(const char *dir, char *sock, size_t socklen)
 {
+	return netd_spawn_run(dir, NULL, sock, socklen);
+}
+
+pid_t netd_spawn_run(const char *dir, const char *run, char *sock,
+		     size_t socklen)
+{
 	char netd[512], c[300], r[300], s[300];
 	const char *b = getenv("NF_BUILD");
 	snprintf(netd, sizeof(netd), "%s/netd", b ? b : "build");
 	snprintf(c, sizeof(c), "%s/etc", dir);
-	snprintf(r, sizeof(r), "%s/run", dir);
+	if (run)
+		snprintf(r, sizeof(r), "%s", run);
+	else
+		snprintf(r, sizeof(r), "%s/run", dir);
 	snprintf(run_dir, sizeof(run_dir), "%s", r);
 	snprintf(s, sizeof(s), "%s/lib", dir);
-	snprintf(sock, socklen, "%s/run/netd.sock", dir);
+	snprintf(sock, socklen, "%s/netd.sock", r);
 	pid_t pid = fork();
 	if (pid == 0) {
 		if (!getenv("NF_BENCH_STDERR") &&
