@@ -374,6 +374,8 @@ static void conf_dhcp(struct nf_buf *b, const struct dhcp_spec *d,
 			tftp_root(b, d->ips[i].tftp_root);
 	if (any_range)
 		nf_buf_printf(b, "dhcp-lease-max=%lu\n", dhcp_lease_max(d));
+	if (any_range && d->no_ping)
+		nf_buf_printf(b, "no-ping\n");
 	if (has_dhcp(d))
 		nf_buf_printf(b, "dhcp-hostsfile=%s\n", f->hosts);
 	if (d->dns)
@@ -687,6 +689,18 @@ void dhcp_stop(const struct dhcp_files *f, pid_t pid, bool drop_leases)
 	unlink(f->log);
 	if (drop_leases)
 		unlink(f->leases);
+}
+
+bool dhcp_conf_no_ping(const struct dhcp_files *f)
+{
+	FILE *fp = fopen(f->conf, "re");
+	char line[256];
+	bool yes = false;
+	while (fp && !yes && fgets(line, sizeof(line), fp))
+		yes = !strcmp(line, "no-ping\n");
+	if (fp)
+		fclose(fp);
+	return yes;
 }
 
 int dhcp_leases(const struct dhcp_files *f, struct dhcp_lease **out, size_t *n)

@@ -76,6 +76,10 @@ struct dhcp_spec {
 	size_t nips;
 	const char *const *options; /* raw dnsmasq options, one line each */
 	size_t noptions;
+	/* offer range addresses without pinging them first (no-ping): for a
+	 * network whose every port may send from a range address only when
+	 * it leases it, where nothing can hold one dnsmasq does not know */
+	bool no_ping;
 };
 
 struct dhcp_files {
@@ -155,6 +159,9 @@ struct dhcp_lease {
 	char hostname[256];
 	char clientid[256];
 };
+/* Whether the config dnsmasq runs with offers without pinging (a running
+ * dnsmasq adopted after a restart of netd's). */
+bool dhcp_conf_no_ping(const struct dhcp_files *f);
 /* Reads dnsmasq's lease file; a missing file is no leases. */
 int dhcp_leases(const struct dhcp_files *f, struct dhcp_lease **out, size_t *n);
 

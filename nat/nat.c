@@ -530,6 +530,7 @@ enum guard_set {
 	GS_IP6S,    /* ifname . ipv6_addr: link-local and pinned */
 	GS_PENDING, /* ifname: ports whose guest MAC is not known yet */
 	GS_OWNED,   /* ether_addr: the MACs guarded ports have */
+	GS_RANGES4, /* ipv4_addr intervals: the network's DHCP ranges */
 	GS_COUNT
 };
 
@@ -544,7 +545,14 @@ static const struct {
 	[GS_IP6S] = {"ip6s", 32, NFT_TYPE_IFNAME << 6 | NFT_TYPE_IP6ADDR},
 	[GS_PENDING] = {"pending", 16, NFT_TYPE_IFNAME},
 	[GS_OWNED] = {"owned", 6, NFT_TYPE_ETHERADDR},
+	[GS_RANGES4] = {"ranges4", 4, NFT_TYPE_IPADDR},
 };
+
+/* sets keyed by a value alone, not by the input interface with it */
+static bool value_keyed(enum guard_set k)
+{
+	return k == GS_OWNED || k == GS_RANGES4;
+}
 
 static void set_decl(struct batch *bt, const char *table, enum guard_set k)
 {
@@ -555,6 +563,8 @@ static void set_decl(struct batch *bt, const char *table, enum guard_set k)
 	nftnl_set_set_u32(s, NFTNL_SET_KEY_LEN, guard_sets[k].keylen);
 	nftnl_set_set_u32(s, NFTNL_SET_KEY_TYPE, guard_sets[k].keytype);
 	nftnl_set_set_u32(s, NFTNL_SET_ID, (uint32_t)k + 1);
+	if (k == GS_RANGES4)
+		nftnl_set_set_u32(s, NFTNL_SET_FLAGS, NFT_SET_INTERVAL);
 	struct nftnl_udata_buf *u = nftnl_udata_buf_alloc(64);
 	nftnl_udata_put_u32(u, NFTNL_UDATA_SET_KEYBYTEORDER,
 			    NFT_BYTEORDER_HOST);
@@ -575,7 +585,7 @@ static void load_key(struct nftnl_rule *r, enum guard_set k, uint32_t base,
 		     uint32_t off)
 {
 	struct nftnl_expr *x;
-	if (k != GS_OWNED) {
+	if (!value_keyed(k)) {
 		x = nftnl_expr_alloc("meta");
 		nftnl_expr_set_u32(x, NFTNL_EXPR_META_KEY, NFT_META_IIFNAME);
 		nftnl_expr_set_u32(x, NFTNL_EXPR_META_DREG, NFT_REG32_00);
@@ -583,15 +593,15 @@ static void load_key(struct nftnl_rule *r, enum guard_set k, uint32_t base,
 	}
 	if (k == GS_GUARDED || k == GS_PINNED4 || k == GS_PENDING)
 		return;
-	uint32_t len = k == GS_MACS || k == GS_OWNED ? 6
-		       : k == GS_IP4S		     ? 4
-						     : 16;
+	uint32_t len = k == GS_MACS || k == GS_OWNED	 ? 6
+		       : k == GS_IP4S || k == GS_RANGES4 ? 4
+							 : 16;
 	x = nftnl_expr_alloc("payload");
 	nftnl_expr_set_u32(x, NFTNL_EXPR_PAYLOAD_BASE, base);
 	nftnl_expr_set_u32(x, NFTNL_EXPR_PAYLOAD_OFFSET, off);
 	nftnl_expr_set_u32(x, NFTNL_EXPR_PAYLOAD_LEN, len);
 	nftnl_expr_set_u32(x, NFTNL_EXPR_PAYLOAD_DREG,
-			   k == GS_OWNED ? NFT_REG32_00 : NFT_REG32_04);
+			   value_keyed(k) ? NFT_REG32_00 : NFT_REG32_04);
 	add(r, x);
 }
 
@@ -634,7 +644,8 @@ static void icmp6_type(struct nftnl_rule *r, uint8_t type)
 
 /* The guard chain: a frame from a guarded port must carry the guest's MAC;
  * ARP must claim it (and the pinned IPv4, or 0.0.0.0 for probes); IPv4
- * must come from the pinned address (DHCP from 0.0.0.0 allowed); IPv6
+ * must come from the pinned address (DHCP from 0.0.0.0 allowed), and an
+ * address inside the DHCP ranges only from the port leasing it; IPv6
  * from ::, the link-local or the pinned address, with no router adverts
  * and no neighbour adverts for others; no DHCP/DHCPv6 server replies; any
  * other ethertype is dropped. */
@@ -675,6 +686,13 @@ static void guard_rules(struct tbl *t)
 	     cmp(r, NFT_CMP_NEQ, any4, 4);
 	     in_set(r, GS_IP4S, NFT_PAYLOAD_NETWORK_HEADER, 14, true);
 	     verdict(r, NF_DROP));
+	/* an address of the DHCP ranges only from the port holding its
+	 * lease (or pinned to it): what lets dnsmasq offer addresses
+	 * without pinging them first */
+	RULE(match_ethertype(r, ETH_P_ARP);
+	     in_set(r, GS_RANGES4, NFT_PAYLOAD_NETWORK_HEADER, 14, false);
+	     in_set(r, GS_IP4S, NFT_PAYLOAD_NETWORK_HEADER, 14, true);
+	     verdict(r, NF_DROP));
 	RULE(match_ethertype(r, ETH_P_ARP); verdict(r, NF_ACCEPT));
 	RULE(match_ethertype(r, ETH_P_IP); sport(r, IPPROTO_UDP, 67);
 	     verdict(r, NF_DROP));
@@ -683,6 +701,10 @@ static void guard_rules(struct tbl *t)
 	     cmp(r, NFT_CMP_EQ, any4, 4); match_dport(r, IPPROTO_UDP, 67);
 	     verdict(r, NF_ACCEPT));
 	RULE(match_ethertype(r, ETH_P_IP); in_set(r, GS_PINNED4, 0, 0, false);
+	     in_set(r, GS_IP4S, NFT_PAYLOAD_NETWORK_HEADER, 12, true);
+	     verdict(r, NF_DROP));
+	RULE(match_ethertype(r, ETH_P_IP);
+	     in_set(r, GS_RANGES4, NFT_PAYLOAD_NETWORK_HEADER, 12, false);
 	     in_set(r, GS_IP4S, NFT_PAYLOAD_NETWORK_HEADER, 12, true);
 	     verdict(r, NF_DROP));
 	RULE(match_ethertype(r, ETH_P_IP); verdict(r, NF_ACCEPT));
@@ -704,11 +726,63 @@ static void guard_rules(struct tbl *t)
 #undef RULE
 }
 
-static void port_table(struct batch *bt, const char *table)
+static int cmp_range(const void *a, const void *b)
 {
-	struct tbl t = {bt, table, NFPROTO_BRIDGE};
+	const struct nat_range4 *x = a, *y = b;
+	return x->start < y->start ? -1 : x->start > y->start;
+}
+
+/* The ranges as interval elements (start; end + 1 closing it), merged
+ * where they overlap or touch: the kernel refuses overlapping ones. */
+static void range_elems(struct batch *bt, const char *table,
+			const struct nat_range4 *in, size_t n)
+{
+	if (!n)
+		return;
+	struct nat_range4 *v = nf_xcalloc(n, sizeof(*v));
+	memcpy(v, in, n * sizeof(*v));
+	qsort(v, n, sizeof(*v), cmp_range);
+	size_t m = 0;
+	for (size_t i = 1; i < n; i++)
+		if (v[m].end == UINT32_MAX || v[i].start <= v[m].end + 1) {
+			if (v[i].end > v[m].end)
+				v[m].end = v[i].end;
+		} else {
+			v[++m] = v[i];
+		}
+	struct nftnl_set *s = nftnl_set_alloc();
+	nftnl_set_set_str(s, NFTNL_SET_TABLE, table);
+	nftnl_set_set_str(s, NFTNL_SET_NAME, guard_sets[GS_RANGES4].name);
+	nftnl_set_set_u32(s, NFTNL_SET_ID, GS_RANGES4 + 1);
+	nftnl_set_set_u32(s, NFTNL_SET_FAMILY, NFPROTO_BRIDGE);
+	for (size_t i = 0; i <= m; i++)
+		for (int end = 0; end < 2; end++) {
+			if (end && v[i].end == UINT32_MAX)
+				break; /* open to the top */
+			uint32_t key = htonl(end ? v[i].end + 1 : v[i].start);
+			struct nftnl_set_elem *el = nftnl_set_elem_alloc();
+			nftnl_set_elem_set(el, NFTNL_SET_ELEM_KEY, &key, 4);
+			if (end)
+				nftnl_set_elem_set_u32(
+					el, NFTNL_SET_ELEM_FLAGS,
+					NFT_SET_ELEM_INTERVAL_END);
+			nftnl_set_elem_add(s, el);
+		}
+	struct nlmsghdr *h = nftnl_nlmsg_build_hdr(
+		(char *)batch_hdr(bt), NFT_MSG_NEWSETELEM, NFPROTO_BRIDGE,
+		NLM_F_CREATE | NLM_F_ACK, bt->c->seq++);
+	nftnl_set_elems_nlmsg_build_payload(h, s);
+	nftnl_set_free(s);
+	batch_next(bt);
+	free(v);
+}
+
+static void port_table(struct batch *bt, const struct nat_net *n)
+{
+	struct tbl t = {bt, n->table, NFPROTO_BRIDGE};
 	for (int k = 0; k < GS_COUNT; k++)
-		set_decl(bt, table, (enum guard_set)k);
+		set_decl(bt, n->table, (enum guard_set)k);
+	range_elems(bt, n->table, n->ranges4, n->nranges4);
 	chain_put(&t, "guard", NF_BR_PRE_ROUTING, -200, "filter");
 	guard_rules(&t);
 }
@@ -727,7 +801,7 @@ int nat_apply(struct nat_ctx *c, const struct nat_net *n, struct nf_err *e)
 		table_msg(&bt, NFT_MSG_DELTABLE, fam, n->table, NULL);
 		table_msg(&bt, NFT_MSG_NEWTABLE, fam, n->table, n->owner);
 	}
-	port_table(&bt, n->table);
+	port_table(&bt, n);
 	if (n->mode != NAT_OPEN) {
 		chain_put(&t, "input", NF_INET_LOCAL_IN, 0, "filter");
 		chain_put(&t, "forward", NF_INET_FORWARD, 0, "filter");
@@ -755,11 +829,11 @@ static void port_elems(struct batch *bt, int msg, const char *table,
 	nftnl_set_set_u32(s, NFTNL_SET_FAMILY, NFPROTO_BRIDGE);
 	for (size_t i = 0; i < (n ? n : 1); i++) {
 		uint8_t key[32] = {0};
-		if (k == GS_OWNED) /* the value alone */
+		if (value_keyed(k)) /* the value alone */
 			memcpy(key, vals[i], lens[i]);
 		else
 			snprintf((char *)key, 16, "%s", tap);
-		if (n && k != GS_OWNED)
+		if (n && !value_keyed(k))
 			memcpy(key + 16, vals[i], lens[i]);
 		struct nftnl_set_elem *el = nftnl_set_elem_alloc();
 		nftnl_set_elem_set(el, NFTNL_SET_ELEM_KEY, key,
@@ -801,6 +875,9 @@ static void port_msgs(struct batch *bt, int msg, const char *table,
 	if (pin4) {
 		port_elems(bt, msg, table, GS_PINNED4, p->tap, NULL, NULL, 0);
 		port_elems(bt, msg, table, GS_IP4S, p->tap, v4, l4, 1);
+	} else if (p->lease4.family == AF_INET) {
+		const void *lv[] = {p->lease4.b};
+		port_elems(bt, msg, table, GS_IP4S, p->tap, lv, l4, 1);
 	}
 	port_elems(bt, msg, table, GS_IP6S, p->tap, v6, l16, pin6 ? 2 : 1);
 }

@@ -30,6 +30,11 @@ struct nat_subnet {
 	bool masquerade; /* NAT applies (IPv4, or IPv6 with <nat ipv6>) */
 };
 
+/* An IPv4 range, host byte order, both ends in it. */
+struct nat_range4 {
+	uint32_t start, end;
+};
+
 struct nat_net {
 	const char *table; /* "netd-NAME" */
 	const char *owner; /* comment marking it as ours */
@@ -41,6 +46,10 @@ struct nat_net {
 	struct nf_addr snat_start, snat_end; /* family 0: masquerade */
 	int port_start, port_end;	     /* 0: 1024-65535 */
 	bool dhcp, dns, tftp;		     /* services to accept */
+	/* the DHCP ranges: a guarded port may send from an address in them
+	 * only when it leases it (nat_port.lease4) or is pinned to it */
+	const struct nat_range4 *ranges4;
+	size_t nranges4;
 };
 
 /* Installs (or atomically replaces) the network's tables. Replacing drops
@@ -54,7 +63,9 @@ int nat_remove(struct nat_ctx *c, const char *table, const char *owner,
  * the pinned address (DHCP from 0.0.0.0 allowed); IPv6 only from the
  * link-local (EUI-64 of the MAC), :: or the pinned IPv6, no router
  * adverts, no neighbour adverts for others; no DHCP/DHCPv6 server
- * replies; other ethertypes dropped. ip4/ip6 family 0: not pinned. */
+ * replies; other ethertypes dropped. ip4/ip6 family 0: not pinned.
+ * An address of the network's DHCP ranges passes only from the port
+ * pinned to it or leasing it (lease4), from no other. */
 enum nat_port_state {
 	NAT_PORT_GUARDED, /* the guest's MAC known: the rules above */
 	/* its MAC not known yet: only what a booting guest sends from no
@@ -68,6 +79,8 @@ struct nat_port {
 	const char *tap;
 	uint8_t mac[6];
 	struct nf_addr ip4, ip6;
+	struct nf_addr lease4; /* not pinned: the range address dnsmasq
+				  leases it, which it may send from */
 	enum nat_port_state state;
 };
 /* Adds one port's guard (swapping out `old` if given): one batch of set

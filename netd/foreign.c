@@ -186,6 +186,7 @@ static void on_learned(int ifindex, const uint8_t mac[6], void *ctx)
 			return;
 		}
 		port_save(r, p, &e);
+		ports_sync_leases(r, n, UINT64_MAX); /* a lease it has */
 		nf_info("port %s on '%s': guest %s (learned)%s", p->tap,
 			p->network, p->mac, p->ip.family ? ", pinned" : "");
 		return;
@@ -264,4 +265,7 @@ void foreign_repolicy(struct registry *r, struct network *n)
 		else
 			i++;
 	adopt_all(r, n);
+	ports_sync_leases(r, n, UINT64_MAX);
+	if (r->ping_check)
+		r->ping_check(r, n);
 }

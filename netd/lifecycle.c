@@ -147,6 +147,9 @@ static int dnsmasq_launch(struct registry *r, struct network *n,
 
 static void unwatch_log(struct network *n)
 {
+	if (n->lease_timer)
+		loop_cancel(n->lease_timer);
+	n->lease_timer = 0;
 	if (n->log_rfd >= 0) {
 		loop_unwatch(n->log_rfd);
 		close(n->log_rfd);
@@ -167,12 +170,41 @@ static void unwatch_dnsmasq(struct network *n)
 
 /* What dnsmasq's log says, as it comes: a reload whose files did not
  * load is an error (logged once, shown by net-info until one loads). */
+/* Binds ports to the range leases dnsmasq logged as acked, once its lease
+ * file shows them (it writes the file right after logging: looked at
+ * again every 2 ms, for up to 40 ms). */
+static void lease_sync(void *ctx)
+{
+	struct network *n = ctx;
+	uint64_t now = nf_now_ns();
+	n->lease_timer = 0;
+	if (ports_sync_leases(n->reg, n, n->leases_seen_ns) &&
+	    ++n->lease_tries < 20) {
+		n->lease_timer = loop_after(2, lease_sync, n);
+		return;
+	}
+	n->lease_tries = 0;
+	n->leases_seen_ns = now;
+}
+
+static bool new_ack(const struct network *n)
+{
+	for (size_t i = 0; i < n->log.nseen; i++)
+		if (n->log.seen[i].step == DHCP_ACK &&
+		    n->log.seen[i].when_ns > n->leases_seen_ns)
+			return true;
+	return false;
+}
+
 static void dnsmasq_log_ready(void *ctx)
 {
 	struct network *n = ctx;
 	struct dhcp_log *l = &n->log;
-	if (!n->live || dhcp_log_read(l, n->log_rfd, nf_now_ns()) <= 0 ||
-	    !dhcp_log_settled(l))
+	if (!n->live || dhcp_log_read(l, n->log_rfd, nf_now_ns()) <= 0)
+		return;
+	if (!n->lease_timer && new_ack(n))
+		lease_sync(n);
+	if (!dhcp_log_settled(l))
 		return;
 	if (l->problem[0] && !n->log_problem_told)
 		nf_err_log(
@@ -301,6 +333,7 @@ static int dnsmasq_launch(struct registry *r, struct network *n,
 	struct dhcp_spec spec;
 	size_t npins = network_pins(r, n, &pins);
 	dhcpspec_of(&n->live->def, &spec);
+	spec.no_ping = n->no_ping = network_guards_all(r, n);
 	int rc = dhcp_write(&spec, pins, npins, &f, e);
 	free(pins);
 	if (rc == 0)
@@ -358,13 +391,33 @@ static void nat_spec(const struct registry *r, const struct network *n,
 	nn->port_end = d->nat_port_end;
 }
 
+static uint32_t host4(const struct nf_addr *a)
+{
+	return ntohl(a->v4.s_addr);
+}
+
 static int apply_firewall(struct registry *r, struct network *n,
 			  struct nf_err *e)
 {
+	const struct netdef *d = &n->live->def;
 	struct nat_net nn;
 	struct nat_subnet subs[64];
+	size_t k = 0;
+	for (size_t i = 0; i < d->nips; i++)
+		k += d->ips[i].nranges;
+	struct nat_range4 *rg = nf_xcalloc(k + 1, sizeof(*rg));
 	nat_spec(r, n, &nn, subs, NF_ARRAY_SIZE(subs));
-	return nat_apply(r->nat, &nn, e);
+	for (size_t i = 0; i < d->nips; i++)
+		for (size_t j = 0; j < d->ips[i].nranges; j++) {
+			const struct netxml_range *x = &d->ips[i].ranges[j];
+			if (x->start.family == AF_INET)
+				rg[nn.nranges4++] = (struct nat_range4){
+					host4(&x->start), host4(&x->end)};
+		}
+	nn.ranges4 = rg;
+	int rc = nat_apply(r->nat, &nn, e);
+	free(rg);
+	return rc;
 }
 
 static bool has_family(const struct netdef *d, int family)
@@ -694,6 +747,7 @@ static void recover_one(struct registry *r, const char *jsonpath)
 		if (pid > 0) {
 			n->dnsmasq_pid = pid;
 			n->dnsmasq_since = nf_now_ns();
+			n->no_ping = dhcp_conf_no_ping(&f);
 			watch_dnsmasq(n);
 			nf_info("network '%s': adopted dnsmasq pid %d", d->name,
 				(int)pid);
@@ -860,6 +914,21 @@ int network_restart_dnsmasq(struct registry *r, struct network *n,
 	if (rc == 0)
 		rc = save_status(r, n, "active", e);
 	return rc;
+}
+
+void network_ping_check(struct registry *r, struct network *n)
+{
+	struct nf_err e;
+	if (!n->live || !n->has_dnsmasq ||
+	    n->no_ping == network_guards_all(r, n))
+		return;
+	nf_info("network '%s': %s", network_name(n),
+		n->no_ping ? "a port sends unguarded: dnsmasq pings range "
+			     "addresses before offering them again"
+			   : "every port is guarded again: dnsmasq offers "
+			     "range addresses without pinging them");
+	if (network_restart_dnsmasq(r, n, &e) < 0)
+		nf_err_log("%s", e.msg);
 }
 
 int network_refirewall(struct registry *r, struct network *n, struct nf_err *e)

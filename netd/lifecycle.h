@@ -24,6 +24,9 @@ int network_create(struct registry *r, const struct request *q,
 /* Live changes to a running network: restart its dnsmasq with a
  * regenerated config; re-install its tables (and port guards); record
  * its live definition. */
+/* Restarts n's dnsmasq when whether it pings before offering must change
+ * (network_guards_all); the registry's ping_check. */
+void network_ping_check(struct registry *r, struct network *n);
 int network_restart_dnsmasq(struct registry *r, struct network *n,
 			    struct nf_err *e);
 int network_refirewall(struct registry *r, struct network *n, struct nf_err *e);

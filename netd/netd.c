@@ -212,6 +212,7 @@ static int setup(struct netd *d, struct nf_err *e)
 	d->reg.probe_fd = open(d->reg.probe_path, O_RDONLY | O_CLOEXEC);
 	d->reg.emit = emit_event;
 	d->reg.emit_ctx = d;
+	d->reg.ping_check = network_ping_check;
 	if ((r = bridge_open(&d->reg.br, e)) < 0 ||
 	    (r = nat_open(&d->reg.nat, e)) < 0)
 		return r;
@@ -242,6 +243,8 @@ static int setup(struct netd *d, struct nf_err *e)
 		return r;
 	registry_recover(&d->reg);
 	foreign_recover(&d->reg);
+	/* guests kept their range leases while netd was away */
+	ports_sync_all_leases(&d->reg);
 	labs_recover(&d->reg);
 	struct server_opts so = {.path = d->socket_path,
 				 .have_admin_group = d->have_admin_group,

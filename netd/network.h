@@ -53,6 +53,13 @@ struct network {
 	unsigned restarts;	/* consecutive, for the backoff */
 	uint64_t restart_timer; /* pending restart, 0 if none */
 	uint64_t dnsmasq_since; /* when it last started */
+	/* dnsmasq offers range addresses without pinging them: every port
+	 * is guarded, and sends from a range address only when it leases it
+	 * (see ports_sync_leases) */
+	bool no_ping;
+	uint64_t lease_timer;	 /* a lease sync waiting for dnsmasq's file */
+	unsigned lease_tries;	 /* of the current sync */
+	uint64_t leases_seen_ns; /* ACKs logged up to here are bound */
 };
 
 struct port {
@@ -60,6 +67,9 @@ struct port {
 	char network[256];   /* the network's name */
 	char mac[18];	     /* the guest's, lower case */
 	struct nf_addr ip;   /* pinned address; family 0 when none */
+	struct nf_addr lease4; /* not pinned: the range address its MAC leases
+				  (from dnsmasq's lease file), which its guard
+				  lets it send from */
 	bool pin_added;	     /* a live reservation netd added (no <host>) */
 	char name[64];	     /* the VM's name, may be "" */
 	char owner_uuid[37]; /* the VM's UUID (libvirt's <owner>), or "" */
@@ -115,6 +125,10 @@ struct registry {
 	void (*emit)(const char *event, const char *network, const char *port,
 		     void *ctx);
 	void *emit_ctx;
+	/* whether n's dnsmasq must now ping before offering, or no longer
+	 * (a port without a guard came or went): network_ping_check, from
+	 * the layer that runs dnsmasq */
+	void (*ping_check)(struct registry *r, struct network *n);
 };
 
 /* Loads definitions; r's environment fields must be set. */

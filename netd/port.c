@@ -38,6 +38,13 @@ static void tap_alias(const struct registry *r, const struct port *p, char *out,
 	snprintf(out, n, "%s port %s", r->owner, u);
 }
 
+/* whether the network's dnsmasq must ping first changed, maybe */
+static void ping_check(struct registry *r, struct network *n)
+{
+	if (r->ping_check)
+		r->ping_check(r, n);
+}
+
 json_t *port_json(const struct port *p)
 {
 	char u[37], ip[INET6_ADDRSTRLEN] = "";
@@ -121,6 +128,7 @@ int network_reload_hosts(struct registry *r, struct network *n,
 	network_files(r, n, &f);
 	size_t np = network_pins(r, n, &pins);
 	dhcpspec_of(&n->live->def, &spec);
+	spec.no_ping = n->no_ping;
 	/* its log says whether this reload took (see dnsmasq_log_ready) */
 	if (n->dnsmasq_pid > 0)
 		dhcp_log_asked(&n->log, &spec);
@@ -162,6 +170,8 @@ static void nat_of(const struct port *p, struct nat_port *np)
 		np->ip4 = p->ip;
 	else if (p->ip.family == AF_INET6)
 		np->ip6 = p->ip;
+	if (p->ip.family != AF_INET)
+		np->lease4 = p->lease4;
 }
 
 int port_guard(struct registry *r, struct network *n, const struct port *p,
@@ -285,12 +295,13 @@ void ports_release(struct registry *r, struct port **ps, size_t np,
 	/* each network once: its live reservations, its leases */
 	for (size_t i = 0; i < np; i++) {
 		struct network *n = live_network(r, ps[i]->network);
-		bool first = true, pins = false;
+		bool first = true, pins = false, unguarded = false;
 		for (size_t k = 0; k < np; k++) {
 			if (strcmp(ps[k]->network, ps[i]->network))
 				continue;
 			first = first && k >= i;
 			pins = pins || ps[k]->pin_added;
+			unguarded = unguarded || !ps[k]->filter;
 		}
 		if (!n || !first)
 			continue;
@@ -298,6 +309,8 @@ void ports_release(struct registry *r, struct port **ps, size_t np,
 			nf_err_log("%s", e.msg);
 		if (n->has_dnsmasq)
 			release_leases(r, n, ps, np);
+		if (unguarded)
+			ping_check(r, n);
 	}
 	/* the TAPs in one kernel batch */
 	if (nt && bridge_delete_many(r->br, taps, aliases, nt, &e) < 0)
@@ -324,6 +337,118 @@ void port_release(struct registry *r, struct port *p, bool delete_tap)
 {
 	ports_release(r, &p, 1, delete_tap);
 }
+
+/* ------------------------------------------------ range leases, no-ping */
+
+
+static int cmp_lease_mac(const void *a, const void *b)
+{
+	return strcasecmp(((const struct dhcp_lease *)a)->mac,
+			  ((const struct dhcp_lease *)b)->mac);
+}
+
+static int cmp_lease_ip(const void *a, const void *b)
+{
+	return strcmp(((const struct dhcp_lease *)a)->ip,
+		      ((const struct dhcp_lease *)b)->ip);
+}
+
+/* dnsmasq's IPv4 leases, as a copy sorted by MAC and one by address */
+struct leases {
+	struct dhcp_lease *by_mac, *by_ip;
+	size_t n;
+};
+
+static void leases_read(struct registry *r, struct network *n,
+			struct leases *L)
+{
+	struct dhcp_files f;
+	struct dhcp_lease *l = NULL;
+	size_t nl = 0, k = 0;
+	network_files(r, n, &f);
+	dhcp_leases(&f, &l, &nl);
+	for (size_t i = 0; i < nl; i++) {
+		struct nf_addr a;
+		if (l[i].mac[0] && nf_addr_parse(l[i].ip, &a) == 0 &&
+		    a.family == AF_INET)
+			l[k++] = l[i];
+	}
+	L->n = k;
+	L->by_mac = l;
+	L->by_ip = nf_xcalloc(k + 1, sizeof(*L->by_ip));
+	memcpy(L->by_ip, l, k * sizeof(*l));
+	qsort(L->by_mac, k, sizeof(*l), cmp_lease_mac);
+	qsort(L->by_ip, k, sizeof(*l), cmp_lease_ip);
+}
+
+static const struct dhcp_lease *lease_of_mac(const struct leases *L,
+					     const char *mac)
+{
+	struct dhcp_lease key = {0};
+	snprintf(key.mac, sizeof(key.mac), "%s", mac);
+	return bsearch(&key, L->by_mac, L->n, sizeof(key), cmp_lease_mac);
+}
+
+static const struct dhcp_lease *lease_of_ip(const struct leases *L,
+					    const char *ip)
+{
+	struct dhcp_lease key = {0};
+	snprintf(key.ip, sizeof(key.ip), "%s", ip);
+	return bsearch(&key, L->by_ip, L->n, sizeof(key), cmp_lease_ip);
+}
+
+size_t ports_sync_leases(struct registry *r, struct network *n,
+			 uint64_t since_ns)
+{
+	struct leases L;
+	struct nf_err e;
+	if (!n->live || !n->has_dnsmasq)
+		return 0;
+	leases_read(r, n, &L);
+	for (size_t i = 0; i < r->nports; i++) {
+		struct port *p = r->ports[i], old = *p;
+		char cur[INET6_ADDRSTRLEN] = "";
+		if (strcmp(p->network, network_name(n)) || !p->filter ||
+		    !p->mac[0] || p->ip.family == AF_INET)
+			continue;
+		if (p->lease4.family)
+			nf_addr_format(&p->lease4, cur, sizeof(cur));
+		const struct dhcp_lease *mine = lease_of_mac(&L, p->mac),
+					*held = cur[0] ? lease_of_ip(&L, cur)
+						       : NULL;
+		if (mine)
+			nf_addr_parse(mine->ip, &p->lease4);
+		else if (held && strcasecmp(held->mac, p->mac))
+			p->lease4 = (struct nf_addr){0}; /* leased to another
+							    since: it moved */
+		if (nf_addr_cmp(&p->lease4, &old.lease4) &&
+		    port_guard(r, n, p, &old, &e) < 0)
+			nf_err_log("%s", e.msg);
+	}
+	/* ACKs logged since since_ns that the file does not show yet */
+	size_t pending = 0;
+	for (size_t i = 0; i < n->log.nseen; i++) {
+		const struct dhcp_seen *s = &n->log.seen[i];
+		const struct dhcp_lease *l = lease_of_mac(&L, s->mac);
+		pending += s->step == DHCP_ACK && s->when_ns > since_ns &&
+			   strchr(s->ip, '.') && (!l || strcmp(l->ip, s->ip));
+	}
+	free(L.by_mac);
+	free(L.by_ip);
+	return pending;
+}
+
+bool network_guards_all(const struct registry *r, const struct network *n)
+{
+	if (!n->live || n->live->def.foreign == NETXML_FOREIGN_OPEN)
+		return false;
+	for (size_t i = 0; i < r->nports; i++)
+		if (!r->ports[i]->filter &&
+		    !strcmp(r->ports[i]->network, network_name(n)))
+			return false;
+	return true;
+}
+
 
 void port_set_owner(struct registry *r, const char *tap, pid_t pid)
 {
@@ -721,6 +846,8 @@ int port_create(struct registry *r, struct request *q, json_t *args,
 				 e);
 	if (rc < 0)
 		return rc;
+	if (!p->filter)
+		ping_check(r, n);
 	nf_info("port %s created on '%s' (mac %s%s%s)", p->tap, p->network,
 		p->mac[0] ? p->mac : "to be learned",
 		p->ip.family ? ", pinned" : "", p->filter ? ", guarded" : "");
@@ -967,5 +1094,14 @@ void ports_recover(struct registry *r)
 		if (r->nets[i]->live && r->nets[i]->has_dnsmasq) {
 			struct nf_err e;
 			network_reload_hosts(r, r->nets[i], &e);
+		}
+}
+
+void ports_sync_all_leases(struct registry *r)
+{
+	for (size_t i = 0; i < r->n; i++)
+		if (r->nets[i]->live && r->nets[i]->has_dnsmasq) {
+			ports_sync_leases(r, r->nets[i], UINT64_MAX);
+			ping_check(r, r->nets[i]);
 		}
 }

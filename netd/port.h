@@ -40,6 +40,21 @@ int network_reload_hosts(struct registry *r, struct network *n,
 /* Re-installs every guard of the network's ports (after its tables were
  * replaced) and releases all its ports (when it stops). */
 void ports_reguard(struct registry *r, struct network *n);
+/* Binds each unpinned guarded port of n to the range address its MAC
+ * leases in dnsmasq's lease file (the file, written by dnsmasq, is the
+ * authority; its log only says when to look), and unbinds one whose
+ * address is now another MAC's. Returns how many ACKs logged after
+ * since_ns the file does not show yet (look again shortly). */
+size_t ports_sync_leases(struct registry *r, struct network *n,
+			 uint64_t since_ns);
+/* Whether every port of n is guarded, now and as foreign ports come
+ * (policy guard or deny, no port with its filter off): then no host on
+ * the bridge can hold a range address dnsmasq does not lease, and
+ * dnsmasq need not ping one before offering it. */
+/* ports_sync_leases and network_ping_check of every live network (after
+ * a restart, once the ports are re-adopted and foreign ones found) */
+void ports_sync_all_leases(struct registry *r);
+bool network_guards_all(const struct registry *r, const struct network *n);
 void ports_release_network(struct registry *r, const char *network);
 /* The port guarding the network's MAC or IP, if any. */
 struct port *port_find_pinned(struct registry *r, const char *network,

@@ -61,7 +61,11 @@ static int apply_live(struct registry *r, struct network *n,
 		if (rc == 0)
 			rc = network_reload_hosts(r, n, e);
 		break;
-	case NETXML_SEC_IP_DHCP_RANGE:
+	case NETXML_SEC_IP_DHCP_RANGE: /* the guard knows the ranges too */
+		rc = network_restart_dnsmasq(r, n, e);
+		if (rc == 0)
+			rc = network_refirewall(r, n, e);
+		break;
 	case NETXML_SEC_DNS_TXT:
 	case NETXML_SEC_DNS_SRV: rc = network_restart_dnsmasq(r, n, e); break;
 	case NETXML_SEC_FORWARD_INTERFACE:

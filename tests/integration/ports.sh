@@ -141,7 +141,8 @@ ip link add vpeer5 netns "${NS}h" type veth peer name eth5 netns "${NS}p"
 ns h ip link set vpeer5 master nfbr5 up
 ns p ip link set eth5 up
 ns p ip addr add 10.55.0.2/24 dev eth5
-ns p ip addr add 192.168.122.250/24 dev eth0 2>/dev/null
+# outside the DHCP range: a range address without a lease is not heard
+ns p ip addr add 192.168.122.50/24 dev eth0 2>/dev/null
 SINKS=""
 sink() { # sink NAME NETWORK MAC: a guest port counting what it receives
 	ns h "$NF_BUILD/helpers/tapsink" "$NETD_SOCKET" "$2" "$3" 8000 >"$T/sink-$1" 2>&1 &
