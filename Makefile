@@ -189,6 +189,7 @@ bench: deps
 		echo; done
 	@NF_BUILD=$(abspath $(BUILD)) tests/bench/netvm.sh
 	@echo; NF_BUILD=$(abspath $(BUILD)) tests/bench/lab.sh
+	@echo; NF_BUILD=$(abspath $(BUILD)) tests/bench/stp.sh
 
 # libvirt side by side (skips when libvirt is not installed)
 bench-peer: deps
