@@ -1358,7 +1358,7 @@ static int c_port_delete(int argc, char **argv)
 	else {
 		json_t *p;
 		size_t i;
-		json_array_foreach(json_object_get(r, "ports"), i, p)
+		json_array_foreach (json_object_get(r, "ports"), i, p)
 			printf("Port %s deleted\n", ctl_jstr(p, "tap"));
 	}
 	json_decref(r);

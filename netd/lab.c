@@ -1046,8 +1046,8 @@ static void teardown(struct registry *r, struct labrun *L)
 	/* the guests' ports first, their TAPs in one kernel batch: each
 	 * netvm ending with its TAPs' last fds would cost an unregister
 	 * apiece (~25 ms here, one after another) */
-	const char **taps = nf_xcalloc(L->spec->nguests * LAB_MAX_IFS + 1,
-				       sizeof(*taps));
+	const char **taps =
+		nf_xcalloc(L->spec->nguests * LAB_MAX_IFS + 1, sizeof(*taps));
 	size_t nt = 0;
 	for (size_t k = 0; k < L->spec->nguests; k++)
 		for (size_t i = 0; L->g[k]->pid && i < LAB_MAX_IFS; i++)

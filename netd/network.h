@@ -64,15 +64,15 @@ struct network {
 
 struct port {
 	uint8_t uuid[16];
-	char network[256];   /* the network's name */
-	char mac[18];	     /* the guest's, lower case */
-	struct nf_addr ip;   /* pinned address; family 0 when none */
+	char network[256];     /* the network's name */
+	char mac[18];	       /* the guest's, lower case */
+	struct nf_addr ip;     /* pinned address; family 0 when none */
 	struct nf_addr lease4; /* not pinned: the range address its MAC leases
 				  (from dnsmasq's lease file), which its guard
 				  lets it send from */
-	bool pin_added;	     /* a live reservation netd added (no <host>) */
-	char name[64];	     /* the VM's name, may be "" */
-	char owner_uuid[37]; /* the VM's UUID (libvirt's <owner>), or "" */
+	bool pin_added;	       /* a live reservation netd added (no <host>) */
+	char name[64];	       /* the VM's name, may be "" */
+	char owner_uuid[37];   /* the VM's UUID (libvirt's <owner>), or "" */
 	char tap[16];
 	unsigned queues;
 	bool isolated, filter, persist;

@@ -283,7 +283,7 @@ void ports_release(struct registry *r, struct port **ps, size_t np,
 {
 	const char **taps = nf_xcalloc(np + 1, sizeof(*taps)),
 		   **aliases = nf_xcalloc(np + 1, sizeof(*aliases));
-	char (*alias)[128] = nf_xcalloc(np + 1, sizeof(*alias));
+	char(*alias)[128] = nf_xcalloc(np + 1, sizeof(*alias));
 	size_t nt = 0;
 	struct nf_err e;
 	for (size_t i = 0; i < np; i++)
@@ -340,7 +340,6 @@ void port_release(struct registry *r, struct port *p, bool delete_tap)
 
 /* ------------------------------------------------ range leases, no-ping */
 
-
 static int cmp_lease_mac(const void *a, const void *b)
 {
 	return strcasecmp(((const struct dhcp_lease *)a)->mac,
@@ -359,8 +358,7 @@ struct leases {
 	size_t n;
 };
 
-static void leases_read(struct registry *r, struct network *n,
-			struct leases *L)
+static void leases_read(struct registry *r, struct network *n, struct leases *L)
 {
 	struct dhcp_files f;
 	struct dhcp_lease *l = NULL;
@@ -448,7 +446,6 @@ bool network_guards_all(const struct registry *r, const struct network *n)
 			return false;
 	return true;
 }
-
 
 void port_set_owner(struct registry *r, const char *tap, pid_t pid)
 {
@@ -891,7 +888,7 @@ int port_delete(struct registry *r, struct request *q, json_t *args,
 	}
 	if (keys) {
 		*res = json_pack("{s:[]}", "ports");
-		json_array_foreach(keys, i, k)
+		json_array_foreach (keys, i, k)
 			json_array_append_new(json_object_get(*res, "ports"),
 					      port_json(ps[i]));
 	} else {

@@ -67,10 +67,10 @@ static int no_ipv6(const char *name, struct nf_err *e)
 		return errno == ENOENT ? 0
 				       : nf_errf(e, errno, "cannot open %s: %s",
 						 path, strerror(errno));
-	int r = write(fd, "1", 1) == 1 ? 0
-				       : nf_errf(e, errno,
-						 "cannot turn IPv6 off on %s: %s",
-						 name, strerror(errno));
+	int r = write(fd, "1", 1) == 1
+			? 0
+			: nf_errf(e, errno, "cannot turn IPv6 off on %s: %s",
+				  name, strerror(errno));
 	close(fd);
 	return r;
 }

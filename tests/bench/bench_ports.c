@@ -63,8 +63,7 @@ static void define(int fd, const char *name, const char *br, int net,
 
 /* net-update add (live+config) and delete (live+config) of NUPD hosts
  * outside the network's; medians in add/del. */
-static void updates(int fd, const char *name, int net, double *add,
-		    double *del)
+static void updates(int fd, const char *name, int net, double *add, double *del)
 {
 	uint64_t t[NUPD];
 	for (int pass = 0; pass < 2; pass++) {
@@ -142,8 +141,10 @@ int main(void)
 	       NPORTS);
 	printf("%-44s %10s %10s %8s\n", "operation", "netd ms", "floor ms",
 	       "ratio");
-#define ROW(what, a, b) printf("%-44s %10.3f %10.3f %8.2f\n", what, a, b, (a) / (b))
-	double med = bench_median_ms(t, NPORTS), fmed = bench_median_ms(fc, NPORTS);
+#define ROW(what, a, b)                                                        \
+	printf("%-44s %10.3f %10.3f %8.2f\n", what, a, b, (a) / (b))
+	double med = bench_median_ms(t, NPORTS),
+	       fmed = bench_median_ms(fc, NPORTS);
 	ROW("port-create, median", med, fmed);
 	ROW("port-create, ports 1-100 (mean)", first100, ffirst100);
 	ROW("port-create, ports 901-1,000 (mean)", last100, flast100);

@@ -31,7 +31,8 @@ struct req {
 
 static void attr_u32(struct req *r, int type, uint32_t v)
 {
-	struct rtattr *a = (struct rtattr *)((char *)r + NLMSG_ALIGN(r->h.nlmsg_len));
+	struct rtattr *a =
+		(struct rtattr *)((char *)r + NLMSG_ALIGN(r->h.nlmsg_len));
 	a->rta_type = (unsigned short)type;
 	a->rta_len = RTA_LENGTH(sizeof(v));
 	memcpy(RTA_DATA(a), &v, sizeof(v));
@@ -39,15 +40,18 @@ static void attr_u32(struct req *r, int type, uint32_t v)
 }
 
 /* One RTM_ message and its ack; 0 or -errno. */
-static int rtnl(int sk, int type, int flags, int idx, unsigned up,
-		int master, int group)
+static int rtnl(int sk, int type, int flags, int idx, unsigned up, int master,
+		int group)
 {
-	struct req r = {.h = {.nlmsg_len = NLMSG_LENGTH(sizeof(struct ifinfomsg)),
-			      .nlmsg_type = (unsigned short)type,
-			      .nlmsg_flags = (unsigned short)(NLM_F_REQUEST |
-							      NLM_F_ACK | flags)},
-			.i = {.ifi_family = AF_UNSPEC, .ifi_index = idx,
-			      .ifi_flags = up, .ifi_change = up}};
+	struct req r = {
+		.h = {.nlmsg_len = NLMSG_LENGTH(sizeof(struct ifinfomsg)),
+		      .nlmsg_type = (unsigned short)type,
+		      .nlmsg_flags = (unsigned short)(NLM_F_REQUEST |
+						      NLM_F_ACK | flags)},
+		.i = {.ifi_family = AF_UNSPEC,
+		      .ifi_index = idx,
+		      .ifi_flags = up,
+		      .ifi_change = up}};
 	if (master)
 		attr_u32(&r, IFLA_MASTER, (uint32_t)master);
 	if (group >= 0)
@@ -90,8 +94,8 @@ static int child(size_t n, bool ipv6_off, uint64_t *create, uint64_t *del,
 {
 	int *fds = calloc(n, sizeof(int)), sk;
 	if (!fds || unshare(CLONE_NEWNET) < 0 ||
-	    (sk = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC,
-			 NETLINK_ROUTE)) < 0 ||
+	    (sk = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE)) <
+		    0 ||
 	    system("ip link add kfbr type bridge stp_state 0 && "
 		   "ip link set kfbr up"))
 		return 1;
