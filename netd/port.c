@@ -400,7 +400,12 @@ size_t ports_sync_leases(struct registry *r, struct network *n,
 {
 	struct leases L;
 	struct nf_err e;
-	if (!n->live || !n->has_dnsmasq)
+	bool any = false; /* a port the file can bind (pinned ones it cannot) */
+	for (size_t i = 0; i < r->nports && !any; i++)
+		any = r->ports[i]->filter && r->ports[i]->mac[0] &&
+		      r->ports[i]->ip.family != AF_INET &&
+		      !strcmp(r->ports[i]->network, network_name(n));
+	if (!n->live || !n->has_dnsmasq || !any)
 		return 0;
 	leases_read(r, n, &L);
 	for (size_t i = 0; i < r->nports; i++) {
