@@ -127,9 +127,9 @@ static void adopt(struct registry *r, struct network *n, const char *ifname)
 			ifname, d->name, e.msg);
 	if (rc < 0 && port_guard(r, n, p, NULL, &e) < 0)
 		nf_err_log("%s", e.msg);
+	/* who holds a TAP is looked up when port-info asks: the scan reads
+	 * every fd of every process, too slow for the event loop */
 	double ms = (double)(nf_now_ns() - t0) / 1e6;
-	if (!strcmp(bl.kind, "tun"))
-		p->owner_pid = tap_owner("", ifname);
 	if (port_save(r, p, &e) < 0)
 		nf_err_log("%s", e.msg);
 	nf_info("foreign port %s adopted on '%s' in %.2f ms: %s%s%s%s", ifname,
