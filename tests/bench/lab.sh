@@ -56,7 +56,10 @@ for n in 10 50 100; do
 		"$(echo "$nets + $ports" | bc -l)" "$med" "$max" \
 		"$(echo "($r1 - $r0) / $n" | bc -l)" "$vmrss"
 	eval "UP$n=$up CPU$n=$((c1 - c0 > 0 ? c1 - c0 : 1))"
+	t0=$(date +%s%N)
 	$NETCTL lab down "b$n" >/dev/null
+	eval "DOWN$n=$((($(date +%s%N) - t0) / 1000000))"
 done
+echo "lab down (every guest stopped, its ports and network gone), ms: 10: $DOWN10, 50: $DOWN50, 100: $DOWN100 (goal at 100: <= 500)"
 echo "growth, per guest at 100 / at 10 (1.00 is linear): wall $(echo "($UP100 / 100) / ($UP10 / 10)" | bc -l | awk '{printf "%.2f", $1}'), netd CPU $(echo "($CPU100 / 100) / ($CPU10 / 10)" | bc -l | awk '{printf "%.2f", $1}')"
 finish >/dev/null

@@ -50,11 +50,32 @@ time_cycles() {
 	done
 }
 
+# time_updates CLI... : on a started "thousand", RUNS net-update add and
+# delete of one ip-dhcp-host and of one ip-dhcp-range (--live --config)
+time_updates() {
+	local tool=$1; shift
+	local k t0 h rg
+	"$@" net-start thousand >/dev/null
+	for k in host-add host-delete range-add range-delete; do : >"$T/$tool-$k"; done
+	for i in $(seq "$RUNS"); do
+		h="<host mac='52:54:00:99:00:$(printf %02x "$i")' ip='10.21.199.$i'/>"
+		rg="<range start='10.21.198.$((i * 10))' end='10.21.198.$((i * 10 + 5))'/>"
+		for k in "host-add add ip-dhcp-host $h" "host-delete delete ip-dhcp-host $h" \
+			"range-add add ip-dhcp-range $rg" "range-delete delete ip-dhcp-range $rg"; do
+			read -r key cmd sec xml <<<"$k"
+			t0=$(now); "$@" net-update thousand "$cmd" "$sec" "$xml" --live --config >/dev/null
+			echo $(($(now) - t0)) >>"$T/$tool-$key"
+		done
+	done
+	"$@" net-destroy thousand >/dev/null
+}
+
 libvirt_start "$T" || exit 1
 V=("${VIRSH[@]}")
 "${V[@]}" net-define "$T/five.xml" >/dev/null
 "${V[@]}" net-define "$T/thousand.xml" >/dev/null
 time_cycles libvirt "${V[@]}"
+time_updates libvirt "${V[@]}"
 kill "$LIBVIRT_PID"; wait "$LIBVIRT_PID" 2>/dev/null || true
 
 export NETD_SOCKET=$T/run/netd.sock
@@ -64,6 +85,7 @@ for _ in $(seq 100); do "$BUILD/netctl" version >/dev/null 2>&1 && break; sleep 
 "$BUILD/netctl" net-define "$T/five.xml" >/dev/null
 "$BUILD/netctl" net-define "$T/thousand.xml" >/dev/null
 time_cycles netd "$BUILD/netctl"
+time_updates netd "$BUILD/netctl"
 
 echo "libvirt $(virsh --version) (libvirtd, iptables backend) vs netd, same XML, $RUNS runs, median ms"
 printf '%-38s %10s %10s %8s\n' operation libvirt netd ratio
@@ -74,4 +96,9 @@ for net in default thousand; do
 			"net-$op $([ $net = default ] && echo '(5 reservations)' || echo '(1,000 reservations)')" \
 			"$l" "$n" "$(awk -v a="$l" -v b="$n" 'BEGIN {print a / b}')"
 	done
+done
+for k in host-add host-delete range-add range-delete; do
+	l=$(median <"$T/libvirt-$k"); n=$(median <"$T/netd-$k")
+	printf '%-38s %10s %10s %7.1fx\n' "net-update ${k#*-} ip-dhcp-${k%-*} (1,000)" \
+		"$l" "$n" "$(awk -v a="$l" -v b="$n" 'BEGIN {print a / b}')"
 done
