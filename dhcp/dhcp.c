@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <pwd.h>
 #include <signal.h>
@@ -559,32 +560,56 @@ static int run_child(void (*run)(void *arg), void *arg, char *msg, size_t n,
 	return st;
 }
 
-struct release_args {
-	const char *iface, *ip, *mac;
+/* A BOOTP/DHCP message as dnsmasq reads one (RFC 2131). */
+struct dhcp_msg {
+	uint8_t op, htype, hlen, hops;
+	uint32_t xid;
+	uint16_t secs, flags;
+	struct in_addr ciaddr, yiaddr, siaddr, giaddr;
+	uint8_t chaddr[16], sname[64], file[128];
+	uint32_t cookie;
+	uint8_t options[308];
 };
 
-static void exec_release(void *arg)
+/* What dnsmasq's dhcp_release tool does, without running it (a fork and
+ * exec per lease): a DHCPRELEASE for ip and mac sent to the server's own
+ * address through a socket bound to iface, so that dnsmasq takes it as
+ * coming from that interface. */
+int dhcp_release_lease(const char *iface, const struct nf_addr *server_ip,
+		       const struct nf_addr *ip, const char *mac,
+		       struct nf_err *e)
 {
-	const struct release_args *a = arg;
-	execlp("dhcp_release", "dhcp_release", a->iface, a->ip, a->mac,
-	       (char *)NULL);
-	fprintf(stderr, "cannot run dhcp_release: %s", strerror(errno));
-}
-
-int dhcp_release_lease(const char *iface, const struct nf_addr *ip,
-		       const char *mac, struct nf_err *e)
-{
-	char s[INET6_ADDRSTRLEN], msg[512];
+	struct dhcp_msg m = {.op = 1, .htype = 1, .hlen = 6,
+			     .ciaddr = ip->v4,
+			     .cookie = htonl(0x63825363)};
+	struct in_addr server = server_ip->v4;
+	char s[INET6_ADDRSTRLEN];
+	int r = 0;
 	nf_addr_format(ip, s, sizeof(s));
-	struct release_args a = {iface, s, mac};
-	int st = run_child(exec_release, &a, msg, sizeof(msg), e);
-	if (st < 0)
-		return -e->code;
-	if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
-		return 0;
-	msg[strcspn(msg, "\n")] = '\0';
-	return nf_errf(e, EIO, "dhcp_release %s %s %s: %s", iface, s, mac,
-		       msg[0] ? msg : "failed");
+	if (ip->family != AF_INET || server_ip->family != AF_INET ||
+	    nf_mac_parse(mac, m.chaddr) < 0)
+		return nf_errf(e, EINVAL, "no IPv4 lease %s of %s to release",
+			       s, mac);
+	uint8_t *o = m.options;
+	*o++ = 53, *o++ = 1, *o++ = 7; /* message type: DHCPRELEASE */
+	*o++ = 54, *o++ = 4;	       /* server identifier */
+	memcpy(o, &server, 4);
+	o += 4;
+	*o = 255;
+	struct sockaddr_in to = {.sin_family = AF_INET,
+				 .sin_port = htons(67),
+				 .sin_addr = server};
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, IPPROTO_UDP);
+	if (fd < 0)
+		return nf_errf(e, errno, "socket: %s", strerror(errno));
+	if (setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, iface,
+		       (socklen_t)strlen(iface)) < 0 ||
+	    sendto(fd, &m, sizeof(m), 0, (struct sockaddr *)&to, sizeof(to)) <
+		    0)
+		r = nf_errf(e, errno, "DHCPRELEASE of %s %s on %s: %s", s, mac,
+			    iface, strerror(errno));
+	close(fd);
+	return r;
 }
 
 static pid_t read_pid(const char *path)

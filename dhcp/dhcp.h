@@ -134,10 +134,13 @@ int dhcp_write(const struct dhcp_spec *d, const struct dhcp_pin *pins,
 int dhcp_reload_hosts(const struct dhcp_spec *d, const struct dhcp_pin *pins,
 		      size_t npins, const struct dhcp_files *f, pid_t pid,
 		      struct nf_err *e);
-/* Tells dnsmasq the lease of ip/mac on iface is released (dnsmasq-utils'
- * dhcp_release), so the address is free at once. */
-int dhcp_release_lease(const char *iface, const struct nf_addr *ip,
-		       const char *mac, struct nf_err *e);
+/* Tells dnsmasq the lease of ip/mac on iface is released, so the address
+ * is free at once: the DHCPRELEASE dnsmasq-utils' dhcp_release sends,
+ * sent from here (no process per lease); server is iface's address in
+ * ip's subnet, the lease's server identifier. */
+int dhcp_release_lease(const char *iface, const struct nf_addr *server,
+		       const struct nf_addr *ip, const char *mac,
+		       struct nf_err *e);
 /* Starts dnsmasq and waits until it has bound its sockets or failed; on
  * failure e carries dnsmasq's own message. *start: the process's start
  * time, which with its pid names it (nf_proc). */

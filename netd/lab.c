@@ -70,6 +70,7 @@ struct labrun {
 	struct later *down; /* lab down under way: its reply, once stopped */
 	unsigned down_guests, down_nets;
 	uint64_t t_start, t_nets, t_guests, t_up;
+	uint64_t t_down, t_stopped; /* lab down: asked; the guests signalled */
 	uint64_t lease_stamp; /* of the lease files when last read */
 };
 
@@ -97,7 +98,11 @@ static const struct lab_guest *spec_of(const struct grun *g)
 
 /* ------------------------------------------------------------- record */
 
-static int save(struct labrun *L, struct nf_err *e)
+/* The lab's record: durable when it is made (its definition must survive
+ * a power cut); after that, each guest's state change is written
+ * atomically but not synced: it guards against netd being killed, which
+ * the page cache survives, and a power cut ends the guests anyway. */
+static int save_how(struct labrun *L, bool durable, struct nf_err *e)
 {
 	char d[2048];
 	lab_dir(L->reg, L->spec->name, d, sizeof(d));
@@ -116,13 +121,18 @@ static int save(struct labrun *L, struct nf_err *e)
 	json_t *j = json_pack("{s:s, s:s, s:s?, s:s?, s:o, s:o}", "name",
 			      L->spec->name, "xml", L->xml, "dir", L->dir,
 			      "file", L->file, "networks", nets, "guests", gs);
-	return nf_json_write(d, "lab.json", j, true, e);
+	return nf_json_write(d, "lab.json", j, durable, e);
+}
+
+static int save(struct labrun *L, struct nf_err *e)
+{
+	return save_how(L, true, e);
 }
 
 static void save_log(struct labrun *L)
 {
 	struct nf_err e;
-	if (save(L, &e) < 0)
+	if (save_how(L, false, &e) < 0)
 		nf_err_log("lab '%s': %s", L->spec->name, e.msg);
 }
 
@@ -704,7 +714,7 @@ static void tick(void *ctx)
 		size_t nc = 0;
 		unsigned booting = 0;
 		uint64_t stamp = lease_stamp(r, L);
-		bool fresh = stamp != L->lease_stamp;
+		bool fresh = stamp != L->lease_stamp, up = false;
 		L->lease_stamp = stamp;
 		for (size_t k = 0; k < L->spec->nguests; k++) {
 			struct grun *g = L->g[k];
@@ -714,10 +724,12 @@ static void tick(void *ctx)
 			if (look && leased(r, g, &c, &nc)) {
 				g->state = G_UP;
 				g->t_up = nf_now_ns();
-				save_log(L);
+				up = true;
 			}
 			booting += g->state == G_BOOTING;
 		}
+		if (up) /* once for all that came up */
+			save_log(L);
 		/* new guests wait for the lab's stopping ones: their MACs,
 		 * names and ports are free only then */
 		bool hold = L->down || lab_stopping(L->spec->name);
@@ -1053,11 +1065,13 @@ static void teardown(struct registry *r, struct labrun *L)
 		for (size_t i = 0; L->g[k]->pid && i < LAB_MAX_IFS; i++)
 			if (L->g[k]->tap[i][0])
 				taps[nt++] = L->g[k]->tap[i];
+	L->t_down = nf_now_ns();
 	ports_release_taps(r, taps, nt);
 	free(taps);
 	for (size_t k = 0; k < L->spec->nguests; k++)
 		if (L->g[k]->pid)
 			stop_guest(L, k);
+	L->t_stopped = nf_now_ns();
 	if (!lab_stopping(L->spec->name))
 		finish_down(L);
 	else
@@ -1069,11 +1083,23 @@ static void finish_down(struct labrun *L)
 {
 	struct registry *r = L->reg;
 	char d[2048];
+	uint64_t t_gone = nf_now_ns();
 	for (size_t i = 0; i < L->spec->nnets; i++)
 		drop_network(r, L, i);
 	lab_dir(r, L->spec->name, d, sizeof(d));
 	rm_tree(d);
-	nf_info("lab '%s' is down", L->spec->name);
+	/* netd's own part: ports and signals, then networks and files; the
+	 * wait between is the guests' */
+	if (L->t_down)
+		nf_info("lab '%s' is down in %.0f ms: ports released and guests "
+			"signalled %.1f ms, guests gone %.0f ms later, "
+			"networks and files %.1f ms",
+			L->spec->name, (double)(nf_now_ns() - L->t_down) / 1e6,
+			(double)(L->t_stopped - L->t_down) / 1e6,
+			(double)(t_gone - L->t_stopped) / 1e6,
+			(double)(nf_now_ns() - t_gone) / 1e6);
+	else
+		nf_info("lab '%s' is down", L->spec->name);
 	if (L->down) {
 		json_t *res = json_pack(
 			"{s:s, s:i, s:i}", "name", L->spec->name, "guests",

@@ -242,8 +242,15 @@ static void release_leases(struct registry *r, struct network *n,
 		if (!p || nf_addr_parse(l[i].ip, &ip) < 0 ||
 		    ip.family != AF_INET)
 			continue;
-		if (dhcp_release_lease(n->live->def.bridge, &ip, p->mac, &e) <
-		    0)
+		const struct netdef *d = &n->live->def;
+		const struct nf_addr *server = NULL;
+		for (size_t k = 0; k < d->nips && !server; k++)
+			if (nf_addr_in_subnet(&ip, &d->ips[k].address,
+					      d->ips[k].prefix))
+				server = &d->ips[k].address;
+		if (!server)
+			continue; /* not one of the network's: not ours */
+		if (dhcp_release_lease(d->bridge, server, &ip, p->mac, &e) < 0)
 			nf_warn("port %s: its lease of %s stays until it "
 				"expires: %s",
 				p->tap[0] ? p->tap : p->dev, l[i].ip, e.msg);

@@ -59,7 +59,9 @@ for n in 10 50 100; do
 	t0=$(date +%s%N)
 	$NETCTL lab down "b$n" >/dev/null
 	eval "DOWN$n=$((($(date +%s%N) - t0) / 1000000))"
+	eval "DOWNLOG$n=\"$(sed -nE "s/.*lab 'b$n' is down in (.*)/\1/p" "$T/netd.log")\""
 done
-echo "lab down (every guest stopped, its ports and network gone), ms: 10: $DOWN10, 50: $DOWN50, 100: $DOWN100 (goal at 100: <= 500)"
+echo "lab down (every guest stopped, its ports and network gone), wall ms: 10: $DOWN10, 50: $DOWN50, 100: $DOWN100"
+for n in 10 50 100; do eval "echo \"  netd at $n: \$DOWNLOG$n\""; done
 echo "growth, per guest at 100 / at 10 (1.00 is linear): wall $(echo "($UP100 / 100) / ($UP10 / 10)" | bc -l | awk '{printf "%.2f", $1}'), netd CPU $(echo "($CPU100 / 100) / ($CPU10 / 10)" | bc -l | awk '{printf "%.2f", $1}')"
 finish >/dev/null
