@@ -579,7 +579,9 @@ int dhcp_release_lease(const char *iface, const struct nf_addr *server_ip,
 		       const struct nf_addr *ip, const char *mac,
 		       struct nf_err *e)
 {
-	struct dhcp_msg m = {.op = 1, .htype = 1, .hlen = 6,
+	struct dhcp_msg m = {.op = 1,
+			     .htype = 1,
+			     .hlen = 6,
 			     .ciaddr = ip->v4,
 			     .cookie = htonl(0x63825363)};
 	struct in_addr server = server_ip->v4;

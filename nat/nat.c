@@ -554,12 +554,31 @@ static bool value_keyed(enum guard_set k)
 	return k == GS_OWNED || k == GS_RANGES4;
 }
 
-static void set_decl(struct batch *bt, const char *table, enum guard_set k)
+/* Guard set k of the bridge table, by name (elements are added to it). */
+static struct nftnl_set *guard_set(const char *table, enum guard_set k)
 {
 	struct nftnl_set *s = nftnl_set_alloc();
 	nftnl_set_set_str(s, NFTNL_SET_TABLE, table);
 	nftnl_set_set_str(s, NFTNL_SET_NAME, guard_sets[k].name);
 	nftnl_set_set_u32(s, NFTNL_SET_FAMILY, NFPROTO_BRIDGE);
+	return s;
+}
+
+/* s's elements as one NEWSETELEM or DELSETELEM of the batch (s freed). */
+static void elems_msg(struct batch *bt, int msg, struct nftnl_set *s)
+{
+	struct nlmsghdr *h = nftnl_nlmsg_build_hdr(
+		(char *)batch_hdr(bt), (uint16_t)msg, NFPROTO_BRIDGE,
+		(msg == NFT_MSG_NEWSETELEM ? NLM_F_CREATE : 0) | NLM_F_ACK,
+		bt->c->seq++);
+	nftnl_set_elems_nlmsg_build_payload(h, s);
+	nftnl_set_free(s);
+	batch_next(bt);
+}
+
+static void set_decl(struct batch *bt, const char *table, enum guard_set k)
+{
+	struct nftnl_set *s = guard_set(table, k);
 	nftnl_set_set_u32(s, NFTNL_SET_KEY_LEN, guard_sets[k].keylen);
 	nftnl_set_set_u32(s, NFTNL_SET_KEY_TYPE, guard_sets[k].keytype);
 	nftnl_set_set_u32(s, NFTNL_SET_ID, (uint32_t)k + 1);
@@ -750,11 +769,7 @@ static void range_elems(struct batch *bt, const char *table,
 		} else {
 			v[++m] = v[i];
 		}
-	struct nftnl_set *s = nftnl_set_alloc();
-	nftnl_set_set_str(s, NFTNL_SET_TABLE, table);
-	nftnl_set_set_str(s, NFTNL_SET_NAME, guard_sets[GS_RANGES4].name);
-	nftnl_set_set_u32(s, NFTNL_SET_ID, GS_RANGES4 + 1);
-	nftnl_set_set_u32(s, NFTNL_SET_FAMILY, NFPROTO_BRIDGE);
+	struct nftnl_set *s = guard_set(table, GS_RANGES4);
 	for (size_t i = 0; i <= m; i++)
 		for (int end = 0; end < 2; end++) {
 			if (end && v[i].end == UINT32_MAX)
@@ -768,12 +783,7 @@ static void range_elems(struct batch *bt, const char *table,
 					NFT_SET_ELEM_INTERVAL_END);
 			nftnl_set_elem_add(s, el);
 		}
-	struct nlmsghdr *h = nftnl_nlmsg_build_hdr(
-		(char *)batch_hdr(bt), NFT_MSG_NEWSETELEM, NFPROTO_BRIDGE,
-		NLM_F_CREATE | NLM_F_ACK, bt->c->seq++);
-	nftnl_set_elems_nlmsg_build_payload(h, s);
-	nftnl_set_free(s);
-	batch_next(bt);
+	elems_msg(bt, NFT_MSG_NEWSETELEM, s);
 	free(v);
 }
 
@@ -823,10 +833,7 @@ static void port_elems(struct batch *bt, int msg, const char *table,
 		       enum guard_set k, const char *tap,
 		       const void *const *vals, const size_t *lens, size_t n)
 {
-	struct nftnl_set *s = nftnl_set_alloc();
-	nftnl_set_set_str(s, NFTNL_SET_TABLE, table);
-	nftnl_set_set_str(s, NFTNL_SET_NAME, guard_sets[k].name);
-	nftnl_set_set_u32(s, NFTNL_SET_FAMILY, NFPROTO_BRIDGE);
+	struct nftnl_set *s = guard_set(table, k);
 	for (size_t i = 0; i < (n ? n : 1); i++) {
 		uint8_t key[32] = {0};
 		if (value_keyed(k)) /* the value alone */
@@ -840,13 +847,7 @@ static void port_elems(struct batch *bt, int msg, const char *table,
 				   guard_sets[k].keylen);
 		nftnl_set_elem_add(s, el);
 	}
-	struct nlmsghdr *h = nftnl_nlmsg_build_hdr(
-		(char *)batch_hdr(bt), (uint16_t)msg, NFPROTO_BRIDGE,
-		(msg == NFT_MSG_NEWSETELEM ? NLM_F_CREATE : 0) | NLM_F_ACK,
-		bt->c->seq++);
-	nftnl_set_elems_nlmsg_build_payload(h, s);
-	nftnl_set_free(s);
-	batch_next(bt);
+	elems_msg(bt, msg, s);
 }
 
 static void port_msgs(struct batch *bt, int msg, const char *table,

@@ -71,7 +71,7 @@ struct labrun {
 	unsigned down_guests, down_nets;
 	uint64_t t_start, t_nets, t_guests, t_up;
 	uint64_t t_down, t_stopped; /* lab down: asked; the guests signalled */
-	uint64_t lease_stamp; /* of the lease files when last read */
+	uint64_t lease_stamp;	    /* of the lease files when last read */
 };
 
 /* -------------------------------------------------------------- paths */
@@ -1091,7 +1091,8 @@ static void finish_down(struct labrun *L)
 	/* netd's own part: ports and signals, then networks and files; the
 	 * wait between is the guests' */
 	if (L->t_down)
-		nf_info("lab '%s' is down in %.0f ms: ports released and guests "
+		nf_info("lab '%s' is down in %.0f ms: ports released and "
+			"guests "
 			"signalled %.1f ms, guests gone %.0f ms later, "
 			"networks and files %.1f ms",
 			L->spec->name, (double)(nf_now_ns() - L->t_down) / 1e6,

@@ -20,24 +20,25 @@ net_xml() { # net_xml NAME BRIDGE STP PREFIX
 </network>
 X
 }
+replies() { # replies NS ADDRESS: pings every 20 ms (10 s at most) until one is answered
+	for _ in $(seq 500); do
+		ns "$1" busybox ping -c1 -W1 "$2" >/dev/null 2>&1 && return 0
+		sleep 0.02
+	done
+	return 1
+}
 first_reply() { # first_reply STP PREFIX: ms from attach to first reply
-	local br=nfstp$1 t0 t1 i
+	local br=nfstp$1 t0 t1
 	ip link add "vp$1" netns "${NS}h" type veth peer name "e$1" netns "${NS}p" &&
 		ip link add "vg$1" netns "${NS}h" type veth peer name "e$1" netns "${NS}g" || return 1
 	ip -n "${NS}p" addr add "$2.2/24" dev "e$1" && ip -n "${NS}p" link set "e$1" up
 	ip -n "${NS}g" addr add "$2.3/24" dev "e$1" && ip -n "${NS}g" link set "e$1" up
 	ip -n "${NS}h" link set "vp$1" master "$br" up
 	# the peer's own port forwards first (its wait is not measured)
-	for i in $(seq 400); do
-		ns h busybox ping -c1 -W1 "$2.2" >/dev/null 2>&1 && break
-		sleep 0.02
-	done
+	replies h "$2.2"
 	t0=$(now)
 	ip -n "${NS}h" link set "vg$1" master "$br" up
-	for i in $(seq 500); do
-		ns g busybox ping -c1 -W1 "$2.2" >/dev/null 2>&1 && break
-		sleep 0.02
-	done
+	replies g "$2.2"
 	t1=$(now)
 	echo $(((t1 - t0) / 1000000))
 }
