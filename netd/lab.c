@@ -98,10 +98,31 @@ static const struct lab_guest *spec_of(const struct grun *g)
 
 /* ------------------------------------------------------------- record */
 
-/* The lab's record: durable when it is made (its definition must survive
- * a power cut); after that, each guest's state change is written
+static json_t *guest_json(const struct grun *g)
+{
+	return json_pack("{s:s, s:i, s:I, s:i, s:s}", "name", g->name, "pid",
+			 (int)g->pid, "start", (json_int_t)g->start, "uid",
+			 (int)g->uid, "state", gstate_name[g->state]);
+}
+
+/* One guest's record beside the lab's (GUEST.state): what a restarted
+ * netd needs to tell whether it still runs. Written on each change of the
+ * guest's, so a change costs the same however many guests the lab has;
  * atomically but not synced: it guards against netd being killed, which
  * the page cache survives, and a power cut ends the guests anyway. */
+static void save_guest(const struct grun *g)
+{
+	char d[2048], name[96];
+	struct nf_err e;
+	lab_dir(g->reg, g->labname, d, sizeof(d));
+	snprintf(name, sizeof(name), "%s.state", g->name);
+	if (nf_json_write(d, name, guest_json(g), false, &e) < 0)
+		nf_err_log("lab '%s': %s", g->labname, e.msg);
+}
+
+/* The lab's record (lab.json: its definition, networks and guests) and
+ * every guest's: durable when the lab is made, as its definition must
+ * survive a power cut. */
 static int save_how(struct labrun *L, bool durable, struct nf_err *e)
 {
 	char d[2048];
@@ -112,16 +133,14 @@ static int save_how(struct labrun *L, bool durable, struct nf_err *e)
 						      L->spec->nets[i].name,
 						      "made", L->made[i]));
 	for (size_t i = 0; i < L->spec->nguests; i++)
-		json_array_append_new(
-			gs, json_pack("{s:s, s:i, s:I, s:i, s:s}", "name",
-				      L->g[i]->name, "pid", (int)L->g[i]->pid,
-				      "start", (json_int_t)L->g[i]->start,
-				      "uid", (int)L->g[i]->uid, "state",
-				      gstate_name[L->g[i]->state]));
+		json_array_append_new(gs, guest_json(L->g[i]));
 	json_t *j = json_pack("{s:s, s:s, s:s?, s:s?, s:o, s:o}", "name",
 			      L->spec->name, "xml", L->xml, "dir", L->dir,
 			      "file", L->file, "networks", nets, "guests", gs);
-	return nf_json_write(d, "lab.json", j, durable, e);
+	int rc = nf_json_write(d, "lab.json", j, durable, e);
+	for (size_t i = 0; rc == 0 && i < L->spec->nguests; i++)
+		save_guest(L->g[i]);
+	return rc;
 }
 
 static int save(struct labrun *L, struct nf_err *e)
@@ -246,7 +265,7 @@ static void guest_exited(void *ctx)
 		(int)g->pid);
 	g->state = G_STOPPED;
 	g->pid = 0;
-	save_log(g->lab);
+	save_guest(g);
 }
 
 static void watch(struct grun *g)
@@ -419,7 +438,7 @@ static void guest_started(struct registry *r, struct grun *g, pid_t pid,
 	g->checked = false;
 	memset(g->leased, 0, sizeof(g->leased));
 	watch(g);
-	save_log(L); /* recorded before it runs */
+	save_guest(g); /* recorded before it runs */
 	if (write(sync, "", 1) != 1)
 		nf_err_log("lab '%s': guest %s: cannot release netvm %d",
 			   L->spec->name, g->name, (int)pid);
@@ -509,7 +528,7 @@ static void guest_failed(struct grun *g, const char *why)
 	unwatch(g);
 	g->state = G_STOPPED;
 	g->ports_pending = 0;
-	save_log(g->lab);
+	save_guest(g);
 }
 
 /* A port that was answered later (a VF's, once its PF driver took the
@@ -561,7 +580,7 @@ static int spawn(struct registry *r, struct grun *g, struct nf_err *e)
 	g->state = G_BOOTING;
 	g->pid = 0;
 	g->ports_pending = 1; /* held until every port was asked for */
-	save_log(g->lab);     /* intent first */
+	save_guest(g);	      /* intent first */
 	for (size_t i = 0; i < s->nifs && g->state == G_BOOTING; i++) {
 		char ip[INET6_ADDRSTRLEN] = "";
 		json_t *res = NULL;
@@ -714,7 +733,7 @@ static void tick(void *ctx)
 		size_t nc = 0;
 		unsigned booting = 0;
 		uint64_t stamp = lease_stamp(r, L);
-		bool fresh = stamp != L->lease_stamp, up = false;
+		bool fresh = stamp != L->lease_stamp;
 		L->lease_stamp = stamp;
 		for (size_t k = 0; k < L->spec->nguests; k++) {
 			struct grun *g = L->g[k];
@@ -724,12 +743,10 @@ static void tick(void *ctx)
 			if (look && leased(r, g, &c, &nc)) {
 				g->state = G_UP;
 				g->t_up = nf_now_ns();
-				up = true;
+				save_guest(g);
 			}
 			booting += g->state == G_BOOTING;
 		}
-		if (up) /* once for all that came up */
-			save_log(L);
 		/* new guests wait for the lab's stopping ones: their MACs,
 		 * names and ports are free only then */
 		bool hold = L->down || lab_stopping(L->spec->name);
@@ -1595,27 +1612,36 @@ static void recover_lab(const char *name, const char *path, void *ctx)
 		L->g[k]->state = G_STOPPED;
 	}
 	/* a guest runs still if the process recorded for it does: same pid,
-	 * start time, uid and netvm - a command line proves nothing */
-	json_array_foreach (json_object_get(j, "guests"), i, x) {
-		const char *gn = json_string_value(json_object_get(x, "name"));
-		for (size_t k = 0; gn && k < spec->nguests; k++) {
-			struct grun *g = L->g[k];
-			if (strcmp(g->name, gn))
-				continue;
+	 * start time, uid and netvm - a command line proves nothing. Its own
+	 * record (GUEST.state) is the newer; lab.json's list is the fallback */
+	json_t *gs = json_object_get(j, "guests");
+	for (size_t k = 0; k < spec->nguests; k++) {
+		struct grun *g = L->g[k];
+		char gp[4096];
+		guest_file(L, g->name, "state", gp, sizeof(gp));
+		json_t *own = nf_json_read(gp), *rec = own;
+		for (i = 0; !rec && i < json_array_size(gs); i++)
+			if (!strcmp(json_string_value(json_object_get(
+					    json_array_get(gs, i), "name"))
+					    ?: "",
+				    g->name))
+				rec = json_array_get(gs, i);
+		if (rec) {
 			g->pid = (pid_t)json_integer_value(
-				json_object_get(x, "pid"));
+				json_object_get(rec, "pid"));
 			g->start = (unsigned long long)json_integer_value(
-				json_object_get(x, "start"));
+				json_object_get(rec, "start"));
 			g->uid = (uid_t)json_integer_value(
-				json_object_get(x, "uid"));
-			if (!g->start || !alive(g)) {
-				g->pid = 0;
-				continue;
-			}
-			g->state = G_BOOTING; /* until the leases say */
-			watch(g);
-			running++;
+				json_object_get(rec, "uid"));
 		}
+		json_decref(own);
+		if (!rec || !g->start || !alive(g)) {
+			g->pid = 0;
+			continue;
+		}
+		g->state = G_BOOTING; /* until the leases say */
+		watch(g);
+		running++;
 	}
 	NF_APPEND(r->labs, r->nlabs, L);
 	json_decref(j);
