@@ -818,7 +818,8 @@ static int tap_port_create(struct registry *r, struct request *q,
 	    (rc = tap_shape(r, n, p, args, e)) < 0 ||
 	    ((t2 = nf_now_ns()) && (rc = port_guard(r, n, p, NULL, e)) < 0) ||
 	    (p->pin_added && (rc = network_reload_hosts(r, n, e)) < 0) ||
-	    (rc = port_save(r, p, e)) < 0) {
+	    /* recorded already, unless the kernel named it otherwise */
+	    (strcmp(p->tap, want) && (rc = port_save(r, p, e)) < 0)) {
 		for (unsigned i = 0; i < p->queues; i++)
 			close(fds[i]);
 		port_release(r, p, true);
