@@ -114,6 +114,8 @@ static void save_guest(const struct grun *g)
 {
 	char d[2048], name[96];
 	struct nf_err e;
+	if (!g->lab) /* it left its lab (stopping): nothing to record */
+		return;
 	lab_dir(g->reg, g->labname, d, sizeof(d));
 	snprintf(name, sizeof(name), "%s.state", g->name);
 	if (nf_json_write(d, name, guest_json(g), false, &e) < 0)
