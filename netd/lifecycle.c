@@ -168,8 +168,6 @@ static void unwatch_dnsmasq(struct network *n)
 	unwatch_log(n);
 }
 
-/* What dnsmasq's log says, as it comes: a reload whose files did not
- * load is an error (logged once, shown by net-info until one loads). */
 /* Binds ports to the range leases dnsmasq logged as acked, once its lease
  * file shows them (it writes the file right after logging: looked at
  * again every 2 ms, for up to 40 ms). */
@@ -196,6 +194,9 @@ static bool new_ack(const struct network *n)
 	return false;
 }
 
+/* What dnsmasq's log says, as it comes: a reload whose files did not
+ * load is an error (logged once, shown by net-info until one loads); an
+ * ACK is a lease to bind. */
 static void dnsmasq_log_ready(void *ctx)
 {
 	struct network *n = ctx;
