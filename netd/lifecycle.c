@@ -185,12 +185,16 @@ static void lease_sync(void *ctx)
 	n->leases_seen_ns = now;
 }
 
-static bool new_ack(const struct network *n)
+/* an ACK logged since the last sync that could change a binding: what a
+ * guest sends cannot make netd read the lease file for nothing */
+static bool new_ack(struct network *n)
 {
-	for (size_t i = 0; i < n->log.nseen; i++)
-		if (n->log.seen[i].step == DHCP_ACK &&
-		    n->log.seen[i].when_ns > n->leases_seen_ns)
+	for (size_t i = 0; i < n->log.nseen; i++) {
+		const struct dhcp_seen *s = &n->log.seen[i];
+		if (s->step == DHCP_ACK && s->when_ns > n->leases_seen_ns &&
+		    ports_lease_news(n->reg, n, s->mac, s->ip))
 			return true;
+	}
 	return false;
 }
 

@@ -402,17 +402,36 @@ static const struct dhcp_lease *lease_of_ip(const struct leases *L,
 	return bsearch(&key, L->by_ip, L->n, sizeof(key), cmp_lease_ip);
 }
 
+/* n's unpinned guarded port with this MAC: one the lease file can bind */
+static struct port *bindable(struct registry *r, const struct network *n,
+			     const char *mac)
+{
+	for (size_t i = 0; i < r->nports; i++) {
+		struct port *p = r->ports[i];
+		if (p->filter && p->mac[0] && p->ip.family != AF_INET &&
+		    (!mac || !strcasecmp(p->mac, mac)) &&
+		    !strcmp(p->network, network_name(n)))
+			return p;
+	}
+	return NULL;
+}
+
+bool ports_lease_news(struct registry *r, const struct network *n,
+		      const char *mac, const char *ip)
+{
+	struct nf_addr a;
+	struct port *p = bindable(r, n, mac);
+	return p && nf_addr_parse(ip, &a) == 0 && a.family == AF_INET &&
+	       nf_addr_cmp(&a, &p->lease4);
+}
+
 size_t ports_sync_leases(struct registry *r, struct network *n,
 			 uint64_t since_ns)
 {
 	struct leases L;
 	struct nf_err e;
-	bool any = false; /* a port the file can bind (pinned ones it cannot) */
-	for (size_t i = 0; i < r->nports && !any; i++)
-		any = r->ports[i]->filter && r->ports[i]->mac[0] &&
-		      r->ports[i]->ip.family != AF_INET &&
-		      !strcmp(r->ports[i]->network, network_name(n));
-	if (!n->live || !n->has_dnsmasq || !any)
+	/* none the file can bind (pinned ports it cannot): nothing to read */
+	if (!n->live || !n->has_dnsmasq || !bindable(r, n, NULL))
 		return 0;
 	leases_read(r, n, &L);
 	for (size_t i = 0; i < r->nports; i++) {
@@ -435,13 +454,15 @@ size_t ports_sync_leases(struct registry *r, struct network *n,
 		    port_guard(r, n, p, &old, &e) < 0)
 			nf_err_log("%s", e.msg);
 	}
-	/* ACKs logged since since_ns that the file does not show yet */
+	/* ACKs to ports' MACs logged since since_ns that the file does not
+	 * show yet (others, a guest asking for made-up MACs, never wait) */
 	size_t pending = 0;
 	for (size_t i = 0; i < n->log.nseen; i++) {
 		const struct dhcp_seen *s = &n->log.seen[i];
 		const struct dhcp_lease *l = lease_of_mac(&L, s->mac);
 		pending += s->step == DHCP_ACK && s->when_ns > since_ns &&
-			   strchr(s->ip, '.') && (!l || strcmp(l->ip, s->ip));
+			   strchr(s->ip, '.') && (!l || strcmp(l->ip, s->ip)) &&
+			   bindable(r, n, s->mac);
 	}
 	free(L.by_mac);
 	free(L.by_ip);

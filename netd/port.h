@@ -47,6 +47,11 @@ void ports_reguard(struct registry *r, struct network *n);
  * since_ns the file does not show yet (look again shortly). */
 size_t ports_sync_leases(struct registry *r, struct network *n,
 			 uint64_t since_ns);
+/* Whether an ACK of ip to mac could change a binding (mac is an unpinned
+ * guarded port's, bound to another address or none): a renewal of the
+ * same lease, or an ACK for a MAC no port has, reads no file. */
+bool ports_lease_news(struct registry *r, const struct network *n,
+		      const char *mac, const char *ip);
 /* Whether every port of n is guarded, now and as foreign ports come
  * (policy guard or deny, no port with its filter off): then no host on
  * the bridge can hold a range address dnsmasq does not lease, and
