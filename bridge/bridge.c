@@ -189,7 +189,7 @@ nla_put_failure:
 }
 
 static int link_info(struct bridge_ctx *c, const char *name, char *alias,
-		     size_t n, uint32_t *group)
+		     size_t n, uint32_t *group, int *ifindex)
 {
 	struct rtnl_link *l = NULL;
 	int r = rtnl_link_get_kernel(c->sk, 0, name, &l);
@@ -199,6 +199,8 @@ static int link_info(struct bridge_ctx *c, const char *name, char *alias,
 	snprintf(alias, n, "%s", a ? a : "");
 	if (group)
 		*group = rtnl_link_get_group(l);
+	if (ifindex)
+		*ifindex = rtnl_link_get_ifindex(l);
 	rtnl_link_put(l);
 	return 0;
 }
@@ -206,7 +208,7 @@ static int link_info(struct bridge_ctx *c, const char *name, char *alias,
 int bridge_get_alias(struct bridge_ctx *c, const char *name, char *alias,
 		     size_t n)
 {
-	return link_info(c, name, alias, n, NULL);
+	return link_info(c, name, alias, n, NULL, NULL);
 }
 
 /* Whether name is a link owner may delete: 1 (its ifindex in *idx), 0
@@ -216,8 +218,7 @@ static int deletable(struct bridge_ctx *c, const char *name, const char *owner,
 {
 	char alias[256];
 	uint32_t group = 0;
-	if (link_info(c, name, alias, sizeof(alias), &group) < 0 ||
-	    !(*idx = (int)if_nametoindex(name)))
+	if (link_info(c, name, alias, sizeof(alias), &group, idx) < 0)
 		return 0;
 	if (strcmp(alias, owner) && !(!alias[0] && group == BRIDGE_GROUP))
 		return nf_errf(e, EPERM,
