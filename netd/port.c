@@ -219,6 +219,61 @@ static void unwatch_owner(struct port *p)
 	p->owner_timer = 0;
 }
 
+static int cmp_lease_mac(const void *a, const void *b)
+{
+	return strcasecmp(((const struct dhcp_lease *)a)->mac,
+			  ((const struct dhcp_lease *)b)->mac);
+}
+
+static int cmp_lease_ip(const void *a, const void *b)
+{
+	return strcmp(((const struct dhcp_lease *)a)->ip,
+		      ((const struct dhcp_lease *)b)->ip);
+}
+
+/* dnsmasq's IPv4 leases, as a copy sorted by MAC and one by address */
+struct leases {
+	struct dhcp_lease *by_mac, *by_ip;
+	size_t n;
+};
+
+static void leases_read(struct registry *r, struct network *n, struct leases *L)
+{
+	struct dhcp_files f;
+	struct dhcp_lease *l = NULL;
+	size_t nl = 0, k = 0;
+	network_files(r, n, &f);
+	dhcp_leases(&f, &l, &nl);
+	for (size_t i = 0; i < nl; i++) {
+		struct nf_addr a;
+		if (l[i].mac[0] && nf_addr_parse(l[i].ip, &a) == 0 &&
+		    a.family == AF_INET)
+			l[k++] = l[i];
+	}
+	L->n = k;
+	L->by_mac = l;
+	L->by_ip = nf_xcalloc(k + 1, sizeof(*L->by_ip));
+	memcpy(L->by_ip, l, k * sizeof(*l));
+	qsort(L->by_mac, k, sizeof(*l), cmp_lease_mac);
+	qsort(L->by_ip, k, sizeof(*l), cmp_lease_ip);
+}
+
+static const struct dhcp_lease *lease_of_mac(const struct leases *L,
+					     const char *mac)
+{
+	struct dhcp_lease key = {0};
+	snprintf(key.mac, sizeof(key.mac), "%s", mac);
+	return bsearch(&key, L->by_mac, L->n, sizeof(key), cmp_lease_mac);
+}
+
+static const struct dhcp_lease *lease_of_ip(const struct leases *L,
+					    const char *ip)
+{
+	struct dhcp_lease key = {0};
+	snprintf(key.ip, sizeof(key.ip), "%s", ip);
+	return bsearch(&key, L->by_ip, L->n, sizeof(key), cmp_lease_ip);
+}
+
 /* Tells dnsmasq the ports' IPv4 leases on n are free: their pinned
  * addresses, and any their MACs hold (range addresses), so
  * net-dhcp-leases forgets them with the ports. The lease file is read
@@ -226,36 +281,33 @@ static void unwatch_owner(struct port *p)
 static void release_leases(struct registry *r, struct network *n,
 			   struct port *const *ps, size_t np)
 {
-	struct dhcp_files f;
-	struct dhcp_lease *l = NULL;
-	size_t nl = 0;
+	const struct netdef *d = &n->live->def;
+	struct leases L;
 	struct nf_err e;
-	network_files(r, n, &f);
-	dhcp_leases(&f, &l, &nl);
-	for (size_t i = 0; i < nl; i++) {
-		struct nf_addr ip;
-		const struct port *p = NULL;
-		for (size_t k = 0; k < np && !p; k++)
-			if (!strcmp(ps[k]->network, network_name(n)) &&
-			    !strcasecmp(l[i].mac, ps[k]->mac))
-				p = ps[k];
-		if (!p || nf_addr_parse(l[i].ip, &ip) < 0 ||
-		    ip.family != AF_INET)
+	leases_read(r, n, &L);
+	for (size_t k = 0; k < np; k++) {
+		const struct port *p = ps[k];
+		const struct dhcp_lease *l = lease_of_mac(&L, p->mac);
+		if (!l || strcmp(p->network, network_name(n)))
 			continue;
-		const struct netdef *d = &n->live->def;
-		const struct nf_addr *server = NULL;
-		for (size_t k = 0; k < d->nips && !server; k++)
-			if (nf_addr_in_subnet(&ip, &d->ips[k].address,
-					      d->ips[k].prefix))
-				server = &d->ips[k].address;
-		if (!server)
-			continue; /* not one of the network's: not ours */
-		if (dhcp_release_lease(d->bridge, server, &ip, p->mac, &e) < 0)
-			nf_warn("port %s: its lease of %s stays until it "
-				"expires: %s",
-				p->tap[0] ? p->tap : p->dev, l[i].ip, e.msg);
+		while (l > L.by_mac && !strcasecmp(l[-1].mac, p->mac))
+			l--; /* a MAC may hold more than one */
+		for (; l < L.by_mac + L.n && !strcasecmp(l->mac, p->mac); l++) {
+			struct nf_addr ip;
+			const struct netxml_ip *sub;
+			if (nf_addr_parse(l->ip, &ip) < 0 ||
+			    !(sub = netxml_ip_of(d, &ip)))
+				continue; /* not one of the network's */
+			if (dhcp_release_lease(d->bridge, &sub->address, &ip,
+					       p->mac, &e) < 0)
+				nf_warn("port %s: its lease of %s stays until "
+					"it expires: %s",
+					p->tap[0] ? p->tap : p->dev, l->ip,
+					e.msg);
+		}
 	}
-	free(l);
+	free(L.by_mac);
+	free(L.by_ip);
 }
 
 /* Takes p out of the registry and undoes what it holds on its own: its
@@ -347,72 +399,22 @@ void port_release(struct registry *r, struct port *p, bool delete_tap)
 
 /* ------------------------------------------------ range leases, no-ping */
 
-static int cmp_lease_mac(const void *a, const void *b)
+/* p is n's, guarded, its MAC known and no IPv4 pinned: the lease file
+ * can bind it */
+static bool can_bind(const struct port *p, const struct network *n)
 {
-	return strcasecmp(((const struct dhcp_lease *)a)->mac,
-			  ((const struct dhcp_lease *)b)->mac);
+	return p->filter && p->mac[0] && p->ip.family != AF_INET &&
+	       !strcmp(p->network, network_name(n));
 }
 
-static int cmp_lease_ip(const void *a, const void *b)
-{
-	return strcmp(((const struct dhcp_lease *)a)->ip,
-		      ((const struct dhcp_lease *)b)->ip);
-}
-
-/* dnsmasq's IPv4 leases, as a copy sorted by MAC and one by address */
-struct leases {
-	struct dhcp_lease *by_mac, *by_ip;
-	size_t n;
-};
-
-static void leases_read(struct registry *r, struct network *n, struct leases *L)
-{
-	struct dhcp_files f;
-	struct dhcp_lease *l = NULL;
-	size_t nl = 0, k = 0;
-	network_files(r, n, &f);
-	dhcp_leases(&f, &l, &nl);
-	for (size_t i = 0; i < nl; i++) {
-		struct nf_addr a;
-		if (l[i].mac[0] && nf_addr_parse(l[i].ip, &a) == 0 &&
-		    a.family == AF_INET)
-			l[k++] = l[i];
-	}
-	L->n = k;
-	L->by_mac = l;
-	L->by_ip = nf_xcalloc(k + 1, sizeof(*L->by_ip));
-	memcpy(L->by_ip, l, k * sizeof(*l));
-	qsort(L->by_mac, k, sizeof(*l), cmp_lease_mac);
-	qsort(L->by_ip, k, sizeof(*l), cmp_lease_ip);
-}
-
-static const struct dhcp_lease *lease_of_mac(const struct leases *L,
-					     const char *mac)
-{
-	struct dhcp_lease key = {0};
-	snprintf(key.mac, sizeof(key.mac), "%s", mac);
-	return bsearch(&key, L->by_mac, L->n, sizeof(key), cmp_lease_mac);
-}
-
-static const struct dhcp_lease *lease_of_ip(const struct leases *L,
-					    const char *ip)
-{
-	struct dhcp_lease key = {0};
-	snprintf(key.ip, sizeof(key.ip), "%s", ip);
-	return bsearch(&key, L->by_ip, L->n, sizeof(key), cmp_lease_ip);
-}
-
-/* n's unpinned guarded port with this MAC: one the lease file can bind */
+/* n's port the lease file can bind with this MAC (any MAC: NULL) */
 static struct port *bindable(struct registry *r, const struct network *n,
 			     const char *mac)
 {
-	for (size_t i = 0; i < r->nports; i++) {
-		struct port *p = r->ports[i];
-		if (p->filter && p->mac[0] && p->ip.family != AF_INET &&
-		    (!mac || !strcasecmp(p->mac, mac)) &&
-		    !strcmp(p->network, network_name(n)))
-			return p;
-	}
+	for (size_t i = 0; i < r->nports; i++)
+		if (can_bind(r->ports[i], n) &&
+		    (!mac || !strcasecmp(r->ports[i]->mac, mac)))
+			return r->ports[i];
 	return NULL;
 }
 
@@ -437,8 +439,7 @@ size_t ports_sync_leases(struct registry *r, struct network *n,
 	for (size_t i = 0; i < r->nports; i++) {
 		struct port *p = r->ports[i], old = *p;
 		char cur[INET6_ADDRSTRLEN] = "";
-		if (strcmp(p->network, network_name(n)) || !p->filter ||
-		    !p->mac[0] || p->ip.family == AF_INET)
+		if (!can_bind(p, n))
 			continue;
 		if (p->lease4.family)
 			nf_addr_format(&p->lease4, cur, sizeof(cur));
