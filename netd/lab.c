@@ -122,23 +122,21 @@ static void save_guest(const struct grun *g)
 		nf_err_log("lab '%s': %s", g->labname, e.msg);
 }
 
-/* The lab's record (lab.json: its definition, networks and guests) and
- * every guest's: durable when the lab is made, as its definition must
- * survive a power cut. */
+/* The lab's record (lab.json: its definition and networks; each guest's
+ * is its own) and every guest's: durable when the lab is made, as its
+ * definition must survive a power cut. */
 static int save_how(struct labrun *L, bool durable, struct nf_err *e)
 {
 	char d[2048];
 	lab_dir(L->reg, L->spec->name, d, sizeof(d));
-	json_t *nets = json_array(), *gs = json_array();
+	json_t *nets = json_array();
 	for (size_t i = 0; i < L->spec->nnets; i++)
 		json_array_append_new(nets, json_pack("{s:s, s:b}", "name",
 						      L->spec->nets[i].name,
 						      "made", L->made[i]));
-	for (size_t i = 0; i < L->spec->nguests; i++)
-		json_array_append_new(gs, guest_json(L->g[i]));
-	json_t *j = json_pack("{s:s, s:s, s:s?, s:s?, s:o, s:o}", "name",
+	json_t *j = json_pack("{s:s, s:s, s:s?, s:s?, s:o}", "name",
 			      L->spec->name, "xml", L->xml, "dir", L->dir,
-			      "file", L->file, "networks", nets, "guests", gs);
+			      "file", L->file, "networks", nets);
 	int rc = nf_json_write(d, "lab.json", j, durable, e);
 	for (size_t i = 0; rc == 0 && i < L->spec->nguests; i++)
 		save_guest(L->g[i]);
@@ -1615,7 +1613,8 @@ static void recover_lab(const char *name, const char *path, void *ctx)
 	}
 	/* a guest runs still if the process recorded for it does: same pid,
 	 * start time, uid and netvm - a command line proves nothing. Its own
-	 * record (GUEST.state) is the newer; lab.json's list is the fallback */
+	 * record (GUEST.state); lab.json's list where an older netd kept
+	 * them there */
 	json_t *gs = json_object_get(j, "guests");
 	for (size_t k = 0; k < spec->nguests; k++) {
 		struct grun *g = L->g[k];
