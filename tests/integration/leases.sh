@@ -29,7 +29,12 @@ bound() { # bound TAP: the guard lets TAP send from 10.78.0.100
 	s=$(ip4s) && grep -q "\"$1\" . 10.78.0.100" <<<"$s"
 }
 leases() { dhcp "$1" | grep -q '^lease 10.78.0.100 '; } # leases GUEST
-not_heard() { ! ns "$1" busybox ping -c2 -W1 10.78.0.1; }
+not_heard() { # not_heard GUEST: it has 10.78.0.100 and the gateway hears nothing from it
+	local a
+	a=$(ns "$1" ip -4 -o addr show dev eth0) && grep -q ' 10.78.0.100/' <<<"$a" ||
+		{ echo "guest $1 lacks 10.78.0.100: $a"; return 1; }
+	! ns "$1" busybox ping -c2 -W1 10.78.0.1
+}
 ok "guest a leases the range's one address" leases a
 ok "...and pings the gateway from it at once" ns a busybox ping -c1 -W2 10.78.0.1
 ok "...its guard binds its port to the lease" bound "$VA"
