@@ -123,11 +123,10 @@ static int save_status(struct registry *r, struct network *n, const char *st,
 	int rc = nf_json_write(dir, name, j, false, e);
 	if (rc < 0)
 		return rc;
-	char *xml = netxml_format(n->live);
+	size_t len;
+	const char *xml = netxml_text(n->live, &len);
 	status_path(r, d, "xml", path, sizeof(path));
-	rc = nf_write_file_atomic(path, xml, strlen(xml), 0644, NF_VOLATILE, e);
-	free(xml);
-	return rc;
+	return nf_write_file_atomic(path, xml, len, 0644, NF_VOLATILE, e);
 }
 
 static void drop_status(struct registry *r, const struct netdef *d)

@@ -1558,6 +1558,95 @@ static int check_unique_hosts(const struct netxml_ip *ip, const char *what,
 	return r;
 }
 
+static uint64_t mac_key(const char *mac)
+{
+	uint8_t m[6];
+	uint64_t k = 1ull << 48;
+	if (!mac || nf_mac_parse(mac, m) < 0)
+		return 0;
+	for (int i = 0; i < 6; i++)
+		k |= (uint64_t)m[i] << (8 * i);
+	return k;
+}
+
+/* The view of one <host> of ip's <dhcp>, checked: 0 and *out when it is
+ * served, 1 when a lax parse keeps it unserved (outside the subnet), or
+ * an error. */
+static int view_host(const struct netxml_ip *ip, xmlNodePtr h, const char *what,
+		     struct netxml_host *out, struct nf_err *e)
+{
+	char sub[80], ipstr[INET6_ADDRSTRLEN];
+	bool v4 = ip->address.family == AF_INET;
+	struct netxml_host x = {.mac = attr(h, "mac"),
+				.id = attr(h, "id"),
+				.name = attr(h, "name"),
+				.lease = lease_secs(h),
+				.lease_unit = lease_unit(h),
+				.line = line(h),
+				.node = h};
+	x.mac_key = mac_key(x.mac);
+	nf_addr_parse(attr(h, "ip"), &x.ip);
+	if (v4 && x.id)
+		return nerr(e, what, h,
+			    "id= (a DHCPv6 DUID) is for IPv6 hosts; "
+			    "use mac= for IPv4");
+	if (!v4 && x.mac)
+		return nerr(e, what, h,
+			    "mac='%s' cannot identify an IPv6 host; "
+			    "use id= (DUID) or name=",
+			    x.mac);
+	if (x.mac && x.id)
+		return nerr(e, what, h, "give mac= or id=, not both");
+	if (!x.mac && !x.id && !x.name)
+		return nerr(e, what, h,
+			    "a host needs mac=%s or name= to be "
+			    "matched",
+			    v4 ? "" : " (id=)");
+	bool outside = x.ip.family != ip->address.family ||
+		       !nf_addr_in_subnet(&x.ip, &ip->address, ip->prefix);
+	if (outside) { /* the words for the warning or the error */
+		nf_addr_subnet_str(&ip->address, ip->prefix, sub, sizeof(sub));
+		nf_addr_format(&ip->address, ipstr, sizeof(ipstr));
+	}
+	if (outside && lax_def) { /* kept, as libvirt keeps it */
+		warn_to(&lax_def->warnings, &lax_def->nwarnings, line(h), true,
+			"<host %s='%s' ip='%s'> is outside the subnet "
+			"%s: "
+			"kept, as libvirt keeps it, but dnsmasq never "
+			"hands it out and netd pins nothing for it; "
+			"use "
+			"an address inside %s, or add an <ip> for its "
+			"subnet",
+			x.mac  ? "mac"
+			: x.id ? "id"
+			       : "name",
+			x.mac  ? x.mac
+			: x.id ? x.id
+			       : x.name,
+			attr(h, "ip"), sub, sub);
+		return 1;
+	}
+	if (outside)
+		return nerr(e, what, h,
+			    "host %s ip='%s' is outside the subnet %s "
+			    "of <ip address='%s'> (line %d); dnsmasq "
+			    "would never hand it out. Use an address "
+			    "inside %s, or add an <ip> element for "
+			    "the subnet of %s",
+			    x.mac  ? x.mac
+			    : x.id ? x.id
+				   : x.name,
+			    attr(h, "ip"), sub, ipstr, line(ip->node), sub,
+			    attr(h, "ip"));
+	if (!nf_addr_cmp(&x.ip, &ip->address))
+		return nerr(e, what, h,
+			    "host ip='%s' is the network's own "
+			    "address",
+			    attr(h, "ip"));
+	*out = x;
+	return 0;
+}
+
 static int view_dhcp(struct netxml_ip *ip, xmlNodePtr dhcp, const char *what,
 		     struct nf_err *e)
 {
@@ -1591,69 +1680,14 @@ static int view_dhcp(struct netxml_ip *ip, xmlNodePtr dhcp, const char *what,
 		NF_APPEND(ip->ranges, ip->nranges, x);
 	}
 	FOR_CHILD (h, dhcp, "host") {
-		struct netxml_host x = {.mac = attr(h, "mac"),
-					.id = attr(h, "id"),
-					.name = attr(h, "name"),
-					.lease = lease_secs(h),
-					.lease_unit = lease_unit(h),
-					.line = line(h)};
-		nf_addr_parse(attr(h, "ip"), &x.ip);
-		if (v4 && x.id)
-			return nerr(e, what, h,
-				    "id= (a DHCPv6 DUID) is for IPv6 hosts; "
-				    "use mac= for IPv4");
-		if (!v4 && x.mac)
-			return nerr(e, what, h,
-				    "mac='%s' cannot identify an IPv6 host; "
-				    "use id= (DUID) or name=",
-				    x.mac);
-		if (x.mac && x.id)
-			return nerr(e, what, h, "give mac= or id=, not both");
-		if (!x.mac && !x.id && !x.name)
-			return nerr(e, what, h,
-				    "a host needs mac=%s or name= to be "
-				    "matched",
-				    v4 ? "" : " (id=)");
-		bool outside =
-			x.ip.family != ip->address.family ||
-			!nf_addr_in_subnet(&x.ip, &ip->address, ip->prefix);
-		if (outside && lax_def) { /* kept, as libvirt keeps it */
-			warn_to(&lax_def->warnings, &lax_def->nwarnings,
-				line(h), true,
-				"<host %s='%s' ip='%s'> is outside the subnet "
-				"%s: "
-				"kept, as libvirt keeps it, but dnsmasq never "
-				"hands it out and netd pins nothing for it; "
-				"use "
-				"an address inside %s, or add an <ip> for its "
-				"subnet",
-				x.mac  ? "mac"
-				: x.id ? "id"
-				       : "name",
-				x.mac  ? x.mac
-				: x.id ? x.id
-				       : x.name,
-				attr(h, "ip"), sub, sub);
-			continue;
-		}
-		if (outside)
-			return nerr(e, what, h,
-				    "host %s ip='%s' is outside the subnet %s "
-				    "of <ip address='%s'> (line %d); dnsmasq "
-				    "would never hand it out. Use an address "
-				    "inside %s, or add an <ip> element for "
-				    "the subnet of %s",
-				    x.mac  ? x.mac
-				    : x.id ? x.id
-					   : x.name,
-				    attr(h, "ip"), sub, ipstr, line(ip->node),
-				    sub, attr(h, "ip"));
-		if (!nf_addr_cmp(&x.ip, &ip->address))
-			return nerr(e, what, h,
-				    "host ip='%s' is the network's own "
-				    "address",
-				    attr(h, "ip"));
-		NF_APPEND(ip->hosts, ip->nhosts, x);
+		struct netxml_host x;
+		int r = view_host(ip, h, what, &x, e);
+		if (r < 0)
+			return r;
+		if (r > 0)
+			ip->nunserved++;
+		else
+			NF_APPEND(ip->hosts, ip->nhosts, x);
 	}
 	int r = check_unique_hosts(ip, what, e);
 	if (r < 0)
@@ -2042,10 +2076,13 @@ static int read_xml(const char *buf, size_t len, const char *what,
 
 /* Validates, normalises and builds the view of nx's document, lax or not
  * as nx says. */
+static void text_drop(struct netxml *nx);
+
 static int load(struct netxml *nx, const char *what, struct nf_err *e)
 {
 	xmlNodePtr root = xmlDocGetRootElement(nx->doc);
 	struct netdef d;
+	text_drop(nx); /* the document may change: its text is formatted anew */
 	lax_nx = nx->lax ? nx : NULL;
 	lax_def = nx->lax ? &d : NULL;
 	int r = validate_elem(root, &e_network, what, false, e);
@@ -2148,6 +2185,7 @@ void netxml_free(struct netxml *nx)
 		return;
 	free(nx->dropped);
 	netdef_clear(&nx->def);
+	text_drop(nx);
 	xmlFreeDoc(nx->doc);
 	free(nx);
 }
@@ -2292,8 +2330,26 @@ static void esc(struct nf_buf *b, const char *s, bool in_attr)
 	}
 }
 
+/* The formatted document kept with it (netxml_text): where each
+ * element's text starts and ends, so that an in-place update edits the
+ * text instead of formatting the whole network again. An element's
+ * _private holds its span's index + 1; a span whose node is NULL is one
+ * whose element was removed. */
+struct span {
+	xmlNodePtr node;
+	size_t start, end;
+};
+struct netxml_text {
+	struct nf_buf b;
+	struct span *spans;
+	size_t nspans, ndead;
+};
+
 static void format_elem(struct nf_buf *b, xmlNodePtr n, const struct espec *s,
-			int depth)
+			int depth, struct netxml_text *t);
+
+static void format_body(struct nf_buf *b, xmlNodePtr n, const struct espec *s,
+			int depth, struct netxml_text *t)
 {
 	bool any_child = false;
 	const char *prefix = s->ns ? "dnsmasq:" : "";
@@ -2339,7 +2395,7 @@ static void format_elem(struct nf_buf *b, xmlNodePtr n, const struct espec *s,
 			if (!any_child)
 				nf_buf_add(b, ">\n", 2);
 			any_child = true;
-			format_elem(b, c, cs->e, depth + 1);
+			format_elem(b, c, cs->e, depth + 1, t);
 		}
 	}
 	if (any_child)
@@ -2349,11 +2405,108 @@ static void format_elem(struct nf_buf *b, xmlNodePtr n, const struct espec *s,
 		nf_buf_add(b, "/>\n", 3);
 }
 
+/* Formats n (of schema s) at depth; with t, records the spans of n and
+ * of every element in it. */
+static void format_elem(struct nf_buf *b, xmlNodePtr n, const struct espec *s,
+			int depth, struct netxml_text *t)
+{
+	size_t at = b->len;
+	format_body(b, n, s, depth, t);
+	if (!t)
+		return;
+	NF_APPEND(t->spans, t->nspans, ((struct span){n, at, b->len}));
+	n->_private = (void *)(uintptr_t)t->nspans;
+}
+
 char *netxml_format(const struct netxml *nx)
 {
 	struct nf_buf b = {0};
-	format_elem(&b, xmlDocGetRootElement(nx->doc), &e_network, 0);
+	format_elem(&b, xmlDocGetRootElement(nx->doc), &e_network, 0, NULL);
 	return nf_buf_steal(&b);
+}
+
+static void text_drop(struct netxml *nx)
+{
+	if (!nx->text)
+		return;
+	nf_buf_free(&nx->text->b);
+	free(nx->text->spans);
+	free(nx->text);
+	nx->text = NULL;
+}
+
+const char *netxml_text(struct netxml *nx, size_t *len)
+{
+	if (!nx->text) {
+		nx->text = nf_xcalloc(1, sizeof(*nx->text));
+		format_elem(&nx->text->b, xmlDocGetRootElement(nx->doc),
+			    &e_network, 0, nx->text);
+		nf_buf_add(&nx->text->b, "", 0); /* terminated, even empty */
+	}
+	*len = nx->text->b.len;
+	return nx->text->b.s;
+}
+
+static struct span *span_of(struct netxml_text *t, xmlNodePtr n)
+{
+	uintptr_t i = (uintptr_t)n->_private;
+	return i && i <= t->nspans && t->spans[i - 1].node == n
+		       ? &t->spans[i - 1]
+		       : NULL;
+}
+
+/* Replaces the text in [start, end) by ins (the text of element n at
+ * depth, formatted here; n NULL: nothing), moving every span after it and
+ * growing or shrinking those around it. */
+static void text_splice(struct netxml_text *t, size_t start, size_t end,
+			xmlNodePtr n, const struct espec *s, int depth)
+{
+	struct netxml_text ins = {0};
+	if (n)
+		format_elem(&ins.b, n, s, depth, &ins);
+	ptrdiff_t delta = (ptrdiff_t)ins.b.len - (ptrdiff_t)(end - start);
+	for (size_t i = 0; i < t->nspans; i++) {
+		struct span *sp = &t->spans[i];
+		if (!sp->node)
+			continue;
+		if (end > start && sp->start >= start && sp->end <= end) {
+			sp->node = NULL; /* the text that goes */
+			t->ndead++;
+		} else if (sp->start >= end) {
+			sp->start = (size_t)((ptrdiff_t)sp->start + delta);
+			sp->end = (size_t)((ptrdiff_t)sp->end + delta);
+		} else if (sp->end > start) { /* around it */
+			sp->end = (size_t)((ptrdiff_t)sp->end + delta);
+		}
+	}
+	size_t tail = t->b.len - end, len = t->b.len + (size_t)delta;
+	if (len + 1 > t->b.cap) {
+		t->b.cap = (len + 1) * 2;
+		t->b.s = nf_xrealloc(t->b.s, t->b.cap);
+	}
+	memmove(t->b.s + start + ins.b.len, t->b.s + end, tail + 1);
+	memcpy(t->b.s + start, ins.b.s, ins.b.len);
+	t->b.len = len;
+	for (size_t i = 0; i < ins.nspans; i++) {
+		struct span sp = ins.spans[i];
+		sp.start += start;
+		sp.end += start;
+		NF_APPEND(t->spans, t->nspans, sp);
+		sp.node->_private = (void *)(uintptr_t)t->nspans;
+	}
+	nf_buf_free(&ins.b);
+	free(ins.spans);
+	if (t->ndead > 64 && t->ndead > t->nspans / 2) { /* compact */
+		size_t k = 0;
+		for (size_t i = 0; i < t->nspans; i++)
+			if (t->spans[i].node) {
+				t->spans[k++] = t->spans[i];
+				t->spans[k - 1].node->_private =
+					(void *)(uintptr_t)k;
+			}
+		t->nspans = k;
+		t->ndead = 0;
+	}
 }
 
 /* ------------------------------------------------------------ net-update */
@@ -2733,6 +2886,269 @@ int netxml_update(const struct netxml *nx, enum netxml_section sec,
 		xmlFreeDoc(work);
 	xmlFreeDoc(frag);
 	return r;
+}
+
+/* ------------------------------------------------ net-update in place */
+
+/* A DHCP host entry as matching sees it (from the fragment). */
+struct host_entry {
+	const char *id, *name;
+	uint64_t mac_key;
+	struct nf_addr ip;
+	bool has_ip;
+};
+
+static bool same_str(const char *a, const char *b)
+{
+	return a && b && !strcmp(a, b);
+}
+
+/* matches() and conflicts() for DHCP hosts, on the view: what the entry
+ * gives against a served host. */
+static bool host_hits(enum netxml_update_cmd cmd, const struct netxml_host *h,
+		      const struct host_entry *x)
+{
+	bool keyed = (x->mac_key && h->mac_key == x->mac_key) ||
+		     same_str(h->id, x->id);
+	switch (cmd) {
+	case NETXML_DELETE:
+		return keyed || (x->has_ip && !nf_addr_cmp(&h->ip, &x->ip)) ||
+		       (!x->mac_key && !x->id && !x->has_ip &&
+			same_str(h->name, x->name));
+	case NETXML_MODIFY:
+		return keyed ||
+		       (!x->mac_key && !x->id && same_str(h->name, x->name));
+	default: /* an add conflicts on any of them */
+		return keyed || (x->has_ip && !nf_addr_cmp(&h->ip, &x->ip)) ||
+		       same_str(h->name, x->name);
+	}
+}
+
+/* Whether h would make check_unique_hosts refuse ip's hosts (all but
+ * skip, which h replaces). */
+static bool host_dup(const struct netxml_ip *ip, const struct netxml_host *h,
+		     size_t skip)
+{
+	for (size_t i = 0; i < ip->nhosts; i++) {
+		const struct netxml_host *o = &ip->hosts[i];
+		if (i != skip &&
+		    ((h->mac_key && o->mac_key == h->mac_key) ||
+		     !nf_addr_cmp(&o->ip, &h->ip) ||
+		     same_str(o->name, h->name) ||
+		     (o->id && h->id && !strcasecmp(o->id, h->id))))
+			return true;
+	}
+	return false;
+}
+
+static int node_depth(xmlNodePtr n)
+{
+	int d = 0;
+	for (xmlNodePtr p = n->parent; p && p->type == XML_ELEMENT_NODE;
+	     p = p->parent)
+		d++;
+	return d;
+}
+
+/* The element before or after n among its siblings named as n is, or
+ * NULL. */
+static xmlNodePtr same_sibling(xmlNodePtr n, bool after)
+{
+	for (xmlNodePtr c = after ? n->next : n->prev; c;
+	     c = after ? c->next : c->prev)
+		if (is(c, (const char *)n->name))
+			return c;
+	return NULL;
+}
+
+/* Keeps nx's text in step after host element n was put in (gone NULL), a
+ * host's text [gone) was removed (n NULL), or both: the text is edited
+ * where a neighbouring host's text says the element goes; without one it
+ * is dropped, to be formatted anew. */
+static void text_follow(struct netxml *nx, xmlNodePtr n,
+			const struct span *gone)
+{
+	struct netxml_text *t = nx->text;
+	if (!t)
+		return;
+	size_t start, end;
+	if (gone) {
+		start = gone->start;
+		end = gone->end;
+	} else {
+		xmlNodePtr prev = same_sibling(n, false),
+			   next = same_sibling(n, true);
+		const struct span *ps = prev ? span_of(t, prev) : NULL,
+				  *ns = next ? span_of(t, next) : NULL;
+		if (!ps && !ns) {
+			text_drop(nx);
+			return;
+		}
+		start = end = ps ? ps->end : ns->start;
+	}
+	text_splice(t, start, end, n, &e_dhcp_host, n ? node_depth(n) : 0);
+}
+
+struct netxml_change {
+	struct netxml_host gone, put;
+	bool has_gone, has_put;
+	int family;
+	xmlNodePtr added, removed; /* in the document, taken out of it */
+	xmlNodePtr parent, prev;   /* where removed was */
+};
+
+int netxml_update_here(struct netxml *nx, enum netxml_section sec,
+		       enum netxml_update_cmd cmd, int parent_index,
+		       const char *xml, struct netxml_change **out)
+{
+	xmlDocPtr frag = NULL;
+	struct nf_err ignore;
+	bool add = cmd == NETXML_ADD_FIRST || cmd == NETXML_ADD_LAST;
+	int r = -EAGAIN;
+	*out = NULL;
+	if (sec != NETXML_SEC_IP_DHCP_HOST ||
+	    netxml_parse_fragment(sec, xml, strlen(xml), cmd != NETXML_DELETE,
+				  &frag, &ignore) < 0)
+		goto out;
+	xmlNodePtr entry = xmlDocGetRootElement(frag),
+		   root = xmlDocGetRootElement(nx->doc);
+	if ((cmd != NETXML_DELETE &&
+	     check_complete(sec, entry, "", &ignore) < 0))
+		goto out;
+	xmlNodePtr box =
+		container(root, sec, entry, parent_index, false, "", &ignore);
+	struct netxml_ip *ip = NULL;
+	for (size_t i = 0; box && i < nx->def.nips; i++)
+		if (nx->def.ips[i].node == box->parent)
+			ip = &nx->def.ips[i];
+	if (!ip || ip->nunserved) /* a kept host the view does not hold */
+		goto out;
+	struct host_entry x = {.mac_key = mac_key(attr(entry, "mac")),
+			       .id = attr(entry, "id"),
+			       .name = attr(entry, "name")};
+	x.has_ip = nf_addr_parse(attr(entry, "ip"), &x.ip) == 0;
+	size_t nfound = 0, at = 0;
+	for (size_t i = 0; i < ip->nhosts; i++)
+		if (host_hits(cmd, &ip->hosts[i], &x) && !nfound++)
+			at = i;
+	xmlNodePtr found = nfound ? ip->hosts[at].node : NULL;
+	if (found && cmd != NETXML_DELETE && identical(found, entry)) {
+		r = add || nfound == 1 ? 1 : -EAGAIN; /* there already */
+		goto out;
+	}
+	/* what would refuse goes the whole way, which says why */
+	if ((add && found) || (!add && nfound != 1) ||
+	    (cmd == NETXML_DELETE && !same_sibling(found, false) &&
+	     !same_sibling(found, true) && child_count(box) == 1))
+		goto out;
+	struct netxml_change *c = nf_xcalloc(1, sizeof(*c));
+	struct netxml_host h;
+	c->family = ip->address.family;
+	if (cmd != NETXML_DELETE) {
+		c->added = xmlDocCopyNode(entry, nx->doc, 1);
+		if (view_host(ip, c->added, "", &h, &ignore) != 0 ||
+		    host_dup(ip, &h, found ? at : SIZE_MAX)) {
+			xmlFreeNode(c->added);
+			free(c);
+			goto out;
+		}
+	}
+	struct span gone = {0};
+	const struct span *gs =
+		found && nx->text ? span_of(nx->text, found) : NULL;
+	if (gs)
+		gone = *gs;
+	else if (found)
+		text_drop(nx);
+	if (found) {
+		c->gone = ip->hosts[at];
+		c->has_gone = true;
+		c->removed = found;
+		c->parent = found->parent;
+		c->prev = found->prev;
+	}
+	if (cmd == NETXML_MODIFY) {
+		xmlReplaceNode(found, c->added);
+		ip->hosts[at] = h;
+	} else if (cmd == NETXML_DELETE) {
+		xmlUnlinkNode(found);
+		memmove(&ip->hosts[at], &ip->hosts[at + 1],
+			(ip->nhosts - at - 1) * sizeof(*ip->hosts));
+		ip->nhosts--;
+	} else {
+		xmlNodePtr first = NULL;
+		for (xmlNodePtr k = box->children; k && !first; k = k->next)
+			if (is(k, "host"))
+				first = k;
+		if (cmd == NETXML_ADD_FIRST && first)
+			xmlAddPrevSibling(first, c->added);
+		else
+			xmlAddChild(box, c->added);
+		NF_APPEND(ip->hosts, ip->nhosts, h);
+		if (cmd == NETXML_ADD_FIRST) {
+			memmove(&ip->hosts[1], &ip->hosts[0],
+				(ip->nhosts - 1) * sizeof(*ip->hosts));
+			ip->hosts[0] = h;
+		}
+	}
+	if (c->added) {
+		c->put = h;
+		c->has_put = true;
+	}
+	if (found && nx->text)
+		text_splice(nx->text, gone.start, gone.end, c->added,
+			    &e_dhcp_host, c->added ? node_depth(c->added) : 0);
+	else if (c->added)
+		text_follow(nx, c->added, NULL);
+	*out = c;
+	r = 0;
+out:
+	xmlFreeDoc(frag);
+	return r;
+}
+
+const struct netxml_host *netxml_change_gone(const struct netxml_change *c)
+{
+	return c->has_gone ? &c->gone : NULL;
+}
+
+const struct netxml_host *netxml_change_put(const struct netxml_change *c)
+{
+	return c->has_put ? &c->put : NULL;
+}
+
+int netxml_change_family(const struct netxml_change *c)
+{
+	return c->family;
+}
+
+void netxml_change_keep(struct netxml_change *c)
+{
+	if (!c)
+		return;
+	xmlFreeNode(c->removed);
+	free(c);
+}
+
+void netxml_change_revert(struct netxml *nx, struct netxml_change *c)
+{
+	struct nf_err ignore;
+	if (!c)
+		return;
+	if (c->added && c->removed)
+		xmlReplaceNode(c->added, c->removed);
+	else if (c->added)
+		xmlUnlinkNode(c->added);
+	else if (c->prev)
+		xmlAddNextSibling(c->prev, c->removed);
+	else if (c->parent->children)
+		xmlAddPrevSibling(c->parent->children, c->removed);
+	else
+		xmlAddChild(c->parent, c->removed);
+	xmlFreeNode(c->added);
+	free(c);
+	if (load(nx, "network", &ignore) < 0)
+		abort(); /* the document as it was, which was valid */
 }
 
 /* Puts node in root after the last of the elements libvirt writes before

@@ -58,13 +58,15 @@ struct netxml_range {
 };
 
 struct netxml_host {
-	const char *mac; /* normalised lower case, or NULL */
-	const char *id;	 /* DHCPv6 DUID, or NULL */
+	const char *mac;  /* normalised lower case, or NULL */
+	uint64_t mac_key; /* mac's 48 bits | 1 << 48, or 0: compared inline */
+	const char *id;	  /* DHCPv6 DUID, or NULL */
 	const char *name;
 	struct nf_addr ip;
 	long lease;
 	char lease_unit;
 	int line;
+	xmlNodePtr node;
 };
 
 struct netxml_ip {
@@ -77,6 +79,7 @@ struct netxml_ip {
 	size_t nranges;
 	struct netxml_host *hosts;
 	size_t nhosts;
+	size_t nunserved; /* <host>s a lax parse kept but does not serve */
 	const char *bootp_file, *bootp_server;
 	xmlNodePtr node;
 };
@@ -178,9 +181,11 @@ struct netdef {
 };
 
 /* A parsed, validated network: the normalised document and its view. */
+struct netxml_text;
 struct netxml {
 	xmlDocPtr doc;
 	struct netdef def;
+	struct netxml_text *text; /* netxml_text's, or NULL */
 	bool lax; /* parsed as libvirt's parser does: warnings, not errors */
 	struct netxml_warning *dropped; /* what the lax parse dropped */
 	size_t ndropped;
@@ -215,6 +220,10 @@ void netxml_free(struct netxml *nx);
 
 /* Formats the (normalised) document as libvirt does. Caller frees. */
 char *netxml_format(const struct netxml *nx);
+/* The same text, kept with nx (len bytes, terminated) and edited with it
+ * by netxml_update_here: writing a network out again after an update
+ * costs a copy, not a format of every element. Valid until nx changes. */
+const char *netxml_text(struct netxml *nx, size_t *len);
 
 /* Rebuilds the view after the document was changed (net-update, defaults);
  * re-runs every check. On failure the view is left as it was. */
@@ -266,6 +275,28 @@ int netxml_update_cmd_from_name(const char *name); /* "add" = add-last */
 int netxml_update(const struct netxml *nx, enum netxml_section sec,
 		  enum netxml_update_cmd cmd, int parent_index, const char *xml,
 		  struct netxml **out, struct nf_err *e);
+
+/* The same update made on nx itself, for what can be changed in place
+ * (a DHCP host, added, deleted or modified, where no <dhcp> comes or goes
+ * and the view holds every host of its subnet): the document, the view
+ * and the kept text are edited, not made anew, so an update costs what
+ * it changes, not what the network holds. Returns 0 with *c (keep or
+ * revert it), 1 when the entry is there exactly already, or -EAGAIN with
+ * nx untouched for everything else, errors included: netxml_update then
+ * does it, or says why not. */
+struct netxml_change;
+int netxml_update_here(struct netxml *nx, enum netxml_section sec,
+		       enum netxml_update_cmd cmd, int parent_index,
+		       const char *xml, struct netxml_change **c);
+/* The host the change took out and the one it put in (each NULL when
+ * none; valid until the change is kept or reverted), and their <ip>'s
+ * address family. */
+const struct netxml_host *netxml_change_gone(const struct netxml_change *c);
+const struct netxml_host *netxml_change_put(const struct netxml_change *c);
+int netxml_change_family(const struct netxml_change *c);
+void netxml_change_keep(struct netxml_change *c);
+/* nx as it was before c (its view rebuilt, its text formatted anew). */
+void netxml_change_revert(struct netxml *nx, struct netxml_change *c);
 
 /* The VLAN a port gets: the portgroup's <vlan> (portgroup NULL: the
  * default portgroup's), else the network's. *tag 0 when none; -EINVAL

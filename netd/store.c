@@ -164,15 +164,15 @@ static int check_not_foreign(struct store *s, const char *name,
 	return 0;
 }
 
-int store_save(struct store *s, const struct netxml *nx, struct nf_err *e)
+int store_save(struct store *s, struct netxml *nx, struct nf_err *e)
 {
 	int r = check_not_foreign(s, nx->def.name, e);
 	if (r < 0)
 		return r;
-	char *xml = netxml_format(nx),
-	     *path = path_of(s, NULL, nx->def.name, ".xml");
-	r = nf_write_file_atomic(path, xml, strlen(xml), 0600, NF_DURABLE, e);
-	free(xml);
+	size_t len;
+	const char *xml = netxml_text(nx, &len);
+	char *path = path_of(s, NULL, nx->def.name, ".xml");
+	r = nf_write_file_atomic(path, xml, len, 0600, NF_DURABLE, e);
 	free(path);
 	return r < 0 ? r : save_dropped(s, nx, e);
 }

@@ -23,7 +23,8 @@ void store_close(struct store *s);
 typedef void (*store_load_cb)(struct netxml *nx, bool autostart, void *ctx);
 int store_load(struct store *s, store_load_cb cb, void *ctx);
 
-int store_save(struct store *s, const struct netxml *nx, struct nf_err *e);
+/* Writes nx's text (netxml_text: formatted once, kept with nx). */
+int store_save(struct store *s, struct netxml *nx, struct nf_err *e);
 int store_delete(struct store *s, const char *name, struct nf_err *e);
 int store_set_autostart(struct store *s, const char *name, bool on,
 			struct nf_err *e);

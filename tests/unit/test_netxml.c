@@ -488,6 +488,184 @@ static void test_leases(void **st)
 	netxml_free(nx);
 }
 
+/* One step of the differential test: the update in place on a (falling
+ * back to netxml_update as net-update does) and always by netxml_update
+ * on b; both must give the same result, the same document and the same
+ * view, and a's kept text must be its document formatted. */
+static int in_place, text_kept; /* steps done in place; text followed */
+
+static void both_ways(struct netxml **a, struct netxml **b, int sec, int cmd,
+		      const char *frag, bool revert)
+{
+	struct nf_err e = {0};
+	struct netxml *nb = NULL, *na = NULL;
+	struct netxml_change *c = NULL;
+	size_t len;
+	char *before = netxml_format(*a);
+	int rb = netxml_update(*b, sec, cmd, -1, frag, &nb, &e);
+	int ra = netxml_update_here(*a, sec, cmd, -1, frag, &c);
+	if (ra == 0) {
+		in_place++;
+		text_kept += (*a)->text != NULL;
+	}
+	if (ra == -EAGAIN) {
+		char *now = netxml_format(*a);
+		assert_string_equal(now, before); /* untouched */
+		free(now);
+		ra = netxml_update(*a, sec, cmd, -1, frag, &na, &e);
+	}
+	if ((ra < 0) != (rb < 0) || (ra >= 0 && ra != rb))
+		fail_msg("%s: in place %d, whole %d", frag, ra, rb);
+	if (ra == 0 && c && revert) {
+		netxml_change_revert(*a, c);
+		char *now = netxml_format(*a);
+		assert_string_equal(now, before);
+		assert_string_equal(netxml_text(*a, &len), before);
+		free(now);
+		netxml_free(nb);
+		free(before);
+		return;
+	}
+	netxml_change_keep(c);
+	if (na) {
+		netxml_free(*a);
+		*a = na;
+	}
+	if (nb) {
+		netxml_free(*b);
+		*b = nb;
+	}
+	char *fa = netxml_format(*a), *fb = netxml_format(*b);
+	assert_string_equal(fa, fb);
+	const char *t = netxml_text(*a, &len);
+	assert_string_equal(t, fa);
+	assert_int_equal(len, strlen(fa));
+	assert_int_equal((*a)->def.nips, (*b)->def.nips);
+	for (size_t i = 0; i < (*a)->def.nips; i++) {
+		const struct netxml_ip *x = &(*a)->def.ips[i],
+				       *y = &(*b)->def.ips[i];
+		assert_int_equal(x->nhosts, y->nhosts);
+		for (size_t h = 0; h < x->nhosts; h++) {
+			assert_true(
+				!nf_addr_cmp(&x->hosts[h].ip, &y->hosts[h].ip));
+			assert_int_equal(x->hosts[h].mac_key,
+					 y->hosts[h].mac_key);
+			assert_int_equal(x->hosts[h].line, y->hosts[h].line);
+			assert_ptr_equal(x->hosts[h].node->parent->parent,
+					 x->node);
+		}
+	}
+	free(fa);
+	free(fb);
+	free(before);
+}
+
+/* net-update in place against the whole way, on random steps: adds first
+ * and last, deletes by MAC, address or name, modifies, conflicts, the
+ * last host of a <dhcp> going (its <dhcp> with it) and coming back, an
+ * IPv6 subnet beside, a revert now and then. */
+static void test_update_in_place(void **st)
+{
+	(void)st;
+	const char *xml = NET(
+		"<domain name='example'/><dns><host ip='192.168.10.5'>"
+		"<hostname>d</hostname></host></dns>"
+		"<ip address='192.168.10.1' prefix='24'><dhcp>"
+		"<range start='192.168.10.100' end='192.168.10.200'/>"
+		"<host mac='52:54:00:00:00:01' name='h1' ip='192.168.10.11'/>"
+		"<host mac='52:54:00:00:00:02' ip='192.168.10.12'>"
+		"<lease expiry='5'/></host>"
+		"</dhcp></ip>"
+		"<ip family='ipv6' address='fd00::1' prefix='64'><dhcp>"
+		"<host id='0:1:0:1:aa' name='s6' ip='fd00::11'/>"
+		"</dhcp></ip>");
+	struct netxml *a = ok_parse(xml), *b = ok_parse(xml);
+	size_t len;
+	netxml_text(a, &len); /* kept from the start; dropped and made anew
+			       * where an update cannot follow */
+	unsigned seed = 18;
+	for (int step = 0; step < 600; step++) {
+		char frag[256];
+		int k = (int)(rand_r(&seed) % 24) + 1,
+		    what = (int)(rand_r(&seed) % 8), cmd, sec = 0;
+		bool v6 = rand_r(&seed) % 6 == 0;
+		switch (what) {
+		case 0:
+		case 1:
+		case 2:
+			cmd = what == 0 ? NETXML_ADD_FIRST : NETXML_ADD_LAST;
+			if (v6)
+				snprintf(frag, sizeof(frag),
+					 "<host id='0:1:0:1:%02x' "
+					 "ip='fd00::%x'/>",
+					 k, 0x20 + k);
+			else
+				snprintf(frag, sizeof(frag),
+					 "<host mac='52:54:00:00:01:%02X' "
+					 "name='g%d' ip='192.168.10.%d'/>",
+					 k, k, 20 + k);
+			break;
+		case 3:
+			cmd = NETXML_DELETE;
+			snprintf(frag, sizeof(frag),
+				 "<host mac='52:54:00:00:01:%02x'/>", k);
+			break;
+		case 4:
+			cmd = NETXML_DELETE;
+			snprintf(frag, sizeof(frag),
+				 v6 ? "<host ip='fd00::%x'/>"
+				    : "<host ip='192.168.10.%d'/>",
+				 v6 ? 0x20 + k : 20 + k);
+			break;
+		case 5:
+			cmd = NETXML_DELETE;
+			snprintf(frag, sizeof(frag), "<host name='g%d'/>", k);
+			break;
+		case 6:
+			cmd = NETXML_MODIFY;
+			snprintf(frag, sizeof(frag),
+				 "<host mac='52:54:00:00:01:%02x' name='g%d' "
+				 "ip='192.168.10.%d'/>",
+				 k, k, 60 + (int)(rand_r(&seed) % 30));
+			break;
+		default: /* a clash: an address or name another has */
+			cmd = NETXML_ADD_LAST;
+			snprintf(frag, sizeof(frag),
+				 "<host mac='52:54:00:00:02:%02x' name='%s' "
+				 "ip='192.168.10.%d'/>",
+				 k, k % 2 ? "h1" : "fresh", k % 2 ? 90 : 11);
+			break;
+		}
+		both_ways(&a, &b, sec, cmd, frag, rand_r(&seed) % 10 == 0);
+	}
+	/* the path under test was taken, and mostly kept its text */
+	if (in_place < 150 || text_kept < in_place * 9 / 10)
+		fail_msg("%d steps in place, %d of them with the text kept",
+			 in_place, text_kept);
+	/* every host of the IPv4 <dhcp> and its range go: the <dhcp> goes
+	 * (the whole way), then comes back */
+	for (int pass = 0; pass < 2; pass++)
+		for (int k = 0; k <= 24; k++) {
+			char frag[128];
+			snprintf(frag, sizeof(frag),
+				 k ? "<host mac='52:54:00:00:01:%02x'/>"
+				   : "<host ip='192.168.10.1%d'/>",
+				 k ? k : pass + 1);
+			both_ways(&a, &b, 0, NETXML_DELETE, frag, false);
+		}
+	both_ways(&a, &b, NETXML_SEC_IP_DHCP_RANGE, NETXML_DELETE,
+		  "<range start='192.168.10.100' end='192.168.10.200'/>",
+		  false);
+	assert_null(strstr(netxml_text(a, &len), "192.168.10.100"));
+	both_ways(&a, &b, 0, NETXML_ADD_LAST,
+		  "<host mac='52:54:00:00:03:01' ip='192.168.10.31'/>", false);
+	both_ways(&a, &b, 0, NETXML_ADD_FIRST,
+		  "<host mac='52:54:00:00:03:02' ip='192.168.10.32'/>", false);
+	assert_non_null(strstr(netxml_text(a, &len), "52:54:00:00:03:02"));
+	netxml_free(a);
+	netxml_free(b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -502,6 +680,7 @@ int main(void)
 		cmocka_unit_test(test_leases),
 		cmocka_unit_test(test_injection_refused),
 		cmocka_unit_test(test_exact_round_trip),
+		cmocka_unit_test(test_update_in_place),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
