@@ -109,6 +109,8 @@ void dhcp_log_asked(struct dhcp_log *l, const struct dhcp_spec *d)
 {
 	/* what this read brings decides: its lines set the problem anew */
 	l->problem[0] = l->note[0] = '\0';
+	l->reads_hosts = has_dhcp(d);
+	l->reads_addn = d->dns;
 	if (has_dhcp(d))
 		l->hosts_asked++;
 	if (d->dns) { /* with DNS off dnsmasq reads no addn-hosts */
@@ -417,6 +419,28 @@ char *dhcp_conf(const struct dhcp_spec *d, const struct dhcp_files *f)
 	return nf_buf_steal(&b);
 }
 
+/* A reservation's hostsfile line, for a subnet of IPv4 (v4) or IPv6. */
+static void host_line(struct nf_buf *b, const struct dhcp_host *x, bool v4)
+{
+	char s[INET6_ADDRSTRLEN];
+	nf_addr_format(&x->ip, s, sizeof(s));
+	if (v4) { /* [mac,]ip[,name] */
+		if (x->mac)
+			nf_buf_printf(b, "%s,", x->mac);
+		nf_buf_printf(b, "%s", s);
+		if (x->name)
+			nf_buf_printf(b, ",%s", x->name);
+	} else { /* [id:duid,][name,][ip6] */
+		if (x->id)
+			nf_buf_printf(b, "id:%s,", x->id);
+		if (x->name)
+			nf_buf_printf(b, "%s,", x->name);
+		nf_buf_printf(b, "[%s]", s);
+	}
+	lease_suffix(b, x->lease, x->lease_unit);
+	nf_buf_add(b, "\n", 1);
+}
+
 char *dhcp_hostsfile(const struct dhcp_spec *d, const struct dhcp_pin *pins,
 		     size_t npins)
 {
@@ -432,25 +456,8 @@ char *dhcp_hostsfile(const struct dhcp_spec *d, const struct dhcp_pin *pins,
 	for (size_t i = 0; i < d->nips; i++) {
 		const struct dhcp_subnet *ip = &d->ips[i];
 		bool v4 = ip->address.family == AF_INET;
-		for (size_t h = 0; h < ip->nhosts; h++) {
-			const struct dhcp_host *x = &ip->hosts[h];
-			nf_addr_format(&x->ip, s, sizeof(s));
-			if (v4) { /* [mac,]ip[,name] */
-				if (x->mac)
-					nf_buf_printf(&b, "%s,", x->mac);
-				nf_buf_printf(&b, "%s", s);
-				if (x->name)
-					nf_buf_printf(&b, ",%s", x->name);
-			} else { /* [id:duid,][name,][ip6] */
-				if (x->id)
-					nf_buf_printf(&b, "id:%s,", x->id);
-				if (x->name)
-					nf_buf_printf(&b, "%s,", x->name);
-				nf_buf_printf(&b, "[%s]", s);
-			}
-			lease_suffix(&b, x->lease, x->lease_unit);
-			nf_buf_printf(&b, "\n");
-		}
+		for (size_t h = 0; h < ip->nhosts; h++)
+			host_line(&b, &ip->hosts[h], v4);
 	}
 	return nf_buf_steal(&b);
 }
@@ -512,6 +519,53 @@ int dhcp_reload_hosts(const struct dhcp_spec *d, const struct dhcp_pin *pins,
 	if (r == 0 && pid > 0 && kill(pid, SIGHUP) < 0)
 		r = nf_errf(e, errno, "cannot signal dnsmasq %d: %s", (int)pid,
 			    strerror(errno));
+	return r;
+}
+
+int dhcp_hosts_change(const struct dhcp_files *f, bool v4,
+		      const struct dhcp_host *gone, const struct dhcp_host *put,
+		      pid_t pid, struct dhcp_log *l, struct nf_err *e)
+{
+	struct nf_buf line = {0}, out = {0};
+	char *text = NULL;
+	size_t len = 0, at = 0, cut = 0;
+	if (pid > 0 && !l->reads_hosts)
+		return -ENOENT; /* the read it asks for could not be told */
+	int r = nf_read_file(f->hosts, SIZE_MAX, &text, &len, e);
+	if (r < 0)
+		return r;
+	if (gone) { /* its line, whole: at the start or after a newline */
+		host_line(&line, gone, v4);
+		const char *p = text;
+		while ((p = memmem(p, len - (size_t)(p - text), line.s,
+				   line.len)) &&
+		       p != text && p[-1] != '\n')
+			p++;
+		if (!p) {
+			r = -ENOENT;
+			goto out;
+		}
+		at = (size_t)(p - text);
+		cut = line.len;
+	}
+	nf_buf_add(&out, text, at);
+	nf_buf_add(&out, text + at + cut, len - at - cut);
+	if (put)
+		host_line(&out, put, v4);
+	r = nf_write_file_atomic(f->hosts, out.s, out.len, 0644, NF_VOLATILE,
+				 e);
+	if (r == 0 && pid > 0) { /* the same read as the last one asked */
+		l->problem[0] = l->note[0] = '\0';
+		l->hosts_asked++;
+		l->addn_asked += l->reads_addn;
+	}
+	if (r == 0 && pid > 0 && kill(pid, SIGHUP) < 0)
+		r = nf_errf(e, errno, "cannot signal dnsmasq %d: %s", (int)pid,
+			    strerror(errno));
+out:
+	free(text);
+	nf_buf_free(&line);
+	nf_buf_free(&out);
 	return r;
 }
 

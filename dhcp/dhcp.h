@@ -134,6 +134,18 @@ int dhcp_write(const struct dhcp_spec *d, const struct dhcp_pin *pins,
 int dhcp_reload_hosts(const struct dhcp_spec *d, const struct dhcp_pin *pins,
 		      size_t npins, const struct dhcp_files *f, pid_t pid,
 		      struct nf_err *e);
+/* One reservation changed: its line (gone's) leaves the hostsfile and
+ * put's joins it (either may be NULL), the file edited as it is rather
+ * than written from the whole network, and dnsmasq re-reads it (SIGHUP;
+ * pid 0: just write). The file holds one line per reservation, in no
+ * order dnsmasq minds. The read is recorded in l as the last one asked
+ * (dhcp_log_asked) was. -ENOENT, nothing written, when gone's line is not
+ * there or l knows no read with a hostsfile yet: write it whole
+ * (dhcp_reload_hosts). */
+struct dhcp_log;
+int dhcp_hosts_change(const struct dhcp_files *f, bool v4,
+		      const struct dhcp_host *gone, const struct dhcp_host *put,
+		      pid_t pid, struct dhcp_log *l, struct nf_err *e);
 /* Tells dnsmasq the lease of ip/mac on iface is released, so the address
  * is free at once: the DHCPRELEASE dnsmasq-utils' dhcp_release sends,
  * sent from here (no process per lease); server is iface's address in
@@ -194,9 +206,10 @@ struct dhcp_log {
 	bool skip; /* the rest of an over-long line */
 	/* reads asked for (start, SIGHUP) and reads dnsmasq reported done */
 	unsigned hosts_asked, hosts_done, addn_asked, addn_done;
-	unsigned addn_names; /* names the addn-hosts file holds */
-	char problem[1024];  /* why the reservations are not loaded, or "" */
-	char note[256];	     /* an error dnsmasq gave before "read FILE" */
+	unsigned addn_names;	      /* names the addn-hosts file holds */
+	bool reads_hosts, reads_addn; /* what the last read asked took in */
+	char problem[1024]; /* why the reservations are not loaded, or "" */
+	char note[256];	    /* an error dnsmasq gave before "read FILE" */
 	struct dhcp_seen *seen;
 	size_t nseen;
 };

@@ -21,11 +21,14 @@ static void subnet_of(const struct netxml_ip *ip, struct dhcp_subnet *s)
 			ip->ranges[k].start, ip->ranges[k].end,
 			ip->ranges[k].lease, ip->ranges[k].lease_unit};
 	s->hosts = nf_xcalloc(ip->nhosts + 1, sizeof(*s->hosts));
-	for (size_t h = 0; h < ip->nhosts; h++) {
-		const struct netxml_host *x = &ip->hosts[h];
-		s->hosts[h] = (struct dhcp_host){
-			x->mac, x->id, x->name, x->ip, x->lease, x->lease_unit};
-	}
+	for (size_t h = 0; h < ip->nhosts; h++)
+		s->hosts[h] = dhcpspec_host(&ip->hosts[h]);
+}
+
+struct dhcp_host dhcpspec_host(const struct netxml_host *x)
+{
+	return (struct dhcp_host){x->mac, x->id,    x->name,
+				  x->ip,  x->lease, x->lease_unit};
 }
 
 void dhcpspec_of(const struct netdef *d, struct dhcp_spec *s)

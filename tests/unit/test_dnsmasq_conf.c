@@ -2,6 +2,7 @@
  * libvirt, our config has the same settings (order and file paths aside)
  * and our hostsfile the same entries. */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -296,6 +297,105 @@ static void log_lines(void)
 	      "options with root's powers are told from harmless ones");
 }
 
+/* A reservation's line edited in the hostsfile as it is: what goes is the
+ * whole line (not one ending the same), what comes is appended, an
+ * unknown line writes nothing; and the result is what writing the whole
+ * file from the network gives, as a set of lines. */
+static int line_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static char *sorted_lines(const char *text)
+{
+	char *dup = nf_xstrdup(text), *save = NULL, **v = NULL;
+	size_t n = 0;
+	for (char *l = strtok_r(dup, "\n", &save); l;
+	     l = strtok_r(NULL, "\n", &save))
+		NF_APPEND(v, n, l);
+	qsort(v, n, sizeof(*v), line_cmp);
+	struct nf_buf b = {0};
+	nf_buf_add(&b, "", 0);
+	for (size_t i = 0; i < n; i++)
+		nf_buf_printf(&b, "%s\n", v[i]);
+	free(v);
+	free(dup);
+	return nf_buf_steal(&b);
+}
+
+static void hosts_edited(void)
+{
+	char dir[] = "/tmp/nf-hosts-XXXXXX";
+	const char *xml = "<network><name>h</name><bridge name='b'/>"
+			  "<ip address='10.0.0.1' prefix='24'><dhcp>"
+			  "<host mac='52:54:00:00:00:01' ip='10.0.0.11'/>"
+			  "<host mac='52:54:00:00:00:02' ip='10.0.0.12'/>"
+			  "<host mac='52:54:00:00:00:03' name='c' "
+			  "ip='10.0.0.13'/>"
+			  "</dhcp></ip></network>";
+	struct netxml *nx;
+	struct nf_err e;
+	struct dhcp_files f;
+	struct dhcp_log l;
+	struct dhcp_spec sp;
+	if (!mkdtemp(dir) || netxml_parse(xml, strlen(xml), "t", &nx, &e) < 0) {
+		check(false, "hostsfile edit: set up");
+		return;
+	}
+	dhcp_files_init(&f, dir, dir, dir, "h");
+	dhcp_log_init(&l, &f);
+	dhcpspec_of(&nx->def, &sp);
+	dhcp_write(&sp, NULL, 0, &f, &e);
+	/* a line ending as the one to go does, before it: only the whole
+	 * line goes */
+	char *w = slurp(f.hosts);
+	struct nf_buf crafted = {0};
+	nf_buf_printf(&crafted, "0,52:54:00:00:00:02,10.0.0.12\n%s",
+		      w ? w : "");
+	nf_write_file_atomic(f.hosts, crafted.s, crafted.len, 0644, NF_VOLATILE,
+			     &e);
+	nf_buf_free(&crafted);
+	free(w);
+	struct dhcp_host gone = {.mac = "52:54:00:00:00:02",
+				 .lease = DHCP_LEASE_NONE},
+			 put = {.mac = "52:54:00:00:00:04",
+				.name = "d",
+				.lease = 300,
+				.lease_unit = 'm'},
+			 nothere = {.mac = "52:54:00:00:00:09",
+				    .lease = DHCP_LEASE_NONE};
+	nf_addr_parse("10.0.0.12", &gone.ip);
+	nf_addr_parse("10.0.0.14", &put.ip);
+	nf_addr_parse("10.0.0.19", &nothere.ip);
+	int r = dhcp_hosts_change(&f, true, &gone, &put, 0, &l, &e);
+	char *got = slurp(f.hosts), *sg = got ? sorted_lines(got) : NULL;
+	check(r == 0 && sg &&
+		      !strcmp(sg, "0,52:54:00:00:00:02,10.0.0.12\n"
+				  "52:54:00:00:00:01,10.0.0.11\n"
+				  "52:54:00:00:00:03,10.0.0.13,c\n"
+				  "52:54:00:00:00:04,10.0.0.14,d,5m\n"),
+	      "hostsfile edit: one line out, one in, the others as they were");
+	r = dhcp_hosts_change(&f, true, &nothere, &put, 0, &l, &e);
+	char *again = slurp(f.hosts);
+	check(r == -ENOENT && again && got && !strcmp(again, got),
+	      "hostsfile edit: a line that is not there: -ENOENT, the file "
+	      "unchanged");
+	r = dhcp_hosts_change(&f, true, &put, NULL, 12345, &l, &e);
+	check(r == -ENOENT,
+	      "hostsfile edit: with dnsmasq running but no read asked yet, "
+	      "refused (the read could not be told apart)");
+	free(got);
+	free(sg);
+	free(again);
+	char cmd[64];
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	if (system(cmd) != 0)
+		check(false, "hostsfile edit: clean up");
+	dhcp_log_free(&l);
+	dhcpspec_free(&sp);
+	netxml_free(nx);
+}
+
 int main(void)
 {
 	const char *dir = getenv("NF_CONFORMANCE_DIR");
@@ -322,6 +422,7 @@ int main(void)
 	lease_max_counts_reservations();
 	values_quoted();
 	log_lines();
+	hosts_edited();
 	/* libvirt's networkxml2conftest has 27 cases: fewer means the index
 	 * moved, not that all is well */
 	check(cases == 27, "all 27 of libvirt's dnsmasq cases were run");
