@@ -11,6 +11,7 @@
 
 #include "network.h"
 #include "update.h"
+#include "dhcpspec.h"
 #include "foreign.h"
 #include "lifecycle.h"
 #include "port.h"
@@ -76,6 +77,82 @@ static int apply_live(struct registry *r, struct network *n,
 	return rc < 0 ? rc : network_save_live(r, n, e);
 }
 
+/* After an in-place change of the running network's host c: ports it
+ * touches re-guarded; the hostsfile's one line edited (written whole
+ * when a port's pin changed with it, or the line is not found); the
+ * running XML saved. */
+static bool touches_host(const struct port *p, const struct netxml_host *h)
+{
+	return h && ((h->mac && !strcmp(h->mac, p->mac)) ||
+		     !nf_addr_cmp(&h->ip, &p->ip));
+}
+
+static int live_here(struct registry *r, struct network *n,
+		     const struct netxml_change *c, struct nf_err *e)
+{
+	const struct netxml_host *gone = netxml_change_gone(c),
+				 *put = netxml_change_put(c);
+	bool whole = false;
+	int rc = 0;
+	for (size_t i = 0; i < r->nports && rc == 0; i++) {
+		struct port *p = r->ports[i];
+		if (!strcmp(p->network, network_name(n)) &&
+		    (touches_host(p, gone) || touches_host(p, put))) {
+			whole = true; /* its pin line may come or go */
+			rc = port_repin(r, n, p, e);
+		}
+	}
+	if (rc == 0 && n->has_dnsmasq && !whole) {
+		struct dhcp_files f;
+		struct dhcp_host g = gone ? dhcpspec_host(gone)
+					  : (struct dhcp_host){0},
+				 h = put ? dhcpspec_host(put)
+					 : (struct dhcp_host){0};
+		network_files(r, n, &f);
+		rc = dhcp_hosts_change(&f, netxml_change_family(c) == AF_INET,
+				       gone ? &g : NULL, put ? &h : NULL,
+				       n->dnsmasq_pid, &n->log, e);
+		whole = rc == -ENOENT;
+	}
+	if (whole)
+		rc = network_reload_hosts(r, n, e);
+	return rc < 0 ? rc : network_save_live(r, n, e);
+}
+
+/* The update made in place on the running network and the definition,
+ * where netxml_update_here can (see there): -EAGAIN, nothing changed,
+ * where it cannot. */
+static int update_here(struct registry *r, struct network *n, int sec, int cmd,
+		       int parent, const char *xml, bool live, bool config,
+		       struct nf_err *e)
+{
+	struct netxml_change *cl = NULL, *cc = NULL;
+	int rl = 1, rd = 1, rc;
+	if (live &&
+	    (rl = netxml_update_here(n->live, sec, cmd, parent, xml, &cl)) < 0)
+		return rl;
+	if (config &&
+	    (rd = netxml_update_here(n->def, sec, cmd, parent, xml, &cc)) < 0) {
+		netxml_change_revert(n->live, cl);
+		return rd;
+	}
+	if (cc && (rc = store_save(&r->config, n->def, e)) < 0) {
+		netxml_change_revert(n->def, cc);
+		netxml_change_revert(n->live, cl);
+		return rc;
+	}
+	netxml_change_keep(cc);
+	if (cl && (rc = live_here(r, n, cl, e)) < 0) {
+		/* put the old one back in force */
+		struct nf_err ignore;
+		netxml_change_revert(n->live, cl);
+		apply_live(r, n, sec, xml, &ignore);
+		return rc;
+	}
+	netxml_change_keep(cl);
+	return rl == 0 || rd == 0 ? 0 : 1;
+}
+
 /* What --live, --config and neither (--current: the running network if
  * active, else the definition) mean for n; an error when n lacks one. */
 static int targets(const struct network *n, const char *net, bool *live,
@@ -135,6 +212,13 @@ int net_update(struct registry *r, struct request *q, json_t *args,
 			       cmd);
 	if (targets(n, net, &live, &config, e) < 0)
 		return -EINVAL;
+	rc = update_here(r, n, sec, c, parent, xml, live, config, e);
+	if (rc >= 0) {
+		changed = rc == 0;
+		goto done;
+	}
+	if (rc != -EAGAIN)
+		return rc;
 	/* both results first: if either refuses, nothing changes */
 	if (live) {
 		rc = netxml_update(n->live, sec, c, parent, xml, &nl, e);
@@ -171,6 +255,7 @@ int net_update(struct registry *r, struct request *q, json_t *args,
 		}
 		netxml_free(old);
 	}
+done:
 	nf_info("network '%s': net-update %s %s%s%s", net, cmd, sname,
 		live ? " --live" : "", config ? " --config" : "");
 	*res = json_pack("{s:s, s:b, s:b, s:b}", "network", net, "changed",

@@ -74,5 +74,38 @@ ns a ip addr flush dev eth0
 ns a ip addr add 10.78.0.100/24 dev eth0
 ok "...and a, now unguarded, is heard from the range address b leases" \
 	ns a busybox ping -c1 -W2 10.78.0.1
+# a reservation added and deleted by net-update is changed in place
+# (issue 18): the running dnsmasq re-reads its hostsfile and serves it
+# at once, and the definition and the running XML netd writes are what
+# net-dumpxml says (the text is edited, not formatted anew)
+guest_add c 52:54:00:78:00:0c h nfl0
+dnsmasq_pid() { $NETCTL --json net-info l | sed -nE 's/.*"dnsmasq_pid": ([0-9]+).*/\1/p'; }
+DP=$(dnsmasq_pid)
+files_agree() { # the files on disk are net-dumpxml's, byte for byte
+	$NETCTL net-dumpxml l --inactive >"$T/inactive.xml" &&
+		$NETCTL net-dumpxml l >"$T/live.xml" &&
+		cmp "$T/inactive.xml" "$T/etc/l.xml" &&
+		cmp "$T/live.xml" "$T/run/networks/l.xml"
+}
+add_c() {
+	$NETCTL net-update l add ip-dhcp-host "<host mac='52:54:00:78:00:0c' name='vmc' ip='10.78.0.60'/>" --live --config >/dev/null &&
+		dhcp c | grep -q '^lease 10.78.0.60 hostname=vmc'
+}
+ok "net-update add: guest c leases its new reservation from the running dnsmasq" add_c
+same_dnsmasq() { [ -n "$DP" ] && [ "$(dnsmasq_pid)" = "$DP" ]; }
+ok "...dnsmasq was not restarted for it" same_dnsmasq
+ok "...the definition and running XML on disk are net-dumpxml's" files_agree
+ok "...and its hostsfile has the line" grep -qx '52:54:00:78:00:0c,10.78.0.60,vmc' "$(hostsfile l)"
+ok "net-update add-first and modify: the files still agree" \
+	bash -c "$NETCTL net-update l add-first ip-dhcp-host \"<host mac='52:54:00:78:00:0d' ip='10.78.0.61'/>\" --live --config >/dev/null &&
+		$NETCTL net-update l modify ip-dhcp-host \"<host mac='52:54:00:78:00:0d' ip='10.78.0.62'/>\" --live --config >/dev/null"
+ok "...(byte for byte)" files_agree
+ok "net-update delete: the line leaves the hostsfile" \
+	bash -c "$NETCTL net-update l delete ip-dhcp-host \"<host mac='52:54:00:78:00:0c'/>\" --live --config >/dev/null &&
+		! grep -q 52:54:00:78:00:0c $(hostsfile l) && grep -qx '52:54:00:78:00:0d,10.78.0.62' $(hostsfile l)"
+ok "...the files agree" files_agree
+ns h dhcp_release nfl0 10.78.0.60 52:54:00:78:00:0c
+no_lease_c() { ! dhcp c >/dev/null; }
+ok "...and guest c, its reservation gone and the range taken, gets no address" no_lease_c
 ok "net-destroy l" $NETCTL net-destroy l
 finish
