@@ -1,4 +1,5 @@
 #define _GNU_SOURCE
+#include <errno.h>
 #include "nfjson.h"
 
 #include <stdio.h>
@@ -20,11 +21,14 @@ int nf_json_write(const char *dir, const char *name, json_t *j, bool durable,
 		  struct nf_err *e)
 {
 	char path[4096];
-	int rc = nf_mkdir_p(dir, 0755, e);
 	char *txt = json_dumps(j, JSON_INDENT(1) | JSON_SORT_KEYS);
 	json_decref(j);
 	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	if (rc == 0)
+	/* the dir is made when the first write finds it missing, not
+	 * looked for on every write */
+	int rc = nf_write_file_atomic(path, txt, strlen(txt), 0644,
+				      durable ? NF_DURABLE : NF_VOLATILE, e);
+	if (rc == -ENOENT && (rc = nf_mkdir_p(dir, 0755, e)) == 0)
 		rc = nf_write_file_atomic(path, txt, strlen(txt), 0644,
 					  durable ? NF_DURABLE : NF_VOLATILE,
 					  e);
