@@ -452,12 +452,14 @@ int bridge_port_count(const char *bridge)
 }
 
 int bridge_attach(struct bridge_ctx *c, const char *ifname, const char *bridge,
-		  const char *alias, struct nf_err *e)
+		  const char *alias, const uint8_t *mac, struct nf_err *e)
 {
 	int idx = (int)if_nametoindex(ifname), br = (int)if_nametoindex(bridge);
 	if (!idx || !br)
 		return nf_errf(e, ENODEV, "no link %s", idx ? bridge : ifname);
 	struct nl_msg *m = link_up_msg(idx);
+	if (mac) /* set before it goes up and joins (do_setlink's order) */
+		NLA_PUT(m, IFLA_ADDRESS, 6, mac);
 	NLA_PUT_U32(m, IFLA_MASTER, (uint32_t)br);
 	if (alias)
 		NLA_PUT_STRING(m, IFLA_IFALIAS, alias);

@@ -81,10 +81,11 @@ int bridge_for_each_owned(struct bridge_ctx *c, const char *prefix,
 			  void *ctx);
 /* How many ports the bridge has (its brif entries in sysfs). */
 int bridge_port_count(const char *bridge);
-/* Attaches a link to a bridge, sets its alias (owner mark) and brings it
- * up; a full bridge (BRIDGE_MAX_PORTS) is said so. */
+/* Attaches a link to a bridge, sets its alias (owner mark) and, unless
+ * NULL, its MAC, and brings it up, in one request; a full bridge
+ * (BRIDGE_MAX_PORTS) is said so. */
 int bridge_attach(struct bridge_ctx *c, const char *ifname, const char *bridge,
-		  const char *alias, struct nf_err *e);
+		  const char *alias, const uint8_t *mac, struct nf_err *e);
 /* Bridge port flag "isolated": isolated ports only talk to non-isolated
  * ones (the uplink, the host), never to each other. */
 int bridge_port_isolated(struct bridge_ctx *c, const char *ifname, bool on,

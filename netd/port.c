@@ -815,7 +815,10 @@ static int tap_port_create(struct registry *r, struct request *q,
 		m[0] = 0x52, m[1] = 0x54, m[2] = 0x00;
 		nf_random_bytes(m + 3, 3);
 	}
-	struct tap_spec ts = {want, p->queues, p->persist, m, d->mtu, true};
+	/* its MAC is set in the request that attaches it */
+	struct tap_spec ts = {want, p->queues, p->persist, NULL, d->mtu, true};
+	uint8_t host_mac[6];
+	tap_host_mac(m, host_mac);
 	/* recorded before the TAP exists: a crash here is recoverable */
 	snprintf(p->tap, sizeof(p->tap), "%s", want);
 	uint64_t t0 = nf_now_ns(), t1, t2;
@@ -833,7 +836,7 @@ static int tap_port_create(struct registry *r, struct request *q,
 			 : d->fwd_ifs ? d->fwd_ifs[0]
 				      : NULL;
 	t1 = nf_now_ns();
-	if ((rc = bridge_attach(r->br, p->tap, br, alias, e)) < 0 ||
+	if ((rc = bridge_attach(r->br, p->tap, br, alias, host_mac, e)) < 0 ||
 	    (p->isolated &&
 	     (rc = bridge_port_isolated(r->br, p->tap, true, e)) < 0) ||
 	    (rc = port_mac_table(r, d, p, e)) < 0 ||
