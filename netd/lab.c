@@ -118,7 +118,7 @@ static void save_guest(const struct grun *g)
 		return;
 	lab_dir(g->reg, g->labname, d, sizeof(d));
 	snprintf(name, sizeof(name), "%s.state", g->name);
-	if (nf_json_write(d, name, guest_json(g), false, &e) < 0)
+	if (nf_json_record(d, name, guest_json(g), &e) < 0)
 		nf_err_log("lab '%s': %s", g->labname, e.msg);
 }
 

@@ -93,7 +93,7 @@ int port_save(struct registry *r, const struct port *p, struct nf_err *e)
 	snprintf(dir, sizeof(dir), "%s/ports", r->run_dir);
 	nf_uuid_format(p->uuid, u);
 	snprintf(name, sizeof(name), "%s.json", u);
-	return nf_json_write(dir, name, port_json(p), false, e);
+	return nf_json_record(dir, name, port_json(p), e);
 }
 
 static struct network *live_network(struct registry *r, const char *name)

@@ -14,6 +14,7 @@
 
 #include <cmocka.h>
 
+#include "../../lib/nfjson.h"
 #include "../../netd/store.h"
 
 static char dir[] = "/tmp/nf-store-XXXXXX";
@@ -165,6 +166,62 @@ static void test_atomic_replace(void **st)
 	assert_non_null(strstr(e.msg, "/nonexistent-nf"));
 }
 
+/* A record rewritten in place: the same file (inode) each time, what
+ * reads back is the last object whatever the lengths, a record past a
+ * page is written whole instead, a symlink in its place is not followed. */
+static void test_records(void **st)
+{
+	(void)st;
+	struct nf_err e;
+	char sub[256], p[300], big[6000];
+	struct stat a, b;
+	snprintf(sub, sizeof(sub), "%s/recs", dir);
+	snprintf(p, sizeof(p), "%s/r.json", sub);
+	assert_int_equal(nf_json_record(sub, "r.json",
+					json_pack("{s:s, s:i}", "state",
+						  "starting-with-a-long-name",
+						  "pid", 12345),
+					&e),
+			 0);
+	assert_int_equal(stat(p, &a), 0);
+	assert_int_equal(a.st_size % 256, 0);
+	assert_int_equal(nf_json_record(sub, "r.json",
+					json_pack("{s:s}", "state", "up"), &e),
+			 0);
+	assert_int_equal(stat(p, &b), 0);
+	assert_int_equal(a.st_ino, b.st_ino);
+	json_t *j = nf_json_read(p);
+	assert_non_null(j);
+	assert_string_equal(nf_json_str(j, "state"), "up");
+	assert_null(json_object_get(j, "pid")); /* nothing of the longer one */
+	json_decref(j);
+	memset(big, 'x', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	assert_int_equal(nf_json_record(sub, "r.json",
+					json_pack("{s:s}", "state", big), &e),
+			 0);
+	assert_non_null(j = nf_json_read(p));
+	assert_string_equal(nf_json_str(j, "state"), big);
+	json_decref(j);
+	assert_int_equal(nf_json_record(sub, "r.json",
+					json_pack("{s:s}", "state", "down"),
+					&e),
+			 0);
+	assert_non_null(j = nf_json_read(p));
+	assert_string_equal(nf_json_str(j, "state"), "down");
+	json_decref(j);
+	char target[300], link[300];
+	snprintf(target, sizeof(target), "%s/target", dir);
+	snprintf(link, sizeof(link), "%s/l.json", sub);
+	write_file("target", "theirs");
+	assert_int_equal(symlink(target, link), 0);
+	assert_true(nf_json_record(sub, "l.json",
+				   json_pack("{s:s}", "state", "up"), &e) < 0);
+	char *t = read_back("target");
+	assert_string_equal(t, "theirs");
+	free(t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -174,6 +231,7 @@ int main(void)
 			test_corrupt_and_foreign_left_alone, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_atomic_replace, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_records, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
