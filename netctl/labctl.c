@@ -57,12 +57,21 @@ static void guest_table(json_t *lab)
 	json_decref(rows);
 }
 
-static json_t *status_of(const char *name)
+/* The lab's status; summary: without its guests (counts, phases and
+ * networks), what a wait asks for ten times a second. */
+static json_t *lab_status_of(const char *name, bool summary)
 {
 	json_t *r;
-	if (ctl_call(NF_CMD_LAB_STATUS, json_pack("{s:s}", "name", name), &r))
+	if (ctl_call(NF_CMD_LAB_STATUS,
+		     json_pack("{s:s, s:b}", "name", name, "summary", summary),
+		     &r))
 		return NULL;
 	return r;
+}
+
+static json_t *status_of(const char *name)
+{
+	return lab_status_of(name, false);
 }
 
 /* Why a guest is without its address, interface by interface, from what
@@ -126,12 +135,19 @@ static int wait_up(const char *name, double t0, double timeout)
 	json_int_t last_up = -1;
 	double last_line = 0;
 	for (;;) {
-		json_t *s = status_of(name);
+		json_t *s = lab_status_of(name, true);
 		if (!s)
 			return 1;
 		json_int_t up = jint(s, "guests_up"),
 			   total = jint(s, "guests_total");
 		double t = now_s() - t0;
+		if (up == total || t > timeout) { /* the guests' part now */
+			json_decref(s);
+			if (!(s = status_of(name)))
+				return 1;
+			up = jint(s, "guests_up");
+			total = jint(s, "guests_total");
+		}
 		if (printed < 1 && !ctl_opt_json) {
 			json_t *n;
 			size_t i;

@@ -718,8 +718,12 @@ static uint64_t tick_timer;
  * DHCP; the CPU work is netvm's start and netd's port). */
 static unsigned bound(void)
 {
-	long n = sysconf(_SC_NPROCESSORS_ONLN);
-	return n < 1 ? 2 : 2 * (unsigned)n;
+	static unsigned b; /* sysconf reads sysfs: once is enough */
+	if (!b) {
+		long n = sysconf(_SC_NPROCESSORS_ONLN);
+		b = n < 1 ? 2 : 2 * (unsigned)n;
+	}
+	return b;
 }
 
 static void tick(void *ctx)
@@ -1427,7 +1431,9 @@ static double ms(uint64_t from, uint64_t to)
 	return from && to ? (double)(to - from) / 1e6 : -1;
 }
 
-static json_t *lab_json(struct registry *r, const struct labrun *L)
+/* The lab's status; with guests, each guest's too (summary: counts,
+ * phases and networks only). */
+static json_t *lab_json(struct registry *r, const struct labrun *L, bool guests)
 {
 	json_t *nets = json_array(), *gs = json_array();
 	unsigned up = 0;
@@ -1451,7 +1457,9 @@ static json_t *lab_json(struct registry *r, const struct labrun *L)
 				  d && d->bridge ? d->bridge : "", "subnets",
 				  subs));
 	}
-	for (size_t i = 0; i < L->spec->nguests; i++) {
+	for (size_t i = 0; !guests && i < L->spec->nguests; i++)
+		up += L->g[i]->state == G_UP;
+	for (size_t i = 0; guests && i < L->spec->nguests; i++) {
 		const struct grun *g = L->g[i];
 		const struct lab_guest *s = spec_of(g);
 		json_t *ifs = json_array();
@@ -1515,12 +1523,13 @@ int lab_status(struct registry *r, struct request *q, json_t *args,
 		struct labrun *L = need_lab(r, args, e);
 		if (!L)
 			return -ENOENT;
-		*res = lab_json(r, L);
+		*res = lab_json(
+			r, L, !json_is_true(json_object_get(args, "summary")));
 		return 0;
 	}
 	json_t *a = json_array();
 	for (size_t i = 0; i < r->nlabs; i++)
-		json_array_append_new(a, lab_json(r, r->labs[i]));
+		json_array_append_new(a, lab_json(r, r->labs[i], true));
 	*res = a;
 	return 0;
 }
