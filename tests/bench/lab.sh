@@ -8,7 +8,9 @@
 # to lease, median and worst); memory per guest (netd's RSS growth, a
 # netvm's RSS). Growth from 10 to 100 compares time per guest. Probe
 # guests run emulated on this machine's PVM-backed KVM and share its CPUs
-# with netd, so wall times grow with the number already running.
+# with netd, so wall times grow with the number already running. netd's
+# run dir is on tmpfs, as /run is; its state dir on this machine's disk.
+NF_RUN_ON_TMPFS=1
 . "$(dirname "$0")/../integration/lib.sh"
 if [ ! -w /dev/kvm ]; then echo "lab bench: /dev/kvm unusable, skipped"; exit 0; fi
 start_netd --log-level debug || { echo "netd did not start"; exit 1; }
