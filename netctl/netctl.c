@@ -1042,6 +1042,8 @@ static void print_port(json_t *p)
 	printf("%-10s %s\n", "MAC:", ctl_jstr(p, "mac"));
 	printf("%-10s %s\n",
 	       "IP:", *ctl_jstr(p, "ip") ? ctl_jstr(p, "ip") : "-");
+	if (*ctl_jstr(p, "leased")) /* a range lease its guard follows */
+		printf("%-10s %s\n", "Leased:", ctl_jstr(p, "leased"));
 	printf("%-10s %s\n", "Type:", ctl_jstr(p, "type"));
 	if (!strcmp(ctl_jstr(p, "type"), "foreign"))
 		printf("%-10s %s\n", "MAC from:",

@@ -965,6 +965,11 @@ int port_info(struct registry *r, struct request *q, json_t *args, json_t **res,
 	if (p->kind == PORT_FOREIGN) /* who holds it now (it may change) */
 		p->owner_pid = tap_owner("", p->tap);
 	*res = port_json(p);
+	if (p->lease4.family) { /* the range address its guard lets it use */
+		char a[INET6_ADDRSTRLEN];
+		nf_addr_format(&p->lease4, a, sizeof(a));
+		json_object_set_new(*res, "leased", json_string(a));
+	}
 	return 0;
 }
 

@@ -109,12 +109,18 @@ void fr_ra(struct frame *f, const uint8_t m[6])
 void fr_dhcp(struct frame *f, const uint8_t mac[6], uint32_t xid, int type,
 	     uint32_t req_ip, uint32_t server)
 {
+	fr_dhcp_as(f, mac, mac, xid, type, req_ip, server);
+}
+
+void fr_dhcp_as(struct frame *f, const uint8_t mac[6], const uint8_t chaddr[6],
+		uint32_t xid, int type, uint32_t req_ip, uint32_t server)
+{
 	static const uint8_t bcast[6] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
 	uint8_t d[300] = {0};
 	d[0] = 1, d[1] = 1, d[2] = 6;
 	memcpy(d + 4, &xid, 4);
 	d[10] = 0x80; /* broadcast reply */
-	memcpy(d + 28, mac, 6);
+	memcpy(d + 28, chaddr, 6);
 	const uint8_t cookie[4] = {99, 130, 83, 99};
 	memcpy(d + 236, cookie, 4);
 	size_t o = 240;

@@ -35,6 +35,10 @@ void fr_na(struct frame *f, const uint8_t smac[6], const uint8_t target[16]);
  * req_ip/server 0 to leave out. */
 void fr_dhcp(struct frame *f, const uint8_t mac[6], uint32_t xid, int type,
 	     uint32_t req_ip, uint32_t server);
+/* The same from Ethernet source mac for client hardware address chaddr
+ * (a guest asking under a MAC it does not have). */
+void fr_dhcp_as(struct frame *f, const uint8_t mac[6], const uint8_t chaddr[6],
+		uint32_t xid, int type, uint32_t req_ip, uint32_t server);
 /* Parses a DHCP reply for xid: returns its message type (2 offer, 5 ack,
  * 6 nak) or 0, with yiaddr and server id; *csum_ok tells whether the UDP
  * checksum verified. */

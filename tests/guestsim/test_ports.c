@@ -115,8 +115,18 @@ static void send_frame(int tap, const struct frame *f)
 }
 
 /* DISCOVER/OFFER/REQUEST/ACK; returns the acked address or 0. */
+static uint32_t dhcp_as(int tap, const uint8_t mac[6], const uint8_t chaddr[6],
+			bool *csum_ok, uint32_t renew_ip, int *nak);
+
 static uint32_t dhcp(int tap, const uint8_t mac[6], bool *csum_ok,
 		     uint32_t renew_ip, int *nak)
+{
+	return dhcp_as(tap, mac, mac, csum_ok, renew_ip, nak);
+}
+
+/* The exchange from Ethernet source mac, as client chaddr. */
+static uint32_t dhcp_as(int tap, const uint8_t mac[6], const uint8_t chaddr[6],
+			bool *csum_ok, uint32_t renew_ip, int *nak)
 {
 	struct frame f;
 	uint8_t buf[4096];
@@ -124,9 +134,9 @@ static uint32_t dhcp(int tap, const uint8_t mac[6], bool *csum_ok,
 	*nak = 0;
 	nf_random_bytes(&xid, sizeof(xid));
 	if (renew_ip)
-		fr_dhcp(&f, mac, xid, 3, renew_ip, 0);
+		fr_dhcp_as(&f, mac, chaddr, xid, 3, renew_ip, 0);
 	else
-		fr_dhcp(&f, mac, xid, 1, 0, 0);
+		fr_dhcp_as(&f, mac, chaddr, xid, 1, 0, 0);
 	send_frame(tap, &f);
 	for (int tries = 0; tries < 80; tries++) {
 		struct pollfd pf = {tap, POLLIN, 0};
@@ -148,7 +158,7 @@ static uint32_t dhcp(int tap, const uint8_t mac[6], bool *csum_ok,
 			return 0;
 		}
 		if (t == 2) { /* offer: request it */
-			fr_dhcp(&f, mac, xid, 3, yi, server);
+			fr_dhcp_as(&f, mac, chaddr, xid, 3, yi, server);
 			send_frame(tap, &f);
 		}
 		if (t == 5)
@@ -312,6 +322,71 @@ int main(int argc, char **argv)
 	ok(fr_contains(seen, n, mn), "traffic from the new address passes");
 	ok(!fr_contains(seen, n, mo),
 	   "traffic from the old address is blocked");
+
+	/* a guest of the range asking under a MAC it does not have: dnsmasq
+	 * leases an address to that chaddr, which binds nothing to the
+	 * guest's port (the guard goes by the frame's source MAC); its own
+	 * lease does */
+	const uint8_t rmac[6] = {0x52, 0x54, 0, 0x77, 0x77, 0x01},
+		      fake[6] = {0x52, 0x54, 0, 0x77, 0x77, 0xfe};
+	nfds = 0;
+	rep = req("port-create",
+		  json_pack("{s:s, s:s}", "network", "default", "mac",
+			    "52:54:00:77:77:01"),
+		  fds, &nfds);
+	ok(json_is_true(json_object_get(rep, "ok")) && nfds == 1,
+	   "port-create for a MAC with no reservation (the range's)");
+	char rtapname[32];
+	snprintf(rtapname, sizeof(rtapname), "%s",
+		 json_string_value(
+			 json_object_get(json_object_get(rep, "result"), "tap"))
+			 ?: "");
+	json_decref(rep);
+	int rtap = nfds == 1 ? fds[0] : -1;
+	fcntl(rtap, F_SETFL, O_NONBLOCK);
+	uint32_t faked = dhcp_as(rtap, rmac, fake, &ck, 0, &nak);
+	rep = req("net-dhcp-leases",
+		  json_pack("{s:s, s:s}", "network", "default", "mac",
+			    "52:54:00:77:77:fe"),
+		  NULL, NULL);
+	json_t *fl = json_array_get(json_object_get(rep, "result"), 0);
+	ok(faked && fl &&
+		   !strcmp(json_string_value(json_object_get(fl, "ip")) ?: "",
+			   inet_ntoa((struct in_addr){faked})),
+	   "dnsmasq leased %s to the made-up chaddr",
+	   inet_ntoa((struct in_addr){faked}));
+	json_decref(rep);
+	uint32_t own = dhcp(rtap, rmac, &ck, 0, &nak);
+	ok(own && own != faked, "...and %s to the guest's own MAC",
+	   inet_ntoa((struct in_addr){own}));
+	/* the guard follows dnsmasq's lease file, read when its log tells
+	 * of the ACK: port-info says when the port is bound */
+	char owns[32], leased[32] = "";
+	snprintf(owns, sizeof(owns), "%s", inet_ntoa((struct in_addr){own}));
+	for (int i = 0; i < 100 && strcmp(leased, owns); i++) {
+		rep = req("port-info", json_pack("{s:s}", "port", rtapname),
+			  NULL, NULL);
+		snprintf(leased, sizeof(leased), "%s",
+			 json_string_value(json_object_get(
+				 json_object_get(rep, "result"), "leased"))
+				 ?: "");
+		json_decref(rep);
+		if (strcmp(leased, owns))
+			usleep(10000);
+	}
+	ok(!strcmp(leased, owns),
+	   "port-info: the port is bound to its own lease (leased %s)", leased);
+	drain(peer);
+	const char *mf = "FROM-FAKED-LEASE", *mw = "FROM-OWN-LEASE";
+	fr_udp4(&f, bcast, rmac, faked, 0xffffffff, 5000, 5000, mf, strlen(mf));
+	send_frame(rtap, &f);
+	fr_udp4(&f, bcast, rmac, own, 0xffffffff, 5000, 5000, mw, strlen(mw));
+	send_frame(rtap, &f);
+	n = peer_collect(peer, seen, sizeof(seen), 300);
+	ok(fr_contains(seen, n, mw), "traffic from its own lease passes");
+	ok(!fr_contains(seen, n, mf),
+	   "traffic from the address leased to the made-up MAC is dropped");
+	close(rtap);
 
 	/* closing the fd releases the port */
 	close(tap);
