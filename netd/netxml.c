@@ -2485,7 +2485,8 @@ static void text_splice(struct netxml_text *t, size_t start, size_t end,
 		t->b.s = nf_xrealloc(t->b.s, t->b.cap);
 	}
 	memmove(t->b.s + start + ins.b.len, t->b.s + end, tail + 1);
-	memcpy(t->b.s + start, ins.b.s, ins.b.len);
+	if (ins.b.len) /* nothing to put in: a delete */
+		memcpy(t->b.s + start, ins.b.s, ins.b.len);
 	t->b.len = len;
 	for (size_t i = 0; i < ins.nspans; i++) {
 		struct span sp = ins.spans[i];
