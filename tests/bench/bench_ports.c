@@ -23,7 +23,7 @@
 #include "benchutil.h"
 #include "kfloor.h"
 
-enum { NPORTS = 1000, NONE = 20, NUPD = 50 };
+enum { NPORTS = 1000, NONE = 20, NUPD = 50, NRT = 200 };
 
 static char sock[512];
 
@@ -111,6 +111,12 @@ int main(void)
 		return 1;
 	int fd = proto_connect(sock, &e);
 	define(fd, "ports", "nfbp", 30, NPORTS);
+	/* what any request costs on this machine: the socket round trip
+	 * and netd's dispatch, for a request that does nothing */
+	static uint64_t rt[NRT];
+	for (int i = 0; i < NRT; i++)
+		json_decref(bench_call(fd, "version", json_object(), NULL, NULL,
+				       &rt[i]));
 
 	uint64_t t0 = nf_now_ns();
 	for (int i = 0; i < NPORTS; i++) {
@@ -152,6 +158,12 @@ int main(void)
 	printf("%-44s %10.0f\n", "port-create, all 1,000 (total)", total);
 	printf("%-44s %10.2f %10.2f\n", "growth: ports 901-1,000 / median",
 	       last100 / med, flast100 / fmed);
+	double trip = bench_median_ms(rt, NRT);
+	printf("%-44s %10.3f\n", "a request's round trip (version), median",
+	       trip);
+	printf("%-44s %10.3f\n",
+	       "  port-create's own part: median - floor - trip",
+	       med - fmed - trip);
 
 	/* NONE deleted one by one, the rest in one request */
 	for (int i = 0; i < NONE; i++) {
