@@ -7,8 +7,6 @@
 # guests started together until all have leases. The probe guest runs
 # emulated on this machine's PVM-backed KVM (~1-2 us per instruction).
 . "$(dirname "$0")/../integration/lib.sh"
-NETVM=$NF_BUILD/netvm
-PROBE=$NF_BUILD/guest/probe.elf
 if [ ! -w /dev/kvm ]; then echo "netvm bench: /dev/kvm unusable, skipped"; exit 0; fi
 ns_add h || exit 1
 NETD_NS=${NS}h

@@ -5,7 +5,6 @@
 # pages render without a groff warning and name every command and option.
 . "$(dirname "$0")/lib.sh"
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-NETVM=$NF_BUILD/netvm
 
 # out_is DESCRIPTION EXPECTED CMD...: CMD succeeds and prints EXPECTED
 out_is() {

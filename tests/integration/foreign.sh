@@ -8,8 +8,6 @@
 . "$(dirname "$0")/lib.sh"
 ns_add h && ns_add p || { echo "not ok 1 - namespaces"; exit 1; }
 NETD_NS=${NS}h
-PROBE=$NF_BUILD/guest/probe.elf
-NETVM=$NF_BUILD/netvm
 ok "netd starts" start_netd
 guest_net_xml f nffor0 10.77.0 5 6 7 >"$T/f.xml"
 ok "network f started" bash -c "$NETCTL net-define $T/f.xml && $NETCTL net-start f"

@@ -6,10 +6,7 @@
 # across networks as designed, reconciles, exports, draws, and goes away
 # completely - also after netd or `lab up` were killed half-way.
 . "$(dirname "$0")/lib.sh"
-if [ ! -r /dev/kvm ] || [ ! -w /dev/kvm ]; then
-	echo "ok 1 - # SKIP /dev/kvm is not usable on this machine"
-	echo "1..1"; exit 0
-fi
+need_kvm
 LABS=$T/lib/labs
 ok "netd starts (lab guests as nobody)" start_netd --guest-user nobody
 lab_procs() { pgrep -f -- "--name lab-" | wc -l; }

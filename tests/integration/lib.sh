@@ -3,6 +3,8 @@
 NF_BUILD=${NF_BUILD:-$(cd "$(dirname "$0")/../../build" && pwd)}
 NETD=$NF_BUILD/netd
 NETCTL=$NF_BUILD/netctl
+NETVM=$NF_BUILD/netvm
+PROBE=$NF_BUILD/guest/probe.elf
 EXAMPLES=$(cd "$(dirname "$0")/../../examples" && pwd)
 TAPN=0
 TAPFAIL=0
@@ -13,6 +15,13 @@ RUN=$T/run
 [ -n "${NF_RUN_ON_TMPFS:-}" ] && RUN=$(mktemp -d /dev/shm/nf-run.XXXXXX)
 export NETD_SOCKET=$RUN/netd.sock
 
+need_kvm() { # a test that boots guests ends here, skipped, without KVM
+	if [ ! -r /dev/kvm ] || [ ! -w /dev/kvm ]; then
+		echo "ok 1 - # SKIP /dev/kvm is not usable on this machine"
+		echo "1..1"
+		exit 0
+	fi
+}
 ok() { # ok DESCRIPTION CMD... : passes when CMD succeeds
 	local desc=$1; shift
 	TAPN=$((TAPN + 1))

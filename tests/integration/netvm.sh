@@ -5,12 +5,7 @@
 # "outside" namespace through NAT, survives its own malformed rings; netvm
 # releases its ports when it ends. Everything runs in namespaces made here.
 . "$(dirname "$0")/lib.sh"
-NETVM=$NF_BUILD/netvm
-PROBE=$NF_BUILD/guest/probe.elf
-if [ ! -r /dev/kvm ] || [ ! -w /dev/kvm ]; then
-	echo "ok 1 - # SKIP /dev/kvm is not usable on this machine"
-	echo "1..1"; exit 0
-fi
+need_kvm
 
 # --- booting, without a network -------------------------------------------
 ok "the probe guest boots and powers off (exit 0)" \

@@ -9,7 +9,6 @@
 . "$(dirname "$0")/lib.sh"
 ns_add h && ns_add p || { echo "not ok 1 - namespaces"; exit 1; }
 NETD_NS=${NS}h
-PROBE=$NF_BUILD/guest/probe.elf
 HELPER=$NF_BUILD/netd-bridge-helper
 # the socket where an unprivileged QEMU can reach it; members of the
 # admin group may make ports (an existing group: the host's /etc stays)
