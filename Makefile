@@ -49,7 +49,7 @@ NETD_SRCS := $(MODULE_SRCS) netd/dhcpspec.c netd/network.c \
 NETCTL_SRCS := netctl/netctl.c netctl/labctl.c netctl/args.c netctl/portctl.c
 HELPER_SRCS := netctl/bridgehelper.c
 NETVM_SRCS := vhost/netvm.c vhost/vm.c vhost/devices.c vhost/boot.c \
-	vhost/virtq.c vhost/virtio_pci.c vhost/virtio_net.c \
+	vhost/virtq.c vhost/virtio_pci.c vhost/virtio_net.c vhost/virtio_blk.c \
 	vhost/net_user.c vhost/net_vhost.c vhost/console.c vhost/seccomp.c
 
 objs = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
@@ -204,11 +204,12 @@ FUZZ_SECONDS ?= 60
 FUZZ_CC = clang -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined \
 	-DNF_VERSION='"$(VERSION)"' $(PKG_CFLAGS)
 FUZZERS := $(BUILD)/fuzz/fuzz_netxml $(BUILD)/fuzz/fuzz_virtq \
-	$(BUILD)/fuzz/fuzz_vpci $(BUILD)/fuzz/fuzz_boot
+	$(BUILD)/fuzz/fuzz_vpci $(BUILD)/fuzz/fuzz_boot $(BUILD)/fuzz/fuzz_vblk
 fuzz_netxml_SRCS := $(MODEL_SRCS) $(LIB_SRCS)
 fuzz_virtq_SRCS := vhost/virtq.c
 fuzz_vpci_SRCS := vhost/virtio_pci.c vhost/virtq.c $(LIB_SRCS)
 fuzz_boot_SRCS := vhost/boot.c $(LIB_SRCS)
+fuzz_vblk_SRCS := vhost/virtio_blk.c vhost/virtq.c $(LIB_SRCS)
 $(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $$(fuzz_$$*_SRCS)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) -o $@ $^ $(PKG_LIBS) -lpthread

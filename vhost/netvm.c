@@ -22,10 +22,21 @@
 #include "../lib/cmds.h"
 #include "../lib/proto.h"
 #include "seccomp.h"
+#include "virtio_blk.h"
 #include "virtio_net.h"
 #include "vm.h"
 
-#define MAX_NETS 4
+#define MAX_NETS  4
+#define MAX_DISKS 4
+
+struct disk_spec {
+	const char *path; /* or */
+	int fd;		  /* an inherited image fd */
+	bool readonly;
+	char serial[VBLK_SERIAL_LEN + 1];
+	struct vblk dev;
+	bool created;
+};
 
 struct net_spec {
 	const char *network, *tap; /* netd network, or TAP name */
@@ -50,7 +61,8 @@ static void usage(FILE *f)
 		"         [--console stdio|file:PATH|fd:N|none] "
 		"[--console-max SIZE]\n"
 		"         [--status PATH] [--seccomp on|off] [--socket PATH]\n"
-		"         [--log-level LEVEL] [--net SPEC ...]\n"
+		"         [--log-level LEVEL] [--net SPEC ...] "
+		"[--disk DISK ...]\n"
 		"  SPEC: "
 		"NETWORK[,mac=M][,ip=A][,queues=N][,vhost=on|off|auto]\n"
 		"        (a port from netd at --socket, NETD_SOCKET or "
@@ -58,6 +70,8 @@ static void usage(FILE *f)
 		"     or tap=IFNAME[,mac=M][,queues=N][,vhost=...]\n"
 		"     or fd=N[,vhost-fd=M][,mac=M][,vhost=...] (an open TAP "
 		"fd)\n"
+		"  DISK: PATH|fd:N[,format=raw][,readonly=on|off]"
+		"[,serial=S] (virtio-blk)\n"
 		"  SIZE takes K, M or G (default 64M; console 4M)\n"
 		"exit status: 0 power-off, 1 error, 2 reset, 3 guest crash "
 		"(triple fault), 4 stopped by SIGTERM/SIGINT, 64 usage\n");
@@ -189,6 +203,100 @@ static int parse_net(char *spec, struct net_spec *n, struct nf_err *e)
 	return 0;
 }
 
+/* --disk PATH|fd:N[,format=raw][,readonly=on|off][,serial=S] */
+static int parse_disk(char *spec, struct disk_spec *d, struct nf_err *e)
+{
+	memset(d, 0, sizeof(*d));
+	d->fd = -1;
+	char *save = NULL, *tok = strtok_r(spec, ",", &save);
+	unsigned fd;
+	if (!tok || !*tok)
+		return nf_errf(e, EINVAL, "--disk needs PATH or fd:N");
+	if (!strncmp(tok, "fd:", 3)) {
+		if (parse_uint(tok + 3, 65535, &fd) < 0)
+			return nf_errf(e, EINVAL,
+				       "--disk: %s is not fd:N (a file "
+				       "descriptor number)",
+				       tok);
+		d->fd = (int)fd;
+	} else {
+		d->path = tok;
+	}
+	while ((tok = strtok_r(NULL, ",", &save))) {
+		char *v = strchr(tok, '=');
+		if (!v)
+			return nf_errf(e, EINVAL,
+				       "--disk: '%s' is not key=value", tok);
+		*v++ = '\0';
+		if (!strcmp(tok, "format")) {
+			if (!strcmp(v, "qcow2"))
+				return nf_errf(
+					e, ENOTSUP,
+					"--disk: format=qcow2 is not served "
+					"yet (it comes through "
+					"qemu-storage-daemon); convert with "
+					"qemu-img convert -O raw");
+			if (strcmp(v, "raw"))
+				return nf_errf(e, EINVAL,
+					       "--disk: format=%s: raw", v);
+		} else if (!strcmp(tok, "readonly")) {
+			if (strcmp(v, "on") && strcmp(v, "off"))
+				return nf_errf(e, EINVAL,
+					       "--disk: readonly=%s: on or off",
+					       v);
+			d->readonly = !strcmp(v, "on");
+		} else if (!strcmp(tok, "serial")) {
+			if (strlen(v) > VBLK_SERIAL_LEN)
+				return nf_errf(e, EINVAL,
+					       "--disk: serial=%s: at most %d "
+					       "characters",
+					       v, VBLK_SERIAL_LEN);
+			for (const char *c = v; *c; c++)
+				if (*c < 0x21 || *c > 0x7e)
+					return nf_errf(
+						e, EINVAL,
+						"--disk: serial=%s: printable "
+						"ASCII without spaces",
+						v);
+			snprintf(d->serial, sizeof(d->serial), "%s", v);
+		} else {
+			return nf_errf(e, EINVAL, "--disk: unknown option '%s'",
+				       tok);
+		}
+	}
+	return 0;
+}
+
+/* The disk's image opened (as the user running netvm: never with rights
+ * the caller lacks) or taken from the fd it inherited, and its device. */
+static int setup_disk(struct vm *vm, struct disk_spec *d, unsigned idx,
+		      struct nf_err *e)
+{
+	char dname[32];
+	snprintf(dname, sizeof(dname), "disk%u", idx);
+	int fd = d->fd;
+	if (d->path) {
+		fd = open(d->path,
+			  (d->readonly ? O_RDONLY : O_RDWR) | O_CLOEXEC);
+		if (fd < 0)
+			return nf_errf(e, errno, "--disk %s: %s", d->path,
+				       strerror(errno));
+	} else if (fcntl(fd, F_SETFD, FD_CLOEXEC) < 0) {
+		return nf_errf(e, errno, "--disk fd:%d: %s", fd,
+			       strerror(errno));
+	}
+	d->fd = -1; /* the device owns it now, made or not */
+	int r = vblk_create(&d->dev, vm, dname, fd, d->readonly,
+			    d->serial[0] ? d->serial : NULL, e);
+	d->created = true;
+	if (r == 0)
+		nf_info("%s: %s, %llu MiB%s", dname,
+			d->path ? d->path : "inherited fd",
+			(unsigned long long)(d->dev.size >> 20),
+			d->readonly ? ", read-only" : "");
+	return r;
+}
+
 /* A port from netd: TAP fds, and the MAC/IP netd pinned. */
 static int netd_port(struct net_spec *n, const char *name, struct nf_err *e)
 {
@@ -314,7 +422,8 @@ static const char *exit_name(enum vm_exit x)
 }
 
 static void write_status(const char *path, const char *name, struct vm *vm,
-			 struct net_spec *nets, unsigned nnets)
+			 struct net_spec *nets, unsigned nnets,
+			 struct disk_spec *disks, unsigned ndisks)
 {
 	if (!path)
 		return;
@@ -330,11 +439,24 @@ static void write_status(const char *path, const char *name, struct vm *vm,
 				  "queues", (int)n->queues, "broken",
 				  n->dev.dev.broken ? n->dev.dev.why : NULL));
 	}
-	json_t *j = json_pack("{s:s, s:i, s:s, s:i, s:I, s:o}", "name",
+	json_t *da = json_array();
+	for (unsigned i = 0; i < ndisks; i++) {
+		const struct vblk *b = &disks[i].dev;
+		json_array_append_new(
+			da,
+			json_pack("{s:s, s:I, s:b, s:s, s:I, s:I, s:s?}",
+				  "path", disks[i].path ? disks[i].path : "",
+				  "bytes", (json_int_t)b->size, "readonly",
+				  b->readonly, "serial", b->serial, "requests",
+				  (json_int_t)b->reqs, "refused",
+				  (json_int_t)b->errors, "broken",
+				  b->dev.broken ? b->dev.why : NULL));
+	}
+	json_t *j = json_pack("{s:s, s:i, s:s, s:i, s:I, s:o, s:o}", "name",
 			      name ? name : "", "pid", (int)getpid(), "state",
 			      exit_name(vm->exit), "cpus", (int)vm->ncpus,
 			      "mem_mib", (json_int_t)(vm->mem_size >> 20),
-			      "nets", a);
+			      "nets", a, "disks", da);
 	char *txt = json_dumps(j, JSON_INDENT(1));
 	struct nf_err e;
 	if (nf_write_file_atomic(path, txt, strlen(txt), 0644, NF_VOLATILE,
@@ -386,10 +508,11 @@ static enum vm_exit wait_guest(struct vm *vm, int sfd)
 struct netvm_opts {
 	const char *kernel, *initrd, *cmdline, *console, *name, *status;
 	size_t mem, console_max;
-	unsigned cpus, nnets;
+	unsigned cpus, nnets, ndisks;
 	int kvm, level;
 	bool seccomp;
 	struct net_spec nets[MAX_NETS];
+	struct disk_spec disks[MAX_DISKS];
 };
 
 static int opt_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -435,6 +558,12 @@ static int parse_opt(struct netvm_opts *o, int c, char *arg)
 		if (parse_net(arg, &o->nets[o->nnets++], &e) < 0)
 			return opt_fail("%s", e.msg);
 		return 0;
+	case 'D':
+		if (o->ndisks == MAX_DISKS)
+			return opt_fail("at most %d --disk", MAX_DISKS);
+		if (parse_disk(arg, &o->disks[o->ndisks++], &e) < 0)
+			return opt_fail("%s", e.msg);
+		return 0;
 	case 'K':
 		if (parse_uint(arg, 65535, &fd) < 0)
 			return opt_fail("--kvm-fd takes an fd");
@@ -469,6 +598,7 @@ static int parse_args(int argc, char **argv, struct netvm_opts *o)
 		{"console", required_argument, NULL, 'C'},
 		{"status", required_argument, NULL, 's'},
 		{"net", required_argument, NULL, 'N'},
+		{"disk", required_argument, NULL, 'D'},
 		{"log-level", required_argument, NULL, 'l'},
 		{"kvm-fd", required_argument, NULL, 'K'},
 		{"console-max", required_argument, NULL, 'X'},
@@ -535,6 +665,8 @@ static enum vm_exit run(struct netvm_opts *o, struct vm *vm,
 			o->mem >> 20, o->cpus, nf_kvm_name(vm->kind));
 	for (unsigned i = 0; *rc == 0 && i < o->nnets; i++)
 		*rc = setup_net(vm, &o->nets[i], i, o->name, e);
+	for (unsigned i = 0; *rc == 0 && i < o->ndisks; i++)
+		*rc = setup_disk(vm, &o->disks[i], i, e);
 	if (*rc == 0)
 		*rc = vm_load_kernel(vm, o->kernel, o->initrd, o->cmdline, e);
 	vm->console = cons;
@@ -547,7 +679,8 @@ static enum vm_exit run(struct netvm_opts *o, struct vm *vm,
 		*rc = vm_start(vm, e);
 	if (*rc < 0)
 		return VM_ERROR;
-	write_status(o->status, o->name, vm, o->nets, o->nnets);
+	write_status(o->status, o->name, vm, o->nets, o->nnets, o->disks,
+		     o->ndisks);
 	nf_debug("started in %.1f ms", (double)(nf_now_ns() - t0) / 1e6);
 	wait_guest(vm, sfd);
 	if (o->level >= NF_LOG_DEBUG) /* mincore over all guest RAM */
@@ -560,7 +693,12 @@ static enum vm_exit run(struct netvm_opts *o, struct vm *vm,
 		if (o->nets[i].created && o->nets[i].dev.dev.broken)
 			nf_warn("net%u was broken by the guest: %s", i,
 				o->nets[i].dev.dev.why);
-	write_status(o->status, o->name, vm, o->nets, o->nnets);
+	for (unsigned i = 0; i < o->ndisks; i++)
+		if (o->disks[i].created && o->disks[i].dev.dev.broken)
+			nf_warn("disk%u was broken by the guest: %s", i,
+				o->disks[i].dev.dev.why);
+	write_status(o->status, o->name, vm, o->nets, o->nnets, o->disks,
+		     o->ndisks);
 	return vm->exit;
 }
 
@@ -613,6 +751,12 @@ int main(int argc, char **argv)
 	if (rc < 0)
 		fprintf(stderr, "netvm: %s\n", e.msg);
 	close_nets(o.nets, o.nnets);
+	for (unsigned i = 0; i < o.ndisks; i++) {
+		if (o.disks[i].created)
+			vblk_destroy(&o.disks[i].dev);
+		else if (o.disks[i].fd >= 0)
+			close(o.disks[i].fd);
+	}
 	vm_destroy(&vm);
 	console_close(&cons);
 	return rc < 0 ? 1 : exit_status(how, vm.exit_msg);

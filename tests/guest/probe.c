@@ -14,7 +14,10 @@
  * whose DHCP client never runs), spoof=IP (after the pings, send each
  * target count echo requests from IP, not our address: what a guard must
  * drop; "spoof IP sent N to TARGET"),
- * and up to four virtio-net devices, each getting its own lease. */
+ * and up to four virtio-net devices, each getting its own lease;
+ * disk (drive the first virtio-blk device: read the test's pattern,
+ * write, flush, discard, write zeroes; with hostile also the requests a
+ * device must refuse: "disk WHAT ok" per check). */
 #include <stdint.h>
 
 typedef uint8_t u8;
@@ -307,33 +310,49 @@ static int vnet_find(void)
 	return nnics;
 }
 
-static int vnet_map(void)
+/* A virtio-pci device's regions, from its vendor capabilities. */
+struct vregs {
+	volatile u8 *cm, *is, *cfg, *nt; /* common, ISR, device, notify */
+	u32 mult;			 /* notify_off_multiplier */
+};
+
+static int map_caps(int dev, struct vregs *r)
 {
-	pci_write(vdev, 4, pci_read(vdev, 4) | 6); /* memory, bus master */
-	for (u8 c = pci_read8(vdev, 0x34); c; c = pci_read8(vdev, c + 1)) {
-		if (pci_read8(vdev, c) != 9)
+	pci_write(dev, 4, pci_read(dev, 4) | 6); /* memory, bus master */
+	for (u8 c = pci_read8(dev, 0x34); c; c = pci_read8(dev, c + 1)) {
+		if (pci_read8(dev, c) != 9)
 			continue;
-		u8 type = pci_read8(vdev, c + 3), b = pci_read8(vdev, c + 4);
+		u8 type = pci_read8(dev, c + 3), b = pci_read8(dev, c + 4);
 		if (b > 5)
 			continue;
 		/* the BAR the capability names: memory, 32-bit or 64-bit
 		 * (then below 4 GiB: this guest is 32-bit) */
-		u32 bar = pci_read(vdev, 0x10 + 4 * b);
+		u32 bar = pci_read(dev, 0x10 + 4 * b);
 		if ((bar & 1) || ((bar & 6) == 4 && b < 5 &&
-				  pci_read(vdev, 0x14 + 4 * b) != 0))
+				  pci_read(dev, 0x14 + 4 * b) != 0))
 			continue;
 		volatile u8 *p =
-			(volatile u8 *)((bar & ~0xfu) + pci_read(vdev, c + 8));
+			(volatile u8 *)((bar & ~0xfu) + pci_read(dev, c + 8));
 		if (type == 1)
-			common = p;
+			r->cm = p;
 		else if (type == 2)
-			notify = p, notify_mult = pci_read(vdev, c + 16);
+			r->nt = p, r->mult = pci_read(dev, c + 16);
 		else if (type == 3)
-			isr = p;
+			r->is = p;
 		else if (type == 4)
-			devcfg = p;
+			r->cfg = p;
 	}
-	return common && notify && isr && devcfg;
+	return r->cm && r->nt && r->is && r->cfg;
+}
+
+static int vnet_map(void)
+{
+	struct vregs r = {0};
+	if (!map_caps(vdev, &r))
+		return 0;
+	common = r.cm, notify = r.nt, notify_mult = r.mult;
+	isr = r.is, devcfg = r.cfg;
+	return 1;
 }
 
 /* Reset and bring the device up with VERSION_1 and MAC; 0 on refusal. */
@@ -823,6 +842,208 @@ static void mptable(void)
 	puts_("mp none\n");
 }
 
+/* --------------------------------------------------------- virtio-blk */
+
+/* The first virtio-blk device, polled, one request at a time: a header,
+ * the data (split over two buffers, so chains have several), a status. */
+static struct {
+	struct vregs r;
+	struct ring q;
+	u16 seen;
+	u64 sectors;
+	u32 features;
+	struct {
+		u32 type, ioprio;
+		u64 sector;
+	} hdr;
+	u8 status;
+} blk;
+static u8 blkbuf[65536] __attribute__((aligned(4096)));
+
+#define B8(o)  (*(volatile u8 *)(blk.r.cm + (o)))
+#define B16(o) (*(volatile u16 *)(blk.r.cm + (o)))
+#define B32(o) (*(volatile u32 *)(blk.r.cm + (o)))
+
+static int blk_init(void)
+{
+	int dev = 0;
+	for (int d = 1; d < 32 && !dev; d++)
+		if (pci_read(d, 0) == 0x10421af4u)
+			dev = d;
+	if (!dev || !map_caps(dev, &blk.r))
+		return 0;
+	B8(20) = 0;
+	while (B8(20))
+		;
+	B8(20) = 1 | 2;
+	B32(0) = 0;
+	blk.features = B32(4); /* RO (5), FLUSH (9), DISCARD (13), WZ (14) */
+	B32(0) = 1;
+	if (!(B32(4) & 1))
+		return 0;
+	B32(8) = 0;
+	B32(12) = blk.features & (1u << 5 | 1u << 9 | 1u << 13 | 1u << 14);
+	B32(8) = 1, B32(12) = 1; /* VERSION_1 */
+	B8(20) = 1 | 2 | 8;
+	if (!(B8(20) & 8))
+		return 0;
+	memset(&blk.q, 0, sizeof(blk.q));
+	B16(22) = 0;
+	B16(24) = QSZ;
+	B16(26) = 0xffff;
+	B32(32) = (u32)blk.q.desc, B32(36) = 0;
+	B32(40) = (u32)&blk.q.avail_flags, B32(44) = 0;
+	B32(48) = (u32)&blk.q.used_flags, B32(52) = 0;
+	B16(28) = 1;
+	B8(20) = 1 | 2 | 8 | 4;
+	blk.seen = 0;
+	blk.sectors = *(volatile u32 *)blk.r.cfg |
+		      (u64) * (volatile u32 *)(blk.r.cfg + 4) << 32;
+	return 1;
+}
+
+/* Posts a chain of n descriptors (addresses, lengths, device-writable
+ * flags) and waits for it; the used length, or -1 if it never came. */
+static int blk_chain(int n, const u32 *addr, const u32 *len, const u8 *wr)
+{
+	for (int i = 0; i < n; i++)
+		blk.q.desc[i] = (struct desc){
+			addr[i], len[i],
+			(u16)((i + 1 < n ? 1 : 0) | (wr[i] ? 2 : 0)),
+			(u16)(i + 1)};
+	blk.q.avail_ring[blk.q.avail_idx % QSZ] = 0;
+	barrier();
+	blk.q.avail_idx++;
+	barrier();
+	B16(22) = 0;
+	*(volatile u16 *)(blk.r.nt + B16(30) * blk.r.mult) = 0;
+	for (u32 spins = 0; spins < 200000000u; spins++) {
+		if (*(volatile u16 *)&blk.q.used_idx != blk.seen) {
+			barrier();
+			u32 l = blk.q.used_ring[blk.seen % QSZ].len;
+			blk.seen++;
+			return (int)l;
+		}
+	}
+	return -1;
+}
+
+/* A request of type on sector with len data bytes at buf (len 0: none),
+ * the data split in two buffers when it is more than a sector; its
+ * status, or -1 when the device answered nothing. */
+static int blk_req(u32 type, u64 sector, void *buf, u32 len)
+{
+	u32 a[4], l[4];
+	u8 w[4];
+	int n = 0;
+	blk.hdr.type = type, blk.hdr.ioprio = 0, blk.hdr.sector = sector;
+	blk.status = 0xee;
+	a[n] = (u32)&blk.hdr, l[n] = 16, w[n++] = 0;
+	u8 in = type == 0 || type == 8; /* IN, GET_ID: data to the guest */
+	if (len > 512) {
+		a[n] = (u32)buf, l[n] = 512, w[n++] = in;
+		a[n] = (u32)buf + 512, l[n] = len - 512, w[n++] = in;
+	} else if (len) {
+		a[n] = (u32)buf, l[n] = len, w[n++] = in;
+	}
+	a[n] = (u32)&blk.status, l[n] = 1, w[n++] = 1;
+	return blk_chain(n, a, l, w) < 0 ? -1 : blk.status;
+}
+
+static void disk_say(const char *what, int ok)
+{
+	puts_("disk ");
+	puts_(what);
+	puts_(ok ? " ok\n" : " FAILED\n");
+}
+
+/* The test's pattern: byte i of sector k. */
+static u8 pat(u32 k, u32 i, u32 seed)
+{
+	return (u8)(k * seed + i);
+}
+
+/* disk: reads the pattern the test wrote in sectors 0-15, writes sectors
+ * 16-23 and flushes, reads the serial, discards 32-39 and zeroes 40-47
+ * (when offered), then the hostile requests, each refused, and a read
+ * that still works. Lines: "disk WHAT ok" or "disk WHAT FAILED". */
+static void disk(const char *cmd)
+{
+	if (!blk_init()) {
+		puts_("probe: no virtio-blk device\n");
+		return;
+	}
+	int ro = (blk.features >> 5) & 1;
+	puts_("probe: virtio-blk ");
+	putdec((u32)blk.sectors);
+	puts_(ro ? " sectors, read-only\n" : " sectors\n");
+	int st = blk_req(0, 0, blkbuf, 16 * 512), good = st == 0;
+	for (u32 k = 0; good && k < 16; k++)
+		for (u32 i = 0; i < 512; i++)
+			good = good && blkbuf[k * 512 + i] == pat(k, i, 7);
+	disk_say("read 16 sectors: the test's pattern", good);
+	memset(blkbuf, 0, 21);
+	st = blk_req(8, 0, blkbuf, 20);
+	puts_("disk id ");
+	puts_((const char *)blkbuf);
+	puts_("\n");
+	if (ro) {
+		disk_say("write to a read-only disk refused (IOERR)",
+			 blk_req(1, 16, blkbuf, 512) == 1);
+	} else {
+		for (u32 k = 0; k < 8; k++)
+			for (u32 i = 0; i < 512; i++)
+				blkbuf[k * 512 + i] = pat(16 + k, i, 13);
+		disk_say("write 8 sectors",
+			 blk_req(1, 16, blkbuf, 8 * 512) == 0);
+		disk_say("flush", blk_req(4, 0, 0, 0) == 0);
+		struct {
+			u64 sector;
+			u32 num, flags;
+		} seg = {32, 8, 0};
+		if (blk.features & (1u << 13))
+			disk_say("discard 8 sectors",
+				 blk_req(11, 0, &seg, 16) == 0);
+		seg.sector = 40;
+		if (blk.features & (1u << 14))
+			disk_say("write zeroes on 8 sectors",
+				 blk_req(13, 0, &seg, 16) == 0);
+	}
+	if (!arg(cmd, "hostile"))
+		return;
+	u64 end = blk.sectors;
+	disk_say("read at the sector past the end refused",
+		 blk_req(0, end, blkbuf, 512) == 1);
+	disk_say("read across the end refused",
+		 blk_req(0, end - 1, blkbuf, 1024) == 1);
+	disk_say("read at sector 2^64-1 refused (no overflow)",
+		 blk_req(0, ~0ull, blkbuf, 512) == 1);
+	disk_say("read of no data refused", blk_req(0, 0, 0, 0) == 1);
+	disk_say("read of 100 bytes (not whole sectors) refused",
+		 blk_req(0, 0, blkbuf, 100) == 1);
+	disk_say("an unknown request type is unsupported",
+		 blk_req(99, 0, blkbuf, 512) == 2);
+	/* the data buffer is the header itself: the device read the header
+	 * first, so it serves the request as asked */
+	u32 a[3] = {(u32)&blk.hdr, (u32)&blk.hdr, (u32)&blk.status},
+	    l[3] = {16, 512, 1};
+	u8 w[3] = {0, 1, 1};
+	blk.hdr.type = 0, blk.hdr.sector = 0, blk.status = 0xee;
+	disk_say("a read into its own header (overlapping buffers) served",
+		 blk_chain(3, a, l, w) >= 0 && blk.status == 0);
+	/* no device-writable byte for a status: returned, nothing said */
+	blk.hdr.type = 0, blk.hdr.sector = 0;
+	u32 a2[1] = {(u32)&blk.hdr}, l2[1] = {16};
+	u8 w2[1] = {0};
+	disk_say("a chain with nowhere for a status returned untouched",
+		 blk_chain(1, a2, l2, w2) == 0);
+	st = blk_req(0, 0, blkbuf, 512);
+	good = st == 0;
+	for (u32 i = 0; good && i < 512; i++)
+		good = blkbuf[i] == pat(0, i, 7);
+	disk_say("after all that, a read still works", good);
+}
+
 struct hvm_start_info {
 	u32 magic, version, flags, nr_modules;
 	u64 modlist_paddr, cmdline_paddr, rsdp_paddr;
@@ -927,8 +1148,11 @@ void probe_main(const struct hvm_start_info *si)
 	if (mute) {
 		puts_("probe: mute\n");
 		wait_for(0, 0, parse_dec(&mute));
-	} else if (!arg(cmd, "nonet")) {
-		network(cmd);
+	} else {
+		if (arg(cmd, "disk"))
+			disk(cmd);
+		if (!arg(cmd, "nonet"))
+			network(cmd);
 	}
 	puts_("probe: done\n");
 	if (arg(cmd, "reset"))
