@@ -188,6 +188,7 @@ bench: deps
 	@for b in $(BENCHES); do NF_BUILD=$(abspath $(BUILD)) $$b || exit 1; \
 		echo; done
 	@NF_BUILD=$(abspath $(BUILD)) tests/bench/netvm.sh
+	@echo; NF_BUILD=$(abspath $(BUILD)) tests/bench/disk.sh
 	@echo; NF_BUILD=$(abspath $(BUILD)) tests/bench/lab.sh
 	@echo; NF_BUILD=$(abspath $(BUILD)) tests/bench/stp.sh
 

@@ -17,7 +17,8 @@
  * and up to four virtio-net devices, each getting its own lease;
  * disk (drive the first virtio-blk device: read the test's pattern,
  * write, flush, discard, write zeroes; with hostile also the requests a
- * device must refuse: "disk WHAT ok" per check). */
+ * device must refuse: "disk WHAT ok" per check; with dbench=KIB,MIB,r|w
+ * then read or write MIB sequentially in requests of KIB). */
 #include <stdint.h>
 
 typedef uint8_t u8;
@@ -1009,6 +1010,26 @@ static void disk(const char *cmd)
 			disk_say("write zeroes on 8 sectors",
 				 blk_req(13, 0, &seg, 16) == 0);
 	}
+	const char *bench = arg(cmd, "dbench");
+	if (bench) { /* dbench=KIB,MIB,r|w: sequential, KIB per request */
+		u32 kib = parse_dec(&bench), mib = 0;
+		if (*bench == ',')
+			bench++, mib = parse_dec(&bench);
+		int wr = *bench == ',' && bench[1] == 'w';
+		/* 32-bit sums (no libgcc here): the first 2 TiB at most */
+		/* 32-bit sums (no libgcc here): the first 2 TiB at most;
+		 * from sector 1024 on, past what the checks read */
+		u32 per = kib * 2, n = mib * 1024 / (kib ? kib : 1), bad = 0,
+		    total = blk.sectors >> 32 ? 0xffffffffu : (u32)blk.sectors,
+		    span = per && total > 1024 ? (total - 1024) / per * per : 0;
+		if (!kib || kib > 64 || !span)
+			n = 0, bad = 1;
+		for (u32 i = 0; i < n; i++)
+			bad += blk_req(wr ? 1 : 0, 1024 + i * per % span,
+				       blkbuf, kib * 1024) != 0;
+		disk_say(wr ? "bench writes done" : "bench reads done", !bad);
+		return;
+	}
 	if (!arg(cmd, "hostile"))
 		return;
 	u64 end = blk.sectors;
@@ -1151,8 +1172,13 @@ void probe_main(const struct hvm_start_info *si)
 	} else {
 		if (arg(cmd, "disk"))
 			disk(cmd);
-		if (!arg(cmd, "nonet"))
+		const char *s = arg(cmd, "serve");
+		if (!arg(cmd, "nonet")) {
 			network(cmd);
+		} else if (s) { /* a guest with no network that stays */
+			puts_("probe: serving\n");
+			wait_for(0, 0, parse_dec(&s));
+		}
 	}
 	puts_("probe: done\n");
 	if (arg(cmd, "reset"))
