@@ -194,7 +194,7 @@ static uint8_t checksum(const uint8_t *p, size_t n)
 
 /* ACPI for kernels without MP table support (Debian's cloud kernels):
  * RSDP -> XSDT -> FADT (PM1a event/control blocks at VM_PM_BASE, SCI on
- * IRQ 9 that never fires, no 8042, reset register = the i8042 reset; not
+ * IRQ 9 for the power button, no 8042, reset register = the i8042 reset; not
  * hardware-reduced, so the legacy PIC and ISA IRQs stay) -> FACS, DSDT
  * (_S5 so
  * poweroff works), and a MADT with every vCPU and the I/O APIC. */
@@ -278,6 +278,14 @@ static void write_acpi(struct vm *vm)
 	memcpy(p + 4, &ioapic, 4);
 	memcpy(p + 8, &gsib, 4);
 	p += 12;
+	/* the SCI: ISA IRQ 9 on GSI 9, level triggered, active high (as
+	 * QEMU gives it), so an event stays pending until acknowledged */
+	uint32_t gsi9 = 9;
+	uint16_t iso_flags = 0x000d;
+	p[0] = 2, p[1] = 10, p[2] = 0, p[3] = 9;
+	memcpy(p + 4, &gsi9, 4);
+	memcpy(p + 8, &iso_flags, 2);
+	p += 10;
 	/* NMI on LINT1 of every CPU */
 	p[0] = 4, p[1] = 6, p[2] = 0xff, p[3] = 0, p[4] = 0, p[5] = 1;
 	p += 6;

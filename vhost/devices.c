@@ -1,6 +1,7 @@
 /* The legacy devices every PC guest expects, each registered in the VM's
  * port table (vm_add_pio) with its own state: 8250 serial, i8042, CMOS/RTC,
- * ACPI PM1 and netvm's idle port. Handlers run under the VM's io_lock. */
+ * ACPI PM1 (power-off and the power button) and netvm's idle port.
+ * Handlers run under the VM's io_lock. */
 #define _GNU_SOURCE
 #include "vm.h"
 
@@ -25,8 +26,11 @@ struct legacy {
 	struct serial serial;
 	struct i8042 kbd;
 	uint8_t cmos_idx;
-	uint16_t pm1_en; /* ACPI PM1 enable register (no event ever fires) */
+	uint16_t pm1_sts, pm1_en; /* ACPI PM1 status and enable registers */
 };
+
+#define SCI_IRQ	   9	     /* the FADT's SCI_INT, level and high (MADT) */
+#define PWRBTN_STS (1u << 8) /* PM1 status and enable: the power button */
 
 /* 8250 UART at 0x3f8: output to the console, the THR-empty interrupt on
  * IRQ 4 so Linux's interrupt-driven tty output flows. No input. Each new
@@ -192,29 +196,50 @@ static void cmos_io(struct vm *vm, void *dev, struct vm_io *io)
 		memset(io->data, 0xff, io->size);
 }
 
-/* ACPI PM1a at VM_PM_BASE: event status (2 bytes), enable (2), control
- * (2). No events ever; control reads SCI_EN (ACPI mode), SLP_EN in a
- * write powers off. */
+/* The SCI is up while an enabled event is pending. */
+static void sci(struct vm *vm, const struct legacy *l)
+{
+	vm_irq_line(vm, SCI_IRQ, (l->pm1_sts & l->pm1_en) != 0);
+}
+
+/* ACPI PM1a at VM_PM_BASE: event status (2 bytes: the power button, each
+ * bit cleared by writing it 1), enable (2), control (2). Control reads
+ * SCI_EN (ACPI mode); SLP_EN in a write powers off. */
 static void pm_io(struct vm *vm, void *dev, struct vm_io *io)
 {
 	struct legacy *l = dev;
 	unsigned n = io->size < 2 ? 1 : 2;
 	uint16_t v = 0;
-	(void)vm;
 	if (io->out && io->off == 4 && io->size == 2) {
 		memcpy(&v, io->data, 2);
 		if (v & 0x2000)
 			io->stop = VM_POWEROFF;
+	} else if (io->out && io->off == 0) {
+		memcpy(&v, io->data, n);
+		l->pm1_sts &= (uint16_t)~v;
+		sci(vm, l);
 	} else if (io->out && io->off == 2) {
 		memcpy(&l->pm1_en, io->data, n);
+		l->pm1_en &= PWRBTN_STS; /* the one event there is */
+		sci(vm, l);
 	} else if (!io->out) {
 		v = io->off == 4   ? 1 /* SCI_EN */
 		    : io->off == 2 ? l->pm1_en
+		    : io->off == 0 ? l->pm1_sts
 				   : 0;
 		memcpy(io->data, &v, n);
 		if (io->size == 4)
 			memset(io->data + 2, 0, 2);
 	}
+}
+
+void vm_power_button(struct vm *vm)
+{
+	struct legacy *l = vm->legacy;
+	pthread_mutex_lock(&vm->io_lock);
+	l->pm1_sts |= PWRBTN_STS;
+	sci(vm, l);
+	pthread_mutex_unlock(&vm->io_lock);
 }
 
 /* VM_IDLE_PORT: a dword write of N rests the vCPU N microseconds. */

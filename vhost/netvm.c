@@ -61,6 +61,7 @@ static void usage(FILE *f)
 		"         [--console stdio|file:PATH|fd:N|none] "
 		"[--console-max SIZE]\n"
 		"         [--status PATH] [--seccomp on|off] [--socket PATH]\n"
+		"         [--shutdown-timeout SECONDS]\n"
 		"         [--log-level LEVEL] [--net SPEC ...] "
 		"[--disk DISK ...]\n"
 		"  SPEC: "
@@ -73,6 +74,8 @@ static void usage(FILE *f)
 		"  DISK: PATH|fd:N[,format=raw][,readonly=on|off]"
 		"[,serial=S] (virtio-blk)\n"
 		"  SIZE takes K, M or G (default 64M; console 4M)\n"
+		"SIGTERM presses the guest's ACPI power button, then stops it "
+		"after\n  --shutdown-timeout (default 30; 0: at once)\n"
 		"exit status: 0 power-off, 1 error, 2 reset, 3 guest crash "
 		"(triple fault), 4 stopped by SIGTERM/SIGINT, 64 usage\n");
 }
@@ -483,23 +486,45 @@ static void log_memory(struct vm *vm)
 		 rss, guest, rss - (long)guest);
 }
 
-/* Waits for the guest to end or a signal; returns how it ended. */
-static enum vm_exit wait_guest(struct vm *vm, int sfd)
+/* Waits for the guest to end or a signal; returns how it ended. The
+ * first SIGTERM presses the ACPI power button and gives the guest
+ * shutdown_ms to power off; past that, or at SIGINT, SIGHUP or another
+ * SIGTERM, the guest is stopped where it is. */
+static enum vm_exit wait_guest(struct vm *vm, int sfd, unsigned shutdown_ms)
 {
 	struct pollfd p[2] = {{vm->exit_fd, POLLIN, 0}, {sfd, POLLIN, 0}};
+	uint64_t deadline = 0;
 	for (;;) {
-		if (poll(p, 2, -1) < 0 && errno != EINTR)
+		int wait = -1;
+		if (deadline) {
+			uint64_t now = nf_now_ns();
+			if (now >= deadline) {
+				nf_info("the guest did not power off within "
+					"%u ms: stopping it",
+					shutdown_ms);
+				return VM_STOPPED;
+			}
+			wait = (int)((deadline - now) / 1000000) + 1;
+		}
+		if (poll(p, 2, wait) < 0 && errno != EINTR)
 			break;
 		if (p[0].revents)
 			return vm->exit;
-		if (p[1].revents) {
-			struct signalfd_siginfo si;
-			if (read(sfd, &si, sizeof(si)) == sizeof(si)) {
-				nf_info("signal %u: stopping the guest",
-					si.ssi_signo);
-				return VM_STOPPED;
-			}
+		struct signalfd_siginfo si;
+		if (!p[1].revents || read(sfd, &si, sizeof(si)) != sizeof(si))
+			continue;
+		if (si.ssi_signo == SIGTERM && !deadline && shutdown_ms) {
+			nf_info("SIGTERM: pressing the guest's ACPI power "
+				"button; stopping it in %u ms unless it powers "
+				"off",
+				shutdown_ms);
+			vm_power_button(vm);
+			deadline =
+				nf_now_ns() + (uint64_t)shutdown_ms * 1000000;
+			continue;
 		}
+		nf_info("signal %u: stopping the guest", si.ssi_signo);
+		return VM_STOPPED;
 	}
 	return VM_ERROR;
 }
@@ -508,7 +533,7 @@ static enum vm_exit wait_guest(struct vm *vm, int sfd)
 struct netvm_opts {
 	const char *kernel, *initrd, *cmdline, *console, *name, *status;
 	size_t mem, console_max;
-	unsigned cpus, nnets, ndisks;
+	unsigned cpus, nnets, ndisks, shutdown_ms;
 	int kvm, level;
 	bool seccomp;
 	struct net_spec nets[MAX_NETS];
@@ -576,6 +601,12 @@ static int parse_opt(struct netvm_opts *o, int c, char *arg)
 					  arg)
 			       : 0;
 	case 'S': netd_socket = arg; return 0;
+	case 'T':
+		if (parse_uint(arg, 3600, &fd) < 0)
+			return opt_fail("--shutdown-timeout takes 0 to 3600 "
+					"seconds");
+		o->shutdown_ms = fd * 1000;
+		return 0;
 	case 'Z':
 		if (strcmp(arg, "on") && strcmp(arg, "off"))
 			return opt_fail("--seccomp takes on or off");
@@ -604,6 +635,7 @@ static int parse_args(int argc, char **argv, struct netvm_opts *o)
 		{"console-max", required_argument, NULL, 'X'},
 		{"seccomp", required_argument, NULL, 'Z'},
 		{"socket", required_argument, NULL, 'S'},
+		{"shutdown-timeout", required_argument, NULL, 'T'},
 		{"help", no_argument, NULL, 'h'},
 		{0}};
 	int c;
@@ -682,7 +714,7 @@ static enum vm_exit run(struct netvm_opts *o, struct vm *vm,
 	write_status(o->status, o->name, vm, o->nets, o->nnets, o->disks,
 		     o->ndisks);
 	nf_debug("started in %.1f ms", (double)(nf_now_ns() - t0) / 1e6);
-	wait_guest(vm, sfd);
+	wait_guest(vm, sfd, o->shutdown_ms);
 	if (o->level >= NF_LOG_DEBUG) /* mincore over all guest RAM */
 		log_memory(vm);
 	vm_stop(vm);
@@ -732,6 +764,7 @@ int main(int argc, char **argv)
 				      .mem = 64u << 20,
 				      .console_max = CONSOLE_CAP_DEFAULT,
 				      .cpus = 1,
+				      .shutdown_ms = 30000,
 				      .kvm = -1,
 				      .level = NF_LOG_INFO,
 				      .seccomp = true};

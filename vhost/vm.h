@@ -137,6 +137,10 @@ int vm_add_pio(struct vm *vm, const struct vm_pio *d, struct nf_err *e);
 /* The legacy devices (devices.c): serial, i8042, CMOS, ACPI PM1, the idle
  * port. vm_create adds them, and the PCI host bridge. */
 int vm_add_legacy(struct vm *vm, struct nf_err *e);
+/* Presses the ACPI power button: PM1 PWRBTN_STS, and the SCI while the
+ * guest has the event enabled and not yet acknowledged. An ACPI guest
+ * shuts down in order and powers off; one without ACPI sees nothing. */
+void vm_power_button(struct vm *vm);
 /* Plugs a PCI device in (before vm_start); assigns its BAR. */
 int vm_add_pci(struct vm *vm, struct vm_pci *d, struct nf_err *e);
 

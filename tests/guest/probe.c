@@ -18,7 +18,10 @@
  * disk (drive the first virtio-blk device: read the test's pattern,
  * write, flush, discard, write zeroes; with hostile also the requests a
  * device must refuse: "disk WHAT ok" per check; with dbench=KIB,MIB,r|w
- * then read or write MIB sequentially in requests of KIB). */
+ * then read or write MIB sequentially in requests of KIB). While it
+ * waits it watches the ACPI power button (PM1 status, polled) and powers
+ * off when it is pressed ("probe: power button: powering off"), unless
+ * told deaf. */
 #include <stdint.h>
 
 typedef uint8_t u8;
@@ -44,6 +47,12 @@ static inline u8 inb(u16 port)
 {
 	u8 v;
 	__asm__ volatile("inb %1, %0" : "=a"(v) : "Nd"(port));
+	return v;
+}
+static inline u16 inw(u16 port)
+{
+	u16 v;
+	__asm__ volatile("inw %1, %0" : "=a"(v) : "Nd"(port));
 	return v;
 }
 static inline u32 inl(u16 port)
@@ -634,7 +643,7 @@ static void poll_rx(void)
  * a hundred serving probes then costs the host little CPU, where spinning
  * would take all of it, and a frame is still answered within 64 ms. */
 #define NETVM_IDLE_PORT 0x610
-static int idling;
+static int idling, deaf; /* deaf: the power button goes unheeded */
 
 /* Polls every device for up to secs seconds or until *flag reaches
  * want; halts while nothing arrives. */
@@ -645,6 +654,11 @@ static void wait_for(volatile int *flag, int want, u32 secs)
 	/* the clock is six port reads: read it only every 64 ms or so */
 	while (spent < 64000 || (spent = 0, elapsed(t0) < secs)) {
 		int before = 0, after = 0;
+		if (!deaf && (inw(0x600) & 0x100)) { /* PM1: power button */
+			puts_("probe: power button: powering off\n");
+			outw(0x600, 0x100); /* acknowledged */
+			outw(0x604, 0x2000);
+		}
 		for (int i = 0; i < nnics; i++) {
 			N = &nics[i];
 			before += rx_seen;
@@ -1142,6 +1156,7 @@ void probe_main(const struct hvm_start_info *si);
 void probe_main(const struct hvm_start_info *si)
 {
 	puts_("probe: up\n");
+	outw(0x602, 0x100); /* PM1 enable: the power button (polled) */
 	const char *cmd = "";
 	if (si->magic != 0x336ec578) {
 		puts_("probe: bad start info\n");
@@ -1165,6 +1180,7 @@ void probe_main(const struct hvm_start_info *si)
 	}
 	mptable();
 	idling = !arg(cmd, "busy");
+	deaf = arg(cmd, "deaf") != 0;
 	const char *mute = arg(cmd, "mute") ? arg(cmd, "serve") : 0;
 	if (mute) {
 		puts_("probe: mute\n");

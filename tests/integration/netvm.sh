@@ -21,6 +21,44 @@ ok "--cpus 4 starts (the APs wait for a SIPI the probe never sends)" \
 	bash -c "'$NETVM' run --kernel '$PROBE' --cpus 4 --cmdline nonet >'$T/cpus'"
 ok "...and the MP table lists 4 CPUs and the I/O APIC (probe checks the sums)" \
 	grep -qx 'mp cpus 4 ioapic 4' "$T/cpus"
+# SIGTERM presses the ACPI power button (PM1 status, the SCI); the guest
+# that heeds it powers off (status 0), one that does not is stopped after
+# --shutdown-timeout (status 4), and another SIGTERM stops it at once
+term_after() { # term_after TIMEOUT CMDLINE [SECOND]: "rc ms" of netvm after SIGTERM
+	"$NETVM" run --kernel "$PROBE" --cmdline "nonet $2 serve=60" \
+		--shutdown-timeout "$1" --console "file:$T/term" 2>"$T/term.err" &
+	local pid=$! t0 rc
+	for _ in $(seq 200); do grep -q '^probe: serving' "$T/term" 2>/dev/null && break; sleep 0.05; done
+	t0=$(date +%s%N)
+	kill -TERM $pid
+	[ -n "${3:-}" ] && sleep 0.3 && kill -TERM $pid
+	wait $pid
+	rc=$?
+	echo "$rc $((($(date +%s%N) - t0) / 1000000))"
+}
+heeds() {
+	local r
+	r=$(term_after 30 "") && set -- $r && [ "$1" = 0 ] && [ "$2" -lt 5000 ] &&
+		grep -qx 'probe: power button: powering off' "$T/term" &&
+		grep -q 'pressing the guest.s ACPI power button' "$T/term.err" || { echo "$r"; cat "$T/term.err"; false; }
+}
+ok "SIGTERM presses the ACPI power button: the guest powers off, netvm exits 0" heeds
+deaf_stopped() {
+	local r
+	r=$(term_after 1 deaf) && set -- $r && [ "$1" = 4 ] && [ "$2" -ge 1000 ] && [ "$2" -lt 5000 ] &&
+		grep -q 'did not power off within 1000 ms' "$T/term.err" || { echo "$r"; cat "$T/term.err"; false; }
+}
+ok "...a guest that ignores it is stopped after --shutdown-timeout 1 (status 4, not sooner)" deaf_stopped
+second_term() {
+	local r
+	r=$(term_after 30 deaf again) && set -- $r && [ "$1" = 4 ] && [ "$2" -lt 5000 ] || { echo "$r"; false; }
+}
+ok "...and a second SIGTERM stops it at once" second_term
+at_once() {
+	local r
+	r=$(term_after 0 "") && set -- $r && [ "$1" = 4 ] && ! grep -q 'power button' "$T/term" || { echo "$r"; false; }
+}
+ok "--shutdown-timeout 0: SIGTERM stops the guest at once, no button pressed" at_once
 reset_rc() { "$NETVM" run --kernel "$PROBE" --cmdline reset --console none; [ $? = 2 ]; }
 ok "a keyboard-controller reset ends netvm with status 2" reset_rc
 # A guest that loads an empty IDT and traps: VMX/SVM report a triple fault
@@ -145,12 +183,12 @@ tap_gone() {
 		{ echo "# CPU ticks: $c0 $c1 $c2"; return 1; }
 }
 ok "port-delete under a running netvm: it logs the TAP gone and uses no more CPU than before" tap_gone
-stop_vm() { kill -TERM "$1"; wait "$1"; [ $? = 4 ]; }
-ok "SIGTERM ends netvm cleanly (status 4)" stop_vm "$PID_a"
+stop_vm() { kill -TERM "$1"; wait "$1"; [ $? = 0 ]; }
+ok "SIGTERM ends netvm cleanly: the guest powers off through ACPI (status 0)" stop_vm "$PID_a"
 ok "...its port is released" \
 	lacks $NETCTL port-list default '52:54:00:00:00:12'
 ok "...its lease too" lacks $NETCTL net-dhcp-leases default '52:54:00:00:00:12'
-ok "...and the status file says stopped" grep -q '"state": "stopped"' "$T/a.json"
+ok "...and the status file says it powered off" grep -q '"state": "poweroff"' "$T/a.json"
 stop_vm "$PID_c"
 
 vm_fg d --net default,ip=192.168.122.60 --cmdline "ping=192.168.122.1 count=1"
