@@ -160,11 +160,19 @@ static void save_log(struct labrun *L)
 static void kick(struct registry *r);
 static void finish_down(struct labrun *L);
 
+/* How long a guest has to power off once its ACPI power button is
+ * pressed (netvm does that at SIGTERM, then stops it), and when netd
+ * sends SIGKILL to a netvm that has not ended by then. */
+#define GUEST_SHUTDOWN_S 30
+#define GUEST_KILL_NS	 ((GUEST_SHUTDOWN_S + 5) * 1000000000ull)
+#define STR_(x)		 #x
+#define STR(x)		 STR_(x)
+
 /* Guests being stopped that are no longer part of a running lab (a lab
- * going down, or reconciled away): SIGTERM sent, SIGKILL 5 s later, given
- * up on 1 s after that. Whatever waits for a lab's guests to be gone (lab
- * down's reply, a reconciled lab's new guests) goes on when the last of
- * them is. */
+ * going down, or reconciled away): SIGTERM sent (the power button),
+ * SIGKILL 5 s after netvm's own deadline, given up on 1 s after that. Whatever
+ * waits for a lab's guests to be gone (lab down's reply, a reconciled lab's new
+ * guests) goes on when the last of them is. */
 static struct grun **stopping;
 static size_t nstopping;
 static uint64_t stop_timer;
@@ -235,9 +243,9 @@ static void stop_tick(void *ctx)
 		}
 		if (now >= g->deadline) {
 			nf_warn("lab '%s': netvm %d of guest %s ignored "
-				"SIGTERM "
-				"for 5 s; killed",
-				g->labname, (int)g->pid, g->name);
+				"SIGTERM for %d s; killed",
+				g->labname, (int)g->pid, g->name,
+				GUEST_SHUTDOWN_S + 5);
 			kill(g->pid, SIGKILL);
 			g->killed = true;
 			g->deadline = now + 1000000000ull;
@@ -254,9 +262,19 @@ static void stop_tick(void *ctx)
 static void guest_exited(void *ctx)
 {
 	struct grun *g = ctx;
-	int st;
+	int st = -1;
 	waitpid(g->pid, &st, WNOHANG);
 	if (g->state == G_STOPPING) {
+		/* netvm's status: 0 the guest powered off (the power button
+		 * heeded), 4 stopped by netvm when it was not */
+		if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
+			nf_info("lab '%s': guest %s powered off", g->labname,
+				g->name);
+		else
+			nf_info("lab '%s': guest %s stopped without powering "
+				"off (netvm status %d)",
+				g->labname, g->name,
+				WIFEXITED(st) ? WEXITSTATUS(st) : -1);
 		stopped(g);
 		return;
 	}
@@ -273,9 +291,11 @@ static void watch(struct grun *g)
 	g->pidfd = loop_watch_pid(g->pid, guest_exited, g);
 }
 
-/* Ends a guest's netvm without waiting: SIGTERM (netvm powers the guest
- * off and its TAPs go), the rest is stop_tick's and guest_exited's. The
- * grun leaves its lab (its slot gets a fresh one, stopped). */
+/* Ends a guest's netvm without waiting: SIGTERM (netvm presses the
+ * guest's ACPI power button, stops it if it has not powered off in
+ * GUEST_SHUTDOWN_S, and its TAPs go), the rest is stop_tick's and
+ * guest_exited's. The grun leaves its lab (its slot gets a fresh one, stopped).
+ */
 static void stop_guest(struct labrun *L, size_t k)
 {
 	struct grun *g = L->g[k], *fresh = nf_xcalloc(1, sizeof(*fresh));
@@ -294,7 +314,7 @@ static void stop_guest(struct labrun *L, size_t k)
 	}
 	kill(g->pid, SIGTERM);
 	g->state = G_STOPPING;
-	g->deadline = nf_now_ns() + 5000000000ull;
+	g->deadline = nf_now_ns() + GUEST_KILL_NS;
 	if (g->pidfd < 0)
 		watch(g);
 	NF_APPEND(stopping, nstopping, g);
@@ -406,6 +426,7 @@ static void guest_cmd(struct registry *r, const struct grun *g,
 	argv[a++] = "--name", argv[a++] = c->vm;
 	argv[a++] = "--kvm-fd", argv[a++] = c->kvm;
 	argv[a++] = "--console", argv[a++] = c->con;
+	argv[a++] = "--shutdown-timeout", argv[a++] = STR(GUEST_SHUTDOWN_S);
 	for (size_t i = 0; i < s->nifs; i++) {
 		int t = hand(&c->h, g->port_fd[i]);
 		c->vh[i] = access("/dev/vhost-net", F_OK) == 0

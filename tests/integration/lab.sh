@@ -161,6 +161,8 @@ gone_web2() { for _ in $(seq 50); do $NETCTL lab status 3tier | grep -q '^ *web2
 ok "a guest killed from outside shows as stopped" gone_web2
 ok "lab down (by its file) removes everything, counting only the guests it stopped" \
 	bash -c "$NETCTL lab down $T/3tier-b.xml >$T/down && grep -q 'guests stopped' $T/down && grep -q ': 7 guests stopped' $T/down && $NETCTL lab list | grep -q 'no labs'"
+acpi_down() { [ "$(grep -c "lab '3tier': guest .* powered off" "$T/netd.log")" = 7 ]; }
+ok "...each of the 7 powered off through its ACPI power button (none stopped)" acpi_down
 ok "...but not another user's process that looks like a guest" kill -0 $DECOY
 kill $DECOY; wait $DECOY 2>/dev/null
 ok "...no guest, network, bridge, dnsmasq, table or record is left" nothing_left
