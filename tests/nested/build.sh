@@ -84,7 +84,7 @@ base_root() { # base_root DIR: busybox and the usual mount points
 # --- L2: the stock-Linux guest --------------------------------------------
 G=$OUT/guest-root
 base_root "$G"
-modules "$G" virtio_net virtio_pci
+modules "$G" virtio_net virtio_pci button evdev
 install -m 0755 "$SRC/tests/nested/guest-init.sh" "$G/init"
 mkcpio "$G" "$OUT/guest.cpio.gz"
 

@@ -3,7 +3,7 @@
 # loads Debian's virtio-net modules, gets its address with udhcpc, pings
 # the gateway and what the kernel command line asks, reports on the serial
 # console in "guest: ..." lines, and powers off (ACPI _S5; netvm ends with
-# status 0).
+# status 0), at the end or when the ACPI power button is pressed.
 #   nf.peer=IP        ping another guest
 #   nf.serve=SECONDS  stay up answering that long
 #   nf.bulk=IP:PORT   fetch http://IP:PORT/blob, report bytes and seconds
@@ -21,6 +21,14 @@ arg() { tr ' ' '\n' </proc/cmdline | sed -n "s/^nf\.$1=//p"; }
 # out before the power-off whatever the tty's interrupts do
 say() { echo "<3>guest: $*" >/dev/kmsg; }
 echo "guest: tty ok" >/dev/console # the interrupt-driven 8250 path
+# the ACPI power button (netvm presses it on SIGTERM and lab down): an
+# orderly power-off, what acpid or systemd-logind does in a full system
+for e in /sys/class/input/event*; do
+	[ "$(cat "$e/device/name" 2>/dev/null)" = "Power Button" ] || continue
+	# a grandchild, so the "wait"s below never wait for it
+	( (dd if="/dev/input/${e##*/}" of=/dev/null bs=24 count=1 2>/dev/null &&
+		say "power button: shutting down" && sync && poweroff -f) &)
+done
 say "cpus $(grep -c ^processor /proc/cpuinfo)"
 ip link set lo up
 for _ in $(seq 50); do [ -e /sys/class/net/eth0 ] && break; sleep 0.1; done

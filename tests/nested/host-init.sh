@@ -123,9 +123,11 @@ if want 3; then
 	APID=$!
 	for _ in $(seq 1200); do grep -q '^guest: serving' /tmp/a.log 2>/dev/null && break; sleep 0.1; done
 	linux b "nf.peer=192.168.122.12" --cpus 2 --net default,mac=52:54:00:00:00:13
-	kill -TERM $(procs "^ *[0-9]+ $V/netvm run .*--name a ") # guest a: netvm status 4
+	kill -TERM $(procs "^ *[0-9]+ $V/netvm run .*--name a ") # the power button
 	wait $APID
 	show a; show b
+	orderly() { has a "power button: shutting down" && rc a 0; }
+	ok "3: SIGTERM presses guest a's ACPI power button: it shuts down in order (status 0)" orderly
 	both_cpus() { has a "cpus 2" && has b "cpus 2"; }
 	ok "3: --cpus 2 brings up both CPUs (guest /proc/cpuinfo)" both_cpus
 	ok "3: two Linux guests ping each other" has b "ping 192.168.122.12 ok"
@@ -212,6 +214,8 @@ X
 		sh -c "grep -q '^guest: ping 10.74.0.12 ok' $L/lx1.console && grep -q '^guest: ping 10.74.0.11 ok' $L/lx2.console"
 	lx_gone() { $V/netctl lab down lx && no_proc 'name lab-lx' && lacks $V/netctl net-list --all lxnet; }
 	ok "7: lab down leaves no guest and no network" lx_gone
+	acpi_off() { [ "$(grep -c "lab 'lx': guest .* powered off" /tmp/netd.log)" = 2 ]; }
+	ok "7: lab down powered both guests off through ACPI (the power button, not a stop)" acpi_off
 fi
 if want S; then
 	# stress (run.sh BUILD S; NESTED_REPEAT=N): VMs made and destroyed one
