@@ -31,7 +31,7 @@ LINK = $(CC) $(NF_CFLAGS) $(CFLAGS) $(LDFLAGS)
 DEB_PKGS := build-essential pkg-config libxml2-dev libjansson-dev \
 	libnl-3-dev libnl-route-3-dev libmnl-dev libnftnl-dev libcmocka-dev \
 	dnsmasq-base dnsmasq-utils iproute2 nftables busybox-static clang clang-format procps psmisc \
-	libxml2-utils ethtool qemu-system-x86 bc systemd jq universal-ctags \
+	libxml2-utils ethtool qemu-system-x86 qemu-utils bc systemd jq universal-ctags \
 	bash-completion groff-base man-db libvirt-daemon libvirt-clients iptables
 
 # What each program is made of. lib/ is shared by all (libnf.a); the
@@ -50,6 +50,7 @@ NETCTL_SRCS := netctl/netctl.c netctl/labctl.c netctl/args.c netctl/portctl.c
 HELPER_SRCS := netctl/bridgehelper.c
 NETVM_SRCS := vhost/netvm.c vhost/vm.c vhost/devices.c vhost/boot.c \
 	vhost/virtq.c vhost/virtio_pci.c vhost/virtio_net.c vhost/virtio_blk.c \
+	vhost/qsd.c \
 	vhost/net_user.c vhost/net_vhost.c vhost/console.c vhost/seccomp.c
 
 objs = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))

@@ -16,7 +16,8 @@
  * drop; "spoof IP sent N to TARGET"),
  * and up to four virtio-net devices, each getting its own lease;
  * disk (drive the first virtio-blk device: read the test's pattern,
- * write, flush, discard, write zeroes; with hostile also the requests a
+ * write (byte i of sector k is k * dseed + i, dseed 13 unless given),
+ * flush, discard, write zeroes; with hostile also the requests a
  * device must refuse: "disk WHAT ok" per check; with dbench=KIB,MIB,r|w
  * then read or write MIB sequentially in requests of KIB). While it
  * waits it watches the ACPI power button (PM1 status, polled) and powers
@@ -1006,9 +1007,11 @@ static void disk(const char *cmd)
 		disk_say("write to a read-only disk refused (IOERR)",
 			 blk_req(1, 16, blkbuf, 512) == 1);
 	} else {
+		const char *ds = arg(cmd, "dseed");
+		u32 seed = ds ? parse_dec(&ds) : 13;
 		for (u32 k = 0; k < 8; k++)
 			for (u32 i = 0; i < 512; i++)
-				blkbuf[k * 512 + i] = pat(16 + k, i, 13);
+				blkbuf[k * 512 + i] = pat(16 + k, i, seed);
 		disk_say("write 8 sectors",
 			 blk_req(1, 16, blkbuf, 8 * 512) == 0);
 		disk_say("flush", blk_req(4, 0, 0, 0) == 0);
