@@ -139,7 +139,7 @@ static int update_here(struct registry *r, struct network *n, int sec, int cmd,
 	if (cc && (rc = store_save(&r->config, n->def, e)) < 0) {
 		netxml_change_revert(n->def, cc);
 		netxml_change_revert(n->live, cl);
-		return rc;
+		return rc == -EAGAIN ? -EIO : rc; /* not "try the other way" */
 	}
 	netxml_change_keep(cc);
 	if (cl && (rc = live_here(r, n, cl, e)) < 0) {
