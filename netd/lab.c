@@ -262,15 +262,16 @@ static void stop_tick(void *ctx)
 static void guest_exited(void *ctx)
 {
 	struct grun *g = ctx;
-	int st = -1;
-	waitpid(g->pid, &st, WNOHANG);
+	int st = 0;
+	/* its status, unless netd's SIGCHLD reaping took it first */
+	bool known = waitpid(g->pid, &st, WNOHANG) == g->pid;
 	if (g->state == G_STOPPING) {
 		/* netvm's status: 0 the guest powered off (the power button
 		 * heeded), 4 stopped by netvm when it was not */
-		if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
+		if (known && WIFEXITED(st) && WEXITSTATUS(st) == 0)
 			nf_info("lab '%s': guest %s powered off", g->labname,
 				g->name);
-		else
+		else if (known)
 			nf_info("lab '%s': guest %s stopped without powering "
 				"off (netvm status %d)",
 				g->labname, g->name,

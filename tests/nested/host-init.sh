@@ -212,9 +212,12 @@ X
 		sh -c "grep -q '^guest: lease 10.74.0.11' $L/lx1.console && grep -q '^guest: lease 10.74.0.12' $L/lx2.console"
 	ok "7: ...and the two Linux guests reach each other" \
 		sh -c "grep -q '^guest: ping 10.74.0.12 ok' $L/lx1.console && grep -q '^guest: ping 10.74.0.11 ok' $L/lx2.console"
+	t0=$(date +%s)
 	lx_gone() { $V/netctl lab down lx && no_proc 'name lab-lx' && lacks $V/netctl net-list --all lxnet; }
 	ok "7: lab down leaves no guest and no network" lx_gone
-	acpi_off() { [ "$(grep -c "lab 'lx': guest .* powered off" /tmp/netd.log)" = 2 ]; }
+	down_s=$(($(date +%s) - t0))
+	# netvm stops a guest that ignores its power button only after 30 s
+	acpi_off() { [ "$down_s" -lt 25 ] && lacks cat /tmp/netd.log "lab 'lx': guest .* stopped without powering off"; }
 	ok "7: lab down powered both guests off through ACPI (the power button, not a stop)" acpi_off
 fi
 if want S; then
