@@ -211,6 +211,25 @@ int nf_fsync_dir(const char *dir)
 	return r;
 }
 
+/* Files replaced by nf_write_file_atomic whose freeing waits for
+ * nf_release_replaced (while nf_defer_replaced is on). */
+static bool deferring;
+static int deferred[64];
+static size_t ndeferred;
+
+void nf_defer_replaced(bool on)
+{
+	deferring = on;
+	if (!on)
+		nf_release_replaced();
+}
+
+void nf_release_replaced(void)
+{
+	while (ndeferred)
+		close(deferred[--ndeferred]);
+}
+
 int nf_write_file_atomic(const char *path, const void *data, size_t len,
 			 mode_t mode, int durable, struct nf_err *e)
 {
@@ -250,9 +269,17 @@ int nf_write_file_atomic(const char *path, const void *data, size_t len,
 		r = nf_errf(e, errno, "cannot fsync %s: %s", tmp,
 			    strerror(errno));
 	close(fd);
+	int old = -1; /* the file replaced, held to be let go later */
+	if (!r && deferring)
+		old = open(path,
+			   O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
 	if (!r && rename(tmp, path) < 0)
 		r = nf_errf(e, errno, "cannot rename %s to %s: %s", tmp, path,
 			    strerror(errno));
+	if (old >= 0 && (r || ndeferred == NF_ARRAY_SIZE(deferred)))
+		close(old);
+	else if (old >= 0)
+		deferred[ndeferred++] = old;
 	if (r)
 		unlink(tmp);
 	else if (durable)

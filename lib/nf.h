@@ -71,6 +71,12 @@ char *nf_xstrdup(const char *s);
 #define NF_VOLATILE 0
 int nf_write_file_atomic(const char *path, const void *data, size_t len,
 			 mode_t mode, int durable, struct nf_err *e);
+/* A replaced file's pages are freed when its last reference goes, in the
+ * rename above: for a file of megabytes, a good part of the write's
+ * cost. A daemon that answers requests turns this on and lets the old
+ * files go with nf_release_replaced once its answers are out. */
+void nf_defer_replaced(bool on);
+void nf_release_replaced(void);
 /* Reads a whole file up to max bytes; -EFBIG if larger. nf_read_file
  * never follows a symlink at path (a daemon's own files); nf_read_path
  * does (a file a user named, read with that user's rights); nf_read_fd

@@ -175,6 +175,8 @@ void loop_run(void)
 {
 	struct epoll_event evs[64];
 	while (!stopping) {
+		/* what the answers just sent replaced goes now (nf.h) */
+		nf_release_replaced();
 		int n = epoll_wait(epfd, evs, 64, next_timeout());
 		for (int i = 0; i < n && !stopping; i++) {
 			struct watch *w = evs[i].data.ptr;

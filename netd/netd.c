@@ -226,6 +226,7 @@ static int setup(struct netd *d, struct nf_err *e)
 		nf_info("brought lo up (a port's lease is released over it)");
 	if ((r = registry_open(&d->reg, d->config_dir, e)) < 0)
 		return r;
+	nf_defer_replaced(true); /* loop_run lets them go after answering */
 	if (loop_init() < 0)
 		return nf_errf(e, errno, "epoll: %s", strerror(errno));
 	sigemptyset(&mask);
