@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "../../netd/dhcpspec.h"
 
@@ -340,6 +341,7 @@ static void hosts_edited(void)
 	struct dhcp_spec sp;
 	if (!mkdtemp(dir) || netxml_parse(xml, strlen(xml), "t", &nx, &e) < 0) {
 		check(false, "hostsfile edit: set up");
+		rmdir(dir); /* made, or never was */
 		return;
 	}
 	dhcp_files_init(&f, dir, dir, dir, "h");
