@@ -101,9 +101,14 @@ PY
 }
 ok "...each overlay holds its own guest's writes, zeroes and discards" overlays_hold
 ok "...and the shared base is byte for byte as it was" md5sum -c --quiet "$T/base.md5"
+gone_qsd() { # pgrep ran and found none (status 1; 2 and up: it failed)
+	pgrep -f "qemu-storage-daemon.*$T" >/dev/null
+	[ $? = 1 ]
+}
 no_qsd() { # no daemon left, nothing left in netvm's private dirs
+	local left
 	for _ in $(seq 50); do
-		[ -z "$(ls -A "$TMPDIR")" ] && ! pgrep -f "qemu-storage-daemon.*$T" >/dev/null && return 0
+		left=$(ls -A "$TMPDIR") && [ -z "$left" ] && gone_qsd && return 0
 		sleep 0.1
 	done
 	ls -la "$TMPDIR"; pgrep -af qemu-storage-daemon; return 1

@@ -31,7 +31,10 @@ term_after() { # term_after TIMEOUT CMDLINE [SECOND]: "rc ms" of netvm after SIG
 	for _ in $(seq 200); do grep -q '^probe: serving' "$T/term" 2>/dev/null && break; sleep 0.05; done
 	t0=$(date +%s%N)
 	kill -TERM $pid
-	[ -n "${3:-}" ] && sleep 0.3 && kill -TERM $pid
+	if [ -n "${3:-}" ]; then # again, once netvm has pressed the button
+		for _ in $(seq 100); do grep -q 'power button' "$T/term.err" && break; sleep 0.02; done
+		kill -TERM $pid
+	fi
 	wait $pid
 	rc=$?
 	echo "$rc $((($(date +%s%N) - t0) / 1000000))"
