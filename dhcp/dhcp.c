@@ -578,42 +578,6 @@ int dhcp_write(const struct dhcp_spec *d, const struct dhcp_pin *pins,
 	return r < 0 ? r : put(f->conf, dhcp_conf(d, f), e);
 }
 
-/* Runs a child with stdin and stdout on /dev/null and stderr into msg
- * (n bytes, terminated): run(arg) in the child execs, or says why not
- * and exits 127. Returns the child's wait status, or -1 with e set. */
-static int run_child(void (*run)(void *arg), void *arg, char *msg, size_t n,
-		     struct nf_err *e)
-{
-	int st, p[2];
-	if (pipe2(p, O_CLOEXEC) < 0)
-		return nf_errf(e, errno, "pipe: %s", strerror(errno)), -1;
-	pid_t pid = fork();
-	if (pid < 0) {
-		close(p[0]);
-		close(p[1]);
-		return nf_errf(e, errno, "fork: %s", strerror(errno)), -1;
-	}
-	if (pid == 0) {
-		int devnull = open("/dev/null", O_RDWR);
-		dup2(devnull, 0);
-		dup2(devnull, 1);
-		dup2(p[1], 2);
-		nf_fd_limit_restore();
-		run(arg);
-		_exit(127);
-	}
-	close(p[1]);
-	size_t len = 0;
-	for (ssize_t k;
-	     len < n - 1 && (k = read(p[0], msg + len, n - 1 - len)) > 0;)
-		len += (size_t)k;
-	msg[len] = '\0';
-	close(p[0]);
-	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
-		;
-	return st;
-}
-
 /* A BOOTP/DHCP message as dnsmasq reads one (RFC 2131). */
 struct dhcp_msg {
 	uint8_t op, htype, hlen, hops;
@@ -729,7 +693,7 @@ int dhcp_start(const char *dnsmasq, const struct dhcp_files *f, pid_t *pidp,
 	/* dnsmasq forks into the background once it has bound its sockets;
 	 * its first process exits non-zero with a message if it cannot. */
 	struct start_args a = {dnsmasq, conf_arg};
-	int status = run_child(exec_dnsmasq, &a, msg, sizeof(msg), e);
+	int status = nf_run_child(exec_dnsmasq, &a, msg, sizeof(msg), e);
 	if (status < 0)
 		return -e->code;
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {

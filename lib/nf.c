@@ -5,6 +5,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/wait.h>
 #include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -745,4 +746,40 @@ unsigned nf_distance(const char *a, const char *b)
 		pp = p, p = c, c = t;
 	}
 	return p[lb];
+}
+
+/* Runs a child with stdin and stdout on /dev/null and stderr into msg
+ * (n bytes, terminated): run(arg) in the child execs, or says why not
+ * and exits 127. Returns the child's wait status, or -1 with e set. */
+int nf_run_child(void (*run)(void *arg), void *arg, char *msg, size_t n,
+		 struct nf_err *e)
+{
+	int st, p[2];
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return nf_errf(e, errno, "pipe: %s", strerror(errno)), -1;
+	pid_t pid = fork();
+	if (pid < 0) {
+		close(p[0]);
+		close(p[1]);
+		return nf_errf(e, errno, "fork: %s", strerror(errno)), -1;
+	}
+	if (pid == 0) {
+		int devnull = open("/dev/null", O_RDWR);
+		dup2(devnull, 0);
+		dup2(devnull, 1);
+		dup2(p[1], 2);
+		nf_fd_limit_restore();
+		run(arg);
+		_exit(127);
+	}
+	close(p[1]);
+	size_t len = 0;
+	for (ssize_t k;
+	     len < n - 1 && (k = read(p[0], msg + len, n - 1 - len)) > 0;)
+		len += (size_t)k;
+	msg[len] = '\0';
+	close(p[0]);
+	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+		;
+	return st;
 }

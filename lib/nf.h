@@ -105,6 +105,11 @@ int nf_dir_trusted(const char *dir, const char *what, struct nf_err *e);
 void nf_dir_each(const char *dir, const char *suffix, const char *then,
 		 void (*fn)(const char *name, const char *path, void *ctx),
 		 void *ctx);
+/* Runs a child with stdin and stdout on /dev/null and stderr into msg
+ * (n bytes, terminated): run(arg) in the child execs, or says why not
+ * and exits 127. Returns the child's wait status, or -1 with e set. */
+int nf_run_child(void (*run)(void *arg), void *arg, char *msg, size_t n,
+		 struct nf_err *e);
 int nf_fsync_dir(const char *dir);
 
 /* snprintf into a fixed buffer that fails rather than cuts the result

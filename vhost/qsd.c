@@ -41,45 +41,17 @@ static void cleanup(const struct job *j)
 	rmdir(j->dir);
 }
 
-/* Runs argv with stdin and stdout on /dev/null and its stderr into msg
- * (n bytes, terminated); its wait status, or -1. */
-/* In a child about to exec argv with stderr into errfd: no signal
- * blocked (netvm blocks those it takes by signalfd, and a mask is
- * inherited), stdin and stdout on /dev/null, no other fd. */
-static void exec_child(char *const argv[], int errfd)
+/* In a child about to exec argv: no signal blocked (netvm blocks those
+ * it takes by signalfd, and a mask is inherited), no fd but 0-2. */
+static void exec_argv(void *arg)
 {
+	char *const *argv = arg;
 	sigset_t none;
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
-	int nul = open("/dev/null", O_RDWR);
-	dup2(nul, 0);
-	dup2(nul, 1);
-	dup2(errfd, 2);
 	close_range(3, ~0u, 0);
 	execvp(argv[0], argv);
 	dprintf(2, "cannot run %s: %s", argv[0], strerror(errno));
-	_exit(127);
-}
-
-static int run_wait(char *const argv[], char *msg, size_t n)
-{
-	int p[2], st = -1;
-	msg[0] = '\0';
-	if (pipe2(p, O_CLOEXEC) < 0)
-		return -1;
-	pid_t pid = fork();
-	if (pid == 0)
-		exec_child(argv, p[1]);
-	close(p[1]);
-	size_t len = 0;
-	for (ssize_t k; pid > 0 && len < n - 1 &&
-			(k = read(p[0], msg + len, n - 1 - len)) > 0;)
-		len += (size_t)k;
-	msg[len] = '\0';
-	close(p[0]);
-	while (pid > 0 && waitpid(pid, &st, 0) < 0 && errno == EINTR)
-		;
-	return pid > 0 ? st : -1;
 }
 
 /* The supervisor (a process of its own, fds 3: netvm's life, 4: the
@@ -95,7 +67,12 @@ static void supervise(const struct job *j, char *const argv[])
 	pid_t d = fork();
 	if (d == 0) {
 		prctl(PR_SET_PDEATHSIG, SIGTERM); /* it ends with us */
-		exec_child(argv, errp[1]);
+		int nul = open("/dev/null", O_RDWR);
+		dup2(nul, 0);
+		dup2(nul, 1);
+		dup2(errp[1], 2);
+		exec_argv((void *)argv);
+		_exit(127);
 	}
 	close(errp[1]);
 	fcntl(errp[0], F_SETFL, O_NONBLOCK);
@@ -166,7 +143,9 @@ int qsd_open(const char *path, enum qsd_format format, bool readonly,
 		char *img[] = {"qemu-img",     "create",  "-q", "-f",
 			       "qcow2",	       "-b",	  abs,	"-F",
 			       (char *)driver, j.overlay, NULL};
-		int st = run_wait(img, msg, sizeof(msg));
+		struct nf_err ignore;
+		int st =
+			nf_run_child(exec_argv, img, msg, sizeof(msg), &ignore);
 		if (st != 0) {
 			msg[strcspn(msg, "\n")] = '\0';
 			cleanup(&j);
