@@ -2962,32 +2962,23 @@ static xmlNodePtr same_sibling(xmlNodePtr n, bool after)
 	return NULL;
 }
 
-/* Keeps nx's text in step after host element n was put in (gone NULL), a
- * host's text [gone) was removed (n NULL), or both: the text is edited
- * where a neighbouring host's text says the element goes; without one it
- * is dropped, to be formatted anew. */
-static void text_follow(struct netxml *nx, xmlNodePtr n,
-			const struct span *gone)
+/* Keeps nx's text in step after host element n was put in: its text
+ * goes where a neighbouring host's text says; without one the text is
+ * dropped, to be formatted anew. */
+static void text_put(struct netxml *nx, xmlNodePtr n)
 {
 	struct netxml_text *t = nx->text;
 	if (!t)
 		return;
-	size_t start, end;
-	if (gone) {
-		start = gone->start;
-		end = gone->end;
-	} else {
-		xmlNodePtr prev = same_sibling(n, false),
-			   next = same_sibling(n, true);
-		const struct span *ps = prev ? span_of(t, prev) : NULL,
-				  *ns = next ? span_of(t, next) : NULL;
-		if (!ps && !ns) {
-			text_drop(nx);
-			return;
-		}
-		start = end = ps ? ps->end : ns->start;
+	xmlNodePtr prev = same_sibling(n, false), next = same_sibling(n, true);
+	const struct span *ps = prev ? span_of(t, prev) : NULL,
+			  *ns = next ? span_of(t, next) : NULL;
+	if (!ps && !ns) {
+		text_drop(nx);
+		return;
 	}
-	text_splice(t, start, end, n, &e_dhcp_host, n ? node_depth(n) : 0);
+	size_t at = ps ? ps->end : ns->start;
+	text_splice(t, at, at, n, &e_dhcp_host, node_depth(n));
 }
 
 struct netxml_change {
@@ -3100,7 +3091,7 @@ int netxml_update_here(struct netxml *nx, enum netxml_section sec,
 		text_splice(nx->text, gone.start, gone.end, c->added,
 			    &e_dhcp_host, c->added ? node_depth(c->added) : 0);
 	else if (c->added)
-		text_follow(nx, c->added, NULL);
+		text_put(nx, c->added);
 	*out = c;
 	r = 0;
 out:
