@@ -50,7 +50,7 @@ NETCTL_SRCS := netctl/netctl.c netctl/labctl.c netctl/args.c netctl/portctl.c
 HELPER_SRCS := netctl/bridgehelper.c
 NETVM_SRCS := vhost/netvm.c vhost/vm.c vhost/devices.c vhost/boot.c \
 	vhost/virtq.c vhost/virtio_pci.c vhost/virtio_net.c vhost/virtio_blk.c \
-	vhost/qsd.c \
+	vhost/qsd.c vhost/nbd.c \
 	vhost/net_user.c vhost/net_vhost.c vhost/console.c vhost/seccomp.c
 
 objs = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))

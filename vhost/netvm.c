@@ -31,9 +31,9 @@
 #define MAX_DISKS 4
 
 struct disk_spec {
-	const char *path; /* or */
-	int fd;		  /* an inherited image fd */
-	bool readonly, snapshot;
+	const char *path;	      /* or */
+	int fd;			      /* an inherited image fd */
+	bool readonly, snapshot, nbd; /* nbd: fd is a socket to an NBD server */
 	enum qsd_format format;
 	char serial[VBLK_SERIAL_LEN + 1];
 	struct vblk dev;
@@ -73,10 +73,12 @@ static void usage(FILE *f)
 		"     or tap=IFNAME[,mac=M][,queues=N][,vhost=...]\n"
 		"     or fd=N[,vhost-fd=M][,mac=M][,vhost=...] (an open TAP "
 		"fd)\n"
-		"  DISK: PATH|fd:N[,format=raw|qcow2][,readonly=on|off]"
+		"  DISK: PATH|fd:N[,format=raw|qcow2|nbd][,readonly=on|off]"
 		"[,snapshot=on|off][,serial=S]\n"
 		"        (virtio-blk; qcow2 and snapshot through "
-		"qemu-storage-daemon)\n"
+		"qemu-storage-daemon;\n"
+		"        fd:N,format=nbd: a socket connected to an NBD "
+		"server)\n"
 		"  SIZE takes K, M or G (default 64M; console 4M)\n"
 		"SIGTERM presses the guest's ACPI power button, then stops it "
 		"after\n  --shutdown-timeout (default 30; 0: at once)\n"
@@ -210,7 +212,8 @@ static int parse_net(char *spec, struct net_spec *n, struct nf_err *e)
 	return 0;
 }
 
-/* --disk PATH|fd:N[,format=raw][,readonly=on|off][,serial=S] */
+/* --disk PATH|fd:N[,format=raw|qcow2|nbd][,readonly=on|off]
+ * [,snapshot=on|off][,serial=S] */
 static int parse_disk(char *spec, struct disk_spec *d, struct nf_err *e)
 {
 	memset(d, 0, sizeof(*d));
@@ -238,10 +241,13 @@ static int parse_disk(char *spec, struct disk_spec *d, struct nf_err *e)
 		if (!strcmp(tok, "format")) {
 			if (!strcmp(v, "qcow2"))
 				d->format = QSD_QCOW2;
+			else if (!strcmp(v, "nbd"))
+				d->nbd = true;
 			else if (strcmp(v, "raw"))
-				return nf_errf(
-					e, EINVAL,
-					"--disk: format=%s: raw or qcow2", v);
+				return nf_errf(e, EINVAL,
+					       "--disk: format=%s: raw, qcow2 "
+					       "or nbd",
+					       v);
 		} else if (!strcmp(tok, "readonly") ||
 			   !strcmp(tok, "snapshot")) {
 			if (strcmp(v, "on") && strcmp(v, "off"))
@@ -275,6 +281,10 @@ static int parse_disk(char *spec, struct disk_spec *d, struct nf_err *e)
 			       "--disk: format=qcow2 and snapshot=on take a "
 			       "PATH (qemu-storage-daemon opens the image "
 			       "and its backing files)");
+	if (d->nbd && (d->path || d->snapshot))
+		return nf_errf(e, EINVAL,
+			       "--disk: format=nbd takes fd:N (a connected "
+			       "socket to an NBD server) and no snapshot=on");
 	return 0;
 }
 
@@ -285,13 +295,14 @@ static int setup_disk(struct vm *vm, struct disk_spec *d, unsigned idx,
 {
 	char dname[32];
 	snprintf(dname, sizeof(dname), "disk%u", idx);
-	int fd = d->fd;
+	int fd = d->fd, r;
+	bool nbd = d->nbd;
 	if (d->format == QSD_QCOW2 || d->snapshot) {
 		/* QEMU's block layer reads the format; we read its export */
-		int r = qsd_open(d->path, d->format, d->readonly, d->snapshot,
-				 &fd, e);
-		if (r < 0)
+		if ((r = qsd_open(d->path, d->format, d->readonly, d->snapshot,
+				  &fd, e)) < 0)
 			return r;
+		nbd = true;
 	} else if (d->path) {
 		fd = open(d->path,
 			  (d->readonly ? O_RDONLY : O_RDWR) | O_CLOEXEC);
@@ -303,13 +314,17 @@ static int setup_disk(struct vm *vm, struct disk_spec *d, unsigned idx,
 			       strerror(errno));
 	}
 	d->fd = -1; /* the device owns it now, made or not */
-	int r = vblk_create(&d->dev, vm, dname, fd, d->readonly,
-			    d->serial[0] ? d->serial : NULL, e);
+	const char *serial = d->serial[0] ? d->serial : NULL;
+	r = nbd ? vblk_create_nbd(&d->dev, vm, dname, fd, QSD_EXPORT,
+				  d->readonly, serial, e)
+		: vblk_create(&d->dev, vm, dname, fd, d->readonly, serial, e);
 	d->created = true;
 	if (r == 0)
 		nf_info("%s: %s, %s, %llu MiB%s%s", dname,
 			d->path ? d->path : "inherited fd",
-			d->format == QSD_QCOW2 ? "qcow2" : "raw",
+			d->format == QSD_QCOW2 ? "qcow2"
+			: d->nbd	       ? "NBD"
+					       : "raw",
 			(unsigned long long)(d->dev.size >> 20),
 			d->readonly ? ", read-only" : "",
 			d->snapshot ? ", snapshot (writes discarded)" : "");

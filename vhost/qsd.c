@@ -10,14 +10,16 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-#define READY_TRIES 1000 /* 10 ms apart: the export has 10 s to appear */
+#define READY_MS 10000 /* the daemon has 10 s to greet */
 
 struct job {
-	char dir[PATH_MAX - 32], export[PATH_MAX], overlay[PATH_MAX];
+	char dir[PATH_MAX - 32], overlay[PATH_MAX];
 	bool overlay_made;
 };
 
@@ -33,35 +35,119 @@ static void opt_path(char *out, size_t n, const char *path)
 	out[k] = '\0';
 }
 
+static const char *tmp_dir(void)
+{
+	const char *t = getenv("TMPDIR");
+	return t && *t ? t : "/tmp";
+}
+
 static void cleanup(const struct job *j)
 {
-	unlink(j->export);
 	if (j->overlay_made)
 		unlink(j->overlay);
 	rmdir(j->dir);
 }
 
-/* In a child about to exec argv: no signal blocked (netvm blocks those
- * it takes by signalfd, and a mask is inherited), no fd but 0-2. */
-static void exec_argv(void *arg)
+int qsd_socket(int *listener, int *conn, struct nf_err *e)
 {
-	char *const *argv = arg;
+	char dir[PATH_MAX - 32];
+	struct sockaddr_un a = {.sun_family = AF_UNIX};
+	snprintf(dir, sizeof(dir), "%s/netvm-nbd.XXXXXX", tmp_dir());
+	if (!mkdtemp(dir))
+		return nf_errf(e, errno, "a private dir in %s: %s", tmp_dir(),
+			       strerror(errno));
+	int n = snprintf(a.sun_path, sizeof(a.sun_path), "%s/s", dir), r = 0;
+	*listener = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	*conn = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (n < 0 || (size_t)n >= sizeof(a.sun_path))
+		r = nf_errf(e, ENAMETOOLONG, "%s: too long for a socket", dir);
+	else if (*listener < 0 || *conn < 0 ||
+		 bind(*listener, (struct sockaddr *)&a, sizeof(a)) < 0 ||
+		 listen(*listener, 1) < 0 ||
+		 connect(*conn, (struct sockaddr *)&a, sizeof(a)) < 0)
+		r = nf_errf(e, errno, "a socket in %s: %s", dir,
+			    strerror(errno));
+	unlink(a.sun_path); /* connected: no one else ever can */
+	rmdir(dir);
+	if (r < 0) {
+		if (*listener >= 0)
+			close(*listener);
+		if (*conn >= 0)
+			close(*conn);
+		*listener = *conn = -1;
+	}
+	return r;
+}
+
+void qsd_cmd(struct qsd_cmd *c, const char *file, enum qsd_format fmt,
+	     bool readonly, const char *backing, enum qsd_format bfmt, int lfd)
+{
+	char q[PATH_MAX * 2 + 8];
+	const char *ro = readonly ? ",read-only=on" : "";
+	size_t a = 0, k = 0;
+	memset(c, 0, sizeof(*c));
+	c->argv[a++] = "qemu-storage-daemon";
+	if (backing) {
+		opt_path(q, sizeof(q), backing);
+		snprintf(c->s[k], sizeof(c->s[k]),
+			 "driver=file,node-name=base0,filename=%.*s,"
+			 "read-only=on",
+			 PATH_MAX, q);
+		c->argv[a++] = "--blockdev", c->argv[a++] = c->s[k++];
+		snprintf(c->s[k], sizeof(c->s[k]),
+			 "driver=%s,node-name=base,file=base0,read-only=on",
+			 bfmt == QSD_QCOW2 ? "qcow2" : "raw");
+		c->argv[a++] = "--blockdev", c->argv[a++] = c->s[k++];
+	}
+	opt_path(q, sizeof(q), file);
+	snprintf(c->s[k], sizeof(c->s[k]),
+		 "driver=file,node-name=file0,filename=%.*s%s", PATH_MAX, q,
+		 ro);
+	c->argv[a++] = "--blockdev", c->argv[a++] = c->s[k++];
+	snprintf(c->s[k], sizeof(c->s[k]),
+		 "driver=%s,node-name=" QSD_EXPORT ",file=file0%s%s",
+		 fmt == QSD_QCOW2 ? "qcow2" : "raw", ro,
+		 backing ? ",backing=base" : "");
+	c->argv[a++] = "--blockdev", c->argv[a++] = c->s[k++];
+	snprintf(c->s[k], sizeof(c->s[k]), "addr.type=fd,addr.str=%d", lfd);
+	c->argv[a++] = "--nbd-server", c->argv[a++] = c->s[k++];
+	snprintf(c->s[k], sizeof(c->s[k]),
+		 "type=nbd,id=export0,node-name=" QSD_EXPORT ",name=" QSD_EXPORT
+		 ",writable=%s",
+		 readonly ? "off" : "on");
+	c->argv[a++] = "--export", c->argv[a++] = c->s[k++];
+	c->argv[a] = NULL;
+}
+
+/* In a child about to exec argv: no signal blocked (netvm blocks those
+ * it takes by signalfd, and a mask is inherited), no fd but 0-2 and
+ * those below keep. */
+static void exec_keep(char *const *argv, unsigned keep)
+{
 	sigset_t none;
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
-	close_range(3, ~0u, 0);
+	close_range(keep, ~0u, 0);
 	execvp(argv[0], argv);
 	dprintf(2, "cannot run %s: %s", argv[0], strerror(errno));
 }
 
-/* The supervisor (a process of its own, fds 3: netvm's life, 4: the
- * report): starts the daemon, reports "Y" once the export is mounted or
- * "N" and why not, then waits for netvm to end (or the daemon to die),
- * stops the daemon and removes what was made. */
+static void exec_argv(void *arg)
+{
+	exec_keep(arg, 3);
+}
+
+/* The supervisor (a process of its own; fds 3: netvm's life, 4: the
+ * report, 5: the listening socket): starts the daemon on 5 (as its 3),
+ * keeps the start of what it prints, and if it ends first reports "N"
+ * and that; when netvm ends (its end of the pipe closes) it stops the
+ * daemon. Either way it removes what was made. */
 static void supervise(const struct job *j, char *const argv[])
 {
 	int errp[2];
-	char msg[1024] = "";
+	char msg[1024] = "", junk[512];
+	size_t have = 0;
+	signal(SIGPIPE, SIG_IGN);
 	if (pipe2(errp, O_CLOEXEC) < 0)
 		_exit(1);
 	pid_t d = fork();
@@ -71,38 +157,36 @@ static void supervise(const struct job *j, char *const argv[])
 		dup2(nul, 0);
 		dup2(nul, 1);
 		dup2(errp[1], 2);
-		exec_argv((void *)argv);
+		dup2(5, 3);
+		exec_keep(argv, 4);
 		_exit(127);
 	}
+	close(5);
 	close(errp[1]);
-	fcntl(errp[0], F_SETFL, O_NONBLOCK);
-	struct stat dir, ex;
-	bool ready = false;
-	stat(j->dir, &dir);
-	for (int i = 0; d > 0 && i < READY_TRIES && !ready; i++) {
-		/* mounted: the export file is on the FUSE file system */
-		if (stat(j->export, &ex) == 0 && ex.st_dev != dir.st_dev)
-			ready = true;
-		else if (waitpid(d, NULL, WNOHANG) == d)
-			d = -1;
-		else
-			usleep(10000);
-	}
-	ssize_t n = read(errp[0], msg, sizeof(msg) - 1);
-	msg[n > 0 ? n : 0] = '\0';
-	msg[strcspn(msg, "\n")] = '\0';
-	if (ready) {
-		if (write(4, "Y", 1) < 0)
-			ready = false;
-	} else {
-		dprintf(4, "N%s", msg[0] ? msg : "no export appeared in 10 s");
-	}
-	close(4);
-	/* until netvm is gone (its end of the pipe closes), or the daemon */
-	struct pollfd p = {3, POLLIN, 0};
-	while (ready && d > 0 && waitpid(d, NULL, WNOHANG) == 0)
-		if (poll(&p, 1, 1000) > 0)
+	struct pollfd p[2] = {{3, POLLIN, 0}, {errp[0], POLLIN, 0}};
+	while (d > 0) {
+		/* once stderr closed it is ending: look soon */
+		if (poll(p, 2, p[1].fd >= 0 ? 1000 : 20) < 0 && errno != EINTR)
 			break;
+		if (p[0].revents) /* netvm is gone */
+			break;
+		if (p[1].revents) {
+			ssize_t n = have < sizeof(msg) - 1
+					    ? read(errp[0], msg + have,
+						   sizeof(msg) - 1 - have)
+					    : read(errp[0], junk, sizeof(junk));
+			if (n <= 0)
+				p[1].fd = -1; /* it closed stderr: ending */
+			else if (have < sizeof(msg) - 1)
+				have += (size_t)n;
+		}
+		if (waitpid(d, NULL, WNOHANG) == d) {
+			msg[have] = '\0';
+			msg[strcspn(msg, "\n")] = '\0';
+			dprintf(4, "N%s", msg[0] ? msg : "it ended");
+			d = -1;
+		}
+	}
 	if (d > 0) {
 		kill(d, SIGTERM);
 		waitpid(d, NULL, 0);
@@ -111,38 +195,58 @@ static void supervise(const struct job *j, char *const argv[])
 	_exit(0);
 }
 
+/* Until the daemon greets on conn (0) or the supervisor reports that it
+ * ended (-1, why in msg). */
+static int greeted(int conn, int rep, char *msg, size_t n)
+{
+	struct pollfd p[2] = {{conn, POLLIN, 0}, {rep, POLLIN, 0}};
+	char c;
+	int r;
+	do
+		r = poll(p, 2, READY_MS);
+	while (r < 0 && errno == EINTR);
+	if (r > 0 && !(p[1].revents & POLLIN) &&
+	    recv(conn, &c, 1, MSG_PEEK | MSG_DONTWAIT) == 1)
+		return 0; /* its greeting, left for the handshake */
+	if (r > 0)	  /* it ended: the supervisor says why once it sees */
+		poll(&p[1], 1, 2000);
+	ssize_t got = r > 0 ? read(rep, msg, n - 1) : -1;
+	msg[got > 1 ? got : 0] = '\0';
+	if (got > 1)
+		memmove(msg, msg + 1, (size_t)got); /* the "N" */
+	else
+		snprintf(msg, n, "%s",
+			 r == 0 ? "it did not answer in 10 s" : "it ended");
+	return -1;
+}
+
 int qsd_open(const char *path, enum qsd_format format, bool readonly,
 	     bool snapshot, int *fd, struct nf_err *e)
 {
 	struct job j = {0};
-	char abs[PATH_MAX], file[PATH_MAX * 2 + 64], fmt[128],
-		exp[PATH_MAX * 2 + 96], msg[1024];
-	const char *tmp = getenv("TMPDIR");
+	char abs[PATH_MAX], msg[1024];
 	if (!realpath(path, abs))
 		return nf_errf(e, errno, "--disk %s: %s", path,
 			       strerror(errno));
-	snprintf(j.dir, sizeof(j.dir), "%s/netvm-disk.XXXXXX",
-		 tmp && *tmp ? tmp : "/tmp");
+	snprintf(j.dir, sizeof(j.dir), "%s/netvm-disk.XXXXXX", tmp_dir());
 	if (!mkdtemp(j.dir))
 		return nf_errf(e, errno, "--disk %s: a private dir in %s: %s",
-			       path, tmp && *tmp ? tmp : "/tmp",
-			       strerror(errno));
-	snprintf(j.export, sizeof(j.export), "%s/export", j.dir);
+			       path, tmp_dir(), strerror(errno));
 	snprintf(j.overlay, sizeof(j.overlay), "%s/overlay.qcow2", j.dir);
-	int x = open(j.export, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0600);
-	if (x < 0) {
-		int r = nf_errf(e, errno, "--disk %s: %s: %s", path, j.export,
-				strerror(errno));
-		cleanup(&j);
-		return r;
-	}
-	close(x);
-	const char *served = abs,
-		   *driver = format == QSD_QCOW2 ? "qcow2" : "raw";
+	const char *served = abs;
+	enum qsd_format fmt = format;
 	if (snapshot) { /* the guest writes into a throw-away overlay */
-		char *img[] = {"qemu-img",     "create",  "-q", "-f",
-			       "qcow2",	       "-b",	  abs,	"-F",
-			       (char *)driver, j.overlay, NULL};
+		char *img[] = {"qemu-img",
+			       "create",
+			       "-q",
+			       "-f",
+			       "qcow2",
+			       "-b",
+			       abs,
+			       "-F",
+			       format == QSD_QCOW2 ? "qcow2" : "raw",
+			       j.overlay,
+			       NULL};
 		struct nf_err ignore;
 		int st =
 			nf_run_child(exec_argv, img, msg, sizeof(msg), &ignore);
@@ -156,76 +260,61 @@ int qsd_open(const char *path, enum qsd_format format, bool readonly,
 		}
 		j.overlay_made = true;
 		served = j.overlay;
-		driver = "qcow2";
+		fmt = QSD_QCOW2;
 	}
-	char q[PATH_MAX * 2];
-	opt_path(q, sizeof(q), served);
-	snprintf(file, sizeof(file),
-		 "driver=file,node-name=file0,filename=%s%s", q,
-		 readonly ? ",read-only=on" : "");
-	snprintf(fmt, sizeof(fmt), "driver=%s,node-name=disk0,file=file0%s",
-		 driver, readonly ? ",read-only=on" : "");
-	opt_path(q, sizeof(q), j.export);
-	snprintf(exp, sizeof(exp),
-		 "type=fuse,id=export0,node-name=disk0,mountpoint=%s,"
-		 "writable=%s",
-		 q, readonly ? "off" : "on");
-	char *argv[] = {"qemu-storage-daemon",
-			"--blockdev",
-			file,
-			"--blockdev",
-			fmt,
-			"--export",
-			exp,
-			NULL};
-	int life[2], rep[2];
-	if (pipe2(life, O_CLOEXEC) < 0 || pipe2(rep, O_CLOEXEC) < 0) {
+	struct qsd_cmd cmd;
+	qsd_cmd(&cmd, served, fmt, readonly, NULL, QSD_RAW, 3);
+	int life[2] = {-1, -1}, rep[2] = {-1, -1}, lst, conn;
+	if (qsd_socket(&lst, &conn, e) < 0) {
 		cleanup(&j);
-		return nf_errf(e, errno, "pipe: %s", strerror(errno));
+		return nf_err_prefix(e, "--disk %s", path);
+	}
+	if (pipe2(life, O_CLOEXEC) < 0 || pipe2(rep, O_CLOEXEC) < 0) {
+		int r = nf_errf(e, errno, "pipe: %s", strerror(errno));
+		close(lst);
+		close(conn);
+		cleanup(&j);
+		return r;
 	}
 	pid_t s = fork();
-	if (s == 0) { /* fds 3 and 4 as supervise wants them, nothing else
-		       * of netvm's (its end of life above all) */
+	if (s == 0) { /* fds 3-5 as supervise wants them, nothing else of
+		       * netvm's (its end of life above all) */
 		int l = fcntl(life[0], F_DUPFD, 10),
-		    r = fcntl(rep[1], F_DUPFD, 10),
+		    r = fcntl(rep[1], F_DUPFD, 10), k = fcntl(lst, F_DUPFD, 10),
 		    nul = open("/dev/null", O_RDWR);
 		dup2(l, 3);
 		dup2(r, 4);
+		dup2(k, 5);
 		dup2(nul, 0);
 		dup2(nul, 1);
 		dup2(nul, 2);
-		close_range(5, ~0u, 0);
-		supervise(&j, argv);
+		close_range(6, ~0u, 0);
+		supervise(&j, cmd.argv);
 	}
 	close(life[0]);
 	close(rep[1]);
+	close(lst);
 	if (s < 0) {
 		close(life[1]);
 		close(rep[0]);
+		close(conn);
 		cleanup(&j);
 		return nf_errf(e, errno, "fork: %s", strerror(errno));
 	}
-	ssize_t n = read(rep[0], msg, sizeof(msg) - 1);
+	int ok = greeted(conn, rep[0], msg, sizeof(msg));
 	close(rep[0]);
-	msg[n > 0 ? n : 0] = '\0';
-	if (n < 1 || msg[0] != 'Y') {
+	if (ok < 0) {
 		static const char me[] = "qemu-storage-daemon: ";
-		const char *why = n > 1 ? msg + 1 : "did not start";
+		const char *why = msg;
 		if (!strncmp(why, me, sizeof(me) - 1)) /* it names itself */
 			why += sizeof(me) - 1;
+		close(conn);
 		close(life[1]); /* the supervisor cleans up and ends */
 		waitpid(s, NULL, 0);
 		return nf_errf(e, EIO, "--disk %s: qemu-storage-daemon: %s",
 			       path, why);
 	}
-	*fd = open(j.export, (readonly ? O_RDONLY : O_RDWR) | O_CLOEXEC);
-	if (*fd < 0) {
-		int r = nf_errf(e, errno, "--disk %s: its export: %s", path,
-				strerror(errno));
-		close(life[1]);
-		waitpid(s, NULL, 0);
-		return r;
-	}
+	*fd = conn;
 	/* life[1] stays open, unused, until netvm ends */
 	return 0;
 }

@@ -80,6 +80,15 @@ static unsigned slice(const struct iovec *v, unsigned n, uint64_t skip,
 static int full_io(struct vblk *b, bool write, struct iovec *iov, unsigned n,
 		   uint64_t off)
 {
+	if (b->remote) {
+		uint64_t len = 0;
+		for (unsigned i = 0; i < n; i++)
+			len += iov[i].iov_len;
+		return len > UINT32_MAX
+			       ? -EINVAL
+			       : nbd_io(&b->nbd, write ? NBD_WRITE : NBD_READ,
+					0, off, (uint32_t)len, iov, n);
+	}
 	while (n) {
 		ssize_t r = write ? pwritev(b->fd, iov, (int)n, (off_t)off)
 				  : preadv(b->fd, iov, (int)n, (off_t)off);
@@ -99,6 +108,16 @@ static int full_io(struct vblk *b, bool write, struct iovec *iov, unsigned n,
 		}
 	}
 	return 0;
+}
+
+/* What the guest wrote made stable: 0 or -errno. */
+static int sync_disk(struct vblk *b)
+{
+	if (!b->remote)
+		return fdatasync(b->fd) < 0 ? -errno : 0;
+	return b->nbd.flags & NBD_TF_FLUSH
+		       ? nbd_io(&b->nbd, NBD_FLUSH, 0, 0, 0, NULL, 0)
+		       : 0;
 }
 
 /* Whether sectors [sector, sector + count) lie inside the disk (count
@@ -123,6 +142,22 @@ static uint8_t zeroes_by_writing(struct vblk *b, uint64_t off, uint64_t len)
 	return VIRTIO_BLK_S_OK;
 }
 
+/* DISCARD (offered only when the server trims) or WRITE_ZEROES on an
+ * NBD export: len is at most RANGE_MAX sectors, well inside 32 bits. */
+static uint8_t remote_range(struct vblk *b, uint32_t type, bool unmap,
+			    uint64_t off, uint64_t len)
+{
+	if (type == VIRTIO_BLK_T_WRITE_ZEROES &&
+	    !(b->nbd.flags & NBD_TF_WRITE_ZEROES))
+		return zeroes_by_writing(b, off, len);
+	enum nbd_cmd c =
+		type == VIRTIO_BLK_T_DISCARD ? NBD_TRIM : NBD_WRITE_ZEROES;
+	uint16_t f = c == NBD_WRITE_ZEROES && !unmap ? NBD_CMD_FLAG_NO_HOLE : 0;
+	return nbd_io(&b->nbd, c, f, off, (uint32_t)len, NULL, 0) == 0
+		       ? VIRTIO_BLK_S_OK
+		       : VIRTIO_BLK_S_IOERR;
+}
+
 /* DISCARD or WRITE_ZEROES: one segment after the header. */
 static uint8_t ranges(struct vblk *b, uint32_t type,
 		      const struct virtq_chain *c)
@@ -138,6 +173,8 @@ static uint8_t ranges(struct vblk *b, uint32_t type,
 		return VIRTIO_BLK_S_IOERR;
 	uint64_t off = s.sector * SECTOR,
 		 len = (uint64_t)s.num_sectors * SECTOR;
+	if (b->remote)
+		return remote_range(b, type, s.flags & unmap, off, len);
 	if (type == VIRTIO_BLK_T_DISCARD) /* reads after it may give zeroes */
 		return fallocate(b->fd,
 				 FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
@@ -178,12 +215,11 @@ static uint8_t serve(struct vblk *b, const struct virtio_blk_outhdr *h,
 		if (full_io(b, true, io, n, h->sector * SECTOR) < 0)
 			return VIRTIO_BLK_S_IOERR;
 		/* without FLUSH the guest counts on writes being stable */
-		return !flush && fdatasync(b->fd) < 0 ? VIRTIO_BLK_S_IOERR
-						      : VIRTIO_BLK_S_OK;
+		return !flush && sync_disk(b) < 0 ? VIRTIO_BLK_S_IOERR
+						  : VIRTIO_BLK_S_OK;
 	case VIRTIO_BLK_T_FLUSH:
-		return b->readonly || fdatasync(b->fd) == 0
-			       ? VIRTIO_BLK_S_OK
-			       : VIRTIO_BLK_S_IOERR;
+		return b->readonly || sync_disk(b) == 0 ? VIRTIO_BLK_S_OK
+							: VIRTIO_BLK_S_IOERR;
 	case VIRTIO_BLK_T_GET_ID:
 		len = c->in_len - 1;
 		virtq_copy_in(c, 0, b->serial,
@@ -308,16 +344,44 @@ static void reset(struct vpci_dev *d)
 
 static const struct vpci_ops ops = {dev_cfg, activate, reset, NULL};
 
-int vblk_create(struct vblk *b, struct vm *vm, const char *name, int fd,
-		bool readonly, const char *serial, struct nf_err *e)
+/* The device for an image of b->size bytes, once its backend is there. */
+static int init(struct vblk *b, struct vm *vm, bool discard, struct nf_err *e)
 {
-	struct stat st;
+	b->size -= b->size % SECTOR;
+	if (!b->size)
+		return nf_errf(e, EINVAL,
+			       "%s: the image is smaller than a "
+			       "512-byte sector",
+			       b->name);
+	uint64_t f = F(VIRTIO_F_VERSION_1) | F(VIRTIO_RING_F_EVENT_IDX) |
+		     F(VIRTIO_RING_F_INDIRECT_DESC) | F(VIRTIO_BLK_F_SEG_MAX) |
+		     F(VIRTIO_BLK_F_BLK_SIZE) | F(VIRTIO_BLK_F_FLUSH);
+	if (b->readonly)
+		f |= F(VIRTIO_BLK_F_RO);
+	else
+		f |= (discard ? F(VIRTIO_BLK_F_DISCARD) : 0) |
+		     F(VIRTIO_BLK_F_WRITE_ZEROES);
+	return vpci_init(&b->dev, vm, b->name, VIRTIO_ID_BLOCK, 0x018000, f, 1,
+			 &ops, b, e);
+}
+
+static void names(struct vblk *b, int fd, const char *name, bool readonly,
+		  const char *serial)
+{
 	memset(b, 0, sizeof(*b));
 	b->fd = fd;
+	b->nbd.fd = -1;
 	b->epfd = b->stopfd = -1;
 	b->readonly = readonly;
 	snprintf(b->name, sizeof(b->name), "%s", name);
 	snprintf(b->serial, sizeof(b->serial), "%s", serial ? serial : name);
+}
+
+int vblk_create(struct vblk *b, struct vm *vm, const char *name, int fd,
+		bool readonly, const char *serial, struct nf_err *e)
+{
+	struct stat st;
+	names(b, fd, name, readonly, serial);
 	if (fstat(fd, &st) < 0)
 		return nf_errf(e, errno, "%s: fd %d: %s", name, fd,
 			       strerror(errno));
@@ -334,12 +398,6 @@ int vblk_create(struct vblk *b, struct vm *vm, const char *name, int fd,
 			       "is one of those)",
 			       name);
 	}
-	b->size -= b->size % SECTOR;
-	if (!b->size)
-		return nf_errf(e, EINVAL,
-			       "%s: the image is smaller than a "
-			       "512-byte sector",
-			       name);
 	if (!readonly) { /* an image opened read-only cannot take writes */
 		int fl = fcntl(fd, F_GETFL);
 		if (fl < 0 || (fl & O_ACCMODE) == O_RDONLY)
@@ -348,15 +406,25 @@ int vblk_create(struct vblk *b, struct vm *vm, const char *name, int fd,
 				       "readonly=on",
 				       name);
 	}
-	uint64_t f = F(VIRTIO_F_VERSION_1) | F(VIRTIO_RING_F_EVENT_IDX) |
-		     F(VIRTIO_RING_F_INDIRECT_DESC) | F(VIRTIO_BLK_F_SEG_MAX) |
-		     F(VIRTIO_BLK_F_BLK_SIZE) | F(VIRTIO_BLK_F_FLUSH);
-	if (readonly)
-		f |= F(VIRTIO_BLK_F_RO);
-	else
-		f |= F(VIRTIO_BLK_F_DISCARD) | F(VIRTIO_BLK_F_WRITE_ZEROES);
-	return vpci_init(&b->dev, vm, b->name, VIRTIO_ID_BLOCK, 0x018000, f, 1,
-			 &ops, b, e);
+	return init(b, vm, true, e);
+}
+
+int vblk_create_nbd(struct vblk *b, struct vm *vm, const char *name, int fd,
+		    const char *export, bool readonly, const char *serial,
+		    struct nf_err *e)
+{
+	names(b, -1, name, readonly, serial);
+	b->remote = true;
+	int r = nbd_open(&b->nbd, fd, export, e);
+	if (r < 0)
+		return nf_err_prefix(e, "%s", name);
+	b->size = b->nbd.size;
+	if (!readonly && b->nbd.flags & NBD_TF_READ_ONLY)
+		return nf_errf(e, EROFS,
+			       "%s: the NBD export is read-only; give "
+			       "readonly=on",
+			       name);
+	return init(b, vm, b->nbd.flags & NBD_TF_TRIM, e);
 }
 
 void vblk_destroy(struct vblk *b)
@@ -366,4 +434,5 @@ void vblk_destroy(struct vblk *b)
 	if (b->fd >= 0)
 		close(b->fd);
 	b->fd = -1;
+	nbd_close(&b->nbd);
 }

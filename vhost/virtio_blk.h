@@ -1,7 +1,8 @@
 /* virtio_blk: a virtio-blk device on virtio-pci backed by a raw image (a
  * file or a block device, given as an open fd): one request queue served
  * by a thread of its own, reads and writes going straight between the
- * image and guest memory (preadv/pwritev of the chain's buffers). Offers
+ * image and guest memory (preadv/pwritev of the chain's buffers), or
+ * through an NBD server (qemu-storage-daemon's, for qcow2). Offers
  * VERSION_1, EVENT_IDX, INDIRECT_DESC, SEG_MAX, BLK_SIZE, FLUSH (an
  * fdatasync), DISCARD (a hole punched), WRITE_ZEROES (a range zeroed),
  * GET_ID (the serial) and RO for a read-only disk.
@@ -21,6 +22,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "nbd.h"
 #include "virtio_pci.h"
 
 #define VBLK_SERIAL_LEN 20 /* VIRTIO_BLK_ID_BYTES */
@@ -29,7 +31,9 @@ struct vblk {
 	struct vpci_dev dev;
 	char name[32];
 	char serial[VBLK_SERIAL_LEN + 1];
-	int fd;
+	int fd;	     /* the image; -1 when remote */
+	bool remote; /* served by an NBD server instead */
+	struct nbd nbd;
 	uint64_t size; /* bytes, a whole number of sectors */
 	bool readonly, block_dev;
 	/* the request thread */
@@ -47,6 +51,12 @@ struct vblk {
  * a tail short of a whole sector is not offered. */
 int vblk_create(struct vblk *b, struct vm *vm, const char *name, int fd,
 		bool readonly, const char *serial, struct nf_err *e);
+/* The same for an NBD export: fd a connected socket (taken), export the
+ * export's name; its size is the server's, and it is offered DISCARD
+ * only when the server trims. */
+int vblk_create_nbd(struct vblk *b, struct vm *vm, const char *name, int fd,
+		    const char *export, bool readonly, const char *serial,
+		    struct nf_err *e);
 void vblk_destroy(struct vblk *b);
 
 /* One popped chain served (what the request thread does for each): the

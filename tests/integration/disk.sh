@@ -70,8 +70,8 @@ ok "a block device (the loop device): the pattern read, the write lands in its f
 	bash -c "timeout 60 '$NETVM' run --kernel '$PROBE' --disk '$LOOP' --cmdline 'disk nonet' --console file:$T/c4 && grep -q 'read 16 sectors: the test.s pattern ok' $T/c4 && grep -q 'write 8 sectors ok' $T/c4 && sync && losetup -d $LOOP && cmp -s -n 8192 '$IMG' '$T/loop.img' && cmp -s -i 8192:8192 -n 4096 '$IMG' '$T/loop.img'"
 [ -b "$LOOP" ] && losetup -d "$LOOP" 2>/dev/null
 
-# qcow2 through QEMU's block layer (qemu-storage-daemon, its FUSE export
-# read as a raw file): two guests on overlays of one base write different
+# qcow2 through QEMU's block layer (qemu-storage-daemon, its NBD export
+# on a socket only netvm holds): two guests on overlays of one base write different
 # sectors, each overlay keeps its guest's, the base never changes; the
 # daemon and its files go when netvm does, even after a kill -9
 export TMPDIR=$T/tmp # where netvm makes its private dirs
@@ -140,7 +140,7 @@ unset TMPDIR
 # what --disk refuses, and says why
 fails "an image open read-only needs readonly=on" "open read-only; give readonly=on" \
 	bash -c "exec 7<'$T/ro.img'; '$NETVM' run --kernel '$PROBE' --disk fd:7 --cmdline nonet"
-fails "an unknown format" "format=vmdk: raw or qcow2" \
+fails "an unknown format" "format=vmdk: raw, qcow2 or nbd" \
 	"$NETVM" run --kernel "$PROBE" --disk "$IMG,format=vmdk" --cmdline nonet
 fails "an unknown option is named" "unknown option 'cache'" \
 	"$NETVM" run --kernel "$PROBE" --disk "$IMG,cache=none" --cmdline nonet
@@ -157,5 +157,22 @@ PUBD=/tmp/nf-disk.$$.$RANDOM
 install -d -m 0755 "$PUBD" && install -m 0600 "$IMG" "$PUBD/rootonly.img"
 fails "a user's netvm cannot open an image only root may read" "rootonly.img: Permission denied" \
 	bash -c "exec 8<>/dev/kvm; setpriv --reuid=nobody --regid=nogroup --clear-groups '$NETVM' run --kernel '$PROBE' --kvm-fd 8 --disk '$PUBD/rootonly.img' --cmdline nonet"
+# and with no rights of root's at all, a user's own qcow2 overlay over
+# their base (QEMU's block layer as that user; NBD needs no FUSE mount)
+install -d -m 0755 "$PUBD" && install -d -o nobody "$PUBD/tmp" "$PUBD/u"
+install -o nobody -m 0600 "$T/base.qcow2" "$PUBD/u/base.qcow2"
+setpriv --reuid=nobody --regid=nogroup --clear-groups qemu-img create -q -f qcow2 -F qcow2 -b "$PUBD/u/base.qcow2" "$PUBD/u/user.qcow2"
+ok "a user's netvm boots on a qcow2 overlay of their own, the base unchanged" \
+	bash -c "exec 8<>/dev/kvm; TMPDIR='$PUBD/tmp' setpriv --reuid=nobody --regid=nogroup --clear-groups timeout 60 '$NETVM' run --kernel '$PROBE' --kvm-fd 8 --disk '$PUBD/u/user.qcow2,format=qcow2' --cmdline 'disk nonet dseed=5' --console file:$PUBD/u/c1 && grep -q 'write 8 sectors ok' $PUBD/u/c1 && cmp '$T/base.qcow2' '$PUBD/u/base.qcow2' && { qemu-img compare -q '$PUBD/u/user.qcow2' '$T/base.qcow2'; [ \$? = 1 ]; }"
 rm -rf "$PUBD"
+
+LIAR=$(cd "$(dirname "$0")/../common" && pwd)/nbd_liar.py
+# an NBD server that lies (one netvm need not trust: a lab's daemon runs
+# as the user who brought the lab up): replies for another request, an
+# error, the connection cut mid-read. The guest's requests fail, netvm
+# stays up and the guest runs to its end.
+for how in cookie error cut; do
+	ok "a lying NBD server ($how): the guest gets an error, netvm lives" \
+		bash -c "python3 '$LIAR' $how timeout 60 '$NETVM' run --kernel '$PROBE' --disk fd:{fd},format=nbd --cmdline 'disk nonet' --console file:$T/liar-$how && grep -q 'FAILED' $T/liar-$how"
+done
 finish
