@@ -41,7 +41,7 @@ LIB_SRCS := lib/nf.c lib/nfaddr.c lib/nfjson.c lib/proto.c lib/cmds.c
 MODEL_SRCS := netd/netxml.c netd/labxml.c netd/labplan.c netd/store.c \
 	netd/portxml.c
 MODULE_SRCS := bridge/bridge.c nat/nat.c dhcp/dhcp.c dhcp/dnslog.c \
-	tap/tap.c sriov/sriov.c sriov/vfnl.c
+	tap/tap.c sriov/sriov.c sriov/vfnl.c vhost/qsd.c
 NETD_SRCS := $(MODULE_SRCS) netd/dhcpspec.c netd/network.c \
 	netd/vfport.c netd/pin.c netd/port.c netd/foreign.c netd/lifecycle.c netd/update.c netd/lab.c \
 	netd/doctor.c netd/dispatch.c netd/loop.c netd/request.c \

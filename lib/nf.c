@@ -639,6 +639,21 @@ void nf_fd_limit_raise(void)
 	fd_limit_raised = setrlimit(RLIMIT_NOFILE, &rl) == 0;
 }
 
+int nf_fds_to_3(const int *fds, unsigned n)
+{
+	int up[32];
+	if (n > 32)
+		return -1;
+	for (unsigned i = 0; i < n; i++) /* out of the way first */
+		if ((up[i] = fcntl(fds[i], F_DUPFD, 3 + (int)n)) < 0)
+			return -1;
+	for (unsigned i = 0; i < n; i++)
+		if (dup2(up[i], 3 + (int)i) < 0)
+			return -1;
+	close_range(3 + n, ~0u, 0);
+	return 0;
+}
+
 void nf_fd_limit_restore(void)
 {
 	if (fd_limit_raised)

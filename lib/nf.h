@@ -137,6 +137,10 @@ void nf_owner_tag(const char *run_dir, char *out, size_t n);
  * back what the process started with. */
 void nf_fd_limit_raise(void);
 void nf_fd_limit_restore(void);
+/* In a child about to exec: fds[0..n) (n at most 32) become 3, 4, ...
+ * whatever numbers they had, and every other fd from 3 up is closed. 0,
+ * or -1 when one of them is not open. */
+int nf_fds_to_3(const int *fds, unsigned n);
 
 /* Who a process is, from /proc: its real uid, its start time (clock
  * ticks after boot, stat field 22: with the pid, a name no later process

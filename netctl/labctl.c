@@ -228,22 +228,22 @@ int ctl_lab_up(int argc, char **argv)
 	if (!xml)
 		return 1;
 	const char *d = dirname(dir);
-	/* the kernels and initrds the lab names are opened here, with this
-	 * user's rights, and handed to netd (which never opens a path a
-	 * user named); a file that does not parse goes as it is, for netd
-	 * to list its problems */
+	/* the kernels, initrds and images the lab names are opened here
+	 * (read-only), with this user's rights, and handed to netd (which
+	 * never opens a path a user named); a file with problems goes as it
+	 * is, nothing opened, for netd to list them all */
 	struct lab *spec = NULL;
 	struct nf_buf perr = {0};
 	const char **files = NULL;
 	size_t nfiles = 0;
 	int fds[PROTO_MAX_FDS];
-	labxml_parse(xml, strlen(xml), abs, d, &spec, &perr);
-	nf_buf_free(&perr);
-	if (spec)
+	if (labxml_parse(xml, strlen(xml), abs, d, &spec, &perr) == 0)
 		nfiles = lab_files(spec, &files);
+	nf_buf_free(&perr);
 	if (nfiles > PROTO_MAX_FDS) {
 		fprintf(stderr,
-			"netctl: %s names %zu kernels and initrds; a lab may "
+			"netctl: %s names %zu kernels, initrds and images; a "
+			"lab may "
 			"use at most %d different files\n",
 			abs, nfiles, PROTO_MAX_FDS);
 		return 1;

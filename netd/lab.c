@@ -26,6 +26,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../vhost/qsd.h"
 #include "loop.h"
 #include "lifecycle.h"
 #include "port.h"
@@ -63,10 +64,13 @@ struct labrun {
 	char *xml, *dir, *file; /* the lab file as given, where it was */
 	bool *made;		/* per network: created by the lab */
 	struct grun **g;	/* per guest */
-	/* the kernels and initrds the client opened (lab_files order) */
+	/* the kernels, initrds and images the client opened (lab_files
+	 * order) */
 	char **files;
 	int *fds;
 	size_t nfiles;
+	uid_t uid; /* who brought it up: its images are read as them */
+	gid_t gid;
 	struct later *down; /* lab down under way: its reply, once stopped */
 	unsigned down_guests, down_nets;
 	uint64_t t_start, t_nets, t_guests, t_up;
@@ -337,9 +341,9 @@ static int file_fd(const struct labrun *L, const char *path)
 /* Everything the guest's netvm gets, as fds (it runs without rights of
  * its own: no /dev/kvm, no netd socket, no paths): the kernel (and
  * initrd), /dev/kvm, its console file, a TAP per interface (and
- * /dev/vhost-net when the host has it). */
+ * /dev/vhost-net when the host has it), the NBD socket of its disk. */
 struct handout {
-	int fd[4 + 2 * LAB_MAX_IFS];
+	int fd[6 + 2 * LAB_MAX_IFS];
 	size_t n;
 };
 
@@ -349,44 +353,51 @@ static int hand(struct handout *h, int fd)
 	return 3 + (int)h->n++; /* its number in the child */
 }
 
-/* The child side, between fork and exec: fds to 3.., identity of the
- * guest user, no way back to any privilege. */
-static void become_guest(const struct registry *r, struct handout *h, int logfd,
-			 int sync)
+/* The child side, first: a session of its own, and held until netd has
+ * recorded it (no record, no exec). */
+static void guest_child(int sync)
 {
 	char c;
-	sigset_t all;
-	sigemptyset(&all);
-	sigprocmask(SIG_SETMASK, &all, NULL);
+	sigset_t none;
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
 	setsid();
-	/* netd records this process before it may run: no record, no exec */
 	if (read(sync, &c, 1) != 1)
 		_exit(126);
-	int top = 3 + (int)h->n + 2;
-	for (size_t i = 0; i < h->n; i++) /* out of the way first */
-		h->fd[i] = fcntl(h->fd[i], F_DUPFD, top);
-	int nul = open("/dev/null", O_RDONLY);
-	dup2(nul, 0);
-	dup2(logfd, 1);
-	dup2(logfd, 2);
-	for (size_t i = 0; i < h->n; i++)
-		if (h->fd[i] < 0 || dup2(h->fd[i], 3 + (int)i) < 0)
-			_exit(125);
-	close_range(3 + (unsigned)h->n, ~0u, 0);
-	nf_fd_limit_restore();
-	if (r->guest_uid != 0) {
+}
+
+/* Drops what a process netd starts for a user may not keep: groups,
+ * capabilities, the way back to them. */
+static int become(uid_t uid, gid_t gid)
+{
+	if (uid != 0) {
 		for (int cap = 0; cap <= 63; cap++)
 			prctl(PR_CAPBSET_DROP, cap, 0, 0, 0);
-		if (setgroups(0, NULL) < 0 ||
-		    setresgid(r->guest_gid, r->guest_gid, r->guest_gid) < 0 ||
-		    setresuid(r->guest_uid, r->guest_uid, r->guest_uid) < 0) {
+		if (setgroups(0, NULL) < 0 || setresgid(gid, gid, gid) < 0 ||
+		    setresuid(uid, uid, uid) < 0) {
 			dprintf(2, "netd: cannot become uid %u: %s\n",
-				(unsigned)r->guest_uid, strerror(errno));
-			_exit(124);
+				(unsigned)uid, strerror(errno));
+			return -1;
 		}
 	}
 	prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
 	prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+	return 0;
+}
+
+/* Then, between fork and exec: fds to 3.., identity of the guest user,
+ * no way back to any privilege. */
+static void become_guest(const struct registry *r, struct handout *h, int logfd)
+{
+	int nul = open("/dev/null", O_RDONLY);
+	dup2(nul, 0);
+	dup2(logfd, 1);
+	dup2(logfd, 2);
+	if (nf_fds_to_3(h->fd, (unsigned)h->n) < 0)
+		_exit(125);
+	nf_fd_limit_restore();
+	if (become(r->guest_uid, r->guest_gid) < 0)
+		_exit(124);
 }
 
 /* Starts the guest's netvm once its ports are there. */
@@ -394,6 +405,9 @@ static void become_guest(const struct registry *r, struct handout *h, int logfd,
 struct guest_cmd {
 	const char *argv[48];
 	char kern[16], ird[16], kvm[16], con[16], mem[16], cpus[16], vm[64];
+	char disk[32];
+	int disk_slot; /* its fd, once the child has it: h.fd[disk_slot] */
+	int life_slot; /* the storage supervisor's pipe, which it holds */
 	char nets[LAB_MAX_IFS][200];
 	int vh[LAB_MAX_IFS]; /* /dev/vhost-net, one per interface */
 	struct handout h;
@@ -428,6 +442,14 @@ static void guest_cmd(struct registry *r, const struct grun *g,
 	argv[a++] = "--kvm-fd", argv[a++] = c->kvm;
 	argv[a++] = "--console", argv[a++] = c->con;
 	argv[a++] = "--shutdown-timeout", argv[a++] = STR(GUEST_SHUTDOWN_S);
+	if (s->image) { /* the child connects it (guest_disk) */
+		c->disk_slot = (int)c->h.n;
+		snprintf(c->disk, sizeof(c->disk), "fd:%d,format=nbd",
+			 hand(&c->h, -1));
+		c->life_slot = (int)c->h.n;
+		hand(&c->h, -1);
+		argv[a++] = "--disk", argv[a++] = c->disk;
+	}
 	for (size_t i = 0; i < s->nifs; i++) {
 		int t = hand(&c->h, g->port_fd[i]);
 		c->vh[i] = access("/dev/vhost-net", F_OK) == 0
@@ -466,6 +488,103 @@ static void guest_started(struct registry *r, struct grun *g, pid_t pid,
 			   L->spec->name, g->name, (int)pid);
 	for (size_t i = 0; i < s->nifs; i++)
 		port_set_owner(r, g->tap[i], pid);
+}
+
+static enum qsd_format image_format(const struct lab_guest *s)
+{
+	return s->image_format == LAB_IMAGE_RAW	    ? QSD_RAW
+	       : s->image_format == LAB_IMAGE_QCOW2 ? QSD_QCOW2
+						    : QSD_DETECT;
+}
+
+/* The guest's disk, in its child before it becomes the guest user (netd
+ * goes on meanwhile): its overlay over the base made (or, kept, found
+ * again) and given to the user who brought the lab up; then
+ * qemu-storage-daemon started as that user on the overlay and the base,
+ * both as fds it reopens through /proc with that user's rights and no
+ * more, serving the disk over NBD on a socket whose other end netvm gets.
+ * The daemon is netvm's child and ends with it. Problems go to the
+ * guest's log. */
+/* The guest's overlay, open read-write: made anew unless the guest
+ * keeps the one it has; the member's. -1 with why in e. */
+static int open_overlay(const struct labrun *L, const struct lab_guest *s,
+			int base, const char *ov, enum qsd_format *bf,
+			struct nf_err *e)
+{
+	uint64_t size = 0;
+	if (base < 0)
+		return nf_errf(e, EBADF,
+			       "image %s was not passed by the client",
+			       s->image);
+	if (qsd_image(base, bf, &size, e) < 0 || !size)
+		return nf_errf(e, EINVAL, "image %s: %s", s->image,
+			       e->msg[0] ? e->msg : "it is empty");
+	if ((!s->keep || access(ov, F_OK) < 0) &&
+	    qsd_overlay(ov, s->image, *bf, size, e) < 0)
+		return -1;
+	int fd = open(ov, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0 || fchown(fd, L->uid, L->gid) < 0 || fchmod(fd, 0600) < 0) {
+		nf_errf(e, errno, "%s: %s", ov, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static int guest_disk(const struct labrun *L, const struct grun *g,
+		      const struct lab_guest *s, int logfd, struct guest_cmd *c)
+{
+	char ov[2200];
+	struct nf_err e = {0};
+	int base = file_fd(L, s->image), lst = -1, conn = -1;
+	enum qsd_format bf = image_format(s);
+	guest_file(L, g->name, "qcow2", ov, sizeof(ov));
+	int ofd = open_overlay(L, s, base, ov, &bf, &e);
+	if (ofd >= 0 && qsd_socket(L->reg->run_dir, &lst, &conn, &e) < 0)
+		close(ofd);
+	if (conn < 0) {
+		dprintf(logfd, "netd: guest %s's disk: %s\n", g->name, e.msg);
+		return -1;
+	}
+	int life[2];
+	if (pipe2(life, O_CLOEXEC) < 0) {
+		dprintf(logfd, "netd: pipe: %s\n", strerror(errno));
+		close(ofd);
+		close(lst);
+		close(conn);
+		return -1;
+	}
+	pid_t q = fork();
+	if (q == 0) { /* the supervisor, as the member: netvm, another
+		       * user's, could not signal it (nor its daemon) */
+		int keep[] = {life[0], logfd, lst, base, ofd},
+		    nul = open("/dev/null", O_RDWR);
+		dup2(nul, 0);
+		dup2(nul, 1);
+		dup2(logfd, 2);
+		if (nf_fds_to_3(keep, 5) < 0 || become(L->uid, L->gid) < 0)
+			_exit(124);
+		nf_fd_limit_restore();
+		/* the daemon's 3: the listener, 4: the base, 5: the overlay */
+		struct qsd_cmd cmd;
+		int daemon_fds[] = {5, 6, 7};
+		qsd_cmd(&cmd, "/proc/self/fd/5", QSD_QCOW2, false,
+			"/proc/self/fd/4", bf, 3);
+		qsd_supervise(cmd.argv, 3, 4, daemon_fds, 3, NULL, NULL);
+	}
+	close(life[0]);
+	close(lst);
+	close(ofd);
+	if (q < 0) {
+		dprintf(logfd, "netd: fork: %s\n", strerror(errno));
+		close(life[1]);
+		close(conn);
+		return -1;
+	}
+	c->h.fd[c->life_slot] = life[1]; /* netvm holds it, unread */
+	c->h.fd[c->disk_slot] = conn;
+	return 0;
 }
 
 /* Starts g's netvm as the guest user with its kernel, initrd, /dev/kvm,
@@ -513,7 +632,10 @@ static int exec_guest(struct registry *r, struct grun *g, struct nf_err *e)
 	}
 	if (pid == 0) {
 		close(sync[1]);
-		become_guest(r, &cmd.h, lfd, sync[0]);
+		guest_child(sync[0]);
+		if (s->image && guest_disk(L, g, s, lfd, &cmd) < 0)
+			_exit(123);
+		become_guest(r, &cmd.h, lfd);
 		execv(cmd.argv[0], (char *const *)cmd.argv);
 		dprintf(2, "netd: cannot run %s: %s\n", cmd.argv[0],
 			strerror(errno));
@@ -900,14 +1022,29 @@ static void remove_lab(struct registry *r, struct labrun *L)
 	free_lab(L);
 }
 
-static void rm_tree(const char *dir)
+/* Whether file (in the lab's dir) is the overlay of a guest that keeps
+ * it beyond lab down. */
+static bool kept_file(const struct lab *l, const char *file)
+{
+	for (size_t i = 0; l && i < l->nguests; i++) {
+		size_t n = strlen(l->guests[i].name);
+		if (l->guests[i].keep && !strncmp(file, l->guests[i].name, n) &&
+		    !strcmp(file + n, ".qcow2"))
+			return true;
+	}
+	return false;
+}
+
+/* dir and what it holds, but for the overlays l's guests keep. */
+static void rm_tree(const char *dir, const struct lab *l)
 {
 	DIR *d = opendir(dir);
 	struct dirent *de;
 	char p[4096];
 	while (d && (de = readdir(d))) {
-		if (de->d_name[0] == '.' &&
-		    (!de->d_name[1] || !strcmp(de->d_name, "..")))
+		if ((de->d_name[0] == '.' &&
+		     (!de->d_name[1] || !strcmp(de->d_name, ".."))) ||
+		    kept_file(l, de->d_name))
 			continue;
 		snprintf(p, sizeof(p), "%s/%s", dir, de->d_name);
 		unlink(p);
@@ -1130,7 +1267,7 @@ static void finish_down(struct labrun *L)
 	for (size_t i = 0; i < L->spec->nnets; i++)
 		drop_network(r, L, i);
 	lab_dir(r, L->spec->name, d, sizeof(d));
-	rm_tree(d);
+	rm_tree(d, L->spec);
 	/* netd's own part: ports and signals, then networks and files; the
 	 * wait between is the guests' */
 	if (L->t_down)
@@ -1164,16 +1301,19 @@ static bool has_str(char **v, size_t n, const char *s)
 	return false;
 }
 
-/* The fds of the kernels and initrds the lab names, as the client passed
- * them (args "files": their paths, in the order of the fds): netd never
- * opens a path a user named. Each must be a regular file open for
- * reading. Problems go to errs. */
+/* The fds of the kernels, initrds and images the lab names, as the
+ * client passed them (args "files": their paths, in the order of the
+ * fds): netd never opens a path a user named. Each must be a regular file
+ * open for reading; an image must be one its guests can boot from.
+ * Problems go to errs. */
 static void take_files(struct labrun *L, struct request *q, json_t *args,
 		       json_t *errs)
 {
 	const char **want;
 	size_t n = lab_files(L->spec, &want);
 	json_t *given = json_object_get(args, "files");
+	L->uid = q->uid;
+	L->gid = q->gid;
 	for (size_t i = 0; i < n; i++) {
 		size_t j, k = SIZE_MAX;
 		json_t *v;
@@ -1204,6 +1344,26 @@ static void take_files(struct labrun *L, struct request *q, json_t *args,
 		q->in_fds[k] = -1; /* kept */
 	}
 	free(want);
+	/* an image the guests can boot from: its format as they say, a size */
+	for (size_t i = 0; i < L->spec->nguests; i++) {
+		const struct lab_guest *s = &L->spec->guests[i];
+		enum qsd_format f = image_format(s);
+		uint64_t size = 0;
+		struct nf_err e = {0};
+		int fd = s->image ? file_fd(L, s->image) : -1;
+		if (fd < 0 || (qsd_image(fd, &f, &size, &e) == 0 && size))
+			continue;
+		json_t *m = json_sprintf("guest %s: image %s: %s", s->name,
+					 s->image,
+					 e.msg[0] ? e.msg : "it is empty");
+		bool dup = false; /* a group's members say it once */
+		for (size_t k = 0; k < json_array_size(errs) && !dup; k++)
+			dup = json_equal(json_array_get(errs, k), m);
+		if (dup)
+			json_decref(m);
+		else
+			json_array_append_new(errs, m);
+	}
 }
 
 /* A kept network's reservations follow the guests: net-update deletes
@@ -1252,7 +1412,8 @@ static int reconcile(struct registry *r, struct request *q, struct labrun *L,
 		*res = errs;
 		free_lab(N); /* and spec */
 		return nf_errf(e, EBADF,
-			       "kernels or initrds missing; the lab "
+			       "kernels, initrds or images missing or "
+			       "unusable; the lab "
 			       "was left as it was");
 	}
 	json_decref(errs);
@@ -1270,6 +1431,15 @@ static int reconcile(struct registry *r, struct request *q, struct labrun *L,
 	for (size_t i = 0; i < L->spec->nguests; i++)
 		if (plan.guest_stop[i])
 			stop_guest(L, i);
+	/* the overlay of a guest the lab no longer has, unless it keeps it */
+	for (size_t i = 0; i < L->spec->nguests; i++) {
+		const struct lab_guest *og = &L->spec->guests[i];
+		char ov[2200];
+		if (!og->image || og->keep || lab_guest_find(spec, og->name))
+			continue;
+		guest_file(L, og->name, "qcow2", ov, sizeof(ov));
+		unlink(ov);
+	}
 	for (size_t k = 0; k < L->spec->nnets; k++)
 		if (plan.net_drop[k] && L->made[k]) {
 			drop_network(r, L, k);
@@ -1369,7 +1539,8 @@ int lab_up(struct registry *r, struct request *q, json_t *args, json_t **res,
 		*res = errs;
 		free_lab(L);
 		return nf_errf(e, EBADF,
-			       "%s: kernels or initrds missing; "
+			       "%s: kernels, initrds or images missing or "
+			       "unusable; "
 			       "nothing was created",
 			       file ? file : "lab");
 	}

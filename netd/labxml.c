@@ -111,6 +111,33 @@ static unsigned parse_mib(const char *s)
 	return *end || v > 65536 ? 0 : (unsigned)v;
 }
 
+/* An image path as a qcow2 overlay records it (its backing file name):
+ * printable, within what the format holds. */
+#define LAB_IMAGE_PATH_MAX 1023
+static bool good_path(const char *p)
+{
+	size_t n = strlen(p);
+	if (!n || n > LAB_IMAGE_PATH_MAX)
+		return false;
+	for (const unsigned char *u = (const unsigned char *)p; *u; u++)
+		if (*u < 0x20 || *u == 0x7f)
+			return false;
+	return true;
+}
+
+static enum lab_image_format image_format(struct ctx *c, int line,
+					  const char *f)
+{
+	if (!f)
+		return LAB_IMAGE_DETECT;
+	if (!strcmp(f, "raw"))
+		return LAB_IMAGE_RAW;
+	if (!strcmp(f, "qcow2"))
+		return LAB_IMAGE_QCOW2;
+	bad(c, line, "image-format='%s': raw or qcow2", f);
+	return LAB_IMAGE_DETECT;
+}
+
 static char *path_in(const char *dir, const char *p)
 {
 	char *out;
@@ -188,7 +215,7 @@ static void member_name(const char *tmpl, unsigned i, bool counted, char *out,
 /* ----------------------------------------------------------- elements */
 
 struct defaults {
-	const char *kernel, *initrd, *cmdline;
+	const char *kernel, *initrd, *cmdline, *image, *image_format;
 	unsigned mem_mib, cpus;
 };
 
@@ -338,9 +365,9 @@ static void member_ifs(struct ctx *c, const struct lab *l, struct lab_guest *m,
 static bool guest_attrs(struct ctx *c, xmlNodePtr e, const struct defaults *d,
 			struct lab_guest *g, unsigned *count)
 {
-	static const char *const attrs[] = {"name",    "count",	 "memory",
-					    "cpus",    "kernel", "initrd",
-					    "cmdline", NULL};
+	static const char *const attrs[] = {
+		"name",	   "count", "memory",	    "cpus", "kernel", "initrd",
+		"cmdline", "image", "image-format", "keep", NULL};
 	int ln = (int)xmlGetLineNo(e);
 	const char *name = attr(e, "name"), *cnt = attr(e, "count"),
 		   *mem = attr(e, "memory"), *cpus = attr(e, "cpus");
@@ -364,6 +391,10 @@ static bool guest_attrs(struct ctx *c, xmlNodePtr e, const struct defaults *d,
 	}
 	if (mem && !(g->mem_mib = parse_mib(mem)))
 		bad(c, ln, "memory='%s' is not a size (16M, 1G)", mem);
+	const char *keep = attr(e, "keep");
+	if (keep && strcmp(keep, "yes") && strcmp(keep, "no"))
+		bad(c, ln, "keep='%s': yes or no", keep);
+	g->keep = keep && !strcmp(keep, "yes");
 	if (cpus) {
 		unsigned long v = strtoul(cpus, &end, 10);
 		if (*end || v < 1 || v > 64)
@@ -385,9 +416,21 @@ static void parse_guests(struct ctx *c, struct lab *l, xmlNodePtr e,
 		return;
 	const char *k = attr(e, "kernel") ? attr(e, "kernel") : d->kernel,
 		   *ird = attr(e, "initrd") ? attr(e, "initrd") : d->initrd,
-		   *cmd = attr(e, "cmdline") ? attr(e, "cmdline") : d->cmdline;
+		   *cmd = attr(e, "cmdline") ? attr(e, "cmdline") : d->cmdline,
+		   *img = attr(e, "image") ? attr(e, "image") : d->image,
+		   *fmt = attr(e, "image-format") ? attr(e, "image-format")
+						  : d->image_format;
+	enum lab_image_format f = image_format(c, g.line, fmt);
+	if (img && !good_path(img))
+		bad(c, g.line,
+		    "image='%s': a path of printable characters, at most "
+		    "%d",
+		    img, LAB_IMAGE_PATH_MAX);
+	if (g.keep && !img)
+		bad(c, g.line, "keep='yes' is for a guest with image=");
 	/* opened by the client, with its user's rights (lab_files) */
-	char *kp = path_in(c->dir, k), *ip = path_in(c->dir, ird);
+	char *kp = path_in(c->dir, k), *ip = path_in(c->dir, ird),
+	     *mp = path_in(c->dir, img);
 	struct if_tmpl ifs[LAB_MAX_IFS];
 	size_t nifs = parse_ifs(c, e, name, ifs);
 	for (unsigned i = 1; i <= count; i++) {
@@ -404,6 +447,8 @@ static void parse_guests(struct ctx *c, struct lab *l, xmlNodePtr e,
 		m.kernel = kp ? nf_xstrdup(kp) : NULL;
 		m.initrd = ip ? nf_xstrdup(ip) : NULL;
 		m.cmdline = cmd ? nf_xstrdup(cmd) : NULL;
+		m.image = mp ? nf_xstrdup(mp) : NULL;
+		m.image_format = f;
 		member_ifs(c, l, &m, i, ifs, nifs);
 		NF_APPEND(l->guests, l->nguests, m);
 		if (l->nguests > LAB_MAX_GUESTS) {
@@ -414,6 +459,7 @@ static void parse_guests(struct ctx *c, struct lab *l, xmlNodePtr e,
 	}
 	free(kp);
 	free(ip);
+	free(mp);
 }
 
 /* <link a= b= subnet=a.b.c.d/P [name=]>: a two-guest isolated network;
@@ -678,8 +724,9 @@ int labxml_parse(const char *buf, size_t len, const char *what, const char *dir,
 		goto done;
 	}
 	static const char *const lab_attrs[] = {"name", NULL};
-	static const char *const def_attrs[] = {"memory", "cpus",    "kernel",
-						"initrd", "cmdline", NULL};
+	static const char *const def_attrs[] = {
+		"memory",  "cpus",  "kernel",	    "initrd",
+		"cmdline", "image", "image-format", NULL};
 	static const char *const no_attrs[] = {NULL};
 	only_attrs(&c, root, lab_attrs);
 	const char *name = attr(root, "name");
@@ -708,6 +755,8 @@ int labxml_parse(const char *buf, size_t len, const char *what, const char *dir,
 		d.kernel = attr(e, "kernel");
 		d.initrd = attr(e, "initrd");
 		d.cmdline = attr(e, "cmdline");
+		d.image = attr(e, "image");
+		d.image_format = attr(e, "image-format");
 	}
 	FOR_ELEM(e, root)
 	{
@@ -747,6 +796,7 @@ void labxml_free(struct lab *l)
 		free(l->guests[i].kernel);
 		free(l->guests[i].initrd);
 		free(l->guests[i].cmdline);
+		free(l->guests[i].image);
 	}
 	free(l->nets);
 	free(l->guests);
@@ -758,8 +808,9 @@ size_t lab_files(const struct lab *l, const char ***out)
 	size_t n = 0;
 	*out = NULL;
 	for (size_t i = 0; i < l->nguests; i++) {
-		const char *f[2] = {l->guests[i].kernel, l->guests[i].initrd};
-		for (int k = 0; k < 2; k++) {
+		const char *f[3] = {l->guests[i].kernel, l->guests[i].initrd,
+				    l->guests[i].image};
+		for (int k = 0; k < 3; k++) {
 			bool have = !f[k];
 			for (size_t j = 0; j < n && !have; j++)
 				have = !strcmp((*out)[j], f[k]);
@@ -795,7 +846,9 @@ bool lab_guest_same(const struct lab_guest *a, const struct lab_guest *b)
 {
 	if (!same_str(a->kernel, b->kernel) ||
 	    !same_str(a->initrd, b->initrd) ||
-	    !same_str(a->cmdline, b->cmdline) || a->mem_mib != b->mem_mib ||
+	    !same_str(a->cmdline, b->cmdline) ||
+	    !same_str(a->image, b->image) ||
+	    a->image_format != b->image_format || a->mem_mib != b->mem_mib ||
 	    a->cpus != b->cpus || a->nifs != b->nifs)
 		return false;
 	for (size_t i = 0; i < a->nifs; i++)

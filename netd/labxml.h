@@ -5,6 +5,7 @@
  *
  *   <lab name='3tier'>
  *     <defaults memory='16M' cpus='1'/>         kernel= initrd= cmdline=
+ *                                               image= image-format=
  *     <network name='front'> ...as in <network>... </network>
  *     <network ref='default'/>
  *     <guest name='web' count='3'>              web1..web3
@@ -13,6 +14,10 @@
  *     <link a='r1' b='db1' subnet='10.10.9.0/29'/>
  *   </lab>
  *
+ * A guest with image= boots on a qcow2 overlay of that base image, its
+ * own (GUEST.qcow2 in the lab's state dir), made when it starts and
+ * removed at lab down unless the guest says keep='yes'; image-format=
+ * (raw or qcow2) is read from the image's first bytes when not given.
  * A guest without kernel= runs the probe guest; a lab network's bridge
  * has STP off unless its <bridge stp=...> says otherwise. Parsing expands
  * groups and links and checks everything that needs no host: every problem is
@@ -38,9 +43,14 @@ struct lab_if {
 	int line;
 };
 
+enum lab_image_format { LAB_IMAGE_DETECT, LAB_IMAGE_RAW, LAB_IMAGE_QCOW2 };
+
 struct lab_guest {
 	char name[48];
 	char *kernel, *initrd, *cmdline; /* kernel NULL: the probe guest */
+	char *image;			 /* the base of its disk, or NULL */
+	enum lab_image_format image_format;
+	bool keep; /* its overlay outlives lab down */
 	unsigned mem_mib, cpus;
 	struct lab_if ifs[LAB_MAX_IFS];
 	size_t nifs;
@@ -75,16 +85,18 @@ void labxml_free(struct lab *l);
 /* Just the lab's name (for `lab down FILE`, even of a broken file). */
 int labxml_name(const char *buf, size_t len, char *out, size_t n);
 
-/* The distinct kernel and initrd paths the guests name, in the order the
- * client passes their fds; *out is malloc'd (the strings are l's). */
+/* The distinct kernel, initrd and image paths the guests name, in the
+ * order the
+ * client passes their fds (read-only); *out is malloc'd (the strings are
+ * l's). */
 size_t lab_files(const struct lab *l, const char ***out);
 const struct lab_net *lab_net_find(const struct lab *l, const char *name);
 const struct lab_guest *lab_guest_find(const struct lab *l, const char *name);
 /* The <host .../> elements the lab adds to network `net` for its
  * guests' pinned addresses; *out is malloc'd strings. */
 size_t lab_pins(const struct lab *l, const char *net, char ***out);
-/* Two guests run the same way (kernel, initrd, cmdline, memory, CPUs,
- * interfaces): a running guest is left alone when reconciling. */
+/* Two guests run the same way (kernel, initrd, cmdline, image, memory,
+ * CPUs, interfaces): a running guest is left alone when reconciling. */
 bool lab_guest_same(const struct lab_guest *a, const struct lab_guest *b);
 
 #endif

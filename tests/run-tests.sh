@@ -38,7 +38,7 @@ export NF_SAN_BUILD=$SAN
 # A test that is not run must not pass unseen: every tests/unit/test_X.c
 # has its program, and every script in tests/integration is a listed
 # test (and executable) or a listed helper.
-INTEGRATION="activation cli corpus disk foreign fuzz hostile lab layout leases libvirt nested netd_cli netvm ports qemu sriov tour"
+INTEGRATION="activation cli corpus disk foreign fuzz hostile lab labdisk layout leases libvirt nested netd_cli netvm ports qemu sriov tour"
 HELPERS="lib netns"
 missing() {
 	printf 'not ok - %s\n' "$1" >>"$log"

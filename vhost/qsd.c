@@ -1,6 +1,7 @@
 #define _GNU_SOURCE
 #include "qsd.h"
 
+#include <endian.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -48,13 +49,13 @@ static void cleanup(const struct job *j)
 	rmdir(j->dir);
 }
 
-int qsd_socket(int *listener, int *conn, struct nf_err *e)
+int qsd_socket(const char *in, int *listener, int *conn, struct nf_err *e)
 {
 	char dir[PATH_MAX - 32];
 	struct sockaddr_un a = {.sun_family = AF_UNIX};
-	snprintf(dir, sizeof(dir), "%s/netvm-nbd.XXXXXX", tmp_dir());
+	snprintf(dir, sizeof(dir), "%s/nbd.XXXXXX", in);
 	if (!mkdtemp(dir))
-		return nf_errf(e, errno, "a private dir in %s: %s", tmp_dir(),
+		return nf_errf(e, errno, "a private dir in %s: %s", in,
 			       strerror(errno));
 	int n = snprintf(a.sun_path, sizeof(a.sun_path), "%s/s", dir), r = 0;
 	*listener = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -137,12 +138,58 @@ static void exec_argv(void *arg)
 	exec_keep(arg, 3);
 }
 
-/* The supervisor (a process of its own; fds 3: netvm's life, 4: the
- * report, 5: the listening socket): starts the daemon on 5 (as its 3),
- * keeps the start of what it prints, and if it ends first reports "N"
- * and that; when netvm ends (its end of the pipe closes) it stops the
- * daemon. Either way it removes what was made. */
-static void supervise(const struct job *j, char *const argv[])
+#define QCOW2_MAGIC "QFI\xfb"
+
+int qsd_image(int fd, enum qsd_format *fmt, uint64_t *size, struct nf_err *e)
+{
+	uint8_t h[32];
+	struct stat st;
+	if (fstat(fd, &st) < 0)
+		return nf_errf(e, errno, "%s", strerror(errno));
+	ssize_t n = pread(fd, h, sizeof(h), 0);
+	bool qcow2 = n == (ssize_t)sizeof(h) && !memcmp(h, QCOW2_MAGIC, 4);
+	if (*fmt == QSD_DETECT)
+		*fmt = qcow2 ? QSD_QCOW2 : QSD_RAW;
+	if (*fmt == QSD_RAW) {
+		*size = (uint64_t)st.st_size;
+		return 0;
+	}
+	if (!qcow2)
+		return nf_errf(e, EINVAL, "not a qcow2 image (no QFI magic)");
+	uint64_t be;
+	memcpy(&be, h + 24, 8);
+	*size = be64toh(be);
+	return 0;
+}
+
+int qsd_overlay(const char *path, const char *backing, enum qsd_format bfmt,
+		uint64_t size, struct nf_err *e)
+{
+	char sz[32], msg[1024];
+	snprintf(sz, sizeof(sz), "%llu", (unsigned long long)size);
+	char *img[] = {"qemu-img",
+		       "create",
+		       "-q",
+		       "-f",
+		       "qcow2",
+		       "-b",
+		       (char *)backing,
+		       "-F",
+		       bfmt == QSD_QCOW2 ? "qcow2" : "raw",
+		       size ? "-u" : (char *)path,
+		       size ? (char *)path : NULL,
+		       size ? sz : NULL,
+		       NULL};
+	struct nf_err ignore;
+	if (nf_run_child(exec_argv, img, msg, sizeof(msg), &ignore) == 0)
+		return 0;
+	msg[strcspn(msg, "\n")] = '\0';
+	return nf_errf(e, EIO, "qemu-img create of its overlay: %s",
+		       msg[0] ? msg : "failed");
+}
+
+void qsd_supervise(char *const argv[], int life, int report, const int *fds,
+		   unsigned n, const char *dir, const char *overlay)
 {
 	int errp[2];
 	char msg[1024] = "", junk[512];
@@ -157,13 +204,14 @@ static void supervise(const struct job *j, char *const argv[])
 		dup2(nul, 0);
 		dup2(nul, 1);
 		dup2(errp[1], 2);
-		dup2(5, 3);
-		exec_keep(argv, 4);
+		if (nf_fds_to_3(fds, n) == 0)
+			exec_keep(argv, 3 + n);
 		_exit(127);
 	}
-	close(5);
+	for (unsigned i = 0; i < n; i++)
+		close(fds[i]);
 	close(errp[1]);
-	struct pollfd p[2] = {{3, POLLIN, 0}, {errp[0], POLLIN, 0}};
+	struct pollfd p[2] = {{life, POLLIN, 0}, {errp[0], POLLIN, 0}};
 	while (d > 0) {
 		/* once stderr closed it is ending: look soon */
 		if (poll(p, 2, p[1].fd >= 0 ? 1000 : 20) < 0 && errno != EINTR)
@@ -171,19 +219,20 @@ static void supervise(const struct job *j, char *const argv[])
 		if (p[0].revents) /* netvm is gone */
 			break;
 		if (p[1].revents) {
-			ssize_t n = have < sizeof(msg) - 1
-					    ? read(errp[0], msg + have,
-						   sizeof(msg) - 1 - have)
-					    : read(errp[0], junk, sizeof(junk));
-			if (n <= 0)
+			ssize_t got =
+				have < sizeof(msg) - 1
+					? read(errp[0], msg + have,
+					       sizeof(msg) - 1 - have)
+					: read(errp[0], junk, sizeof(junk));
+			if (got <= 0)
 				p[1].fd = -1; /* it closed stderr: ending */
 			else if (have < sizeof(msg) - 1)
-				have += (size_t)n;
+				have += (size_t)got;
 		}
 		if (waitpid(d, NULL, WNOHANG) == d) {
 			msg[have] = '\0';
 			msg[strcspn(msg, "\n")] = '\0';
-			dprintf(4, "N%s", msg[0] ? msg : "it ended");
+			dprintf(report, "%s\n", msg[0] ? msg : "it ended");
 			d = -1;
 		}
 	}
@@ -191,7 +240,10 @@ static void supervise(const struct job *j, char *const argv[])
 		kill(d, SIGTERM);
 		waitpid(d, NULL, 0);
 	}
-	cleanup(j);
+	if (overlay)
+		unlink(overlay);
+	if (dir)
+		rmdir(dir);
 	_exit(0);
 }
 
@@ -211,10 +263,9 @@ static int greeted(int conn, int rep, char *msg, size_t n)
 	if (r > 0)	  /* it ended: the supervisor says why once it sees */
 		poll(&p[1], 1, 2000);
 	ssize_t got = r > 0 ? read(rep, msg, n - 1) : -1;
-	msg[got > 1 ? got : 0] = '\0';
-	if (got > 1)
-		memmove(msg, msg + 1, (size_t)got); /* the "N" */
-	else
+	msg[got > 0 ? got : 0] = '\0';
+	msg[strcspn(msg, "\n")] = '\0';
+	if (!msg[0])
 		snprintf(msg, n, "%s",
 			 r == 0 ? "it did not answer in 10 s" : "it ended");
 	return -1;
@@ -236,27 +287,9 @@ int qsd_open(const char *path, enum qsd_format format, bool readonly,
 	const char *served = abs;
 	enum qsd_format fmt = format;
 	if (snapshot) { /* the guest writes into a throw-away overlay */
-		char *img[] = {"qemu-img",
-			       "create",
-			       "-q",
-			       "-f",
-			       "qcow2",
-			       "-b",
-			       abs,
-			       "-F",
-			       format == QSD_QCOW2 ? "qcow2" : "raw",
-			       j.overlay,
-			       NULL};
-		struct nf_err ignore;
-		int st =
-			nf_run_child(exec_argv, img, msg, sizeof(msg), &ignore);
-		if (st != 0) {
-			msg[strcspn(msg, "\n")] = '\0';
+		if (qsd_overlay(j.overlay, abs, format, 0, e) < 0) {
 			cleanup(&j);
-			return nf_errf(e, EIO,
-				       "--disk %s,snapshot=on: qemu-img create "
-				       "of its overlay: %s",
-				       path, msg[0] ? msg : "failed");
+			return nf_err_prefix(e, "--disk %s,snapshot=on", path);
 		}
 		j.overlay_made = true;
 		served = j.overlay;
@@ -265,7 +298,7 @@ int qsd_open(const char *path, enum qsd_format format, bool readonly,
 	struct qsd_cmd cmd;
 	qsd_cmd(&cmd, served, fmt, readonly, NULL, QSD_RAW, 3);
 	int life[2] = {-1, -1}, rep[2] = {-1, -1}, lst, conn;
-	if (qsd_socket(&lst, &conn, e) < 0) {
+	if (qsd_socket(tmp_dir(), &lst, &conn, e) < 0) {
 		cleanup(&j);
 		return nf_err_prefix(e, "--disk %s", path);
 	}
@@ -277,19 +310,17 @@ int qsd_open(const char *path, enum qsd_format format, bool readonly,
 		return r;
 	}
 	pid_t s = fork();
-	if (s == 0) { /* fds 3-5 as supervise wants them, nothing else of
-		       * netvm's (its end of life above all) */
-		int l = fcntl(life[0], F_DUPFD, 10),
-		    r = fcntl(rep[1], F_DUPFD, 10), k = fcntl(lst, F_DUPFD, 10),
-		    nul = open("/dev/null", O_RDWR);
-		dup2(l, 3);
-		dup2(r, 4);
-		dup2(k, 5);
+	if (s == 0) { /* nothing of netvm's but these three (its end of
+		       * life above all) */
+		int nul = open("/dev/null", O_RDWR),
+		    keep[] = {life[0], rep[1], lst}, daemon_fd = 5;
 		dup2(nul, 0);
 		dup2(nul, 1);
 		dup2(nul, 2);
-		close_range(6, ~0u, 0);
-		supervise(&j, cmd.argv);
+		if (nf_fds_to_3(keep, 3) < 0)
+			_exit(1);
+		qsd_supervise(cmd.argv, 3, 4, &daemon_fd, 1, j.dir,
+			      j.overlay_made ? j.overlay : NULL);
 	}
 	close(life[0]);
 	close(rep[1]);

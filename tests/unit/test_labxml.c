@@ -90,6 +90,54 @@ static void test_groups(void **st)
 	labxml_free(l);
 }
 
+/* image= on defaults or a guest, relative to the lab's dir; keep;
+ * image-format; the images among the files the client opens; a changed
+ * image makes another guest. */
+static void test_images(void **st)
+{
+	(void)st;
+	struct nf_buf e = {0};
+	struct lab *l = parse(
+		"<defaults image='base.qcow2'/>"
+		"<guest name='a' count='2'><interface network='n'/></guest>"
+		"<guest name='k' keep='yes' image='/srv/raw.img' "
+		"image-format='raw'><interface network='n'/></guest>",
+		&e);
+	assert_null(e.s);
+	assert_int_equal(l->nguests, 3);
+	assert_string_equal(l->guests[0].image, "/tmp/base.qcow2");
+	assert_int_equal(l->guests[0].image_format, LAB_IMAGE_DETECT);
+	assert_false(l->guests[1].keep);
+	assert_string_equal(l->guests[2].image, "/srv/raw.img");
+	assert_int_equal(l->guests[2].image_format, LAB_IMAGE_RAW);
+	assert_true(l->guests[2].keep);
+	const char **files;
+	size_t n = lab_files(l, &files);
+	assert_int_equal(n, 2);
+	assert_string_equal(files[0], "/tmp/base.qcow2");
+	assert_string_equal(files[1], "/srv/raw.img");
+	free(files);
+	struct lab *m = parse("<guest name='a1' image='other.qcow2'>"
+			      "<interface network='n'/></guest>",
+			      &e);
+	assert_false(lab_guest_same(&l->guests[0], &m->guests[0]));
+	labxml_free(m);
+	labxml_free(l);
+	l = parse("<guest name='b' image='x' image-format='vmdk' keep='1'>"
+		  "<interface network='n'/></guest>"
+		  "<guest name='c' keep='yes'><interface network='n'/></guest>"
+		  "<guest name='d' image='a&#10;b'><interface network='n'/>"
+		  "</guest>",
+		  &e);
+	assert_non_null(e.s);
+	assert_non_null(strstr(e.s, "image-format='vmdk': raw or qcow2"));
+	assert_non_null(strstr(e.s, "keep='1': yes or no"));
+	assert_non_null(strstr(e.s, "keep='yes' is for a guest with image="));
+	assert_non_null(strstr(e.s, "a path of printable characters"));
+	nf_buf_free(&e);
+	labxml_free(l);
+}
+
 static void test_link(void **st)
 {
 	(void)st;
@@ -173,7 +221,8 @@ static void test_strict(void **st)
 	labxml_free(l);
 	const char *want[] = {
 		"<guest> has no attribute memroy= (it takes name=, count=, "
-		"memory=, cpus=, kernel=, initrd=, cmdline=)",
+		"memory=, cpus=, kernel=, initrd=, cmdline=, image=, "
+		"image-format=, keep=)",
 		"<interface> has no attribute ipp= (it takes network=, mac=, "
 		"ip=)",
 		"<defaults> has no attribute cpu=",
@@ -237,9 +286,9 @@ static void test_examples(void **st)
 int main(void)
 {
 	const struct CMUnitTest t[] = {
-		cmocka_unit_test(test_groups),	 cmocka_unit_test(test_link),
-		cmocka_unit_test(test_errors),	 cmocka_unit_test(test_strict),
-		cmocka_unit_test(test_examples),
+		cmocka_unit_test(test_groups), cmocka_unit_test(test_images),
+		cmocka_unit_test(test_link),   cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_strict), cmocka_unit_test(test_examples),
 	};
 	return cmocka_run_group_tests(t, NULL, NULL);
 }

@@ -1,0 +1,158 @@
+#!/usr/bin/env bash
+# Labs with images (issue 19): guests boot on a qcow2 overlay each of one
+# shared base image. An unprivileged member of --group brings the lab up
+# with a base only they may read; netd makes each overlay in the lab's
+# state dir and runs qemu-storage-daemon as that member (never with
+# root's rights on their file), the guests' netvm as --guest-user. The
+# probe guests read the base's pattern and write their own sectors; the
+# base never changes; lab down removes the overlays but the one a guest
+# keeps, which the next lab up boots on again. Bad images are refused at
+# lab up, naming the guest and the image, and nothing is created.
+. "$(dirname "$0")/lib.sh"
+need_kvm
+ADMGRP=users
+public_socket || { echo "not ok 1 - public dir"; exit 1; }
+ok "netd starts (--group $ADMGRP, guests as daemon)" \
+	start_netd --socket "$NETD_SOCKET" --group $ADMGRP --guest-user daemon
+MEMBER="setpriv --reuid=nobody --regid=nogroup --groups=$(getent group $ADMGRP | cut -d: -f3)"
+LABS=$T/lib/labs
+IMGS=$PUB/img
+install -d -o nobody -m 0700 "$IMGS"
+# 1 MiB: sector k of the first 16 holds byte (7k + i) & 255 (the probe's
+# pattern), the rest 0xaa; a raw base and a qcow2 one, only nobody's
+python3 - "$IMGS/base.img" <<'PY'
+import sys
+b = bytearray(b'\xaa' * (1 << 20))
+for k in range(16):
+    for i in range(512):
+        b[k * 512 + i] = (7 * k + i) & 0xff
+open(sys.argv[1], 'wb').write(b)
+PY
+qemu-img convert -f raw -O qcow2 "$IMGS/base.img" "$IMGS/base.qcow2"
+chown nobody "$IMGS"/base.*
+chmod 0600 "$IMGS"/base.*
+md5sum "$IMGS"/base.* >"$T/base.md5"
+lab_xml() { # lab_xml EXTRA-GUESTS: the lab, in a file nobody reads
+	cat <<X
+<lab name='dl'>
+  <defaults image='img/base.qcow2' cmdline='disk serve=2000000000'/>
+  <network name='dl-n'>
+    <ip address='10.83.0.1' prefix='24'>
+      <dhcp><range start='10.83.0.100' end='10.83.0.200'/></dhcp>
+    </ip>
+  </network>
+  <guest name='d' count='2'><interface network='dl-n' ip='10.83.0.11'/></guest>
+  <guest name='k' keep='yes'><interface network='dl-n' ip='10.83.0.21'/></guest>
+  $1
+</lab>
+X
+}
+lab_xml "<guest name='r' image='img/base.img' image-format='raw' cmdline='disk dseed=3 serve=2000000000'><interface network='dl-n' ip='10.83.0.31'/></guest>" >"$PUB/dl.xml"
+chmod 0644 "$PUB/dl.xml"
+up() { ip netns exec "$NETD_NS" $MEMBER "$NETCTL" lab up "$1" --timeout 120; }
+ok "a member of --group brings up a lab of four guests on images only they may read" \
+	up "$PUB/dl.xml"
+console_has() { grep -q "$2" "$LABS/dl/$1.console"; }
+guests_read() {
+	local g
+	for g in d1 d2 k r; do
+		console_has $g "disk read 16 sectors: the test's pattern ok" &&
+			console_has $g "disk write 8 sectors ok" &&
+			console_has $g "disk flush ok" || { echo "$g:"; cat "$LABS/dl/$g.console"; return 1; }
+	done
+}
+ok "...every guest read the base's pattern through its overlay, wrote and flushed" guests_read
+overlays() {
+	local g
+	for g in d1 d2 k r; do
+		[ "$(stat -c %U:%a "$LABS/dl/$g.qcow2")" = nobody:600 ] || { stat "$LABS/dl/$g.qcow2"; return 1; }
+	done
+	qemu-img info -U --output=json "$LABS/dl/d1.qcow2" | grep -q "\"backing-filename\": \"$IMGS/base.qcow2\"" &&
+		qemu-img info -U --output=json "$LABS/dl/r.qcow2" | grep -q "\"backing-filename-format\": \"raw\""
+}
+ok "...each has its own overlay in the lab's dir, the member's, over the base it named" overlays
+daemons() { # one qemu-storage-daemon per guest, as the member, never root
+	local users
+	users=$(pgrep -f "qemu-storage-daemon.*/proc/self/fd" | xargs -r ps -o user= -p | sort | uniq -c | tr -s ' ')
+	[ "$users" = " 4 nobody" ] || { echo "daemons: $users"; return 1; }
+	ps -o user= -p "$(pgrep -f -- "--name lab-d1")" | grep -qx daemon
+}
+ok "...a storage daemon per guest runs as the member; netvm as the guest user" daemons
+ok "...the bases are byte for byte as they were" md5sum -c --quiet "$T/base.md5"
+# what a guest wrote is in its overlay: sectors 16-23 its pattern
+wrote() { # wrote GUEST SEED
+	qemu-img convert -U -f qcow2 -O raw "$LABS/dl/$1.qcow2" "$T/$1.raw" &&
+		python3 - "$T/$1.raw" "$2" <<'PY'
+import sys
+b = open(sys.argv[1], 'rb').read()
+seed = int(sys.argv[2])
+assert all(b[k * 512 + i] == (7 * k + i) & 0xff for k in range(16) for i in range(512)), "base part"
+assert all(b[k * 512 + i] == (seed * k + i) & 0xff for k in range(16, 24) for i in range(512)), "written part"
+PY
+}
+ok "...the guests' writes are in their overlays (d1 and r, each its own seed)" \
+	bash -c "$(declare -f wrote); LABS=$LABS T=$T; wrote d1 13 && wrote r 3"
+
+# a guest killed: its daemon goes with its netvm
+kill -KILL "$(pgrep -f -- "--name lab-d2")"
+one_less() { for _ in $(seq 50); do [ "$(pgrep -fc "qemu-storage-daemon.*/proc/self/fd")" = 3 ] && return 0; sleep 0.1; done; return 1; }
+ok "a guest's netvm killed -9: its storage daemon ends with it" one_less
+
+# reconcile: r leaves the lab (its overlay goes), the others keep running
+PID_K=$(pgrep -f -- "--name lab-k")
+lab_xml "" >"$PUB/dl.xml"
+ok "lab up without guest r: reconciled" up "$PUB/dl.xml"
+r_gone() { for _ in $(seq 100); do [ ! -e "$LABS/dl/r.qcow2" ] && ! pgrep -f -- "--name lab-r" >/dev/null && return 0; sleep 0.1; done; return 1; }
+ok "...r's overlay is gone with it" r_gone
+k_kept() { [ "$(pgrep -f -- '--name lab-k')" = "$PID_K" ] && [ -e "$LABS/dl/k.qcow2" ]; }
+ok "...k kept running on its overlay" k_kept
+
+# lab down: overlays go but k's, which the next lab up boots on again
+ok "lab down" ip netns exec "$NETD_NS" $MEMBER "$NETCTL" lab down dl
+left() {
+	[ "$(ls "$LABS/dl")" = k.qcow2 ] || { ls -la "$LABS/dl"; return 1; }
+	! pgrep -f "qemu-storage-daemon.*/proc/self/fd" >/dev/null
+}
+ok "...only the overlay k keeps is left, and no storage daemon" left
+# a mark in k's overlay: there after the next lab up if that overlay is used
+qemu-io -f qcow2 -c "write -q -P 0x5a 512k 4k" "$LABS/dl/k.qcow2" >/dev/null
+ok "lab up again" up "$PUB/dl.xml"
+ok "...k booted on its kept overlay (the mark made between is there)" \
+	bash -c "grep -q 'disk read 16 sectors: the test.s pattern ok' $LABS/dl/k.console && qemu-io -U -r -f qcow2 -c 'read -q -P 0x5a 512k 4k' $LABS/dl/k.qcow2"
+ok "lab down" ip netns exec "$NETD_NS" $MEMBER "$NETCTL" lab down dl
+rm -f "$LABS/dl/k.qcow2" && rmdir "$LABS/dl"
+
+# --- bad images: refused at lab up, nothing created -------------------------
+: >"$IMGS/empty.img"
+chown nobody "$IMGS/empty.img"
+install -m 0600 "$IMGS/base.img" "$T/root-only.img"
+install -d -m 0755 "$PUB/ro" && install -m 0600 "$IMGS/base.img" "$PUB/ro/root.img"
+bad_lab() { # bad_lab GUEST-ATTRS
+	cat >"$PUB/bad.xml" <<X
+<lab name='bd'>
+  <network name='bd-n'><ip address='10.84.0.1' prefix='24'><dhcp><range start='10.84.0.100' end='10.84.0.200'/></dhcp></ip></network>
+  <guest name='g' $1><interface network='bd-n'/></guest>
+</lab>
+X
+	chmod 0644 "$PUB/bad.xml"
+}
+nothing() { lacks ip netns exec "$NETD_NS" $MEMBER "$NETCTL" net-list --all bd-n && [ ! -e "$LABS/bd" ]; }
+bad_lab "image='img/empty.img'"
+fails "an empty image is refused, naming guest and image" "guest g: image $IMGS/empty.img: it is empty" \
+	up "$PUB/bad.xml"
+ok "...and nothing was created" nothing
+bad_lab "image='img/base.img' image-format='qcow2'"
+fails "a raw image said to be qcow2" "guest g: image $IMGS/base.img: not a qcow2 image" up "$PUB/bad.xml"
+ok "...and nothing was created" nothing
+bad_lab "image='ro/root.img'"
+fails "an image the member may not read: netctl cannot open it" "ro/root.img: Permission denied" up "$PUB/bad.xml"
+ok "...and nothing was created" nothing
+bad_lab "image='img/base.img' image-format='vmdk' keep='maybe'"
+fails "image-format and keep are checked" "image-format='vmdk': raw or qcow2" up "$PUB/bad.xml"
+fails "...both reported" "keep='maybe': yes or no" up "$PUB/bad.xml"
+bad_lab "keep='yes'"
+fails "keep='yes' without an image" "keep='yes' is for a guest with image=" up "$PUB/bad.xml"
+bad_lab "image='img/bad&#x9;name'"
+fails "an image path with a control character" "a path of printable characters" up "$PUB/bad.xml"
+ok "...and nothing was created" nothing
+finish
