@@ -16,6 +16,7 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -93,6 +94,38 @@ static void guest_file(const struct labrun *L, const char *guest,
 	char d[2048];
 	lab_dir(L->reg, L->spec->name, d, sizeof(d));
 	snprintf(out, n, "%s/%s.%s", d, guest, ext);
+}
+
+/* Whether file (in the lab's dir) is the overlay of a guest that keeps
+ * it beyond lab down. */
+static bool kept_file(const struct lab *l, const char *file)
+{
+	for (size_t i = 0; l && i < l->nguests; i++) {
+		size_t n = strlen(l->guests[i].name);
+		if (l->guests[i].keep && !strncmp(file, l->guests[i].name, n) &&
+		    !strcmp(file + n, ".qcow2"))
+			return true;
+	}
+	return false;
+}
+
+/* dir and what it holds, but for the overlays l's guests keep. */
+static void rm_tree(const char *dir, const struct lab *l)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	char p[4096];
+	while (d && (de = readdir(d))) {
+		if ((de->d_name[0] == '.' &&
+		     (!de->d_name[1] || !strcmp(de->d_name, ".."))) ||
+		    kept_file(l, de->d_name))
+			continue;
+		snprintf(p, sizeof(p), "%s/%s", dir, de->d_name);
+		unlink(p);
+	}
+	if (d)
+		closedir(d);
+	rmdir(dir);
 }
 
 static const struct lab_guest *spec_of(const struct grun *g)
@@ -343,7 +376,7 @@ static int file_fd(const struct labrun *L, const char *path)
  * initrd), /dev/kvm, its console file, a TAP per interface (and
  * /dev/vhost-net when the host has it), the NBD socket of its disk. */
 struct handout {
-	int fd[6 + 2 * LAB_MAX_IFS];
+	int fd[7 + 2 * LAB_MAX_IFS];
 	size_t n;
 };
 
@@ -408,6 +441,8 @@ struct guest_cmd {
 	char disk[32];
 	int disk_slot; /* its fd, once the child has it: h.fd[disk_slot] */
 	int life_slot; /* the storage supervisor's pipe, which it holds */
+	char seed[40];
+	int seed_slot; /* the cloud-init seed, once the child made it */
 	char nets[LAB_MAX_IFS][200];
 	int vh[LAB_MAX_IFS]; /* /dev/vhost-net, one per interface */
 	struct handout h;
@@ -449,6 +484,12 @@ static void guest_cmd(struct registry *r, const struct grun *g,
 		c->life_slot = (int)c->h.n;
 		hand(&c->h, -1);
 		argv[a++] = "--disk", argv[a++] = c->disk;
+	}
+	if (s->ci_on) { /* made by the child too (guest_seed) */
+		c->seed_slot = (int)c->h.n;
+		snprintf(c->seed, sizeof(c->seed), "fd:%d,readonly=on",
+			 hand(&c->h, -1));
+		argv[a++] = "--disk", argv[a++] = c->seed;
 	}
 	for (size_t i = 0; i < s->nifs; i++) {
 		int t = hand(&c->h, g->port_fd[i]);
@@ -587,6 +628,136 @@ static int guest_disk(const struct labrun *L, const struct grun *g,
 	return 0;
 }
 
+/* A seed file's text (ssh-keys=, user-data=) from the fd the client
+ * passed: at most LAB_SEED_FILE_MAX bytes, no NUL. NULL with why. */
+static char *seed_file(const struct labrun *L, const char *path, char *why,
+		       size_t n)
+{
+	int fd = file_fd(L, path);
+	struct stat st;
+	if (fd < 0) {
+		snprintf(why, n, "%s was not passed by the client", path);
+		return NULL;
+	}
+	if (fstat(fd, &st) < 0 || st.st_size > (off_t)LAB_SEED_FILE_MAX) {
+		snprintf(why, n, "%s: larger than %u KiB", path,
+			 LAB_SEED_FILE_MAX >> 10);
+		return NULL;
+	}
+	char *b = nf_xcalloc(1, (size_t)st.st_size + 1);
+	ssize_t got = pread(fd, b, (size_t)st.st_size, 0);
+	if (got < 0 || memchr(b, '\0', (size_t)got)) {
+		snprintf(why, n, "%s: %s", path,
+			 got < 0 ? strerror(errno) : "holds a NUL byte");
+		free(b);
+		return NULL;
+	}
+	return b;
+}
+
+/* The keys of guest s's ssh-keys file, into *keys; -1 with why. */
+static int seed_keys(const struct labrun *L, const struct lab_guest *s,
+		     char ***keys, size_t *n, char *why, size_t wn)
+{
+	char w[160];
+	*keys = NULL;
+	*n = 0;
+	if (!s->ssh_keys)
+		return 0;
+	char *t = seed_file(L, s->ssh_keys, why, wn);
+	int rc = t ? lab_ssh_keys_parse(t, keys, n, w, sizeof(w)) : -1;
+	if (t && rc < 0)
+		snprintf(why, wn, "%s: %s", s->ssh_keys, w);
+	free(t);
+	return rc < 0 ? -1 : 0;
+}
+
+static void exec_tool(void *arg)
+{
+	char *const *argv = arg;
+	setenv("MTOOLS_SKIP_CHECK", "1", 1);
+	execvp(argv[0], argv);
+	dprintf(2, "cannot run %s: %s", argv[0], strerror(errno));
+}
+
+static int run_tool(char *const argv[], char *why, size_t n)
+{
+	char msg[512];
+	struct nf_err e;
+	int st = nf_run_child(exec_tool, (void *)argv, msg, sizeof(msg), &e);
+	if (st == 0)
+		return 0;
+	msg[strcspn(msg, "\n")] = '\0';
+	snprintf(why, n, "%s: %s", argv[0],
+		 st < 0	  ? e.msg
+		 : msg[0] ? msg
+			  : "failed");
+	return -1;
+}
+
+/* The guest's cloud-init NoCloud seed, in its child (netd goes on): a
+ * small FAT image labelled CIDATA (mkfs.fat and mcopy) holding
+ * meta-data, user-data and network-config, given to netvm read-only.
+ * GUEST.seed in the lab's dir, made anew at each start. */
+static int guest_seed(const struct labrun *L, const struct grun *g,
+		      const struct lab_guest *s, int logfd, struct guest_cmd *c)
+{
+	char d[2048], img[2200], tmp[2200], why[4096] = "";
+	char f_meta[2300], f_user[2300], f_net[2300];
+	struct nf_buf meta = {0}, net = {0};
+	struct nf_err e;
+	char **keys;
+	size_t nkeys;
+	char *ud = NULL;
+	int fd = -1;
+	lab_dir(L->reg, L->spec->name, d, sizeof(d));
+	snprintf(img, sizeof(img), "%s/%s.seed", d, g->name);
+	snprintf(tmp, sizeof(tmp), "%s/%s.cidata", d, g->name);
+	snprintf(f_meta, sizeof(f_meta), "%s/meta-data", tmp);
+	snprintf(f_user, sizeof(f_user), "%s/user-data", tmp);
+	snprintf(f_net, sizeof(f_net), "%s/network-config", tmp);
+	if (seed_keys(L, s, &keys, &nkeys, why, sizeof(why)) < 0)
+		goto out;
+	if (s->user_data &&
+	    !(ud = seed_file(L, s->user_data, why, sizeof(why))))
+		goto out;
+	lab_seed_meta(L->spec, s, keys, nkeys, &meta);
+	lab_seed_network(s, &net);
+	const char *user = ud ? ud : "#cloud-config\n";
+	rm_tree(tmp, NULL);
+	unlink(img);
+	char *mkfs[] = {"mkfs.fat", "-n", "CIDATA", "-C", img, "2048", NULL};
+	char *mcopy[] = {"mcopy", "-i", img, f_meta, f_user, f_net, "::", NULL};
+	if (mkdir(tmp, 0700) < 0 ||
+	    nf_write_file_atomic(f_meta, meta.s, meta.len, 0600, NF_VOLATILE,
+				 &e) < 0 ||
+	    nf_write_file_atomic(f_user, user, strlen(user), 0600, NF_VOLATILE,
+				 &e) < 0 ||
+	    nf_write_file_atomic(f_net, net.s, net.len, 0600, NF_VOLATILE, &e) <
+		    0)
+		snprintf(why, sizeof(why), "%s: %s", tmp,
+			 errno ? strerror(errno) : e.msg);
+	else if (run_tool(mkfs, why, sizeof(why)) == 0 &&
+		 run_tool(mcopy, why, sizeof(why)) == 0 &&
+		 (fd = open(img, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) < 0)
+		snprintf(why, sizeof(why), "%s: %s", img, strerror(errno));
+	rm_tree(tmp, NULL);
+out:
+	for (size_t i = 0; i < nkeys; i++)
+		free(keys[i]);
+	free(keys);
+	free(ud);
+	nf_buf_free(&meta);
+	nf_buf_free(&net);
+	if (fd < 0) {
+		dprintf(logfd, "netd: guest %s's cloud-init seed: %s\n",
+			g->name, why);
+		return -1;
+	}
+	c->h.fd[c->seed_slot] = fd;
+	return 0;
+}
+
 /* Starts g's netvm as the guest user with its kernel, initrd, /dev/kvm,
  * console and ports as inherited fds (it opens nothing itself). */
 static int exec_guest(struct registry *r, struct grun *g, struct nf_err *e)
@@ -633,7 +804,8 @@ static int exec_guest(struct registry *r, struct grun *g, struct nf_err *e)
 	if (pid == 0) {
 		close(sync[1]);
 		guest_child(sync[0]);
-		if (s->image && guest_disk(L, g, s, lfd, &cmd) < 0)
+		if ((s->image && guest_disk(L, g, s, lfd, &cmd) < 0) ||
+		    (s->ci_on && guest_seed(L, g, s, lfd, &cmd) < 0))
 			_exit(123);
 		become_guest(r, &cmd.h, lfd);
 		execv(cmd.argv[0], (char *const *)cmd.argv);
@@ -1022,38 +1194,6 @@ static void remove_lab(struct registry *r, struct labrun *L)
 	free_lab(L);
 }
 
-/* Whether file (in the lab's dir) is the overlay of a guest that keeps
- * it beyond lab down. */
-static bool kept_file(const struct lab *l, const char *file)
-{
-	for (size_t i = 0; l && i < l->nguests; i++) {
-		size_t n = strlen(l->guests[i].name);
-		if (l->guests[i].keep && !strncmp(file, l->guests[i].name, n) &&
-		    !strcmp(file + n, ".qcow2"))
-			return true;
-	}
-	return false;
-}
-
-/* dir and what it holds, but for the overlays l's guests keep. */
-static void rm_tree(const char *dir, const struct lab *l)
-{
-	DIR *d = opendir(dir);
-	struct dirent *de;
-	char p[4096];
-	while (d && (de = readdir(d))) {
-		if ((de->d_name[0] == '.' &&
-		     (!de->d_name[1] || !strcmp(de->d_name, ".."))) ||
-		    kept_file(l, de->d_name))
-			continue;
-		snprintf(p, sizeof(p), "%s/%s", dir, de->d_name);
-		unlink(p);
-	}
-	if (d)
-		closedir(d);
-	rmdir(dir);
-}
-
 /* The lab that made network `name`, if any. */
 static struct labrun *maker(struct registry *r, const char *name)
 {
@@ -1301,6 +1441,24 @@ static bool has_str(char **v, size_t n, const char *s)
 	return false;
 }
 
+/* A problem added to errs unless it is there (a group's members say it
+ * once... each by its own name, but the same file once per guest). */
+static void lab_err_once(json_t *errs, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+static void lab_err_once(json_t *errs, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	json_t *m = json_vsprintf(fmt, ap);
+	va_end(ap);
+	for (size_t k = 0; k < json_array_size(errs); k++)
+		if (json_equal(json_array_get(errs, k), m)) {
+			json_decref(m);
+			return;
+		}
+	json_array_append_new(errs, m);
+}
+
 /* The fds of the kernels, initrds and images the lab names, as the
  * client passed them (args "files": their paths, in the order of the
  * fds): netd never opens a path a user named. Each must be a regular file
@@ -1344,25 +1502,31 @@ static void take_files(struct labrun *L, struct request *q, json_t *args,
 		q->in_fds[k] = -1; /* kept */
 	}
 	free(want);
-	/* an image the guests can boot from: its format as they say, a size */
+	/* an image the guests can boot from: its format as they say, a size;
+	 * seed files cloud-init can take */
 	for (size_t i = 0; i < L->spec->nguests; i++) {
 		const struct lab_guest *s = &L->spec->guests[i];
+		char why[4096] = "", **keys;
+		size_t nkeys;
+		char *ud = s->user_data ? seed_file(L, s->user_data, why,
+						    sizeof(why))
+					: NULL;
+		if (s->user_data && !ud)
+			lab_err_once(errs, "guest %s: %s", s->name, why);
+		free(ud);
+		if (seed_keys(L, s, &keys, &nkeys, why, sizeof(why)) < 0)
+			lab_err_once(errs, "guest %s: %s", s->name, why);
+		for (size_t k = 0; k < nkeys; k++)
+			free(keys[k]);
+		free(keys);
 		enum qsd_format f = image_format(s);
 		uint64_t size = 0;
 		struct nf_err e = {0};
 		int fd = s->image ? file_fd(L, s->image) : -1;
 		if (fd < 0 || (qsd_image(fd, &f, &size, &e) == 0 && size))
 			continue;
-		json_t *m = json_sprintf("guest %s: image %s: %s", s->name,
-					 s->image,
-					 e.msg[0] ? e.msg : "it is empty");
-		bool dup = false; /* a group's members say it once */
-		for (size_t k = 0; k < json_array_size(errs) && !dup; k++)
-			dup = json_equal(json_array_get(errs, k), m);
-		if (dup)
-			json_decref(m);
-		else
-			json_array_append_new(errs, m);
+		lab_err_once(errs, "guest %s: image %s: %s", s->name, s->image,
+			     e.msg[0] ? e.msg : "it is empty");
 	}
 }
 

@@ -216,6 +216,9 @@ static void member_name(const char *tmpl, unsigned i, bool counted, char *out,
 
 struct defaults {
 	const char *kernel, *initrd, *cmdline, *image, *image_format;
+	const char *cloud_init, *ssh_keys, *user_data;
+	char **keys;
+	size_t nkeys;
 	unsigned mem_mib, cpus;
 };
 
@@ -303,6 +306,94 @@ struct if_tmpl {
 	int line;
 };
 
+bool lab_ssh_key_ok(const char *line)
+{
+	size_t n = strlen(line), t = strcspn(line, " ");
+	if (!n || n > 8192 || !t || line[t] != ' ')
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (line[i] < 0x20 || line[i] > 0x7e)
+			return false;
+	for (size_t i = 0; i < t; i++) /* ssh-ed25519, sk-...@openssh.com */
+		if (!isalnum((unsigned char)line[i]) && !strchr("-@.", line[i]))
+			return false;
+	const char *b = line + t + 1;
+	size_t bl = strcspn(b, " ");
+	if (bl < 16)
+		return false;
+	for (size_t i = 0; i < bl; i++)
+		if (!isalnum((unsigned char)b[i]) && !strchr("+/=", b[i]))
+			return false;
+	return true;
+}
+
+int lab_ssh_keys_parse(const char *text, char ***keys, size_t *n, char *why,
+		       size_t whylen)
+{
+	char **got = NULL;
+	size_t ng = 0, line = 0;
+	for (const char *p = text; p && *p;) {
+		const char *nl = strchr(p, '\n');
+		size_t len = nl ? (size_t)(nl - p) : strlen(p);
+		char *k = nf_xcalloc(1, len + 1);
+		memcpy(k, p, len);
+		line++;
+		k[strcspn(k, "\r")] = '\0';
+		char *t = k + strspn(k, " \t");
+		if (*t && *t != '#' && !lab_ssh_key_ok(t)) {
+			snprintf(why, whylen,
+				 "line %zu is not an SSH public key (TYPE "
+				 "BASE64 "
+				 "[COMMENT], printable)",
+				 line);
+			free(k);
+			for (size_t i = 0; i < ng; i++)
+				free(got[i]);
+			free(got);
+			return -EINVAL;
+		}
+		if (*t && *t != '#')
+			NF_APPEND(got, ng, nf_xstrdup(t));
+		free(k);
+		p = nl ? nl + 1 : NULL;
+	}
+	for (size_t i = 0; i < ng; i++)
+		NF_APPEND(*keys, *n, got[i]);
+	free(got);
+	return 0;
+}
+
+/* The <ssh-key> children of e, appended to *keys. */
+static void parse_keys(struct ctx *c, xmlNodePtr e, char ***keys, size_t *n)
+{
+	FOR_ELEM(x, e)
+	{
+		if (!is(x, "ssh-key"))
+			continue;
+		xmlChar *v = xmlNodeGetContent(x);
+		char *k = nf_xstrdup(v ? (const char *)v : "");
+		xmlFree(v);
+		char *t = k + strspn(k, " \t\n");
+		size_t l = strlen(t);
+		while (l && strchr(" \t\n", t[l - 1]))
+			t[--l] = '\0';
+		if (lab_ssh_key_ok(t))
+			NF_APPEND(*keys, *n, nf_xstrdup(t));
+		else
+			bad(c, (int)xmlGetLineNo(x),
+			    "<ssh-key> is not an SSH public key (TYPE BASE64 "
+			    "[COMMENT] on one line, printable)");
+		free(k);
+	}
+}
+
+static void free_keys(char **keys, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(keys[i]);
+	free(keys);
+}
+
 /* The <interface> elements of <guest> e; how many. */
 static size_t parse_ifs(struct ctx *c, xmlNodePtr e, const char *name,
 			struct if_tmpl *ifs)
@@ -311,9 +402,12 @@ static size_t parse_ifs(struct ctx *c, xmlNodePtr e, const char *name,
 	FOR_ELEM(x, e)
 	{
 		int xl = (int)xmlGetLineNo(x);
+		if (is(x, "ssh-key"))
+			continue; /* parse_keys */
 		if (!is(x, "interface")) {
 			bad(c, xl,
-			    "<guest> holds <interface> elements, not <%s>",
+			    "<guest> holds <interface> and <ssh-key> elements, "
+			    "not <%s>",
 			    (const char *)x->name);
 			continue;
 		}
@@ -366,8 +460,10 @@ static bool guest_attrs(struct ctx *c, xmlNodePtr e, const struct defaults *d,
 			struct lab_guest *g, unsigned *count)
 {
 	static const char *const attrs[] = {
-		"name",	   "count", "memory",	    "cpus", "kernel", "initrd",
-		"cmdline", "image", "image-format", "keep", NULL};
+		"name",		"count",  "memory",	"cpus",
+		"kernel",	"initrd", "cmdline",	"image",
+		"image-format", "keep",	  "cloud-init", "ssh-keys",
+		"user-data",	NULL};
 	int ln = (int)xmlGetLineNo(e);
 	const char *name = attr(e, "name"), *cnt = attr(e, "count"),
 		   *mem = attr(e, "memory"), *cpus = attr(e, "cpus");
@@ -428,9 +524,33 @@ static void parse_guests(struct ctx *c, struct lab *l, xmlNodePtr e,
 		    img, LAB_IMAGE_PATH_MAX);
 	if (g.keep && !img)
 		bad(c, g.line, "keep='yes' is for a guest with image=");
+	const char *ci = attr(e, "cloud-init") ? attr(e, "cloud-init")
+					       : d->cloud_init,
+		   *sk = attr(e, "ssh-keys") ? attr(e, "ssh-keys")
+					     : d->ssh_keys,
+		   *ud = attr(e, "user-data") ? attr(e, "user-data")
+					      : d->user_data;
+	char **keys = NULL;
+	size_t nkeys = 0;
+	for (size_t i = 0; i < d->nkeys; i++)
+		NF_APPEND(keys, nkeys, nf_xstrdup(d->keys[i]));
+	parse_keys(c, e, &keys, &nkeys);
+	if (ci && strcmp(ci, "yes") && strcmp(ci, "no"))
+		bad(c, g.line, "cloud-init='%s': yes or no", ci);
+	bool ci_on = ci ? !strcmp(ci, "yes") : sk || ud || nkeys;
+	if (ci && !strcmp(ci, "no") &&
+	    (attr(e, "ssh-keys") || attr(e, "user-data")))
+		bad(c, g.line, "cloud-init='no' with ssh-keys= or user-data=");
+	const char *files[] = {sk, ud};
+	for (size_t i = 0; i < 2; i++)
+		if (files[i] && !good_path(files[i]))
+			bad(c, g.line,
+			    "'%s': a path of printable characters, at most %d",
+			    files[i], LAB_IMAGE_PATH_MAX);
 	/* opened by the client, with its user's rights (lab_files) */
 	char *kp = path_in(c->dir, k), *ip = path_in(c->dir, ird),
-	     *mp = path_in(c->dir, img);
+	     *mp = path_in(c->dir, img), *skp = path_in(c->dir, sk),
+	     *udp = path_in(c->dir, ud);
 	struct if_tmpl ifs[LAB_MAX_IFS];
 	size_t nifs = parse_ifs(c, e, name, ifs);
 	for (unsigned i = 1; i <= count; i++) {
@@ -449,6 +569,13 @@ static void parse_guests(struct ctx *c, struct lab *l, xmlNodePtr e,
 		m.cmdline = cmd ? nf_xstrdup(cmd) : NULL;
 		m.image = mp ? nf_xstrdup(mp) : NULL;
 		m.image_format = f;
+		m.ci_on = ci_on;
+		m.ssh_keys = ci_on && skp ? nf_xstrdup(skp) : NULL;
+		m.user_data = ci_on && udp ? nf_xstrdup(udp) : NULL;
+		m.keys = NULL;
+		m.nkeys = 0;
+		for (size_t k2 = 0; ci_on && k2 < nkeys; k2++)
+			NF_APPEND(m.keys, m.nkeys, nf_xstrdup(keys[k2]));
 		member_ifs(c, l, &m, i, ifs, nifs);
 		NF_APPEND(l->guests, l->nguests, m);
 		if (l->nguests > LAB_MAX_GUESTS) {
@@ -460,6 +587,9 @@ static void parse_guests(struct ctx *c, struct lab *l, xmlNodePtr e,
 	free(kp);
 	free(ip);
 	free(mp);
+	free(skp);
+	free(udp);
+	free_keys(keys, nkeys);
 }
 
 /* <link a= b= subnet=a.b.c.d/P [name=]>: a two-guest isolated network;
@@ -757,6 +887,15 @@ int labxml_parse(const char *buf, size_t len, const char *what, const char *dir,
 		d.cmdline = attr(e, "cmdline");
 		d.image = attr(e, "image");
 		d.image_format = attr(e, "image-format");
+		d.cloud_init = attr(e, "cloud-init");
+		d.ssh_keys = attr(e, "ssh-keys");
+		d.user_data = attr(e, "user-data");
+		FOR_ELEM(x, e)
+		if (!is(x, "ssh-key"))
+			bad(&c, (int)xmlGetLineNo(x),
+			    "<defaults> holds <ssh-key> elements, not <%s>",
+			    (const char *)x->name);
+		parse_keys(&c, e, &d.keys, &d.nkeys);
 	}
 	FOR_ELEM(e, root)
 	{
@@ -778,6 +917,7 @@ int labxml_parse(const char *buf, size_t len, const char *what, const char *dir,
 	if (!c.nerrs)
 		pin_hosts(&c, l);
 done:
+	free_keys(d.keys, d.nkeys);
 	free(c.failed);
 	*out = l;
 	xmlFreeDoc(doc);
@@ -797,6 +937,9 @@ void labxml_free(struct lab *l)
 		free(l->guests[i].initrd);
 		free(l->guests[i].cmdline);
 		free(l->guests[i].image);
+		free(l->guests[i].ssh_keys);
+		free(l->guests[i].user_data);
+		free_keys(l->guests[i].keys, l->guests[i].nkeys);
 	}
 	free(l->nets);
 	free(l->guests);
@@ -808,9 +951,10 @@ size_t lab_files(const struct lab *l, const char ***out)
 	size_t n = 0;
 	*out = NULL;
 	for (size_t i = 0; i < l->nguests; i++) {
-		const char *f[3] = {l->guests[i].kernel, l->guests[i].initrd,
-				    l->guests[i].image};
-		for (int k = 0; k < 3; k++) {
+		const struct lab_guest *g = &l->guests[i];
+		const char *f[5] = {g->kernel, g->initrd, g->image, g->ssh_keys,
+				    g->user_data};
+		for (int k = 0; k < 5; k++) {
 			bool have = !f[k];
 			for (size_t j = 0; j < n && !have; j++)
 				have = !strcmp((*out)[j], f[k]);
@@ -848,9 +992,15 @@ bool lab_guest_same(const struct lab_guest *a, const struct lab_guest *b)
 	    !same_str(a->initrd, b->initrd) ||
 	    !same_str(a->cmdline, b->cmdline) ||
 	    !same_str(a->image, b->image) ||
-	    a->image_format != b->image_format || a->mem_mib != b->mem_mib ||
-	    a->cpus != b->cpus || a->nifs != b->nifs)
+	    a->image_format != b->image_format || a->ci_on != b->ci_on ||
+	    !same_str(a->ssh_keys, b->ssh_keys) ||
+	    !same_str(a->user_data, b->user_data) || a->nkeys != b->nkeys ||
+	    a->mem_mib != b->mem_mib || a->cpus != b->cpus ||
+	    a->nifs != b->nifs)
 		return false;
+	for (size_t i = 0; i < a->nkeys; i++)
+		if (strcmp(a->keys[i], b->keys[i]))
+			return false;
 	for (size_t i = 0; i < a->nifs; i++)
 		if (strcmp(a->ifs[i].network, b->ifs[i].network) ||
 		    strcmp(a->ifs[i].mac, b->ifs[i].mac) ||
@@ -890,4 +1040,47 @@ size_t lab_pins(const struct lab *l, const char *net, char ***out)
 			NF_APPEND(*out, n, h);
 		}
 	return n;
+}
+
+/* A YAML double-quoted scalar of s (printable ASCII: only " and \\ to
+ * escape). */
+static void yaml_str(struct nf_buf *o, const char *s)
+{
+	nf_buf_add(o, "\"", 1);
+	for (; *s; s++) {
+		if (*s == '"' || *s == '\\')
+			nf_buf_add(o, "\\", 1);
+		nf_buf_add(o, s, 1);
+	}
+	nf_buf_add(o, "\"", 1);
+}
+
+void lab_seed_meta(const struct lab *l, const struct lab_guest *g,
+		   char *const *extra, size_t nextra, struct nf_buf *out)
+{
+	char id[128];
+	snprintf(id, sizeof(id), "netfabric-%s-%s", l->name, g->name);
+	nf_buf_printf(out, "instance-id: ");
+	yaml_str(out, id);
+	nf_buf_printf(out, "\nlocal-hostname: ");
+	yaml_str(out, g->name);
+	nf_buf_printf(out, "\n");
+	if (g->nkeys + nextra)
+		nf_buf_printf(out, "public-keys:\n");
+	for (size_t i = 0; i < g->nkeys + nextra; i++) {
+		nf_buf_printf(out, "  - ");
+		yaml_str(out, i < g->nkeys ? g->keys[i] : extra[i - g->nkeys]);
+		nf_buf_printf(out, "\n");
+	}
+}
+
+void lab_seed_network(const struct lab_guest *g, struct nf_buf *out)
+{
+	nf_buf_printf(out, "version: 2\nethernets:\n");
+	for (size_t i = 0; i < g->nifs; i++) {
+		nf_buf_printf(out,
+			      "  nf%zu:\n    match:\n      macaddress: ", i);
+		yaml_str(out, g->ifs[i].mac);
+		nf_buf_printf(out, "\n    dhcp4: true\n");
+	}
 }

@@ -18,6 +18,10 @@
  * own (GUEST.qcow2 in the lab's state dir), made when it starts and
  * removed at lab down unless the guest says keep='yes'; image-format=
  * (raw or qcow2) is read from the image's first bytes when not given.
+ * cloud-init='yes' (or ssh-keys='FILE', user-data='FILE' or <ssh-key>
+ * children, on <defaults> or the guest) gives the guest a NoCloud seed
+ * disk: meta-data with its name and keys, network-config matching each
+ * interface by MAC, user-data as given (lab_seed_*).
  * A guest without kernel= runs the probe guest; a lab network's bridge
  * has STP off unless its <bridge stp=...> says otherwise. Parsing expands
  * groups and links and checks everything that needs no host: every problem is
@@ -51,6 +55,13 @@ struct lab_guest {
 	char *image;			 /* the base of its disk, or NULL */
 	enum lab_image_format image_format;
 	bool keep; /* its overlay outlives lab down */
+	/* a cloud-init NoCloud seed disk (label cidata), when ci_on: its
+	 * authorized keys (<ssh-key>s, and the file ssh_keys names) and the
+	 * user-data file passed through as it is */
+	bool ci_on;
+	char *ssh_keys, *user_data; /* paths the client opens, or NULL */
+	char **keys;
+	size_t nkeys;
 	unsigned mem_mib, cpus;
 	struct lab_if ifs[LAB_MAX_IFS];
 	size_t nifs;
@@ -95,6 +106,22 @@ const struct lab_guest *lab_guest_find(const struct lab *l, const char *name);
 /* The <host .../> elements the lab adds to network `net` for its
  * guests' pinned addresses; *out is malloc'd strings. */
 size_t lab_pins(const struct lab *l, const char *net, char ***out);
+/* An authorized-keys line netd writes into a guest's seed: a key type,
+ * base64 and an optional comment, printable ASCII, at most 8 KiB. */
+bool lab_ssh_key_ok(const char *line);
+#define LAB_SEED_FILE_MAX (512u << 10) /* user-data or ssh-keys, each */
+/* The keys of an authorized-keys file's text (blank and '#' lines
+ * skipped) appended to *keys; -EINVAL with the line in why when one is
+ * not a key (nothing appended then). */
+int lab_ssh_keys_parse(const char *text, char ***keys, size_t *n, char *why,
+		       size_t whylen);
+/* The seed's meta-data and network-config (YAML, every value quoted) for
+ * guest g of lab l, with its keys and those of extra[0..nextra) (from
+ * its ssh-keys file). */
+void lab_seed_meta(const struct lab *l, const struct lab_guest *g,
+		   char *const *extra, size_t nextra, struct nf_buf *out);
+void lab_seed_network(const struct lab_guest *g, struct nf_buf *out);
+
 /* Two guests run the same way (kernel, initrd, cmdline, image, memory,
  * CPUs, interfaces): a running guest is left alone when reconciling. */
 bool lab_guest_same(const struct lab_guest *a, const struct lab_guest *b);

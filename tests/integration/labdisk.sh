@@ -47,15 +47,24 @@ lab_xml() { # lab_xml EXTRA-GUESTS: the lab, in a file nobody reads
 </lab>
 X
 }
-lab_xml "<guest name='r' image='img/base.img' image-format='raw' cmdline='disk dseed=3 serve=2000000000'><interface network='dl-n' ip='10.83.0.31'/></guest>" >"$PUB/dl.xml"
+# a cloud-init seed for guest ci: keys from the lab file (one with a
+# comment YAML must quote) and from a file, user-data passed through
+KEY1='ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGq3nsDX4Nf1mFqU8y0hV6d3Q7mXh2yMm0cI8cN0e1Xx me@host'
+KEY2='ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQC7 "quoted" \ back: slash'
+KEY3='ecdsa-sha2-nistp256 AAAAE2VjZHNhLXNoYTItbmlzdHAyNTYAAAAIbmlzdHAyNTY= file@key'
+printf '# keys\n\n%s\n' "$KEY3" >"$IMGS/keys.pub"
+printf '#cloud-config\nruncmd:\n  - [touch, /run/from-user-data]\n' >"$IMGS/ud.yaml"
+chown nobody "$IMGS/keys.pub" "$IMGS/ud.yaml"
+CI_GUEST="<guest name='ci' ssh-keys='img/keys.pub' user-data='img/ud.yaml'><ssh-key>$KEY1</ssh-key><ssh-key>$(printf '%s' "$KEY2" | sed 's/&/\&amp;/g; s/"/\&quot;/g')</ssh-key><interface network='dl-n' ip='10.83.0.41'/></guest>"
+lab_xml "<guest name='r' image='img/base.img' image-format='raw' cmdline='disk dseed=3 serve=2000000000'><interface network='dl-n' ip='10.83.0.31'/></guest>$CI_GUEST" >"$PUB/dl.xml"
 chmod 0644 "$PUB/dl.xml"
 up() { ip netns exec "$NETD_NS" $MEMBER "$NETCTL" lab up "$1" --timeout 120; }
-ok "a member of --group brings up a lab of four guests on images only they may read" \
+ok "a member of --group brings up a lab of five guests on images only they may read" \
 	up "$PUB/dl.xml"
 console_has() { grep -q "$2" "$LABS/dl/$1.console"; }
 guests_read() {
 	local g
-	for g in d1 d2 k r; do
+	for g in d1 d2 k r ci; do
 		console_has $g "disk read 16 sectors: the test's pattern ok" &&
 			console_has $g "disk write 8 sectors ok" &&
 			console_has $g "disk flush ok" || { echo "$g:"; cat "$LABS/dl/$g.console"; return 1; }
@@ -64,7 +73,7 @@ guests_read() {
 ok "...every guest read the base's pattern through its overlay, wrote and flushed" guests_read
 overlays() {
 	local g
-	for g in d1 d2 k r; do
+	for g in d1 d2 k r ci; do
 		[ "$(stat -c %U:%a "$LABS/dl/$g.qcow2")" = nobody:600 ] || { stat "$LABS/dl/$g.qcow2"; return 1; }
 	done
 	qemu-img info -U --output=json "$LABS/dl/d1.qcow2" | grep -q "\"backing-filename\": \"$IMGS/base.qcow2\"" &&
@@ -74,11 +83,29 @@ ok "...each has its own overlay in the lab's dir, the member's, over the base it
 daemons() { # one qemu-storage-daemon per guest, as the member, never root
 	local users
 	users=$(pgrep -f "qemu-storage-daemon.*/proc/self/fd" | xargs -r ps -o user= -p | sort | uniq -c | tr -s ' ')
-	[ "$users" = " 4 nobody" ] || { echo "daemons: $users"; return 1; }
+	[ "$users" = " 5 nobody" ] || { echo "daemons: $users"; return 1; }
 	ps -o user= -p "$(pgrep -f -- "--name lab-d1")" | grep -qx daemon
 }
 ok "...a storage daemon per guest runs as the member; netvm as the guest user" daemons
 ok "...the bases are byte for byte as they were" md5sum -c --quiet "$T/base.md5"
+seed_holds() { # the seed's label and its three files, read host-side
+	local seed=$LABS/dl/ci.seed mac
+	mac=$($NETCTL --json lab status dl | python3 -c "import json, sys; print([i['mac'] for g in json.load(sys.stdin)['guests'] if g['name'] == 'ci' for i in g['interfaces']][0])") || return 1
+	mlabel -i "$seed" -s :: | grep -q 'CIDATA' || { mlabel -i "$seed" -s ::; return 1; }
+	mtype -i "$seed" ::user-data | cmp - "$IMGS/ud.yaml" || return 1
+	MTOOLS_SKIP_CHECK=1 mtype -i "$seed" ::meta-data >"$T/meta" && mtype -i "$seed" ::network-config >"$T/netcfg" &&
+		KEY1=$KEY1 KEY2=$KEY2 KEY3=$KEY3 MAC=$mac python3 - "$T/meta" "$T/netcfg" <<'PY'
+import os, sys, yaml
+m = yaml.safe_load(open(sys.argv[1]))
+assert m['instance-id'] == 'netfabric-dl-ci' and m['local-hostname'] == 'ci', m
+assert m['public-keys'] == [os.environ['KEY1'], os.environ['KEY2'], os.environ['KEY3']], m
+n = yaml.safe_load(open(sys.argv[2]))
+assert n == {'version': 2, 'ethernets': {'nf0': {'match': {'macaddress': os.environ['MAC']}, 'dhcp4': True}}}, n
+PY
+}
+ok "guest ci's cloud-init seed: label CIDATA, its keys (YAML-quoted), its MAC, the user-data as given" seed_holds
+ok "...netvm has it as a second, read-only disk; the first is still its overlay" \
+	bash -c "grep -q 'disk1: inherited fd, raw, 2 MiB, read-only' $LABS/dl/ci.log && grep -q 'disk read 16 sectors: the test.s pattern ok' $LABS/dl/ci.console"
 # what a guest wrote is in its overlay: sectors 16-23 its pattern
 wrote() { # wrote GUEST SEED
 	qemu-img convert -U -f qcow2 -O raw "$LABS/dl/$1.qcow2" "$T/$1.raw" &&
@@ -95,15 +122,15 @@ ok "...the guests' writes are in their overlays (d1 and r, each its own seed)" \
 
 # a guest killed: its daemon goes with its netvm
 kill -KILL "$(pgrep -f -- "--name lab-d2")"
-one_less() { for _ in $(seq 50); do [ "$(pgrep -fc "qemu-storage-daemon.*/proc/self/fd")" = 3 ] && return 0; sleep 0.1; done; return 1; }
+one_less() { for _ in $(seq 50); do [ "$(pgrep -fc "qemu-storage-daemon.*/proc/self/fd")" = 4 ] && return 0; sleep 0.1; done; return 1; }
 ok "a guest's netvm killed -9: its storage daemon ends with it" one_less
 
-# reconcile: r leaves the lab (its overlay goes), the others keep running
+# reconcile: r and ci leave the lab (their overlays go), the others keep running
 PID_K=$(pgrep -f -- "--name lab-k")
 lab_xml "" >"$PUB/dl.xml"
 ok "lab up without guest r: reconciled" up "$PUB/dl.xml"
-r_gone() { for _ in $(seq 100); do [ ! -e "$LABS/dl/r.qcow2" ] && ! pgrep -f -- "--name lab-r" >/dev/null && return 0; sleep 0.1; done; return 1; }
-ok "...r's overlay is gone with it" r_gone
+r_gone() { for _ in $(seq 100); do [ ! -e "$LABS/dl/r.qcow2" ] && [ ! -e "$LABS/dl/ci.qcow2" ] && ! pgrep -f -- "--name lab-r" >/dev/null && return 0; sleep 0.1; done; return 1; }
+ok "...r's and ci's overlays are gone with them" r_gone
 k_kept() { [ "$(pgrep -f -- '--name lab-k')" = "$PID_K" ] && [ -e "$LABS/dl/k.qcow2" ]; }
 ok "...k kept running on its overlay" k_kept
 
@@ -150,6 +177,22 @@ ok "...and nothing was created" nothing
 bad_lab "image='img/base.img' image-format='vmdk' keep='maybe'"
 fails "image-format and keep are checked" "image-format='vmdk': raw or qcow2" up "$PUB/bad.xml"
 fails "...both reported" "keep='maybe': yes or no" up "$PUB/bad.xml"
+printf '%s\nnot a key\n' "$KEY1" >"$IMGS/bad.pub"
+printf '#cloud-config\n\0\n' >"$IMGS/nul.yaml"
+chown nobody "$IMGS/bad.pub" "$IMGS/nul.yaml"
+bad_lab "ssh-keys='img/bad.pub'"
+fails "an ssh-keys file with a line that is not a key, named" "guest g: $IMGS/bad.pub: line 2 is not an SSH public key" up "$PUB/bad.xml"
+bad_lab "user-data='img/nul.yaml'"
+fails "user-data with a NUL byte" "guest g: $IMGS/nul.yaml: holds a NUL byte" up "$PUB/bad.xml"
+ok "...and nothing was created" nothing
+cat >"$PUB/bad.xml" <<X
+<lab name='bd'>
+  <network name='bd-n'><ip address='10.84.0.1' prefix='24'><dhcp><range start='10.84.0.100' end='10.84.0.200'/></dhcp></ip></network>
+  <guest name='g' cloud-init='maybe'><ssh-key>ssh-ed25519 AAAA</ssh-key><interface network='bd-n'/></guest>
+</lab>
+X
+fails "<ssh-key> that is not a key, and cloud-init= checked" "bad.xml:3: <ssh-key> is not an SSH public key" up "$PUB/bad.xml"
+fails "...both" "cloud-init='maybe': yes or no" up "$PUB/bad.xml"
 bad_lab "keep='yes'"
 fails "keep='yes' without an image" "keep='yes' is for a guest with image=" up "$PUB/bad.xml"
 bad_lab "image='img/bad&#x9;name'"

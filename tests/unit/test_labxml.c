@@ -138,6 +138,74 @@ static void test_images(void **st)
 	labxml_free(l);
 }
 
+/* cloud-init: on from keys, files or cloud-init='yes', off for
+ * cloud-init='no'; keys of <defaults> and the guest; the seed's YAML
+ * quotes what it must; key lines checked. */
+static void test_cloud_init(void **st)
+{
+	(void)st;
+	struct nf_buf e = {0}, m = {0}, n = {0};
+	struct lab *l = parse(
+		"<defaults><ssh-key>ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAA all"
+		"</ssh-key></defaults>"
+		"<guest name='a'><ssh-key> ssh-rsa AAAAB3NzaC1yc2EAAAA "
+		"\"q\" \\ </ssh-key><interface network='n' "
+		"mac='52:54:00:00:00:0a'/></guest>"
+		"<guest name='b' cloud-init='no'><interface "
+		"network='n'/></guest>"
+		"<guest name='c' user-data='u.yaml' ssh-keys='/k.pub'>"
+		"<interface network='n'/></guest>",
+		&e);
+	assert_null(e.s);
+	assert_true(l->guests[0].ci_on);
+	assert_int_equal(l->guests[0].nkeys, 2);
+	assert_string_equal(l->guests[0].keys[1],
+			    "ssh-rsa AAAAB3NzaC1yc2EAAAA \"q\" \\");
+	assert_false(l->guests[1].ci_on);
+	assert_true(l->guests[2].ci_on);
+	assert_string_equal(l->guests[2].user_data, "/tmp/u.yaml");
+	const char **files;
+	assert_int_equal(lab_files(l, &files), 2);
+	free(files);
+	char *extra[] = {"ecdsa-sha2-nistp256 AAAAE2VjZHNhLXNo x"};
+	lab_seed_meta(l, &l->guests[0], extra, 1, &m);
+	assert_string_equal(m.s,
+			    "instance-id: \"netfabric-t-a\"\n"
+			    "local-hostname: \"a\"\n"
+			    "public-keys:\n"
+			    "  - \"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAA all\"\n"
+			    "  - \"ssh-rsa AAAAB3NzaC1yc2EAAAA \\\"q\\\" "
+			    "\\\\\"\n"
+			    "  - \"ecdsa-sha2-nistp256 AAAAE2VjZHNhLXNo x\"\n");
+	lab_seed_network(&l->guests[0], &n);
+	assert_string_equal(n.s, "version: 2\nethernets:\n  nf0:\n    match:\n"
+				 "      macaddress: \"52:54:00:00:00:0a\"\n"
+				 "    dhcp4: true\n");
+	nf_buf_free(&m);
+	nf_buf_free(&n);
+	labxml_free(l);
+	char **keys = NULL, why[128];
+	size_t nk = 0;
+	assert_int_equal(
+		lab_ssh_keys_parse("# c\n\nssh-ed25519 AAAAC3NzaC1lZDI1"
+				   "\r\n",
+				   &keys, &nk, why, sizeof(why)),
+		0);
+	assert_int_equal(nk, 1);
+	assert_string_equal(keys[0], "ssh-ed25519 AAAAC3NzaC1lZDI1");
+	assert_int_equal(
+		lab_ssh_keys_parse("ssh-ed25519 AAAAC3NzaC1lZDI1\nno\n", &keys,
+				   &nk, why, sizeof(why)),
+		-EINVAL);
+	assert_int_equal(nk, 1); /* nothing of a bad file is taken */
+	assert_non_null(strstr(why, "line 2"));
+	free(keys[0]);
+	free(keys);
+	assert_false(lab_ssh_key_ok("ssh-ed25519 AAAA\tB"));
+	assert_false(lab_ssh_key_ok("ssh-ed25519"));
+	assert_false(lab_ssh_key_ok("ssh ed25519 short"));
+}
+
 static void test_link(void **st)
 {
 	(void)st;
@@ -222,7 +290,7 @@ static void test_strict(void **st)
 	const char *want[] = {
 		"<guest> has no attribute memroy= (it takes name=, count=, "
 		"memory=, cpus=, kernel=, initrd=, cmdline=, image=, "
-		"image-format=, keep=)",
+		"image-format=, keep=, cloud-init=, ssh-keys=, user-data=)",
 		"<interface> has no attribute ipp= (it takes network=, mac=, "
 		"ip=)",
 		"<defaults> has no attribute cpu=",
@@ -286,9 +354,13 @@ static void test_examples(void **st)
 int main(void)
 {
 	const struct CMUnitTest t[] = {
-		cmocka_unit_test(test_groups), cmocka_unit_test(test_images),
-		cmocka_unit_test(test_link),   cmocka_unit_test(test_errors),
-		cmocka_unit_test(test_strict), cmocka_unit_test(test_examples),
+		cmocka_unit_test(test_groups),
+		cmocka_unit_test(test_images),
+		cmocka_unit_test(test_cloud_init),
+		cmocka_unit_test(test_link),
+		cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_strict),
+		cmocka_unit_test(test_examples),
 	};
 	return cmocka_run_group_tests(t, NULL, NULL);
 }
