@@ -6,7 +6,10 @@
 #                      probe guest, the guest kernel and guest initramfs,
 #                      and tests/nested/host-init.sh as /init
 #   OUT/guest.cpio.gz  the stock-Linux guest (L2): busybox, the virtio-net
-#                      modules, tests/nested/guest-init.sh as /init
+#                      and virtio-blk modules, tests/nested/guest-init.sh as
+#                      /init
+#   OUT/rootfs.qcow2   the same tree as an ext4 root file system (mke2fs
+#                      -d), marked /on-disk, as a qcow2 base image
 # usage: build.sh BUILD_DIR   (downloads are cached in BUILD_DIR/nested)
 set -euo pipefail
 BUILD=$(cd "$1" && pwd)
@@ -84,9 +87,16 @@ base_root() { # base_root DIR: busybox and the usual mount points
 # --- L2: the stock-Linux guest --------------------------------------------
 G=$OUT/guest-root
 base_root "$G"
-modules "$G" virtio_net virtio_pci button evdev
+modules "$G" virtio_net virtio_pci virtio_blk crc32c_generic button evdev
 install -m 0755 "$SRC/tests/nested/guest-init.sh" "$G/init"
 mkcpio "$G" "$OUT/guest.cpio.gz"
+# ...and as a root file system on a disk
+R=$OUT/rootfs-tree
+rm -rf "$R" && cp -a "$G" "$R" && touch "$R/on-disk"
+rm -f "$OUT/rootfs.raw" "$OUT/rootfs.qcow2"
+mke2fs -q -F -t ext4 -L nfroot -d "$R" "$OUT/rootfs.raw" 64M
+qemu-img convert -f raw -O qcow2 "$OUT/rootfs.raw" "$OUT/rootfs.qcow2"
+rm -f "$OUT/rootfs.raw"
 
 # --- L1: the nested host --------------------------------------------------
 H=$OUT/host-root
@@ -94,14 +104,16 @@ base_root "$H"
 modules "$H" kvm_amd vhost_net tun tap macvtap bridge veth nf_tables nft_ct \
 	nft_masq nft_nat nft_chain_nat nft_reject_inet nft_reject_bridge \
 	nft_meta_bridge nf_conntrack
-copy_bin "$H" /usr/sbin/dnsmasq /usr/bin/dhcp_release
+copy_bin "$H" /usr/sbin/dnsmasq /usr/bin/dhcp_release \
+	/usr/bin/qemu-storage-daemon /usr/bin/qemu-img
 # iproute2's ip (busybox's makes no veth pairs), beside busybox's
 install -D -m 0755 "$(readlink -f "$(command -v ip)")" "$H/nested/ip2"
 copy_bin "$H" "$(readlink -f "$(command -v ip)")"
 mkdir -p "$H/nested"
 for b in netd netctl netvm; do install -m 0755 "$BUILD/$b" "$H/nested/$b"; done
 copy_bin "$H" "$BUILD/netd" "$BUILD/netctl" "$BUILD/netvm"
-cp "$BUILD/guest/probe.elf" "$OUT/vmlinuz" "$OUT/guest.cpio.gz" "$H/nested/"
+cp "$BUILD/guest/probe.elf" "$OUT/vmlinuz" "$OUT/guest.cpio.gz" \
+	"$OUT/rootfs.qcow2" "$H/nested/"
 sed "s/stp='on'/stp='off'/" "$SRC/examples/default.xml" >"$H/nested/default.xml"
 printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n' >"$H/etc/passwd"
 printf 'root:x:0:\nnogroup:x:65534:\n' >"$H/etc/group"

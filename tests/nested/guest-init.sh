@@ -11,15 +11,42 @@
 #   nf.spoof=FAKE,PEER,PEERMAC  ping PEER from FAKE, an address not ours
 #                     (PEER's MAC given, so the echo requests go out): what
 #                     a guard must drop
+#   nf.root=DEV       root on a virtio-blk disk: mount DEV (ext4, this same
+#                     tree) and run its /init; there, report the boot-*
+#                     files earlier boots left and leave one (nf.name=NAME)
 /bin/busybox --install -s /bin
 mount -t proc proc /proc
 mount -t sysfs sys /sys
 mount -t devtmpfs dev /dev
-for m in $(cat /lib/modules/order); do insmod "/lib/modules/$m.ko"; done
 arg() { tr ' ' '\n' </proc/cmdline | sed -n "s/^nf\.$1=//p"; }
 # through the kernel log: its console path polls the UART, so lines are
 # out before the power-off whatever the tty's interrupts do
 say() { echo "<3>guest: $*" >/dev/kmsg; }
+root=$(arg root)
+if [ -n "$root" ] && [ ! -e /on-disk ]; then
+	# the initramfs: the disk's driver, then its root (the modules are on
+	# the disk too, loaded there as usual)
+	say "initramfs userspace at $(cut -d' ' -f1 /proc/uptime) s"
+	for m in $(cat /lib/modules/order); do insmod "/lib/modules/$m.ko" 2>/dev/null; done
+	for _ in $(seq 50); do [ -b "$root" ] && break; sleep 0.1; done
+	mkdir -p /newroot
+	if mount -t ext4 "$root" /newroot && [ -e /newroot/on-disk ]; then
+		umount /proc /sys
+		umount /dev 2>/dev/null
+		exec switch_root /newroot /init
+	fi
+	say "root $root: cannot mount it"
+	poweroff -f
+fi
+[ -e /on-disk ] || for m in $(cat /lib/modules/order); do insmod "/lib/modules/$m.ko"; done
+if [ -e /on-disk ]; then
+	say "root $(grep ' / ' /proc/mounts | cut -d' ' -f1,3) userspace at $(cut -d' ' -f1 /proc/uptime) s"
+	for f in /root/boot-*; do [ -e "$f" ] && say "found ${f#/root/}"; done
+	n=$(ls /root | grep -c '^boot-')
+	echo "boot $((n + 1)) of $(arg name)" >"/root/boot-$(arg name)-$((n + 1))"
+	sync
+	say "wrote boot-$(arg name)-$((n + 1))"
+fi
 echo "guest: tty ok" >/dev/console # the interrupt-driven 8250 path
 # the ACPI power button (netvm presses it on SIGTERM and lab down): an
 # orderly power-off, what acpid or systemd-logind does in a full system

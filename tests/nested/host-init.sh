@@ -220,6 +220,58 @@ X
 	acpi_off() { [ "$down_s" -lt 25 ] && lacks cat /tmp/netd.log "lab 'lx': guest .* stopped without powering off"; }
 	ok "7: lab down powered both guests off through ACPI (the power button, not a stop)" acpi_off
 fi
+if want 8; then
+	# root file systems on virtio-blk (issue 19): a lab of two guests on
+	# qcow2 overlays of one ext4 base (the guest's busybox tree), kept
+	# (keep='yes') across lab down and up: a reboot of each
+	md5sum $V/rootfs.qcow2 >/tmp/rootfs.md5
+	dk() { # dk NAME IP: a guest with root on its disk
+		echo "<guest name='$1' keep='yes' cmdline='console=ttyS0 $Q reboot=k panic=-1 nf.root=/dev/vda nf.name=$1 nf.serve=600'><interface network='dknet' ip='$2'/></guest>"
+	}
+	cat >/tmp/dk.xml <<X
+<lab name='dk'>
+  <defaults kernel='$V/vmlinuz' initrd='$V/guest.cpio.gz' memory='256M' image='$V/rootfs.qcow2'/>
+  <network name='dknet'>
+    <ip address='10.75.0.1' prefix='24'>
+      <dhcp><range start='10.75.0.100' end='10.75.0.199'/></dhcp>
+    </ip>
+  </network>
+  $(dk dk1 10.75.0.11)
+  $(dk dk2 10.75.0.12)
+</lab>
+X
+	L=/tmp/lib/labs/dk
+	wrote() { # wrote N: both guests have left boot file N
+		for _ in $(seq 600); do grep -q "guest: wrote boot-dk1-$1" $L/dk1.console 2>/dev/null &&
+			grep -q "guest: wrote boot-dk2-$1" $L/dk2.console 2>/dev/null && return 0; sleep 0.2; done
+		tail -20 $L/dk1.console $L/dk1.log $L/dk2.console; return 1
+	}
+	ok "8: lab up: two guests with root on ext4 on virtio-blk, each on a qcow2 overlay of one base" \
+		$V/netctl lab up /tmp/dk.xml --timeout "$T"
+	ok "8: ...each mounted /dev/vda as / and left its file" wrote 1
+	sed -i 's/^\[ *[0-9.]*\] guest: /guest: /' $L/dk1.console $L/dk2.console
+	grep -h '^guest: \(root\|initramfs\|found\|wrote\|lease\)' $L/dk1.console | sed 's/^/nested: [dk1] /' >/dev/console
+	a=$(sed -n 's/^guest: initramfs userspace at \([0-9.]*\) s/\1/p' $L/dk1.console)
+	b=$(sed -n 's/^guest: root \/dev\/vda ext4 userspace at \([0-9.]*\) s/\1/p' $L/dk1.console)
+	[ -n "$a" ] && [ -n "$b" ] && say "figure boot to userspace, root on virtio-blk (qcow2 overlay) / initramfs, same boot: $b s / $a s = $(echo "$a $b" | awk '{printf "%.2f", $2 / $1}')"
+	ok "8: ...their root is /dev/vda, ext4" sh -c "grep -q '^guest: root /dev/vda ext4' $L/dk1.console && grep -q '^guest: root /dev/vda ext4' $L/dk2.console"
+	t0=$(date +%s)
+	ok "8: lab down: the overlays stay (keep='yes'), nothing else of the lab" sh -c "
+		$V/netctl lab down dk && [ -s $L/dk1.qcow2 ] && [ -s $L/dk2.qcow2 ] && [ \"\$(ls $L)\" = \"\$(printf 'dk1.qcow2\\ndk2.qcow2')\" ]"
+	down_s=$(($(date +%s) - t0))
+	dk_off() { [ "$down_s" -lt 25 ] && lacks cat /tmp/netd.log "lab 'dk': guest .* stopped without powering off"; }
+	ok "8: ...both guests powered off through ACPI, their file systems synced" dk_off
+	ok "8: lab up again: the same overlays boot" $V/netctl lab up /tmp/dk.xml --timeout "$T"
+	ok "8: ...each guest left its second file" wrote 2
+	sed -i 's/^\[ *[0-9.]*\] guest: /guest: /' $L/dk1.console $L/dk2.console
+	own() { # each finds its own first file and not the other's
+		grep -q '^guest: found boot-dk1-1' $L/dk1.console && grep -q '^guest: found boot-dk2-1' $L/dk2.console &&
+			lacks cat $L/dk1.console 'found boot-dk2' && lacks cat $L/dk2.console 'found boot-dk1'
+	}
+	ok "8: ...after the reboot each finds its own file, not the other guest's" own
+	ok "8: lab down; the shared base is byte for byte as it was" sh -c "$V/netctl lab down dk && md5sum -c /tmp/rootfs.md5"
+	rm -rf $L
+fi
 if want S; then
 	# stress (run.sh BUILD S; NESTED_REPEAT=N): VMs made and destroyed one
 	# after another, the probe guest and a stock Linux guest in turn
