@@ -192,6 +192,7 @@ bench: deps
 	@echo; NF_BUILD=$(abspath $(BUILD)) tests/bench/disk.sh
 	@echo; NF_BUILD=$(abspath $(BUILD)) tests/bench/lab.sh
 	@echo; NF_BUILD=$(abspath $(BUILD)) tests/bench/stp.sh
+	@echo; NF_BUILD=$(abspath $(BUILD)) tests/bench/nested_boot.sh
 
 # libvirt side by side (skips when libvirt is not installed)
 bench-peer: deps

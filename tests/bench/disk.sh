@@ -36,7 +36,7 @@ median3() { # of three runs' ms; a failed run ends the benchmark
 	printf '%s\n' "$@" | sort -n | sed -n 2p
 }
 # the same 64 MiB as a qcow2 overlay over a qcow2 base, served by
-# qemu-storage-daemon (its FUSE export read as a raw file)
+# qemu-storage-daemon (its NBD export, over a socket only netvm holds)
 qemu-img convert -f raw -O qcow2 "$IMG" "$T/base.qcow2"
 qemu-img create -q -f qcow2 -b "$T/base.qcow2" -F qcow2 "$T/ov.qcow2"
 table() { # table DISK LABEL: the four figures; MB/s in RATE_<spec>
@@ -58,7 +58,7 @@ table() { # table DISK LABEL: the four figures; MB/s in RATE_<spec>
 }
 table "$IMG" "virtio-blk, raw image (64 MiB file), probe guest, sequential" raw
 echo
-table "$T/ov.qcow2,format=qcow2" "the same as a qcow2 overlay through qemu-storage-daemon" qcow
+table "$T/ov.qcow2,format=qcow2" "the same as a qcow2 overlay through qemu-storage-daemon (NBD)" qcow
 printf '\n%-28s %10s\n' "qcow2 overlay / raw" "ratio"
 for spec in 64,64,r 4,16,r 64,64,w 4,16,w; do
 	IFS=, read -r kib mib rw <<<"$spec"
