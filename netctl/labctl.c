@@ -9,6 +9,8 @@
 #include <libgen.h>
 #include <limits.h>
 #include <signal.h>
+#include <termios.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -398,11 +400,99 @@ static void on_int(int s)
 	stop = 1;
 }
 
+/* lab console --attach: the guest's serial port, read and written
+ * through the connection netd hands over. On a terminal: raw mode, ^]
+ * ends it. Otherwise stdin is typed in; after its end, output goes on
+ * until the guest has been quiet for a second and a half. */
+#define ESCAPE 0x1d /* ^] */
+static int attach(const char *lab, const char *guest)
+{
+	json_t *r;
+	int fd = -1;
+	size_t nfd = 1;
+	if (ctl_call_io(NF_CMD_LAB_CONSOLE,
+			json_pack("{s:s, s:s, s:b}", "name", lab, "guest",
+				  guest, "attach", 1),
+			NULL, 0, &r, &fd, &nfd))
+		return 1;
+	json_decref(r);
+	if (nfd != 1 || fd < 0) {
+		fprintf(stderr, "netctl: netd sent no console connection\n");
+		return 1;
+	}
+	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+	bool tty = isatty(STDIN_FILENO);
+	struct termios old, raw;
+	if (tty && tcgetattr(STDIN_FILENO, &old) == 0) {
+		raw = old;
+		cfmakeraw(&raw);
+		tcsetattr(STDIN_FILENO, TCSANOW, &raw);
+		fprintf(stderr,
+			"Connected to guest %s of lab '%s' (escape: ^])\r\n",
+			guest, lab);
+	}
+	struct pollfd p[2] = {{STDIN_FILENO, POLLIN, 0}, {fd, POLLIN, 0}};
+	char buf[4096];
+	int rc = 0;
+	while (!stop) {
+		int n = poll(p, 2, p[0].fd < 0 ? 1500 : -1);
+		if (n == 0)
+			break; /* quiet since stdin ended */
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		if (p[1].revents) {
+			ssize_t got = read(fd, buf, sizeof(buf));
+			if (got <= 0) {
+				if (tty)
+					fprintf(stderr, "\r\n");
+				fprintf(stderr,
+					"netctl: the guest's console closed "
+					"(it ended, or netd went away)\n");
+				rc = got < 0;
+				break;
+			}
+			fwrite(buf, 1, (size_t)got, stdout);
+			fflush(stdout);
+		}
+		if (p[0].fd >= 0 && p[0].revents) {
+			ssize_t got = read(STDIN_FILENO, buf, sizeof(buf));
+			char *esc = got > 0 && tty
+					    ? memchr(buf, ESCAPE, (size_t)got)
+					    : NULL;
+			if (esc)
+				got = esc - buf;
+			if (got > 0 && write(fd, buf, (size_t)got) < 0)
+				break;
+			if (esc)
+				break;
+			if (got <= 0)
+				p[0].fd = -1; /* its end: output a while yet */
+		}
+	}
+	if (tty) {
+		tcsetattr(STDIN_FILENO, TCSANOW, &old);
+		fprintf(stderr, "\n");
+	}
+	close(fd);
+	return rc;
+}
+
 int ctl_lab_console(int argc, char **argv)
 {
-	bool follow = argc == 5; /* -f or --follow */
-	json_int_t off = 0;
+	bool follow = false, log = false, att = false;
+	for (int i = 4; i < argc; i++) {
+		follow |=
+			!strcmp(argv[i], "-f") || !strcmp(argv[i], "--follow");
+		log |= !strcmp(argv[i], "--log");
+		att |= !strcmp(argv[i], "--attach");
+	}
 	signal(SIGINT, on_int);
+	if (att || (!log && !follow && isatty(STDIN_FILENO)))
+		return attach(argv[2], argv[3]);
+	json_int_t off = 0;
 	while (!stop) {
 		json_t *r;
 		if (ctl_call(NF_CMD_LAB_CONSOLE,

@@ -22,7 +22,9 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -126,6 +128,21 @@ static void rm_tree(const char *dir, const struct lab *l)
 	if (d)
 		closedir(d);
 	rmdir(dir);
+}
+
+/* Where a guest's netvm listens for console clients: in netd's run dir,
+ * named by a hash of lab and guest (a socket path holds 107 bytes). */
+static void serial_path(const struct registry *r, const char *lab,
+			const char *guest, char *out, size_t n)
+{
+	uint64_t h = 0xcbf29ce484222325ull; /* FNV-1a */
+	for (const char *p = lab; *p; p++)
+		h = (h ^ (uint8_t)*p) * 0x100000001b3ull;
+	h = (h ^ '/') * 0x100000001b3ull;
+	for (const char *p = guest; *p; p++)
+		h = (h ^ (uint8_t)*p) * 0x100000001b3ull;
+	snprintf(out, n, "%s/serial/%016llx", r->run_dir,
+		 (unsigned long long)h);
 }
 
 static const struct lab_guest *spec_of(const struct grun *g)
@@ -376,7 +393,7 @@ static int file_fd(const struct labrun *L, const char *path)
  * initrd), /dev/kvm, its console file, a TAP per interface (and
  * /dev/vhost-net when the host has it), the NBD socket of its disk. */
 struct handout {
-	int fd[7 + 2 * LAB_MAX_IFS];
+	int fd[8 + 2 * LAB_MAX_IFS];
 	size_t n;
 };
 
@@ -442,7 +459,9 @@ struct guest_cmd {
 	int disk_slot; /* its fd, once the child has it: h.fd[disk_slot] */
 	int life_slot; /* the storage supervisor's pipe, which it holds */
 	char seed[40];
-	int seed_slot; /* the cloud-init seed, once the child made it */
+	int seed_slot;	 /* the cloud-init seed, once the child made it */
+	char serial[24]; /* --serial-socket, bound by the child too */
+	int serial_slot;
 	char nets[LAB_MAX_IFS][200];
 	int vh[LAB_MAX_IFS]; /* /dev/vhost-net, one per interface */
 	struct handout h;
@@ -477,6 +496,9 @@ static void guest_cmd(struct registry *r, const struct grun *g,
 	argv[a++] = "--kvm-fd", argv[a++] = c->kvm;
 	argv[a++] = "--console", argv[a++] = c->con;
 	argv[a++] = "--shutdown-timeout", argv[a++] = STR(GUEST_SHUTDOWN_S);
+	c->serial_slot = (int)c->h.n; /* guest_serial */
+	snprintf(c->serial, sizeof(c->serial), "fd:%d", hand(&c->h, -1));
+	argv[a++] = "--serial-socket", argv[a++] = c->serial;
 	if (s->image) { /* the child connects it (guest_disk) */
 		c->disk_slot = (int)c->h.n;
 		snprintf(c->disk, sizeof(c->disk), "fd:%d,format=nbd",
@@ -758,6 +780,34 @@ out:
 	return 0;
 }
 
+/* The socket on which the guest's netvm takes console clients (lab
+ * console --attach, which netd connects by its path), bound and listening
+ * in the child: run_dir/serial, root's alone. */
+static int guest_serial(const struct labrun *L, const struct grun *g, int logfd,
+			struct guest_cmd *c)
+{
+	struct sockaddr_un a = {.sun_family = AF_UNIX};
+	char dir[2048];
+	snprintf(dir, sizeof(dir), "%s/serial", L->reg->run_dir);
+	serial_path(L->reg, L->spec->name, g->name, a.sun_path,
+		    sizeof(a.sun_path));
+	mkdir(dir, 0700);
+	unlink(a.sun_path);
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || strlen(a.sun_path) + 1 >= sizeof(a.sun_path) ||
+	    bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0 ||
+	    listen(fd, 2) < 0) {
+		dprintf(logfd, "netd: guest %s's console socket %s: %s\n",
+			g->name, a.sun_path,
+			strlen(a.sun_path) + 1 >= sizeof(a.sun_path)
+				? "the run dir's path is too long for it"
+				: strerror(errno));
+		return -1;
+	}
+	c->h.fd[c->serial_slot] = fd;
+	return 0;
+}
+
 /* Starts g's netvm as the guest user with its kernel, initrd, /dev/kvm,
  * console and ports as inherited fds (it opens nothing itself). */
 static int exec_guest(struct registry *r, struct grun *g, struct nf_err *e)
@@ -804,7 +854,8 @@ static int exec_guest(struct registry *r, struct grun *g, struct nf_err *e)
 	if (pid == 0) {
 		close(sync[1]);
 		guest_child(sync[0]);
-		if ((s->image && guest_disk(L, g, s, lfd, &cmd) < 0) ||
+		if (guest_serial(L, g, lfd, &cmd) < 0 ||
+		    (s->image && guest_disk(L, g, s, lfd, &cmd) < 0) ||
 		    (s->ci_on && guest_seed(L, g, s, lfd, &cmd) < 0))
 			_exit(123);
 		become_guest(r, &cmd.h, lfd);
@@ -1408,6 +1459,11 @@ static void finish_down(struct labrun *L)
 		drop_network(r, L, i);
 	lab_dir(r, L->spec->name, d, sizeof(d));
 	rm_tree(d, L->spec);
+	for (size_t i = 0; i < L->spec->nguests; i++) {
+		serial_path(r, L->spec->name, L->spec->guests[i].name, d,
+			    sizeof(d));
+		unlink(d);
+	}
 	/* netd's own part: ports and signals, then networks and files; the
 	 * wait between is the guests' */
 	if (L->t_down)
@@ -1891,10 +1947,43 @@ int lab_status(struct registry *r, struct request *q, json_t *args,
 	return 0;
 }
 
+/* lab console --attach: a connection to the guest's console socket,
+ * handed to the client (never waited for: a netvm that does not accept
+ * leaves the connect unfinished, and that is an error). */
+static int attach(struct registry *r, struct request *q, struct labrun *L,
+		  const char *guest, json_t **res, struct nf_err *e)
+{
+	struct sockaddr_un a = {.sun_family = AF_UNIX};
+	const struct grun *g =
+		L->g[lab_guest_find(L->spec, guest) - L->spec->guests];
+	if (!alive(g))
+		return nf_errf(
+			e, ESRCH,
+			"guest %s of lab '%s' is not running (lab status "
+			"says why; its log is %s.log)",
+			guest, L->spec->name, guest);
+	serial_path(r, L->spec->name, guest, a.sun_path, sizeof(a.sun_path));
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof(a)) < 0) {
+		int err = errno;
+		if (fd >= 0)
+			close(fd);
+		return nf_errf(
+			e, err, "guest %s's console: %s", guest,
+			err == EAGAIN ? "its netvm takes no client now"
+			: err == ENOENT
+				? "no console socket (a guest started by "
+				  "an older netd)"
+				: strerror(err));
+	}
+	q->out_fds[q->nout_fds++] = fd;
+	*res = json_pack("{s:s, s:s}", "lab", L->spec->name, "guest", guest);
+	return 0;
+}
+
 int lab_console(struct registry *r, struct request *q, json_t *args,
 		json_t **res, struct nf_err *e)
 {
-	(void)q;
 	struct labrun *L = need_lab(r, args, e);
 	const char *guest = nf_json_str(args, "guest");
 	char p[2200];
@@ -1903,6 +1992,8 @@ int lab_console(struct registry *r, struct request *q, json_t *args,
 	if (!guest || !lab_guest_find(L->spec, guest))
 		return nf_errf(e, ENOENT, "lab '%s' has no guest '%s'",
 			       L->spec->name, guest ? guest : "");
+	if (json_is_true(json_object_get(args, "attach")))
+		return attach(r, q, L, guest, res, e);
 	json_int_t off = json_integer_value(json_object_get(args, "offset"));
 	guest_file(L, guest, "console", p, sizeof(p));
 	int fd = open(p, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);

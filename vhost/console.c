@@ -14,6 +14,7 @@ int console_open(struct console *c, const char *spec, size_t cap,
 	struct stat st;
 	memset(c, 0, sizeof(*c));
 	c->fd = -1;
+	c->peer = -1;
 	c->cap = cap < 8192 ? 8192 : cap;
 	if (!strcmp(spec, "none"))
 		return 0;
@@ -80,8 +81,20 @@ void console_flush(struct console *c)
 	c->n = 0;
 }
 
+void console_flush_peer(struct console *c)
+{
+	if (c->peer >= 0 && c->pn)
+		(void)!write(c->peer, c->pbuf, c->pn); /* non-blocking */
+	c->pn = 0;
+}
+
 void console_put(struct console *c, uint8_t ch)
 {
+	if (c->peer >= 0) {
+		c->pbuf[c->pn++] = (char)ch;
+		if (ch == '\n' || c->pn == sizeof(c->pbuf))
+			console_flush_peer(c);
+	}
 	if (c->fd < 0)
 		return;
 	c->buf[c->n++] = (char)ch;

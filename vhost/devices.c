@@ -12,9 +12,13 @@
 
 #define SERIAL_IRQ 4
 
+#define SERIAL_RX 64 /* bytes of input held for the guest */
+
 struct serial {
 	uint8_t lcr, ier, scr, mcr;
 	bool thre; /* THR-empty interrupt pending */
+	uint8_t rx[SERIAL_RX];
+	unsigned rx_head, rx_n; /* input not yet read from RBR */
 };
 
 struct i8042 {
@@ -33,12 +37,14 @@ struct legacy {
 #define PWRBTN_STS (1u << 8) /* PM1 status and enable: the power button */
 
 /* 8250 UART at 0x3f8: output to the console, the THR-empty interrupt on
- * IRQ 4 so Linux's interrupt-driven tty output flows. No input. Each new
- * "THR empty" is a fresh rising edge: an I/O APIC pin is edge triggered
- * for ISA IRQs, and a line left high would never interrupt again. */
+ * IRQ 4 so Linux's interrupt-driven tty output flows; input (from
+ * vm_serial_input) in a small FIFO behind RBR, with LSR's data-ready bit
+ * and the received-data interrupt. Each new "THR empty" or new input is a
+ * fresh rising edge: an I/O APIC pin is edge triggered for ISA IRQs, and
+ * a line left high would never interrupt again. */
 static void serial_irq(struct vm *vm, struct serial *s, bool fresh)
 {
-	bool on = s->thre && (s->ier & 2);
+	bool on = (s->thre && (s->ier & 2)) || (s->rx_n && (s->ier & 1));
 	if (on && fresh)
 		vm_irq_line(vm, SERIAL_IRQ, false);
 	vm_irq_line(vm, SERIAL_IRQ, on);
@@ -56,6 +62,9 @@ static void serial_write(struct vm *vm, struct serial *s, unsigned reg,
 		if ((v & 2) && !(s->ier & 2))
 			s->thre = true;
 		s->ier = v & 0x0f;
+	} else if (reg == 2) { /* FCR: a receive FIFO reset drops input */
+		if (v & 2)
+			s->rx_n = 0;
 	} else if (reg == 3) {
 		s->lcr = v;
 	} else if (reg == 4) {
@@ -69,10 +78,21 @@ static void serial_write(struct vm *vm, struct serial *s, unsigned reg,
 static uint8_t serial_read(struct vm *vm, struct serial *s, unsigned reg)
 {
 	bool dlab = s->lcr & 0x80;
-	uint8_t m = s->mcr;
+	uint8_t m = s->mcr, c;
 	switch (reg) {
+	case 0: /* RBR: the oldest byte of input */
+		if (dlab || !s->rx_n)
+			return 0;
+		c = s->rx[s->rx_head];
+		s->rx_head = (s->rx_head + 1) % SERIAL_RX;
+		s->rx_n--;
+		serial_irq(vm, s, false);
+		return c;
 	case 1: return dlab ? 0 : s->ier;
-	case 2: /* IIR: THR empty is the only source; reading clears it */
+	case 2: /* IIR: received data first (reading RBR clears it), then
+		 * THR empty (reading IIR clears that) */
+		if (s->rx_n && (s->ier & 1))
+			return 0xc4;
 		if (!(s->thre && (s->ier & 2)))
 			return 0xc1;
 		s->thre = false;
@@ -80,7 +100,8 @@ static uint8_t serial_read(struct vm *vm, struct serial *s, unsigned reg)
 		return 0xc2;
 	case 3: return s->lcr;
 	case 4: return s->mcr;
-	case 5: return 0x60; /* LSR: transmitter empty */
+	case 5: /* LSR: transmitter empty; data ready while input waits */
+		return (uint8_t)(0x60 | (s->rx_n ? 1 : 0));
 	case 6: /* MSR: DCD, DSR, CTS; in loopback, MCR's outputs */
 		return m & 0x10 ? (uint8_t)((m & 1) << 5 | (m & 2) << 3 |
 					    (m & 4) << 4 | (m & 8) << 4)
@@ -231,6 +252,30 @@ static void pm_io(struct vm *vm, void *dev, struct vm_io *io)
 		if (io->size == 4)
 			memset(io->data + 2, 0, 2);
 	}
+}
+
+size_t vm_serial_input(struct vm *vm, const uint8_t *data, size_t n)
+{
+	struct legacy *l = vm->legacy;
+	struct serial *s = &l->serial;
+	size_t took = 0;
+	pthread_mutex_lock(&vm->io_lock);
+	bool was_empty = s->rx_n == 0;
+	for (; took < n && s->rx_n < SERIAL_RX; took++, s->rx_n++)
+		s->rx[(s->rx_head + s->rx_n) % SERIAL_RX] = data[took];
+	if (took)
+		serial_irq(vm, s, was_empty);
+	pthread_mutex_unlock(&vm->io_lock);
+	return took;
+}
+
+size_t vm_serial_room(struct vm *vm)
+{
+	struct legacy *l = vm->legacy;
+	pthread_mutex_lock(&vm->io_lock);
+	size_t room = SERIAL_RX - l->serial.rx_n;
+	pthread_mutex_unlock(&vm->io_lock);
+	return room;
 }
 
 void vm_power_button(struct vm *vm)

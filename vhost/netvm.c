@@ -16,6 +16,9 @@
 #include <sysexits.h>
 #include <sys/ioctl.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -63,7 +66,8 @@ static void usage(FILE *f)
 		"         [--console stdio|file:PATH|fd:N|none] "
 		"[--console-max SIZE]\n"
 		"         [--status PATH] [--seccomp on|off] [--socket PATH]\n"
-		"         [--shutdown-timeout SECONDS]\n"
+		"         [--shutdown-timeout SECONDS] "
+		"[--serial-socket PATH|fd:N]\n"
 		"         [--log-level LEVEL] [--net SPEC ...] "
 		"[--disk DISK ...]\n"
 		"  SPEC: "
@@ -517,16 +521,139 @@ static void log_memory(struct vm *vm)
 		 rss, guest, rss - (long)guest);
 }
 
+/* --serial-socket: a unix socket on which one client at a time attaches
+ * to the guest's serial port, reading what the guest prints and typing
+ * into its UART (vm_serial_input). PATH is made here (0600, removed at
+ * the end); fd:N is a listening socket inherited (netd's, for a lab
+ * guest). A second client while one is attached is told so and closed. */
+struct serial_sock {
+	int listen, peer;
+	char path[108];
+};
+
+static int serial_open(struct serial_sock *ss, const char *spec,
+		       struct nf_err *e)
+{
+	ss->listen = ss->peer = -1;
+	ss->path[0] = '\0';
+	if (!spec)
+		return 0;
+	if (!strncmp(spec, "fd:", 3)) {
+		unsigned fd;
+		int type = 0, acc = 0;
+		socklen_t l = sizeof(type);
+		if (parse_uint(spec + 3, 65535, &fd) < 0 ||
+		    getsockopt((int)fd, SOL_SOCKET, SO_TYPE, &type, &l) < 0 ||
+		    getsockopt((int)fd, SOL_SOCKET, SO_ACCEPTCONN, &acc, &l) <
+			    0 ||
+		    type != SOCK_STREAM || !acc)
+			return nf_errf(e, EINVAL,
+				       "--serial-socket %s: not a listening "
+				       "stream socket",
+				       spec);
+		ss->listen = (int)fd;
+		fcntl(ss->listen, F_SETFD, FD_CLOEXEC);
+		return 0;
+	}
+	struct sockaddr_un a = {.sun_family = AF_UNIX};
+	if (strlen(spec) >= sizeof(a.sun_path))
+		return nf_errf(e, ENAMETOOLONG,
+			       "--serial-socket %s: longer than a socket path "
+			       "may be (%zu)",
+			       spec, sizeof(a.sun_path) - 1);
+	snprintf(a.sun_path, sizeof(a.sun_path), "%s", spec);
+	ss->listen = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	mode_t old = umask(0177);
+	int r = ss->listen < 0
+			? -1
+			: bind(ss->listen, (struct sockaddr *)&a, sizeof(a));
+	umask(old);
+	if (r < 0 || listen(ss->listen, 2) < 0)
+		return nf_errf(e, errno, "--serial-socket %s: %s", spec,
+			       strerror(errno));
+	snprintf(ss->path, sizeof(ss->path), "%s", spec);
+	return 0;
+}
+
+static void serial_close(struct serial_sock *ss)
+{
+	if (ss->peer >= 0)
+		close(ss->peer);
+	if (ss->listen >= 0)
+		close(ss->listen);
+	if (ss->path[0])
+		unlink(ss->path);
+	ss->listen = ss->peer = -1;
+}
+
+/* The attached client, now fd (or -1: gone), as the console sees it. */
+static void serial_peer(struct vm *vm, struct serial_sock *ss, int fd)
+{
+	pthread_mutex_lock(&vm->io_lock);
+	if (vm->console) {
+		console_flush_peer(vm->console);
+		vm->console->peer = fd;
+	}
+	pthread_mutex_unlock(&vm->io_lock);
+	if (ss->peer >= 0)
+		close(ss->peer);
+	ss->peer = fd;
+}
+
+/* What the listener or the client has for us. */
+static void serial_event(struct vm *vm, struct serial_sock *ss,
+			 const struct pollfd *l, const struct pollfd *c)
+{
+	if (l->revents & POLLIN) {
+		int fd = accept4(ss->listen, NULL, NULL,
+				 SOCK_CLOEXEC | SOCK_NONBLOCK);
+		if (fd >= 0 && ss->peer >= 0) {
+			static const char busy[] =
+				"netvm: the serial console is in use\r\n";
+			(void)!write(fd, busy, sizeof(busy) - 1);
+			close(fd);
+		} else if (fd >= 0) {
+			serial_peer(vm, ss, fd);
+		}
+	}
+	if (ss->peer >= 0 && c->fd == ss->peer && c->revents) {
+		uint8_t buf[64];
+		size_t room = vm_serial_room(vm);
+		ssize_t n = room ? read(ss->peer, buf,
+					room < sizeof(buf) ? room : sizeof(buf))
+				 : 1;
+		if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))
+			serial_peer(vm, ss, -1); /* it left */
+		else if (n > 0 && room)
+			vm_serial_input(vm, buf, (size_t)n);
+	}
+	pthread_mutex_lock(&vm->io_lock); /* a prompt has no newline */
+	if (vm->console)
+		console_flush_peer(vm->console);
+	pthread_mutex_unlock(&vm->io_lock);
+}
+
 /* Waits for the guest to end or a signal; returns how it ended. The
  * first SIGTERM presses the ACPI power button and gives the guest
  * shutdown_ms to power off; past that, or at SIGINT, SIGHUP or another
  * SIGTERM, the guest is stopped where it is. */
-static enum vm_exit wait_guest(struct vm *vm, int sfd, unsigned shutdown_ms)
+static enum vm_exit wait_guest(struct vm *vm, int sfd, unsigned shutdown_ms,
+			       struct serial_sock *ss)
 {
-	struct pollfd p[2] = {{vm->exit_fd, POLLIN, 0}, {sfd, POLLIN, 0}};
+	struct pollfd p[4] = {{vm->exit_fd, POLLIN, 0},
+			      {sfd, POLLIN, 0},
+			      {ss->listen, POLLIN, 0},
+			      {-1, POLLIN, 0}};
 	uint64_t deadline = 0;
 	for (;;) {
 		int wait = -1;
+		/* the client: its input while the UART has room, its output
+		 * flushed every 20 ms */
+		bool room = ss->peer >= 0 && vm_serial_room(vm);
+		p[3].fd = ss->peer;
+		p[3].events = room ? POLLIN : 0;
+		if (ss->peer >= 0)
+			wait = 20;
 		if (deadline) {
 			uint64_t now = nf_now_ns();
 			if (now >= deadline) {
@@ -535,12 +662,15 @@ static enum vm_exit wait_guest(struct vm *vm, int sfd, unsigned shutdown_ms)
 					shutdown_ms);
 				return VM_STOPPED;
 			}
-			wait = (int)((deadline - now) / 1000000) + 1;
+			int left = (int)((deadline - now) / 1000000) + 1;
+			wait = wait < 0 || left < wait ? left : wait;
 		}
-		if (poll(p, 2, wait) < 0 && errno != EINTR)
+		if (poll(p, 4, wait) < 0 && errno != EINTR)
 			break;
 		if (p[0].revents)
 			return vm->exit;
+		if (ss->listen >= 0)
+			serial_event(vm, ss, &p[2], &p[3]);
 		struct signalfd_siginfo si;
 		if (!p[1].revents || read(sfd, &si, sizeof(si)) != sizeof(si))
 			continue;
@@ -563,6 +693,7 @@ static enum vm_exit wait_guest(struct vm *vm, int sfd, unsigned shutdown_ms)
 /* What the command line asks for. */
 struct netvm_opts {
 	const char *kernel, *initrd, *cmdline, *console, *name, *status;
+	const char *serial; /* --serial-socket */
 	size_t mem, console_max;
 	unsigned cpus, nnets, ndisks, shutdown_ms;
 	int kvm, level;
@@ -593,6 +724,7 @@ static int parse_opt(struct netvm_opts *o, int c, char *arg)
 	case 'i': o->initrd = arg; return 0;
 	case 'c': o->cmdline = arg; return 0;
 	case 'C': o->console = arg; return 0;
+	case 'U': o->serial = arg; return 0;
 	case 'n': o->name = arg; return 0;
 	case 's': o->status = arg; return 0;
 	case 'l':
@@ -667,6 +799,7 @@ static int parse_args(int argc, char **argv, struct netvm_opts *o)
 		{"seccomp", required_argument, NULL, 'Z'},
 		{"socket", required_argument, NULL, 'S'},
 		{"shutdown-timeout", required_argument, NULL, 'T'},
+		{"serial-socket", required_argument, NULL, 'U'},
 		{"help", no_argument, NULL, 'h'},
 		{0}};
 	int c;
@@ -717,8 +850,8 @@ static int block_signals(void)
 /* Creates the VM with its nets, loads the kernel, confines netvm and runs
  * the guest to its end; how it ended, or VM_ERROR with *rc < 0. */
 static enum vm_exit run(struct netvm_opts *o, struct vm *vm,
-			struct console *cons, int sfd, int *rc,
-			struct nf_err *e)
+			struct console *cons, struct serial_sock *ss, int sfd,
+			int *rc, struct nf_err *e)
 {
 	uint64_t t0 = nf_now_ns();
 	*rc = vm_create(vm, o->mem, o->cpus, o->kvm, e);
@@ -737,7 +870,9 @@ static enum vm_exit run(struct netvm_opts *o, struct vm *vm,
 	 * time zone, which glibc loads on the first RTC read, is loaded now) */
 	tzset();
 	if (*rc == 0 && o->seccomp)
-		*rc = netvm_seccomp(o->status || o->level >= NF_LOG_DEBUG, e);
+		*rc = netvm_seccomp(o->status || ss->path[0] ||
+					    o->level >= NF_LOG_DEBUG,
+				    e);
 	if (*rc == 0)
 		*rc = vm_start(vm, e);
 	if (*rc < 0)
@@ -745,7 +880,7 @@ static enum vm_exit run(struct netvm_opts *o, struct vm *vm,
 	write_status(o->status, o->name, vm, o->nets, o->nnets, o->disks,
 		     o->ndisks);
 	nf_debug("started in %.1f ms", (double)(nf_now_ns() - t0) / 1e6);
-	wait_guest(vm, sfd, o->shutdown_ms);
+	wait_guest(vm, sfd, o->shutdown_ms, ss);
 	if (o->level >= NF_LOG_DEBUG) /* mincore over all guest RAM */
 		log_memory(vm);
 	vm_stop(vm);
@@ -810,8 +945,14 @@ int main(int argc, char **argv)
 		fprintf(stderr, "netvm: %s\n", e.msg);
 		return 1;
 	}
+	static struct serial_sock ss;
+	if (serial_open(&ss, o.serial, &e) < 0) {
+		fprintf(stderr, "netvm: %s\n", e.msg);
+		return 1;
+	}
 	int sfd = block_signals();
-	enum vm_exit how = run(&o, &vm, &cons, sfd, &rc, &e);
+	enum vm_exit how = run(&o, &vm, &cons, &ss, sfd, &rc, &e);
+	serial_close(&ss);
 	if (rc < 0)
 		fprintf(stderr, "netvm: %s\n", e.msg);
 	close_nets(o.nets, o.nnets);

@@ -95,6 +95,7 @@ static const int plain[] = {
 	SYS_sched_getaffinity,
 	SYS_epoll_create1,
 	SYS_eventfd2,
+	SYS_accept4, /* a client for the serial socket */
 };
 
 /* what running needs of ioctl: a vCPU, interrupt routes, offloads and

@@ -141,6 +141,11 @@ int vm_add_legacy(struct vm *vm, struct nf_err *e);
  * guest has the event enabled and not yet acknowledged. An ACPI guest
  * shuts down in order and powers off; one without ACPI sees nothing. */
 void vm_power_button(struct vm *vm);
+/* Input for the guest's serial port (its RBR): as much of data[0..n) as
+ * the UART's FIFO takes (the rest is for later: vm_serial_room says when),
+ * with the received-data interrupt where the guest enabled it. */
+size_t vm_serial_input(struct vm *vm, const uint8_t *data, size_t n);
+size_t vm_serial_room(struct vm *vm);
 /* Plugs a PCI device in (before vm_start); assigns its BAR. */
 int vm_add_pci(struct vm *vm, struct vm_pci *d, struct nf_err *e);
 

@@ -22,7 +22,8 @@
  * then read or write MIB sequentially in requests of KIB). While it
  * waits it watches the ACPI power button (PM1 status, polled) and powers
  * off when it is pressed ("probe: power button: powering off"), unless
- * told deaf. */
+ * told deaf; with uart it also reads its serial port (LSR data ready,
+ * RBR, polled) and says each line typed into it: "uart: LINE". */
 #include <stdint.h>
 
 typedef uint8_t u8;
@@ -648,6 +649,32 @@ static int idling, deaf; /* deaf: the power button goes unheeded */
 
 /* Polls every device for up to secs seconds or until *flag reaches
  * want; halts while nothing arrives. */
+static int uart_on;
+/* What was typed into the serial port, a line at a time. */
+static int uart_poll(void)
+{
+	static char line[80];
+	static u32 n;
+	int got = 0;
+	while (inb(COM1 + 5) & 1) {
+		char ch = (char)inb(COM1);
+		got = 1;
+		if (ch != '\r' && ch != '\n') {
+			if (n < sizeof(line) - 1)
+				line[n++] = ch;
+			continue;
+		}
+		if (!n)
+			continue;
+		line[n] = 0;
+		puts_("uart: ");
+		puts_(line);
+		puts_("\n");
+		n = 0;
+	}
+	return got;
+}
+
 static void wait_for(volatile int *flag, int want, u32 secs)
 {
 	struct nic *cur = N;
@@ -669,7 +696,9 @@ static void wait_for(volatile int *flag, int want, u32 secs)
 		N = cur;
 		if (flag && *flag >= want)
 			return;
-		if (before != after)
+		if (uart_on && uart_poll())
+			pause = 1000;
+		else if (before != after)
 			pause = 1000;
 		else if (idling)
 			outl(NETVM_IDLE_PORT, pause); /* microseconds */
@@ -1184,6 +1213,7 @@ void probe_main(const struct hvm_start_info *si)
 	mptable();
 	idling = !arg(cmd, "busy");
 	deaf = arg(cmd, "deaf") != 0;
+	uart_on = arg(cmd, "uart") != 0;
 	const char *mute = arg(cmd, "mute") ? arg(cmd, "serve") : 0;
 	if (mute) {
 		puts_("probe: mute\n");

@@ -35,7 +35,7 @@ md5sum "$IMGS"/base.* >"$T/base.md5"
 lab_xml() { # lab_xml EXTRA-GUESTS: the lab, in a file nobody reads
 	cat <<X
 <lab name='dl'>
-  <defaults image='img/base.qcow2' cmdline='disk serve=2000000000'/>
+  <defaults image='img/base.qcow2' cmdline='disk uart serve=2000000000'/>
   <network name='dl-n'>
     <ip address='10.83.0.1' prefix='24'>
       <dhcp><range start='10.83.0.100' end='10.83.0.200'/></dhcp>
@@ -119,6 +119,29 @@ PY
 }
 ok "...the guests' writes are in their overlays (d1 and r, each its own seed)" \
 	bash -c "$(declare -f wrote); LABS=$LABS T=$T; wrote d1 13 && wrote r 3"
+
+# the console, read-write: a line typed in reaches the guest's UART (the
+# probe says it back), and the log keeps it
+typed() {
+	local out
+	out=$(printf 'hello from the host\n' | ip netns exec "$NETD_NS" $MEMBER "$NETCTL" lab console dl d1 --attach) || return 1
+	printf '%s\n' "$out" | grep -q '^uart: hello from the host' || { printf '%s\n' "$out" | tail -5; return 1; }
+	grep -q '^uart: hello from the host' "$LABS/dl/d1.console"
+}
+ok "lab console --attach: what a member types reaches the guest's serial port, the guest's answer comes back" typed
+busy() { # while one client is attached, a second is turned away
+	( sleep 3 | ip netns exec "$NETD_NS" "$NETCTL" lab console dl d1 --attach >/dev/null ) &
+	local first=$!
+	sleep 1
+	local out
+	out=$(printf 'x\n' | ip netns exec "$NETD_NS" "$NETCTL" lab console dl d1 --attach 2>&1)
+	wait $first
+	printf '%s\n' "$out" | grep -q 'the serial console is in use'
+}
+ok "...one client at a time: a second is told the console is in use" busy
+NOBODY="setpriv --reuid=nobody --regid=nogroup --clear-groups"
+fails "...and someone outside --group may not attach" "needs root or the netd admin group" \
+	bash -c "printf 'x\n' | ip netns exec '$NETD_NS' $NOBODY '$NETCTL' lab console dl d1 --attach"
 
 # a guest killed: its daemon goes with its netvm
 kill -KILL "$(pgrep -f -- "--name lab-d2")"

@@ -237,4 +237,29 @@ ok "after resetting the device the guest gets its lease and pings" \
 	bash -c "grep -qx 'lease 192.168.122.11' $T/x && grep -qx 'ping 192.168.122.1 ok 1/1' $T/x"
 ok "no port is left behind" \
 	lacks $NETCTL port-list default '52:54:00'
+# --serial-socket PATH: a client types into the guest's UART (the probe,
+# polling LSR and RBR, says each line back); the socket is the user's
+# alone and goes with netvm
+serial_rw() {
+	timeout 30 "$NETVM" run --kernel "$PROBE" --cmdline "nonet serve=6 uart" \
+		--console "file:$T/u.con" --serial-socket "$T/u.sock" 2>"$T/u.err" &
+	local vm=$!
+	for _ in $(seq 100); do [ -S "$T/u.sock" ] && break; sleep 0.05; done
+	[ "$(stat -c %a "$T/u.sock")" = 600 ] || { stat "$T/u.sock"; return 1; }
+	python3 - "$T/u.sock" <<'PY' || return 1
+import socket, sys, time
+s = socket.socket(socket.AF_UNIX)
+s.connect(sys.argv[1])
+s.settimeout(5)
+s.sendall(b"typed in\r")
+out, t = b"", time.time()
+while b"uart: typed in" not in out and time.time() - t < 5:
+    out += s.recv(4096)
+assert b"uart: typed in" in out, out
+PY
+	wait $vm && [ ! -e "$T/u.sock" ] && grep -qx 'uart: typed in' "$T/u.con"
+}
+ok "--serial-socket: a client types into the guest's serial port and reads its answer; the socket goes with netvm" serial_rw
+fails "--serial-socket fd:N must be a listening socket" "not a listening stream socket" \
+	"$NETVM" run --kernel "$PROBE" --cmdline nonet --serial-socket fd:0
 finish

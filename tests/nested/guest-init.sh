@@ -11,6 +11,7 @@
 #   nf.spoof=FAKE,PEER,PEERMAC  ping PEER from FAKE, an address not ours
 #                     (PEER's MAC given, so the echo requests go out): what
 #                     a guard must drop
+#   nf.shell=1        a shell on ttyS0 (what lab console --attach types into)
 #   nf.root=DEV       root on a virtio-blk disk: mount DEV (ext4, this same
 #                     tree) and run its /init; there, report the boot-*
 #                     files earlier boots left and leave one (nf.name=NAME)
@@ -112,6 +113,8 @@ if udhcpc -i eth0 -n -q -t 20 -T 1 -s /tmp/udhcpc.sh >/dev/null 2>&1; then
 		t1=$(cut -d' ' -f1 /proc/uptime)
 		say "bulk $n bytes in $(echo "$t0 $t1" | awk '{printf "%.2f", $2 - $1}') s"
 	fi
+	# a shell on the serial port: input through the UART's receive path
+	[ -n "$(arg shell)" ] && setsid sh -c 'exec sh </dev/ttyS0 >/dev/ttyS0 2>&1' &
 	serve=$(arg serve)
 	[ -n "$serve" ] && { say "serving"; sleep "$serve"; }
 else

@@ -226,7 +226,7 @@ if want 8; then
 	# (keep='yes') across lab down and up: a reboot of each
 	md5sum $V/rootfs.qcow2 >/tmp/rootfs.md5
 	dk() { # dk NAME IP: a guest with root on its disk
-		echo "<guest name='$1' keep='yes' cmdline='console=ttyS0 $Q reboot=k panic=-1 nf.root=/dev/vda nf.name=$1 nf.serve=600'><interface network='dknet' ip='$2'/></guest>"
+		echo "<guest name='$1' keep='yes' cmdline='console=ttyS0 $Q reboot=k panic=-1 nf.root=/dev/vda nf.name=$1 nf.shell=1 nf.serve=600'><interface network='dknet' ip='$2'/></guest>"
 	}
 	cat >/tmp/dk.xml <<X
 <lab name='dk'>
@@ -255,6 +255,12 @@ X
 	b=$(sed -n 's/^guest: root \/dev\/vda ext4 userspace at \([0-9.]*\) s/\1/p' $L/dk1.console)
 	[ -n "$a" ] && [ -n "$b" ] && say "figure boot to userspace, root on virtio-blk (qcow2 overlay) / initramfs, same boot: $b s / $a s = $(echo "$a $b" | awk '{printf "%.2f", $2 / $1}')"
 	ok "8: ...their root is /dev/vda, ext4" sh -c "grep -q '^guest: root /dev/vda ext4' $L/dk1.console && grep -q '^guest: root /dev/vda ext4' $L/dk2.console"
+	typed() { # a command typed into the guest's shell on ttyS0 (8250 RX interrupts)
+		local out
+		out=$(printf 'echo hello-$((6 * 7))\n' | $V/netctl lab console dk dk1 --attach) || return 1
+		printf '%s\n' "$out" | tr -d '\r' | grep -qx 'hello-42' || { printf '%s\n' "$out" | tail -5; return 1; }
+	}
+	ok "8: lab console --attach: a command typed in runs in the Linux guest's serial shell" typed
 	t0=$(date +%s)
 	ok "8: lab down: the overlays stay (keep='yes'), nothing else of the lab" sh -c "
 		$V/netctl lab down dk && [ -s $L/dk1.qcow2 ] && [ -s $L/dk2.qcow2 ] && [ \"\$(ls $L)\" = \"\$(printf 'dk1.qcow2\\ndk2.qcow2')\" ]"
