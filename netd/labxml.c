@@ -855,8 +855,9 @@ int labxml_parse(const char *buf, size_t len, const char *what, const char *dir,
 	}
 	static const char *const lab_attrs[] = {"name", NULL};
 	static const char *const def_attrs[] = {
-		"memory",  "cpus",  "kernel",	    "initrd",
-		"cmdline", "image", "image-format", NULL};
+		"memory", "cpus",	  "kernel",	"initrd",   "cmdline",
+		"image",  "image-format", "cloud-init", "ssh-keys", "user-data",
+		NULL};
 	static const char *const no_attrs[] = {NULL};
 	only_attrs(&c, root, lab_attrs);
 	const char *name = attr(root, "name");

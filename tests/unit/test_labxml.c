@@ -157,6 +157,16 @@ static void test_cloud_init(void **st)
 		"<interface network='n'/></guest>",
 		&e);
 	assert_null(e.s);
+	struct lab *d = parse("<defaults ssh-keys='k.pub' user-data='u' "
+			      "cloud-init='yes'/><guest name='x'>"
+			      "<interface network='n'/></guest>",
+			      &e);
+	assert_null(e.s); /* <defaults> takes them too */
+	assert_true(d->guests[0].ci_on);
+	assert_string_equal(d->guests[0].ssh_keys, "/tmp/k.pub");
+	assert_string_equal(d->guests[0].user_data, "/tmp/u");
+	labxml_free(d);
+	assert_null(e.s);
 	assert_true(l->guests[0].ci_on);
 	assert_int_equal(l->guests[0].nkeys, 2);
 	assert_string_equal(l->guests[0].keys[1],
