@@ -10,6 +10,11 @@
 #                      /init
 #   OUT/rootfs.qcow2   the same tree as an ext4 root file system (mke2fs
 #                      -d), marked /on-disk, as a qcow2 base image
+#   OUT/images.raw     an ext4 disk for the nested host holding
+#                      debian.qcow2: a Debian 12 root file system (systemd,
+#                      cloud-init, openssh-server; mmdebstrap, cached by its
+#                      recipe) and id.pub, the key the host logs in with
+#                      (NESTED_DEBIAN=0 leaves it out)
 # usage: build.sh BUILD_DIR   (downloads are cached in BUILD_DIR/nested)
 set -euo pipefail
 BUILD=$(cd "$1" && pwd)
@@ -87,7 +92,8 @@ base_root() { # base_root DIR: busybox and the usual mount points
 # --- L2: the stock-Linux guest --------------------------------------------
 G=$OUT/guest-root
 base_root "$G"
-modules "$G" virtio_net virtio_pci virtio_blk crc32c_generic button evdev
+modules "$G" virtio_net virtio_pci virtio_blk crc32c_generic button evdev \
+	vfat nls_cp437 nls_iso8859_1
 install -m 0755 "$SRC/tests/nested/guest-init.sh" "$G/init"
 mkcpio "$G" "$OUT/guest.cpio.gz"
 # ...and as a root file system on a disk
@@ -98,14 +104,45 @@ mke2fs -q -F -t ext4 -L nfroot -d "$R" "$OUT/rootfs.raw" 64M
 qemu-img convert -f raw -O qcow2 "$OUT/rootfs.raw" "$OUT/rootfs.qcow2"
 rm -f "$OUT/rootfs.raw"
 
+# --- a Debian image with cloud-init, for a lab (cached by its recipe) -----
+DEB_PKGS=systemd-sysv,udev,dbus,openssh-server,cloud-init,sudo,iproute2,ifupdown,isc-dhcp-client,netbase
+# cloud-init: the seed netd makes (NoCloud) only, and the image's host
+# keys kept (making new ones costs minutes under emulation)
+DEB_CFG='datasource_list: [ NoCloud, None ]\nssh_deletekeys: false\nssh_genkeytypes: []\n'
+DEB_ID=$(printf '%s %s' "$DEB_PKGS" "$DEB_CFG" | md5sum | cut -c1-12)
+if [ "${NESTED_DEBIAN:-1}" != 0 ] && command -v mmdebstrap >/dev/null; then
+	if [ ! -s "debian-$DEB_ID.qcow2" ]; then
+		rm -rf debian-* deb-root
+		mmdebstrap --quiet --variant=minbase --mode=root --format=directory \
+			--include="$DEB_PKGS" \
+			--customize-hook="printf '$DEB_CFG' >\"\$1/etc/cloud/cloud.cfg.d/90-netfabric.cfg\"" \
+			bookworm deb-root >/dev/null 2>&1 ||
+			{ echo "build.sh: mmdebstrap of the Debian image failed" >&2; exit 1; }
+		mke2fs -q -F -t ext4 -L debroot -d deb-root debian.raw 1536M
+		rm -rf deb-root
+		qemu-img convert -f raw -O qcow2 debian.raw "debian-$DEB_ID.qcow2.tmp"
+		rm -f debian.raw
+		mv "debian-$DEB_ID.qcow2.tmp" "debian-$DEB_ID.qcow2"
+	fi
+	[ -s id ] || ssh-keygen -q -t ed25519 -N '' -C nested-host -f id
+	rm -rf images-tree images.raw
+	mkdir images-tree
+	ln "debian-$DEB_ID.qcow2" images-tree/debian.qcow2
+	cp id id.pub images-tree/
+	mke2fs -q -F -t ext4 -d images-tree images.raw \
+		$(( $(du -m "debian-$DEB_ID.qcow2" | cut -f1) + 64 ))M
+	rm -rf images-tree
+fi
+
 # --- L1: the nested host --------------------------------------------------
 H=$OUT/host-root
 base_root "$H"
-modules "$H" kvm_amd vhost_net tun tap macvtap bridge veth nf_tables nft_ct \
+modules "$H" kvm_amd vhost_net tun tap macvtap bridge veth virtio_pci virtio_blk nf_tables nft_ct \
 	nft_masq nft_nat nft_chain_nat nft_reject_inet nft_reject_bridge \
 	nft_meta_bridge nf_conntrack
 copy_bin "$H" /usr/sbin/dnsmasq /usr/bin/dhcp_release \
-	/usr/bin/qemu-storage-daemon /usr/bin/qemu-img
+	/usr/bin/qemu-storage-daemon /usr/bin/qemu-img /usr/sbin/mkfs.fat /usr/bin/mcopy
+command -v ssh >/dev/null && copy_bin "$H" "$(command -v ssh)"
 # iproute2's ip (busybox's makes no veth pairs), beside busybox's
 install -D -m 0755 "$(readlink -f "$(command -v ip)")" "$H/nested/ip2"
 copy_bin "$H" "$(readlink -f "$(command -v ip)")"
@@ -119,4 +156,4 @@ printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:
 printf 'root:x:0:\nnogroup:x:65534:\n' >"$H/etc/group"
 install -m 0755 "$SRC/tests/nested/host-init.sh" "$H/init"
 mkcpio "$H" "$OUT/host.cpio.gz"
-echo "nested test bed: $(du -h "$OUT/host.cpio.gz" | cut -f1) host initramfs, $(du -h "$OUT/guest.cpio.gz" | cut -f1) guest initramfs, kernel $PKG"
+echo "nested test bed: $(du -h "$OUT/host.cpio.gz" | cut -f1) host initramfs, $(du -h "$OUT/guest.cpio.gz" | cut -f1) guest initramfs, kernel $PKG$([ -e "$OUT/images.raw" ] && echo ", Debian image $(du -h "$OUT/images.raw" | cut -f1)")"

@@ -13,6 +13,9 @@ mount -t tmpfs tmp /tmp
 mount -t tmpfs run /run
 for m in $(cat /lib/modules/order); do insmod "/lib/modules/$m.ko" 2>/dev/null; done
 ip link set lo up
+# the disk with the Debian image (scenario 9), when run.sh attached it
+mkdir -p /images
+[ -b /dev/vda ] && mount -t ext4 -o ro /dev/vda /images
 N=0
 say() { echo "nested: $*" >/dev/console; }
 ok() { # ok DESC CMD...
@@ -277,6 +280,55 @@ X
 	ok "8: ...after the reboot each finds its own file, not the other guest's" own
 	ok "8: lab down; the shared base is byte for byte as it was" sh -c "$V/netctl lab down dk && md5sum -c /tmp/rootfs.md5"
 	rm -rf $L
+fi
+if want 9; then
+	# a real Debian system (systemd, cloud-init, openssh-server; built by
+	# tests/nested/build.sh with mmdebstrap) in a lab: its NoCloud seed
+	# gives it its hostname, the key and its network; the host logs in
+	if [ ! -s /images/debian.qcow2 ]; then
+		N=$((N + 1)); say "ok $N - # SKIP 9: no Debian image (build.sh had no mmdebstrap, or NESTED_DEBIAN=0)"
+	else
+		cp /images/id /tmp/id && chmod 0600 /tmp/id
+		cat >/tmp/deb.xml <<X
+<lab name='deb'>
+  <defaults kernel='$V/vmlinuz' initrd='$V/guest.cpio.gz' memory='512M'
+            image='/images/debian.qcow2' ssh-keys='/images/id.pub'/>
+  <network name='debnet'>
+    <ip address='10.76.0.1' prefix='24'>
+      <dhcp><range start='10.76.0.100' end='10.76.0.199'/></dhcp>
+    </ip>
+  </network>
+  <guest name='web1' cmdline='console=ttyS0 $Q nf.root=/dev/vda nf.init=/sbin/init'>
+    <interface network='debnet' ip='10.76.0.11'/>
+  </guest>
+</lab>
+X
+		t0=$(cut -d' ' -f1 /proc/uptime)
+		# a line now and then: the runner counts a silent host as hung
+		( while sleep 60; do say "[deb] still booting ($(cut -d' ' -f1 /proc/uptime) s up)"; done ) &
+		TICK=$!
+		ok "9: lab up: a Debian guest (systemd, cloud-init) boots on an overlay of the image and gets its pinned IP" \
+			$V/netctl lab up /tmp/deb.xml --timeout 1200
+		t1=$(cut -d' ' -f1 /proc/uptime)
+		say "figure Debian guest with cloud-init, lab up to its lease: $(echo "$t0 $t1" | awk '{printf "%.0f", $2 - $1}') s"
+		SSH="ssh -i /tmp/id -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o BatchMode=yes -o ConnectTimeout=20 debian@10.76.0.11"
+		login() { # sshd and the key cloud-init installed: wait for both
+			for _ in $(seq 60); do out=$($SSH hostname 2>&1) && break; sleep 10; done
+			echo "$out"; [ "$out" = web1 ]
+		}
+		ok "9: ...the host logs in over SSH with the lab file's key; the hostname is the guest's name" login
+		kill $TICK
+		ok "9: ...cloud-init took its seed (NoCloud, instance-id netfabric-deb-web1)" \
+			sh -c "$SSH cat /var/lib/cloud/data/instance-id | grep -qx netfabric-deb-web1"
+		ok "9: ...and its network-config: eth by MAC, the pinned address" \
+			sh -c "$SSH ip -o -4 addr show | grep -q 'inet 10.76.0.11/'"
+		grep -h 'netfabric\|cloud-init\|Reached target\|Failed' /tmp/lib/labs/deb/web1.console | tail -8 | sed 's/^/nested: [deb] /' >/dev/console
+		t0=$(date +%s)
+		ok "9: lab down" $V/netctl lab down deb
+		down_s=$(($(date +%s) - t0))
+		deb_off() { [ "$down_s" -lt 30 ] && lacks cat /tmp/netd.log "lab 'deb': guest .* stopped without powering off"; }
+		ok "9: ...systemd shut the guest down in order at its power button" deb_off
+	fi
 fi
 if want S; then
 	# stress (run.sh BUILD S; NESTED_REPEAT=N): VMs made and destroyed one

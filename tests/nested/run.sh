@@ -45,7 +45,7 @@ boot() {
 	timeout 1500 qemu-system-x86_64 -accel "$TCG" -cpu max -smp "$SMP" -m 2048 \
 		-kernel "$BUILD/nested/vmlinuz" -initrd "$BUILD/nested/host.cpio.gz" \
 		-append "console=ttyS0 quiet sysrq_always_enabled nested.run=$RUN nested.repeat=${NESTED_REPEAT:-20}" \
-		-nographic -no-reboot -nic none \
+		-nographic -no-reboot -nic none $IMAGES \
 		-monitor tcp:127.0.0.1:$MPORT,server=on,wait=off </dev/null >"$LOG" 2>&1 &
 	local q=$! seen=-1 quiet=0
 	while kill -0 $q 2>/dev/null; do
@@ -64,6 +64,10 @@ boot() {
 	done
 	wait $q 2>/dev/null
 }
+# the Debian image for scenario 9, on a disk of the nested host's
+IMAGES=
+[ -e "$BUILD/nested/images.raw" ] &&
+	IMAGES="-drive file=$BUILD/nested/images.raw,format=raw,if=virtio,readonly=on"
 start=$(date +%s)
 boot
 rc=$?
