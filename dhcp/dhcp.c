@@ -186,17 +186,10 @@ static void conf_value(struct nf_buf *b, const char *v)
 	size_t n = strlen(v);
 	bool plain = n && v[0] != ' ' && v[n - 1] != ' ' && !strstr(v, "  ") &&
 		     !strpbrk(v, ",\"\\#\t");
-	if (plain) {
+	if (plain)
 		nf_buf_add(b, v, n);
-		return;
-	}
-	nf_buf_add(b, "\"", 1);
-	for (; *v; v++) {
-		if (*v == '"' || *v == '\\')
-			nf_buf_add(b, "\\", 1);
-		nf_buf_add(b, v, 1);
-	}
-	nf_buf_add(b, "\"", 1);
+	else
+		nf_buf_add_quoted(b, v);
 }
 
 static const char *const privileged[] = {

@@ -156,6 +156,17 @@ void nf_buf_add(struct nf_buf *b, const char *s, size_t n)
 	b->s[b->len] = '\0';
 }
 
+void nf_buf_add_quoted(struct nf_buf *b, const char *s)
+{
+	nf_buf_add(b, "\"", 1);
+	for (; *s; s++) {
+		if (*s == '"' || *s == '\\')
+			nf_buf_add(b, "\\", 1);
+		nf_buf_add(b, s, 1);
+	}
+	nf_buf_add(b, "\"", 1);
+}
+
 void nf_buf_vprintf(struct nf_buf *b, const char *fmt, va_list ap)
 {
 	va_list ap2;

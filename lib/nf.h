@@ -48,6 +48,9 @@ void nf_buf_printf(struct nf_buf *b, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 void nf_buf_vprintf(struct nf_buf *b, const char *fmt, va_list ap);
 void nf_buf_add(struct nf_buf *b, const char *s, size_t n);
+/* s in double quotes, each " and \ escaped with a \ (what dnsmasq's
+ * config reader and YAML's double-quoted scalars both take back). */
+void nf_buf_add_quoted(struct nf_buf *b, const char *s);
 char *nf_buf_steal(struct nf_buf *b); /* never NULL; caller frees */
 void nf_buf_free(struct nf_buf *b);
 

@@ -141,9 +141,12 @@ static int wait_up(const char *name, double t0, double timeout)
 		if (!s)
 			return 1;
 		json_int_t up = jint(s, "guests_up"),
+			   failed = jint(s, "guests_failed"),
 			   total = jint(s, "guests_total");
 		double t = now_s() - t0;
-		if (up == total || t > timeout) { /* the guests' part now */
+		/* every guest up, or the rest ended without: no more to wait */
+		bool done = up == total || (failed && up + failed == total);
+		if (done || t > timeout) { /* the guests' part now */
 			json_decref(s);
 			if (!(s = status_of(name)))
 				return 1;
@@ -188,12 +191,13 @@ static int wait_up(const char *name, double t0, double timeout)
 			json_decref(s);
 			return 0;
 		}
-		if (t > timeout) {
+		if (done || t > timeout) {
 			fprintf(stderr,
 				"netctl: lab '%s': %lld of %lld guests without "
-				"their addresses after %.0f s:\n",
+				"their addresses after %.0f s%s:\n",
 				name, (long long)(total - up), (long long)total,
-				timeout);
+				done ? t : timeout,
+				done ? " (they ended)" : "");
 			json_t *g;
 			size_t i;
 			json_array_foreach (json_object_get(s, "guests"), i, g)

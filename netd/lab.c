@@ -58,6 +58,7 @@ struct grun {
 	bool killed;
 	uint64_t t_spawn, t_up;
 	bool checked; /* its leases were looked at since it started */
+	bool tried;   /* spawned (or tried to be) since the lab came up */
 	char leased[LAB_MAX_IFS][INET6_ADDRSTRLEN];
 };
 
@@ -945,6 +946,7 @@ static int spawn(struct registry *r, struct grun *g, struct nf_err *e)
 	snprintf(vm, sizeof(vm), "lab-%s", s->name);
 	g->id = ++next_id;
 	g->state = G_BOOTING;
+	g->tried = true;
 	g->pid = 0;
 	g->ports_pending = 1; /* held until every port was asked for */
 	save_guest(g);	      /* intent first */
@@ -1849,7 +1851,7 @@ static double ms(uint64_t from, uint64_t to)
 static json_t *lab_json(struct registry *r, const struct labrun *L, bool guests)
 {
 	json_t *nets = json_array(), *gs = json_array();
-	unsigned up = 0;
+	unsigned up = 0, failed = 0;
 	for (size_t i = 0; i < L->spec->nnets; i++) {
 		const struct lab_net *ln = &L->spec->nets[i];
 		struct network *n = registry_find(r, ln->name);
@@ -1870,13 +1872,17 @@ static json_t *lab_json(struct registry *r, const struct labrun *L, bool guests)
 				  d && d->bridge ? d->bridge : "", "subnets",
 				  subs));
 	}
-	for (size_t i = 0; !guests && i < L->spec->nguests; i++)
+	for (size_t i = 0; !guests && i < L->spec->nguests; i++) {
 		up += L->g[i]->state == G_UP;
+		/* started (or tried) and ended: lab up waits no more for it */
+		failed += L->g[i]->state == G_STOPPED && L->g[i]->tried;
+	}
 	for (size_t i = 0; guests && i < L->spec->nguests; i++) {
 		const struct grun *g = L->g[i];
 		const struct lab_guest *s = spec_of(g);
 		json_t *ifs = json_array();
 		up += g->state == G_UP;
+		failed += g->state == G_STOPPED && g->tried;
 		for (size_t k = 0; k < s->nifs; k++) {
 			char ip[INET6_ADDRSTRLEN] = "";
 			if (s->ifs[k].ip.family)
@@ -1918,14 +1924,15 @@ static json_t *lab_json(struct registry *r, const struct labrun *L, bool guests)
 	const char *phase = L->t_up			     ? "up"
 			    : up || L->t_nets || L->t_guests ? "starting"
 							     : "recovered";
-	return json_pack(
-		"{s:s, s:s?, s:s, s:i, s:i, s:f, s:f, s:f, s:o, "
-		"s:o}",
-		"name", L->spec->name, "file", L->file, "phase", phase,
-		"guests_up", (int)up, "guests_total", (int)L->spec->nguests,
-		"networks_ms", ms(L->t_start, L->t_nets), "spawned_ms",
-		ms(L->t_start, L->t_guests), "up_ms", ms(L->t_start, L->t_up),
-		"networks", nets, "guests", gs);
+	return json_pack("{s:s, s:s?, s:s, s:i, s:i, s:i, s:f, s:f, s:f, s:o, "
+			 "s:o}",
+			 "name", L->spec->name, "file", L->file, "phase", phase,
+			 "guests_up", (int)up, "guests_failed", (int)failed,
+			 "guests_total", (int)L->spec->nguests, "networks_ms",
+			 ms(L->t_start, L->t_nets), "spawned_ms",
+			 ms(L->t_start, L->t_guests), "up_ms",
+			 ms(L->t_start, L->t_up), "networks", nets, "guests",
+			 gs);
 }
 
 int lab_status(struct registry *r, struct request *q, json_t *args,

@@ -1043,34 +1043,22 @@ size_t lab_pins(const struct lab *l, const char *net, char ***out)
 	return n;
 }
 
-/* A YAML double-quoted scalar of s (printable ASCII: only " and \\ to
- * escape). */
-static void yaml_str(struct nf_buf *o, const char *s)
-{
-	nf_buf_add(o, "\"", 1);
-	for (; *s; s++) {
-		if (*s == '"' || *s == '\\')
-			nf_buf_add(o, "\\", 1);
-		nf_buf_add(o, s, 1);
-	}
-	nf_buf_add(o, "\"", 1);
-}
-
 void lab_seed_meta(const struct lab *l, const struct lab_guest *g,
 		   char *const *extra, size_t nextra, struct nf_buf *out)
 {
 	char id[128];
 	snprintf(id, sizeof(id), "netfabric-%s-%s", l->name, g->name);
 	nf_buf_printf(out, "instance-id: ");
-	yaml_str(out, id);
+	nf_buf_add_quoted(out, id);
 	nf_buf_printf(out, "\nlocal-hostname: ");
-	yaml_str(out, g->name);
+	nf_buf_add_quoted(out, g->name);
 	nf_buf_printf(out, "\n");
 	if (g->nkeys + nextra)
 		nf_buf_printf(out, "public-keys:\n");
 	for (size_t i = 0; i < g->nkeys + nextra; i++) {
 		nf_buf_printf(out, "  - ");
-		yaml_str(out, i < g->nkeys ? g->keys[i] : extra[i - g->nkeys]);
+		nf_buf_add_quoted(out, i < g->nkeys ? g->keys[i]
+						    : extra[i - g->nkeys]);
 		nf_buf_printf(out, "\n");
 	}
 }
@@ -1081,7 +1069,7 @@ void lab_seed_network(const struct lab_guest *g, struct nf_buf *out)
 	for (size_t i = 0; i < g->nifs; i++) {
 		nf_buf_printf(out,
 			      "  nf%zu:\n    match:\n      macaddress: ", i);
-		yaml_str(out, g->ifs[i].mac);
+		nf_buf_add_quoted(out, g->ifs[i].mac);
 		nf_buf_printf(out, "\n    dhcp4: true\n");
 	}
 }

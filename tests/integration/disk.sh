@@ -11,15 +11,7 @@
 . "$(dirname "$0")/lib.sh"
 need_kvm
 IMG=$T/disk.img
-# 1 MiB: sector k of the first 16 holds byte (7k + i) & 255, the rest 0xaa
-python3 - "$IMG" <<'PY'
-import sys
-b = bytearray(b'\xaa' * (1 << 20))
-for k in range(16):
-    for i in range(512):
-        b[k * 512 + i] = (7 * k + i) & 0xff
-open(sys.argv[1], 'wb').write(b)
-PY
+pattern_image "$IMG"
 # every "disk WHAT ok|FAILED" line of the probe becomes a result here
 probe_lines() {
 	while IFS= read -r line; do

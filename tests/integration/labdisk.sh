@@ -18,16 +18,8 @@ MEMBER="setpriv --reuid=nobody --regid=nogroup --groups=$(getent group $ADMGRP |
 LABS=$T/lib/labs
 IMGS=$PUB/img
 install -d -o nobody -m 0700 "$IMGS"
-# 1 MiB: sector k of the first 16 holds byte (7k + i) & 255 (the probe's
-# pattern), the rest 0xaa; a raw base and a qcow2 one, only nobody's
-python3 - "$IMGS/base.img" <<'PY'
-import sys
-b = bytearray(b'\xaa' * (1 << 20))
-for k in range(16):
-    for i in range(512):
-        b[k * 512 + i] = (7 * k + i) & 0xff
-open(sys.argv[1], 'wb').write(b)
-PY
+# the probe's pattern in a raw base and a qcow2 one, only nobody's
+pattern_image "$IMGS/base.img"
 qemu-img convert -f raw -O qcow2 "$IMGS/base.img" "$IMGS/base.qcow2"
 chown nobody "$IMGS"/base.*
 chmod 0600 "$IMGS"/base.*
@@ -171,6 +163,27 @@ ok "...k booted on its kept overlay (the mark made between is there)" \
 	bash -c "grep -q 'disk read 16 sectors: the test.s pattern ok' $LABS/dl/k.console && qemu-io -U -r -f qcow2 -c 'read -q -P 0x5a 512k 4k' $LABS/dl/k.qcow2"
 ok "lab down" ip netns exec "$NETD_NS" $MEMBER "$NETCTL" lab down dl
 rm -f "$LABS/dl/k.qcow2" && rmdir "$LABS/dl"
+
+# a guest that cannot boot (its kernel is no kernel): lab up says so as
+# soon as it has ended, not after its timeout
+head -c 4096 /dev/urandom >"$IMGS/junk.krn" && chown nobody "$IMGS/junk.krn"
+cat >"$PUB/fail.xml" <<X
+<lab name='fl'>
+  <network name='fl-n'><ip address='10.85.0.1' prefix='24'><dhcp><range start='10.85.0.100' end='10.85.0.200'/></dhcp></ip></network>
+  <guest name='ok1'><interface network='fl-n'/></guest>
+  <guest name='bad' kernel='img/junk.krn'><interface network='fl-n'/></guest>
+</lab>
+X
+chmod 0644 "$PUB/fail.xml"
+fast_fail() {
+	local t0=$SECONDS out
+	out=$(ip netns exec "$NETD_NS" $MEMBER "$NETCTL" lab up "$PUB/fail.xml" --timeout 100 2>&1) && return 1
+	printf '%s\n' "$out" | grep -q "1 of 2 guests without their addresses after .* (they ended)" &&
+		printf '%s\n' "$out" | grep -q "bad: its netvm is not running" &&
+		[ $((SECONDS - t0)) -lt 30 ] || { printf '%s\n' "$out"; return 1; }
+}
+ok "lab up ends as soon as a guest that cannot boot has ended, naming it" fast_fail
+ip netns exec "$NETD_NS" "$NETCTL" lab down fl >/dev/null
 
 # --- bad images: refused at lab up, nothing created -------------------------
 : >"$IMGS/empty.img"

@@ -22,6 +22,18 @@ need_kvm() { # a test that boots guests ends here, skipped, without KVM
 		exit 0
 	fi
 }
+# pattern_image FILE: 1 MiB, sector k of the first 16 holding byte
+# (7k + i) & 255 (what the probe guest's disk mode reads), the rest 0xaa
+pattern_image() {
+	python3 - "$1" <<'PY'
+import sys
+b = bytearray(b'\xaa' * (1 << 20))
+for k in range(16):
+    for i in range(512):
+        b[k * 512 + i] = (7 * k + i) & 0xff
+open(sys.argv[1], 'wb').write(b)
+PY
+}
 ok() { # ok DESCRIPTION CMD... : passes when CMD succeeds
 	local desc=$1; shift
 	TAPN=$((TAPN + 1))

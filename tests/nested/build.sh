@@ -143,6 +143,9 @@ modules "$H" kvm_amd vhost_net tun tap macvtap bridge veth virtio_pci virtio_blk
 copy_bin "$H" /usr/sbin/dnsmasq /usr/bin/dhcp_release \
 	/usr/bin/qemu-storage-daemon /usr/bin/qemu-img /usr/sbin/mkfs.fat /usr/bin/mcopy
 command -v ssh >/dev/null && copy_bin "$H" "$(command -v ssh)"
+# mcopy converts FAT names through iconv: glibc's code page 850 module
+GC=/usr/lib/x86_64-linux-gnu/gconv
+mkdir -p "$H$GC" && cp -a "$GC"/gconv-modules* "$GC/IBM850.so" "$H$GC/"
 # iproute2's ip (busybox's makes no veth pairs), beside busybox's
 install -D -m 0755 "$(readlink -f "$(command -v ip)")" "$H/nested/ip2"
 copy_bin "$H" "$(readlink -f "$(command -v ip)")"

@@ -305,7 +305,10 @@ if want 9; then
 X
 		t0=$(cut -d' ' -f1 /proc/uptime)
 		# a line now and then: the runner counts a silent host as hung
-		( while sleep 60; do say "[deb] still booting ($(cut -d' ' -f1 /proc/uptime) s up)"; done ) &
+		( while sleep 60; do
+			say "[deb] still booting ($(cut -d' ' -f1 /proc/uptime) s up): $($V/netctl lab status deb 2>&1 | grep web1 | tr -s ' ')"
+			tail -3 /tmp/lib/labs/deb/web1.console /tmp/lib/labs/deb/web1.log 2>&1 | sed 's/^/nested: [deb] /' >/dev/console
+		done ) &
 		TICK=$!
 		ok "9: lab up: a Debian guest (systemd, cloud-init) boots on an overlay of the image and gets its pinned IP" \
 			$V/netctl lab up /tmp/deb.xml --timeout 1200

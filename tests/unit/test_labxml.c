@@ -342,10 +342,9 @@ static void test_strict(void **st)
 static void test_examples(void **st)
 {
 	(void)st;
-	static const char *files[] = {"examples/lab-3tier.xml",
-				      "examples/lab-flat50.xml",
-				      "examples/lab-nat.xml",
-				      "examples/lab-debian.xml"};
+	static const char *files[] = {
+		"examples/lab-3tier.xml", "examples/lab-flat50.xml",
+		"examples/lab-nat.xml", "examples/lab-debian.xml"};
 	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
 		char *buf = NULL;
 		size_t len;
