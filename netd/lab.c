@@ -746,7 +746,9 @@ static int guest_seed(const struct labrun *L, const struct grun *g,
 		goto out;
 	lab_seed_meta(L->spec, s, keys, nkeys, &meta);
 	lab_seed_network(s, &net);
-	const char *user = ud ? ud : "#cloud-config\n";
+	/* not empty (cloud-init warns of that): keys only, as meta-data has
+	 * them */
+	const char *user = ud ? ud : "#cloud-config\nssh_pwauth: false\n";
 	rm_tree(tmp, NULL);
 	unlink(img);
 	char *mkfs[] = {"mkfs.fat", "-n", "CIDATA", "-C", img, "2048", NULL};

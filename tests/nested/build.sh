@@ -93,7 +93,7 @@ base_root() { # base_root DIR: busybox and the usual mount points
 G=$OUT/guest-root
 base_root "$G"
 modules "$G" virtio_net virtio_pci virtio_blk crc32c_generic button evdev \
-	vfat nls_cp437 nls_iso8859_1
+	vfat nls_cp437 nls_ascii nls_iso8859_1 nls_utf8
 install -m 0755 "$SRC/tests/nested/guest-init.sh" "$G/init"
 mkcpio "$G" "$OUT/guest.cpio.gz"
 # ...and as a root file system on a disk

@@ -35,7 +35,8 @@ if [ -n "$root" ] && [ ! -e /on-disk ]; then
 	mkdir -p /newroot
 	init=$(arg init)
 	if mount -t ext4 "$root" /newroot &&
-		{ [ -e /newroot/on-disk ] || [ -x "/newroot${init:-/init}" ]; }; then
+		{ [ -e /newroot/on-disk ] || [ -e "/newroot${init:-/init}" ] ||
+			[ -L "/newroot${init:-/init}" ]; }; then # Debian's: a link
 		umount /proc /sys
 		umount /dev 2>/dev/null
 		exec switch_root /newroot "${init:-/init}"

@@ -316,7 +316,7 @@ X
 		say "figure Debian guest with cloud-init, lab up to its lease: $(echo "$t0 $t1" | awk '{printf "%.0f", $2 - $1}') s"
 		SSH="ssh -i /tmp/id -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o BatchMode=yes -o ConnectTimeout=20 debian@10.76.0.11"
 		login() { # sshd and the key cloud-init installed: wait for both
-			for _ in $(seq 60); do out=$($SSH hostname 2>&1) && break; sleep 10; done
+			for _ in $(seq 30); do out=$($SSH hostname 2>&1) && break; sleep 10; done
 			echo "$out"; [ "$out" = web1 ]
 		}
 		ok "9: ...the host logs in over SSH with the lab file's key; the hostname is the guest's name" login
