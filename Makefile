@@ -303,4 +303,4 @@ tags:
 clean:
 	rm -rf $(BUILD)
 
--include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+-include $(shell find $(BUILD) -path $(BUILD)/nested -prune -o -name '*.d' -type f -print 2>/dev/null)
