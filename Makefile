@@ -31,7 +31,7 @@ LINK = $(CC) $(NF_CFLAGS) $(CFLAGS) $(LDFLAGS)
 DEB_PKGS := build-essential pkg-config libxml2-dev libjansson-dev \
 	libnl-3-dev libnl-route-3-dev libmnl-dev libnftnl-dev libcmocka-dev \
 	dnsmasq-base dnsmasq-utils iproute2 nftables busybox-static clang clang-format procps psmisc \
-	libxml2-utils ethtool qemu-system-x86 qemu-utils dosfstools mtools python3-yaml bc systemd jq universal-ctags \
+	libxml2-utils ethtool qemu-system-x86 qemu-utils dosfstools mtools python3-yaml mmdebstrap openssh-client bc systemd jq universal-ctags \
 	bash-completion groff-base man-db libvirt-daemon libvirt-clients iptables
 
 # What each program is made of. lib/ is shared by all (libnf.a); the
