@@ -131,6 +131,33 @@ busy() { # while one client is attached, a second is turned away
 	printf '%s\n' "$out" | grep -q 'the serial console is in use'
 }
 ok "...one client at a time: a second is told the console is in use" busy
+on_a_terminal() { # on a pty: attached without --attach, raw, ^] leaves
+	ip netns exec "$NETD_NS" python3 - "$NETCTL" <<'PY'
+import os, pty, select, sys, time
+pid, fd = pty.fork()
+if pid == 0:
+    os.execv(sys.argv[1], [sys.argv[1], "lab", "console", "dl", "d1"])
+def until(want, secs=10):
+    out, t = b"", time.time()
+    while want not in out and time.time() - t < secs:
+        if select.select([fd], [], [], 0.5)[0]:
+            out += os.read(fd, 4096)
+    assert want in out, out
+until(b"escape: ^]")
+os.write(fd, b"on a terminal\r")
+until(b"uart: on a terminal")
+os.write(fd, b"\x1d")
+t = time.time()
+while time.time() - t < 5:
+    done, status = os.waitpid(pid, os.WNOHANG)
+    if done:
+        assert os.waitstatus_to_exitcode(status) == 0, status
+        sys.exit(0)
+    time.sleep(0.1)
+sys.exit("^] did not end it")
+PY
+}
+ok "...on a terminal it attaches by itself, raw; ^] leaves" on_a_terminal
 NOBODY="setpriv --reuid=nobody --regid=nogroup --clear-groups"
 fails "...and someone outside --group may not attach" "needs root or the netd admin group" \
 	bash -c "printf 'x\n' | ip netns exec '$NETD_NS' $NOBODY '$NETCTL' lab console dl d1 --attach"

@@ -105,7 +105,9 @@ qemu-img convert -f raw -O qcow2 "$OUT/rootfs.raw" "$OUT/rootfs.qcow2"
 rm -f "$OUT/rootfs.raw"
 
 # --- a Debian image with cloud-init, for a lab (cached by its recipe) -----
-DEB_PKGS=systemd-sysv,udev,dbus,openssh-server,cloud-init,sudo,iproute2,ifupdown,isc-dhcp-client,netbase
+# what README.md says to build for examples/lab-debian.xml: the image
+# boots with its own kernel and initrd (initramfs-tools) from /boot
+DEB_PKGS=linux-image-cloud-amd64,initramfs-tools,systemd-sysv,udev,dbus,openssh-server,cloud-init,sudo,iproute2,ifupdown,isc-dhcp-client,netbase
 # cloud-init: the seed netd makes (NoCloud) only, and the image's host
 # keys kept (making new ones costs minutes under emulation)
 DEB_CFG='datasource_list: [ NoCloud, None ]\nssh_deletekeys: false\nssh_genkeytypes: []\n'
@@ -118,7 +120,9 @@ if [ "${NESTED_DEBIAN:-1}" != 0 ] && command -v mmdebstrap >/dev/null; then
 			--customize-hook="printf '$DEB_CFG' >\"\$1/etc/cloud/cloud.cfg.d/90-netfabric.cfg\"" \
 			bookworm deb-root >/dev/null 2>&1 ||
 			{ echo "build.sh: mmdebstrap of the Debian image failed" >&2; exit 1; }
-		mke2fs -q -F -t ext4 -L debroot -d deb-root debian.raw 1536M
+		cp deb-root/boot/vmlinuz-* "debian-$DEB_ID.vmlinuz"
+		cp deb-root/boot/initrd.img-* "debian-$DEB_ID.initrd"
+		mke2fs -q -F -t ext4 -L debroot -d deb-root debian.raw 2G
 		rm -rf deb-root
 		qemu-img convert -f raw -O qcow2 debian.raw "debian-$DEB_ID.qcow2.tmp"
 		rm -f debian.raw
@@ -128,9 +132,11 @@ if [ "${NESTED_DEBIAN:-1}" != 0 ] && command -v mmdebstrap >/dev/null; then
 	rm -rf images-tree images.raw
 	mkdir images-tree
 	ln "debian-$DEB_ID.qcow2" images-tree/debian.qcow2
+	ln "debian-$DEB_ID.vmlinuz" images-tree/vmlinuz
+	ln "debian-$DEB_ID.initrd" images-tree/initrd.img
 	cp id id.pub images-tree/
 	mke2fs -q -F -t ext4 -d images-tree images.raw \
-		$(( $(du -m "debian-$DEB_ID.qcow2" | cut -f1) + 64 ))M
+		$(( $(du -cm images-tree/* | tail -1 | cut -f1) + 64 ))M
 	rm -rf images-tree
 fi
 

@@ -15,8 +15,6 @@
 #   nf.root=DEV       root on a virtio-blk disk: mount DEV (ext4, this same
 #                     tree) and run its /init; there, report the boot-*
 #                     files earlier boots left and leave one (nf.name=NAME)
-#   nf.init=PATH      with nf.root: the disk is another system (Debian's):
-#                     run its PATH (/sbin/init: systemd) instead
 /bin/busybox --install -s /bin
 mount -t proc proc /proc
 mount -t sysfs sys /sys
@@ -33,13 +31,10 @@ if [ -n "$root" ] && [ ! -e /on-disk ]; then
 	for m in $(cat /lib/modules/order); do insmod "/lib/modules/$m.ko" 2>/dev/null; done
 	for _ in $(seq 50); do [ -b "$root" ] && break; sleep 0.1; done
 	mkdir -p /newroot
-	init=$(arg init)
-	if mount -t ext4 "$root" /newroot &&
-		{ [ -e /newroot/on-disk ] || [ -e "/newroot${init:-/init}" ] ||
-			[ -L "/newroot${init:-/init}" ]; }; then # Debian's: a link
+	if mount -t ext4 "$root" /newroot && [ -e /newroot/on-disk ]; then
 		umount /proc /sys
 		umount /dev 2>/dev/null
-		exec switch_root /newroot "${init:-/init}"
+		exec switch_root /newroot /init
 	fi
 	say "root $root: cannot mount it"
 	poweroff -f

@@ -283,22 +283,23 @@ X
 fi
 if want 9; then
 	# a real Debian system (systemd, cloud-init, openssh-server; built by
-	# tests/nested/build.sh with mmdebstrap) in a lab: its NoCloud seed
-	# gives it its hostname, the key and its network; the host logs in
+	# tests/nested/build.sh with mmdebstrap as README.md says) in a lab,
+	# booting with its own kernel and initrd: its NoCloud seed gives it
+	# its hostname, the key and its network; the host logs in
 	if [ ! -s /images/debian.qcow2 ]; then
 		N=$((N + 1)); say "ok $N - # SKIP 9: no Debian image (build.sh had no mmdebstrap, or NESTED_DEBIAN=0)"
 	else
 		cp /images/id /tmp/id && chmod 0600 /tmp/id
 		cat >/tmp/deb.xml <<X
 <lab name='deb'>
-  <defaults kernel='$V/vmlinuz' initrd='$V/guest.cpio.gz' memory='512M'
+  <defaults kernel='/images/vmlinuz' initrd='/images/initrd.img' memory='512M'
             image='/images/debian.qcow2' ssh-keys='/images/id.pub'/>
   <network name='debnet'>
     <ip address='10.76.0.1' prefix='24'>
       <dhcp><range start='10.76.0.100' end='10.76.0.199'/></dhcp>
     </ip>
   </network>
-  <guest name='web1' cmdline='console=ttyS0 $Q nf.root=/dev/vda nf.init=/sbin/init'>
+  <guest name='web1' cmdline='root=/dev/vda rw console=ttyS0 $Q'>
     <interface network='debnet' ip='10.76.0.11'/>
   </guest>
 </lab>
@@ -314,9 +315,9 @@ X
 			$V/netctl lab up /tmp/deb.xml --timeout 1200
 		t1=$(cut -d' ' -f1 /proc/uptime)
 		say "figure Debian guest with cloud-init, lab up to its lease: $(echo "$t0 $t1" | awk '{printf "%.0f", $2 - $1}') s"
-		SSH="ssh -i /tmp/id -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o BatchMode=yes -o ConnectTimeout=20 debian@10.76.0.11"
+		SSH="ssh -i /tmp/id -o LogLevel=ERROR -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o BatchMode=yes -o ConnectTimeout=20 debian@10.76.0.11"
 		login() { # sshd and the key cloud-init installed: wait for both
-			for _ in $(seq 30); do out=$($SSH hostname 2>&1) && break; sleep 10; done
+			for _ in $(seq 30); do out=$($SSH hostname 2>/tmp/ssh.err) && break; sleep 10; done; cat /tmp/ssh.err
 			echo "$out"; [ "$out" = web1 ]
 		}
 		ok "9: ...the host logs in over SSH with the lab file's key; the hostname is the guest's name" login
