@@ -200,19 +200,22 @@ bench-peer: deps
 	@tests/bench/peer.sh $(BUILD)
 
 # Fuzz targets (libFuzzer, ASan, UBSan): the network XML parser, the
-# virtqueue, the virtio-pci transport and the kernel loader. `make fuzz`
+# virtqueue, the virtio-pci transport, the kernel loader, virtio-blk's
+# requests and the NBD client's replies. `make fuzz`
 # runs each FUZZ_SECONDS from its seeds (tests/fuzz/*-seed*, the XML
 # corpora); make check replays the seeds (tests/integration/fuzz.sh).
 FUZZ_SECONDS ?= 60
 FUZZ_CC = clang -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined \
 	-DNF_VERSION='"$(VERSION)"' $(PKG_CFLAGS)
 FUZZERS := $(BUILD)/fuzz/fuzz_netxml $(BUILD)/fuzz/fuzz_virtq \
-	$(BUILD)/fuzz/fuzz_vpci $(BUILD)/fuzz/fuzz_boot $(BUILD)/fuzz/fuzz_vblk
+	$(BUILD)/fuzz/fuzz_vpci $(BUILD)/fuzz/fuzz_boot $(BUILD)/fuzz/fuzz_vblk \
+	$(BUILD)/fuzz/fuzz_nbd
 fuzz_netxml_SRCS := $(MODEL_SRCS) $(LIB_SRCS)
 fuzz_virtq_SRCS := vhost/virtq.c
 fuzz_vpci_SRCS := vhost/virtio_pci.c vhost/virtq.c $(LIB_SRCS)
 fuzz_boot_SRCS := vhost/boot.c $(LIB_SRCS)
-fuzz_vblk_SRCS := vhost/virtio_blk.c vhost/virtq.c $(LIB_SRCS)
+fuzz_vblk_SRCS := vhost/virtio_blk.c vhost/nbd.c vhost/virtq.c $(LIB_SRCS)
+fuzz_nbd_SRCS := vhost/nbd.c $(LIB_SRCS)
 $(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $$(fuzz_$$*_SRCS)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) -o $@ $^ $(PKG_LIBS) -lpthread

@@ -41,10 +41,12 @@ seed virtq "$HERE"/virtq-seed*.bin
 seed vpci "$HERE"/vpci-seed*.bin
 seed boot "$HERE"/boot-seed*.bin
 seed vblk "$HERE"/vblk-seed*.bin
+seed nbd "$HERE"/nbd-seed*.bin
 one netxml -max_len=65536 -dict="$HERE/netxml.dict"
 one virtq -max_len=20000
 one vpci -max_len=4096
 one boot -max_len=262144
 one vblk -max_len=20000
+one nbd -max_len=20000
 echo "1..$n"
 [ $bad = 0 ]
