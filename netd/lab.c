@@ -6,7 +6,12 @@
  * Everything is written to STATE_DIR/labs/NAME/lab.json before it is
  * created; each netvm carries its status-file path (in that dir) on its
  * command line, so after a kill -9 of netd - or of `lab up` - `lab down`
- * still finds every process and network that belongs to the lab. */
+ * still finds every process and network that belongs to the lab.
+ * A guest's own start process (netd's child, before it becomes netvm)
+ * makes what is per guest and costs time: its console and log files, its
+ * console socket, its disk (a qcow2 overlay and qemu-storage-daemon, run
+ * as the user who brought the lab up) and its cloud-init seed; netd's
+ * loop only forks. */
 #define _GNU_SOURCE
 #include "lab.h"
 #include "labplan.h"
@@ -457,6 +462,7 @@ struct guest_cmd {
 	const char *argv[48];
 	char kern[16], ird[16], kvm[16], con[16], mem[16], cpus[16], vm[64];
 	char disk[32];
+	int con_slot;  /* the console file, which the child opens */
 	int disk_slot; /* its fd, once the child has it: h.fd[disk_slot] */
 	int life_slot; /* the storage supervisor's pipe, which it holds */
 	char seed[40];
@@ -470,7 +476,7 @@ struct guest_cmd {
 
 static void guest_cmd(struct registry *r, const struct grun *g,
 		      const struct lab_guest *s, int kfd, int ifd, int kvm,
-		      int cfd, struct guest_cmd *c)
+		      struct guest_cmd *c)
 {
 	size_t a = 0;
 	const char **argv = c->argv;
@@ -478,7 +484,8 @@ static void guest_cmd(struct registry *r, const struct grun *g,
 	if (ifd >= 0)
 		snprintf(c->ird, sizeof(c->ird), "fd:%d", hand(&c->h, ifd));
 	snprintf(c->kvm, sizeof(c->kvm), "%d", hand(&c->h, kvm));
-	snprintf(c->con, sizeof(c->con), "fd:%d", hand(&c->h, cfd));
+	c->con_slot = (int)c->h.n; /* the child opens it */
+	snprintf(c->con, sizeof(c->con), "fd:%d", hand(&c->h, -1));
 	snprintf(c->mem, sizeof(c->mem), "%uM", s->mem_mib);
 	snprintf(c->cpus, sizeof(c->cpus), "%u", s->cpus);
 	snprintf(c->vm, sizeof(c->vm), "lab-%s", s->name);
@@ -828,35 +835,41 @@ static int exec_guest(struct registry *r, struct grun *g, struct nf_err *e)
 			       kfd < 0 ? "kernel" : "initrd",
 			       kfd < 0 ? (s->kernel ? s->kernel : "(probe)")
 				       : s->initrd);
-	guest_file(L, g->name, "console", con, sizeof(con));
-	guest_file(L, g->name, "log", log, sizeof(log));
-	int kvm = open("/dev/kvm", O_RDWR | O_CLOEXEC);
-	int cfd =
-		open(con, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
-		     0640);
-	int lfd =
-		open(log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
-		     0640);
+	int kvm = open("/dev/kvm", O_RDWR | O_CLOEXEC), lfd = -1;
 	int sync[2] = {-1, -1}, rc = 0;
 	for (size_t i = 0; i < LAB_MAX_IFS; i++)
 		cmd.vh[i] = -1;
 	if (kvm < 0)
 		rc = nf_errf(e, errno, "cannot open /dev/kvm: %s",
 			     strerror(errno));
-	else if (cfd < 0 || lfd < 0)
-		rc = nf_errf(e, errno, "cannot open %s: %s",
-			     cfd < 0 ? con : log, strerror(errno));
 	else if (pipe2(sync, O_CLOEXEC) < 0)
 		rc = nf_errf(e, errno, "pipe: %s", strerror(errno));
 	pid_t pid = -1;
 	if (rc == 0) {
-		guest_cmd(r, g, s, kfd, ifd, kvm, cfd, &cmd);
+		guest_cmd(r, g, s, kfd, ifd, kvm, &cmd);
 		if ((pid = fork()) < 0)
 			rc = nf_errf(e, errno, "fork: %s", strerror(errno));
 	}
 	if (pid == 0) {
 		close(sync[1]);
 		guest_child(sync[0]);
+		/* its files are made here, not in netd: a new inode costs
+		 * netd's loop nothing then, however slow the state dir */
+		guest_file(L, g->name, "console", con, sizeof(con));
+		guest_file(L, g->name, "log", log, sizeof(log));
+		cmd.h.fd[cmd.con_slot] = open(
+			con, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
+			0640);
+		lfd = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC |
+					O_NOFOLLOW,
+			   0640);
+		if (cmd.h.fd[cmd.con_slot] < 0 || lfd < 0) {
+			dprintf(2, "netd: lab '%s': guest %s: cannot open %s: "
+				   "%s\n",
+				L->spec->name, g->name,
+				lfd < 0 ? log : con, strerror(errno));
+			_exit(122);
+		}
 		if (guest_serial(L, g, lfd, &cmd) < 0 ||
 		    (s->image && guest_disk(L, g, s, lfd, &cmd) < 0) ||
 		    (s->ci_on && guest_seed(L, g, s, lfd, &cmd) < 0))
@@ -876,7 +889,7 @@ static int exec_guest(struct registry *r, struct grun *g, struct nf_err *e)
 			close(g->port_fd[i]); /* netvm holds them now */
 		g->port_fd[i] = -1;
 	}
-	int mine[] = {kvm, cfd, lfd, sync[0], sync[1]};
+	int mine[] = {kvm, sync[0], sync[1]};
 	for (size_t i = 0; i < NF_ARRAY_SIZE(mine); i++)
 		if (mine[i] >= 0)
 			close(mine[i]);
