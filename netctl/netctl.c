@@ -1680,8 +1680,7 @@ static const struct ctl_cmd cmds[] = {
 	{"lab console",
 	 ctl_lab_console,
 	 "Labs",
-	 "a guest's serial console: attached read-write on a terminal "
-	 "(escape: ^]), its output otherwise",
+	 "a guest's serial console (read-write on a terminal)",
 	 {LAB_ARG,
 	  {"GUEST", NULL, CTL_TEXT, NULL, false, "the guest's name"},
 	  {"--follow", NULL, 0, NULL, false, "go on printing as it comes"},

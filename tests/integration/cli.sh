@@ -235,7 +235,8 @@ netctl net-update other add ip-|ip-dhcp-host ip-dhcp-range
 netctl net-define l|lab1.xml
 netctl net-update other add ip-dhcp-host l|lab1.xml
 netvm _|--help --version run
-netvm run --se|--seccomp
+netvm run --se|--seccomp --serial-socket
+netvm run --sec|--seccomp
 netvm run --seccomp _|off on
 netvm run --net _|cmplnet default other
 EOF2

@@ -321,12 +321,16 @@ X
 			echo "$out"; [ "$out" = web1 ]
 		}
 		ok "9: ...the host logs in over SSH with the lab file's key; the hostname is the guest's name" login
+		# cloud-init's config stage restarts sshd (ssh_pwauth): what follows
+		# waits for its end (boot-finished), retrying a refused connection
+		for _ in $(seq 60); do $SSH test -e /var/lib/cloud/instance/boot-finished 2>/dev/null && break; sleep 5; done
 		kill $TICK
 		ok "9: ...cloud-init took its seed (NoCloud, instance-id netfabric-deb-web1)" \
 			sh -c "$SSH cat /var/lib/cloud/data/instance-id | grep -qx netfabric-deb-web1"
 		ok "9: ...and its network-config: eth by MAC, the pinned address" \
 			sh -c "$SSH ip -o -4 addr show | grep -q 'inet 10.76.0.11/'"
 		grep -h 'netfabric\|cloud-init\|Reached target\|Failed' /tmp/lib/labs/deb/web1.console | tail -8 | sed 's/^/nested: [deb] /' >/dev/console
+		$SSH sudo cloud-init schema --system 2>&1 | tail -4 | sed 's/^/nested: [deb schema] /' >/dev/console
 		t0=$(date +%s)
 		ok "9: lab down" $V/netctl lab down deb
 		down_s=$(($(date +%s) - t0))
