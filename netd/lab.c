@@ -857,17 +857,20 @@ static int exec_guest(struct registry *r, struct grun *g, struct nf_err *e)
 		 * netd's loop nothing then, however slow the state dir */
 		guest_file(L, g->name, "console", con, sizeof(con));
 		guest_file(L, g->name, "log", log, sizeof(log));
-		cmd.h.fd[cmd.con_slot] = open(
-			con, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
-			0640);
-		lfd = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC |
-					O_NOFOLLOW,
+		cmd.h.fd[cmd.con_slot] = open(con,
+					      O_WRONLY | O_CREAT | O_TRUNC |
+						      O_CLOEXEC | O_NOFOLLOW,
+					      0640);
+		lfd = open(log,
+			   O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC |
+				   O_NOFOLLOW,
 			   0640);
 		if (cmd.h.fd[cmd.con_slot] < 0 || lfd < 0) {
-			dprintf(2, "netd: lab '%s': guest %s: cannot open %s: "
-				   "%s\n",
-				L->spec->name, g->name,
-				lfd < 0 ? log : con, strerror(errno));
+			dprintf(2,
+				"netd: lab '%s': guest %s: cannot open %s: "
+				"%s\n",
+				L->spec->name, g->name, lfd < 0 ? log : con,
+				strerror(errno));
 			_exit(122);
 		}
 		if (guest_serial(L, g, lfd, &cmd) < 0 ||
@@ -1668,14 +1671,19 @@ static int reconcile(struct registry *r, struct request *q, struct labrun *L,
 	for (size_t i = 0; i < L->spec->nguests; i++)
 		if (plan.guest_stop[i])
 			stop_guest(L, i);
-	/* the overlay of a guest the lab no longer has, unless it keeps it */
+	/* what is left of a guest the lab no longer has: its console socket
+	 * and its overlay, unless it keeps that */
 	for (size_t i = 0; i < L->spec->nguests; i++) {
 		const struct lab_guest *og = &L->spec->guests[i];
-		char ov[2200];
-		if (!og->image || og->keep || lab_guest_find(spec, og->name))
+		char p[2200];
+		if (lab_guest_find(spec, og->name))
 			continue;
-		guest_file(L, og->name, "qcow2", ov, sizeof(ov));
-		unlink(ov);
+		serial_path(r, L->spec->name, og->name, p, sizeof(p));
+		unlink(p);
+		if (!og->image || og->keep)
+			continue;
+		guest_file(L, og->name, "qcow2", p, sizeof(p));
+		unlink(p);
 	}
 	for (size_t k = 0; k < L->spec->nnets; k++)
 		if (plan.net_drop[k] && L->made[k]) {

@@ -173,6 +173,8 @@ lab_xml "" >"$PUB/dl.xml"
 ok "lab up without guest r: reconciled" up "$PUB/dl.xml"
 r_gone() { for _ in $(seq 100); do [ ! -e "$LABS/dl/r.qcow2" ] && [ ! -e "$LABS/dl/ci.qcow2" ] && ! pgrep -f -- "--name lab-r" >/dev/null && return 0; sleep 0.1; done; return 1; }
 ok "...r's and ci's overlays are gone with them" r_gone
+ok "...and their console sockets: one left for each of the three guests" \
+	bash -c "[ \"\$(ls $RUN/serial | wc -l)\" = 3 ]"
 k_kept() { [ "$(pgrep -f -- '--name lab-k')" = "$PID_K" ] && [ -e "$LABS/dl/k.qcow2" ]; }
 ok "...k kept running on its overlay" k_kept
 
@@ -180,6 +182,7 @@ ok "...k kept running on its overlay" k_kept
 ok "lab down" ip netns exec "$NETD_NS" $MEMBER "$NETCTL" lab down dl
 left() {
 	[ "$(ls "$LABS/dl")" = k.qcow2 ] || { ls -la "$LABS/dl"; return 1; }
+	[ -z "$(ls "$RUN/serial")" ] || { ls -la "$RUN/serial"; return 1; }
 	! pgrep -f "qemu-storage-daemon.*/proc/self/fd" >/dev/null
 }
 ok "...only the overlay k keeps is left, and no storage daemon" left
