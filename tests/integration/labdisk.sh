@@ -171,7 +171,11 @@ ok "a guest's netvm killed -9: its storage daemon ends with it" one_less
 PID_K=$(pgrep -f -- "--name lab-k")
 lab_xml "" >"$PUB/dl.xml"
 ok "lab up without guest r: reconciled" up "$PUB/dl.xml"
-r_gone() { for _ in $(seq 100); do [ ! -e "$LABS/dl/r.qcow2" ] && [ ! -e "$LABS/dl/ci.qcow2" ] && ! pgrep -f -- "--name lab-r" >/dev/null && return 0; sleep 0.1; done; return 1; }
+none() { # none PATTERN: pgrep ran and found nothing (1; 2 and up: it failed)
+	pgrep -f -- "$1" >/dev/null
+	[ $? = 1 ]
+}
+r_gone() { for _ in $(seq 100); do [ ! -e "$LABS/dl/r.qcow2" ] && [ ! -e "$LABS/dl/ci.qcow2" ] && none "--name lab-r" && return 0; sleep 0.1; done; return 1; }
 ok "...r's and ci's overlays are gone with them" r_gone
 ok "...and their console sockets: one left for each of the three guests" \
 	bash -c "[ \"\$(ls $RUN/serial | wc -l)\" = 3 ]"
@@ -183,7 +187,7 @@ ok "lab down" ip netns exec "$NETD_NS" $MEMBER "$NETCTL" lab down dl
 left() {
 	[ "$(ls "$LABS/dl")" = k.qcow2 ] || { ls -la "$LABS/dl"; return 1; }
 	[ -z "$(ls "$RUN/serial")" ] || { ls -la "$RUN/serial"; return 1; }
-	! pgrep -f "qemu-storage-daemon.*/proc/self/fd" >/dev/null
+	none "qemu-storage-daemon.*/proc/self/fd"
 }
 ok "...only the overlay k keeps is left, and no storage daemon" left
 # a mark in k's overlay: there after the next lab up if that overlay is used
