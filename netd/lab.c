@@ -21,7 +21,6 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -568,14 +567,6 @@ static enum qsd_format image_format(const struct lab_guest *s)
 						    : QSD_DETECT;
 }
 
-/* The guest's disk, in its child before it becomes the guest user (netd
- * goes on meanwhile): its overlay over the base made (or, kept, found
- * again) and given to the user who brought the lab up; then
- * qemu-storage-daemon started as that user on the overlay and the base,
- * both as fds it reopens through /proc with that user's rights and no
- * more, serving the disk over NBD on a socket whose other end netvm gets.
- * The daemon is netvm's child and ends with it. Problems go to the
- * guest's log. */
 /* The guest's overlay, open read-write: made anew unless the guest
  * keeps the one it has; the member's. -1 with why in e. */
 static int open_overlay(const struct labrun *L, const struct lab_guest *s,
@@ -603,6 +594,14 @@ static int open_overlay(const struct labrun *L, const struct lab_guest *s,
 	return fd;
 }
 
+/* The guest's disk, in its child before it becomes the guest user (netd
+ * goes on meanwhile): its overlay over the base made (or, kept, found
+ * again) and given to the user who brought the lab up; then
+ * qemu-storage-daemon started as that user on the overlay and the base,
+ * both as fds it reopens through /proc with that user's rights and no
+ * more, serving the disk over NBD on a socket whose other end netvm gets.
+ * The daemon is netvm's child and ends with it. Problems go to the
+ * guest's log. */
 static int guest_disk(const struct labrun *L, const struct grun *g,
 		      const struct lab_guest *s, int logfd, struct guest_cmd *c)
 {
@@ -760,15 +759,15 @@ static int guest_seed(const struct labrun *L, const struct grun *g,
 	unlink(img);
 	char *mkfs[] = {"mkfs.fat", "-n", "CIDATA", "-C", img, "2048", NULL};
 	char *mcopy[] = {"mcopy", "-i", img, f_meta, f_user, f_net, "::", NULL};
-	if (mkdir(tmp, 0700) < 0 ||
-	    nf_write_file_atomic(f_meta, meta.s, meta.len, 0600, NF_VOLATILE,
-				 &e) < 0 ||
-	    nf_write_file_atomic(f_user, user, strlen(user), 0600, NF_VOLATILE,
-				 &e) < 0 ||
-	    nf_write_file_atomic(f_net, net.s, net.len, 0600, NF_VOLATILE, &e) <
-		    0)
-		snprintf(why, sizeof(why), "%s: %s", tmp,
-			 errno ? strerror(errno) : e.msg);
+	if (mkdir(tmp, 0700) < 0)
+		snprintf(why, sizeof(why), "%s: %s", tmp, strerror(errno));
+	else if (nf_write_file_atomic(f_meta, meta.s, meta.len, 0600,
+				      NF_VOLATILE, &e) < 0 ||
+		 nf_write_file_atomic(f_user, user, strlen(user), 0600,
+				      NF_VOLATILE, &e) < 0 ||
+		 nf_write_file_atomic(f_net, net.s, net.len, 0600, NF_VOLATILE,
+				      &e) < 0)
+		snprintf(why, sizeof(why), "%s", e.msg);
 	else if (run_tool(mkfs, why, sizeof(why)) == 0 &&
 		 run_tool(mcopy, why, sizeof(why)) == 0 &&
 		 (fd = open(img, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) < 0)
@@ -1517,24 +1516,6 @@ static bool has_str(char **v, size_t n, const char *s)
 	return false;
 }
 
-/* A problem added to errs unless it is there (a group's members say it
- * once... each by its own name, but the same file once per guest). */
-static void lab_err_once(json_t *errs, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-static void lab_err_once(json_t *errs, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	json_t *m = json_vsprintf(fmt, ap);
-	va_end(ap);
-	for (size_t k = 0; k < json_array_size(errs); k++)
-		if (json_equal(json_array_get(errs, k), m)) {
-			json_decref(m);
-			return;
-		}
-	json_array_append_new(errs, m);
-}
-
 /* The fds of the kernels, initrds and images the lab names, as the
  * client passed them (args "files": their paths, in the order of the
  * fds): netd never opens a path a user named. Each must be a regular file
@@ -1588,10 +1569,10 @@ static void take_files(struct labrun *L, struct request *q, json_t *args,
 						    sizeof(why))
 					: NULL;
 		if (s->user_data && !ud)
-			lab_err_once(errs, "guest %s: %s", s->name, why);
+			ERR("guest %s: %s", s->name, why);
 		free(ud);
 		if (seed_keys(L, s, &keys, &nkeys, why, sizeof(why)) < 0)
-			lab_err_once(errs, "guest %s: %s", s->name, why);
+			ERR("guest %s: %s", s->name, why);
 		for (size_t k = 0; k < nkeys; k++)
 			free(keys[k]);
 		free(keys);
@@ -1601,8 +1582,8 @@ static void take_files(struct labrun *L, struct request *q, json_t *args,
 		int fd = s->image ? file_fd(L, s->image) : -1;
 		if (fd < 0 || (qsd_image(fd, &f, &size, &e) == 0 && size))
 			continue;
-		lab_err_once(errs, "guest %s: image %s: %s", s->name, s->image,
-			     e.msg[0] ? e.msg : "it is empty");
+		ERR("guest %s: image %s: %s", s->name, s->image,
+		    e.msg[0] ? e.msg : "it is empty");
 	}
 }
 
